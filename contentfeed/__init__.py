@@ -1,0 +1,51 @@
+"""contentfeed: LinkedIn content enablement for B2B sellers, from library to routed lead."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from contentfeed import config, db, errors, http, ui
+from contentfeed.config import ROOT
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web app: load settings, wire extensions and blueprints. No I/O beyond config."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_relative_config=False,
+    )
+    settings = config.load(app, overrides)
+    app.logger.setLevel(settings.log_level)
+    db.init_app(app)
+    http.init_app(app)
+    csrf.init_app(app)
+    register_auth(app)
+    errors.register(app)
+    ui.register(app)
+    register_blueprints(app)
+    return app
+
+
+def register_auth(app: Flask) -> None:
+    """Install sign-in sessions."""
+    from contentfeed.accounts import access
+
+    access.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every domain's pages and API; the API authenticates by token, not cookie."""
+    from contentfeed import api
+    from contentfeed.accounts import views as accounts_views
+
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)

@@ -1,0 +1,113 @@
+"""Who may do what: sign-in sessions for pages, bearer tokens for the API, role checks on both."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, g, redirect, request, url_for
+from flask_login import LoginManager, current_user
+
+from contentfeed import db
+from contentfeed.accounts import service
+from contentfeed.accounts.models import ApiToken, Role, User
+from contentfeed.errors import Forbidden, Unauthorized
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "Please sign in to continue."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+STAFF = (Role.ADMIN, Role.MARKETER)
+CONTENT_ROLES = (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)
+
+
+@login_manager.user_loader  # type: ignore[untyped-decorator]
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session().get(User, int(user_id))
+    return user if user is not None and user.is_active else None
+
+
+def init_app(app: Flask) -> None:
+    """Install the login manager."""
+    login_manager.init_app(app)
+
+
+def signed_in_user() -> User:
+    """Return the user behind this request: the API token's user or the signed-in user."""
+    token: ApiToken | None = g.get("api_token")
+    if token is not None:
+        return token.user
+    if not current_user.is_authenticated:
+        raise Unauthorized("Please sign in.")
+    user: User = current_user._get_current_object()
+    return user
+
+
+def require_role(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Let a page through for signed-in users with one of these roles (any role when empty)."""
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not current_user.is_authenticated:
+                return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))  # type: ignore[return-value]
+            if roles and current_user.role not in roles:
+                raise Forbidden("Your role doesn't include this page.")
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = roles or tuple(Role)  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def bearer_token() -> str | None:
+    """Return the bearer token of the request, if it carries one."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def require_scope(scope: str, *roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Let an API call through with a usable token holding ``scope`` whose user has a role."""
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+            plaintext = bearer_token()
+            if plaintext is None:
+                raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
+            token = service.token_for(db.session(), plaintext)
+            g.api_token = token
+            if scope not in token.scopes:
+                raise Forbidden(f"This token lacks the '{scope}' scope.")
+            if roles and token.user.role not in roles:
+                raise Forbidden("The token's user has no role that allows this.")
+            return view(*args, **kwargs)
+
+        wrapped.required_scope = scope  # type: ignore[attr-defined]
+        wrapped.allowed_roles = roles or tuple(Role)  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def public(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a view as open to everyone, so the role matrix knows it was meant to be."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def role_allows(user: Any, *roles: Role) -> bool:
+    """Tell whether a (possibly anonymous) user has one of the roles."""
+    return bool(getattr(user, "is_authenticated", False)) and user.role in roles

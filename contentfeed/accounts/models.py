@@ -1,0 +1,201 @@
+"""Accounts: users and their roles, teams, seller profiles, API tokens, login throttling."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from contentfeed.db import Base, utcnow
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    MARKETER = "marketer"
+    CONTRIBUTOR = "contributor"
+    SELLER = "seller"
+    REP = "rep"
+
+    @property
+    def label(self) -> str:
+        """Return the name people see."""
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Admin",
+    Role.MARKETER: "Marketer",
+    Role.CONTRIBUTOR: "Contributor",
+    Role.SELLER: "Seller",
+    Role.REP: "Sales rep",
+}
+
+
+class TeamKind(enum.StrEnum):
+    BUSINESS_DEVELOPMENT = "business_development"
+    CUSTOMER_DEVELOPMENT = "customer_development"
+    KEY_ACCOUNTS = "key_accounts"
+    DIGITAL_SALES = "digital_sales"
+    EXECUTIVE = "executive"
+
+    @property
+    def label(self) -> str:
+        """Return the name people see."""
+        return TEAM_KIND_LABELS[self]
+
+
+TEAM_KIND_LABELS = {
+    TeamKind.BUSINESS_DEVELOPMENT: "Business development",
+    TeamKind.CUSTOMER_DEVELOPMENT: "Customer development",
+    TeamKind.KEY_ACCOUNTS: "Key accounts",
+    TeamKind.DIGITAL_SALES: "Digital sales",
+    TeamKind.EXECUTIVE: "Executive",
+}
+
+
+class NotificationChannel(enum.StrEnum):
+    EMAIL = "email"
+    SLACK = "slack"
+    TEAMS = "teams"
+    NONE = "none"
+
+
+def _str_enum(kind: type[enum.StrEnum]) -> sa.Enum:
+    return sa.Enum(
+        kind,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Team(Base):
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    kind: Mapped[TeamKind] = mapped_column(_str_enum(TeamKind))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[User]] = relationship(back_populates="team", order_by="User.name")
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = mapped_column(_str_enum(Role), index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255), default="")
+    team_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("team.id", ondelete="SET NULL"), index=True
+    )
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    deactivated_at: Mapped[datetime | None]
+
+    team: Mapped[Team | None] = relationship(back_populates="members")
+    seller_profile: Mapped[SellerProfile | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan", uselist=False
+    )
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", foreign_keys="ApiToken.user_id"
+    )
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session."""
+        return str(self.id)
+
+    @property
+    def first_name(self) -> str:
+        """Return the first word of the name, for greetings and post templates."""
+        return self.name.split()[0] if self.name.strip() else self.email.split("@")[0]
+
+    @property
+    def role_label(self) -> str:
+        """Return the role's display name."""
+        return Role(self.role).label
+
+
+class SellerProfile(Base):
+    __tablename__ = "seller_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), unique=True
+    )
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    region: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
+    language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    topics: Mapped[list[str]] = mapped_column(default=list)
+    posts_per_week: Mapped[int] = mapped_column(default=3)
+    weekdays: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [0, 1, 2, 3, 4])
+    linkedin_url: Mapped[str] = mapped_column(sa.String(300), default="")
+    linkedin_connections: Mapped[int] = mapped_column(default=0)
+    notification_channel: Mapped[NotificationChannel] = mapped_column(
+        _str_enum(NotificationChannel), default=NotificationChannel.EMAIL
+    )
+    notification_target: Mapped[str] = mapped_column(sa.String(500), default="")
+    is_paused: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="seller_profile")
+
+    __table_args__ = (
+        sa.CheckConstraint("posts_per_week BETWEEN 0 AND 21", name="posts_per_week_range"),
+        sa.CheckConstraint("linkedin_connections >= 0", name="connections_not_negative"),
+    )
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(120))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="tokens", foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    def is_usable(self, now: datetime) -> bool:
+        """Tell whether the token may authenticate a request at this moment."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class LoginFailure(Base):
+    """Failed sign-ins counted per key (a normalised email, a hashed client address)."""
+
+    __tablename__ = "login_failure"
+
+    key: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]

@@ -1,0 +1,183 @@
+"""The `contentfeed` command: quickstart, serve, database, users, tokens, demo data."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import ScriptInfo, routes_command, shell_command, with_appcontext
+
+from contentfeed import create_app, db, demo, migrate
+from contentfeed.accounts import service as accounts
+from contentfeed.accounts.models import Role
+from contentfeed.config import ConfigError
+from contentfeed.errors import DomainError
+
+
+def _make_app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+
+
+@click.group()
+@click.version_option(package_name="contentfeed")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """contentfeed: LinkedIn content enablement, from library to routed lead.
+
+    Settings come from config.toml and CONTENTFEED_* environment variables.
+    """
+    if ctx.obj is None:
+        ctx.obj = ScriptInfo(create_app=_make_app, set_debug_flag=False, load_dotenv_defaults=False)
+
+
+main.add_command(shell_command)
+main.add_command(routes_command)
+
+
+def _fail(exc: DomainError) -> click.ClickException:
+    details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+    return click.ClickException(exc.message + (f" ({details})" if details else ""))
+
+
+# --- database ----------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the configured database to the latest schema (a deploy step)."""
+    url = current_app.config["DATABASE_URL"]
+    migrate.upgrade(url, revision)
+    click.echo(f"Database is at revision {revision}: {db.engine().url.render_as_string()}")
+
+
+# --- users and tokens --------------------------------------------------------------------
+
+
+@main.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", default="", help="Full name (defaults to the email's local part).")
+@click.option("--password", default=None, help="Password; a random one is printed when omitted.")
+@with_appcontext
+def create_user(email: str, role: str, name: str, password: str | None) -> None:
+    """Create a user who can sign in."""
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    s = db.session()
+    try:
+        user = accounts.create_user(
+            s,
+            email=email,
+            name=name or email.split("@")[0].replace(".", " ").title(),
+            role=role,
+            password=password,
+        )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    s.commit()
+    click.echo(f"Created {user.role_label.lower()} {user.name} <{user.email}>.")
+    if generated:
+        click.echo(f"Password: {password}")
+
+
+@main.command("create-token")
+@click.argument("email")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(accounts.SCOPES)),
+    help="Repeat for several scopes.",
+)
+@click.option("--name", default="CLI token", show_default=True, help="What uses the token.")
+@with_appcontext
+def create_token(email: str, scopes: tuple[str, ...], name: str) -> None:
+    """Issue an API token for a user and print it (shown only this once)."""
+    s = db.session()
+    user = accounts.find_user_by_email(s, email)
+    if user is None:
+        raise click.ClickException(f"No user with the email {email}.")
+    try:
+        _token, plaintext = accounts.issue_token(s, user, name=name, scopes=scopes)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    s.commit()
+    click.echo(plaintext)
+
+
+# --- demo data, quickstart, servers ------------------------------------------------------
+
+
+@main.command("demo-data")
+@with_appcontext
+def demo_data() -> None:
+    """Add the demo teams, staff and sellers (once; running again changes nothing)."""
+    _seed_demo()
+
+
+def _seed_demo() -> list[tuple[str, str]]:
+    s = db.session()
+    already = demo.has_demo_data(s)
+    logins = demo.seed(s)
+    s.commit()
+    click.echo("Demo data was already there." if already else "Demo data added.")
+    return logins
+
+
+@main.command("quickstart")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-demo", is_flag=True, help="Start with an empty database.")
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def quickstart(host: str, port: int, no_demo: bool, threads: int) -> None:
+    """Create and migrate the embedded database, add demo data, and serve on one machine."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    migrate.upgrade(app.config["DATABASE_URL"])
+    click.echo(f"Database ready: {db.engine().url.render_as_string()}")
+    if not no_demo:
+        logins = _seed_demo()
+        click.echo(f"\nDemo sign-ins (password: {demo.DEMO_PASSWORD}):")
+        for role, email in logins:
+            click.echo(f"  {role:<12} {email}")
+    url = f"http://{host}:{port}/"
+    click.echo(f"\ncontentfeed is running at {url}  (Ctrl+C stops it)\n")
+    from waitress import serve
+
+    serve(app, host=host, port=port, threads=threads, ident="contentfeed")
+
+
+@main.command("serve")
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a server binds publicly by choice
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the production web server (gunicorn); run migrations before with `db upgrade`."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("proc_name", "contentfeed")
+
+        def load(self) -> Any:
+            return _make_app()
+
+    Server().run()

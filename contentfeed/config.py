@@ -1,0 +1,197 @@
+"""Settings: defaults, then config.toml, then CONTENTFEED_* environment variables, then checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "CONTENTFEED_"
+# Environment variables with our prefix that are not settings of the running service.
+NON_SETTING_ENV = {"CONFIG", "TEST_DATABASE_URL"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is unknown or malformed; start-up stops with a message naming it."""
+
+
+class Settings(BaseModel):
+    """Every setting the service knows, with its default. config.toml documents each one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = ""
+    secret_key: str = ""
+    instance_path: str = ""
+    public_base_url: str = "http://127.0.0.1:5000"
+    default_timezone: str = "Europe/Berlin"
+    session_cookie_secure: bool = False
+    session_lifetime_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    page_size: int = Field(default=25, ge=5, le=500)
+    http_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    http_retries: int = Field(default=2, ge=0, le=10)
+    http_max_response_bytes: int = Field(default=2_000_000, ge=1024)
+    http_allow_private_addresses: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value.upper()
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+def config_path() -> Path:
+    """Return the config file in use: $CONTENTFEED_CONFIG or config.toml at the project root."""
+    return Path(os.environ.get(ENV_PREFIX + "CONFIG", ROOT / "config.toml"))
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Read a TOML settings file; a missing file means no overrides."""
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def read_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Collect CONTENTFEED_<SETTING> variables; values are JSON when they parse as JSON."""
+    values: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name.removeprefix(ENV_PREFIX)
+        if key in NON_SETTING_ENV:
+            continue
+        field = key.lower()
+        if field not in Settings.model_fields:
+            raise ConfigError(f"unknown setting in environment variable {name}")
+        annotation = Settings.model_fields[field].annotation
+        if annotation is str:
+            values[field] = raw
+        else:
+            try:
+                values[field] = json.loads(raw)
+            except json.JSONDecodeError:
+                values[field] = raw
+    return values
+
+
+def build_settings(
+    file_values: Mapping[str, Any],
+    env_values: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    source: str = "config.toml",
+) -> Settings:
+    """Merge the layers and check them, naming the first bad setting and where it came from."""
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for layer, name in (
+        (file_values, source),
+        (env_values, "environment"),
+        (overrides or {}, "overrides"),
+    ):
+        for key, value in layer.items():
+            merged[key] = value
+            origin[key] = name
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "?"
+            where = origin.get(key.split(".")[0], "defaults")
+            if err["type"] == "extra_forbidden":
+                problems.append(f"unknown setting '{key}' ({where})")
+            else:
+                problems.append(f"setting '{key}' ({where}): {err['msg']}")
+        raise ConfigError("; ".join(problems)) from None
+
+
+def instance_dir(settings: Settings) -> Path:
+    """Return the instance folder (database, secret key, uploads), created if missing."""
+    path = Path(settings.instance_path) if settings.instance_path else ROOT / "instance"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stored_secret_key(instance: Path) -> str:
+    """Return the secret kept under instance/, generating it once on first start."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Load and check settings into app.config (upper-case keys) and return them."""
+    path = config_path()
+    settings = build_settings(read_file(path), read_env(os.environ), overrides, source=str(path))
+    instance = instance_dir(settings)
+    database_url = settings.database_url or f"sqlite:///{instance / 'contentfeed.db'}"
+    secret_key = settings.secret_key or stored_secret_key(instance)
+    settings = settings.model_copy(
+        update={
+            "database_url": database_url,
+            "secret_key": secret_key,
+            "instance_path": str(instance),
+        }
+    )
+    app.config.update({key.upper(): value for key, value in settings.model_dump().items()})
+    app.config.update(
+        SQLALCHEMY_ENGINES={"default": database_url},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=settings.session_lifetime_hours * 3600,
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=None,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["contentfeed.settings"] = settings
+    return settings
+
+
+def settings_of(app: Flask) -> Settings:
+    """Return the checked settings of an app."""
+    settings: Settings = app.extensions["contentfeed.settings"]
+    return settings

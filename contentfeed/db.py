@@ -1,0 +1,106 @@
+"""Database: the typed Base, UTC datetimes, one engine per app and one session per app context."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy_lite import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+extension = SQLAlchemy(session_options={"expire_on_commit": False})
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime (use as a callable default)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    PostgreSQL keeps it as timestamptz; SQLite keeps text without an offset, so the
+    offset is put back on read. Naive datetimes are refused: they hide bugs.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """The declarative base every model derives from."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON(), list[str]: sa.JSON()}
+
+
+@event.listens_for(sa.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """Turn on WAL, foreign keys and a busy timeout for every SQLite connection."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    if not _is_memory(dbapi_connection):
+        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _is_memory(connection: sqlite3.Connection) -> bool:
+    row = connection.execute("PRAGMA database_list").fetchone()
+    return not row or not row[2]
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its engine; sessions open lazily and close with the app context."""
+    url = sa.make_url(app.config["DATABASE_URL"])
+    options: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql":
+        options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    app.config["SQLALCHEMY_ENGINES"] = {"default": {"url": url, **options}}
+    extension.init_app(app)
+
+
+def session() -> Session:
+    """Return the session of the current app context (one per request, job or command)."""
+    return extension.session
+
+
+def engine() -> sa.Engine:
+    """Return the current app's engine."""
+    return extension.engine
+
+
+def is_postgresql() -> bool:
+    """Tell whether the current app runs on PostgreSQL."""
+    return engine().dialect.name == "postgresql"

@@ -1,0 +1,143 @@
+"""Domain errors carry their HTTP status; one handler answers HTML pages or JSON under /api/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+TITLES = {
+    400: "That request didn't look right",
+    401: "Please sign in",
+    403: "You don't have access to this page",
+    404: "Page not found",
+    405: "That action isn't allowed here",
+    409: "That conflicts with the current state",
+    413: "That upload is too large",
+    415: "Unsupported content type",
+    422: "Some fields need attention",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+    503: "The service is briefly unavailable",
+}
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class DomainError(Exception):
+    """A refusal a user can act on; subclasses set the HTTP status and the error code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "validation_failed"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_requests"
+
+
+def wants_json() -> bool:
+    """Tell whether the current request is an API call answered in JSON."""
+    return request.path.startswith("/api/")
+
+
+def error_response(
+    status: int, message: str, code: str | None = None, fields: dict[str, str] | None = None
+) -> Response:
+    """Render one error as JSON for the API or as an HTML page for people."""
+    code = code or CODES.get(status, "error")
+    if wants_json():
+        body: dict[str, Any] = {"error": code, "message": message, "fields": fields or {}}
+        response = jsonify(body)
+    else:
+        title = TITLES.get(status, "Something went wrong")
+        response = Response(
+            render_template("errors/error.html", status=status, title=title, message=message)
+        )
+    response.status_code = status
+    return response
+
+
+def _domain_error(exc: DomainError) -> Response:
+    return error_response(exc.status, exc.message, exc.code, exc.fields)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    message = exc.description or TITLES.get(status, "Error")
+    response = error_response(status, message)
+    if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    if exc.response is not None:
+        for key in ("Retry-After", "WWW-Authenticate"):
+            if key in exc.response.headers:
+                response.headers[key] = exc.response.headers[key]
+    return response
+
+
+def _csrf_error(exc: CSRFError) -> Response:
+    return error_response(
+        400, "The form expired or was sent from another site. Reload the page and try again."
+    )
+
+
+def _unexpected(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, InternalServerError.description)
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers."""
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

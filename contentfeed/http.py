@@ -1,0 +1,175 @@
+"""The one outbound HTTP client: explicit timeouts, retries with backoff, and an address guard.
+
+Every outbound call goes through here. URLs that users typed (a content page to pre-fill,
+a webhook target) are fetched with ``fetch_user_url`` / ``guarded``, which refuse private,
+loopback, link-local and otherwise non-public addresses, re-checking every redirect hop.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from flask import Flask, current_app
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from contentfeed.errors import DomainError
+
+USER_AGENT = "contentfeed/0.1 (+https://github.com/contentfeed)"
+MAX_REDIRECTS = 5
+
+
+class BlockedAddress(DomainError):
+    """The URL points at an address the service must not reach."""
+
+    status = 422
+    code = "blocked_address"
+
+
+class FetchFailed(DomainError):
+    """The remote page could not be fetched (timeout, refused, too large, bad status)."""
+
+    status = 502
+    code = "fetch_failed"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched page: where it ended up, its status, content type and (capped) body."""
+
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+class _TimeoutSession(requests.Session):
+    """A session whose requests always carry a timeout."""
+
+    def __init__(self, timeout: float, retries: int) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            backoff_factor=0.3,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}),
+            raise_on_status=False,
+            respect_retry_after_header=True,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=10, pool_maxsize=20)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+        self.headers["User-Agent"] = USER_AGENT
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's outbound session from its settings."""
+    app.extensions["contentfeed.http"] = _TimeoutSession(
+        timeout=app.config["HTTP_TIMEOUT_SECONDS"], retries=app.config["HTTP_RETRIES"]
+    )
+
+
+def client() -> requests.Session:
+    """Return the current app's outbound session (for trusted, configured destinations)."""
+    session: requests.Session = current_app.extensions["contentfeed.http"]
+    return session
+
+
+def is_public_address(address: str) -> bool:
+    """Tell whether an IP address is globally routable (not private, loopback, link-local...)."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str) -> None:
+    """Refuse a URL that is not http(s) or whose host resolves to a non-public address."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise BlockedAddress(
+            "Only http:// and https:// addresses can be fetched.", {"url": "scheme"}
+        )
+    if current_app.config["HTTP_ALLOW_PRIVATE_ADDRESSES"]:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchFailed(f"The host {parts.hostname} could not be resolved.") from exc
+    for info in infos:
+        address = str(info[4][0])
+        if not is_public_address(address):
+            raise BlockedAddress(
+                f"{parts.hostname} resolves to {address}, a private or local address; "
+                "only public addresses can be fetched.",
+                {"url": "blocked_address"},
+            )
+
+
+def fetch_user_url(url: str, *, max_bytes: int | None = None, accept: str = "*/*") -> Fetched:
+    """GET a user-supplied URL with the guard on every hop, a timeout and a size cap."""
+    cap = max_bytes or current_app.config["HTTP_MAX_RESPONSE_BYTES"]
+    session = client()
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        check_url(current)
+        try:
+            response = session.get(
+                current, allow_redirects=False, stream=True, headers={"Accept": accept}
+            )
+        except requests.RequestException as exc:
+            raise FetchFailed(f"Could not fetch {current}: {_describe(exc)}.") from exc
+        with response:
+            if response.is_redirect:
+                location = response.headers.get("Location", "")
+                current = urljoin(current, location)
+                continue
+            body = _read_capped(response, cap)
+            return Fetched(
+                url=current,
+                status=response.status_code,
+                content_type=response.headers.get("Content-Type", ""),
+                body=body,
+            )
+    raise FetchFailed(f"Too many redirects (more than {MAX_REDIRECTS}).")
+
+
+def _describe(exc: requests.RequestException) -> str:
+    """Say in words why a request failed."""
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
+        return "the server timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "the connection failed"
+    return type(exc).__name__
+
+
+def _read_capped(response: requests.Response, cap: int) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise FetchFailed(f"The response is larger than {cap} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=16384):
+            size += len(chunk)
+            if size > cap:
+                raise FetchFailed(f"The response is larger than {cap} bytes.")
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise FetchFailed(f"Reading the page failed: {_describe(exc)}.") from exc
+    return b"".join(chunks)

@@ -1,0 +1,8 @@
+"""One place that imports every domain's models, so the metadata is complete."""
+
+from __future__ import annotations
+
+
+def import_all() -> None:
+    """Import every models module (for migrations, create_all in tests, the shell)."""
+    import contentfeed.accounts.models  # noqa: F401

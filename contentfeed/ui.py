@@ -1,0 +1,148 @@
+"""What every page shares: navigation by role, pagination, sorting, times in the viewer's zone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+
+from contentfeed.accounts.models import Role
+
+# (label, endpoint, roles). Entries whose endpoint is not registered yet are left out,
+# so a domain's page appears in the navigation the moment its blueprint exists.
+NAVIGATION: list[tuple[str, str, tuple[Role, ...]]] = [
+    ("Home", "accounts.home", tuple(Role)),
+    ("Library", "content.library", (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)),
+    ("Campaigns", "content.campaigns", (Role.ADMIN, Role.MARKETER)),
+    ("Feed", "suggestions.feed", (Role.SELLER,)),
+    ("History", "suggestions.history", (Role.SELLER,)),
+    ("Queue", "routing.queue", (Role.REP, Role.ADMIN)),
+    ("Leads", "leads.index", (Role.ADMIN, Role.MARKETER, Role.REP)),
+    ("Reports", "reports.dashboard", (Role.ADMIN, Role.MARKETER)),
+    ("Users", "accounts.users", (Role.ADMIN,)),
+    ("Teams", "accounts.teams", (Role.ADMIN,)),
+    ("API tokens", "accounts.tokens", (Role.ADMIN,)),
+]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    is_active: bool
+
+
+def nav_items() -> list[NavItem]:
+    """Return the navigation entries the signed-in user's role may use."""
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for label, endpoint, roles in NAVIGATION:
+        if endpoint not in current_app.view_functions or current_user.role not in roles:
+            continue
+        items.append(NavItem(label, url_for(endpoint), request.endpoint == endpoint))
+    return items
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing, with what the pagination macro needs."""
+
+    number: int
+    per_page: int
+    total: int
+    url_for_page: Callable[[int], str]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.per_page
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return 0 if self.total == 0 else self.offset + 1
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.offset + self.per_page)
+
+
+def page_number() -> int:
+    """Return the requested page number (1 when absent or malformed)."""
+    raw = request.args.get("page", "1")
+    return max(1, int(raw)) if raw.isdigit() else 1
+
+
+def url_with(**changes: Any) -> str:
+    """Return the current page's URL with some query parameters changed."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = str(value)
+    assert request.endpoint is not None
+    values: dict[str, Any] = {**(request.view_args or {}), **args}
+    return url_for(request.endpoint, **values)
+
+
+def sort_params(allowed: set[str], default: str) -> tuple[str, str]:
+    """Return (sort key, 'asc' | 'desc') from the query string, limited to allowed keys."""
+    sort = request.args.get("sort", default)
+    direction = request.args.get("dir", "asc")
+    return (sort if sort in allowed else default), ("desc" if direction == "desc" else "asc")
+
+
+def viewer_zone() -> ZoneInfo:
+    """Return the viewer's time zone: their own, else the company default."""
+    name = getattr(current_user, "timezone", "") if current_user.is_authenticated else ""
+    return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])
+
+
+def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    """Format a UTC datetime in the viewer's time zone."""
+    if value is None:
+        return "—"
+    return value.astimezone(viewer_zone()).strftime(fmt)
+
+
+def sort_url(key: str, direction: str) -> str:
+    """Return the current page's URL sorted by a column, back on page one."""
+    return url_with(sort=key, dir=direction, page=None)
+
+
+def weekday_name(day: int) -> str:
+    """Return the short English name of a weekday number (0 is Monday)."""
+    return ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][day]
+
+
+def _template_context() -> dict[str, Any]:
+    return {
+        "nav_items": nav_items(),
+        "url_with": url_with,
+        "sort_url": sort_url,
+        "now_hour": datetime.now(viewer_zone()).hour,
+    }
+
+
+def register(app: Flask) -> None:
+    """Make navigation and helpers available to every template."""
+    app.context_processor(_template_context)
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(weekday_name, "weekday_name")

@@ -1,0 +1,334 @@
+/*
+ * contentfeed — small progressive enhancements. No dependencies, no build step.
+ * Loaded with `defer`. Everything works without it; this only makes it nicer.
+ *
+ *  - .nav-toggle            collapses/expands the header menu on small screens
+ *  - .flash__close          dismisses a flash message
+ *  - button[data-copy-target="#id"]  copies the text (or value) of #id
+ *  - form[data-confirm="…"] asks for confirmation before submitting
+ *                           (also button[data-confirm] on the submitter)
+ *  - <time datetime="…" data-relative>  shows "12 min ago" / "in 3 h"
+ *  - .table-wrap            becomes keyboard-scrollable when it overflows
+ */
+(function () {
+  "use strict";
+
+  var root = document.documentElement;
+  root.classList.remove("no-js");
+  root.classList.add("js");
+
+  /* ---------------------------------------------------------------- helpers */
+
+  function $all(selector, scope) {
+    return Array.prototype.slice.call((scope || document).querySelectorAll(selector));
+  }
+
+  function findTarget(selector) {
+    if (!selector) return null;
+    // "#id" → getElementById, so ids with ":" or "." work too.
+    if (/^#[^\s>+~,\[]+$/.test(selector)) {
+      return document.getElementById(selector.slice(1));
+    }
+    try {
+      return document.querySelector(selector);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  var liveRegion = null;
+  function announce(message) {
+    if (!liveRegion) {
+      liveRegion = document.getElementById("live-region");
+      if (!liveRegion) {
+        liveRegion = document.createElement("div");
+        liveRegion.id = "live-region";
+        liveRegion.className = "visually-hidden";
+        liveRegion.setAttribute("aria-live", "polite");
+        liveRegion.setAttribute("aria-atomic", "true");
+        document.body.appendChild(liveRegion);
+      }
+    }
+    // Clear first so repeating the same message is announced again.
+    liveRegion.textContent = "";
+    window.setTimeout(function () {
+      liveRegion.textContent = message;
+    }, 60);
+  }
+
+  /* ------------------------------------------------------------- nav toggle */
+
+  function setNav(toggle, open) {
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    var label = toggle.querySelector(".visually-hidden");
+    if (label) label.textContent = open ? "Close menu" : "Menu";
+    if (menu) menu.classList.toggle("is-open", open);
+  }
+
+  function initNav() {
+    $all(".nav-toggle").forEach(function (toggle) {
+      setNav(toggle, false);
+      toggle.addEventListener("click", function () {
+        setNav(toggle, toggle.getAttribute("aria-expanded") !== "true");
+      });
+    });
+
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      $all('.nav-toggle[aria-expanded="true"]').forEach(function (toggle) {
+        setNav(toggle, false);
+        toggle.focus();
+      });
+    });
+  }
+
+  /* ---------------------------------------------------------- flash dismiss */
+
+  function initFlashes() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest(".flash__close") : null;
+      if (!button) return;
+      var flash = button.closest(".flash");
+      if (!flash) return;
+      var container = flash.parentElement;
+      var hadFocus = document.activeElement === button;
+      flash.parentNode.removeChild(flash);
+      if (hadFocus) {
+        // Keep keyboard users somewhere sensible.
+        var next = container && container.querySelector(".flash__close");
+        var main = document.getElementById("main");
+        if (next) next.focus();
+        else if (main) main.focus({ preventScroll: true });
+      }
+      if (container && container.classList.contains("flashes") && !container.children.length) {
+        container.parentNode.removeChild(container);
+      }
+    });
+  }
+
+  /* ------------------------------------------------------- copy to clipboard */
+
+  function textOf(element) {
+    if (!element) return "";
+    var tag = element.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return element.value;
+    // innerText = the text as rendered (line breaks, no template indentation);
+    // falls back to textContent for hidden elements.
+    var text = typeof element.innerText === "string" && element.offsetParent !== null
+      ? element.innerText
+      : element.textContent;
+    return (text || "").replace(/^\s*\n/, "").replace(/\s+$/, "");
+  }
+
+  function legacyCopy(text) {
+    var active = document.activeElement;
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.setAttribute("aria-hidden", "true");
+    area.style.position = "fixed";
+    area.style.top = "0";
+    area.style.left = "-9999px";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    area.setSelectionRange(0, text.length);
+    var ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (e) {
+      ok = false;
+    }
+    document.body.removeChild(area);
+    if (active && typeof active.focus === "function") active.focus({ preventScroll: true });
+    return ok;
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).then(
+        function () { return true; },
+        function () { return legacyCopy(text); }
+      );
+    }
+    return Promise.resolve(legacyCopy(text));
+  }
+
+  function selectContents(element) {
+    if (!element) return;
+    if (element.select) {
+      element.select();
+      return;
+    }
+    var selection = window.getSelection && window.getSelection();
+    if (!selection) return;
+    var range = document.createRange();
+    range.selectNodeContents(element);
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  function flashButton(button, label, stateClass) {
+    var labelNode = button.querySelector(".copy-btn__label") || button;
+    if (!button.hasAttribute("data-copy-original")) {
+      button.setAttribute("data-copy-original", labelNode.innerHTML);
+    }
+    window.clearTimeout(button._copyTimer);
+    labelNode.textContent = label;
+    button.classList.remove("is-copied", "is-failed");
+    button.classList.add(stateClass);
+    button._copyTimer = window.setTimeout(function () {
+      labelNode.innerHTML = button.getAttribute("data-copy-original");
+      button.removeAttribute("data-copy-original");
+      button.classList.remove(stateClass);
+    }, 2000);
+  }
+
+  function initCopy() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("[data-copy-target]") : null;
+      if (!button) return;
+      event.preventDefault();
+      var target = findTarget(button.getAttribute("data-copy-target"));
+      if (!target) return;
+      var text = textOf(target);
+      copyText(text).then(function (ok) {
+        if (ok) {
+          flashButton(button, "Copied \u2713", "is-copied");
+          announce(button.getAttribute("data-copy-message") || "Copied to clipboard.");
+        } else {
+          selectContents(target);
+          flashButton(button, "Press Ctrl+C", "is-failed");
+          announce("Couldn't copy automatically. The text is selected: press Control+C or Command+C to copy it.");
+        }
+      });
+    });
+  }
+
+  /* ----------------------------------------------------------------- confirm */
+
+  function initConfirm() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form || form.tagName !== "FORM") return;
+      var submitter = event.submitter;
+      var message = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+      if (message && !window.confirm(message)) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    }, true);
+  }
+
+  /* ----------------------------------------------------------- relative time */
+
+  function parseDate(value) {
+    if (!value) return null;
+    var iso = String(value).trim();
+    // Python may emit microseconds: keep milliseconds only.
+    iso = iso.replace(/(\.\d{3})\d+/, "$1");
+    // A date-time without an offset is taken as UTC (the server's convention).
+    if (/T\d{2}:\d{2}/.test(iso) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(iso)) iso += "Z";
+    var date = new Date(iso);
+    return isNaN(date.getTime()) ? null : date;
+  }
+
+  function plural(n, one, many) {
+    return n + " " + (n === 1 ? one : many);
+  }
+
+  function relativeText(date, now) {
+    var seconds = Math.round((date.getTime() - now) / 1000);
+    var future = seconds > 0;
+    var abs = Math.abs(seconds);
+    var amount;
+
+    if (abs < 45) return future ? "in a moment" : "just now";
+    if (abs < 3600) {
+      amount = Math.max(1, Math.floor(abs / 60)) + " min";
+    } else if (abs < 86400) {
+      amount = Math.floor(abs / 3600) + " h";
+    } else if (abs < 86400 * 30) {
+      amount = plural(Math.floor(abs / 86400), "day", "days");
+    } else {
+      return date.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+    }
+    return future ? "in " + amount : amount + " ago";
+  }
+
+  function fullText(date) {
+    try {
+      return date.toLocaleString(undefined, {
+        weekday: "short",
+        year: "numeric",
+        month: "short",
+        day: "numeric",
+        hour: "2-digit",
+        minute: "2-digit",
+        timeZoneName: "short"
+      });
+    } catch (e) {
+      return date.toString();
+    }
+  }
+
+  function refreshTimes(scope) {
+    var now = Date.now();
+    $all("time[data-relative]", scope).forEach(function (el) {
+      var date = parseDate(el.getAttribute("datetime"));
+      if (!date) return;
+      var text = relativeText(date, now);
+      if (el.textContent !== text) el.textContent = text;
+      if (!el.hasAttribute("data-title-set")) {
+        el.setAttribute("title", fullText(date));
+        el.setAttribute("data-title-set", "");
+      }
+    });
+  }
+
+  /* ------------------------------------------------- scrollable table wraps */
+
+  function initTableWraps() {
+    $all(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1 && !wrap.hasAttribute("tabindex")) {
+        wrap.setAttribute("tabindex", "0");
+        if (!wrap.hasAttribute("role")) wrap.setAttribute("role", "region");
+        if (!wrap.hasAttribute("aria-label") && !wrap.hasAttribute("aria-labelledby")) {
+          var caption = wrap.querySelector("caption");
+          wrap.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table (scrolls sideways)");
+        }
+      }
+    });
+  }
+
+  /* -------------------------------------------------------------------- init */
+
+  function init() {
+    initNav();
+    initFlashes();
+    initCopy();
+    initConfirm();
+    refreshTimes();
+    window.setInterval(refreshTimes, 30000);
+    initTableWraps();
+    var resizeTimer;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(resizeTimer);
+      resizeTimer = window.setTimeout(initTableWraps, 200);
+    });
+  }
+
+  // Small public surface for pages that insert content dynamically.
+  window.contentfeed = {
+    announce: announce,
+    refreshTimes: refreshTimes,
+    copyText: copyText
+  };
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

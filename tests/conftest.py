@@ -1,0 +1,200 @@
+"""Fixtures: an app per test on a fresh database (SQLite, and PostgreSQL when configured),
+clients signed in per role, and factories for the objects tests need."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from contentfeed import create_app, db, models
+from contentfeed.accounts import service as accounts
+from contentfeed.accounts.models import Role, Team, TeamKind, User
+from contentfeed.db import Base
+
+PASSWORD = "correct-horse-battery"
+# A cheap hash keeps tests fast; production hashes use werkzeug's default (scrypt).
+FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+PG_URL = os.environ.get("CONTENTFEED_TEST_DATABASE_URL", "")
+IN_CI = os.environ.get("CI") == "true"
+
+models.import_all()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI and not PG_URL:
+        raise pytest.UsageError("CI=true needs CONTENTFEED_TEST_DATABASE_URL (PostgreSQL) set")
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL schema of our own for this test run, with every table created once."""
+    if not PG_URL:
+        pytest.skip("set CONTENTFEED_TEST_DATABASE_URL to a PostgreSQL URL to run on PostgreSQL")
+    schema = f"cftest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    url_text = url.render_as_string(hide_password=False)
+    engine = sa.create_engine(url_text, poolclass=sa.pool.NullPool)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield url_text
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test, on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        yield url
+        return
+    url = request.getfixturevalue("pg_schema_url")
+    yield url
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def make_test_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
+    """Create an app for tests, isolated from the developer's config and instance folder."""
+    settings = {
+        "database_url": database_url,
+        "secret_key": "test-secret-key",
+        "instance_path": str(tmp_path / "instance"),
+        **overrides,
+    }
+    app = create_app(settings)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    _created_apps.append(app)
+    return app
+
+
+_created_apps: list[Flask] = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    """Close every test app's pooled connections when its test ends."""
+    yield
+    while _created_apps:
+        with _created_apps.pop().app_context():
+            db.engine().dispose()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    for name in list(os.environ):
+        if name.startswith("CONTENTFEED_") and name not in {"CONTENTFEED_TEST_DATABASE_URL"}:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
+    return make_test_app(database_url, tmp_path)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_team(app: Flask) -> Callable[..., Team]:
+    """Create a team: make_team(name=..., kind=...)."""
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, kind: TeamKind = TeamKind.BUSINESS_DEVELOPMENT) -> Team:
+        with app.app_context():
+            s = db.session()
+            team = accounts.save_team(s, name=name or f"Team {next(counter)}", kind=kind)
+            s.commit()
+            return team
+
+    return make
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """Create an active user who signs in with PASSWORD: make_user(role="seller", ...)."""
+    counter = iter(range(1, 10_000))
+
+    def make(
+        role: Role | str = Role.SELLER,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        team_id: int | None = None,
+        is_active: bool = True,
+        **profile: Any,
+    ) -> User:
+        n = next(counter)
+        with app.app_context():
+            s = db.session()
+            team = s.get(Team, team_id) if team_id else None
+            user = accounts.create_user(
+                s,
+                email=email or f"{Role(role).value}{n}@example.com",
+                name=name or f"{Role(role).label} Person{n}",
+                role=role,
+                team=team,
+            )
+            user.password_hash = FAST_HASH
+            user.is_active = is_active
+            if profile and user.seller_profile is not None:
+                for key, value in profile.items():
+                    setattr(user.seller_profile, key, value)
+            s.commit()
+            s.refresh(user)
+            _ = user.seller_profile, user.team
+            return user
+
+    return make
+
+
+def sign_in(client: FlaskClient, user: User, password: str = PASSWORD) -> FlaskClient:
+    """Sign a test client in through the real login form."""
+    response = client.post("/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+@pytest.fixture
+def client_as(app: Flask, make_user: Callable[..., User]) -> Callable[[str], FlaskClient]:
+    """Return a client signed in as a new user of the given role."""
+
+    def make(role: str) -> FlaskClient:
+        client = app.test_client()
+        return sign_in(client, make_user(role))
+
+    return make
+
+
+@pytest.fixture
+def make_token(app: Flask) -> Callable[..., str]:
+    """Issue a token for a user and return its plaintext."""
+
+    def make(user: User, *scopes: str) -> str:
+        with app.app_context():
+            s = db.session()
+            _token, plaintext = accounts.issue_token(
+                s, s.get(User, user.id), name="test", scopes=scopes or ("read",)
+            )
+            s.commit()
+            return plaintext
+
+    return make

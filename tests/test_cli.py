@@ -1,0 +1,85 @@
+"""The contentfeed command: help, database upgrade, users, tokens, demo data."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask import Flask
+
+from contentfeed import db
+from contentfeed.accounts import service as accounts
+from contentfeed.accounts.models import ApiToken, Role, User
+from contentfeed.cli import main
+from contentfeed.demo import DEMO_PASSWORD, demo_email
+
+
+def run(app: Flask, *args: str) -> tuple[int, str]:
+    runner = CliRunner()
+    from flask.cli import ScriptInfo
+
+    result = runner.invoke(
+        main, list(args), obj=ScriptInfo(create_app=lambda: app), catch_exceptions=False
+    )
+    return result.exit_code, result.output
+
+
+def test_help_lists_every_command(app: Flask) -> None:
+    code, output = run(app, "--help")
+    assert code == 0
+    for command in ("quickstart", "serve", "db", "create-user", "create-token", "demo-data"):
+        assert command in output
+
+
+def test_create_user_prints_generated_password_that_works(app: Flask) -> None:
+    code, output = run(app, "create-user", "Jane.Doe@Example.com", "--role", "marketer")
+    assert code == 0, output
+    password = output.split("Password: ")[1].strip()
+    with app.app_context():
+        user = accounts.find_user_by_email(db.session(), "jane.doe@example.com")
+        assert user is not None and user.role is Role.MARKETER
+    client = app.test_client()
+    response = client.post("/login", data={"email": "jane.doe@example.com", "password": password})
+    assert response.status_code == 302
+
+
+def test_create_user_refuses_bad_role_and_duplicate(app: Flask) -> None:
+    code, output = run(app, "create-user", "a@example.com", "--role", "wizard")
+    assert code != 0 and "wizard" in output
+    run(app, "create-user", "a@example.com", "--role", "seller", "--password", "long-enough-pw")
+    code, output = run(app, "create-user", "a@example.com", "--role", "seller")
+    assert code == 1 and "already exists" in output
+
+
+def test_create_token_prints_a_token_that_authenticates(app: Flask) -> None:
+    run(app, "create-user", "ops@example.com", "--role", "admin", "--password", "long-enough-pw")
+    code, output = run(
+        app, "create-token", "ops@example.com", "--scope", "read", "--scope", "admin"
+    )
+    assert code == 0, output
+    token = output.strip()
+    response = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json["scopes"] == ["admin", "read"]
+    with app.app_context():
+        stored = db.session().scalars(sa.select(ApiToken)).one()
+        assert token not in stored.token_hash  # only the hash is stored
+
+
+def test_demo_data_is_idempotent_and_every_role_can_sign_in(app: Flask) -> None:
+    assert run(app, "demo-data")[0] == 0
+    code, output = run(app, "demo-data")
+    assert code == 0 and "already" in output
+    with app.app_context():
+        s = db.session()
+        counts = accounts.role_counts(s)
+        assert counts[Role.SELLER] == 12
+        assert counts[Role.REP] == 2
+        regions = set(s.scalars(sa.select(User.timezone).distinct()))
+        assert {"Asia/Tokyo", "Europe/Berlin", "America/New_York"} <= regions
+    for local in ("admin", "marketer", "contributor", "seller", "rep"):
+        client = app.test_client()
+        response = client.post(
+            "/login", data={"email": demo_email(local), "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 302, local
+        assert client.get("/").status_code == 200

@@ -1,0 +1,79 @@
+"""Settings: defaults, config.toml, environment, and refusals that name the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contentfeed import create_app
+from contentfeed.config import ROOT, ConfigError, Settings, build_settings, read_env, read_file
+
+
+def test_repository_config_file_documents_every_setting() -> None:
+    text = (ROOT / "config.toml").read_text()
+    values = read_file(ROOT / "config.toml")
+    assert set(values) == set(Settings.model_fields), "config.toml and Settings disagree"
+    for key in values:
+        line_before = text.split(f"\n{key} =")[0].rstrip().splitlines()[-1]
+        assert line_before.startswith("#"), f"{key} has no comment above it"
+
+
+def test_unknown_setting_in_file_names_it() -> None:
+    with pytest.raises(ConfigError, match="unknown setting 'databse_url'"):
+        build_settings({"databse_url": "sqlite://"}, {})
+
+
+def test_malformed_setting_names_it_and_its_source() -> None:
+    with pytest.raises(ConfigError, match=r"setting 'page_size' \(environment\)"):
+        build_settings({}, {"page_size": "lots"})
+
+
+def test_environment_wins_over_file_and_parses_numbers() -> None:
+    env = read_env({"CONTENTFEED_PAGE_SIZE": "50", "CONTENTFEED_SECRET_KEY": "123", "PATH": "/bin"})
+    settings = build_settings({"page_size": 10}, env)
+    assert settings.page_size == 50
+    assert settings.secret_key == "123"  # strings stay strings even when they look like JSON
+
+
+def test_unknown_environment_variable_stops_start_up() -> None:
+    with pytest.raises(ConfigError, match="CONTENTFEED_DATABSE_URL"):
+        read_env({"CONTENTFEED_DATABSE_URL": "x"})
+
+
+def test_bad_time_zone_is_refused() -> None:
+    with pytest.raises(ConfigError, match="default_timezone"):
+        build_settings({"default_timezone": "Mars/Olympus"}, {})
+
+
+def test_secret_key_is_generated_once_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONTENTFEED_SECRET_KEY", raising=False)
+    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "missing.toml"))
+    first = create_app({"instance_path": str(tmp_path), "database_url": "sqlite://"})
+    second = create_app({"instance_path": str(tmp_path), "database_url": "sqlite://"})
+    assert len(first.config["SECRET_KEY"]) >= 40
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_config_file_from_environment_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text('page_size = 40\npublic_base_url = "https://cf.example.com/"\n')
+    monkeypatch.setenv("CONTENTFEED_CONFIG", str(path))
+    app = create_app({"instance_path": str(tmp_path), "database_url": "sqlite://"})
+    assert app.config["PAGE_SIZE"] == 40
+    assert app.config["PUBLIC_BASE_URL"] == "https://cf.example.com"
+
+
+def test_embedded_default_is_sqlite_under_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "missing.toml"))
+    monkeypatch.delenv("CONTENTFEED_DATABASE_URL", raising=False)
+    app = create_app({"instance_path": str(tmp_path)})
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'contentfeed.db'}"
+    assert not (tmp_path / "contentfeed.db").exists(), "create_app must not touch the database"

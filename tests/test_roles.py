@@ -1,0 +1,109 @@
+"""The role matrix: every route, every role, the expected answer.
+
+A new route fails this test until it is added to MATRIX, so no page or endpoint ships
+without a decision about who may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+
+from contentfeed.accounts.models import Role, TeamKind, User
+from contentfeed.accounts.service import SCOPES
+from tests.conftest import sign_in
+
+ALL = frozenset(Role)
+ADMIN = frozenset({Role.ADMIN})
+PUBLIC = "public"
+
+# endpoint -> roles allowed (pages: signed-in roles; API: roles of the token's user), or PUBLIC
+MATRIX: dict[str, frozenset[Role] | str] = {
+    "static": PUBLIC,
+    "accounts.login": PUBLIC,
+    "accounts.logout": ALL,
+    "accounts.home": ALL,
+    "accounts.account": ALL,
+    "accounts.users": ADMIN,
+    "accounts.user_new": ADMIN,
+    "accounts.user_edit": ADMIN,
+    "accounts.user_deactivate": ADMIN,
+    "accounts.user_activate": ADMIN,
+    "accounts.teams": ADMIN,
+    "accounts.team_edit": ADMIN,
+    "accounts.tokens": ADMIN,
+    "accounts.token_revoke": ADMIN,
+    "api.openapi": PUBLIC,
+    "api.me": ALL,
+}
+
+ROLES = [None, *Role]
+
+
+def test_every_route_is_in_the_matrix(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(MATRIX) == set(), "add these routes to MATRIX"
+    assert set(MATRIX) - endpoints == set(), "MATRIX names routes that no longer exist"
+
+
+@pytest.fixture
+def url_args(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_team: Callable[..., object],
+    make_token: Callable[..., str],
+) -> dict[str, int]:
+    target = make_user(Role.SELLER, name="Target Seller")
+    team = make_team("Matrix team", TeamKind.DIGITAL_SALES)
+    make_token(target, "read")
+    return {"user_id": target.id, "team_id": team.id, "token_id": 1, "filename": 0}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value if r else "anonymous")
+def test_role_matrix(
+    app: Flask,
+    role: Role | None,
+    make_user: Callable[..., User],
+    make_token: Callable[..., str],
+    url_args: dict[str, int],
+) -> None:
+    user = make_user(role) if role else None
+    client = app.test_client()
+    headers: dict[str, str] = {}
+    if user is not None:
+        sign_in(client, user)
+        headers = {"Authorization": f"Bearer {make_token(user, *SCOPES)}"}
+    failures = []
+    for rule in app.url_map.iter_rules():
+        expected = MATRIX[rule.endpoint]
+        if expected == PUBLIC or rule.endpoint == "accounts.logout":
+            continue
+        args = {name: url_args[name] for name in rule.arguments}
+        path = rule.build(args, append_unknown=False)[1]  # type: ignore[index]
+        is_api = rule.rule.startswith("/api/")
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, headers=headers if is_api else {})
+            status = response.status_code
+            if role is None:
+                ok = (
+                    status == 401
+                    if is_api
+                    else (status == 302 and "/login" in response.headers["Location"])
+                )
+            elif role in expected:  # type: ignore[operator]
+                ok = status not in (401, 403) and status < 500
+            else:
+                ok = status == 403
+            if not ok:
+                failures.append(f"{method} {path}: {status}")
+    assert failures == [], f"unexpected answers for {role}: {failures}"
+
+
+def test_public_pages_open_to_everyone(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/login").status_code == 200
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    with client.get("/static/css/app.css") as response:
+        assert response.status_code == 200
