@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
 from contentfeed.config import ConfigError
 from contentfeed.errors import DomainError
+from contentfeed.scheduler import SchedulerProcess
 
 
 def _make_app() -> Flask:
@@ -157,7 +159,27 @@ def quickstart(host: str, port: int, no_demo: bool, threads: int) -> None:
     click.echo(f"\ncontentfeed is running at {url}  (Ctrl+C stops it)\n")
     from waitress import serve
 
-    serve(app, host=host, port=port, threads=threads, ident="contentfeed")
+    process = SchedulerProcess(app)
+    process.start_in_thread()
+    try:
+        serve(app, host=host, port=port, threads=threads, ident="contentfeed")
+    finally:
+        process.stop()
+
+
+@main.command("scheduler")
+@click.option("--poll", default=5.0, show_default=True, help="Seconds between leadership checks.")
+@with_appcontext
+def scheduler(poll: float) -> None:
+    """Run the scheduler process; several may run, exactly one is active at a time."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    process = SchedulerProcess(app, poll_seconds=poll)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: process.stop())
+    jobs = ", ".join(job.id for job in process.jobs)
+    click.echo(f"Scheduler standing by for leadership; jobs: {jobs}")
+    process.run()
+    click.echo("Scheduler stopped.")
 
 
 @main.command("serve")

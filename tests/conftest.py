@@ -109,6 +109,18 @@ def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> F
 
 
 @pytest.fixture
+def pg_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_schema_url: str) -> Iterator[Flask]:
+    """An app on PostgreSQL only, for behaviour SQLite does not have (row and advisory locks)."""
+    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
+    yield make_test_app(pg_schema_url, tmp_path)
+    engine = sa.create_engine(pg_schema_url, poolclass=sa.pool.NullPool)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

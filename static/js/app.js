@@ -118,7 +118,7 @@
     var text = typeof element.innerText === "string" && element.offsetParent !== null
       ? element.innerText
       : element.textContent;
-    return (text || "").replace(/^\s*\n/, "").replace(/\s+$/, "");
+    return (text || "").trim();
   }
 
   function legacyCopy(text) {

@@ -1,0 +1,222 @@
+"""The scheduler process: APScheduler running each domain's jobs, exactly one active at a time.
+
+Any number of scheduler processes may run (on several hosts, for failover); they elect one
+leader. On PostgreSQL the leader holds a session-level advisory lock on a connection of its
+own, so the lock disappears the moment the process or its connection dies and a standby
+takes over on its next attempt. On SQLite (one machine) the leader holds an exclusive
+``flock`` on ``instance/scheduler.lock``, which the kernel releases when the process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from contentfeed import db
+
+log = logging.getLogger("contentfeed.scheduler")
+
+# A fixed 64-bit key for pg_try_advisory_lock: "contentfeed scheduler".
+ADVISORY_LOCK_KEY = 0x636F6E74656E7466
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled entry point: ``run(session)`` is called in its own app context."""
+
+    id: str
+    run: Callable[[Session], Any]
+    trigger: str
+    trigger_args: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+def all_jobs() -> list[Job]:
+    """Collect every domain's jobs."""
+    from contentfeed.accounts import jobs as accounts_jobs
+
+    return [*accounts_jobs.JOBS]
+
+
+def run_job(app: Flask, job: Job) -> None:
+    """Run one job in a fresh app context, committing once; failures are logged, not raised."""
+    with app.app_context():
+        s = db.session()
+        try:
+            result = job.run(s)
+            s.commit()
+            log.info("job %s done: %s", job.id, result)
+        except Exception:
+            s.rollback()
+            log.exception("job %s failed", job.id)
+
+
+class LeaderLock(Protocol):
+    def try_acquire(self) -> bool: ...
+    def still_held(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+class PostgresLeaderLock:
+    """Leadership as a PostgreSQL advisory lock held by a dedicated connection."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.connection: sa.Connection | None = None
+
+    def try_acquire(self) -> bool:
+        try:
+            connection = self.engine.connect()
+            got = connection.scalar(sa.select(sa.func.pg_try_advisory_lock(ADVISORY_LOCK_KEY)))
+            connection.commit()
+        except sa.exc.DBAPIError:
+            log.warning("database unreachable while trying to become the scheduler leader")
+            return False
+        if got:
+            self.connection = connection
+            return True
+        connection.close()
+        return False
+
+    def still_held(self) -> bool:
+        if self.connection is None:
+            return False
+        try:
+            held = self.connection.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND pid = pg_backend_pid() AND granted "
+                    "AND ((classid::bigint << 32) | objid::bigint) = :key"
+                ),
+                {"key": ADVISORY_LOCK_KEY},
+            )
+            self.connection.commit()
+            return bool(held)
+        except sa.exc.DBAPIError:
+            return False
+
+    def release(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.scalar(sa.select(sa.func.pg_advisory_unlock(ADVISORY_LOCK_KEY)))
+            self.connection.commit()
+        except sa.exc.DBAPIError:
+            pass
+        finally:
+            self.connection.close()
+            self.connection = None
+
+
+class FileLeaderLock:
+    """Leadership as an exclusive flock on a file beside the SQLite database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle: IO[str] | None = None
+
+    def try_acquire(self) -> bool:
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self.handle = handle
+        return True
+
+    def still_held(self) -> bool:
+        return self.handle is not None
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
+def leader_lock(app: Flask) -> LeaderLock:
+    """Return the right kind of leader lock for the app's database."""
+    with app.app_context():
+        engine = db.engine()
+    if engine.dialect.name == "postgresql":
+        return PostgresLeaderLock(engine)
+    return FileLeaderLock(Path(app.config["INSTANCE_PATH"]) / "scheduler.lock")
+
+
+class SchedulerProcess:
+    """Stand by until elected, then run the jobs; step down when leadership is lost."""
+
+    def __init__(
+        self, app: Flask, jobs: list[Job] | None = None, poll_seconds: float = 5.0
+    ) -> None:
+        self.app = app
+        self.jobs = jobs if jobs is not None else all_jobs()
+        self.poll_seconds = poll_seconds
+        self.lock = leader_lock(app)
+        self.stopping = threading.Event()
+        self.is_leader = threading.Event()
+        self.scheduler: BackgroundScheduler | None = None
+
+    def _start_jobs(self) -> None:
+        scheduler = BackgroundScheduler(
+            timezone="UTC",
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        )
+        for job in self.jobs:
+            scheduler.add_job(
+                run_job,
+                job.trigger,
+                args=(self.app, job),
+                id=job.id,
+                name=job.description or job.id,
+                **job.trigger_args,
+            )
+        scheduler.start()
+        self.scheduler = scheduler
+
+    def _stop_jobs(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+
+    def run(self) -> None:
+        """Loop until stopped: try to lead, run jobs while leading, re-check leadership."""
+        log.info("scheduler standing by (%s)", type(self.lock).__name__)
+        try:
+            while not self.stopping.is_set():
+                if not self.is_leader.is_set():
+                    if self.lock.try_acquire():
+                        log.info("scheduler elected leader; running %d jobs", len(self.jobs))
+                        self.is_leader.set()
+                        self._start_jobs()
+                elif not self.lock.still_held():
+                    log.warning("scheduler lost leadership; standing by")
+                    self._stop_jobs()
+                    self.lock.release()
+                    self.is_leader.clear()
+                self.stopping.wait(self.poll_seconds)
+        finally:
+            self._stop_jobs()
+            self.lock.release()
+            self.is_leader.clear()
+
+    def start_in_thread(self) -> threading.Thread:
+        """Run the loop in a daemon thread (quickstart: web server and scheduler in one process)."""
+        thread = threading.Thread(target=self.run, name="contentfeed-scheduler", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        """Ask the loop to end and release leadership."""
+        self.stopping.set()
