@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.logging import default_handler
 from flask_wtf.csrf import CSRFProtect
 
 from contentfeed import config, db, errors, http, ui
@@ -23,6 +24,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=False,
     )
     settings = config.load(app, overrides)
+    # Log records go to the root logger, configured once by whichever process runs us.
+    app.logger.removeHandler(default_handler)
     app.logger.setLevel(settings.log_level)
     db.init_app(app)
     http.init_app(app)
@@ -44,8 +47,10 @@ def register_auth(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Register every domain's pages and API; the API authenticates by token, not cookie."""
     from contentfeed import api
+    from contentfeed.accounts import api as accounts_api
     from contentfeed.accounts import views as accounts_views
 
     app.register_blueprint(accounts_views.bp)
-    app.register_blueprint(api.bp)
-    csrf.exempt(api.bp)
+    for blueprint in (api.bp, accounts_api.bp):
+        app.register_blueprint(blueprint)
+        csrf.exempt(blueprint)

@@ -140,7 +140,10 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 for arg in sorted(rule.arguments)
             ]
             if meta["query"] is not None:
-                query_schema = meta["query"].model_json_schema()
+                query_schema = meta["query"].model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+                schemas.update(query_schema.pop("$defs", {}))
                 required = set(query_schema.get("required", []))
                 for name, prop in query_schema.get("properties", {}).items():
                     parameters.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import signal
 from typing import Any
@@ -16,6 +17,12 @@ from contentfeed.accounts.models import Role
 from contentfeed.config import ConfigError
 from contentfeed.errors import DomainError
 from contentfeed.scheduler import SchedulerProcess
+
+
+def _configure_logging(app: Flask) -> None:
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _make_app() -> Flask:
@@ -148,6 +155,7 @@ def _seed_demo() -> list[tuple[str, str]]:
 def quickstart(host: str, port: int, no_demo: bool, threads: int) -> None:
     """Create and migrate the embedded database, add demo data, and serve on one machine."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _configure_logging(app)
     migrate.upgrade(app.config["DATABASE_URL"])
     click.echo(f"Database ready: {db.engine().url.render_as_string()}")
     if not no_demo:
@@ -173,6 +181,7 @@ def quickstart(host: str, port: int, no_demo: bool, threads: int) -> None:
 def scheduler(poll: float) -> None:
     """Run the scheduler process; several may run, exactly one is active at a time."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _configure_logging(app)
     process = SchedulerProcess(app, poll_seconds=poll)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: process.stop())

@@ -162,3 +162,77 @@ def test_unexpected_failure_gives_500_page_and_json(app: Flask) -> None:
     api = client.get("/api/v1/boom")
     assert api.status_code == 500
     assert api.json["error"] == "internal_error"
+
+
+def test_admin_creates_and_lists_users_through_the_api(
+    client: FlaskClient, make_user: Callable[..., User], make_token: Callable[..., str]
+) -> None:
+    token = make_token(make_user("admin"), "read", "admin")
+    spec = client.get("/api/v1/openapi.json").json
+    team = client.post(
+        "/api/v1/teams",
+        json={"name": "Digital sales", "kind": "digital_sales"},
+        headers=bearer(token),
+    )
+    assert team.status_code == 201
+    check_against_spec(spec, "/api/v1/teams", "post", 201, team.json)
+    created = client.post(
+        "/api/v1/users",
+        json={
+            "email": "Li.Wei@Example.com",
+            "name": "Li Wei",
+            "role": "rep",
+            "team_id": team.json["id"],
+        },
+        headers=bearer(token),
+    )
+    assert created.status_code == 201, created.json
+    check_against_spec(spec, "/api/v1/users", "post", 201, created.json)
+    assert created.json["email"] == "li.wei@example.com"
+    assert created.json["team"]["name"] == "Digital sales"
+    fetched = client.get(created.headers["Location"], headers=bearer(token))
+    assert fetched.json == created.json
+    listing = client.get("/api/v1/users?role=rep", headers=bearer(token))
+    check_against_spec(spec, "/api/v1/users", "get", 200, listing.json)
+    assert [u["name"] for u in listing.json["items"]] == ["Li Wei"]
+    assert listing.json["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "No Email", "role": "rep"}, "email"),
+        ({"email": "x@example.com", "name": "X", "role": "wizard"}, "role"),
+        ({"email": "x@example.com", "name": "X", "role": "rep", "surprise": 1}, "surprise"),
+        ({"email": "not-an-email", "name": "X", "role": "rep"}, "email"),
+    ],
+)
+def test_bad_user_input_names_the_field(
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    make_token: Callable[..., str],
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    token = make_token(make_user("admin"), "admin")
+    response = client.post("/api/v1/users", json=body, headers=bearer(token))
+    assert response.status_code == 422
+    assert response.json["error"] == "validation_failed"
+    assert field in response.json["fields"]
+
+
+def test_non_json_body_is_refused(
+    client: FlaskClient, make_user: Callable[..., User], make_token: Callable[..., str]
+) -> None:
+    token = make_token(make_user("admin"), "admin")
+    response = client.post("/api/v1/teams", data="name=x", headers=bearer(token))
+    assert response.status_code == 422
+    assert "JSON" in response.json["message"]
+
+
+def test_seller_token_cannot_list_users(
+    client: FlaskClient, make_user: Callable[..., User], make_token: Callable[..., str]
+) -> None:
+    token = make_token(make_user("seller"), "read")
+    response = client.get("/api/v1/users", headers=bearer(token))
+    assert response.status_code == 403

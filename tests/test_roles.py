@@ -37,6 +37,11 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "accounts.token_revoke": ADMIN,
     "api.openapi": PUBLIC,
     "api.me": ALL,
+    "accounts_api.list_users": ADMIN,
+    "accounts_api.get_user": ADMIN,
+    "accounts_api.create_user": ADMIN,
+    "accounts_api.list_teams": ADMIN,
+    "accounts_api.create_team": ADMIN,
 }
 
 ROLES = [None, *Role]
