@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from contentfeed.accounts.models import Role
 
@@ -133,11 +134,16 @@ def weekday_name(day: int) -> str:
 
 
 def _template_context() -> dict[str, Any]:
+    try:
+        items, zone = nav_items(), viewer_zone()
+    except SQLAlchemyError:
+        # The database is down and an error page is being drawn: show it without the user.
+        items, zone = [], ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
     return {
-        "nav_items": nav_items(),
+        "nav_items": items,
         "url_with": url_with,
         "sort_url": sort_url,
-        "now_hour": datetime.now(viewer_zone()).hour,
+        "now_hour": datetime.now(zone).hour,
     }
 
 
