@@ -49,8 +49,12 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed import api
     from contentfeed.accounts import api as accounts_api
     from contentfeed.accounts import views as accounts_views
+    from contentfeed.content import api as content_api
+    from contentfeed.content import imports_views as content_import
+    from contentfeed.content import views as content_views
 
-    app.register_blueprint(accounts_views.bp)
-    for blueprint in (api.bp, accounts_api.bp):
+    for blueprint in (accounts_views.bp, content_views.bp, content_import.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (api.bp, accounts_api.bp, content_api.bp):
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)

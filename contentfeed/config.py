@@ -43,6 +43,11 @@ class Settings(BaseModel):
     http_max_response_bytes: int = Field(default=2_000_000, ge=1024)
     http_allow_private_addresses: bool = False
     log_level: str = "INFO"
+    upload_dir: str = ""
+    upload_max_mb: int = Field(default=25, ge=1, le=2048)
+    compliance_disclosure: str = "#employee"
+    compliance_blocked_words: list[str] = Field(default_factory=list)
+    import_chunk_rows: int = Field(default=200, ge=1, le=10_000)
 
     @field_validator("log_level")
     @classmethod
@@ -174,7 +179,10 @@ def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> Settings:
         }
     )
     app.config.update({key.upper(): value for key, value in settings.model_dump().items()})
+    upload_dir = Path(settings.upload_dir) if settings.upload_dir else instance / "uploads"
     app.config.update(
+        UPLOAD_DIR=str(upload_dir),
+        UPLOAD_MAX_BYTES=settings.upload_max_mb * 1_000_000,
         SQLALCHEMY_ENGINES={"default": database_url},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -184,7 +192,8 @@ def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> Settings:
         REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
         PERMANENT_SESSION_LIFETIME=settings.session_lifetime_hours * 3600,
         WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=None,
+        # Whole-request cap: the largest upload plus room for the form's other fields.
+        MAX_CONTENT_LENGTH=settings.upload_max_mb * 1_000_000 + 1_000_000,
         JSON_SORT_KEYS=False,
     )
     app.extensions["contentfeed.settings"] = settings

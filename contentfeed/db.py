@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +54,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def str_enum(kind: type[enum.StrEnum]) -> sa.Enum:
+    """Store a string enum as its values in a VARCHAR (no native enum: migrations stay simple)."""
+    return sa.Enum(
+        kind,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class Base(DeclarativeBase):

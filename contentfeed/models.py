@@ -5,4 +5,5 @@ from __future__ import annotations
 
 def import_all() -> None:
     """Import every models module (for migrations, create_all in tests, the shell)."""
-    import contentfeed.accounts.models  # noqa: F401
+    import contentfeed.accounts.models
+    import contentfeed.content.models  # noqa: F401

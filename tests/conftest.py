@@ -18,6 +18,8 @@ from werkzeug.security import generate_password_hash
 from contentfeed import create_app, db, models
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role, Team, TeamKind, User
+from contentfeed.content import service as content_service
+from contentfeed.content.models import Content, ContentStatus, PostVariant
 from contentfeed.db import Base
 
 PASSWORD = "correct-horse-battery"
@@ -208,5 +210,54 @@ def make_token(app: Flask) -> Callable[..., str]:
             )
             s.commit()
             return plaintext
+
+    return make
+
+
+@pytest.fixture
+def make_content(app: Flask, make_user: Callable[..., User]) -> Callable[..., Content]:
+    """Create a library item with variants: make_content(status="approved", topics=[...])."""
+    counter = iter(range(1, 10_000))
+    authors: dict[str, User] = {}
+
+    def make(
+        *,
+        status: str = "approved",
+        variants: tuple[str, ...] = (
+            "{{ seller.first_name }} here: read {{ content.title }} {{ link }}",
+        ),
+        author: User | None = None,
+        campaign: str | None = "Launch",
+        **fields: Any,
+    ) -> Content:
+        n = next(counter)
+        if author is None:
+            author = authors.get("marketer") or make_user("marketer")
+            authors["marketer"] = author
+        with app.app_context():
+            s = db.session()
+            campaign_obj = None
+            if campaign:
+                campaign_obj = content_service.find_campaign(
+                    s, campaign
+                ) or content_service.save_campaign(s, name=campaign)
+            data = content_service.ContentData(
+                title=fields.pop("title", f"Item {n}"),
+                url=fields.pop("url", f"https://example.com/item-{n}"),
+                campaign_id=campaign_obj.id if campaign_obj else None,
+                **fields,
+            )
+            actor = s.get(User, author.id)
+            assert actor is not None
+            content = content_service.create_content(s, data, actor=actor, prefill=False)
+            for position, body in enumerate(variants, start=1):
+                s.add(PostVariant(content=content, body=body, position=position))
+            content.status = ContentStatus(status)
+            if status == "approved":
+                content.approved_at = content_service.utcnow()
+            s.commit()
+            s.refresh(content)
+            _ = content.variants, content.campaign
+            return content
 
     return make

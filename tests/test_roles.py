@@ -7,17 +7,18 @@ without a decision about who may use it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
 
+from contentfeed import db
 from contentfeed.accounts.models import Role, TeamKind, User
 from contentfeed.accounts.service import SCOPES
+from contentfeed.content.models import Asset, ImportBatch
 from tests.conftest import sign_in
-
-ALL = frozenset(Role)
-ADMIN = frozenset({Role.ADMIN})
-PUBLIC = "public"
+from tests.roles import ADMIN, ALL, PUBLIC
+from tests.roles_content import CONTENT_API, CONTENT_IMPORT, CONTENT_UI
 
 # endpoint -> roles allowed (pages: signed-in roles; API: roles of the token's user), or PUBLIC
 MATRIX: dict[str, frozenset[Role] | str] = {
@@ -42,6 +43,9 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "accounts_api.create_user": ADMIN,
     "accounts_api.list_teams": ADMIN,
     "accounts_api.create_team": ADMIN,
+    **CONTENT_UI,
+    **CONTENT_IMPORT,
+    **CONTENT_API,
 }
 
 ROLES = [None, *Role]
@@ -57,13 +61,42 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
 def url_args(
     app: Flask,
     make_user: Callable[..., User],
-    make_team: Callable[..., object],
+    make_team: Callable[..., Any],
     make_token: Callable[..., str],
-) -> dict[str, int]:
+    make_content: Callable[..., Any],
+) -> dict[str, Any]:
+    """Sample objects for every URL parameter a route may take."""
     target = make_user(Role.SELLER, name="Target Seller")
     team = make_team("Matrix team", TeamKind.DIGITAL_SALES)
     make_token(target, "read")
-    return {"user_id": target.id, "team_id": team.id, "token_id": 1, "filename": 0}  # type: ignore[attr-defined]
+    item = make_content(status="in_review", title="Matrix item")
+    with app.app_context():
+        s = db.session()
+        asset = Asset(
+            public_id="matrixfile",
+            filename="guide.pdf",
+            content_type="application/pdf",
+            extension="pdf",
+            size=4,
+            sha256="0" * 64,
+        )
+        batch = ImportBatch(filename="rows.csv", rows=[], total=0)
+        s.add_all([asset, batch])
+        s.commit()
+        batch_id = batch.id
+    return {
+        "user_id": target.id,
+        "team_id": team.id,
+        "token_id": 1,
+        "filename": "guide.pdf",
+        "public_id": "matrixfile",
+        "content_id": item.id,
+        "variant_id": item.variants[0].id,
+        "campaign_id": item.campaign_id,
+        "batch_id": batch_id,
+        "action": "approve",
+        "fmt": "csv",
+    }
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value if r else "anonymous")
@@ -72,7 +105,7 @@ def test_role_matrix(
     role: Role | None,
     make_user: Callable[..., User],
     make_token: Callable[..., str],
-    url_args: dict[str, int],
+    url_args: dict[str, Any],
 ) -> None:
     user = make_user(role) if role else None
     client = app.test_client()

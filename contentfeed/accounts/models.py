@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from contentfeed.db import Base, utcnow
+from contentfeed.db import Base, str_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -62,22 +62,12 @@ class NotificationChannel(enum.StrEnum):
     NONE = "none"
 
 
-def _str_enum(kind: type[enum.StrEnum]) -> sa.Enum:
-    return sa.Enum(
-        kind,
-        native_enum=False,
-        length=32,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
-
-
 class Team(Base):
     __tablename__ = "team"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    kind: Mapped[TeamKind] = mapped_column(_str_enum(TeamKind))
+    kind: Mapped[TeamKind] = mapped_column(str_enum(TeamKind))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -90,7 +80,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    role: Mapped[Role] = mapped_column(_str_enum(Role), index=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role), index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255), default="")
     team_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("team.id", ondelete="SET NULL"), index=True
@@ -149,7 +139,7 @@ class SellerProfile(Base):
     linkedin_url: Mapped[str] = mapped_column(sa.String(300), default="")
     linkedin_connections: Mapped[int] = mapped_column(default=0)
     notification_channel: Mapped[NotificationChannel] = mapped_column(
-        _str_enum(NotificationChannel), default=NotificationChannel.EMAIL
+        str_enum(NotificationChannel), default=NotificationChannel.EMAIL
     )
     notification_target: Mapped[str] = mapped_column(sa.String(500), default="")
     is_paused: Mapped[bool] = mapped_column(default=False)

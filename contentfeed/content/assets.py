@@ -1,0 +1,101 @@
+"""Uploaded files: size-limited, typed by their bytes (not their name), stored under a folder."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+from typing import IO
+
+import filetype
+from sqlalchemy.orm import Session
+from werkzeug.utils import secure_filename
+
+from contentfeed.accounts.models import User
+from contentfeed.content.models import Asset
+from contentfeed.errors import Invalid
+
+# extension -> MIME type, for the kinds of file marketing shares.
+ALLOWED_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "mp4": "video/mp4",
+}
+IMAGE_EXTENSIONS = {"png", "jpg", "gif", "webp"}
+_CHUNK = 1 << 16
+
+
+def describe_allowed() -> str:
+    """Name the accepted file kinds for people."""
+    return "PDF, PNG, JPEG, GIF, WebP, PowerPoint (PPTX), Word (DOCX), Excel (XLSX) or MP4"
+
+
+def store_upload(
+    s: Session,
+    stream: IO[bytes],
+    filename: str,
+    *,
+    folder: Path,
+    max_bytes: int,
+    uploaded_by: User | None,
+) -> Asset:
+    """Check and keep an uploaded file; refuse it when too large or of a kind we don't serve."""
+    folder.mkdir(parents=True, exist_ok=True)
+    public_id = secrets.token_urlsafe(12)
+    partial = folder / f".{public_id}.part"
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    try:
+        with partial.open("wb") as out:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise Invalid(
+                        f"The file is larger than {max_bytes / 1_000_000:.0f} MB.",
+                        {"file": f"Larger than {max_bytes / 1_000_000:.0f} MB."},
+                    )
+                if len(head) < 8192:
+                    head += chunk[: 8192 - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise Invalid("The file is empty.", {"file": "The file is empty."})
+        kind = filetype.guess(head) if len(head) < size else filetype.guess(partial.read_bytes())
+        extension = kind.extension if kind else ""
+        if extension not in ALLOWED_TYPES:
+            found = (
+                f"looks like {kind.mime}" if kind else "isn't a recognised document, image or video"
+            )
+            message = f"This file {found}; upload a {describe_allowed()}."
+            raise Invalid(message, {"file": message})
+        target = folder / f"{public_id}.{extension}"
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    clean_name = secure_filename(filename) or f"file.{extension}"
+    if not clean_name.lower().endswith(f".{extension}"):
+        clean_name = f"{Path(clean_name).stem or 'file'}.{extension}"
+    asset = Asset(
+        public_id=public_id,
+        filename=clean_name,
+        content_type=ALLOWED_TYPES[extension],
+        extension=extension,
+        size=size,
+        sha256=digest.hexdigest(),
+        uploaded_by_id=uploaded_by.id if uploaded_by else None,
+    )
+    s.add(asset)
+    s.flush()
+    return asset
+
+
+def asset_path(asset: Asset, folder: Path) -> Path:
+    """Return where an asset's bytes are kept."""
+    return folder / f"{asset.public_id}.{asset.extension}"

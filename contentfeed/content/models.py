@@ -1,0 +1,198 @@
+"""Library: campaigns, content items, post variants, uploaded assets, the audit trail, imports."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from contentfeed.accounts.models import User
+from contentfeed.db import Base, str_enum, utcnow
+
+
+class ContentKind(enum.StrEnum):
+    ARTICLE = "article"
+    CASE_STUDY = "case_study"
+    WHITEPAPER = "whitepaper"
+    VIDEO = "video"
+    EVENT = "event"
+    PRODUCT_NEWS = "product_news"
+
+    @property
+    def label(self) -> str:
+        """Return the name people see."""
+        return self.value.replace("_", " ").capitalize()
+
+
+class ContentStatus(enum.StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    ARCHIVED = "archived"
+
+    @property
+    def label(self) -> str:
+        """Return the name people see."""
+        return {"in_review": "In review"}.get(self.value, self.value.capitalize())
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    items: Mapped[list[Content]] = relationship(back_populates="campaign")
+
+
+class Asset(Base):
+    """An uploaded file, served at a stable public URL a seller's link can point to."""
+
+    __tablename__ = "asset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(120))
+    extension: Mapped[str] = mapped_column(sa.String(16))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Content(Base):
+    __tablename__ = "content"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    url: Mapped[str] = mapped_column(sa.String(2000), default="")
+    asset_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("asset.id", ondelete="SET NULL"), index=True
+    )
+    image_url: Mapped[str] = mapped_column(sa.String(2000), default="")
+    site_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    prefill_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    kind: Mapped[ContentKind] = mapped_column(str_enum(ContentKind), default=ContentKind.ARTICLE)
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("campaign.id", ondelete="SET NULL"), index=True
+    )
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", index=True)
+    topics: Mapped[list[str]] = mapped_column(default=list)
+    target_team_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    target_regions: Mapped[list[str]] = mapped_column(default=list)
+    target_languages: Mapped[list[str]] = mapped_column(default=list)
+    priority: Mapped[int] = mapped_column(default=3)
+    starts_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    status: Mapped[ContentStatus] = mapped_column(
+        str_enum(ContentStatus), default=ContentStatus.DRAFT, index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    approved_at: Mapped[datetime | None]
+
+    campaign: Mapped[Campaign | None] = relationship(back_populates="items")
+    asset: Mapped[Asset | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    variants: Mapped[list[PostVariant]] = relationship(
+        back_populates="content", cascade="all, delete-orphan", order_by="PostVariant.position"
+    )
+    events: Mapped[list[ContentEvent]] = relationship(
+        back_populates="content",
+        cascade="all, delete-orphan",
+        order_by="(ContentEvent.created_at.desc(), ContentEvent.id.desc())",
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("priority BETWEEN 1 AND 5", name="priority_range"),
+        sa.Index("ix_content_status_window", "status", "starts_at", "expires_at"),
+    )
+
+    def is_live(self, now: datetime) -> bool:
+        """Tell whether the item may be suggested now: approved and inside its window."""
+        return (
+            self.status is ContentStatus.APPROVED
+            and (self.starts_at is None or self.starts_at <= now)
+            and (self.expires_at is None or self.expires_at > now)
+        )
+
+
+class PostVariant(Base):
+    """One text a seller may copy, as a sandboxed Jinja template."""
+
+    __tablename__ = "post_variant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("content.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    content: Mapped[Content] = relationship(back_populates="variants")
+
+
+class ContentEvent(Base):
+    """The audit trail of an item: who did what, when, with an optional comment."""
+
+    __tablename__ = "content_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("content.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    action: Mapped[str] = mapped_column(sa.String(40))
+    from_status: Mapped[str] = mapped_column(sa.String(20), default="")
+    to_status: Mapped[str] = mapped_column(sa.String(20), default="")
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    content: Mapped[Content] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class ImportBatch(Base):
+    """A bulk import, processed a chunk at a time so a large file shows real progress."""
+
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    total: Mapped[int] = mapped_column(default=0)
+    processed: Mapped[int] = mapped_column(default=0)
+    imported: Mapped[int] = mapped_column(default=0)
+    report: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_finished(self) -> bool:
+        """Tell whether every row has been looked at."""
+        return self.processed >= self.total

@@ -1,0 +1,178 @@
+"""Post templates: marketer-written Jinja, rendered in a sandbox for one seller.
+
+Post text is plain text (LinkedIn shows it as typed), so nothing is HTML-escaped. Unknown
+placeholders are refused rather than rendered empty, and anything that reaches outside
+the sandbox (``{{ ''.__class__.__mro__ }}`` and the like) is refused, naming the line.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from types import TracebackType
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from contentfeed.errors import Invalid
+
+LINKEDIN_MAX_CHARS = 3000
+HASHTAG_WARNING_ABOVE = 3
+PLACEHOLDERS = (
+    "{{ seller.first_name }}",
+    "{{ seller.name }}",
+    "{{ seller.title }}",
+    "{{ content.title }}",
+    "{{ content.summary }}",
+    "{{ link }}",
+)
+_HASHTAG = re.compile(r"(?<![\w&])#\w+")
+_TEMPLATE_NAME = "<post variant>"
+
+_env = ImmutableSandboxedEnvironment(
+    undefined=StrictUndefined,
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=False,
+)
+
+
+@dataclass(frozen=True)
+class SellerView:
+    """What a template may know about the seller."""
+
+    first_name: str
+    name: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ContentView:
+    """What a template may know about the content."""
+
+    title: str
+    summary: str
+    url: str
+
+
+SAMPLE_SELLER = SellerView(
+    first_name="Alexandra", name="Alexandra Montgomery-Whitfield", title="Senior Account Executive"
+)
+
+
+class TemplateRefused(Invalid):
+    """A post template that cannot be used, with the line at fault when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        text = f"Line {line}: {message}" if line else message
+        super().__init__(text, {"body": text})
+        self.line = line
+
+
+@lru_cache(maxsize=4096)
+def compile_template(body: str) -> Template:
+    """Parse a post template once (cached: the scheduler renders the same bodies many times)."""
+    try:
+        return _env.from_string(body)
+    except TemplateSyntaxError as exc:
+        raise TemplateRefused(f"the template doesn't parse: {exc.message}", exc.lineno) from None
+
+
+def _template_line(tb: TracebackType | None) -> int | None:
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render_post(
+    body: str, *, seller: SellerView, content: ContentView, link: str, disclosure: str = ""
+) -> str:
+    """Render a variant for one seller, with the compliance disclosure appended once."""
+    template = compile_template(body)
+    try:
+        text = template.render(seller=seller, content=content, link=link).strip()
+    except SecurityError:
+        line = _template_line(sys.exc_info()[2])
+        raise TemplateRefused(
+            "the template reaches outside what post templates may use.", line
+        ) from None
+    except UndefinedError as exc:
+        line = _template_line(sys.exc_info()[2])
+        allowed = ", ".join(PLACEHOLDERS)
+        message = re.sub(
+            r"'[\w.]*?(\w+)View object'", lambda m: m.group(1).lower(), exc.message or ""
+        )
+        raise TemplateRefused(f"{message}. Placeholders you can use: {allowed}", line) from None
+    except Exception as exc:  # a marketer's template must never take a request down
+        line = _template_line(sys.exc_info()[2])
+        raise TemplateRefused(f"the template failed: {exc}", line) from None
+    if disclosure and disclosure.lower() not in text.lower():
+        text = f"{text}\n\n{disclosure}"
+    return text
+
+
+def blocked_word_in(text: str, blocked_words: list[str]) -> str | None:
+    """Return the first blocked word found in the text (whole words, any case), if any."""
+    for word in blocked_words:
+        if word.strip() and re.search(
+            rf"(?<!\w){re.escape(word.strip())}(?!\w)", text, re.IGNORECASE
+        ):
+            return word.strip()
+    return None
+
+
+@dataclass(frozen=True)
+class VariantCheck:
+    """What checking a variant found: the sample rendering, its length, and warnings."""
+
+    rendered: str
+    length: int
+    warnings: list[str]
+
+
+def check_variant(
+    body: str,
+    *,
+    content: ContentView,
+    link: str,
+    disclosure: str,
+    blocked_words: list[str],
+    seller: SellerView = SAMPLE_SELLER,
+) -> VariantCheck:
+    """Refuse a variant that doesn't parse, escapes the sandbox, is too long or uses a
+    blocked word; otherwise return its rendering with warnings worth showing."""
+    if not body.strip():
+        raise TemplateRefused("Write the post text.")
+    word = blocked_word_in(body, blocked_words)
+    rendered = render_post(body, seller=seller, content=content, link=link, disclosure=disclosure)
+    word = word or blocked_word_in(rendered, blocked_words)
+    if word:
+        raise TemplateRefused(f"“{word}” is on the compliance list of blocked words; rephrase it.")
+    if len(rendered) > LINKEDIN_MAX_CHARS:
+        raise TemplateRefused(
+            f"the post is {len(rendered):,} characters once rendered; LinkedIn allows "
+            f"{LINKEDIN_MAX_CHARS:,}. Shorten it by {len(rendered) - LINKEDIN_MAX_CHARS:,}."
+        )
+    warnings = []
+    hashtags = _HASHTAG.findall(rendered)
+    if len(hashtags) > HASHTAG_WARNING_ABOVE:
+        warnings.append(
+            f"{len(hashtags)} hashtags: posts with more than {HASHTAG_WARNING_ABOVE} "
+            "tend to reach fewer people."
+        )
+    if "link" not in _referenced_names(body):
+        warnings.append("No {{ link }}: clicks on this post can't be tracked back to the seller.")
+    return VariantCheck(rendered=rendered, length=len(rendered), warnings=warnings)
+
+
+def _referenced_names(body: str) -> set[str]:
+    from jinja2 import meta
+
+    return set(meta.find_undeclared_variables(_env.parse(body)))
