@@ -18,7 +18,9 @@ from contentfeed.accounts.service import SCOPES
 from contentfeed.content.models import Asset, ImportBatch
 from tests.conftest import sign_in
 from tests.roles import ADMIN, ALL, PUBLIC
-from tests.roles_content import CONTENT_API, CONTENT_IMPORT, CONTENT_UI
+from tests.roles_content_api import CONTENT_API
+from tests.roles_content_import import CONTENT_IMPORT
+from tests.roles_content_ui import CONTENT_UI
 
 # endpoint -> roles allowed (pages: signed-in roles; API: roles of the token's user), or PUBLIC
 MATRIX: dict[str, frozenset[Role] | str] = {

@@ -1,0 +1,15 @@
+"""Who may use the library's ui routes (merged into MATRIX in test_roles.py).
+
+The matrix's sample item belongs to a marketer and is in review, so routes that change an
+item are STAFF here: contributors may change only their own drafts (tested elsewhere).
+"""
+
+from __future__ import annotations
+
+from tests.roles import ALL, AUTHORS, PUBLIC, STAFF
+
+CONTENT_UI: dict[str, frozenset[object] | str] = {
+    "content.file": PUBLIC,
+}
+
+__all__ = ["ALL", "AUTHORS", "PUBLIC", "STAFF"]
