@@ -140,7 +140,7 @@ def demo_data() -> None:
 def _seed_demo() -> list[tuple[str, str]]:
     s = db.session()
     already = demo.has_demo_data(s)
-    logins = demo.seed(s)
+    logins = demo.seed(s, current_app.config["PUBLIC_BASE_URL"])
     s.commit()
     click.echo("Demo data was already there." if already else "Demo data added.")
     return logins

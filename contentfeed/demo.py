@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, Team, TeamKind, User
+from contentfeed.content.models import ContentKind, ContentStatus, PostVariant
+from contentfeed.db import utcnow
 
 DEMO_PASSWORD = "contentfeed-demo"  # noqa: S105 - printed by quickstart on purpose
 DEMO_DOMAIN = "demo.contentfeed.example"
@@ -208,7 +211,263 @@ def has_demo_data(s: Session) -> bool:
     return s.scalar(sa.select(User.id).where(User.email == demo_email("admin"))) is not None
 
 
-def seed(s: Session) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class DemoItem:
+    title: str
+    kind: ContentKind
+    campaign: str | None
+    topics: tuple[str, ...]
+    cover: str
+    summary: str
+    variants: tuple[str, ...]
+    status: ContentStatus = ContentStatus.APPROVED
+    language: str = "en"
+    priority: int = 3
+    days: tuple[int | None, int | None] = (-7, 30)  # window relative to today; None: open
+    teams: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    author: str = "marketer"
+
+
+CAMPAIGNS = [
+    ("Q4 Cloud Modernisation", "Moving legacy workloads to the cloud without downtime."),
+    ("Security Awareness Month", "Practical security for engineering leaders."),
+    ("Customer Stories 2026", "How customers ship faster with Acme Cloud."),
+]
+
+V_INSIGHT = (
+    "{{ seller.first_name }} here. {{ content.title }}: {{ content.summary }}\n\n"
+    "Worth ten minutes of your week: {{ link }}"
+)
+V_QUESTION = (
+    "Quick question for the engineering leaders in my network: how long did your last schema "
+    "migration take? Ours used to take a weekend.\n\n{{ content.title }} shows the playbook "
+    "we now follow — {{ link }}\n\n#cloud #databases"
+)
+
+LIBRARY = [
+    DemoItem(
+        "Zero-downtime migrations: the whitepaper",
+        ContentKind.WHITEPAPER,
+        "Q4 Cloud Modernisation",
+        ("cloud", "databases"),
+        "cloud",
+        "A step-by-step playbook for shipping schema changes with no maintenance window.",
+        (V_QUESTION, V_INSIGHT),
+        priority=5,
+    ),
+    DemoItem(
+        "Customer story: how Nordbank cut release time by 70%",
+        ContentKind.CASE_STUDY,
+        "Customer Stories 2026",
+        ("customer stories", "devops"),
+        "story",
+        "Nordbank moved 400 services to continuous delivery in nine months.",
+        (
+            "Proud to share how Nordbank ships 10x more often — and sleeps better. {{ link }}",
+            V_INSIGHT,
+        ),
+        days=(-20, 15),
+    ),
+    DemoItem(
+        "Five questions to ask before you move a database",
+        ContentKind.ARTICLE,
+        "Q4 Cloud Modernisation",
+        ("databases", "cloud"),
+        "data",
+        "A checklist for teams planning their first managed-database migration.",
+        (
+            V_INSIGHT,
+            "Before you move a database, ask these five questions. "
+            "Number 3 saves weeks: {{ link }}",
+        ),
+    ),
+    DemoItem(
+        "Zero trust for platform teams",
+        ContentKind.ARTICLE,
+        "Security Awareness Month",
+        ("security", "compliance"),
+        "security",
+        "What zero trust means for the people who run your platform, without the buzzwords.",
+        (
+            V_INSIGHT,
+            "Zero trust is a journey, not a product. "
+            "A practical guide for platform teams: {{ link }}",
+        ),
+        days=(-3, 25),
+    ),
+    DemoItem(
+        "Webinar: AI copilots for the SOC",
+        ContentKind.EVENT,
+        "Security Awareness Month",
+        ("ai", "security"),
+        "event",
+        "Live on 10 December: how security teams use AI assistants to triage alerts faster.",
+        (
+            "Join me and our security team live on 10 December: AI copilots for the SOC. "
+            "Save your seat: {{ link }}",
+            V_INSIGHT,
+        ),
+        days=(-5, 13),
+        priority=4,
+    ),
+    DemoItem(
+        "Acme Analytics 4.0 is here",
+        ContentKind.PRODUCT_NEWS,
+        None,
+        ("analytics", "ai"),
+        "news",
+        "Natural-language questions over your warehouse, now generally available.",
+        (
+            "Big day for our analytics team: Acme Analytics 4.0 is out. Ask your data questions "
+            "in plain language: {{ link }}",
+            V_INSIGHT,
+        ),
+        days=(-1, 45),
+        priority=4,
+    ),
+    DemoItem(
+        "Der Weg in die Cloud ohne Ausfallzeit",
+        ContentKind.WHITEPAPER,
+        "Q4 Cloud Modernisation",
+        ("cloud", "databases"),
+        "cloud",
+        "Ein Leitfaden für Datenbank-Migrationen ohne Wartungsfenster.",
+        (
+            "{{ seller.first_name }} hier: unser neues Whitepaper zeigt, wie Migrationen ohne "
+            "Ausfallzeit gelingen. {{ link }}",
+        ),
+        language="de",
+        regions=("DACH",),
+    ),
+    DemoItem(
+        "Sustainable cloud: measuring the carbon of your workloads",
+        ContentKind.ARTICLE,
+        None,
+        ("sustainability", "cloud"),
+        "cloud",
+        "How to see, and cut, the emissions of the services you run.",
+        (V_INSIGHT,),
+        regions=("Nordics", "UK&I"),
+    ),
+    DemoItem(
+        "Video: a DevOps pipeline in 12 minutes",
+        ContentKind.VIDEO,
+        None,
+        ("devops",),
+        "devops",
+        "From commit to production with tests, previews and safe rollbacks.",
+        ("12 minutes, one pipeline, zero hand-offs. Worth a watch: {{ link }}", V_INSIGHT),
+        priority=2,
+    ),
+    DemoItem(
+        "Expansion playbook for existing customers",
+        ContentKind.WHITEPAPER,
+        "Customer Stories 2026",
+        ("customer stories", "analytics"),
+        "story",
+        "What our best accounts did in year two.",
+        (V_INSIGHT,),
+        teams=("Customer development", "Key accounts"),
+    ),
+    DemoItem(
+        "Leadership: why we let every engineer talk to customers",
+        ContentKind.ARTICLE,
+        None,
+        ("leadership",),
+        "ai",
+        "Our VP of Engineering on closing the gap between builders and buyers.",
+        (V_INSIGHT,),
+        teams=("Leadership",),
+        priority=2,
+    ),
+    DemoItem(
+        "Black Friday readiness checklist",
+        ContentKind.ARTICLE,
+        None,
+        ("cloud", "devops"),
+        "devops",
+        "The load-test checklist we used for last year's peak.",
+        (V_INSIGHT,),
+        days=(-40, -2),
+    ),
+    DemoItem(
+        "Customer story: Helvetia Logistics goes serverless",
+        ContentKind.CASE_STUDY,
+        "Customer Stories 2026",
+        ("customer stories", "cloud"),
+        "story",
+        "Forty warehouses, one event-driven platform.",
+        ("How Helvetia Logistics runs 40 warehouses on one event-driven platform: {{ link }}",),
+        status=ContentStatus.IN_REVIEW,
+        author="contributor",
+    ),
+    DemoItem(
+        "Data residency in the EU, explained",
+        ContentKind.ARTICLE,
+        "Security Awareness Month",
+        ("compliance", "security"),
+        "security",
+        "What GDPR and the Data Act mean for where your data lives.",
+        (V_INSIGHT,),
+        status=ContentStatus.IN_REVIEW,
+        author="contributor",
+    ),
+    DemoItem(
+        "Draft: 2027 cloud trends",
+        ContentKind.ARTICLE,
+        None,
+        ("cloud", "ai"),
+        "ai",
+        "Our predictions for next year — still being written.",
+        (V_INSIGHT,),
+        status=ContentStatus.DRAFT,
+    ),
+]
+
+
+def seed_library(s: Session, base_url: str, now: datetime) -> None:
+    """Add campaigns and a realistic library: live, expired, in review and draft items."""
+    from contentfeed.content import service as content
+
+    staff = {
+        u.email.split("@")[0]: u
+        for u in s.scalars(sa.select(User).where(User.role.in_([Role.MARKETER, Role.CONTRIBUTOR])))
+    }
+    teams = {t.name: t.id for t in s.scalars(sa.select(Team))}
+    campaigns = {
+        name: content.save_campaign(s, name=name, description=text) for name, text in CAMPAIGNS
+    }
+    day = now.replace(hour=8, minute=0, second=0, microsecond=0)
+    for n, item in enumerate(LIBRARY, start=1):
+        start, end = item.days
+        data = content.ContentData(
+            title=item.title,
+            summary=item.summary,
+            url=f"https://www.acme-cloud.example/{content.slugify(item.title)}",
+            image_url=f"{base_url}/static/demo/cover-{item.cover}.svg",
+            kind=item.kind,
+            campaign_id=campaigns[item.campaign].id if item.campaign else None,
+            language=item.language,
+            topics=list(item.topics),
+            target_team_ids=[teams[name] for name in item.teams],
+            target_regions=list(item.regions),
+            priority=item.priority,
+            starts_at=day + timedelta(days=start) if start is not None else None,
+            expires_at=day + timedelta(days=end) if end is not None else None,
+        )
+        record = content.create_content(s, data, actor=staff[item.author], prefill=False)
+        record.site_name = "Acme Cloud"
+        record.created_at = day + timedelta(days=(start or -10) - 1, minutes=n)
+        for body in item.variants:
+            s.add(PostVariant(content=record, body=body, position=len(record.variants) + 1))
+        record.status = item.status
+        if item.status is ContentStatus.APPROVED:
+            record.approved_at = record.created_at + timedelta(hours=3)
+    s.flush()
+
+
+def seed(s: Session, base_url: str = "http://127.0.0.1:5000") -> list[tuple[str, str]]:
     """Create the demo teams and accounts (once); return (role, email) pairs to print."""
     logins = [(Role(role).label, demo_email(local)) for _, local, role, _ in STAFF[:4]]
     logins.insert(3, (Role.SELLER.label, demo_email("seller")))
@@ -254,4 +513,6 @@ def seed(s: Session) -> list[tuple[str, str]]:
             notification_target="",
             is_paused=False,
         )
+    s.flush()
+    seed_library(s, base_url, utcnow())
     return logins

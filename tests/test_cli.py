@@ -10,6 +10,9 @@ from contentfeed import db
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import ApiToken, Role, User
 from contentfeed.cli import main
+from contentfeed.content import service as content_service
+from contentfeed.content.models import Content, ContentStatus
+from contentfeed.db import utcnow
 from contentfeed.demo import DEMO_PASSWORD, demo_email
 
 
@@ -83,3 +86,21 @@ def test_demo_data_is_idempotent_and_every_role_can_sign_in(app: Flask) -> None:
         )
         assert response.status_code == 302, local
         assert client.get("/").status_code == 200
+
+
+def test_demo_library_is_realistic_and_every_variant_passes_the_checks(app: Flask) -> None:
+    assert run(app, "demo-data")[0] == 0
+    with app.app_context():
+        s = db.session()
+        items = s.scalars(sa.select(Content)).all()
+        statuses = {c.status for c in items}
+        assert statuses == {ContentStatus.APPROVED, ContentStatus.IN_REVIEW, ContentStatus.DRAFT}
+        now = utcnow()
+        assert sum(c.is_live(now) for c in items) >= 8
+        assert any(c.expires_at and c.expires_at < now for c in items), "an expired item"
+        assert {c.language for c in items} >= {"en", "de"}
+        rules = content_service.Compliance.from_config(app.config)
+        for item in items:
+            assert item.variants, item.title
+            for variant in item.variants:
+                content_service.check_body(item, variant.body, rules)
