@@ -94,7 +94,8 @@ def validate(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         fields = {
-            ".".join(str(p) for p in err["loc"]) or "body": err["msg"] for err in exc.errors()
+            ".".join(str(p) for p in err["loc"]) or "body": err["msg"].removeprefix("Value error, ")
+            for err in exc.errors()
         }
         raise Invalid("Some fields need attention.", fields) from None
 

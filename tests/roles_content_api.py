@@ -8,6 +8,21 @@ from __future__ import annotations
 
 from tests.roles import ALL, AUTHORS, PUBLIC, STAFF
 
-CONTENT_API: dict[str, frozenset[object] | str] = {}
+CONTENT_API: dict[str, frozenset[object] | str] = {
+    "content_api.list_content": ALL,
+    "content_api.create_content": AUTHORS,
+    "content_api.get_content": ALL,
+    "content_api.update_content": STAFF,
+    "content_api.submit": STAFF,
+    "content_api.approve": STAFF,
+    "content_api.send_back": STAFF,
+    "content_api.archive": STAFF,
+    "content_api.list_variants": ALL,
+    "content_api.create_variant": STAFF,
+    "content_api.update_variant": STAFF,
+    "content_api.delete_variant": STAFF,
+    "content_api.list_campaigns": ALL,
+    "content_api.create_campaign": STAFF,
+}
 
 __all__ = ["ALL", "AUTHORS", "PUBLIC", "STAFF"]

@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session, selectinload
 
-from contentfeed.accounts.models import Role, User
+from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.models import (
     Asset,
     Campaign,
@@ -132,11 +132,13 @@ class ContentData(BaseModel):
             raise ValueError("must include a time zone offset, e.g. 2026-12-01T09:00:00+01:00")
         return value
 
-    @model_validator(mode="after")
-    def _window(self) -> ContentData:
-        if self.starts_at and self.expires_at and self.expires_at <= self.starts_at:
-            raise ValueError("expires_at must be after starts_at")
-        return self
+    @field_validator("expires_at")
+    @classmethod
+    def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        starts_at = info.data.get("starts_at")
+        if value is not None and starts_at is not None and value <= starts_at:
+            raise ValueError("must be after the start of the publish window")
+        return value
 
 
 # --- seeing and changing -----------------------------------------------------------------
@@ -166,7 +168,8 @@ def get_content(s: Session, content_id: int, viewer: User, now: datetime | None 
     return content
 
 
-def _require_edit(user: User, content: Content) -> None:
+def require_edit(user: User, content: Content) -> None:
+    """Raise Forbidden unless the user may change this item (callers may check before parsing)."""
     if not can_edit(user, content):
         if user.role is Role.CONTRIBUTOR:
             raise Forbidden("Contributors can change only their own drafts.")
@@ -220,7 +223,7 @@ def create_content(
         raise Invalid(
             "Add a web address or upload a file.", {"url": "Add a web address or upload a file."}
         )
-    _check_campaign(s, data.campaign_id)
+    _check_references(s, data)
     found = Prefill()
     if prefill and asset is None and not (data.title and data.summary and data.image_url):
         found = prefill_from_url(url)
@@ -243,15 +246,22 @@ def create_content(
     return content
 
 
-def _check_campaign(s: Session, campaign_id: int | None) -> None:
-    if campaign_id is not None and s.get(Campaign, campaign_id) is None:
+def _check_references(s: Session, data: ContentData) -> None:
+    """Refuse a campaign or target team that doesn't exist."""
+    if data.campaign_id is not None and s.get(Campaign, data.campaign_id) is None:
         raise Invalid("No such campaign.", {"campaign_id": "No such campaign."})
+    if data.target_team_ids:
+        known = set(s.scalars(sa.select(Team.id).where(Team.id.in_(data.target_team_ids))))
+        missing = sorted(set(data.target_team_ids) - known)
+        if missing:
+            message = f"No team with id {', '.join(map(str, missing))}."
+            raise Invalid(message, {"target_team_ids": message})
 
 
 def update_content(s: Session, content: Content, data: ContentData, *, actor: User) -> Content:
     """Change an item's fields, recording what changed in its audit trail."""
-    _require_edit(actor, content)
-    _check_campaign(s, data.campaign_id)
+    require_edit(actor, content)
+    _check_references(s, data)
     values = data.model_dump()
     if content.asset_id is not None:
         values["url"] = content.url  # an uploaded file's address doesn't change
@@ -410,7 +420,7 @@ def add_variant(
     s: Session, content: Content, body: str, *, actor: User, rules: Compliance
 ) -> tuple[PostVariant, VariantCheck]:
     """Add a post variant after checking it; return it with the check's warnings."""
-    _require_edit(actor, content)
+    require_edit(actor, content)
     if len(content.variants) >= MAX_VARIANTS:
         raise Conflict(f"An item can have at most {MAX_VARIANTS} variants.")
     check = check_body(content, body, rules)
@@ -434,7 +444,7 @@ def update_variant(
     s: Session, content: Content, variant: PostVariant, body: str, *, actor: User, rules: Compliance
 ) -> VariantCheck:
     """Change a variant's text after checking it."""
-    _require_edit(actor, content)
+    require_edit(actor, content)
     check = check_body(content, body, rules)
     if variant.body != body.strip():
         variant.body = body.strip()
@@ -445,7 +455,7 @@ def update_variant(
 
 def delete_variant(s: Session, content: Content, variant: PostVariant, *, actor: User) -> None:
     """Remove a variant; an approved item keeps at least one."""
-    _require_edit(actor, content)
+    require_edit(actor, content)
     if content.status is not ContentStatus.DRAFT and len(content.variants) <= 1:
         raise Conflict("This item is in use; it needs at least one variant. Add another first.")
     content.variants.remove(variant)
@@ -504,6 +514,11 @@ def _status_clause(status: str, now: datetime) -> sa.ColumnElement[bool] | None:
     }.get(status)
 
 
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so a search for "50%" means the text, not a pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def topic_clause(topic: str) -> sa.ColumnElement[bool]:
     """Match items tagged with a topic (topics are a JSON list of lower-case strings)."""
     return sa.cast(Content.topics, sa.String).like(f'%"{topic.strip().lower()}"%')
@@ -517,12 +532,12 @@ def library_query(viewer: User, query: LibraryQuery, now: datetime) -> sa.Select
     if clause is not None:
         stmt = stmt.where(clause)
     if query.q:
-        like = f"%{query.q.strip().lower()}%"
+        like = "%" + escape_like(query.q.strip().lower()) + "%"
         stmt = stmt.where(
             sa.or_(
-                sa.func.lower(Content.title).like(like),
-                sa.func.lower(Content.summary).like(like),
-                sa.func.lower(sa.cast(Content.topics, sa.String)).like(like),
+                sa.func.lower(Content.title).like(like, escape="\\"),
+                sa.func.lower(Content.summary).like(like, escape="\\"),
+                sa.func.lower(sa.cast(Content.topics, sa.String)).like(like, escape="\\"),
             )
         )
     if query.campaign_id:
@@ -569,6 +584,16 @@ def list_library(
         ).all()
         counts = {content_id: n for content_id, n in rows}
     return LibraryPage(items=items, total=total, variant_counts=counts)
+
+
+def load_details(s: Session, items: Sequence[Content]) -> None:
+    """Load listed items' variants and files in two queries, not two per item."""
+    if items:
+        s.scalars(
+            sa.select(Content)
+            .where(Content.id.in_([c.id for c in items]))
+            .options(selectinload(Content.variants), selectinload(Content.asset))
+        ).all()
 
 
 def known_topics(s: Session) -> list[str]:
