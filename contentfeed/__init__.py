@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.logging import default_handler
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from contentfeed import config, db, errors, http, ui
 from contentfeed.config import ROOT
@@ -24,6 +25,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=False,
     )
     settings = config.load(app, overrides)
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     # Log records go to the root logger, configured once by whichever process runs us.
     app.logger.removeHandler(default_handler)
     app.logger.setLevel(settings.log_level)
@@ -52,8 +56,9 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.content import api as content_api
     from contentfeed.content import imports_views as content_import
     from contentfeed.content import views as content_views
+    from contentfeed.links import views as links_views
 
-    for blueprint in (accounts_views.bp, content_views.bp, content_import.bp):
+    for blueprint in (accounts_views.bp, content_views.bp, content_import.bp, links_views.bp):
         app.register_blueprint(blueprint)
     for blueprint in (api.bp, accounts_api.bp, content_api.bp):
         app.register_blueprint(blueprint)

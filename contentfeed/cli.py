@@ -17,6 +17,7 @@ from contentfeed.accounts.models import Role
 from contentfeed.config import ConfigError
 from contentfeed.errors import DomainError
 from contentfeed.scheduler import SchedulerProcess
+from contentfeed.suggestions import service as suggestions
 
 
 def _configure_logging(app: Flask) -> None:
@@ -128,6 +129,40 @@ def create_token(email: str, scopes: tuple[str, ...], name: str) -> None:
 
 
 # --- demo data, quickstart, servers ------------------------------------------------------
+
+
+@main.command("suggest")
+@click.option("--seller", "email", default=None, help="Only this seller (email).")
+@click.option(
+    "--now", "ignore_cadence", is_flag=True, help="Ignore cadence and weekday: one more today."
+)
+@click.option(
+    "--seed", type=int, default=None, help="Seed for the engine's draws (repeatable runs)."
+)
+@with_appcontext
+def suggest(email: str | None, ignore_cadence: bool, seed: int | None) -> None:
+    """Run fill-feeds once: due sellers (or one seller) get their suggestions."""
+    s = db.session()
+    only = None
+    if email:
+        user = accounts.find_user_by_email(s, email)
+        if user is None or user.role is not Role.SELLER:
+            raise click.ClickException(f"No seller with the email {email}.")
+        only = [user.id]
+    result = suggestions.fill_feeds(
+        s,
+        suggestions.feed_settings(current_app.config),
+        only=only,
+        ignore_cadence=ignore_cadence,
+        seed=seed,
+    )
+    s.commit()
+    if result.sellers_due == 0:
+        click.echo("No seller is due a suggestion right now (use --now to ignore cadence).")
+    elif result.created == 0:
+        click.echo(f"{result.sellers_due} seller(s) due, but no live content fits them.")
+    else:
+        click.echo(f"Created {result}.")
 
 
 @main.command("demo-data")

@@ -46,8 +46,29 @@ class Settings(BaseModel):
     upload_dir: str = ""
     upload_max_mb: int = Field(default=25, ge=1, le=2048)
     compliance_disclosure: str = "#employee"
-    compliance_blocked_words: list[str] = Field(default_factory=list)
+    compliance_blocked_words: list[str] = Field(
+        default_factory=lambda: ["guarantee", "guaranteed", "risk-free", "best in the world"]
+    )
     import_chunk_rows: int = Field(default=200, ge=1, le=10_000)
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
+    suggest_local_hour: int = Field(default=7, ge=0, le=23)
+    suggestion_ttl_days: int = Field(default=7, ge=1, le=90)
+    link_cookie_days: int = Field(default=90, ge=1, le=400)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "contentfeed <contentfeed@localhost>"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    notification_max_attempts: int = Field(default=6, ge=1, le=20)
+
+    @field_validator("smtp_security")
+    @classmethod
+    def _known_security(cls, value: str) -> str:
+        if value not in {"starttls", "tls", "none"}:
+            raise ValueError("must be starttls, tls or none")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -6,4 +6,6 @@ from __future__ import annotations
 def import_all() -> None:
     """Import every models module (for migrations, create_all in tests, the shell)."""
     import contentfeed.accounts.models
-    import contentfeed.content.models  # noqa: F401
+    import contentfeed.content.models
+    import contentfeed.links.models
+    import contentfeed.suggestions.models  # noqa: F401

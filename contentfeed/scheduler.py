@@ -44,8 +44,9 @@ class Job:
 def all_jobs() -> list[Job]:
     """Collect every domain's jobs."""
     from contentfeed.accounts import jobs as accounts_jobs
+    from contentfeed.suggestions import jobs as suggestions_jobs
 
-    return [*accounts_jobs.JOBS]
+    return [*accounts_jobs.JOBS, *suggestions_jobs.JOBS]
 
 
 def run_job(app: Flask, job: Job) -> None:

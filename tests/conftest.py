@@ -111,15 +111,25 @@ def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> F
 
 
 @pytest.fixture
-def pg_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_schema_url: str) -> Iterator[Flask]:
-    """An app on PostgreSQL only, for behaviour SQLite does not have (row and advisory locks)."""
-    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
-    yield make_test_app(pg_schema_url, tmp_path)
-    engine = sa.create_engine(pg_schema_url, poolclass=sa.pool.NullPool)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+def pg_app(app: Flask) -> Flask:
+    """The app on PostgreSQL only, for behaviour SQLite lacks (row and advisory locks).
+
+    Tests asking for it run once, on PostgreSQL: their SQLite variant is deselected (not
+    skipped), so the factories (which use ``app``) write to the same database.
+    """
+    return app
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        uses_pg_only = "pg_app" in getattr(item, "fixturenames", ())
+        (drop if uses_pg_only and params.get("database_url") == "sqlite" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture
@@ -154,6 +164,7 @@ def make_user(app: Flask) -> Callable[..., User]:
         name: str | None = None,
         team_id: int | None = None,
         is_active: bool = True,
+        timezone: str = "",
         **profile: Any,
     ) -> User:
         n = next(counter)
@@ -166,6 +177,7 @@ def make_user(app: Flask) -> Callable[..., User]:
                 name=name or f"{Role(role).label} Person{n}",
                 role=role,
                 team=team,
+                timezone=timezone,
             )
             user.password_hash = FAST_HASH
             user.is_active = is_active

@@ -45,6 +45,7 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "accounts_api.create_user": ADMIN,
     "accounts_api.list_teams": ADMIN,
     "accounts_api.create_team": ADMIN,
+    "links.follow": PUBLIC,
     **CONTENT_UI,
     **CONTENT_IMPORT,
     **CONTENT_API,
@@ -98,6 +99,7 @@ def url_args(
         "batch_id": batch_id,
         "action": "approve",
         "fmt": "csv",
+        "code": "nosuchcode",
     }
 
 

@@ -1,0 +1,37 @@
+"""Scheduled suggestion work: fill feeds hourly, expire stale suggestions."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from contentfeed.scheduler import Job
+from contentfeed.suggestions import service
+
+
+def fill_feeds(s: Session) -> service.FillResult:
+    """Give every seller whose local day and cadence call for it their suggestions."""
+    return service.fill_feeds(s, service.feed_settings(current_app.config))
+
+
+def expire_suggestions(s: Session) -> int:
+    """Expire suggestions left too long, or whose content was withdrawn or expired."""
+    return service.expire_stale(s)
+
+
+JOBS = [
+    Job(
+        id="suggestions.fill_feeds",
+        run=fill_feeds,
+        trigger="cron",
+        trigger_args={"minute": 2},
+        description="Fill sellers' feeds at their cadence",
+    ),
+    Job(
+        id="suggestions.expire",
+        run=expire_suggestions,
+        trigger="cron",
+        trigger_args={"minute": 40},
+        description="Expire stale suggestions",
+    ),
+]

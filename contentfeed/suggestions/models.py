@@ -1,0 +1,87 @@
+"""Suggestions: a post suggested to one seller, rendered for them, with why it was chosen."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from contentfeed.accounts.models import User
+from contentfeed.content.models import Content, PostVariant
+from contentfeed.db import Base, str_enum, utcnow
+
+
+class SuggestionStatus(enum.StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+
+    @property
+    def label(self) -> str:
+        """Return the name people see."""
+        return self.value.capitalize()
+
+
+class Suggestion(Base):
+    __tablename__ = "suggestion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    content_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("content.id", ondelete="CASCADE"), index=True
+    )
+    variant_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("post_variant.id", ondelete="SET NULL"), index=True
+    )
+    # The seller's local day this suggestion belongs to, and its slot on that day: together
+    # they make the scheduler idempotent (a second run finds the slot taken).
+    day: Mapped[date] = mapped_column(sa.Date)
+    slot: Mapped[int] = mapped_column(default=0)
+    rendered_text: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[SuggestionStatus] = mapped_column(
+        str_enum(SuggestionStatus), default=SuggestionStatus.PENDING, index=True
+    )
+    score: Mapped[float] = mapped_column(default=0.0)
+    score_parts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    posted_at: Mapped[datetime | None]
+    skipped_at: Mapped[datetime | None]
+    skip_reason: Mapped[str] = mapped_column(sa.String(40), default="")
+    skip_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    notified_at: Mapped[datetime | None]
+
+    seller: Mapped[User] = relationship()
+    content: Mapped[Content] = relationship()
+    variant: Mapped[PostVariant | None] = relationship()
+
+    __table_args__ = (
+        # Never the same content twice to one seller.
+        sa.UniqueConstraint("seller_id", "content_id"),
+        # One suggestion per slot of a seller's day: reruns and rival schedulers collide here.
+        sa.UniqueConstraint("seller_id", "day", "slot"),
+        sa.Index("ix_suggestion_seller_status", "seller_id", "status"),
+    )
+
+
+class NotificationAttempt(Base):
+    """One try at telling a seller about new suggestions, kept for retries and for admins."""
+
+    __tablename__ = "notification_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    suggestion_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None]
+    given_up_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(sa.String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

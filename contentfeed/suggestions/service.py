@@ -1,0 +1,591 @@
+"""Suggestion decisions: whose feed is due, filling it in bulk, the seller's actions, expiry.
+
+Never commits; the caller commits once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
+
+from contentfeed.accounts.models import Role, SellerProfile, User
+from contentfeed.content.models import Content, ContentStatus
+from contentfeed.content.service import Compliance
+from contentfeed.content.templating import ContentView, SellerView, TemplateRefused, render_post
+from contentfeed.db import utcnow
+from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
+from contentfeed.links import service as links
+from contentfeed.links.models import Click, TrackedLink
+from contentfeed.suggestions import engine
+from contentfeed.suggestions.models import Suggestion, SuggestionStatus
+
+log = logging.getLogger(__name__)
+
+NOW_SLOT_BASE = 100  # slots for "suggest now" sit above any planned slot of the day
+SKIP_REASONS = {
+    "not_relevant": "Not relevant for my network",
+    "already_shared": "I already shared something similar",
+    "too_salesy": "Too promotional",
+    "wrong_language": "Wrong language or region",
+    "bad_timing": "Bad timing",
+    "other": "Something else",
+}
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """What filling feeds needs from config."""
+
+    public_base_url: str
+    default_timezone: str
+    local_hour: int
+    ttl_days: int
+    rules: Compliance
+
+
+@dataclass(frozen=True)
+class DueSeller:
+    """A seller with the (day, slot) pairs their feed still needs."""
+
+    user: User
+    profile: SellerProfile
+    slots: list[tuple[date, int]]
+
+
+@dataclass(frozen=True)
+class FillResult:
+    """What a fill-feeds run did."""
+
+    sellers_due: int
+    created: int
+    seller_ids: list[int]
+
+    def __str__(self) -> str:
+        return f"{self.created} suggestions for {self.sellers_due} due sellers"
+
+
+def seller_zone(user: User, default: str) -> ZoneInfo:
+    """Return the seller's time zone (their own, else the company default)."""
+    try:
+        return ZoneInfo(user.timezone or default)
+    except (KeyError, ValueError):
+        return ZoneInfo(default)
+
+
+def due_sellers(
+    s: Session,
+    now: datetime,
+    settings: FeedSettings,
+    *,
+    only: Sequence[int] | None = None,
+    ignore_cadence: bool = False,
+) -> list[DueSeller]:
+    """Find sellers whose local day and cadence call for suggestions not made yet.
+
+    The slots of the seller's current local week up to today are planned from their
+    cadence; those without a suggestion are due (today's only from ``local_hour`` on). A
+    scheduler that was down catches up within the week; one that runs twice finds nothing.
+    ``ignore_cadence`` (``suggest --now``) gives each seller one extra slot today.
+    """
+    query = (
+        sa.select(User, SellerProfile)
+        .join(SellerProfile, SellerProfile.user_id == User.id)
+        .where(User.is_active, User.role == Role.SELLER)
+    )
+    if only is not None:
+        query = query.where(User.id.in_(only))
+    if not ignore_cadence:
+        query = query.where(~SellerProfile.is_paused, SellerProfile.posts_per_week > 0)
+    rows = s.execute(query.order_by(User.id)).all()
+    if not rows:
+        return []
+    week_starts: dict[int, tuple[date, date]] = {}
+    for user, _profile in rows:
+        local = now.astimezone(seller_zone(user, settings.default_timezone))
+        today = local.date()
+        week_starts[user.id] = (today - timedelta(days=today.weekday()), today)
+    earliest = min(start for start, _ in week_starts.values())
+    taken: dict[int, set[tuple[date, int]]] = defaultdict(set)
+    ids = [user.id for user, _ in rows]
+    for chunk in _chunks(ids, 5000):
+        for seller_id, day, slot in s.execute(
+            sa.select(Suggestion.seller_id, Suggestion.day, Suggestion.slot).where(
+                Suggestion.seller_id.in_(chunk), Suggestion.day >= earliest
+            )
+        ):
+            taken[seller_id].add((day, slot))
+    due: list[DueSeller] = []
+    for user, profile in rows:
+        week_start, today = week_starts[user.id]
+        if ignore_cadence:
+            used = [slot for day, slot in taken[user.id] if day == today]
+            slot = max([NOW_SLOT_BASE - 1, *used]) + 1
+            due.append(DueSeller(user, profile, [(today, slot)]))
+            continue
+        zone = seller_zone(user, settings.default_timezone)
+        local = now.astimezone(zone)
+        joined = user.created_at.astimezone(zone).date()  # no backlog for a new seller
+        slots = [
+            (day, slot)
+            for day, slot in engine.planned_slots(
+                week_start, profile.weekdays, profile.posts_per_week
+            )
+            if joined <= day
+            and (day < today or (day == today and local.hour >= settings.local_hour))
+            and (day, slot) not in taken[user.id]
+        ]
+        if slots:
+            due.append(DueSeller(user, profile, slots))
+    return due
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def live_content_facts(
+    s: Session, now: datetime
+) -> tuple[list[engine.ContentFacts], dict[int, Content]]:
+    """Load every live item with its variants and observed performance."""
+    items = s.scalars(
+        sa.select(Content)
+        .where(
+            Content.status == ContentStatus.APPROVED,
+            sa.or_(Content.starts_at.is_(None), Content.starts_at <= now),
+            sa.or_(Content.expires_at.is_(None), Content.expires_at > now),
+        )
+        .options(selectinload(Content.variants), selectinload(Content.campaign))
+    ).all()
+    by_id = {c.id: c for c in items}
+    suggested: dict[int, int] = defaultdict(int)
+    engaged: dict[int, int] = defaultdict(int)
+    if by_id:
+        for content_id, n in s.execute(
+            sa.select(Suggestion.content_id, sa.func.count())
+            .where(Suggestion.content_id.in_(by_id))
+            .group_by(Suggestion.content_id)
+        ):
+            suggested[content_id] = n
+        clicked = (
+            sa.select(Suggestion.content_id, sa.func.count(sa.distinct(Suggestion.id)))
+            .join(TrackedLink, TrackedLink.suggestion_id == Suggestion.id)
+            .join(Click, Click.link_id == TrackedLink.id)
+            .where(Suggestion.content_id.in_(by_id), ~Click.is_bot)
+            .group_by(Suggestion.content_id)
+        )
+        for content_id, n in s.execute(clicked):
+            engaged[content_id] = n
+    facts = [
+        engine.ContentFacts(
+            id=c.id,
+            priority=c.priority,
+            topics=frozenset(c.topics),
+            language=c.language,
+            target_team_ids=frozenset(c.target_team_ids),
+            target_regions=frozenset(r.lower() for r in c.target_regions),
+            target_languages=frozenset(c.target_languages),
+            approved_at=c.approved_at,
+            variant_ids=tuple(v.id for v in c.variants),
+            suggested=suggested[c.id],
+            engaged=engaged[c.id],
+        )
+        for c in items
+    ]
+    return facts, by_id
+
+
+def fill_feeds(
+    s: Session,
+    settings: FeedSettings,
+    *,
+    now: datetime | None = None,
+    seed: int | None = None,
+    only: Sequence[int] | None = None,
+    ignore_cadence: bool = False,
+) -> FillResult:
+    """Give every due seller their suggestions, rendered with a tracked link each.
+
+    Inserts skip rows that already exist (ON CONFLICT DO NOTHING on the seller/day/slot and
+    seller/content constraints), so a rival scheduler or a rerun creates no duplicate.
+    """
+    now = now or utcnow()
+    due = due_sellers(s, now, settings, only=only, ignore_cadence=ignore_cadence)
+    if not due:
+        return FillResult(0, 0, [])
+    facts, contents = live_content_facts(s, now)
+    due_ids = [d.user.id for d in due]
+    already: dict[int, set[int]] = defaultdict(set)
+    for chunk in _chunks(due_ids, 5000):
+        for seller_id, content_id in s.execute(
+            sa.select(Suggestion.seller_id, Suggestion.content_id).where(
+                Suggestion.seller_id.in_(chunk)
+            )
+        ):
+            already[seller_id].add(content_id)
+    variant_uses: dict[int, int] = {}
+    if contents:
+        for variant_id, n in s.execute(
+            sa.select(Suggestion.variant_id, sa.func.count())
+            .where(Suggestion.content_id.in_(contents), Suggestion.variant_id.is_not(None))
+            .group_by(Suggestion.variant_id)
+        ):
+            if variant_id is not None:
+                variant_uses[variant_id] = n
+    today = now.date()
+    team_counts = (
+        {
+            (team_id, content_id): n
+            for team_id, content_id, n in s.execute(
+                sa.select(User.team_id, Suggestion.content_id, sa.func.count())
+                .join(User, User.id == Suggestion.seller_id)
+                .where(Suggestion.day >= today - timedelta(days=1), User.team_id.is_not(None))
+                .group_by(User.team_id, Suggestion.content_id)
+            )
+        }
+        if contents
+        else {}
+    )
+    sellers = [
+        (
+            engine.SellerFacts(
+                id=d.user.id,
+                team_id=d.user.team_id,
+                region=d.profile.region,
+                language=d.profile.language,
+                topics=frozenset(d.profile.topics),
+            ),
+            d.slots,
+        )
+        for d in due
+    ]
+    choices = engine.choose(
+        sellers,
+        facts,
+        already,
+        now=now,
+        seed=seed if seed is not None else int(now.timestamp()) // 3600,
+        variant_uses=variant_uses,
+        team_counts=team_counts,
+    )
+    created = _write(s, choices, {d.user.id: d for d in due}, contents, settings, now)
+    return FillResult(len(due), created, sorted({c.seller_id for c in choices}))
+
+
+def _write(
+    s: Session,
+    choices: list[engine.Choice],
+    due: dict[int, DueSeller],
+    contents: dict[int, Content],
+    settings: FeedSettings,
+    now: datetime,
+) -> int:
+    """Render and insert suggestions and their links in bulk; return how many were new."""
+    if not choices:
+        return 0
+    variants = {v.id: v for c in contents.values() for v in c.variants}
+    content_views = {c.id: ContentView(c.title, c.summary, c.url) for c in contents.values()}
+    expires = now + timedelta(days=settings.ttl_days)
+    rows = []
+    codes: dict[tuple[int, date, int], str] = {}
+    for choice in choices:
+        seller = due[choice.seller_id]
+        code = links.new_code()
+        link = links.public_link(settings.public_base_url, code)
+        view = SellerView(seller.user.first_name, seller.user.name, seller.profile.title)
+        try:
+            text = render_post(
+                variants[choice.variant_id].body,
+                seller=view,
+                content=content_views[choice.content_id],
+                link=link,
+                disclosure=settings.rules.disclosure,
+            )
+        except TemplateRefused as exc:  # checked at save, so only a changed rule lands here
+            log.warning("variant %s no longer renders: %s", choice.variant_id, exc.message)
+            continue
+        codes[(choice.seller_id, choice.day, choice.slot)] = code
+        rows.append(
+            {
+                "seller_id": choice.seller_id,
+                "content_id": choice.content_id,
+                "variant_id": choice.variant_id,
+                "day": choice.day,
+                "slot": choice.slot,
+                "rendered_text": text,
+                "status": SuggestionStatus.PENDING.value,
+                "score": choice.score,
+                "score_parts": choice.parts,
+                "created_at": now,
+                "expires_at": expires,
+                "skip_reason": "",
+                "skip_note": "",
+            }
+        )
+    if not rows:
+        return 0
+    inserted: list[tuple[int, int, date, int]] = []
+    for chunk_start in range(0, len(rows), 2000):
+        chunk = rows[chunk_start : chunk_start + 2000]
+        statement = _insert_ignoring_conflicts(s, Suggestion.__table__).returning(  # type: ignore[arg-type]
+            Suggestion.id, Suggestion.seller_id, Suggestion.day, Suggestion.slot
+        )
+        inserted.extend(s.execute(statement, chunk))
+    content_of = {(r["seller_id"], r["day"], r["slot"]): r["content_id"] for r in rows}
+    link_rows = []
+    for suggestion_id, seller_id, day, slot in inserted:
+        code = codes[(seller_id, day, slot)]
+        content = contents[content_of[(seller_id, day, slot)]]  # type: ignore[index]
+        link_rows.append(
+            {
+                "code": code,
+                "suggestion_id": suggestion_id,
+                "target_url": links.target_with_utm(
+                    content.url,
+                    campaign_slug=content.campaign.slug if content.campaign else None,
+                    code=code,
+                ),
+                "created_at": now,
+            }
+        )
+    for chunk_start in range(0, len(link_rows), 2000):
+        s.execute(sa.insert(TrackedLink), link_rows[chunk_start : chunk_start + 2000])
+    return len(inserted)
+
+
+def _insert_ignoring_conflicts(s: Session, table: sa.Table) -> sa.Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for the current database."""
+    if s.get_bind().dialect.name == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+# --- the seller's feed -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """A suggestion as the seller sees it: the post, its link, and how it did."""
+
+    suggestion: Suggestion
+    link: str
+    clicks: int
+
+
+def _with_links(s: Session, suggestions: Sequence[Suggestion], base_url: str) -> list[FeedItem]:
+    if not suggestions:
+        return []
+    ids = [x.id for x in suggestions]
+    codes: dict[int, str] = {
+        suggestion_id: code
+        for suggestion_id, code in s.execute(
+            sa.select(TrackedLink.suggestion_id, TrackedLink.code).where(
+                TrackedLink.suggestion_id.in_(ids)
+            )
+        )
+    }
+    clicks = clicks_by_suggestion(s, ids)
+    return [
+        FeedItem(
+            x,
+            links.public_link(base_url, codes[x.id]) if x.id in codes else "",
+            clicks.get(x.id, 0),
+        )
+        for x in suggestions
+    ]
+
+
+def clicks_by_suggestion(s: Session, suggestion_ids: Sequence[int]) -> dict[int, int]:
+    """Count human clicks (bots excluded) per suggestion."""
+    if not suggestion_ids:
+        return {}
+    rows = s.execute(
+        sa.select(TrackedLink.suggestion_id, sa.func.count(Click.id))
+        .join(Click, Click.link_id == TrackedLink.id)
+        .where(TrackedLink.suggestion_id.in_(suggestion_ids), ~Click.is_bot)
+        .group_by(TrackedLink.suggestion_id)
+    )
+    return {suggestion_id: n for suggestion_id, n in rows}
+
+
+def _suggestion_query() -> sa.Select[Suggestion]:
+    return sa.select(Suggestion).options(
+        selectinload(Suggestion.content).selectinload(Content.campaign),
+    )
+
+
+def pending_feed(s: Session, seller: User, base_url: str) -> list[FeedItem]:
+    """Return the seller's current suggestions, newest day first."""
+    rows = s.scalars(
+        _suggestion_query()
+        .where(Suggestion.seller_id == seller.id, Suggestion.status == SuggestionStatus.PENDING)
+        .order_by(Suggestion.day.desc(), Suggestion.slot)
+    ).all()
+    return _with_links(s, rows, base_url)
+
+
+def history(
+    s: Session, seller: User, base_url: str, *, offset: int = 0, limit: int = 25
+) -> tuple[list[FeedItem], int]:
+    """Return the seller's past suggestions, newest first, and how many there are."""
+    where = (Suggestion.seller_id == seller.id, Suggestion.status != SuggestionStatus.PENDING)
+    total = s.scalar(sa.select(sa.func.count()).select_from(Suggestion).where(*where)) or 0
+    rows = s.scalars(
+        _suggestion_query()
+        .where(*where)
+        .order_by(Suggestion.day.desc(), Suggestion.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return _with_links(s, rows, base_url), total
+
+
+@dataclass(frozen=True)
+class SellerTotals:
+    suggested: int
+    posted: int
+    clicks: int
+    pending: int
+
+
+def seller_totals(s: Session, seller: User, since: datetime) -> SellerTotals:
+    """Count a seller's suggestions, posts and human clicks since a moment."""
+    counts: dict[SuggestionStatus, int] = {
+        status: n
+        for status, n in s.execute(
+            sa.select(Suggestion.status, sa.func.count())
+            .where(Suggestion.seller_id == seller.id, Suggestion.created_at >= since)
+            .group_by(Suggestion.status)
+        )
+    }
+    clicks = (
+        s.scalar(
+            sa.select(sa.func.count(Click.id))
+            .join(TrackedLink, Click.link_id == TrackedLink.id)
+            .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
+            .where(Suggestion.seller_id == seller.id, ~Click.is_bot, Click.clicked_at >= since)
+        )
+        or 0
+    )
+    return SellerTotals(
+        suggested=sum(counts.values()),
+        posted=counts.get(SuggestionStatus.POSTED, 0),
+        clicks=clicks,
+        pending=counts.get(SuggestionStatus.PENDING, 0),
+    )
+
+
+def get_suggestion(s: Session, suggestion_id: int, viewer: User) -> Suggestion:
+    """Return a suggestion: sellers only their own; marketers and admins any."""
+    suggestion = s.get(Suggestion, suggestion_id)
+    if suggestion is None or (
+        viewer.role not in (Role.ADMIN, Role.MARKETER) and suggestion.seller_id != viewer.id
+    ):
+        raise NotFound("No such suggestion.")
+    return suggestion
+
+
+def mark_posted(
+    s: Session, suggestion: Suggestion, *, actor: User, now: datetime | None = None
+) -> Suggestion:
+    """Record that the seller shared the post (marking twice changes nothing)."""
+    if actor.id != suggestion.seller_id and actor.role not in (Role.ADMIN, Role.MARKETER):
+        raise Forbidden("Only the seller can mark their post shared.")
+    if suggestion.status is SuggestionStatus.POSTED:
+        return suggestion
+    suggestion.status = SuggestionStatus.POSTED
+    suggestion.posted_at = now or utcnow()
+    suggestion.skipped_at, suggestion.skip_reason, suggestion.skip_note = None, "", ""
+    s.flush()
+    return suggestion
+
+
+def skip(
+    s: Session,
+    suggestion: Suggestion,
+    *,
+    actor: User,
+    reason: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> Suggestion:
+    """Set a suggestion aside with a reason (it tells marketing what doesn't work)."""
+    if actor.id != suggestion.seller_id and actor.role not in (Role.ADMIN, Role.MARKETER):
+        raise Forbidden("Only the seller can skip their suggestion.")
+    if reason not in SKIP_REASONS:
+        message = "Choose a reason: " + ", ".join(SKIP_REASONS.values()) + "."
+        raise Invalid(message, {"reason": message})
+    if suggestion.status is SuggestionStatus.POSTED:
+        raise Conflict("This post is already marked shared.")
+    suggestion.status = SuggestionStatus.SKIPPED
+    suggestion.skipped_at = now or utcnow()
+    suggestion.skip_reason = reason
+    suggestion.skip_note = note.strip()[:500]
+    s.flush()
+    return suggestion
+
+
+def expire_stale(s: Session, now: datetime | None = None) -> int:
+    """Expire pending suggestions past their time or whose content is no longer live."""
+    now = now or utcnow()
+    not_live = (
+        sa.select(Content.id)
+        .where(
+            sa.or_(
+                Content.status != ContentStatus.APPROVED,
+                sa.and_(Content.expires_at.is_not(None), Content.expires_at <= now),
+            )
+        )
+        .scalar_subquery()
+    )
+    result = s.execute(
+        sa.update(Suggestion)
+        .where(
+            Suggestion.status == SuggestionStatus.PENDING,
+            sa.or_(Suggestion.expires_at <= now, Suggestion.content_id.in_(not_live)),
+        )
+        .values(status=SuggestionStatus.EXPIRED)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ContentActivity:
+    """Who was suggested an item, and who shared it."""
+
+    seller: User
+    suggestion: Suggestion
+    clicks: int
+
+
+def content_activity(s: Session, content_id: int) -> list[ContentActivity]:
+    """List each seller suggested this content, newest first, with their clicks."""
+    rows = s.scalars(
+        sa.select(Suggestion)
+        .where(Suggestion.content_id == content_id)
+        .options(selectinload(Suggestion.seller), selectinload(Suggestion.variant))
+        .order_by(Suggestion.created_at.desc(), Suggestion.id.desc())
+    ).all()
+    clicks = clicks_by_suggestion(s, [r.id for r in rows])
+    return [ContentActivity(r.seller, r, clicks.get(r.id, 0)) for r in rows]
+
+
+def feed_settings(config: Mapping[str, Any]) -> FeedSettings:
+    """Read what filling feeds needs from an app's config."""
+    return FeedSettings(
+        public_base_url=config["PUBLIC_BASE_URL"],
+        default_timezone=config["DEFAULT_TIMEZONE"],
+        local_hour=config["SUGGEST_LOCAL_HOUR"],
+        ttl_days=config["SUGGESTION_TTL_DAYS"],
+        rules=Compliance.from_config(config),
+    )

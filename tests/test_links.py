@@ -1,0 +1,161 @@
+"""Following a tracked link: 302 with UTM values, one click counted, bots apart, no raw IP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from contentfeed import db
+from contentfeed.accounts.models import User
+from contentfeed.content.models import Content
+from contentfeed.db import Base
+from contentfeed.links import service
+from contentfeed.links.models import Click, TrackedLink
+from contentfeed.suggestions import service as suggestions
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+LINKEDIN_BOT = (
+    "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)"
+)
+
+
+@pytest.fixture
+def link(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> TrackedLink:
+    make_content(url="https://acme.example/whitepaper?lang=en", campaign="Q4 Cloud Push")
+    seller = make_user("seller")
+    with app.app_context():
+        s = db.session()
+        suggestions.fill_feeds(
+            s,
+            suggestions.feed_settings(app.config),
+            only=[seller.id],
+            ignore_cadence=True,
+            seed=1,
+            now=datetime.now(UTC) - timedelta(minutes=1),
+        )
+        s.commit()
+        return s.scalars(sa.select(TrackedLink)).one()
+
+
+def clicks(app: Flask) -> list[Click]:
+    with app.app_context():
+        return list(db.session().scalars(sa.select(Click).order_by(Click.id)))
+
+
+def test_code_is_short_url_safe_and_unguessable() -> None:
+    codes = {service.new_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    assert all(len(c) == 8 and c.replace("-", "").replace("_", "").isalnum() for c in codes)
+
+
+def test_utm_values_are_added_and_existing_ones_win() -> None:
+    url = service.target_with_utm(
+        "https://a.example/p?x=1&utm_medium=email#top", campaign_slug="spring", code="abcd1234"
+    )
+    query = parse_qs(urlsplit(url).query)
+    assert query == {
+        "x": ["1"],
+        "utm_medium": ["email"],
+        "utm_source": ["linkedin"],
+        "utm_campaign": ["spring"],
+        "utm_content": ["abcd1234"],
+    }
+    assert urlsplit(url).fragment == "top"
+
+
+def test_following_a_link_redirects_with_utm_and_counts_one_click(
+    app: Flask, link: TrackedLink
+) -> None:
+    response = app.test_client().get(
+        f"/r/{link.code}",
+        headers={"User-Agent": CHROME, "Referer": "https://www.linkedin.com/feed/"},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert response.status_code == 302
+    target = response.headers["Location"]
+    assert target.startswith("https://acme.example/whitepaper?lang=en&")
+    query = parse_qs(urlsplit(target).query)
+    assert query["utm_source"] == ["linkedin"] and query["utm_medium"] == ["social"]
+    assert query["utm_campaign"] == ["q4-cloud-push"] and query["utm_content"] == [link.code]
+    assert response.headers["Cache-Control"] == "no-store"
+    cookie = response.headers["Set-Cookie"]
+    assert (
+        cookie.startswith(f"cf_ref={link.code};")
+        and "HttpOnly" in cookie
+        and "SameSite=Lax" in cookie
+    )
+    [click] = clicks(app)
+    assert not click.is_bot
+    assert click.referrer_host == "www.linkedin.com"
+    assert click.agent_family == "Chrome"
+    assert click.visitor_hash and "203.0.113.9" not in click.visitor_hash
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        LINKEDIN_BOT,
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "facebookexternalhit/1.1",
+        "",
+    ],
+)
+def test_bots_are_recorded_as_bots_not_clicks(app: Flask, link: TrackedLink, agent: str) -> None:
+    response = app.test_client().get(f"/r/{link.code}", headers={"User-Agent": agent})
+    assert response.status_code == 302  # the preview still works
+    [click] = clicks(app)
+    assert click.is_bot
+    with app.app_context():
+        s = db.session()
+        suggestion_id = s.scalar(sa.select(TrackedLink.suggestion_id))
+        assert suggestions.clicks_by_suggestion(s, [suggestion_id]) == {}  # type: ignore[list-item]
+
+
+def test_unknown_code_gets_a_friendly_404(app: Flask, link: TrackedLink) -> None:
+    for code in ("zzzzzzzz", "bad code!", "x" * 40):
+        response = app.test_client().get(f"/r/{code}")
+        assert response.status_code == 404
+        assert "This link doesn't lead anywhere" in response.get_data(as_text=True)
+    assert clicks(app) == []
+
+
+def test_the_same_visitor_hashes_the_same_within_a_day(app: Flask, link: TrackedLink) -> None:
+    client = app.test_client()
+    for address in ("198.51.100.1", "198.51.100.1", "198.51.100.2"):
+        client.get(
+            f"/r/{link.code}", headers={"User-Agent": CHROME}, environ_base={"REMOTE_ADDR": address}
+        )
+    hashes = [c.visitor_hash for c in clicks(app)]
+    assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_preview_link_explains_itself(app: Flask) -> None:
+    response = app.test_client().get("/r/preview")
+    assert response.status_code == 200
+    assert "preview link" in response.get_data(as_text=True)
+
+
+def test_no_raw_ip_address_is_stored_anywhere(app: Flask, link: TrackedLink) -> None:
+    app.test_client().get(
+        f"/r/{link.code}",
+        headers={"User-Agent": CHROME},
+        environ_base={"REMOTE_ADDR": "192.0.2.77"},
+    )
+    with app.app_context():
+        s = db.session()
+        dump: list[Any] = []
+        for table in Base.metadata.sorted_tables:
+            dump.extend(s.execute(sa.select(table)).all())
+    assert "192.0.2.77" not in repr(dump)
