@@ -57,9 +57,10 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.content import imports_views as content_import
     from contentfeed.content import views as content_views
     from contentfeed.links import views as links_views
+    from contentfeed.suggestions import api as suggestions_api
 
     for blueprint in (accounts_views.bp, content_views.bp, content_import.bp, links_views.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (api.bp, accounts_api.bp, content_api.bp):
+    for blueprint in (api.bp, accounts_api.bp, content_api.bp, suggestions_api.bp):
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)

@@ -21,6 +21,7 @@ from tests.roles import ADMIN, ALL, PUBLIC
 from tests.roles_content_api import CONTENT_API
 from tests.roles_content_import import CONTENT_IMPORT
 from tests.roles_content_ui import CONTENT_UI
+from tests.roles_sellers import SELLERS
 
 # endpoint -> roles allowed (pages: signed-in roles; API: roles of the token's user), or PUBLIC
 MATRIX: dict[str, frozenset[Role] | str] = {
@@ -46,6 +47,7 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "accounts_api.list_teams": ADMIN,
     "accounts_api.create_team": ADMIN,
     "links.follow": PUBLIC,
+    **SELLERS,
     **CONTENT_UI,
     **CONTENT_IMPORT,
     **CONTENT_API,
