@@ -58,8 +58,15 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.content import views as content_views
     from contentfeed.links import views as links_views
     from contentfeed.suggestions import api as suggestions_api
+    from contentfeed.suggestions import views as suggestions_views
 
-    for blueprint in (accounts_views.bp, content_views.bp, content_import.bp, links_views.bp):
+    for blueprint in (
+        accounts_views.bp,
+        content_views.bp,
+        content_import.bp,
+        links_views.bp,
+        suggestions_views.bp,
+    ):
         app.register_blueprint(blueprint)
     for blueprint in (api.bp, accounts_api.bp, content_api.bp, suggestions_api.bp):
         app.register_blueprint(blueprint)

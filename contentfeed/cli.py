@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import signal
 from typing import Any
@@ -14,7 +15,7 @@ from flask.cli import ScriptInfo, routes_command, shell_command, with_appcontext
 from contentfeed import create_app, db, demo, migrate
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
-from contentfeed.config import ConfigError
+from contentfeed.config import ConfigError, Settings
 from contentfeed.errors import DomainError
 from contentfeed.scheduler import SchedulerProcess
 from contentfeed.suggestions import service as suggestions
@@ -191,6 +192,12 @@ def quickstart(host: str, port: int, no_demo: bool, threads: int) -> None:
     """Create and migrate the embedded database, add demo data, and serve on one machine."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     _configure_logging(app)
+    if "CONTENTFEED_PUBLIC_BASE_URL" not in os.environ and app.config["PUBLIC_BASE_URL"] == (
+        Settings.model_fields["public_base_url"].default
+    ):
+        # Nobody chose the public address: links and covers point at this server.
+        shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+        app.config["PUBLIC_BASE_URL"] = f"http://{shown}:{port}"
     migrate.upgrade(app.config["DATABASE_URL"])
     click.echo(f"Database ready: {db.engine().url.render_as_string()}")
     if not no_demo:

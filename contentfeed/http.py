@@ -149,6 +149,16 @@ def fetch_user_url(url: str, *, max_bytes: int | None = None, accept: str = "*/*
     raise FetchFailed(f"Too many redirects (more than {MAX_REDIRECTS}).")
 
 
+def post_json_to_user_url(url: str, payload: object) -> requests.Response:
+    """POST JSON to a user-supplied webhook URL: guarded, no redirects followed, with a timeout."""
+    check_url(url)
+    try:
+        response = client().post(url, json=payload, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise FetchFailed(f"Could not reach {urlsplit(url).hostname}: {_describe(exc)}.") from exc
+    return response
+
+
 def _describe(exc: requests.RequestException) -> str:
     """Say in words why a request failed."""
     if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():

@@ -22,6 +22,7 @@ NAVIGATION: list[tuple[str, str, tuple[Role, ...]]] = [
     ("Campaigns", "content.campaigns", (Role.ADMIN, Role.MARKETER)),
     ("Feed", "suggestions.feed", (Role.SELLER,)),
     ("History", "suggestions.history", (Role.SELLER,)),
+    ("Profile", "accounts.profile", (Role.SELLER,)),
     ("Queue", "routing.queue", (Role.REP, Role.ADMIN)),
     ("Leads", "leads.index", (Role.ADMIN, Role.MARKETER, Role.REP)),
     ("Reports", "reports.dashboard", (Role.ADMIN, Role.MARKETER)),

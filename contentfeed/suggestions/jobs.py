@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from contentfeed.scheduler import Job
-from contentfeed.suggestions import service
+from contentfeed.suggestions import notify, service
 
 
 def fill_feeds(s: Session) -> service.FillResult:
@@ -35,3 +35,21 @@ JOBS = [
         description="Expire stale suggestions",
     ),
 ]
+
+
+def send_notifications(s: Session) -> notify.SendResult:
+    """Queue notifications for new suggestions and send those that are due."""
+    notify.queue_new(s)
+    s.flush()
+    return notify.send_due(s, notify.NotifySettings.from_config(current_app.config))
+
+
+JOBS.append(
+    Job(
+        id="suggestions.notify",
+        run=send_notifications,
+        trigger="interval",
+        trigger_args={"minutes": 5},
+        description="Tell sellers about new suggestions (email, Slack, Teams)",
+    )
+)

@@ -1,0 +1,264 @@
+"""Telling sellers about new suggestions: an email digest, or a Slack or Teams message.
+
+New suggestions are queued as one attempt per seller; a job sends due attempts, each on its
+own: a failing channel is retried later with growing delays and logged, and never stops the
+others. Delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from contentfeed import http
+from contentfeed.accounts.models import NotificationChannel, User
+from contentfeed.db import utcnow
+from contentfeed.errors import DomainError
+from contentfeed.suggestions.models import NotificationAttempt, Suggestion, SuggestionStatus
+
+log = logging.getLogger(__name__)
+BACKOFF_MINUTES = (1, 5, 15, 60, 180, 720)
+
+
+class DeliveryFailed(Exception):
+    """A channel refused or could not take the message; ``permanent`` means don't retry."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    feed_url: str
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str
+    smtp_password: str
+    smtp_from: str
+    smtp_timeout: float
+    max_attempts: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> NotifySettings:
+        """Read the notification settings from an app's config."""
+        return cls(
+            feed_url=f"{config['PUBLIC_BASE_URL']}/feed",
+            smtp_host=config["SMTP_HOST"],
+            smtp_port=config["SMTP_PORT"],
+            smtp_security=config["SMTP_SECURITY"],
+            smtp_username=config["SMTP_USERNAME"],
+            smtp_password=config["SMTP_PASSWORD"],
+            smtp_from=config["SMTP_FROM"],
+            smtp_timeout=config["SMTP_TIMEOUT_SECONDS"],
+            max_attempts=config["NOTIFICATION_MAX_ATTEMPTS"],
+        )
+
+
+def queue_new(s: Session, now: datetime | None = None) -> int:
+    """Queue one notification per seller for pending suggestions nobody has told them about."""
+    now = now or utcnow()
+    rows = s.execute(
+        sa.select(Suggestion.id, Suggestion.seller_id)
+        .where(Suggestion.status == SuggestionStatus.PENDING, Suggestion.notified_at.is_(None))
+        .order_by(Suggestion.seller_id, Suggestion.id)
+    ).all()
+    by_seller: dict[int, list[int]] = defaultdict(list)
+    for suggestion_id, seller_id in rows:
+        by_seller[seller_id].append(suggestion_id)
+    if not by_seller:
+        return 0
+    sellers = s.scalars(
+        sa.select(User).where(User.id.in_(by_seller)).options(selectinload(User.seller_profile))
+    ).all()
+    queued = 0
+    for seller in sellers:
+        profile = seller.seller_profile
+        channel = profile.notification_channel if profile else NotificationChannel.NONE
+        if channel is not NotificationChannel.NONE:
+            s.add(
+                NotificationAttempt(
+                    seller_id=seller.id,
+                    channel=channel.value,
+                    suggestion_ids=by_seller[seller.id],
+                    next_attempt_at=now,
+                )
+            )
+            queued += 1
+    s.execute(
+        sa.update(Suggestion)
+        .where(Suggestion.id.in_([i for ids in by_seller.values() for i in ids]))
+        .values(notified_at=now)
+    )
+    return queued
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sent: int
+    failed: int
+    given_up: int
+
+    def __str__(self) -> str:
+        return f"{self.sent} sent, {self.failed} to retry, {self.given_up} given up"
+
+
+def send_due(s: Session, settings: NotifySettings, now: datetime | None = None) -> SendResult:
+    """Send every notification that is due; each failure is retried later on its own."""
+    now = now or utcnow()
+    attempts = s.scalars(
+        sa.select(NotificationAttempt)
+        .where(
+            NotificationAttempt.sent_at.is_(None),
+            NotificationAttempt.given_up_at.is_(None),
+            NotificationAttempt.next_attempt_at <= now,
+        )
+        .order_by(NotificationAttempt.next_attempt_at, NotificationAttempt.id)
+        .limit(500)
+    ).all()
+    sent = failed = given_up = 0
+    for attempt in attempts:
+        seller = s.get(User, attempt.seller_id)
+        posts = s.scalars(
+            sa.select(Suggestion)
+            .where(
+                Suggestion.id.in_(attempt.suggestion_ids),
+                Suggestion.status == SuggestionStatus.PENDING,
+            )
+            .options(selectinload(Suggestion.content))
+        ).all()
+        if seller is None or not seller.is_active or not posts:
+            attempt.given_up_at, attempt.last_error = now, "nothing left to tell"
+            given_up += 1
+            continue
+        attempt.attempts += 1
+        try:
+            deliver(attempt.channel, seller, posts, settings)
+        except DeliveryFailed as exc:
+            attempt.last_error = str(exc)[:1000]
+            log.warning(
+                "notifying %s by %s failed (try %d): %s",
+                seller.email,
+                attempt.channel,
+                attempt.attempts,
+                exc,
+            )
+            if exc.permanent or attempt.attempts >= settings.max_attempts:
+                attempt.given_up_at = now
+                given_up += 1
+            else:
+                delay = BACKOFF_MINUTES[min(attempt.attempts - 1, len(BACKOFF_MINUTES) - 1)]
+                attempt.next_attempt_at = now + timedelta(minutes=delay)
+                failed += 1
+            continue
+        attempt.sent_at, attempt.last_error = now, ""
+        sent += 1
+    s.flush()
+    return SendResult(sent, failed, given_up)
+
+
+def deliver(
+    channel: str, seller: User, posts: Sequence[Suggestion], settings: NotifySettings
+) -> None:
+    """Send one notification through the seller's channel, or raise DeliveryFailed."""
+    profile = seller.seller_profile
+    target = profile.notification_target if profile else ""
+    if channel == NotificationChannel.EMAIL.value:
+        send_email(target or seller.email, seller, posts, settings)
+    elif channel in (NotificationChannel.SLACK.value, NotificationChannel.TEAMS.value):
+        if not target:
+            raise DeliveryFailed(
+                f"No {channel} webhook URL in the seller's profile.", permanent=True
+            )
+        post_webhook(channel, target, seller, posts, settings)
+    else:
+        raise DeliveryFailed(f"Unknown channel {channel!r}.", permanent=True)
+
+
+def summary_line(posts: Sequence[Suggestion]) -> str:
+    """Say how many posts are waiting."""
+    return f"{len(posts)} post{'s' if len(posts) != 1 else ''} ready to share"
+
+
+def send_email(
+    address: str, seller: User, posts: Sequence[Suggestion], settings: NotifySettings
+) -> None:
+    """Send the email digest over SMTP (STARTTLS, TLS or plain, as configured)."""
+    if not settings.smtp_host:
+        raise DeliveryFailed("Email is not configured (smtp_host is empty).", permanent=True)
+    message = EmailMessage()
+    message["Subject"] = f"contentfeed: {summary_line(posts)}"
+    message["From"] = settings.smtp_from
+    message["To"] = address
+    lines = [
+        f"Hi {seller.first_name},",
+        "",
+        f"You have {summary_line(posts)}. Copy them from your feed:",
+        settings.feed_url,
+        "",
+    ]
+    for post in posts:
+        lines += [f"— {post.content.title}", post.rendered_text, ""]
+    message.set_content("\n".join(lines))
+    try:
+        if settings.smtp_security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.smtp_host,
+                settings.smtp_port,
+                timeout=settings.smtp_timeout,
+                context=ssl.create_default_context(),
+            )
+        else:
+            smtp = smtplib.SMTP(
+                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
+            )
+        with smtp:
+            if settings.smtp_security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password)
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise DeliveryFailed(f"The mail server refused {address}: {exc}", permanent=True) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryFailed(f"Email could not be sent: {exc}") from exc
+
+
+def post_webhook(
+    channel: str, url: str, seller: User, posts: Sequence[Suggestion], settings: NotifySettings
+) -> None:
+    """Post a Slack or Microsoft Teams incoming-webhook message."""
+    titles = "\n".join(f"• {p.content.title}" for p in posts)
+    text = f"{seller.first_name}, you have {summary_line(posts)}:\n{titles}\n{settings.feed_url}"
+    payload: dict[str, Any]
+    if channel == NotificationChannel.SLACK.value:
+        payload = {"text": text}
+    else:
+        payload = {
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": summary_line(posts),
+            "text": text.replace("\n", "<br>"),
+        }
+    try:
+        response = http.post_json_to_user_url(url, payload)
+    except DomainError as exc:
+        permanent = getattr(exc, "code", "") == "blocked_address"
+        raise DeliveryFailed(exc.message, permanent=permanent) from exc
+    if response.status_code in (404, 410):
+        raise DeliveryFailed(
+            f"The {channel} webhook is gone ({response.status_code}).", permanent=True
+        )
+    if response.status_code >= 300:
+        raise DeliveryFailed(f"The {channel} webhook answered {response.status_code}.")
