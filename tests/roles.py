@@ -8,4 +8,5 @@ ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
 STAFF = frozenset({Role.ADMIN, Role.MARKETER})
 AUTHORS = frozenset({Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR})
+SELLER = frozenset({Role.SELLER})
 PUBLIC = "public"

@@ -10,14 +10,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from contentfeed import db
 from contentfeed.accounts.models import Role, TeamKind, User
 from contentfeed.accounts.service import SCOPES
 from contentfeed.content.models import Asset, ImportBatch
+from contentfeed.suggestions import service as suggestions
+from contentfeed.suggestions.models import Suggestion
 from tests.conftest import sign_in
-from tests.roles import ADMIN, ALL, PUBLIC
+from tests.roles import ADMIN, ALL, PUBLIC, SELLER
 from tests.roles_content_api import CONTENT_API
 from tests.roles_content_import import CONTENT_IMPORT
 from tests.roles_content_ui import CONTENT_UI
@@ -47,6 +50,10 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "accounts_api.list_teams": ADMIN,
     "accounts_api.create_team": ADMIN,
     "links.follow": PUBLIC,
+    "suggestions.feed": SELLER,
+    "suggestions.history": SELLER,
+    "suggestions.mark_posted": SELLER,
+    "suggestions.skip": SELLER,
     **SELLERS,
     **CONTENT_UI,
     **CONTENT_IMPORT,
@@ -75,6 +82,16 @@ def url_args(
     team = make_team("Matrix team", TeamKind.DIGITAL_SALES)
     make_token(target, "read")
     item = make_content(status="in_review", title="Matrix item")
+    live = make_content(status="approved", title="Matrix live item")
+    with app.app_context():
+        s = db.session()
+        suggestions.fill_feeds(
+            s, suggestions.feed_settings(app.config), only=[target.id], ignore_cadence=True, seed=1
+        )
+        s.commit()
+        suggestion_id = s.scalars(
+            sa.select(Suggestion.id).where(Suggestion.content_id == live.id)
+        ).one()
     with app.app_context():
         s = db.session()
         asset = Asset(
@@ -102,6 +119,8 @@ def url_args(
         "action": "approve",
         "fmt": "csv",
         "code": "nosuchcode",
+        "suggestion_id": suggestion_id,
+        "seller_id": target.id,
     }
 
 
@@ -129,6 +148,7 @@ def test_role_matrix(
         is_api = rule.rule.startswith("/api/")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method, headers=headers if is_api else {})
+            response.close()  # end streamed bodies, so their sessions close too
             status = response.status_code
             if role is None:
                 ok = (
