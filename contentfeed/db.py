@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
@@ -101,6 +102,12 @@ def init_app(app: Flask) -> None:
         options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
     app.config["SQLALCHEMY_ENGINES"] = {"default": {"url": url, **options}}
     extension.init_app(app)
+    # We use no async engines, so drop the extension's async teardown: Flask would run it
+    # through asgiref on every request (an event loop per call on the redirect hot path),
+    # and it fails in threads that already run a loop (Playwright in the browser tests).
+    app.teardown_appcontext_funcs[:] = [
+        f for f in app.teardown_appcontext_funcs if not inspect.iscoroutinefunction(f)
+    ]
 
 
 def session() -> Session:

@@ -10,6 +10,18 @@ from tests.roles import ALL, AUTHORS, PUBLIC, STAFF
 
 CONTENT_UI: dict[str, frozenset[object] | str] = {
     "content.file": PUBLIC,
+    "content.library": AUTHORS,
+    "content.new": AUTHORS,
+    "content.prefill": AUTHORS,
+    "content.detail": AUTHORS,
+    "content.preview": AUTHORS,
+    "content.edit": STAFF,
+    "content.workflow": STAFF,
+    "content.variant_new": STAFF,
+    "content.variant_edit": STAFF,
+    "content.variant_delete": STAFF,
+    "content.campaigns": STAFF,
+    "content.campaign_edit": STAFF,
 }
 
 __all__ = ["ALL", "AUTHORS", "PUBLIC", "STAFF"]

@@ -1,0 +1,109 @@
+"""End to end in a real browser (Debian's Chromium driven by Playwright): a seller signs in,
+presses Copy, and the clipboard holds the post exactly as rendered, tracked link included."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.serving import make_server
+
+from contentfeed import db
+from contentfeed.accounts.models import User
+from contentfeed.content.models import Content
+from contentfeed.db import utcnow
+from contentfeed.suggestions import service as suggestions
+from contentfeed.suggestions.models import Suggestion
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must have Chromium installed (apt-get install chromium)")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+def test_seller_copies_a_post_and_marks_it_shared(
+    app: Flask,
+    live_server: str,
+    browser: object,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+) -> None:
+    make_content(
+        title="Zero-downtime migrations",
+        variants=("{{ seller.first_name }} here: {{ content.title }} {{ link }}",),
+    )
+    seller = make_user("seller", name="Sam Seller")
+    app.config["PUBLIC_BASE_URL"] = live_server
+    with app.app_context():
+        s = db.session()
+        suggestions.fill_feeds(
+            s,
+            suggestions.feed_settings(app.config),
+            only=[seller.id],
+            ignore_cadence=True,
+            seed=1,
+            now=utcnow() - timedelta(minutes=1),
+        )
+        s.commit()
+        expected = s.scalars(sa.select(Suggestion.rendered_text)).one()
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(seller.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server}/feed")
+    copy = page.get_by_role("button", name="Copy post")
+    copy.click()
+    page.wait_for_function(
+        "() => document.querySelector('.copy-btn').textContent.includes('Copied')"
+    )
+    assert page.evaluate("navigator.clipboard.readText()") == expected
+    assert expected.startswith("Sam here: Zero-downtime migrations http://127.0.0.1:")
+    share = page.get_by_role("link", name="Open LinkedIn")
+    assert share.get_attribute("href").startswith(
+        "https://www.linkedin.com/sharing/share-offsite/?url="
+    )
+    assert share.get_attribute("target") == "_blank"
+    page.get_by_role("button", name="Mark posted").click()
+    assert "is marked shared" in page.content()
+    assert "You're all caught up" in page.content()
+    context.close()
