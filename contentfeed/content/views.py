@@ -51,6 +51,7 @@ from contentfeed.content.templating import (
     VariantCheck,
 )
 from contentfeed.db import utcnow
+from contentfeed.suggestions import service as suggestions
 from contentfeed.errors import CODES, Conflict, DomainError, Invalid, NotFound
 from contentfeed.forms import options
 from contentfeed.ui import Page, localtime, page_number, url_with, viewer_zone
@@ -564,6 +565,8 @@ def _render_detail(
         max_variants=service.MAX_VARIANTS,
         team_names=names["teams"],
         events=[_describe(e, names) for e in content.events],
+        activity=suggestions.content_activity(s, content.id),
+        skip_reasons=suggestions.SKIP_REASONS,
     ), status
 
 

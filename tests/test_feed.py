@@ -1,0 +1,133 @@
+"""The seller's feed and history pages, and what marketers see of each item's sellers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from contentfeed import db
+from contentfeed.accounts.models import User
+from contentfeed.content.models import Content
+from contentfeed.db import utcnow
+from contentfeed.links.models import TrackedLink
+from contentfeed.suggestions import service as suggestions
+from contentfeed.suggestions.models import Suggestion, SuggestionStatus
+from tests.conftest import sign_in
+
+
+def suggest(app: Flask, seller: User, times: int = 1) -> list[Suggestion]:
+    with app.app_context():
+        s = db.session()
+        for n in range(times):
+            suggestions.fill_feeds(
+                s,
+                suggestions.feed_settings(app.config),
+                only=[seller.id],
+                ignore_cadence=True,
+                seed=n,
+                now=utcnow() - timedelta(minutes=5),
+            )
+        s.commit()
+        return list(
+            s.scalars(
+                sa.select(Suggestion)
+                .where(Suggestion.seller_id == seller.id)
+                .order_by(Suggestion.id)
+            )
+        )
+
+
+def test_feed_shows_the_post_exactly_as_copied_with_its_actions(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> None:
+    make_content(title="Zero-downtime migrations", topics=["databases"])
+    seller = make_user("seller", name="Sam Seller", topics=["databases"])
+    [sg] = suggest(app, seller)
+    page = sign_in(app.test_client(), seller).get("/feed").get_data(as_text=True)
+    assert "Good " in page and "Sam." in page
+    assert f'<pre class="post-text" id="post-{sg.id}">{sg.rendered_text}</pre>' in page
+    assert 'data-copy-target="#post-' in page
+    assert "https://www.linkedin.com/sharing/share-offsite/?url=http%3A%2F%2F" in page
+    assert "Why you: matches your topics databases" in page
+
+
+def test_marking_posted_moves_it_to_history_with_its_clicks(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> None:
+    make_content(title="Shared item")
+    seller = make_user("seller")
+    [sg] = suggest(app, seller)
+    client = sign_in(app.test_client(), seller)
+    response = client.post(f"/feed/{sg.id}/posted", follow_redirects=True)
+    assert "is marked shared" in response.get_data(as_text=True)
+    assert "all caught up" in response.get_data(as_text=True)
+    with app.app_context():
+        code = db.session().scalars(sa.select(TrackedLink.code)).one()
+    visitor = app.test_client()
+    for _ in range(3):
+        visitor.get(
+            f"/r/{code}", headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"}
+        )
+    visitor.get(f"/r/{code}", headers={"User-Agent": "LinkedInBot/1.0"})
+    history = client.get("/history").get_data(as_text=True)
+    assert "Shared item" in history and "Shared" in history
+    assert '<td class="num">3</td>' in history  # three people, the bot not counted
+
+
+def test_skipping_needs_a_reason_and_is_shown_to_marketing(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+    client_as: Callable[[str], FlaskClient],
+) -> None:
+    item = make_content(title="Skippable")
+    seller = make_user("seller", name="Lena Hoffmann")
+    [sg] = suggest(app, seller)
+    client = sign_in(app.test_client(), seller)
+    response = client.post(f"/feed/{sg.id}/skip", data={"reason": "made-up"}, follow_redirects=True)
+    assert "Choose a reason" in response.get_data(as_text=True)
+    client.post(f"/feed/{sg.id}/skip", data={"reason": "too_salesy", "note": "Reads like an ad"})
+    with app.app_context():
+        assert db.session().get(Suggestion, sg.id).status is SuggestionStatus.SKIPPED  # type: ignore[union-attr]
+    detail = client_as("marketer").get(f"/library/{item.id}").get_data(as_text=True)
+    assert "Lena Hoffmann" in detail
+    assert "Too promotional" in detail and "Reads like an ad" in detail
+
+
+def test_marketers_see_who_was_suggested_an_item_and_who_shared_it(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+    client_as: Callable[[str], FlaskClient],
+) -> None:
+    item = make_content(title="Popular")
+    sharer, waiter = (
+        make_user("seller", name="Oliver Bennett"),
+        make_user("seller", name="Priya Shah"),
+    )
+    [first] = suggest(app, sharer)
+    suggest(app, waiter)
+    sign_in(app.test_client(), sharer).post(f"/feed/{first.id}/posted")
+    detail = client_as("marketer").get(f"/library/{item.id}").get_data(as_text=True)
+    assert "Suggested to 2 · shared by 1" in detail
+    assert "Oliver Bennett" in detail and "Priya Shah" in detail
+    assert "score " in detail and "priority" in detail  # why each was chosen
+
+
+def test_a_seller_cannot_act_on_someone_elses_suggestion(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> None:
+    make_content()
+    owner, other = make_user("seller"), make_user("seller")
+    [sg] = suggest(app, owner)
+    response = sign_in(app.test_client(), other).post(f"/feed/{sg.id}/posted")
+    assert response.status_code == 404
+
+
+def test_empty_feed_says_what_happens_next(app: Flask, make_user: Callable[..., User]) -> None:
+    page = sign_in(app.test_client(), make_user("seller")).get("/feed").get_data(as_text=True)
+    assert "all caught up" in page
