@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import crawleruseragents
 import sqlalchemy as sa
@@ -46,6 +46,34 @@ def target_with_utm(url: str, *, campaign_slug: str | None, code: str) -> str:
     ]
     query += [(key, value) for key, value in additions if key not in present]
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@dataclass(frozen=True)
+class UtmTemplate:
+    """A content URL with its UTM values, waiting for each link's code (built once per item)."""
+
+    prefix: str
+    separator: str
+    has_own_content: bool
+    fragment: str
+
+    def for_code(self, code: str) -> str:
+        """Return the redirect target for one link."""
+        if self.has_own_content:
+            return self.prefix + self.fragment
+        return f"{self.prefix}{self.separator}utm_content={quote(code)}{self.fragment}"
+
+
+def utm_template(url: str, *, campaign_slug: str | None) -> UtmTemplate:
+    """Prepare target_with_utm for many codes of the same content."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {key for key, _ in query}
+    additions = [*UTM_FIXED, ("utm_campaign", campaign_slug or DEFAULT_CAMPAIGN)]
+    query += [(key, value) for key, value in additions if key not in present]
+    prefix = urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return UtmTemplate(prefix, "&" if query else "?", "utm_content" in present, fragment)
 
 
 def public_link(base_url: str, code: str) -> str:

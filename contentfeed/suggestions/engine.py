@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import numpy as np
+
 WEIGHTS = {"priority": 1.0, "topics": 1.5, "freshness": 0.8, "performance": 1.2}
 TEAM_SPREAD_PENALTY = 1.5  # outweighs any performance draw: teammates rarely share an item
 FRESHNESS_HALF_LIFE_DAYS = 14.0
@@ -67,17 +69,20 @@ class Choice:
 class RunState:
     """What a run remembers while it assigns: per team and per content, what went where."""
 
-    team_counts: dict[tuple[int | None, int], int] = field(default_factory=dict)
     variant_uses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def is_targeted(content: ContentFacts, seller: SellerFacts) -> bool:
+def is_targeted(content: ContentFacts, seller: SellerFacts, *, ignore_team: bool = False) -> bool:
     """Tell whether the content's targeting includes this seller (empty targeting: everyone).
 
     Without explicit target languages, a seller gets content in their own language and in
     English; with them, only when the seller's language is listed.
     """
-    if content.target_team_ids and seller.team_id not in content.target_team_ids:
+    if (
+        not ignore_team
+        and content.target_team_ids
+        and seller.team_id not in content.target_team_ids
+    ):
         return False
     if content.target_regions and seller.region.lower() not in content.target_regions:
         return False
@@ -150,69 +155,102 @@ def choose(
     ``already`` maps seller id -> content ids ever suggested to them (never repeated).
     ``variant_uses`` counts suggestions per variant so far (rotation continues across runs);
     ``team_counts`` counts, per (team, content), suggestions made today (team spread).
+
+    Scores are computed for all candidates of a seller at once with numpy: the base score per
+    item, plus topic overlap (a matrix product, cached per distinct topic set), minus the team
+    penalty (one counter array per team), with items outside the seller's targeting or already
+    suggested to them masked out.
     """
     rng = random.Random(seed)  # noqa: S311 - deterministic by design, not for secrets
-    facts = sorted(contents, key=lambda c: c.id)
-    base: dict[int, tuple[float, dict[str, float]]] = {}
+    facts = sorted((c for c in contents if c.variant_ids), key=lambda c: c.id)
+    if not facts:
+        return []
+    parts_of: list[dict[str, float]] = []
     for c in facts:
-        parts = {
-            "priority": WEIGHTS["priority"] * (c.priority - 1) / 4,
-            "freshness": WEIGHTS["freshness"] * freshness(c.approved_at, now),
-            "performance": WEIGHTS["performance"] * performance_sample(c, rng),
-        }
-        base[c.id] = (sum(parts.values()), parts)
-    base_total = {content_id: total for content_id, (total, _parts) in base.items()}
-    ranked = sorted((c for c in facts if c.variant_ids), key=lambda c: (-base_total[c.id], c.id))
+        parts_of.append(
+            {
+                "priority": WEIGHTS["priority"] * (c.priority - 1) / 4,
+                "freshness": WEIGHTS["freshness"] * freshness(c.approved_at, now),
+                "performance": WEIGHTS["performance"] * performance_sample(c, rng),
+            }
+        )
+    base = np.array([sum(p.values()) for p in parts_of])
+    position = {c.id: i for i, c in enumerate(facts)}
+    team_targeted = [i for i, c in enumerate(facts) if c.target_team_ids]
+    vocabulary = sorted({t for c in facts for t in c.topics})
+    topic_index = {t: i for i, t in enumerate(vocabulary)}
+    topic_matrix = np.zeros((len(facts), max(1, len(vocabulary))))
+    for i, c in enumerate(facts):
+        for t in c.topics:
+            topic_matrix[i, topic_index[t]] = 1.0
+    topic_counts = np.maximum(topic_matrix.sum(axis=1), 1.0)
+    bonus_cache: dict[frozenset[str], np.ndarray] = {}
+    segment_cache: dict[tuple[int | None, str, str], np.ndarray] = {}
+    team_penalty: dict[int, np.ndarray] = {}
+    for (team, content_id), n in (team_counts or {}).items():
+        if team is not None and content_id in position:
+            team_penalty.setdefault(team, np.zeros(len(facts)))[position[content_id]] += n
     state = RunState()
     state.variant_uses.update(variant_uses or {})
-    state.team_counts.update(team_counts or {})
-    segments: dict[tuple[int | None, str, str], list[ContentFacts]] = {}
-    max_topic = WEIGHTS["topics"]
     order = list(sellers)
     random.Random(seed + 1).shuffle(order)  # noqa: S311 - no seller is always served first
     choices: list[Choice] = []
     for seller, slots in order:
         key = (seller.team_id, seller.region.lower(), seller.language)
-        if key not in segments:
-            segments[key] = [c for c in ranked if is_targeted(c, seller)]
+        segment = segment_cache.get(key)
+        if segment is None:
+            # Region and language first (few combinations), then only team-targeted items
+            # are checked per team.
+            area = (None, key[1], key[2])
+            if area not in segment_cache:
+                anyone = SellerFacts(0, None, seller.region, seller.language, frozenset())
+                segment_cache[area] = np.array(
+                    [0.0 if is_targeted(c, anyone, ignore_team=True) else -np.inf for c in facts]
+                )
+            segment = segment_cache[area].copy()
+            for i in team_targeted:
+                if seller.team_id not in facts[i].target_team_ids:
+                    segment[i] = -np.inf
+            segment_cache[key] = segment
+        bonus = bonus_cache.get(seller.topics)
+        if bonus is None:
+            vector = np.zeros(topic_matrix.shape[1])
+            for t in seller.topics:
+                if t in topic_index:
+                    vector[topic_index[t]] = 1.0
+            bonus = WEIGHTS["topics"] * (topic_matrix @ vector) / topic_counts
+            bonus_cache[seller.topics] = bonus
         seen = already.setdefault(seller.id, set())
-        team = seller.team_id
-        team_counts = state.team_counts
+        penalty = team_penalty.get(seller.team_id) if seller.team_id is not None else None
         for day, slot in slots:
-            best_total = -math.inf
-            best: ContentFacts | None = None
-            for c in segments[key]:
-                c_base = base_total[c.id]
-                if c_base + max_topic <= best_total:
-                    break  # sorted by base score: nothing further down can win
-                if c.id in seen:
-                    continue
-                total = c_base
-                if c.topics and seller.topics:
-                    total += max_topic * len(c.topics & seller.topics) / len(c.topics)
-                if team is not None:
-                    total -= TEAM_SPREAD_PENALTY * team_counts.get((team, c.id), 0)
-                if total > best_total:
-                    best_total, best = total, c
-            if best is None:
+            totals = base + bonus + segment
+            if penalty is not None:
+                totals = totals - TEAM_SPREAD_PENALTY * penalty
+            for content_id in seen:
+                if content_id in position:
+                    totals[position[content_id]] = -np.inf
+            best = int(np.argmax(totals))
+            if totals[best] == -np.inf:
                 break  # nothing left that fits this seller
-            c = best
-            parts = dict(base[c.id][1])
-            parts["topics"] = max_topic * topic_overlap(c, seller)
-            parts["team_spread"] = -TEAM_SPREAD_PENALTY * team_counts.get((team, c.id), 0)
-            total = sum(parts.values())
-            variant_id = _next_variant(c, state)
+            c = facts[best]
+            parts = dict(parts_of[best])
+            parts["topics"] = float(bonus[best])
+            parts["team_spread"] = (
+                -TEAM_SPREAD_PENALTY * float(penalty[best]) if penalty is not None else 0.0
+            )
             seen.add(c.id)
-            if team is not None:
-                team_counts[(team, c.id)] = team_counts.get((team, c.id), 0) + 1
+            if seller.team_id is not None:
+                if penalty is None:
+                    penalty = team_penalty[seller.team_id] = np.zeros(len(facts))
+                penalty[best] += 1
             choices.append(
                 Choice(
                     seller_id=seller.id,
                     content_id=c.id,
-                    variant_id=variant_id,
+                    variant_id=_next_variant(c, state),
                     day=day,
                     slot=slot,
-                    score=round(total, 4),
+                    score=round(float(totals[best]), 4),
                     parts={k: round(v, 4) for k, v in parts.items()},
                 )
             )

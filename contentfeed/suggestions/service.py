@@ -5,21 +5,22 @@ Never commits; the caller commits once.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Role, SellerProfile, User
-from contentfeed.content.models import Content, ContentStatus
+from contentfeed.content.models import Campaign, Content, ContentStatus, PostVariant
 from contentfeed.content.service import Compliance
 from contentfeed.content.templating import ContentView, SellerView, TemplateRefused, render_post
 from contentfeed.db import utcnow
@@ -57,8 +58,10 @@ class FeedSettings:
 class DueSeller:
     """A seller with the (day, slot) pairs their feed still needs."""
 
-    user: User
-    profile: SellerProfile
+    facts: engine.SellerFacts
+    first_name: str
+    name: str
+    title: str
     slots: list[tuple[date, int]]
 
 
@@ -74,12 +77,18 @@ class FillResult:
         return f"{self.created} suggestions for {self.sellers_due} due sellers"
 
 
-def seller_zone(user: User, default: str) -> ZoneInfo:
-    """Return the seller's time zone (their own, else the company default)."""
+@lru_cache(maxsize=512)
+def zone_named(name: str, default: str) -> ZoneInfo:
+    """Return a time zone by name, falling back to the company default."""
     try:
-        return ZoneInfo(user.timezone or default)
+        return ZoneInfo(name or default)
     except (KeyError, ValueError):
         return ZoneInfo(default)
+
+
+def seller_zone(user: User, default: str) -> ZoneInfo:
+    """Return the seller's time zone (their own, else the company default)."""
+    return zone_named(user.timezone, default)
 
 
 def due_sellers(
@@ -98,7 +107,19 @@ def due_sellers(
     ``ignore_cadence`` (``suggest --now``) gives each seller one extra slot today.
     """
     query = (
-        sa.select(User, SellerProfile)
+        sa.select(
+            User.id,
+            User.name,
+            User.timezone,
+            User.created_at,
+            User.team_id,
+            SellerProfile.title,
+            SellerProfile.region,
+            SellerProfile.language,
+            SellerProfile.topics,
+            SellerProfile.weekdays,
+            SellerProfile.posts_per_week,
+        )
         .join(SellerProfile, SellerProfile.user_id == User.id)
         .where(User.is_active, User.role == Role.SELLER)
     )
@@ -109,14 +130,12 @@ def due_sellers(
     rows = s.execute(query.order_by(User.id)).all()
     if not rows:
         return []
-    week_starts: dict[int, tuple[date, date]] = {}
-    for user, _profile in rows:
-        local = now.astimezone(seller_zone(user, settings.default_timezone))
-        today = local.date()
-        week_starts[user.id] = (today - timedelta(days=today.weekday()), today)
-    earliest = min(start for start, _ in week_starts.values())
+    local_now = {
+        row.id: now.astimezone(zone_named(row.timezone, settings.default_timezone)) for row in rows
+    }
+    earliest = min(d.date() for d in local_now.values()) - timedelta(days=7)
     taken: dict[int, set[tuple[date, int]]] = defaultdict(set)
-    ids = [user.id for user, _ in rows]
+    ids = [row.id for row in rows]
     for chunk in _chunks(ids, 5000):
         for seller_id, day, slot in s.execute(
             sa.select(Suggestion.seller_id, Suggestion.day, Suggestion.slot).where(
@@ -125,27 +144,32 @@ def due_sellers(
         ):
             taken[seller_id].add((day, slot))
     due: list[DueSeller] = []
-    for user, profile in rows:
-        week_start, today = week_starts[user.id]
+    for row in rows:
+        local = local_now[row.id]
+        today = local.date()
         if ignore_cadence:
-            used = [slot for day, slot in taken[user.id] if day == today]
-            slot = max([NOW_SLOT_BASE - 1, *used]) + 1
-            due.append(DueSeller(user, profile, [(today, slot)]))
-            continue
-        zone = seller_zone(user, settings.default_timezone)
-        local = now.astimezone(zone)
-        joined = user.created_at.astimezone(zone).date()  # no backlog for a new seller
-        slots = [
-            (day, slot)
-            for day, slot in engine.planned_slots(
-                week_start, profile.weekdays, profile.posts_per_week
-            )
-            if joined <= day
-            and (day < today or (day == today and local.hour >= settings.local_hour))
-            and (day, slot) not in taken[user.id]
-        ]
+            used = [slot for day, slot in taken[row.id] if day == today]
+            slots = [(today, max([NOW_SLOT_BASE - 1, *used]) + 1)]
+        else:
+            week_start = today - timedelta(days=today.weekday())
+            joined = row.created_at.astimezone(local.tzinfo).date()  # no backlog for a newcomer
+            slots = [
+                (day, slot)
+                for day, slot in engine.planned_slots(week_start, row.weekdays, row.posts_per_week)
+                if joined <= day
+                and (day < today or (day == today and local.hour >= settings.local_hour))
+                and (day, slot) not in taken[row.id]
+            ]
         if slots:
-            due.append(DueSeller(user, profile, slots))
+            facts = engine.SellerFacts(
+                id=row.id,
+                team_id=row.team_id,
+                region=row.region,
+                language=row.language,
+                topics=frozenset(row.topics),
+            )
+            first_name = row.name.split()[0] if row.name.strip() else ""
+            due.append(DueSeller(facts, first_name, row.name, row.title, slots))
     return due
 
 
@@ -154,26 +178,56 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
         yield items[start : start + size]
 
 
+@dataclass(frozen=True)
+class LiveContent:
+    """What rendering and linking need of a live item."""
+
+    view: ContentView
+    utm: links.UtmTemplate
+    variants: dict[int, str]
+
+
 def live_content_facts(
     s: Session, now: datetime
-) -> tuple[list[engine.ContentFacts], dict[int, Content]]:
+) -> tuple[list[engine.ContentFacts], dict[int, LiveContent]]:
     """Load every live item with its variants and observed performance."""
-    items = s.scalars(
-        sa.select(Content)
+    items = s.execute(
+        sa.select(
+            Content.id,
+            Content.title,
+            Content.summary,
+            Content.url,
+            Content.priority,
+            Content.topics,
+            Content.language,
+            Content.target_team_ids,
+            Content.target_regions,
+            Content.target_languages,
+            Content.approved_at,
+            Campaign.slug,
+        )
+        .outerjoin(Campaign, Campaign.id == Content.campaign_id)
         .where(
             Content.status == ContentStatus.APPROVED,
             sa.or_(Content.starts_at.is_(None), Content.starts_at <= now),
             sa.or_(Content.expires_at.is_(None), Content.expires_at > now),
         )
-        .options(selectinload(Content.variants), selectinload(Content.campaign))
+        .order_by(Content.id)
     ).all()
-    by_id = {c.id: c for c in items}
+    ids = [row.id for row in items]
+    variants: dict[int, dict[int, str]] = defaultdict(dict)
     suggested: dict[int, int] = defaultdict(int)
     engaged: dict[int, int] = defaultdict(int)
-    if by_id:
+    for chunk in _chunks(ids, 5000):
+        for variant_id, content_id, body in s.execute(
+            sa.select(PostVariant.id, PostVariant.content_id, PostVariant.body)
+            .where(PostVariant.content_id.in_(chunk))
+            .order_by(PostVariant.content_id, PostVariant.position)
+        ):
+            variants[content_id][variant_id] = body
         for content_id, n in s.execute(
             sa.select(Suggestion.content_id, sa.func.count())
-            .where(Suggestion.content_id.in_(by_id))
+            .where(Suggestion.content_id.in_(chunk))
             .group_by(Suggestion.content_id)
         ):
             suggested[content_id] = n
@@ -181,28 +235,36 @@ def live_content_facts(
             sa.select(Suggestion.content_id, sa.func.count(sa.distinct(Suggestion.id)))
             .join(TrackedLink, TrackedLink.suggestion_id == Suggestion.id)
             .join(Click, Click.link_id == TrackedLink.id)
-            .where(Suggestion.content_id.in_(by_id), ~Click.is_bot)
+            .where(Suggestion.content_id.in_(chunk), ~Click.is_bot)
             .group_by(Suggestion.content_id)
         )
         for content_id, n in s.execute(clicked):
             engaged[content_id] = n
     facts = [
         engine.ContentFacts(
-            id=c.id,
-            priority=c.priority,
-            topics=frozenset(c.topics),
-            language=c.language,
-            target_team_ids=frozenset(c.target_team_ids),
-            target_regions=frozenset(r.lower() for r in c.target_regions),
-            target_languages=frozenset(c.target_languages),
-            approved_at=c.approved_at,
-            variant_ids=tuple(v.id for v in c.variants),
-            suggested=suggested[c.id],
-            engaged=engaged[c.id],
+            id=row.id,
+            priority=row.priority,
+            topics=frozenset(row.topics),
+            language=row.language,
+            target_team_ids=frozenset(row.target_team_ids),
+            target_regions=frozenset(r.lower() for r in row.target_regions),
+            target_languages=frozenset(row.target_languages),
+            approved_at=row.approved_at,
+            variant_ids=tuple(variants[row.id]),
+            suggested=suggested[row.id],
+            engaged=engaged[row.id],
         )
-        for c in items
+        for row in items
     ]
-    return facts, by_id
+    live = {
+        row.id: LiveContent(
+            view=ContentView(row.title, row.summary, row.url),
+            utm=links.utm_template(row.url, campaign_slug=row.slug),
+            variants=variants[row.id],
+        )
+        for row in items
+    }
+    return facts, live
 
 
 def fill_feeds(
@@ -224,7 +286,7 @@ def fill_feeds(
     if not due:
         return FillResult(0, 0, [])
     facts, contents = live_content_facts(s, now)
-    due_ids = [d.user.id for d in due]
+    due_ids = [d.facts.id for d in due]
     already: dict[int, set[int]] = defaultdict(set)
     for chunk in _chunks(due_ids, 5000):
         for seller_id, content_id in s.execute(
@@ -256,19 +318,7 @@ def fill_feeds(
         if contents
         else {}
     )
-    sellers = [
-        (
-            engine.SellerFacts(
-                id=d.user.id,
-                team_id=d.user.team_id,
-                region=d.profile.region,
-                language=d.profile.language,
-                topics=frozenset(d.profile.topics),
-            ),
-            d.slots,
-        )
-        for d in due
-    ]
+    sellers = [(d.facts, d.slots) for d in due]
     choices = engine.choose(
         sellers,
         facts,
@@ -278,7 +328,7 @@ def fill_feeds(
         variant_uses=variant_uses,
         team_counts=team_counts,
     )
-    created = _write(s, choices, {d.user.id: d for d in due}, contents, settings, now)
+    created = _write(s, choices, {d.facts.id: d for d in due}, contents, settings, now)
     return FillResult(len(due), created, sorted({c.seller_id for c in choices}))
 
 
@@ -286,15 +336,13 @@ def _write(
     s: Session,
     choices: list[engine.Choice],
     due: dict[int, DueSeller],
-    contents: dict[int, Content],
+    contents: dict[int, LiveContent],
     settings: FeedSettings,
     now: datetime,
 ) -> int:
     """Render and insert suggestions and their links in bulk; return how many were new."""
     if not choices:
         return 0
-    variants = {v.id: v for c in contents.values() for v in c.variants}
-    content_views = {c.id: ContentView(c.title, c.summary, c.url) for c in contents.values()}
     expires = now + timedelta(days=settings.ttl_days)
     rows = []
     codes: dict[tuple[int, date, int], str] = {}
@@ -302,12 +350,13 @@ def _write(
         seller = due[choice.seller_id]
         code = links.new_code()
         link = links.public_link(settings.public_base_url, code)
-        view = SellerView(seller.user.first_name, seller.user.name, seller.profile.title)
+        view = SellerView(seller.first_name, seller.name, seller.title)
+        content = contents[choice.content_id]
         try:
             text = render_post(
-                variants[choice.variant_id].body,
+                content.variants[choice.variant_id],
                 seller=view,
-                content=content_views[choice.content_id],
+                content=content.view,
                 link=link,
                 disclosure=settings.rules.disclosure,
             )
@@ -334,13 +383,19 @@ def _write(
         )
     if not rows:
         return 0
+    is_pg = s.get_bind().dialect.name == "postgresql"
     inserted: list[tuple[int, int, date, int]] = []
-    for chunk_start in range(0, len(rows), 2000):
-        chunk = rows[chunk_start : chunk_start + 2000]
-        statement = _insert_ignoring_conflicts(s, Suggestion.__table__).returning(  # type: ignore[arg-type]
-            Suggestion.id, Suggestion.seller_id, Suggestion.day, Suggestion.slot
-        )
-        inserted.extend(s.execute(statement, chunk))
+    for chunk_start in range(0, len(rows), 5000):
+        chunk = rows[chunk_start : chunk_start + 5000]
+        if is_pg:
+            inserted.extend(_insert_suggestions_pg(s, chunk))
+        else:
+            statement = (
+                sqlite_insert(Suggestion)
+                .on_conflict_do_nothing()
+                .returning(Suggestion.id, Suggestion.seller_id, Suggestion.day, Suggestion.slot)
+            )
+            inserted.extend(s.execute(statement, chunk))
     content_of = {(r["seller_id"], r["day"], r["slot"]): r["content_id"] for r in rows}
     link_rows = []
     for suggestion_id, seller_id, day, slot in inserted:
@@ -350,24 +405,68 @@ def _write(
             {
                 "code": code,
                 "suggestion_id": suggestion_id,
-                "target_url": links.target_with_utm(
-                    content.url,
-                    campaign_slug=content.campaign.slug if content.campaign else None,
-                    code=code,
-                ),
+                "target_url": content.utm.for_code(code),
                 "created_at": now,
             }
         )
-    for chunk_start in range(0, len(link_rows), 2000):
-        s.execute(sa.insert(TrackedLink), link_rows[chunk_start : chunk_start + 2000])
+    for chunk_start in range(0, len(link_rows), 5000):
+        chunk = link_rows[chunk_start : chunk_start + 5000]
+        if is_pg:
+            s.execute(_PG_INSERT_LINKS, _columns(chunk, _LINK_COLUMNS))
+        else:
+            s.execute(sa.insert(TrackedLink), chunk)
     return len(inserted)
 
 
-def _insert_ignoring_conflicts(s: Session, table: sa.Table) -> sa.Insert:
-    """INSERT ... ON CONFLICT DO NOTHING for the current database."""
-    if s.get_bind().dialect.name == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing()
-    return sqlite_insert(table).on_conflict_do_nothing()
+# On PostgreSQL, many rows go in as one array per column through unnest(): one short
+# statement instead of thousands of placeholders for the driver to parse.
+_SUGGESTION_COLUMNS = {
+    "seller_id": "integer[]",
+    "content_id": "integer[]",
+    "variant_id": "integer[]",
+    "day": "date[]",
+    "slot": "integer[]",
+    "rendered_text": "text[]",
+    "status": "varchar[]",
+    "score": "float8[]",
+    "score_parts": "json[]",
+    "created_at": "timestamptz[]",
+    "expires_at": "timestamptz[]",
+    "skip_reason": "varchar[]",
+    "skip_note": "varchar[]",
+}
+_LINK_COLUMNS = {
+    "code": "varchar[]",
+    "suggestion_id": "integer[]",
+    "target_url": "varchar[]",
+    "created_at": "timestamptz[]",
+}
+
+
+def _unnest_insert(table: str, columns: dict[str, str], tail: str = "") -> sa.TextClause:
+    names = ", ".join(columns)
+    arrays = ", ".join(f"CAST(:{name} AS {kind})" for name, kind in columns.items())
+    # Table and column names are the constants above, never input.
+    statement = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"  # noqa: S608
+    return sa.text(statement)
+
+
+_PG_INSERT_SUGGESTIONS = _unnest_insert(
+    "suggestion", _SUGGESTION_COLUMNS, "ON CONFLICT DO NOTHING RETURNING id, seller_id, day, slot"
+)
+_PG_INSERT_LINKS = _unnest_insert("tracked_link", _LINK_COLUMNS)
+
+
+def _columns(rows: list[dict[str, Any]], columns: dict[str, str]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in columns}
+
+
+def _insert_suggestions_pg(
+    s: Session, rows: list[dict[str, Any]]
+) -> list[tuple[int, int, date, int]]:
+    values = _columns(rows, _SUGGESTION_COLUMNS)
+    values["score_parts"] = [json.dumps(parts) for parts in values["score_parts"]]
+    return [(row[0], row[1], row[2], row[3]) for row in s.execute(_PG_INSERT_SUGGESTIONS, values)]
 
 
 # --- the seller's feed -------------------------------------------------------------------
@@ -482,6 +581,91 @@ def seller_totals(s: Session, seller: User, since: datetime) -> SellerTotals:
         posted=counts.get(SuggestionStatus.POSTED, 0),
         clicks=clicks,
         pending=counts.get(SuggestionStatus.PENDING, 0),
+    )
+
+
+def list_suggestions(
+    s: Session,
+    base_url: str,
+    *,
+    seller_id: int | None = None,
+    status: SuggestionStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[FeedItem], int]:
+    """Return suggestions (one seller's, or everyone's) newest first, and how many match."""
+    where: list[sa.ColumnElement[bool]] = []
+    if seller_id is not None:
+        where.append(Suggestion.seller_id == seller_id)
+    if status is not None:
+        where.append(Suggestion.status == status)
+    total = s.scalar(sa.select(sa.func.count()).select_from(Suggestion).where(*where)) or 0
+    rows = s.scalars(
+        _suggestion_query()
+        .options(selectinload(Suggestion.seller))
+        .where(*where)
+        .order_by(Suggestion.day.desc(), Suggestion.slot, Suggestion.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return _with_links(s, rows, base_url), total
+
+
+def feed_items(s: Session, suggestions: Sequence[Suggestion], base_url: str) -> list[FeedItem]:
+    """Return suggestions with their public links and human clicks."""
+    return _with_links(s, suggestions, base_url)
+
+
+def status_counts(s: Session, seller_ids: Sequence[int]) -> dict[int, dict[SuggestionStatus, int]]:
+    """Count each seller's suggestions per status."""
+    counts: dict[int, dict[SuggestionStatus, int]] = {
+        seller_id: dict.fromkeys(SuggestionStatus, 0) for seller_id in seller_ids
+    }
+    for chunk in _chunks(list(seller_ids), 5000):
+        for seller_id, status, n in s.execute(
+            sa.select(Suggestion.seller_id, Suggestion.status, sa.func.count())
+            .where(Suggestion.seller_id.in_(chunk))
+            .group_by(Suggestion.seller_id, Suggestion.status)
+        ):
+            counts[seller_id][SuggestionStatus(status)] = n
+    return counts
+
+
+def suggest_now(
+    s: Session,
+    settings: FeedSettings,
+    seller_id: int,
+    *,
+    now: datetime | None = None,
+    seed: int | None = None,
+) -> list[Suggestion]:
+    """Give one seller a suggestion today, whatever their cadence; say why when none fits."""
+    seller = s.get(User, seller_id)
+    if seller is None or seller.role is not Role.SELLER:
+        raise NotFound("No such seller.")
+    if not seller.is_active:
+        raise Conflict(f"{seller.name} is deactivated; reactivate them before suggesting.")
+    now = now or utcnow()
+    before = (
+        s.scalar(sa.select(sa.func.max(Suggestion.id)).where(Suggestion.seller_id == seller.id))
+        or 0
+    )
+    result = fill_feeds(s, settings, now=now, seed=seed, only=[seller.id], ignore_cadence=True)
+    if result.created == 0:
+        facts, _contents = live_content_facts(s, now)
+        if not any(f.variant_ids for f in facts):
+            raise Conflict("The library has no live content with a post variant to suggest.")
+        raise Conflict(
+            f"No live content fits {seller.name}: every live item aimed at their team, "
+            "region and language has already been suggested to them."
+        )
+    return list(
+        s.scalars(
+            _suggestion_query()
+            .options(selectinload(Suggestion.seller))
+            .where(Suggestion.seller_id == seller.id, Suggestion.id > before)
+            .order_by(Suggestion.id)
+        )
     )
 
 
