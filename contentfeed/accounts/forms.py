@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
@@ -148,3 +149,21 @@ class PasswordForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form, for buttons that only need CSRF protection."""
+
+
+class ProfileForm(SellerProfileForm):
+    """A seller's own profile: the seller profile plus their time zone."""
+
+    timezone = StringField(
+        "Time zone",
+        validators=[Optional(), Length(max=64)],
+        description="IANA name such as Europe/Berlin; suggestions follow your local day.",
+    )
+
+
+class SellerImportForm(FlaskForm):
+    file = FileField(
+        "CSV file",
+        validators=[FileRequired(message="Choose a CSV file to import.")],
+        description="UTF-8, cells separated by , or ;, at most 5,000 sellers.",
+    )

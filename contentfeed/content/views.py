@@ -51,9 +51,9 @@ from contentfeed.content.templating import (
     VariantCheck,
 )
 from contentfeed.db import utcnow
-from contentfeed.suggestions import service as suggestions
 from contentfeed.errors import CODES, Conflict, DomainError, Invalid, NotFound
 from contentfeed.forms import options
+from contentfeed.suggestions import service as suggestions
 from contentfeed.ui import Page, localtime, page_number, url_with, viewer_zone
 
 bp = Blueprint("content", __name__)
