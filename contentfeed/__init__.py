@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request
 from flask.logging import default_handler
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -14,6 +15,16 @@ from contentfeed import config, db, errors, http, ui
 from contentfeed.config import ROOT
 
 csrf = CSRFProtect()
+
+
+class LeanSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, minus the work for requests that carry no session
+    cookie (link followers, webhook senders): they get an empty session at once."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -24,10 +35,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_relative_config=False,
     )
+    app.session_interface = LeanSessionInterface()
     settings = config.load(app, overrides)
-    if settings.trusted_proxies:
-        n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
     # Log records go to the root logger, configured once by whichever process runs us.
     app.logger.removeHandler(default_handler)
     app.logger.setLevel(settings.log_level)
@@ -38,7 +48,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     ui.register(app)
     register_blueprints(app)
+    register_middleware(app, settings.trusted_proxies)
     return app
+
+
+def register_middleware(app: Flask, trusted_proxies: int) -> None:
+    """Answer tracked links below Flask; behind proxies, trust their forwarded headers."""
+    from contentfeed.links.fastpath import RedirectFastPath
+
+    app.wsgi_app = RedirectFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
+    if trusted_proxies:
+        n = trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
 
 def register_auth(app: Flask) -> None:

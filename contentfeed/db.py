@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask_sqlalchemy_lite import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
@@ -118,6 +118,39 @@ def session() -> Session:
 def engine() -> sa.Engine:
     """Return the current app's engine."""
     return extension.engine
+
+
+def hot_engine() -> sa.Engine:
+    """Return the engine for the redirect's hot path.
+
+    On PostgreSQL a small pool of its own whose connections are in autocommit mode, so a
+    statement costs one round trip (no BEGIN, no COMMIT); on SQLite the regular engine.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    hot: sa.Engine | None = app.extensions.get("contentfeed.hot_engine")
+    if hot is None:
+        base = engine()
+        hot = base
+        if base.dialect.name == "postgresql":
+            # No pre-ping here: it would cost a round trip per click. A connection found
+            # dead is replaced and the statement retried once (links.service).
+            hot = sa.create_engine(
+                base.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=8
+            )
+        app.extensions["contentfeed.hot_engine"] = hot
+    return hot
+
+
+def dispose(app: Flask) -> None:
+    """Close every pooled connection of an app (tests, forked workers)."""
+    connections = app.extensions.pop("contentfeed.hot_connections", None)
+    if connections is not None:
+        connections.close()
+    with app.app_context():
+        engine().dispose()
+        hot: sa.Engine | None = app.extensions.pop("contentfeed.hot_engine", None)
+        if hot is not None:
+            hot.dispose()
 
 
 def is_postgresql() -> bool:

@@ -97,8 +97,7 @@ def _dispose_engines() -> Iterator[None]:
     """Close every test app's pooled connections when its test ends."""
     yield
     while _created_apps:
-        with _created_apps.pop().app_context():
-            db.engine().dispose()
+        db.dispose(_created_apps.pop())
 
 
 @pytest.fixture

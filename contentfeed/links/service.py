@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import crawleruseragents
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from flask import Flask
 from ua_parser import parse as parse_user_agent
-
-from contentfeed.links.models import Click, TrackedLink
+from werkzeug.urls import iri_to_uri
 
 CODE_BYTES = 6  # 48 bits of randomness, 8 URL-safe characters
 COOKIE_NAME = "cf_ref"
@@ -45,7 +46,7 @@ def target_with_utm(url: str, *, campaign_slug: str | None, code: str) -> str:
         ("utm_content", code),
     ]
     query += [(key, value) for key, value in additions if key not in present]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return iri_to_uri(urlunsplit(parts._replace(query=urlencode(query))))
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def utm_template(url: str, *, campaign_slug: str | None) -> UtmTemplate:
     present = {key for key, _ in query}
     additions = [*UTM_FIXED, ("utm_campaign", campaign_slug or DEFAULT_CAMPAIGN)]
     query += [(key, value) for key, value in additions if key not in present]
-    prefix = urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+    prefix = iri_to_uri(urlunsplit(parts._replace(query=urlencode(query), fragment="")))
     fragment = f"#{parts.fragment}" if parts.fragment else ""
     return UtmTemplate(prefix, "&" if query else "?", "utm_content" in present, fragment)
 
@@ -132,32 +133,130 @@ def _click_values(visit: Visit, secret: str, now: datetime) -> dict[str, object]
     }
 
 
-_PG_FOLLOW = sa.text(
-    """
-    WITH link AS (SELECT id, target_url FROM tracked_link WHERE code = :code),
-    recorded AS (
-        INSERT INTO click (link_id, clicked_at, is_bot, referrer_host, agent_family, visitor_hash)
-        SELECT id, :clicked_at, :is_bot, :referrer_host, :agent_family, :visitor_hash FROM link
-    )
-    SELECT target_url FROM link
-    """
+# The redirect talks to the driver directly: no ORM, no statement building per request.
+# A link's target never changes once made, so each worker remembers the codes it has seen
+# (bounded): a repeat visit costs a single insert and no read at all.
+_FIND = "SELECT id, target_url FROM tracked_link WHERE code = {p}"
+_RECORD = (
+    "INSERT INTO click (link_id, clicked_at, is_bot, referrer_host, agent_family, visitor_hash) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
 )
+_KNOWN_LINKS: OrderedDict[str, tuple[int, str]] = OrderedDict()
+_KNOWN_LINKS_MAX = 100_000
 
 
-def follow_link_pg(connection: sa.Connection, visit: Visit, secret: str) -> str | None:
-    """Record a click and return the target in one statement (PostgreSQL, autocommit)."""
-    values = _click_values(visit, secret, datetime.now(UTC))
-    result: str | None = connection.execute(_PG_FOLLOW, {"code": visit.code, **values}).scalar()
-    return result
+def _remember(code: str, link: tuple[int, str]) -> None:
+    _KNOWN_LINKS[code] = link
+    if len(_KNOWN_LINKS) > _KNOWN_LINKS_MAX:
+        _KNOWN_LINKS.popitem(last=False)
 
 
-def follow_link(s: Session, visit: Visit, secret: str) -> str | None:
-    """Record a click and return the redirect target, or None for an unknown code."""
-    row = s.execute(
-        sa.select(TrackedLink.id, TrackedLink.target_url).where(TrackedLink.code == visit.code)
-    ).first()
-    if row is None:
-        return None
-    values = _click_values(visit, secret, datetime.now(UTC))
-    s.execute(sa.insert(Click).values(link_id=row.id, **values))
-    return str(row.target_url)
+HOT_CONNECTIONS = "contentfeed.hot_connections"
+
+
+class HotConnections:
+    """A minimal pool of driver connections for the redirect: borrowing one costs a list
+    pop, where SQLAlchemy's pool adds checkout, reset and event handling to every click."""
+
+    def __init__(self, engine: sa.Engine, keep: int = 16) -> None:
+        self.engine = engine
+        self.keep = keep
+        self.idle: list[Any] = []
+
+    def borrow(self) -> Any:
+        """Return an idle connection, or a new one (outside SQLAlchemy's pool)."""
+        try:
+            return self.idle.pop()
+        except IndexError:
+            connection = self.engine.raw_connection()
+            connection.detach()
+            return connection
+
+    def give_back(self, connection: Any) -> None:
+        """Keep a healthy connection for the next click (up to ``keep`` of them)."""
+        if len(self.idle) < self.keep:
+            self.idle.append(connection)
+        else:
+            connection.close()
+
+    def close(self) -> None:
+        """Close every idle connection (app shutdown, tests)."""
+        while self.idle:
+            self.idle.pop().close()
+
+
+def hot_connections(app: Flask) -> HotConnections:
+    """Return the app's redirect connections (made on first use, on the hot engine)."""
+    found: HotConnections | None = app.extensions.get(HOT_CONNECTIONS)
+    if found is None:
+        from contentfeed import db
+
+        with app.app_context():
+            found = HotConnections(db.hot_engine())
+        app.extensions[HOT_CONNECTIONS] = found
+    return found
+
+
+def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str | None:
+    """Record a click and return the redirect target, or None for an unknown code.
+
+    One indexed read (skipped for links this process has seen) and one insert, committed at
+    once (on PostgreSQL in autocommit: one round trip each). A connection found dead (the
+    database restarted) is dropped and the click tried once more on a fresh one.
+    """
+    now = datetime.now(UTC)
+    values = _click_values(visit, secret, now)
+    is_pg = connections.engine.dialect.name == "postgresql"
+    dbapi = connections.engine.dialect.loaded_dbapi
+    for attempt in (1, 2):
+        connection = connections.borrow()
+        try:
+            target = _follow(connection, is_pg, visit.code, values, now)
+        except dbapi.IntegrityError:
+            _KNOWN_LINKS.pop(visit.code, None)  # the link was deleted since we saw it
+            connection.rollback()
+            connections.give_back(connection)
+            if attempt == 2:
+                return None
+            continue
+        except (dbapi.OperationalError, dbapi.InterfaceError):
+            connection.invalidate()
+            if attempt == 2:
+                raise
+            continue
+        except BaseException:
+            connection.invalidate()
+            raise
+        connections.give_back(connection)
+        return target
+    return None  # pragma: no cover - the loop returns or raises
+
+
+def _follow(
+    connection: Any, is_pg: bool, code: str, values: dict[str, object], now: datetime
+) -> str | None:
+    placeholder = "%s" if is_pg else "?"
+    cursor = connection.cursor()
+    link = _KNOWN_LINKS.get(code)
+    if link is None:
+        cursor.execute(_FIND.format(p=placeholder), (code,))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        link = (int(row[0]), str(row[1]))
+        _remember(code, link)
+    clicked_at = now if is_pg else now.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's format
+    cursor.execute(
+        _RECORD.format(p=placeholder),
+        (
+            link[0],
+            clicked_at,
+            values["is_bot"] if is_pg else int(bool(values["is_bot"])),
+            values["referrer_host"],
+            values["agent_family"],
+            values["visitor_hash"],
+        ),
+    )
+    if not is_pg:
+        connection.commit()  # PostgreSQL connections here are in autocommit mode
+    return link[1]

@@ -7,7 +7,6 @@ import re
 from flask import Blueprint, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.content.service import PREVIEW_CODE
 from contentfeed.links import service
@@ -31,15 +30,11 @@ def follow(code: str) -> ResponseReturnValue:
         referrer=request.referrer,
         address=request.remote_addr or "",
     )
-    secret = current_app.config["SECRET_KEY"]
-    engine = db.engine()
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            target = service.follow_link_pg(connection, visit, secret)
-    else:
-        s = db.session()
-        target = service.follow_link(s, visit, secret)
-        s.commit()
+    target = service.follow_link(
+        service.hot_connections(current_app._get_current_object()),  # type: ignore[attr-defined]
+        visit,
+        current_app.config["SECRET_KEY"],
+    )
     if target is None:
         return render_template("links/unknown.html"), 404
     response = redirect(target, 302)

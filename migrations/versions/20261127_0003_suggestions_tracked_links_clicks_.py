@@ -91,7 +91,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_click'))
     )
     with op.batch_alter_table('click', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_click_clicked_at'), ['clicked_at'], unique=False)
+        batch_op.create_index('ix_click_clicked_at', ['clicked_at'], unique=False, postgresql_using='brin')
         batch_op.create_index(batch_op.f('ix_click_link_id'), ['link_id'], unique=False)
 
     # ### end Alembic commands ###
