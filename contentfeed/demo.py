@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -514,5 +516,89 @@ def seed(s: Session, base_url: str = "http://127.0.0.1:5000") -> list[tuple[str,
             is_paused=False,
         )
     s.flush()
-    seed_library(s, base_url, utcnow())
+    now = utcnow()
+    seed_library(s, base_url, now)
+    seed_activity(s, base_url, now)
     return logins
+
+
+AGENTS = [
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36", 5),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15", 3),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+        3,
+    ),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0", 1),
+]
+
+
+def seed_activity(s: Session, base_url: str, now: datetime) -> None:
+    """Give the demo three weeks of history: sellers who joined then, their past suggestions
+    (most shared, some skipped with a reason, the rest expired) and the clicks they brought."""
+    from contentfeed.content.service import Compliance
+    from contentfeed.links import service as links
+    from contentfeed.links.models import Click, TrackedLink
+    from contentfeed.suggestions import service as suggestions
+    from contentfeed.suggestions.models import Suggestion, SuggestionStatus
+
+    rng = random.Random(2026)  # noqa: S311 - demo data, repeatable
+    sellers = list(s.scalars(sa.select(User).where(User.role == Role.SELLER)))
+    for seller in sellers:
+        seller.created_at = now - timedelta(days=21)
+    s.flush()
+    settings = suggestions.FeedSettings(
+        public_base_url=base_url,
+        default_timezone="Europe/Berlin",
+        local_hour=7,
+        ttl_days=7,
+        rules=Compliance(disclosure="#employee", blocked_words=[], public_base_url=base_url),
+    )
+    for days_ago in range(20, 0, -1):
+        moment = now - timedelta(days=days_ago)
+        suggestions.fill_feeds(s, settings, now=moment.replace(hour=12), seed=days_ago)
+    past = s.scalars(
+        sa.select(Suggestion).where(Suggestion.day < (now - timedelta(days=1)).date())
+    ).all()
+    agents = [agent for agent, weight in AGENTS for _ in range(weight)]
+    codes = dict(s.execute(sa.select(TrackedLink.suggestion_id, TrackedLink.id)).all())
+    clicks = []
+    for suggestion in past:
+        roll = rng.random()
+        if roll < 0.62:
+            suggestion.status = SuggestionStatus.POSTED
+            suggestion.posted_at = suggestion.created_at + timedelta(hours=rng.randint(1, 30))
+            link_id = codes[suggestion.id]
+            for _ in range(rng.choice([0, 1, 2, 3, 5, 8, 13, 21])):
+                agent = rng.choice(agents)
+                clicks.append(_demo_click(rng, link_id, suggestion.posted_at, now, agent, links))
+            if rng.random() < 0.7:  # LinkedIn's preview fetcher looks at every shared link
+                clicks.append(
+                    _demo_click(rng, link_id, suggestion.posted_at, now, "LinkedInBot/1.0", links)
+                )
+        elif roll < 0.8:
+            suggestion.status = SuggestionStatus.SKIPPED
+            suggestion.skipped_at = suggestion.created_at + timedelta(hours=rng.randint(1, 48))
+            suggestion.skip_reason = rng.choice(list(suggestions.SKIP_REASONS))
+        elif suggestion.expires_at is not None and suggestion.expires_at < now:
+            suggestion.status = SuggestionStatus.EXPIRED
+        suggestion.notified_at = suggestion.created_at
+    s.add_all(Click(**values) for values in clicks)
+    s.flush()
+
+
+def _demo_click(
+    rng: random.Random, link_id: int, after: datetime, now: datetime, agent: str, links: Any
+) -> dict[str, Any]:
+    span = max(60.0, (now - after).total_seconds())
+    when = after + timedelta(seconds=min(span - 1, rng.expovariate(1 / (span / 6))))
+    is_bot, family = links.classify_agent(agent)
+    referrer = rng.choice(["www.linkedin.com", "www.linkedin.com", "lnkd.in", ""])
+    return {
+        "link_id": link_id,
+        "clicked_at": when,
+        "is_bot": is_bot,
+        "referrer_host": referrer,
+        "agent_family": family,
+        "visitor_hash": f"{rng.getrandbits(128):032x}",
+    }

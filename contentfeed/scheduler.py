@@ -39,6 +39,7 @@ class Job:
     trigger: str
     trigger_args: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    run_at_start: bool = False  # also run once as soon as this scheduler becomes leader
 
 
 def all_jobs() -> list[Job]:
@@ -175,6 +176,14 @@ class SchedulerProcess:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         )
         for job in self.jobs:
+            if job.run_at_start:
+                scheduler.add_job(
+                    run_job,
+                    "date",
+                    args=(self.app, job),
+                    id=f"{job.id}.at_start",
+                    name=f"{job.description or job.id} (at start)",
+                )
             scheduler.add_job(
                 run_job,
                 job.trigger,

@@ -14,6 +14,8 @@ from contentfeed.content import service as content_service
 from contentfeed.content.models import Content, ContentStatus
 from contentfeed.db import utcnow
 from contentfeed.demo import DEMO_PASSWORD, demo_email
+from contentfeed.links.models import Click
+from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 
 
 def run(app: Flask, *args: str) -> tuple[int, str]:
@@ -104,3 +106,20 @@ def test_demo_library_is_realistic_and_every_variant_passes_the_checks(app: Flas
             assert item.variants, item.title
             for variant in item.variants:
                 content_service.check_body(item, variant.body, rules)
+
+
+def test_demo_has_three_weeks_of_activity(app: Flask) -> None:
+    assert run(app, "demo-data")[0] == 0
+    with app.app_context():
+        s = db.session()
+        statuses = {status for (status,) in s.execute(sa.select(Suggestion.status).distinct())}
+        assert {
+            SuggestionStatus.POSTED,
+            SuggestionStatus.SKIPPED,
+            SuggestionStatus.PENDING,
+        } <= statuses
+        humans = s.scalar(sa.select(sa.func.count()).select_from(Click).where(~Click.is_bot))
+        bots = s.scalar(sa.select(sa.func.count()).select_from(Click).where(Click.is_bot))
+        assert humans and humans > 100 and bots
+        first_day = s.scalar(sa.select(sa.func.min(Suggestion.day)))
+        assert first_day is not None and (utcnow().date() - first_day).days >= 14

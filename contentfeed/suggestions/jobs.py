@@ -26,6 +26,7 @@ JOBS = [
         trigger="cron",
         trigger_args={"minute": 2},
         description="Fill sellers' feeds at their cadence",
+        run_at_start=True,
     ),
     Job(
         id="suggestions.expire",
