@@ -393,6 +393,9 @@ def _write(
         )
     if not rows:
         return 0
+    # One order for every writer: two schedulers inserting the same keys in different orders
+    # could each wait on the other's uncommitted row (a deadlock); in the same order, one waits.
+    rows.sort(key=lambda r: (r["seller_id"], r["day"], r["slot"]))
     is_pg = s.get_bind().dialect.name == "postgresql"
     inserted: list[tuple[int, int, date, int]] = []
     for chunk_start in range(0, len(rows), 5000):
@@ -422,61 +425,64 @@ def _write(
     for chunk_start in range(0, len(link_rows), 5000):
         chunk = link_rows[chunk_start : chunk_start + 5000]
         if is_pg:
-            s.execute(_PG_INSERT_LINKS, _columns(chunk, _LINK_COLUMNS))
+            s.execute(_PG_INSERT_LINKS, {"rows": _as_json(chunk)})
         else:
             s.execute(sa.insert(TrackedLink), chunk)
     return len(inserted)
 
 
-# On PostgreSQL, many rows go in as one array per column through unnest(): one short
-# statement instead of thousands of placeholders for the driver to parse.
+# On PostgreSQL, many rows go in as one JSON document expanded by json_to_recordset(): one
+# short statement and one parameter (json.dumps is C-fast), instead of thousands of
+# placeholders or per-column arrays that the driver would format in Python.
 _SUGGESTION_COLUMNS = {
-    "seller_id": "integer[]",
-    "content_id": "integer[]",
-    "variant_id": "integer[]",
-    "day": "date[]",
-    "slot": "integer[]",
-    "rendered_text": "text[]",
-    "status": "varchar[]",
-    "score": "float8[]",
-    "score_parts": "json[]",
-    "created_at": "timestamptz[]",
-    "expires_at": "timestamptz[]",
-    "skip_reason": "varchar[]",
-    "skip_note": "varchar[]",
+    "seller_id": "integer",
+    "content_id": "integer",
+    "variant_id": "integer",
+    "day": "date",
+    "slot": "integer",
+    "rendered_text": "text",
+    "status": "varchar",
+    "score": "float8",
+    "score_parts": "json",
+    "created_at": "timestamptz",
+    "expires_at": "timestamptz",
+    "skip_reason": "varchar",
+    "skip_note": "varchar",
 }
 _LINK_COLUMNS = {
-    "code": "varchar[]",
-    "suggestion_id": "integer[]",
-    "target_url": "varchar[]",
-    "created_at": "timestamptz[]",
+    "code": "varchar",
+    "suggestion_id": "integer",
+    "target_url": "varchar",
+    "created_at": "timestamptz",
 }
 
 
-def _unnest_insert(table: str, columns: dict[str, str], tail: str = "") -> sa.TextClause:
+def _recordset_insert(table: str, columns: dict[str, str], tail: str = "") -> sa.TextClause:
     names = ", ".join(columns)
-    arrays = ", ".join(f"CAST(:{name} AS {kind})" for name, kind in columns.items())
+    shape = ", ".join(f"{name} {kind}" for name, kind in columns.items())
     # Table and column names are the constants above, never input.
-    statement = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"  # noqa: S608
+    statement = (
+        f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
+        f"FROM json_to_recordset(CAST(:rows AS json)) AS r({shape}) {tail}"
+    )
     return sa.text(statement)
 
 
-_PG_INSERT_SUGGESTIONS = _unnest_insert(
+_PG_INSERT_SUGGESTIONS = _recordset_insert(
     "suggestion", _SUGGESTION_COLUMNS, "ON CONFLICT DO NOTHING RETURNING id, seller_id, day, slot"
 )
-_PG_INSERT_LINKS = _unnest_insert("tracked_link", _LINK_COLUMNS)
+_PG_INSERT_LINKS = _recordset_insert("tracked_link", _LINK_COLUMNS)
 
 
-def _columns(rows: list[dict[str, Any]], columns: dict[str, str]) -> dict[str, list[Any]]:
-    return {name: [row[name] for row in rows] for name in columns}
+def _as_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=lambda value: value.isoformat())
 
 
 def _insert_suggestions_pg(
     s: Session, rows: list[dict[str, Any]]
 ) -> list[tuple[int, int, date, int]]:
-    values = _columns(rows, _SUGGESTION_COLUMNS)
-    values["score_parts"] = [json.dumps(parts) for parts in values["score_parts"]]
-    return [(row[0], row[1], row[2], row[3]) for row in s.execute(_PG_INSERT_SUGGESTIONS, values)]
+    result = s.execute(_PG_INSERT_SUGGESTIONS, {"rows": _as_json(rows)})
+    return [(row[0], row[1], row[2], row[3]) for row in result]
 
 
 # --- the seller's feed -------------------------------------------------------------------
