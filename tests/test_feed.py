@@ -75,7 +75,7 @@ def test_marking_posted_moves_it_to_history_with_its_clicks(
     visitor.get(f"/r/{code}", headers={"User-Agent": "LinkedInBot/1.0"})
     history = client.get("/history").get_data(as_text=True)
     assert "Shared item" in history and "Shared" in history
-    assert '<td class="num">3</td>' in history  # three people, the bot not counted
+    assert 'data-label="Clicks">3</td>' in history  # three people, the bot not counted
 
 
 def test_skipping_needs_a_reason_and_is_shown_to_marketing(
