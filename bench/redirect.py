@@ -39,7 +39,7 @@ counter = 0
 request = function()
   counter = counter + 1
   return wrk.format("GET", "/r/" .. codes[(counter %% #codes) + 1], {
-    ["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
+    ["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0 Safari/537.36",
     ["Referer"] = "https://www.linkedin.com/feed/"})
 end
 """
@@ -165,7 +165,8 @@ def run(kind: str, seconds: int, runs: int, connections: int, workers: int) -> N
         p99_real = statistics.median(r.p99_ms for r in real_runs)
         p99_bare = statistics.median(r.p99_ms for r in bare_runs)
         print(
-            f"{kind:<10} redirect {rps_real:8.0f} req/s p50 {p50_real:5.2f} ms p99 {p99_real:6.2f} ms | "
+            f"{kind:<10} redirect {rps_real:8.0f} req/s "
+            f"p50 {p50_real:5.2f} ms p99 {p99_real:6.2f} ms | "
             f"bare 302 {rps_bare:8.0f} req/s p50 {p50_bare:5.2f} ms p99 {p99_bare:6.2f} ms | "
             f"ratio {rps_real / rps_bare:5.1%}  p50 x{p50_real / p50_bare:3.1f} | "
             f"clicks recorded {recorded:,} for {answered:,} answered"
