@@ -463,7 +463,16 @@ def seed_library(s: Session, base_url: str, now: datetime) -> None:
         record.created_at = day + timedelta(days=(start or -10) - 1, minutes=n)
         for body in item.variants:
             s.add(PostVariant(content=record, body=body, position=len(record.variants) + 1))
-        record.status = item.status
+        s.flush()
+        record.events[-1].created_at = record.created_at
+        # Walk the item through the real workflow, so its history reads as it happened.
+        steps = {
+            ContentStatus.IN_REVIEW: [("submit", item.author, 2)],
+            ContentStatus.APPROVED: [("submit", item.author, 1), ("approve", "marketer", 3)],
+        }.get(item.status, [])
+        for action, who, hours in steps:
+            content.transition(s, record, action, actor=staff[who])
+            record.events[-1].created_at = record.created_at + timedelta(hours=hours)
         if item.status is ContentStatus.APPROVED:
             record.approved_at = record.created_at + timedelta(hours=3)
     s.flush()
