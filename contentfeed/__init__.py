@@ -77,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.content import api as content_api
     from contentfeed.content import imports_views as content_import
     from contentfeed.content import views as content_views
+    from contentfeed.leads import api as leads_api
     from contentfeed.links import views as links_views
     from contentfeed.suggestions import api as suggestions_api
     from contentfeed.suggestions import views as suggestions_views
@@ -89,6 +90,6 @@ def register_blueprints(app: Flask) -> None:
         suggestions_views.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (api.bp, accounts_api.bp, content_api.bp, suggestions_api.bp):
+    for blueprint in (api.bp, accounts_api.bp, content_api.bp, suggestions_api.bp, leads_api.bp):
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)

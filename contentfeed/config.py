@@ -62,6 +62,11 @@ class Settings(BaseModel):
     smtp_from: str = "contentfeed <contentfeed@localhost>"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     notification_max_attempts: int = Field(default=6, ge=1, le=20)
+    webhook_clock_skew_seconds: int = Field(default=300, ge=10, le=3600)
+    webhook_max_body_kb: int = Field(default=64, ge=1, le=10_240)
+    lead_event_max_attempts: int = Field(default=8, ge=1, le=50)
+    attribution_lookback_days: int = Field(default=90, ge=1, le=730)
+    raw_event_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("smtp_security")
     @classmethod

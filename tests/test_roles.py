@@ -24,6 +24,7 @@ from tests.roles import ADMIN, ALL, PUBLIC, SELLER
 from tests.roles_content_api import CONTENT_API
 from tests.roles_content_import import CONTENT_IMPORT
 from tests.roles_content_ui import CONTENT_UI
+from tests.roles_leads import LEADS
 from tests.roles_sellers import SELLERS
 
 # endpoint -> roles allowed (pages: signed-in roles; API: roles of the token's user), or PUBLIC
@@ -55,6 +56,7 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "suggestions.mark_posted": SELLER,
     "suggestions.skip": SELLER,
     **SELLERS,
+    **LEADS,
     **CONTENT_UI,
     **CONTENT_IMPORT,
     **CONTENT_API,

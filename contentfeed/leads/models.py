@@ -1,0 +1,157 @@
+"""Leads: webhook secrets, raw inbound events (stored before anything else), leads, touches."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from contentfeed.db import Base, str_enum, utcnow
+
+
+class EventStatus(enum.StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class LeadStatus(enum.StrEnum):
+    NEW = "new"
+    CLAIMED = "claimed"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    DISQUALIFIED = "disqualified"
+    CONVERTED = "converted"
+
+    @property
+    def label(self) -> str:
+        """Return the name people see."""
+        return self.value.capitalize()
+
+
+class WebhookSecret(Base):
+    """A Standard Webhooks signing secret (whsec_...). Several may be active for rotation.
+
+    The secret itself is kept (verifying an HMAC needs it); it is shown once when made and
+    never again in the UI or API.
+    """
+
+    __tablename__ = "webhook_secret"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    secret: Mapped[str] = mapped_column(sa.String(200))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class InboundEvent(Base):
+    """A lead delivery exactly as received, committed before it is processed."""
+
+    __tablename__ = "inbound_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "webhook" for signed deliveries (external_id = webhook-id), "token:<id>" for bearer
+    # posts (external_id = the body's external_id), "gated:<content id>" for gated forms.
+    source: Mapped[str] = mapped_column(sa.String(40))
+    external_id: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(120), default="")
+    body: Mapped[str] = mapped_column(sa.Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[EventStatus] = mapped_column(
+        str_enum(EventStatus), default=EventStatus.RECEIVED, index=True
+    )
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    processed_at: Mapped[datetime | None]
+    lead_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("lead.id", ondelete="SET NULL"), index=True
+    )
+
+    __table_args__ = (sa.UniqueConstraint("source", "external_id"),)
+
+
+class Lead(Base):
+    """A person who came in through a form, with what they told us and their consent."""
+
+    __tablename__ = "lead"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    email_domain: Mapped[str] = mapped_column(sa.String(253), index=True)
+    first_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    last_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    company: Mapped[str] = mapped_column(sa.String(200), default="")
+    job_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    country: Mapped[str] = mapped_column(sa.String(2), default="")
+    phone: Mapped[str] = mapped_column(sa.String(50), default="")
+    consent: Mapped[bool] = mapped_column(default=False)
+    consent_text: Mapped[str] = mapped_column(sa.Text, default="")
+    landing_url: Mapped[str] = mapped_column(sa.String(2000), default="")
+    referrer: Mapped[str] = mapped_column(sa.String(2000), default="")
+    utm_source: Mapped[str] = mapped_column(sa.String(200), default="")
+    utm_medium: Mapped[str] = mapped_column(sa.String(200), default="")
+    utm_campaign: Mapped[str] = mapped_column(sa.String(200), default="")
+    utm_content: Mapped[str] = mapped_column(sa.String(200), default="")
+    utm_term: Mapped[str] = mapped_column(sa.String(200), default="")
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[LeadStatus] = mapped_column(
+        str_enum(LeadStatus), default=LeadStatus.NEW, index=True
+    )
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    erased_at: Mapped[datetime | None]
+
+    touches: Mapped[list[Touch]] = relationship(
+        back_populates="lead", cascade="all, delete-orphan", order_by="Touch.touched_at"
+    )
+
+
+class Touch(Base):
+    """One tracked-link contact that led towards a lead, with its share of the credit."""
+
+    __tablename__ = "touch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(16))
+    # where the code was found: utm_content, ref, landing_url, cookie, or earlier (a previous
+    # lead of the same person)
+    found_in: Mapped[str] = mapped_column(sa.String(20))
+    link_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tracked_link.id", ondelete="SET NULL"), index=True
+    )
+    click_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("click.id", ondelete="SET NULL"),
+    )
+    suggestion_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("suggestion.id", ondelete="SET NULL"), index=True
+    )
+    seller_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    content_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("content.id", ondelete="SET NULL"), index=True
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("campaign.id", ondelete="SET NULL"), index=True
+    )
+    touched_at: Mapped[datetime]
+    # credit per model: {"first_touch": 1.0, "last_touch": 0.0, "linear": 0.5, ...}
+    credits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    lead: Mapped[Lead] = relationship(back_populates="touches")
+
+    __table_args__ = (sa.UniqueConstraint("lead_id", "code"),)
