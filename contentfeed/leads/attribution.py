@@ -1,0 +1,343 @@
+"""Attribution: the tracked-link touches that brought a lead in, and each one's share of credit.
+
+A lead's touches are the codes it carries (utm_content, ref, the redirect's cookie, the landing
+URL's query) plus the touches of the same person's earlier leads inside the lookback window.
+Credit is computed under every model at once and stored on each touch, so reports only sum.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from contentfeed.content.models import Content
+from contentfeed.leads.models import Lead, Touch
+from contentfeed.links.models import Click, TrackedLink
+from contentfeed.links.service import COOKIE_NAME
+from contentfeed.suggestions.models import Suggestion
+
+MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
+MODEL_LABELS: dict[str, str] = {
+    "first_touch": "First touch",
+    "last_touch": "Last touch",
+    "linear": "Linear",
+    "u_shaped": "U-shaped (40/20/40)",
+    "time_decay": "Time decay",
+}
+DEFAULT_HALF_LIFE_DAYS = 7.0
+# Tracked-link codes are URL-safe base64 (links.service.new_code); anything else in
+# utm_content is a marketer's own value, not ours.
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{4,16}")
+# Shares are stored to 6 decimals: fine enough for any report, short in JSON.
+_UNITS = 1_000_000
+
+
+def model_label(model: str) -> str:
+    """Return the name people see for an attribution model."""
+    return MODEL_LABELS.get(model, model.replace("_", " ").capitalize())
+
+
+def credit_shares(
+    times: Sequence[datetime],
+    *,
+    converted_at: datetime,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+) -> list[dict[str, float]]:
+    """Return each touch's share of the credit under every model (one dict per given time).
+
+    Touches are ranked by time, ties by position, so the result lines up with ``times``
+    whatever their order; every model's shares sum to exactly 1.0 (each rounded to 6
+    decimals, with a float nudge of a few ulps on the largest so the float sum is exact too).
+    """
+    if half_life_days <= 0:
+        raise ValueError("half_life_days must be positive")
+    n = len(times)
+    if n == 0:
+        return []
+    order = sorted(range(n), key=lambda i: (times[i], i))  # rank -> position
+    raw: dict[str, list[float]] = {}
+    first, last = order[0], order[-1]
+    raw["first_touch"] = [1.0 if i == first else 0.0 for i in range(n)]
+    raw["last_touch"] = [1.0 if i == last else 0.0 for i in range(n)]
+    raw["linear"] = [1.0 / n] * n
+    raw["u_shaped"] = _u_shaped(n, first, last)
+    raw["time_decay"] = _time_decay(times, converted_at, half_life_days)
+    exact = {model: _exact_shares(raw[model]) for model in MODELS}
+    return [{model: exact[model][i] for model in MODELS} for i in range(n)]
+
+
+def _u_shaped(n: int, first: int, last: int) -> list[float]:
+    if n == 1:
+        return [1.0]
+    if n == 2:
+        return [0.5, 0.5]
+    middle = 0.2 / (n - 2)
+    return [0.4 if i in (first, last) else middle for i in range(n)]
+
+
+def _time_decay(times: Sequence[datetime], converted_at: datetime, half_life: float) -> list[float]:
+    # A touch after the conversion (clock skew) counts as at the conversion. Ages are taken
+    # relative to the youngest touch so very old touches cannot all underflow to zero.
+    ages = [max((converted_at - t).total_seconds(), 0.0) / 86_400 for t in times]
+    youngest = min(ages)
+    weights = [2.0 ** (-(age - youngest) / half_life) for age in ages]
+    total = math.fsum(weights)
+    return [w / total for w in weights]
+
+
+def _exact_shares(shares: Sequence[float]) -> list[float]:
+    """Round shares to 6 decimals so they add up to exactly 1.0, also as floats."""
+    by_size = sorted(range(len(shares)), key=lambda i: (-shares[i], i))  # largest first
+    units = [round(share * _UNITS) for share in shares]
+    units[by_size[0]] += _UNITS - sum(units)
+    result = [u / _UNITS for u in units]
+    if sum(result) == 1.0 and math.fsum(result) == 1.0:
+        return result
+    # k/1e6 is not exact in binary, so the float sum can miss 1.0 by a few ulps. Move the
+    # largest share by the fewest ulps (far below the 6th decimal) that make the plain sum in
+    # this order hit 1.0 and, where one value does both, the exactly rounded sum (fsum) too.
+    # Should no value of the largest do it, the next largest share takes the nudge.
+    for index in by_size:
+        base = result[index]
+
+        def plain(x: float, index: int = index) -> float:
+            result[index] = x
+            return sum(result)
+
+        def exact(x: float, index: int = index) -> float:
+            result[index] = x
+            return math.fsum(result)
+
+        lo, hi = _floats_giving_one(plain)
+        exact_lo, exact_hi = _floats_giving_one(exact)
+        if max(lo, exact_lo) <= min(hi, exact_hi):
+            lo, hi = max(lo, exact_lo), min(hi, exact_hi)
+        result[index] = min(max(base, lo), hi) if lo <= hi else base
+        if sum(result) == 1.0:
+            break
+    assert sum(result) == 1.0, result
+    return result
+
+
+def _floats_giving_one(total: Callable[[float], float]) -> tuple[float, float]:
+    """Return the range of values x in [0, 1] for which total(x) is 1.0 (total grows with x).
+
+    The range is empty (lo > hi) when no float gives exactly 1.0.
+    """
+    first = _first_float(lambda x: total(x) >= 1.0)
+    after = _first_float(lambda x: total(x) > 1.0)
+    return first, math.nextafter(after, 0.0)
+
+
+def _first_float(holds: Callable[[float], bool]) -> float:
+    """Return the least float in [0, 1] for which a monotone condition holds (1.0 if none)."""
+    lo, hi = _float_bits(0.0), _float_bits(1.0)  # non-negative floats order like their bits
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if holds(_bits_float(mid)):
+            hi = mid
+        else:
+            lo = mid + 1
+    return _bits_float(lo)
+
+
+def _float_bits(x: float) -> int:
+    bits: int = struct.unpack("<q", struct.pack("<d", x))[0]
+    return bits
+
+
+def _bits_float(bits: int) -> float:
+    x: float = struct.unpack("<d", struct.pack("<q", bits))[0]
+    return x
+
+
+def looks_like_code(value: str) -> bool:
+    """Tell whether a value could be a tracked-link code."""
+    return CODE_PATTERN.fullmatch(value) is not None
+
+
+def codes_in(fields: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Return the tracked-link codes a lead carries, each with where it was found, once each."""
+    found: list[tuple[str, str]] = []
+    for key, found_in in (("utm_content", "utm_content"), ("ref", "ref"), (COOKIE_NAME, "cookie")):
+        found.append((_text(fields.get(key)), found_in))
+    landing_url = _text(fields.get("landing_url"))
+    if landing_url:
+        try:
+            query = parse_qsl(urlsplit(landing_url).query, keep_blank_values=False)
+        except ValueError:  # a malformed URL (bad IPv6 host, say) carries no code we can trust
+            query = []
+        for key in ("utm_content", "ref"):
+            found.extend((value.strip(), "landing_url") for name, value in query if name == key)
+    codes: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for code, found_in in found:
+        if looks_like_code(code) and code not in seen:
+            seen.add(code)
+            codes.append((code, found_in))
+    return codes
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    link: TrackedLink
+    suggestion: Suggestion
+    campaign_id: int | None
+
+
+def attribute(
+    s: Session, lead: Lead, fields: Mapping[str, str], *, lookback_days: int, now: datetime
+) -> list[Touch]:
+    """Find a lead's touches, give each its credit under every model, and add them (no commit).
+
+    Replaces any touches the lead already had, so attributing a lead twice gives the same
+    result. ``now`` stands in for ``lead.submitted_at`` when the lead has none yet.
+    """
+    if lead.submitted_at is None:
+        lead.submitted_at = now
+    s.add(lead)
+    s.flush()  # the lead needs its id, so its own touches never count as "earlier"
+    converted_at = lead.submitted_at
+    cutoff = converted_at - timedelta(days=lookback_days)
+
+    candidates = _touches_from_codes(s, codes_in(fields), converted_at)
+    seen = {touch.code for touch in candidates}
+    for touch in _earlier_touches(s, lead, converted_at=converted_at, cutoff=cutoff):
+        if touch.code not in seen:
+            seen.add(touch.code)
+            candidates.append(touch)
+    touches = sorted(
+        (t for t in candidates if t.touched_at >= cutoff), key=lambda t: (t.touched_at, t.code)
+    )
+
+    if lead.touches:
+        lead.touches.clear()  # delete-orphan: the old rows go at this flush, before the new
+        s.flush()
+    shares = credit_shares([t.touched_at for t in touches], converted_at=converted_at)
+    for touch, credits in zip(touches, shares, strict=True):
+        touch.credits = credits
+        touch.lead = lead
+        s.add(touch)
+    s.flush()
+    return touches
+
+
+def _touches_from_codes(
+    s: Session, codes: Sequence[tuple[str, str]], converted_at: datetime
+) -> list[Touch]:
+    """Turn the codes a lead carries into touches; unknown codes are ignored."""
+    if not codes:
+        return []
+    rows = s.execute(
+        sa.select(TrackedLink, Suggestion, Content.campaign_id)
+        .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
+        .join(Content, Content.id == Suggestion.content_id)
+        .where(TrackedLink.code.in_([code for code, _ in codes]))
+    ).all()
+    resolved = {link.code: _Resolved(link, suggestion, cid) for link, suggestion, cid in rows}
+    touches: list[Touch] = []
+    for code, found_in in codes:
+        known = resolved.get(code)
+        if known is None:
+            continue
+        click = _last_click(s, known.link.id, converted_at)
+        touches.append(
+            Touch(
+                code=code,
+                found_in=found_in,
+                link_id=known.link.id,
+                click_id=click.id if click else None,
+                suggestion_id=known.suggestion.id,
+                seller_id=known.suggestion.seller_id,
+                content_id=known.suggestion.content_id,
+                campaign_id=known.campaign_id,
+                touched_at=(
+                    click.clicked_at
+                    if click
+                    else known.suggestion.posted_at or known.link.created_at
+                ),
+            )
+        )
+    return touches
+
+
+def _last_click(s: Session, link_id: int, converted_at: datetime) -> Click | None:
+    """Return the latest human click on a link at or before the conversion."""
+    return s.scalars(
+        sa.select(Click)
+        .where(
+            Click.link_id == link_id,
+            Click.is_bot.is_(False),
+            Click.clicked_at <= converted_at,
+        )
+        .order_by(Click.clicked_at.desc(), Click.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _earlier_touches(
+    s: Session, lead: Lead, *, converted_at: datetime, cutoff: datetime
+) -> list[Touch]:
+    """Copy the same person's touches from their earlier leads, latest first, one per code."""
+    email = (lead.email or "").strip().lower()
+    if not email:
+        return []
+    query = (
+        sa.select(Touch)
+        .join(Lead, Lead.id == Touch.lead_id)
+        .where(
+            sa.func.lower(Lead.email) == email,
+            Lead.id != lead.id,
+            Lead.erased_at.is_(None),
+            Lead.submitted_at <= converted_at,
+            Touch.touched_at >= cutoff,
+            Touch.touched_at <= converted_at,
+        )
+        .order_by(Touch.touched_at.desc(), Touch.id.desc())
+    )
+    copies: list[Touch] = []
+    seen: set[str] = set()
+    for earlier in s.scalars(query):
+        if earlier.code in seen:
+            continue
+        seen.add(earlier.code)
+        copies.append(
+            Touch(
+                code=earlier.code,
+                found_in="earlier",
+                link_id=earlier.link_id,
+                click_id=earlier.click_id,
+                suggestion_id=earlier.suggestion_id,
+                seller_id=earlier.seller_id,
+                content_id=earlier.content_id,
+                campaign_id=earlier.campaign_id,
+                touched_at=earlier.touched_at,
+            )
+        )
+    return copies
+
+
+def credit_summary(touches: Iterable[Touch]) -> dict[str, dict[int | None, float]]:
+    """Return, per model, each seller's total credit over the given touches."""
+    summary: dict[str, dict[int | None, float]] = {model: {} for model in MODELS}
+    for touch in touches:
+        for model in MODELS:
+            share = float((touch.credits or {}).get(model, 0.0))
+            by_seller = summary[model]
+            by_seller[touch.seller_id] = by_seller.get(touch.seller_id, 0.0) + share
+    return {
+        model: {seller: round(total, 6) for seller, total in by_seller.items()}
+        for model, by_seller in summary.items()
+    }
