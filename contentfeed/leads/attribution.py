@@ -298,7 +298,7 @@ def _earlier_touches(
         sa.select(Touch)
         .join(Lead, Lead.id == Touch.lead_id)
         .where(
-            sa.func.lower(Lead.email) == email,
+            Lead.email == email,  # stored normalised (lower-case) by the intake: uses the index
             Lead.id != lead.id,
             Lead.erased_at.is_(None),
             Lead.submitted_at <= converted_at,

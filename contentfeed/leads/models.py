@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from contentfeed.db import Base, str_enum, utcnow
 
@@ -116,6 +116,11 @@ class Lead(Base):
     touches: Mapped[list[Touch]] = relationship(
         back_populates="lead", cascade="all, delete-orphan", order_by="Touch.touched_at"
     )
+
+    @validates("email")
+    def _lower_email(self, key: str, value: str) -> str:
+        # One person, one spelling: matching a person's earlier leads relies on it.
+        return value.strip().lower()
 
 
 class Touch(Base):
