@@ -159,3 +159,17 @@ def test_no_raw_ip_address_is_stored_anywhere(app: Flask, link: TrackedLink) -> 
         for table in Base.metadata.sorted_tables:
             dump.extend(s.execute(sa.select(table)).all())
     assert "192.0.2.77" not in repr(dump)
+
+
+def test_a_link_withdrawn_after_a_visit_answers_404_and_records_nothing(
+    app: Flask, link: TrackedLink
+) -> None:
+    client = app.test_client()
+    assert client.get(f"/r/{link.code}", headers={"User-Agent": CHROME}).status_code == 302
+    with app.app_context():
+        s = db.session()
+        s.execute(sa.delete(TrackedLink))  # the suggestion's link is gone (e.g. erased)
+        s.commit()
+    response = client.get(f"/r/{link.code}", headers={"User-Agent": CHROME})
+    assert response.status_code == 404  # even though this process had seen the link
+    assert len(clicks(app)) == 0
