@@ -17,6 +17,7 @@ from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
 from contentfeed.config import ConfigError, Settings
 from contentfeed.errors import DomainError
+from contentfeed.leads import service as leads
 from contentfeed.scheduler import SchedulerProcess
 from contentfeed.suggestions import service as suggestions
 
@@ -127,6 +128,25 @@ def create_token(email: str, scopes: tuple[str, ...], name: str) -> None:
         raise _fail(exc) from exc
     s.commit()
     click.echo(plaintext)
+
+
+@main.group("webhook-secret")
+def webhook_secret_group() -> None:
+    """Signing secrets for the lead webhook (Standard Webhooks)."""
+
+
+@webhook_secret_group.command("create")
+@click.option("--name", default="CLI secret", show_default=True, help="The sender that uses it.")
+@with_appcontext
+def webhook_secret_create(name: str) -> None:
+    """Create a lead webhook signing secret and print it (whsec_..., shown only this once)."""
+    s = db.session()
+    try:
+        _secret, value = leads.create_secret(s, name=name)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    s.commit()
+    click.echo(value)
 
 
 # --- demo data, quickstart, servers ------------------------------------------------------

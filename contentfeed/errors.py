@@ -81,6 +81,29 @@ class TooManyAttempts(DomainError):
     code = "too_many_requests"
 
 
+class BadRequest(DomainError):
+    status = 400
+    code = "bad_request"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Unavailable(DomainError):
+    """The database or another dependency is down; the client should retry later."""
+
+    status = 503
+    code = "unavailable"
+    retry_after_seconds = 30
+
+
 def wants_json() -> bool:
     """Tell whether the current request is an API call answered in JSON."""
     return request.path.startswith("/api/")
