@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from contentfeed.accounts.models import Role
 from tests.roles import ADMIN, ALL, PUBLIC, STAFF
+
+# Admins, marketers and digital sales reps work with leads.
+READERS = frozenset({Role.ADMIN, Role.MARKETER, Role.REP})
 
 LEADS: dict[str, frozenset[object] | str] = {
     # Open at the role level: it authenticates each delivery itself (a Standard Webhooks
     # signature or a token with leads:write) and answers 401 JSON without either.
     "leads_api.receive": PUBLIC,
+    "leads.index": READERS,
+    "leads.detail": READERS,
+    "leads.secrets": ADMIN,
+    "leads.secret_revoke": ADMIN,
+    "leads.events": ADMIN,
+    "leads.event_reprocess": ADMIN,
+    "leads_api.list_leads": READERS,
+    "leads_api.get_lead": READERS,
+    "leads_api.export_leads": READERS,
 }
 
 __all__ = ["ADMIN", "ALL", "PUBLIC", "STAFF"]

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import logging
+from datetime import UTC, datetime
+from typing import Annotated
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
-from contentfeed.api import operation
+from contentfeed.accounts.models import Role
+from contentfeed.api import operation, parse_query
+from contentfeed.db import utcnow
 from contentfeed.errors import Forbidden, Invalid, PayloadTooLarge, Unavailable, error_response
-from contentfeed.leads import intake, service
-from contentfeed.leads.models import EventStatus
+from contentfeed.leads import attribution, intake, service
+from contentfeed.leads.models import EventStatus, Lead, LeadStatus, Touch
 
 bp = Blueprint("leads_api", __name__, url_prefix="/api/v1")
 
@@ -161,3 +167,314 @@ def receive() -> Response:
     if outcome.problem is not None:
         raise outcome.problem
     return _accepted(outcome)
+
+
+# --- leads -------------------------------------------------------------------------------
+
+READERS = (Role.ADMIN, Role.MARKETER, Role.REP)
+MAX_PER_PAGE = 200
+EXPORT_BATCH = 500
+CSV_COLUMNS = (
+    "id",
+    "submitted_at",
+    "status",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "country",
+    "phone",
+    "consent",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "landing_url",
+    "referrer",
+    "touches",
+    "last_touch_seller_id",
+    "last_touch_seller",
+    "last_touch_content_id",
+    "last_touch_content",
+    "last_touch_campaign",
+)
+# A cell starting with one of these would run as a formula in a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class SellerCredit(BaseModel):
+    """One seller's share of a lead's credit under one model (0 to 1)."""
+
+    seller_id: int | None = Field(description="null for touches whose seller was removed")
+    seller_name: str
+    share: float
+
+
+class TouchOut(BaseModel):
+    """A tracked-link touch that led towards the lead, with its credit per model."""
+
+    code: str
+    found_in: str = Field(description="utm_content, ref, landing_url, cookie or earlier")
+    seller_id: int | None
+    seller_name: str
+    content_id: int | None
+    content_title: str
+    campaign_id: int | None
+    campaign_name: str
+    clicked: bool = Field(description="Whether a click on the link preceded the lead")
+    touched_at: Timestamp = Field(description="The click, else when the link was shared")
+    credits: dict[str, float] = Field(description="Share per model: first_touch, last_touch, …")
+
+
+class LeadOut(BaseModel):
+    """A lead with what the person told us and the touches that brought them."""
+
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    company: str
+    job_title: str
+    country: str
+    phone: str
+    consent: bool
+    consent_text: str
+    landing_url: str
+    referrer: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    utm_content: str
+    utm_term: str
+    extra: dict[str, JsonValue] = Field(description="Other form fields, as sent")
+    status: LeadStatus
+    submitted_at: Timestamp
+    created_at: Timestamp
+    attributed: bool
+    touches: list[TouchOut]
+    credits: dict[str, list[SellerCredit]] = Field(
+        description="Per model, each seller's total share; empty when unattributed"
+    )
+
+
+class LeadList(BaseModel):
+    """One page of leads, newest first."""
+
+    items: list[LeadOut]
+    page: int
+    per_page: int
+    total: int
+
+
+class LeadFilters(BaseModel):
+    """Filters for leads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(default="", description="Search in email, name and company")
+    status: LeadStatus | None = None
+    attributed: bool | None = Field(default=None, description="true: with touches; false: none")
+    seller_id: int | None = Field(default=None, description="Leads with a touch of this seller")
+    since: AwareDatetime | None = Field(default=None, description="Submitted at or after")
+    until: AwareDatetime | None = Field(default=None, description="Submitted before")
+
+
+class LeadListQuery(LeadFilters):
+    """Filters and page for the lead list."""
+
+    page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
+
+
+def _lead_query(filters: LeadFilters, *, offset: int, limit: int) -> service.LeadQuery:
+    return service.LeadQuery(
+        q=filters.q,
+        status=filters.status,
+        attributed=filters.attributed,
+        seller_id=filters.seller_id,
+        since=filters.since.astimezone(UTC) if filters.since else None,
+        until=filters.until.astimezone(UTC) if filters.until else None,
+        offset=offset,
+        limit=limit,
+    )
+
+
+def touch_out(touch: Touch, context: service.TouchContext) -> TouchOut:
+    """Describe a touch for the API."""
+    seller = context.sellers.get(touch.seller_id or 0)
+    content = context.contents.get(touch.content_id or 0)
+    campaign = context.campaigns.get(touch.campaign_id or 0)
+    return TouchOut(
+        code=touch.code,
+        found_in=touch.found_in,
+        seller_id=touch.seller_id,
+        seller_name=seller.name if seller else "",
+        content_id=touch.content_id,
+        content_title=content.title if content else "",
+        campaign_id=touch.campaign_id,
+        campaign_name=campaign.name if campaign else "",
+        clicked=touch.click_id is not None,
+        touched_at=touch.touched_at,
+        credits={k: float(v) for k, v in (touch.credits or {}).items()},
+    )
+
+
+def lead_out(lead: Lead, context: service.TouchContext) -> LeadOut:
+    """Describe a lead with its touches and credit per model."""
+    credits: dict[str, list[SellerCredit]] = {}
+    if lead.touches:
+        for model, by_seller in attribution.credit_summary(lead.touches).items():
+            credits[model] = [
+                SellerCredit(
+                    seller_id=seller_id,
+                    seller_name=seller.name
+                    if (seller := context.sellers.get(seller_id or 0))
+                    else "",
+                    share=share,
+                )
+                for seller_id, share in by_seller.items()
+            ]
+    return LeadOut(
+        id=lead.id,
+        email=lead.email,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        company=lead.company,
+        job_title=lead.job_title,
+        country=lead.country,
+        phone=lead.phone,
+        consent=lead.consent,
+        consent_text=lead.consent_text,
+        landing_url=lead.landing_url,
+        referrer=lead.referrer,
+        utm_source=lead.utm_source,
+        utm_medium=lead.utm_medium,
+        utm_campaign=lead.utm_campaign,
+        utm_content=lead.utm_content,
+        utm_term=lead.utm_term,
+        extra=lead.extra or {},
+        status=lead.status,
+        submitted_at=lead.submitted_at,
+        created_at=lead.created_at,
+        attributed=bool(lead.touches),
+        touches=[touch_out(t, context) for t in lead.touches],
+        credits=credits,
+    )
+
+
+def _json(model: BaseModel) -> Response:
+    return jsonify(model.model_dump(mode="json"))
+
+
+@bp.get("/leads")
+@access.require_scope("read", *READERS)
+@operation(summary="List leads", tag=TAG, response=LeadList, query=LeadListQuery)
+def list_leads() -> Response:
+    """List leads newest first, with their touches and credit per attribution model."""
+    query = parse_query(LeadListQuery)
+    s = db.session()
+    page = service.list_leads(
+        s, _lead_query(query, offset=(query.page - 1) * query.per_page, limit=query.per_page)
+    )
+    context = service.touch_context(s, [t for lead in page.items for t in lead.touches])
+    body = LeadList(
+        items=[lead_out(lead, context) for lead in page.items],
+        page=query.page,
+        per_page=query.per_page,
+        total=page.total,
+    )
+    s.commit()
+    return _json(body)
+
+
+@bp.get("/leads/<int:lead_id>")
+@access.require_scope("read", *READERS)
+@operation(summary="Get a lead with its attribution", tag=TAG, response=LeadOut, errors=(404,))
+def get_lead(lead_id: int) -> Response:
+    """Return one lead, its touches (seller, content, campaign, click) and credit per model."""
+    s = db.session()
+    lead = service.get_lead(s, lead_id)
+    body = lead_out(lead, service.touch_context(s, lead.touches))
+    s.commit()
+    return _json(body)
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_row(lead: Lead, context: service.TouchContext) -> list[object]:
+    last = service.last_touch(lead)
+    seller = context.sellers.get(last.seller_id or 0) if last else None
+    content = context.contents.get(last.content_id or 0) if last else None
+    campaign = context.campaigns.get(last.campaign_id or 0) if last else None
+    return [
+        lead.id,
+        lead.submitted_at.astimezone(UTC).isoformat(),
+        lead.status.value,
+        lead.email,
+        lead.first_name,
+        lead.last_name,
+        lead.company,
+        lead.job_title,
+        lead.country,
+        lead.phone,
+        "yes" if lead.consent else "no",
+        lead.utm_source,
+        lead.utm_medium,
+        lead.utm_campaign,
+        lead.utm_content,
+        lead.utm_term,
+        lead.landing_url,
+        lead.referrer,
+        len(lead.touches),
+        last.seller_id if last and last.seller_id is not None else "",
+        seller.name if seller else "",
+        last.content_id if last and last.content_id is not None else "",
+        content.title if content else "",
+        campaign.name if campaign else "",
+    ]
+
+
+@bp.get("/leads.csv")
+@access.require_scope("read", *READERS)
+@operation(summary="Export leads as CSV", tag=TAG, query=LeadFilters, content_type="text/csv")
+def export_leads() -> Response:
+    """Export the leads matching the filters as CSV (text/csv), one row per lead, newest first.
+
+    The seller, content and campaign columns are those credited under the last-touch model.
+    Cells that a spreadsheet would run as a formula start with an apostrophe.
+    """
+    filters = parse_query(LeadFilters)
+    s = db.session()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    offset = 0
+    while True:
+        page = service.list_leads(s, _lead_query(filters, offset=offset, limit=EXPORT_BATCH))
+        context = service.touch_context(s, [t for lead in page.items for t in lead.touches])
+        for lead in page.items:
+            writer.writerow([_cell(v) for v in _csv_row(lead, context)])
+        offset += EXPORT_BATCH
+        if len(page.items) < EXPORT_BATCH:
+            break
+        s.expunge_all()  # keep memory flat over large exports
+    s.commit()
+    stamp = utcnow().strftime("%Y-%m-%d")
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="contentfeed-leads-{stamp}.csv"'},
+    )

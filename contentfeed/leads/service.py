@@ -7,21 +7,29 @@ import binascii
 import hmac
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from contentfeed.accounts.models import User
+from contentfeed.content.models import Campaign, Content
 from contentfeed.db import utcnow
 from contentfeed.errors import BadRequest, Conflict, DomainError, Invalid, NotFound, Unauthorized
 from contentfeed.leads import attribution, intake
-from contentfeed.leads.models import EventStatus, InboundEvent, Lead, Touch, WebhookSecret
+from contentfeed.leads.models import (
+    EventStatus,
+    InboundEvent,
+    Lead,
+    LeadStatus,
+    Touch,
+    WebhookSecret,
+)
 
 log = logging.getLogger("contentfeed.leads")
 
@@ -404,3 +412,162 @@ def purge_raw_events(s: Session, *, retention_days: int, now: datetime | None = 
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- reading leads -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadQuery:
+    """Filters and page for lists of leads, newest first."""
+
+    q: str = ""  # in the email, first and last name and company
+    status: LeadStatus | None = None
+    attributed: bool | None = None  # True: with touches; False: without
+    seller_id: int | None = None  # with a touch of this seller
+    since: datetime | None = None  # submitted at or after
+    until: datetime | None = None  # submitted before
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    """One page of leads (touches loaded) and how many match in all."""
+
+    items: list[Lead]
+    total: int
+
+
+@dataclass(frozen=True)
+class TouchContext:
+    """The names behind touches' ids: sellers, content items and campaigns."""
+
+    sellers: dict[int, User]
+    contents: dict[int, Content]
+    campaigns: dict[int, Campaign]
+
+
+def _lead_filters(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    text = query.q.strip().lower()
+    if text:
+        columns = (Lead.email, Lead.first_name, Lead.last_name, Lead.company)
+        conditions.append(
+            sa.or_(
+                *(sa.func.lower(col).contains(text, autoescape=True) for col in columns),
+                sa.func.lower(Lead.first_name + " " + Lead.last_name).contains(
+                    text, autoescape=True
+                ),
+            )
+        )
+    if query.status is not None:
+        conditions.append(Lead.status == query.status)
+    has_touch = sa.exists().where(Touch.lead_id == Lead.id)
+    if query.attributed is True:
+        conditions.append(has_touch)
+    elif query.attributed is False:
+        conditions.append(~has_touch)
+    if query.seller_id is not None:
+        conditions.append(
+            sa.exists().where(Touch.lead_id == Lead.id, Touch.seller_id == query.seller_id)
+        )
+    if query.since is not None:
+        conditions.append(Lead.submitted_at >= query.since)
+    if query.until is not None:
+        conditions.append(Lead.submitted_at < query.until)
+    return conditions
+
+
+def list_leads(s: Session, query: LeadQuery) -> LeadPage:
+    """Return one page of leads matching the filters, newest first, with their touches."""
+    conditions = _lead_filters(query)
+    total = s.scalar(sa.select(sa.func.count()).select_from(Lead).where(*conditions)) or 0
+    items = s.scalars(
+        sa.select(Lead)
+        .where(*conditions)
+        .options(selectinload(Lead.touches))
+        .order_by(Lead.submitted_at.desc(), Lead.id.desc())
+        .offset(query.offset)
+        .limit(query.limit)
+    ).all()
+    return LeadPage(items=list(items), total=total)
+
+
+def get_lead(s: Session, lead_id: int) -> Lead:
+    """Return one lead with its touches, or raise NotFound."""
+    lead = s.scalars(
+        sa.select(Lead).where(Lead.id == lead_id).options(selectinload(Lead.touches))
+    ).first()
+    if lead is None:
+        raise NotFound("No lead has this id.")
+    return lead
+
+
+def lead_events(s: Session, lead_id: int) -> list[InboundEvent]:
+    """Return the raw events a lead was made from, oldest first."""
+    query = (
+        sa.select(InboundEvent)
+        .where(InboundEvent.lead_id == lead_id)
+        .order_by(InboundEvent.received_at, InboundEvent.id)
+    )
+    return list(s.scalars(query))
+
+
+def touch_context(s: Session, touches: Iterable[Touch]) -> TouchContext:
+    """Load the sellers, content items and campaigns the touches point to, by id."""
+    touches = list(touches)
+    seller_ids = {t.seller_id for t in touches if t.seller_id is not None}
+    content_ids = {t.content_id for t in touches if t.content_id is not None}
+    campaign_ids = {t.campaign_id for t in touches if t.campaign_id is not None}
+    sellers: list[User] = []
+    contents: list[Content] = []
+    campaigns: list[Campaign] = []
+    if seller_ids:
+        sellers = list(s.scalars(sa.select(User).where(User.id.in_(seller_ids))))
+    if content_ids:
+        contents = list(s.scalars(sa.select(Content).where(Content.id.in_(content_ids))))
+    if campaign_ids:
+        campaigns = list(s.scalars(sa.select(Campaign).where(Campaign.id.in_(campaign_ids))))
+    return TouchContext(
+        sellers={u.id: u for u in sellers},
+        contents={c.id: c for c in contents},
+        campaigns={c.id: c for c in campaigns},
+    )
+
+
+def last_touch(lead: Lead) -> Touch | None:
+    """Return the touch that gets the credit under the last-touch model, if any."""
+    if not lead.touches:
+        return None
+    return max(
+        lead.touches,
+        key=lambda t: (float((t.credits or {}).get("last_touch", 0.0)), t.touched_at),
+    )
+
+
+def stuck_before(now: datetime | None = None) -> datetime:
+    """Return the time before which a still-received event counts as stuck."""
+    return (now or utcnow()) - ABANDONED_AFTER
+
+
+def list_failed_events(
+    s: Session, *, offset: int = 0, limit: int = 50, now: datetime | None = None
+) -> tuple[list[InboundEvent], int]:
+    """Return failed events and ones stuck in 'received', newest first, and their count."""
+    condition = sa.or_(
+        InboundEvent.status == EventStatus.FAILED,
+        sa.and_(
+            InboundEvent.status == EventStatus.RECEIVED,
+            InboundEvent.received_at < stuck_before(now),
+        ),
+    )
+    total = s.scalar(sa.select(sa.func.count()).select_from(InboundEvent).where(condition)) or 0
+    items = s.scalars(
+        sa.select(InboundEvent)
+        .where(condition)
+        .order_by(InboundEvent.received_at.desc(), InboundEvent.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(items), total

@@ -1,0 +1,299 @@
+"""Lead pages: the list, a lead's story, and the admin pages for webhook secrets and events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from contentfeed import db
+from contentfeed.accounts import access
+from contentfeed.accounts.models import Role
+from contentfeed.errors import Conflict, DomainError
+from contentfeed.leads import attribution, service
+from contentfeed.leads.models import (
+    EventStatus,
+    InboundEvent,
+    Lead,
+    LeadStatus,
+    Touch,
+    WebhookSecret,
+)
+from contentfeed.ui import Page, page_number, url_with
+
+bp = Blueprint("leads", __name__)
+
+READERS = (Role.ADMIN, Role.MARKETER, Role.REP)
+ADMIN = (Role.ADMIN,)
+# Who may follow a touch to the library item (the library is for its authors).
+LIBRARY_READERS = (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)
+ATTRIBUTION_FILTERS = {"attributed": True, "unattributed": False}
+FOUND_IN_LABELS = {
+    "utm_content": "utm_content",
+    "ref": "ref field",
+    "landing_url": "landing page URL",
+    "cookie": "link cookie",
+    "earlier": "an earlier lead of this person",
+}
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+
+
+class SecretForm(FlaskForm):  # type: ignore[misc]
+    """Name a new webhook signing secret after the sender that uses it."""
+
+    name = StringField(
+        "Name", validators=[DataRequired(), Length(max=120)], description="e.g. Website forms"
+    )
+
+
+@dataclass(frozen=True)
+class TouchRow:
+    """A touch as the pages show it: who, what, which campaign, where, when."""
+
+    touch: Touch
+    seller: str
+    content_id: int | None
+    content_title: str
+    campaign: str
+    found_in: str
+
+
+@dataclass(frozen=True)
+class CreditRow:
+    """One seller's share of a lead under every model, as percentages."""
+
+    seller: str
+    percentages: list[str]
+
+
+def _touch_rows(touches: list[Touch], context: service.TouchContext) -> list[TouchRow]:
+    rows = []
+    for touch in touches:
+        seller = context.sellers.get(touch.seller_id or 0)
+        content = context.contents.get(touch.content_id or 0)
+        campaign = context.campaigns.get(touch.campaign_id or 0)
+        rows.append(
+            TouchRow(
+                touch=touch,
+                seller=seller.name if seller else "A former seller",
+                content_id=content.id if content else None,
+                content_title=content.title if content else "Removed content",
+                campaign=campaign.name if campaign else "",
+                found_in=FOUND_IN_LABELS.get(touch.found_in, touch.found_in),
+            )
+        )
+    return rows
+
+
+def _percent(share: float) -> str:
+    text = f"{share * 100:.1f}".removesuffix(".0")
+    return f"{text} %"
+
+
+def _credit_rows(touches: list[Touch], context: service.TouchContext) -> list[CreditRow]:
+    summary = attribution.credit_summary(touches)
+    seller_ids: list[int | None] = []
+    for touch in touches:
+        if touch.seller_id not in seller_ids:
+            seller_ids.append(touch.seller_id)
+    rows = []
+    for seller_id in seller_ids:
+        seller = context.sellers.get(seller_id or 0)
+        rows.append(
+            CreditRow(
+                seller=seller.name if seller else "A former seller",
+                percentages=[
+                    _percent(summary[model].get(seller_id, 0.0)) for model in attribution.MODELS
+                ],
+            )
+        )
+    return rows
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Turn extra form fields (possibly nested) into label/text pairs, never raw JSON."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            label = f"{prefix} / {key}" if prefix else str(key)
+            yield from _flatten(inner, label)
+    elif isinstance(value, list):
+        if all(not isinstance(v, dict | list) for v in value):
+            yield prefix, ", ".join(_scalar(v) for v in value)
+        else:
+            for index, inner in enumerate(value, start=1):
+                yield from _flatten(inner, f"{prefix} / {index}")
+    else:
+        yield prefix, _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if value is None:
+        return "—"
+    return str(value)
+
+
+def _can_open_library() -> bool:
+    return bool(current_user.is_authenticated and current_user.role in LIBRARY_READERS)
+
+
+# --- leads -------------------------------------------------------------------------------
+
+
+@bp.get("/leads")
+@access.require_role(*READERS)
+def index() -> str:
+    """List leads newest first, with search, status and attribution filters."""
+    s = db.session()
+    args = request.args
+    status_arg = args.get("status", "")
+    status = LeadStatus(status_arg) if status_arg in set(LeadStatus) else None
+    attribution_arg = args.get("attribution", "")
+    per_page = int(current_app.config["PAGE_SIZE"])
+    number = page_number()
+    query = service.LeadQuery(
+        q=args.get("q", "").strip(),
+        status=status,
+        attributed=ATTRIBUTION_FILTERS.get(attribution_arg),
+        offset=(number - 1) * per_page,
+        limit=per_page,
+    )
+    result = service.list_leads(s, query)
+    context = service.touch_context(s, [t for lead in result.items for t in lead.touches])
+    rows = [(lead, _touch_rows(lead.touches, context)) for lead in result.items]
+    return render_template(
+        "leads/index.html",
+        rows=rows,
+        page=Page(number, per_page, result.total, lambda n: url_with(page=n)),
+        query=query,
+        status_arg=status.value if status else "",
+        attribution_arg=attribution_arg if attribution_arg in ATTRIBUTION_FILTERS else "",
+        statuses=list(LeadStatus),
+        is_filtered=bool(query.q or status or attribution_arg in ATTRIBUTION_FILTERS),
+    )
+
+
+@bp.get("/leads/<int:lead_id>")
+@access.require_role(*READERS)
+def detail(lead_id: int) -> str:
+    """Tell a lead's story: who, from which seller's post of which content, the form data."""
+    s = db.session()
+    lead: Lead = service.get_lead(s, lead_id)
+    context = service.touch_context(s, lead.touches)
+    utm = [(name, getattr(lead, name)) for name in UTM_FIELDS if getattr(lead, name)]
+    return render_template(
+        "leads/detail.html",
+        lead=lead,
+        touches=_touch_rows(lead.touches, context),
+        credit_rows=_credit_rows(lead.touches, context),
+        model_labels=[attribution.model_label(m) for m in attribution.MODELS],
+        utm=utm,
+        extra=[(label, text) for label, text in _flatten(lead.extra or {}) if label],
+        events=service.lead_events(s, lead.id),
+        can_open_library=_can_open_library(),
+    )
+
+
+# --- admin: webhook secrets --------------------------------------------------------------
+
+
+@bp.route("/admin/webhook-secrets", methods=["GET", "POST"])
+@access.require_role(*ADMIN)
+def secrets() -> ResponseReturnValue:
+    """List webhook signing secrets and create new ones; a new secret is shown exactly once."""
+    s = db.session()
+    form = SecretForm()
+    new_secret = None
+    if form.validate_on_submit():
+        try:
+            secret, new_secret = service.create_secret(
+                s, name=form.name.data or "", created_by=current_user
+            )
+        except DomainError as exc:
+            form.name.errors = [*form.name.errors, exc.fields.get("name", exc.message)]
+        else:
+            s.commit()
+            flash(f"Secret “{secret.name}” is created.", "success")
+            form = SecretForm(formdata=None)
+    all_secrets = list(
+        s.scalars(
+            sa.select(WebhookSecret).order_by(
+                WebhookSecret.revoked_at.is_not(None), WebhookSecret.id.desc()
+            )
+        )
+    )
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return render_template(
+        "leads/secrets.html",
+        secrets=all_secrets,
+        form=form,
+        new_secret=new_secret,
+        webhook_url=base + url_for("leads_api.receive"),
+        skew=current_app.config["WEBHOOK_CLOCK_SKEW_SECONDS"],
+    ), 422 if form.errors else 200
+
+
+@bp.post("/admin/webhook-secrets/<int:secret_id>/revoke")
+@access.require_role(*ADMIN)
+def secret_revoke(secret_id: int) -> Response:
+    """Revoke a secret; deliveries signed with it are refused from now on."""
+    s = db.session()
+    secret = service.revoke_secret(s, secret_id)
+    s.commit()
+    flash(f"Secret “{secret.name}” is revoked.", "success")
+    return redirect(url_for("leads.secrets"))
+
+
+# --- admin: failed events ----------------------------------------------------------------
+
+
+@bp.get("/admin/lead-events")
+@access.require_role(*ADMIN)
+def events() -> str:
+    """List failed and stuck lead deliveries with their error, attempts and next attempt."""
+    s = db.session()
+    per_page = int(current_app.config["PAGE_SIZE"])
+    number = page_number()
+    items, total = service.list_failed_events(s, offset=(number - 1) * per_page, limit=per_page)
+    return render_template(
+        "leads/events.html",
+        events=items,
+        page=Page(number, per_page, total, lambda n: url_with(page=n)),
+        failed=EventStatus.FAILED,
+    )
+
+
+@bp.post("/admin/lead-events/<int:event_id>/reprocess")
+@access.require_role(*ADMIN)
+def event_reprocess(event_id: int) -> Response:
+    """Process a failed or stuck event again now, whatever its attempts so far."""
+    s = db.session()
+    settings = service.IntakeSettings.from_config(current_app.config)
+    try:
+        outcome = service.reprocess_event(s, event_id, settings)
+    except Conflict as exc:
+        s.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("leads.events"))
+    s.commit()
+    if outcome.status is EventStatus.PROCESSED and outcome.lead_id is not None:
+        flash(f"Event {event_id} is processed: it is lead #{outcome.lead_id}.", "success")
+    elif outcome.problem is not None:
+        flash(f"Event {event_id} cannot become a lead: {outcome.problem.message}", "error")
+    else:
+        event = s.get(InboundEvent, event_id)
+        error = event.error if event else ""
+        flash(f"Event {event_id} failed again: {error}", "error")
+    return redirect(url_for("leads.events"))
