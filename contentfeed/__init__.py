@@ -78,6 +78,8 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.content import imports_views as content_import
     from contentfeed.content import views as content_views
     from contentfeed.leads import api as leads_api
+    from contentfeed.leads import gated_views
+    from contentfeed.leads import views as leads_views
     from contentfeed.links import views as links_views
     from contentfeed.suggestions import api as suggestions_api
     from contentfeed.suggestions import views as suggestions_views
@@ -88,6 +90,8 @@ def register_blueprints(app: Flask) -> None:
         content_import.bp,
         links_views.bp,
         suggestions_views.bp,
+        leads_views.bp,
+        gated_views.bp,
     ):
         app.register_blueprint(blueprint)
     for blueprint in (api.bp, accounts_api.bp, content_api.bp, suggestions_api.bp, leads_api.bp):

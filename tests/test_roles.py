@@ -17,6 +17,8 @@ from contentfeed import db
 from contentfeed.accounts.models import Role, TeamKind, User
 from contentfeed.accounts.service import SCOPES
 from contentfeed.content.models import Asset, ImportBatch
+from contentfeed.leads import service as lead_service
+from contentfeed.leads.models import InboundEvent, Lead
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion
 from tests.conftest import sign_in
@@ -24,6 +26,7 @@ from tests.roles import ADMIN, ALL, PUBLIC, SELLER
 from tests.roles_content_api import CONTENT_API
 from tests.roles_content_import import CONTENT_IMPORT
 from tests.roles_content_ui import CONTENT_UI
+from tests.roles_gated import GATED
 from tests.roles_leads import LEADS
 from tests.roles_sellers import SELLERS
 
@@ -60,6 +63,7 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     **CONTENT_UI,
     **CONTENT_IMPORT,
     **CONTENT_API,
+    **GATED,
 }
 
 ROLES = [None, *Role]
@@ -108,6 +112,12 @@ def url_args(
         s.add_all([asset, batch])
         s.commit()
         batch_id = batch.id
+        lead = Lead(email="matrix@example.com", email_domain="example.com")
+        event = InboundEvent(source="webhook", external_id="matrix", body="{}")
+        secret, _value = lead_service.create_secret(s, name="Matrix sender")
+        s.add_all([lead, event])
+        s.commit()
+        lead_id, event_id, secret_id = lead.id, event.id, secret.id
     return {
         "user_id": target.id,
         "team_id": team.id,
@@ -123,6 +133,9 @@ def url_args(
         "code": "nosuchcode",
         "suggestion_id": suggestion_id,
         "seller_id": target.id,
+        "lead_id": lead_id,
+        "event_id": event_id,
+        "secret_id": secret_id,
     }
 
 

@@ -105,6 +105,8 @@ class Content(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     approved_at: Mapped[datetime | None]
+    # A gated item's uploaded asset is offered behind a lead form at /g/<id>.
+    is_gated: Mapped[bool] = mapped_column(default=False)
 
     campaign: Mapped[Campaign | None] = relationship(back_populates="items")
     asset: Mapped[Asset | None] = relationship()

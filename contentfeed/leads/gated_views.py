@@ -1,0 +1,176 @@
+"""Pages for gated content (the public lead form, the marketers' toggle) and personal data."""
+
+from __future__ import annotations
+
+import json
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from contentfeed import db
+from contentfeed.accounts import access
+from contentfeed.accounts.models import Role
+from contentfeed.accounts.service import normalise_email
+from contentfeed.content.models import Content
+from contentfeed.errors import Invalid, NotFound
+from contentfeed.leads import gated, privacy, service
+from contentfeed.links.service import COOKIE_NAME
+
+bp = Blueprint("gated", __name__)
+
+
+def _valid_email(form: FlaskForm, field: EmailField) -> None:
+    try:
+        field.data = normalise_email(field.data or "")
+    except Invalid:
+        raise ValidationError("Enter a valid email address, like name@company.com.") from None
+
+
+class GatedForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    email = EmailField(
+        "Work email", validators=[DataRequired("Enter your email address."), _valid_email]
+    )
+    company = StringField("Company", validators=[Optional(), Length(max=200)])
+    job_title = StringField("Job title", validators=[Optional(), Length(max=200)])
+    consent = BooleanField(
+        gated.CONSENT_TEXT, validators=[DataRequired("Tick the box to agree, or we can't send it.")]
+    )
+    # The honeypot: hidden from people, filled in by bots.
+    website = StringField("Leave this empty", validators=[Optional()])
+
+
+class PrivacyForm(FlaskForm):  # type: ignore[misc]
+    email = EmailField(
+        "Email of the person", validators=[DataRequired("Enter an email address."), Length(max=254)]
+    )
+    confirm = BooleanField("I understand erasure cannot be undone")
+
+
+# --- gated content -----------------------------------------------------------------------
+
+
+def _file_url(content: Content) -> str:
+    assert content.asset is not None
+    return url_for(
+        "content.file", public_id=content.asset.public_id, filename=content.asset.filename
+    )
+
+
+def _page(content: Content, form: GatedForm, status: int, message: str = "") -> ResponseReturnValue:
+    return render_template("leads/gated.html", content=content, form=form, message=message), status
+
+
+@bp.route("/g/<int:content_id>", methods=["GET", "POST"])
+@access.public
+def page(content_id: int) -> ResponseReturnValue:
+    """The public page of a gated item: a short form, then the download."""
+    s = db.session()
+    content = gated.gated_item(s, content_id)
+    if content is None:
+        raise NotFound("This download is not available.")
+    form = GatedForm()
+    if request.method == "GET":
+        return _page(content, form, 200)
+    if (form.website.data or "").strip():
+        return redirect(_file_url(content))  # a bot: pretend it worked, store nothing
+    client = gated.client_hash(request.remote_addr or "", secret=current_app.config["SECRET_KEY"])
+    if gated.is_limited(s, client):
+        message = "Too many requests from your network just now. Please try again in an hour."
+        return _page(content, form, 429, message)
+    if not form.validate():
+        return _page(content, form, 422, "Please check the fields marked below.")
+    submission = gated.Submission(
+        name=form.name.data or "",
+        email=form.email.data or "",
+        company=form.company.data or "",
+        job_title=form.job_title.data or "",
+    )
+    outcome = gated.submit(
+        s,
+        content,
+        submission,
+        service.IntakeSettings.from_config(current_app.config),
+        client=client,
+        cf_ref=request.cookies.get(COOKIE_NAME, "")[:200],
+        landing_url=request.url[:2000],
+        referrer=(request.referrer or "")[:2000],
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    if outcome.problem is not None:
+        for name, text in outcome.problem.fields.items():
+            field = form._fields.get("name" if name in ("first_name", "last_name") else name)
+            if field is not None:
+                field.errors = [*field.errors, text]
+        return _page(content, form, 422, outcome.problem.message)
+    # Processed, or failed for a reason of ours: the raw event is kept and retried by the job,
+    # so the visitor gets the download either way.
+    return redirect(_file_url(content))
+
+
+@bp.post("/library/<int:content_id>/gated")
+@access.require_role(Role.ADMIN, Role.MARKETER)
+def toggle(content_id: int) -> ResponseReturnValue:
+    """Mark an item's uploaded file as gated behind the lead form, or open it again."""
+    s = db.session()
+    content = s.get(Content, content_id)
+    if content is None:
+        raise NotFound("No library item has this id.")
+    if content.asset is None and not content.is_gated:
+        flash("Only an item with an uploaded file can be gated.", "error")
+    else:
+        content.is_gated = not content.is_gated
+        s.commit()
+        if content.is_gated:
+            address = url_for("gated.page", content_id=content.id, _external=True)
+            flash(f"Gated: the file is now offered behind a form at {address}.", "success")
+        else:
+            flash("No longer gated.", "success")
+    return redirect(url_for("content.detail", content_id=content_id))
+
+
+# --- personal data -----------------------------------------------------------------------
+
+
+@bp.route("/admin/privacy", methods=["GET", "POST"], endpoint="privacy")
+@access.require_role(Role.ADMIN)
+def privacy_page() -> ResponseReturnValue:
+    """Export or erase everything held about one person."""
+    form = PrivacyForm()
+    result = ""
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        if not form.validate():
+            return render_template("leads/privacy.html", form=form, result=result), 422
+        s = db.session()
+        email = form.email.data or ""
+        if action == "export":
+            data = privacy.export_person(s, email)
+            return Response(
+                json.dumps(data, indent=2),
+                mimetype="application/json",
+                headers={"Content-Disposition": 'attachment; filename="personal-data.json"'},
+            )
+        if action == "erase":
+            if not form.confirm.data:
+                form.confirm.errors = ["Tick this to confirm the erasure."]
+                return render_template("leads/privacy.html", form=form, result=result), 422
+            report = privacy.erase_person(s, email, actor=access.signed_in_user())
+            s.commit()
+            flash(report.summary() + ".", "success")
+            return redirect(url_for("gated.privacy"))
+        form.form_errors.append("Choose Export or Erase.")
+        return render_template("leads/privacy.html", form=form, result=result), 422
+    return render_template("leads/privacy.html", form=form, result=result)

@@ -1,0 +1,197 @@
+"""Personal data: export everything held about one person, or erase it.
+
+Neither function commits; the caller does. Neither logs the email address: logs outlive
+erasure, so they must never hold the personal data erasure removes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from contentfeed.accounts.models import User
+from contentfeed.accounts.service import normalise_email
+from contentfeed.content.models import Content
+from contentfeed.db import utcnow
+from contentfeed.leads.models import InboundEvent, Lead, Touch
+
+log = logging.getLogger("contentfeed.leads.privacy")
+
+ERASED_DOMAIN = "erased.invalid"
+# The Lead fields that describe the person; erasure blanks them all.
+PERSONAL_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "phone",
+    "consent_text",
+    "landing_url",
+    "referrer",
+)
+LEAD_FIELDS = (
+    "id",
+    "email",
+    "email_domain",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "country",
+    "phone",
+    "consent",
+    "consent_text",
+    "landing_url",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "extra",
+    "status",
+    "submitted_at",
+    "created_at",
+    "updated_at",
+    "erased_at",
+)
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What one erasure changed."""
+
+    leads: int = 0
+    events: int = 0
+    messages: int = 0
+
+    def summary(self) -> str:
+        """Return the result in words: "3 leads erased, 3 raw events blanked"."""
+
+        def n(count: int, noun: str) -> str:
+            return f"{count} {noun}{'' if count == 1 else 's'}"
+
+        return f"{n(self.leads, 'lead')} erased, {n(self.events, 'raw event')} blanked"
+
+
+def _plain(value: Any) -> Any:
+    """Return a value as JSON-able data."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "value") and isinstance(value.value, str):  # StrEnum
+        return str(value.value)
+    return value
+
+
+def _normalised(email: str) -> str:
+    try:
+        return normalise_email(email)
+    except Exception:  # an unusual address may still be held as sent: match it as given
+        return email.strip().lower()
+
+
+def _leads(s: Session, email: str) -> list[Lead]:
+    query = sa.select(Lead).where(Lead.email == email).order_by(Lead.id)
+    return list(s.scalars(query))
+
+
+def _events(s: Session, email: str, lead_ids: list[int]) -> list[InboundEvent]:
+    """The raw events of these leads, and any other (failed) event whose body names the email."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        InboundEvent.body.ilike(f"%{pattern}%", escape="\\")
+        for pattern in {_like(email), _like(quote(email, safe="")), _like(quote(email))}
+    ]
+    if lead_ids:
+        conditions.append(InboundEvent.lead_id.in_(lead_ids))
+    query = sa.select(InboundEvent).where(sa.or_(*conditions)).order_by(InboundEvent.id)
+    return list(s.scalars(query))
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def export_person(s: Session, email: str) -> dict[str, Any]:
+    """Return everything held about one person (by email) as JSON-able data."""
+    email = _normalised(email)
+    leads = _leads(s, email)
+    lead_ids = [lead.id for lead in leads]
+    touches: list[dict[str, Any]] = []
+    if lead_ids:
+        query = (
+            sa.select(Touch, User.name, Content.title)
+            .outerjoin(User, User.id == Touch.seller_id)
+            .outerjoin(Content, Content.id == Touch.content_id)
+            .where(Touch.lead_id.in_(lead_ids))
+            .order_by(Touch.lead_id, Touch.touched_at, Touch.id)
+        )
+        for touch, seller_name, content_title in s.execute(query):
+            touches.append(
+                {
+                    "lead_id": touch.lead_id,
+                    "code": touch.code,
+                    "found_in": touch.found_in,
+                    "seller": seller_name,
+                    "content": content_title,
+                    "touched_at": _plain(touch.touched_at),
+                    "credits": touch.credits,
+                }
+            )
+    events = [
+        {
+            "id": event.id,
+            "source": event.source,
+            "received_at": _plain(event.received_at),
+            "status": _plain(event.status),
+            "lead_id": event.lead_id,
+            "content_type": event.content_type,
+            "body": event.body,
+        }
+        for event in _events(s, email, lead_ids)
+    ]
+    return {
+        "email": email,
+        "exported_at": _plain(utcnow()),
+        "leads": [{name: _plain(getattr(lead, name)) for name in LEAD_FIELDS} for lead in leads],
+        "touches": touches,
+        "inbound_events": events,
+    }
+
+
+def erase_person(s: Session, email: str, *, actor: User | None) -> ErasureReport:
+    """Blank the personal fields of one person's leads and raw events; keep anonymous counts.
+
+    Status, touches and credits stay, so reports still count the lead; who it was does not.
+    """
+    email = _normalised(email)
+    now = utcnow()
+    leads = _leads(s, email)
+    lead_ids = [lead.id for lead in leads]
+    events = _events(s, email, lead_ids)
+    for lead in leads:
+        lead.email = f"erased-{lead.id}@{ERASED_DOMAIN}"
+        lead.email_domain = ERASED_DOMAIN
+        for name in PERSONAL_FIELDS:
+            setattr(lead, name, "")
+        lead.extra = {}
+        lead.erased_at = now
+    for event in events:
+        event.body = ""
+        event.headers = {}
+    # Pending outbound messages: there is no outbox of messages to leads yet (the only
+    # outbound records, NotificationAttempt, are about sellers, not leads), so nothing to
+    # blank here. When an outbox for leads exists, blank its pending rows for lead_ids here.
+    s.flush()
+    log.info(
+        "personal data erased by user %s: %d leads, %d raw events",
+        actor.id if actor else None,
+        len(leads),
+        len(events),
+    )
+    return ErasureReport(leads=len(leads), events=len(events), messages=0)

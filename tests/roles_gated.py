@@ -1,0 +1,12 @@
+"""Who may use the gated-content and personal-data routes (merged into MATRIX in test_roles.py)."""
+
+from __future__ import annotations
+
+from tests.roles import ADMIN, PUBLIC, STAFF
+
+GATED: dict[str, frozenset[object] | str] = {
+    # The public download form of a gated item (404 unless the item is gated and live).
+    "gated.page": PUBLIC,
+    "gated.toggle": STAFF,
+    "gated.privacy": ADMIN,
+}
