@@ -33,3 +33,24 @@ def bare() -> Flask:
         )
 
     return app
+
+
+def bare_intake() -> Flask:
+    """A Flask endpoint that verifies nothing and inserts one row per POST: the ceiling the
+    lead webhook is compared with."""
+    import psycopg
+
+    url = os.environ["BENCH_PSYCOPG_URL"]
+    app = Flask("bare_intake")
+    connection = psycopg.connect(url, autocommit=True)
+
+    @app.post("/api/v1/webhooks/leads")
+    def receive() -> tuple[str, int]:
+        from flask import request
+
+        connection.execute(
+            "INSERT INTO bench_lead (body) VALUES (%s)", (request.get_data(as_text=True),)
+        )
+        return "{}", 202
+
+    return app

@@ -1,0 +1,195 @@
+"""Post signed leads to the webhook under gunicorn, beside a bare endpoint that verifies
+nothing and inserts one row; then check every accepted lead is stored and attributed.
+
+    python -m bench.webhook [--seconds 10] [--runs 3]
+
+PostgreSQL only. Each request is a distinct lead (its own webhook-id, signed with the
+standardwebhooks library as a sender would) carrying a seller's tracked-link code, so the
+real endpoint authenticates, stores the raw event, processes it into a lead and attributes
+it. Both servers run with the same gunicorn settings; wrk loads them alternately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from standardwebhooks import Webhook
+
+from bench.common import bench_app, build_world, fresh_database
+from bench.redirect import Load, free_port, serve
+from contentfeed import db
+from contentfeed.leads import service as leads
+from contentfeed.suggestions import service as suggestions
+
+LUA = """
+local rows = {}
+for line in io.lines("%s") do
+  local id, ts, sig, body = line:match("([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t(.*)")
+  rows[#rows + 1] = {id = id, ts = ts, sig = sig, body = body}
+end
+local counter = 0
+request = function()
+  counter = counter + 1
+  local row = rows[counter]
+  if row == nil then return wrk.format("GET", "/exhausted") end
+  return wrk.format("POST", "/api/v1/webhooks/leads", {
+    ["Content-Type"] = "application/json", ["webhook-id"] = row.id,
+    ["webhook-timestamp"] = row.ts, ["webhook-signature"] = row.sig}, row.body)
+end
+"""
+
+
+def load(port: int, script: Path, seconds: int, connections: int) -> Load:
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    if "Non-2xx or 3xx responses" in output:
+        raise RuntimeError("errors while loading:\n" + output)
+
+    def latency(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    return Load(requests, rps, latency("50"), latency("99"))
+
+
+def signed_rows(path: Path, secret: str, codes: list[str], count: int, start: int) -> None:
+    """Write ``count`` distinct signed deliveries, one per line, for the Lua script."""
+    hook = Webhook(secret)
+    now = datetime.now(UTC)
+    with path.open("w") as out:
+        for n in range(start, start + count):
+            body = json.dumps(
+                {
+                    "email": f"visitor{n}@company{n % 997}.example",
+                    "first_name": "Visitor",
+                    "last_name": f"Number{n}",
+                    "company": f"Company {n % 997}",
+                    "country": "DE",
+                    "consent": True,
+                    "utm_source": "linkedin",
+                    "utm_medium": "social",
+                    "utm_content": codes[n % len(codes)],
+                }
+            )
+            msg_id = f"msg_bench_{n}"
+            out.write(f"{msg_id}\t{int(now.timestamp())}\t{hook.sign(msg_id, now, body)}\t{body}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--per-run", type=int, default=40_000, help="signed deliveries prepared per run"
+    )
+    args = parser.parse_args()
+    with fresh_database("postgresql") as url, tempfile.TemporaryDirectory() as folder:
+        app = bench_app(url, folder)
+        build_world(app, sellers=500, items=50)
+        with app.app_context():
+            s = db.session()
+            suggestions.fill_feeds(
+                s,
+                suggestions.feed_settings(app.config),
+                ignore_cadence=True,
+                seed=1,
+                now=datetime.now(UTC) - timedelta(minutes=1),
+            )
+            _secret, secret = leads.create_secret(s, name="bench")
+            s.execute(
+                sa.text("CREATE TABLE bench_lead (id bigserial PRIMARY KEY, body text NOT NULL)")
+            )
+            s.commit()
+            codes = list(s.scalars(sa.text("SELECT code FROM tracked_link")))
+        psycopg_url = (
+            sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        env = {
+            "BENCH_DATABASE_URL": url,
+            "BENCH_INSTANCE": folder,
+            "BENCH_PSYCOPG_URL": psycopg_url,
+            "CONTENTFEED_CONFIG": f"{folder}/none.toml",
+        }
+        real_port, bare_port = free_port(), free_port()
+        servers = [
+            serve("real", real_port, env, args.workers),
+            serve("bare_intake", bare_port, env, args.workers),
+        ]
+        real_runs: list[Load] = []
+        bare_runs: list[Load] = []
+        try:
+            for run in range(args.runs):
+                script = Path(folder) / f"run{run}.lua"
+                rows = Path(folder) / f"run{run}.tsv"
+                signed_rows(rows, secret, codes, args.per_run, start=run * args.per_run)
+                script.write_text(LUA % rows)
+                real_runs.append(load(real_port, script, args.seconds, args.connections))
+                bare_runs.append(load(bare_port, script, args.seconds, args.connections))
+        finally:
+            for server in servers:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=20)
+        with app.app_context():
+            s = db.session()
+            stored = s.scalar(sa.text("SELECT count(*) FROM lead"))
+            attributed = s.scalar(sa.text("SELECT count(DISTINCT lead_id) FROM touch"))
+            processed = s.scalar(
+                sa.text("SELECT count(*) FROM inbound_event WHERE status = 'processed'")
+            )
+            events = s.scalar(sa.text("SELECT count(*) FROM inbound_event"))
+        answered = sum(r.requests for r in real_runs)
+        rps_real = statistics.median(r.rps for r in real_runs)
+        rps_bare = statistics.median(r.rps for r in bare_runs)
+        p50_real = statistics.median(r.p50_ms for r in real_runs)
+        p99_real = statistics.median(r.p99_ms for r in real_runs)
+        p50_bare = statistics.median(r.p50_ms for r in bare_runs)
+        p99_bare = statistics.median(r.p99_ms for r in bare_runs)
+        print(
+            f"postgresql webhook {rps_real:7.0f} leads/s"
+            f" p50 {p50_real:5.2f} ms p99 {p99_real:6.2f} ms"
+            f" | bare insert {rps_bare:7.0f} req/s p50 {p50_bare:5.2f} ms p99 {p99_bare:6.2f} ms"
+            f" | ratio {rps_real / rps_bare:5.1%} | answered {answered:,}, events {events:,},"
+            f" processed {processed:,}, leads {stored:,}, attributed {attributed:,}"
+        )
+        if not (
+            answered
+            <= events
+            == processed
+            == stored
+            == attributed
+            <= answered + args.connections * args.runs
+        ):
+            raise SystemExit("LEADS DO NOT ADD UP")
+
+
+if __name__ == "__main__":
+    main()
