@@ -594,6 +594,82 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
         suggestion.notified_at = suggestion.created_at
     s.add_all(Click(**values) for values in clicks)
     s.flush()
+    seed_leads(s, rng, now)
+
+
+PEOPLE = [
+    ("Jane", "Doe", "Head of Platform", "Acme Widgets", "acme-widgets.example", "DE"),
+    ("Li", "Wei", "CTO", "Nordbank", "nordbank.example", "SE"),
+    ("Martin", "Keller", "VP Engineering", "Alpenlogistik", "alpenlogistik.example", "AT"),
+    ("Sophie", "Martin", "Head of Data", "Lumière Retail", "lumiere-retail.example", "FR"),
+    ("Tom", "Baker", "Platform Lead", "Thames Insurance", "thames-insurance.example", "GB"),
+    ("Ingrid", "Berg", "Head of IT", "Fjordkraft Energi", "fjordkraft.example", "NO"),
+    ("Luca", "Bianchi", "CIO", "Banca Serena", "bancaserena.example", "IT"),
+    ("Aiko", "Sato", "Engineering Manager", "Kaito Robotics", "kaito-robotics.example", "JP"),
+    ("Carlos", "Ruiz", "Director of Operations", "Ibérica Foods", "iberica-foods.example", "ES"),
+    ("Emma", "Jansen", "DevOps Lead", "Polder Mobility", "polder-mobility.example", "NL"),
+    ("Noah", "Fischer", "Security Architect", "Rheinwerk Chemie", "rheinwerk.example", "DE"),
+    ("Olivia", "Smith", "Head of Analytics", "Harbor Health", "harbor-health.example", "US"),
+    ("Pierre", "Dubois", "IT Manager", "gmail user", "gmail.com", "FR"),
+    ("Anna", "Nowak", "Cloud Architect", "Wisła Software", "wisla-soft.example", "PL"),
+]
+
+
+def seed_leads(s: Session, rng: random.Random, now: datetime) -> None:
+    """Add leads that came back through sellers' links (and a few from elsewhere), through the
+    same intake path as the webhook, so they are attributed like real ones."""
+    import json
+
+    from contentfeed.leads import service as leads
+    from contentfeed.links.models import Click, TrackedLink
+
+    clicked: list[tuple[str, datetime]] = [
+        (code, at)
+        for code, at in s.execute(
+            sa.select(TrackedLink.code, sa.func.max(Click.clicked_at))
+            .join(Click, Click.link_id == TrackedLink.id)
+            .where(~Click.is_bot)
+            .group_by(TrackedLink.code)
+            .order_by(TrackedLink.code)
+        )
+    ]
+    rng.shuffle(clicked)
+    for n, (first, last, title, company, domain, country) in enumerate(PEOPLE):
+        attributed = n < 10 and n < len(clicked)
+        if attributed:
+            code, clicked_at = clicked[n]
+            submitted = clicked_at + timedelta(minutes=rng.randint(2, 90))
+            utm = {"utm_source": "linkedin", "utm_medium": "social", "utm_content": code}
+        else:
+            submitted = now - timedelta(days=rng.randint(1, 15), hours=rng.randint(0, 12))
+            utm = {"utm_source": rng.choice(["google", "newsletter", ""]), "utm_medium": "cpc"}
+        body = json.dumps(
+            {
+                "email": f"{first}.{last}@{domain}".lower()
+                if domain != "gmail.com"
+                else f"{first}{last}@gmail.com".lower(),
+                "first_name": first,
+                "last_name": last,
+                "job_title": title,
+                "company": company,
+                "country": country,
+                "consent": True,
+                "consent_text": "I agree to be contacted (v2)",
+                "submitted_at": min(submitted, now - timedelta(minutes=5)).isoformat(),
+                "landing_url": "https://www.acme-cloud.example/contact",
+                **utm,
+            }
+        )
+        event, _is_new = leads.store_event(
+            s,
+            source="webhook",
+            external_id=f"demo-{n}",
+            content_type="application/json",
+            body=body,
+            headers={"user-agent": "demo-data"},
+        )
+        leads.process_event(s, event, lookback_days=90, now=now)
+    s.flush()
 
 
 def _demo_click(

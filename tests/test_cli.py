@@ -14,6 +14,7 @@ from contentfeed.content import service as content_service
 from contentfeed.content.models import Content, ContentStatus
 from contentfeed.db import utcnow
 from contentfeed.demo import DEMO_PASSWORD, demo_email
+from contentfeed.leads.models import Lead, Touch
 from contentfeed.links.models import Click
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 
@@ -123,3 +124,6 @@ def test_demo_has_three_weeks_of_activity(app: Flask) -> None:
         assert humans and humans > 100 and bots
         first_day = s.scalar(sa.select(sa.func.min(Suggestion.day)))
         assert first_day is not None and (utcnow().date() - first_day).days >= 14
+        leads = s.scalar(sa.select(sa.func.count()).select_from(Lead))
+        attributed = s.scalar(sa.select(sa.func.count(sa.distinct(Touch.lead_id))))
+        assert leads and leads > 10 and attributed and 0 < attributed < leads
