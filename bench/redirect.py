@@ -85,11 +85,12 @@ def serve(factory: str, port: int, env: dict[str, str], workers: int) -> subproc
     raise RuntimeError(f"gunicorn ({factory}) did not start")
 
 
-def load(port: int, script: Path, seconds: int, connections: int) -> Load:
+def load(port: int, script: Path, seconds: int, connections: int, threads: int = 2) -> Load:
+    """Run wrk against 127.0.0.1:port with a Lua script; return its figures."""
     output = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",

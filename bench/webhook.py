@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import statistics
-import subprocess
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +24,7 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from bench.common import bench_app, build_world, fresh_database
-from bench.redirect import Load, free_port, serve
+from bench.redirect import Load, free_port, load, serve
 from contentfeed import db
 from contentfeed.leads import service as leads
 from contentfeed.suggestions import service as suggestions
@@ -47,34 +45,6 @@ request = function()
     ["webhook-timestamp"] = row.ts, ["webhook-signature"] = row.sig}, row.body)
 end
 """
-
-
-def load(port: int, script: Path, seconds: int, connections: int) -> Load:
-    output = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    if "Non-2xx or 3xx responses" in output:
-        raise RuntimeError("errors while loading:\n" + output)
-
-    def latency(label: str) -> float:
-        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    return Load(requests, rps, latency("50"), latency("99"))
 
 
 def signed_rows(path: Path, secret: str, codes: list[str], count: int, start: int) -> None:
@@ -152,8 +122,8 @@ def main() -> None:
                 rows = Path(folder) / f"run{run}.tsv"
                 signed_rows(rows, secret, codes, args.per_run, start=run * args.per_run)
                 script.write_text(LUA % rows)
-                real_runs.append(load(real_port, script, args.seconds, args.connections))
-                bare_runs.append(load(bare_port, script, args.seconds, args.connections))
+                real_runs.append(load(real_port, script, args.seconds, args.connections, threads=1))
+                bare_runs.append(load(bare_port, script, args.seconds, args.connections, threads=1))
         finally:
             for server in servers:
                 server.send_signal(signal.SIGTERM)
