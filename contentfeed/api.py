@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from contentfeed import db
 from contentfeed.accounts import access
@@ -71,6 +72,21 @@ def operation(
         return view
 
     return decorator
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# API answers give every time in UTC, whatever offset it was stored or sent with.
+Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def json_response(model: BaseModel, status: int = 200) -> Response:
+    """Answer with a model as JSON."""
+    response = jsonify(model.model_dump(mode="json"))
+    response.status_code = status
+    return response
 
 
 def parse_json(model: type[M]) -> M:

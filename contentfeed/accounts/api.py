@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, jsonify, url_for
+from flask import Blueprint, Response, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
 from contentfeed import db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.models import Role, Team, TeamKind, User
-from contentfeed.api import operation, parse_json, parse_query
+from contentfeed.api import json_response, operation, parse_json, parse_query
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
@@ -96,12 +96,6 @@ def user_out(user: User) -> UserOut:
     )
 
 
-def _json(model: BaseModel, status: int = 200) -> Response:
-    response = jsonify(model.model_dump(mode="json"))
-    response.status_code = status
-    return response
-
-
 @bp.get("/users")
 @access.require_scope("read", *ADMIN)
 @operation(summary="List users", tag="accounts", response=UserList, query=UserQuery)
@@ -124,7 +118,7 @@ def list_users() -> Response:
         total=result.total,
     )
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.get("/users/<int:user_id>")
@@ -135,7 +129,7 @@ def get_user(user_id: int) -> Response:
     s = db.session()
     body = user_out(service.get_user(s, user_id))
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.post("/users")
@@ -163,7 +157,7 @@ def create_user() -> Response:
         timezone=data.timezone,
     )
     s.commit()
-    response = _json(user_out(user), 201)
+    response = json_response(user_out(user), 201)
     response.headers["Location"] = url_for("accounts_api.get_user", user_id=user.id)
     return response
 
@@ -176,7 +170,7 @@ def list_teams() -> Response:
     s = db.session()
     body = TeamList(items=[team_out(t) for t in service.list_teams(s)])
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.post("/teams")
@@ -195,4 +189,4 @@ def create_team() -> Response:
     s = db.session()
     team = service.save_team(s, name=data.name, kind=data.kind, description=data.description)
     s.commit()
-    return _json(team_out(team), 201)
+    return json_response(team_out(team), 201)

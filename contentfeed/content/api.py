@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar, cast
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -21,7 +20,7 @@ from pydantic.config import JsonDict
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import User
-from contentfeed.api import operation, parse_json, parse_query, validate
+from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query, validate
 from contentfeed.content import service
 from contentfeed.content.models import (
     Asset,
@@ -48,14 +47,6 @@ SORT_CHOICES: list[JsonValue] = [*sorted(service.SORTS)]
 
 
 # --- responses ---------------------------------------------------------------------------
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-# Answers give every time in UTC, whatever offset it was sent with.
-Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class CampaignRef(BaseModel):
@@ -339,12 +330,6 @@ def campaign_out(campaign: Campaign, item_count: int) -> CampaignOut:
     )
 
 
-def _json(model: BaseModel, status: int = 200) -> Response:
-    response = jsonify(model.model_dump(mode="json"))
-    response.status_code = status
-    return response
-
-
 def _actor() -> User:
     return access.signed_in_user()
 
@@ -396,7 +381,7 @@ def list_content() -> Response:
         total=page.total,
     )
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.post("/content")
@@ -419,7 +404,7 @@ def create_content() -> Response:
                 {f"variants.{index}.{name}": text for name, text in exc.fields.items()},
             ) from None
     s.commit()
-    response = _json(content_out(content), 201)
+    response = json_response(content_out(content), 201)
     response.headers["Location"] = url_for("content_api.get_content", content_id=content.id)
     return response
 
@@ -432,7 +417,7 @@ def get_content(content_id: int) -> Response:
     s = db.session()
     body = content_out(service.get_content(s, content_id, _actor()))
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.patch("/content/<int:content_id>")
@@ -455,7 +440,7 @@ def update_content(content_id: int) -> Response:
     data = validate(ContentData, {**current, **patch.model_dump(exclude_unset=True)})
     service.update_content(s, content, data, actor=actor)
     s.commit()
-    return _json(content_out(content))
+    return json_response(content_out(content))
 
 
 # --- workflow ----------------------------------------------------------------------------
@@ -468,7 +453,7 @@ def _transition(content_id: int, action: str) -> Response:
     data = _optional_json(ActionIn)
     service.transition(s, content, action, actor=actor, comment=data.comment)
     s.commit()
-    return _json(content_out(content))
+    return json_response(content_out(content))
 
 
 @bp.post("/content/<int:content_id>/submit")
@@ -531,7 +516,7 @@ def list_variants(content_id: int) -> Response:
     content = service.get_content(s, content_id, _actor())
     body = VariantList(items=[variant_out(v) for v in content.variants])
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.post("/content/<int:content_id>/variants")
@@ -553,7 +538,7 @@ def create_variant(content_id: int) -> Response:
     data = parse_json(VariantIn)
     variant, check = service.add_variant(s, content, data.body, actor=actor, rules=_rules())
     s.commit()
-    return _json(checked_variant_out(variant, check), 201)
+    return json_response(checked_variant_out(variant, check), 201)
 
 
 @bp.patch("/content/<int:content_id>/variants/<int:variant_id>")
@@ -575,7 +560,7 @@ def update_variant(content_id: int, variant_id: int) -> Response:
     data = parse_json(VariantIn)
     check = service.update_variant(s, content, variant, data.body, actor=actor, rules=_rules())
     s.commit()
-    return _json(checked_variant_out(variant, check))
+    return json_response(checked_variant_out(variant, check))
 
 
 @bp.delete("/content/<int:content_id>/variants/<int:variant_id>")
@@ -603,7 +588,7 @@ def list_campaigns() -> Response:
     s = db.session()
     body = CampaignList(items=[campaign_out(c, n) for c, n in service.list_campaigns(s)])
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.post("/campaigns")
@@ -628,4 +613,4 @@ def create_campaign() -> Response:
         ends_at=data.ends_at,
     )
     s.commit()
-    return _json(campaign_out(campaign, 0), 201)
+    return json_response(campaign_out(campaign, 0), 201)

@@ -6,18 +6,17 @@ import contextlib
 import csv
 import io
 import logging
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
-from contentfeed.api import operation, parse_query
+from contentfeed.api import Timestamp, json_response, operation, parse_query
 from contentfeed.db import utcnow
 from contentfeed.errors import Forbidden, Invalid, PayloadTooLarge, Unavailable, error_response
 from contentfeed.leads import attribution, intake, service
@@ -204,13 +203,6 @@ CSV_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _as_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
-
-
 class SellerCredit(BaseModel):
     """One seller's share of a lead's credit under one model (0 to 1)."""
 
@@ -371,10 +363,6 @@ def lead_out(lead: Lead, context: service.TouchContext) -> LeadOut:
     )
 
 
-def _json(model: BaseModel) -> Response:
-    return jsonify(model.model_dump(mode="json"))
-
-
 @bp.get("/leads")
 @access.require_scope("read", *READERS)
 @operation(summary="List leads", tag=TAG, response=LeadList, query=LeadListQuery)
@@ -393,7 +381,7 @@ def list_leads() -> Response:
         total=page.total,
     )
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.get("/leads/<int:lead_id>")
@@ -405,7 +393,7 @@ def get_lead(lead_id: int) -> Response:
     lead = service.get_lead(s, lead_id)
     body = lead_out(lead, service.touch_context(s, lead.touches))
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 def _cell(value: object) -> object:

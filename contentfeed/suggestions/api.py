@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated
+from datetime import date
 
-from flask import Blueprint, Response, current_app, jsonify
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
+from flask import Blueprint, Response, current_app
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, User
-from contentfeed.api import operation, parse_json, parse_query
+from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
 from contentfeed.content.models import ContentKind
 from contentfeed.errors import Forbidden, Invalid
 from contentfeed.suggestions import service
@@ -26,14 +25,6 @@ FEED_ROLES = (Role.SELLER, Role.ADMIN, Role.MARKETER)
 STAFF = (Role.ADMIN, Role.MARKETER)
 MAX_PER_PAGE = 200
 REASON_CHOICES: list[JsonValue] = list(service.SKIP_REASONS)
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-# Answers give every time in UTC.
-Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 # --- responses ---------------------------------------------------------------------------
@@ -246,12 +237,6 @@ def seller_out(user: User, counts: dict[SuggestionStatus, int]) -> SellerOut:
     )
 
 
-def _json(model: BaseModel, status: int = 200) -> Response:
-    response = jsonify(model.model_dump(mode="json"))
-    response.status_code = status
-    return response
-
-
 def _base_url() -> str:
     base: str = current_app.config["PUBLIC_BASE_URL"]
     return base
@@ -292,7 +277,7 @@ def list_suggestions() -> Response:
         total=total,
     )
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.get("/suggestions/<int:suggestion_id>")
@@ -304,7 +289,7 @@ def get_suggestion(suggestion_id: int) -> Response:
     suggestion = service.get_suggestion(s, suggestion_id, access.signed_in_user())
     body = suggestion_out(service.feed_items(s, [suggestion], _base_url())[0])
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.post("/suggestions/<int:suggestion_id>/posted")
@@ -318,7 +303,7 @@ def mark_posted(suggestion_id: int) -> Response:
     service.mark_posted(s, suggestion, actor=actor)
     body = suggestion_out(service.feed_items(s, [suggestion], _base_url())[0])
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.post("/suggestions/<int:suggestion_id>/skip")
@@ -339,7 +324,7 @@ def skip(suggestion_id: int) -> Response:
     service.skip(s, suggestion, actor=actor, reason=data.reason, note=data.note)
     body = suggestion_out(service.feed_items(s, [suggestion], _base_url())[0])
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 # --- sellers -----------------------------------------------------------------------------
@@ -369,7 +354,7 @@ def list_sellers() -> Response:
         total=result.total,
     )
     s.commit()
-    return _json(body)
+    return json_response(body)
 
 
 @bp.post("/sellers/<int:seller_id>/suggest-now")
@@ -388,4 +373,4 @@ def suggest_now(seller_id: int) -> Response:
     items = service.feed_items(s, created, _base_url())
     body = CreatedSuggestions(items=[suggestion_out(i) for i in items])
     s.commit()
-    return _json(body, 201)
+    return json_response(body, 201)
