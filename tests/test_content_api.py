@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from contentfeed import config
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
+from tests.apiclient import Api
 from tests.conftest import make_test_app
 from tests.test_api import bearer, check_against_spec
 
@@ -27,42 +27,6 @@ VARIANTS = "/api/v1/content/{content_id}/variants"
 VARIANT = "/api/v1/content/{content_id}/variants/{variant_id}"
 CAMPAIGNS = "/api/v1/campaigns"
 GOOD_BODY = "{{ seller.first_name }} recommends {{ content.title }}: {{ link }}"
-
-
-class Api:
-    """Call the API and check every answer against the OpenAPI document."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.spec: dict[str, Any] = client.get("/api/v1/openapi.json").json  # type: ignore[assignment]
-
-    def __call__(
-        self,
-        method: str,
-        template: str,
-        token: str,
-        *,
-        json: Any = None,
-        query: dict[str, Any] | None = None,
-        **path_args: int,
-    ) -> TestResponse:
-        response = self.client.open(
-            template.format(**path_args),
-            method=method,
-            headers=bearer(token),
-            json=json,
-            query_string=query,
-        )
-        status = response.status_code
-        documented = self.spec["paths"][template][method.lower()]["responses"]
-        assert str(status) in documented, (
-            f"{method} {template} answered {status}, not documented: {response.get_data()!r}"
-        )
-        if status == 204:
-            assert response.get_data() == b""
-        else:
-            check_against_spec(self.spec, template, method.lower(), status, response.json)
-        return response
 
 
 @pytest.fixture

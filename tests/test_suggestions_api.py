@@ -16,7 +16,7 @@ from contentfeed import db
 from contentfeed.accounts.models import TeamKind, User
 from contentfeed.content.models import Content
 from contentfeed.suggestions import service
-from tests.test_api import bearer, check_against_spec
+from tests.apiclient import Api
 
 SUGGESTIONS = "/api/v1/suggestions"
 SUGGESTION = "/api/v1/suggestions/{suggestion_id}"
@@ -25,39 +25,6 @@ SKIP = "/api/v1/suggestions/{suggestion_id}/skip"
 SELLERS = "/api/v1/sellers"
 SUGGEST_NOW = "/api/v1/sellers/{seller_id}/suggest-now"
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari"
-
-
-class Api:
-    """Call the API and check every answer against the OpenAPI document."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.spec: dict[str, Any] = client.get("/api/v1/openapi.json").json  # type: ignore[assignment]
-
-    def __call__(
-        self,
-        method: str,
-        template: str,
-        token: str,
-        *,
-        json: Any = None,
-        query: dict[str, Any] | None = None,
-        **path_args: int,
-    ) -> TestResponse:
-        response = self.client.open(
-            template.format(**path_args),
-            method=method,
-            headers=bearer(token),
-            json=json,
-            query_string=query,
-        )
-        status = response.status_code
-        documented = self.spec["paths"][template][method.lower()]["responses"]
-        assert str(status) in documented, (
-            f"{method} {template} answered {status}, not documented: {response.get_data()!r}"
-        )
-        check_against_spec(self.spec, template, method.lower(), status, response.json)
-        return response
 
 
 @pytest.fixture
