@@ -38,6 +38,7 @@ from contentfeed.errors import (
     TooManyAttempts,
     Unauthorized,
 )
+from contentfeed.sheets import decode_upload, read_csv, refuse_file
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "cf_"  # noqa: S105 - a marker, not a secret
@@ -665,10 +666,6 @@ class SellerImportReport:
         return self._with("refused")
 
 
-def _refuse_file(message: str) -> Invalid:
-    return Invalid(message, {"file": message})
-
-
 def _column_key(name: str) -> str:
     key = re.sub(r"[\s\-]+", "_", name.strip().lower())
     return _COLUMN_ALIASES.get(key, key)
@@ -680,54 +677,33 @@ def read_sellers_csv(
     """Read a seller CSV (UTF-8, with or without BOM; ; or , between cells) into rows."""
     suffix = PurePath(filename).suffix.lower()
     if suffix in (".xlsx", ".xls", ".ods", ".numbers"):
-        raise _refuse_file(
+        raise refuse_file(
             f"“{PurePath(filename).name}” is a spreadsheet workbook. In your spreadsheet choose "
             "Save as (or Download) with the format “CSV UTF-8”, then upload that file."
         )
     if suffix not in ("", ".csv", ".txt"):
-        raise _refuse_file(
+        raise refuse_file(
             f"“{PurePath(filename).name}” isn't a CSV file. Upload a .csv file like the template."
         )
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise _refuse_file("The file is empty. Download the template, fill it in and upload it.")
-    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise _refuse_file(
-            "This is a spreadsheet workbook, not a CSV file. In your spreadsheet choose "
-            "Save as (or Download) with the format “CSV UTF-8”, then upload that file."
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _refuse_file(
-            "The file isn't UTF-8 text, so names with accents would be garbled. Save it as "
-            "“CSV UTF-8” and upload it again."
-        ) from None
-    if "\x00" in text or text.lstrip().startswith(("%PDF", "<", "{", "[")):
-        raise _refuse_file("This isn't a CSV file. Upload a .csv file like the template.")
-    header_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        raise _refuse_file(
-            f"The file couldn't be read as CSV (line {reader.line_num}: {exc})."
-        ) from None
+    text = decode_upload(data, empty_hint="Download the template, fill it in and upload it.")
+    if text.lstrip().startswith(("%PDF", "<", "{", "[")):
+        raise refuse_file("This isn't a CSV file. Upload a .csv file like the template.")
+    records = read_csv(text)
     first = 0
     while first < len(records) and not any(cell.strip() for cell in records[first]):
         first += 1
     if first == len(records):
-        raise _refuse_file("The file is empty. Download the template, fill it in and upload it.")
+        raise refuse_file("The file is empty. Download the template, fill it in and upload it.")
     keys = [_column_key(name) for name in records[first]]
     if "email" not in keys:
         found = ", ".join(k for k in keys if k) or "nothing"
-        raise _refuse_file(
+        raise refuse_file(
             "The first line must name the columns, with at least an email column "
             f"(found: {found}). Download the template to see the format."
         )
     repeated = sorted({k for k in keys if k and keys.count(k) > 1})
     if repeated:
-        raise _refuse_file(f"The column {repeated[0]} appears more than once in the first line.")
+        raise refuse_file(f"The column {repeated[0]} appears more than once in the first line.")
     rows = []
     for index, record in enumerate(records[first + 1 :], start=first + 2):
         if not any(cell.strip() for cell in record):
@@ -739,9 +715,9 @@ def read_sellers_csv(
         }
         rows.append(SheetRow(index, cells))
     if not rows:
-        raise _refuse_file("The file has a header line but no sellers below it.")
+        raise refuse_file("The file has a header line but no sellers below it.")
     if len(rows) > max_rows:
-        raise _refuse_file(
+        raise refuse_file(
             f"The file has {len(rows):,} sellers; one import takes at most {max_rows:,}. "
             "Split it into smaller files."
         )

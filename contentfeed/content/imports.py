@@ -29,7 +29,8 @@ from contentfeed.content import service
 from contentfeed.content.models import Content, ContentKind, ImportBatch, PostVariant
 from contentfeed.content.templating import TemplateRefused, blocked_word_in
 from contentfeed.db import utcnow
-from contentfeed.errors import DomainError, Forbidden, Invalid, NotFound
+from contentfeed.errors import DomainError, Forbidden, NotFound
+from contentfeed.sheets import decode_upload, read_csv, refuse_file
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +115,6 @@ class ParsedFile:
     ignored_columns: list[str]
 
 
-def _refuse_file(message: str) -> Invalid:
-    return Invalid(message, {"file": message})
-
-
 def column_key(name: str) -> str:
     """Normalise a column name: 'Image URL' and 'image-url' both mean image_url."""
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
@@ -125,22 +122,9 @@ def column_key(name: str) -> str:
 
 def parse_upload(filename: str, data: bytes, *, max_rows: int = MAX_ROWS) -> ParsedFile:
     """Read a CSV or JSON upload into row dicts, or refuse the whole file saying why."""
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise _refuse_file("The file is empty. Fill in a template and upload it again.")
-    if data.startswith(b"PK\x03\x04"):
-        raise _refuse_file(
-            "This is a spreadsheet workbook, not a CSV file. In your spreadsheet choose "
-            "Save as (or Download) with the format “CSV UTF-8”, then upload that file."
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _refuse_file(
-            "The file isn't UTF-8 text, so names with accents would be garbled. Save it as "
-            "“CSV UTF-8” (or JSON) and upload it again."
-        ) from None
-    if "\x00" in text:
-        raise _refuse_file("This isn't a CSV or JSON file. Upload a .csv or .json file.")
+    text = decode_upload(
+        data, kinds="CSV or JSON", empty_hint="Fill in a template and upload it again."
+    )
     suffix = PurePath(filename).suffix.lower()
     starts_json = text.lstrip()[:1] in ("[", "{")
     if suffix == ".json" or (suffix not in (".csv", ".txt") and starts_json):
@@ -148,11 +132,11 @@ def parse_upload(filename: str, data: bytes, *, max_rows: int = MAX_ROWS) -> Par
     elif suffix in (".csv", ".txt", ""):
         parsed = _read_csv(text)
     else:
-        raise _refuse_file(
+        raise refuse_file(
             f"“{PurePath(filename).name}” isn't a CSV or JSON file. Upload a .csv or .json file."
         )
     if len(parsed.rows) > max_rows:
-        raise _refuse_file(
+        raise refuse_file(
             f"The file has {len(parsed.rows):,} rows; one import takes at most {max_rows:,}. "
             "Split it into smaller files."
         )
@@ -163,7 +147,7 @@ def _check_columns(keys: Sequence[str]) -> None:
     missing = [name for name in ("title", "url") if name not in keys]
     if missing:
         found = ", ".join(k for k in keys if k) or "nothing"
-        raise _refuse_file(
+        raise refuse_file(
             f"The file has no {' and no '.join(missing)} column. The first line must name the "
             f"columns (found: {found}); download a template to see the format."
         )
@@ -177,26 +161,16 @@ def _unguard(value: str) -> str:
 
 
 def _read_csv(text: str) -> ParsedFile:
-    header_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    # csv.reader rather than DictReader: blank lines still count, so row numbers match
-    # the ones a spreadsheet shows (the header is row 1).
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        raise _refuse_file(
-            f"The file couldn't be read as CSV (line {reader.line_num}: {exc})."
-        ) from None
+    records = read_csv(text)
     while records and not any(cell.strip() for cell in records[0]):  # blank lines on top
         records.pop(0)
     if not records:
-        raise _refuse_file("The file is empty. Fill in a template and upload it again.")
+        raise refuse_file("The file is empty. Fill in a template and upload it again.")
     header = records[0]
     keys = [column_key(name) for name in header]
     repeated = sorted({k for k in keys if k and keys.count(k) > 1})
     if repeated:
-        raise _refuse_file(f"The column {repeated[0]} appears more than once in the first line.")
+        raise refuse_file(f"The column {repeated[0]} appears more than once in the first line.")
     _check_columns(keys)
     ignored = [
         name.strip()
@@ -213,7 +187,7 @@ def _read_csv(text: str) -> ParsedFile:
         if row:
             rows.append({ROW_KEY: number, **row})
     if not rows:
-        raise _refuse_file("The file names its columns but has no rows to import.")
+        raise refuse_file("The file names its columns but has no rows to import.")
     return ParsedFile(rows=rows, ignored_columns=ignored)
 
 
@@ -221,7 +195,7 @@ def _read_json(text: str) -> ParsedFile:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _refuse_file(
+        raise refuse_file(
             f"The file isn't valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from None
     if isinstance(document, dict) and isinstance(document.get("items"), list):
@@ -229,7 +203,7 @@ def _read_json(text: str) -> ParsedFile:
     elif isinstance(document, list):
         items = document
     else:
-        raise _refuse_file(
+        raise refuse_file(
             'A JSON import is a list of objects, or an object with an "items" list of them.'
         )
     keys: list[str] = []
@@ -237,7 +211,7 @@ def _read_json(text: str) -> ParsedFile:
     rows: list[dict[str, Any]] = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
-            raise _refuse_file(
+            raise refuse_file(
                 f"Item {number} of the list is {type(item).__name__}, not an object with "
                 "fields such as title and url."
             )
@@ -253,7 +227,7 @@ def _read_json(text: str) -> ParsedFile:
         if row:
             rows.append({ROW_KEY: number, **row})
     if not rows:
-        raise _refuse_file("The JSON list is empty: there is nothing to import.")
+        raise refuse_file("The JSON list is empty: there is nothing to import.")
     _check_columns(keys)
     return ParsedFile(rows=rows, ignored_columns=ignored)
 

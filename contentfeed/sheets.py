@@ -1,0 +1,54 @@
+"""Reading uploaded spreadsheets (CSV, and JSON for the library): the checks every import
+shares, refusing a whole file with a message a marketer or an admin can act on."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from contentfeed.errors import Invalid
+
+WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx/.ods (zip), .xls (OLE)
+
+
+def refuse_file(message: str) -> Invalid:
+    """Refuse an upload, with the message shown beside the file field."""
+    return Invalid(message, {"file": message})
+
+
+def decode_upload(data: bytes, *, kinds: str = "CSV", empty_hint: str = "") -> str:
+    """Return an upload's text, refusing empty files, spreadsheet workbooks, non-UTF-8 text
+    and binary files. ``kinds`` names what may be uploaded ("CSV", "CSV or JSON")."""
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise refuse_file(f"The file is empty. {empty_hint}".strip())
+    if data.startswith(WORKBOOK_SIGNATURES):
+        raise refuse_file(
+            "This is a spreadsheet workbook, not a CSV file. In your spreadsheet choose "
+            "Save as (or Download) with the format “CSV UTF-8”, then upload that file."
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise refuse_file(
+            "The file isn't UTF-8 text, so names with accents would be garbled. Save it as "
+            "“CSV UTF-8” and upload it again."
+        ) from None
+    if "\x00" in text:
+        raise refuse_file(f"This isn't a {kinds} file. Upload a file like the template.")
+    return text
+
+
+def read_csv(text: str) -> list[list[str]]:
+    """Split CSV text into records (; or , between cells, whichever the header uses).
+
+    Blank lines are kept, so a record's position matches the row number a spreadsheet shows.
+    """
+    header_line = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise refuse_file(
+            f"The file couldn't be read as CSV (line {reader.line_num}: {exc})."
+        ) from None
