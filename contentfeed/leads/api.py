@@ -159,7 +159,7 @@ def receive() -> Response:
         s.commit()  # nothing is lost: the raw event is safe before anything else happens
         if not is_new:
             return _accepted(service.event_outcome(s, event))
-        outcome = service.process_safely(s, event, settings)
+        outcome = service.process_safely(s, event, settings, committed_event=True)
         s.commit()
     except DATABASE_DOWN:
         raise _database_down() from None

@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
@@ -235,28 +237,31 @@ def store_event(
 ) -> tuple[InboundEvent, bool]:
     """Add the raw event unless it was received before; return it and whether it is new.
 
-    Two copies arriving at once both pass the first look-up; the unique constraint refuses
-    the second insert, and that copy then reads the first one's event.
+    One INSERT ... ON CONFLICT DO NOTHING RETURNING: a new event costs one round trip, and of
+    two copies arriving at once the second finds nothing inserted and reads the first's event.
     """
-    existing = find_event(s, source, external_id)
-    if existing is not None:
-        return existing, False
-    event = InboundEvent(
-        source=source,
-        external_id=external_id,
-        content_type=content_type[:120],
-        body=body,
-        headers=kept_headers(headers),
-        status=EventStatus.RECEIVED,
-    )
-    try:
-        with s.begin_nested():
-            s.add(event)
-    except sa.exc.IntegrityError:
+    values: dict[str, Any] = {
+        "source": source,
+        "external_id": external_id,
+        "content_type": content_type[:120],
+        "body": body,
+        "headers": kept_headers(headers),
+        "status": EventStatus.RECEIVED,
+        "error": "",
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(InboundEvent).values(**values).on_conflict_do_nothing()
+    new_id = s.scalar(statement.returning(InboundEvent.id))
+    if new_id is None:
         existing = find_event(s, source, external_id)
-        if existing is None:
-            raise
+        if existing is None:  # pragma: no cover - the conflicting row is committed or ours
+            raise RuntimeError("the conflicting inbound event could not be read")
         return existing, False
+    event = InboundEvent(id=new_id, **values)
+    make_transient_to_detached(event)  # it is in the database already: no SELECT to load it
+    s.add(event)
     return event, True
 
 
@@ -329,11 +334,27 @@ def mark_failed(event: InboundEvent, error: str, *, max_attempts: int, now: date
 
 
 def process_safely(
-    s: Session, event: InboundEvent, settings: IntakeSettings, now: datetime | None = None
+    s: Session,
+    event: InboundEvent,
+    settings: IntakeSettings,
+    now: datetime | None = None,
+    *,
+    committed_event: bool = False,
 ) -> Outcome:
-    """Process an event in a savepoint; a failure is recorded on the event, never raised."""
+    """Process an event; a failure is recorded on the event, never raised.
+
+    The work runs in a savepoint, so other events in the same transaction are unharmed;
+    when the event was just committed and is alone in the transaction (``committed_event``,
+    the webhook's case) a failure rolls the transaction back instead, saving two round trips.
+    """
     now = now or utcnow()
     try:
+        if committed_event:
+            try:
+                return process_event(s, event, lookback_days=settings.lookback_days, now=now)
+            except Exception:
+                s.rollback()
+                raise
         with s.begin_nested():
             return process_event(s, event, lookback_days=settings.lookback_days, now=now)
     except DomainError as exc:
