@@ -152,4 +152,3 @@ def register(app: Flask) -> None:
     """Make navigation and helpers available to every template."""
     app.context_processor(_template_context)
     app.add_template_filter(localtime, "localtime")
-    app.add_template_filter(weekday_name, "weekday_name")

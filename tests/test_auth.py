@@ -134,14 +134,14 @@ def test_secure_cookie_setting_marks_the_cookie_secure(
         ("admin", "Active API tokens"),
         ("marketer", "Topics sellers follow"),
         ("contributor", "Topics sellers follow"),
-        ("seller", "Your sharing plan"),
+        ("seller", "shared in the last 30 days"),
         ("rep", "Your team"),
     ],
 )
 def test_each_role_has_its_home_page(
     client_as: Callable[[str], FlaskClient], role: str, expected: str
 ) -> None:
-    response = client_as(role).get("/")
+    response = client_as(role).get("/", follow_redirects=True)
     assert response.status_code == 200
     assert expected in response.get_data(as_text=True)
 

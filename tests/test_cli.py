@@ -88,7 +88,7 @@ def test_demo_data_is_idempotent_and_every_role_can_sign_in(app: Flask) -> None:
             "/login", data={"email": demo_email(local), "password": DEMO_PASSWORD}
         )
         assert response.status_code == 302, local
-        assert client.get("/").status_code == 200
+        assert client.get("/", follow_redirects=True).status_code == 200
 
 
 def test_demo_library_is_realistic_and_every_variant_passes_the_checks(app: Flask) -> None:

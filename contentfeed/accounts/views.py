@@ -134,10 +134,12 @@ def logout() -> Response:
 
 @bp.get("/")
 @access.require_role()
-def home() -> str:
-    """Show each role the page that answers its first question."""
+def home() -> ResponseReturnValue:
+    """Show each role the page that answers its first question (a seller's is their feed)."""
     s = db.session()
     user: User = current_user
+    if user.role is Role.SELLER:
+        return redirect(url_for("suggestions.feed"))
     context: dict[str, object] = {"user": user}
     if user.role is Role.ADMIN:
         context["role_counts"] = service.role_counts(s)
