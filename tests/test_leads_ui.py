@@ -18,7 +18,7 @@ from contentfeed import db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
-from contentfeed.leads import attribution
+from contentfeed.leads import store
 from contentfeed.leads.models import EventStatus, InboundEvent, Lead, LeadStatus, WebhookSecret
 from contentfeed.links.models import TrackedLink
 from contentfeed.suggestions import service as suggestions
@@ -248,23 +248,23 @@ def test_failed_event_is_listed_and_reprocessed_into_a_lead(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     secret = make_secret(app)
-    real = attribution.attribute
+    real = store.write_lead
     calls = {"n": 0}
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
-            raise RuntimeError("attribution exploded")
+            raise RuntimeError("writing the lead failed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(attribution, "attribute", flaky)
+    monkeypatch.setattr(store, "write_lead", flaky)
     response = post_signed(client, secret, {"email": "late@example.com", "first_name": "Late"})
     assert response.json is not None and response.json["status"] == "failed"
     event_id = response.json["event_id"]
 
     admin = client_as("admin")
     page = _text(admin.get("/admin/lead-events"))
-    assert "attribution exploded" in page and f"#{event_id}" in page and "Failed" in page
+    assert "writing the lead failed" in page and f"#{event_id}" in page and "Failed" in page
 
     done = admin.post(f"/admin/lead-events/{event_id}/reprocess", follow_redirects=True)
     text = _text(done)

@@ -25,7 +25,7 @@ from contentfeed.accounts.models import User
 from contentfeed.cli import main
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
-from contentfeed.leads import attribution, jobs, service
+from contentfeed.leads import jobs, service, store
 from contentfeed.leads.models import EventStatus, InboundEvent, Lead, Touch, WebhookSecret
 from contentfeed.links.models import TrackedLink
 from contentfeed.scheduler import run_job
@@ -505,9 +505,9 @@ def test_processing_failure_is_kept_and_retried(
     secret = make_secret(app)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("attribution exploded")
+        raise RuntimeError("writing the lead failed")
 
-    monkeypatch.setattr(attribution, "attribute", broken)
+    monkeypatch.setattr(store, "write_lead", broken)
     response = post_signed(client, secret, LEAD, msg_id="msg_fails")
     assert response.status_code == 202
     assert response.json is not None
@@ -521,7 +521,7 @@ def test_processing_failure_is_kept_and_retried(
         event = s.get(InboundEvent, event_id)
         assert event is not None
         assert event.status is EventStatus.FAILED
-        assert "attribution exploded" in event.error
+        assert "writing the lead failed" in event.error
         assert event.attempts == 1
         assert event.next_attempt_at is not None
         assert event.next_attempt_at > utcnow()
@@ -566,7 +566,7 @@ def test_reprocess_by_hand(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = make_secret(app)
-    monkeypatch.setattr(attribution, "attribute", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(store, "write_lead", lambda *a, **k: 1 / 0)
     response = post_signed(client, secret, {"email": "hand@example.com"})
     assert response.json is not None
     event_id = response.json["event_id"]
@@ -584,20 +584,20 @@ def test_one_bad_event_does_not_stop_the_others(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = make_secret(app)
-    monkeypatch.setattr(attribution, "attribute", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(store, "write_lead", lambda *a, **k: 1 / 0)
     for email in ("one@example.com", "two@example.com", "boom@example.com"):
         post_signed(client, secret, {"email": email})
     real = monkeypatch.undo
     real()
 
-    original = attribution.attribute
+    original = store.write_lead
 
-    def picky(s: Any, lead: Lead, *args: Any, **kwargs: Any) -> Any:
-        if lead.email.startswith("boom"):
+    def picky(conn: Any, event_id: int, lead: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if lead["email"].startswith("boom"):
             raise RuntimeError("still broken")
-        return original(s, lead, *args, **kwargs)
+        return original(conn, event_id, lead, *args, **kwargs)
 
-    monkeypatch.setattr(attribution, "attribute", picky)
+    monkeypatch.setattr(store, "write_lead", picky)
     with app.app_context():
         s = db.session()
         later = utcnow() + timedelta(minutes=2)
@@ -618,7 +618,8 @@ def test_database_unavailable_answers_503(
     def down(*args: Any, **kwargs: Any) -> Any:
         raise sa.exc.OperationalError("INSERT INTO inbound_event", {}, Exception("refused"))
 
-    monkeypatch.setattr(service, "store_event", down)
+    monkeypatch.setattr(store, "insert_event", down)
+    monkeypatch.setattr(store, "insert_event_finding_touches", down)
     response = post_signed(client, secret, LEAD)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"

@@ -11,14 +11,18 @@ import math
 import re
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from contentfeed.content.models import Content
+from contentfeed.db import UTCDateTime
 from contentfeed.leads.models import Lead, Touch
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.links.service import COOKIE_NAME
@@ -191,10 +195,240 @@ def _text(value: object) -> str:
 
 
 @dataclass(frozen=True)
-class _Resolved:
-    link: TrackedLink
-    suggestion: Suggestion
+class Found:
+    """A touch found for a lead, before it is stored: plain values, no ORM object."""
+
+    code: str
+    found_in: str
+    link_id: int | None
+    click_id: int | None
+    suggestion_id: int | None
+    seller_id: int | None
+    content_id: int | None
     campaign_id: int | None
+    touched_at: datetime
+
+
+@dataclass(frozen=True)
+class Credited:
+    """A found touch with its share of the credit under every model."""
+
+    touch: Found
+    credits: dict[str, float]
+
+
+@dataclass(frozen=True)
+class TouchSearch:
+    """What to look for to attribute one lead: its codes and its person's earlier touches."""
+
+    codes: list[tuple[str, str]]  # (code, where it was found)
+    email: str
+    converted_at: datetime
+    cutoff: datetime
+    lead_id: int | None = None  # the lead itself, when stored already, is left out
+
+    def parts(self, dialect: str) -> tuple[sa.Select[*tuple[Any, ...]], ...]:
+        """The queries whose rows ``credited`` reads (built once per shape and dialect)."""
+        return _touch_parts(
+            bool(self.codes), bool(self.email), self.lead_id is not None, dialect == "postgresql"
+        )
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of those queries."""
+        return {
+            "codes": [code for code, _ in self.codes],
+            "email": self.email,
+            "not_lead_id": self.lead_id,
+            "converted_at": self.converted_at,
+            "cutoff": self.cutoff,
+        }
+
+    def credited(self, rows: Iterable[sa.Row[Any]]) -> list[Credited]:
+        """Turn the query rows into touches in time order, with their credit per model."""
+        where_found = dict(self.codes)
+        candidates: dict[str, Found] = {}
+        earlier = []
+        for row in rows:  # a code the lead carries wins over the same code from an earlier lead
+            if row.kind == "code":
+                candidates[row.code] = _found(row, where_found[row.code])
+            elif row.kind == "earlier":
+                earlier.append(row)
+        earlier.sort(key=lambda row: (row.touched_at, row.touch_id), reverse=True)  # latest first
+        for row in earlier:
+            if row.code not in candidates:
+                candidates[row.code] = _found(row, "earlier")
+        touches = sorted(
+            (t for t in candidates.values() if t.touched_at >= self.cutoff),
+            key=lambda t: (t.touched_at, t.code),
+        )
+        shares = credit_shares([t.touched_at for t in touches], converted_at=self.converted_at)
+        return [Credited(t, credits) for t, credits in zip(touches, shares, strict=True)]
+
+
+def touch_search(
+    fields: Mapping[str, str],
+    *,
+    email: str,
+    converted_at: datetime,
+    lookback_days: int,
+    lead_id: int | None = None,
+) -> TouchSearch:
+    """Say what to look for to attribute a lead converted at ``converted_at``."""
+    return TouchSearch(
+        codes=codes_in(fields),
+        email=email.strip().lower(),
+        converted_at=converted_at,
+        cutoff=converted_at - timedelta(days=lookback_days),
+        lead_id=lead_id,
+    )
+
+
+def find_touches(
+    conn: sa.Connection,
+    fields: Mapping[str, str],
+    *,
+    email: str,
+    converted_at: datetime,
+    lookback_days: int,
+    lead_id: int | None = None,
+) -> list[Credited]:
+    """Return a lead's touches in time order, each with its credit under every model.
+
+    The codes the lead carries and the same person's touches from earlier leads inside the
+    lookback window come back from one query. Unknown codes are ignored.
+    """
+    search = touch_search(
+        fields,
+        email=email,
+        converted_at=converted_at,
+        lookback_days=lookback_days,
+        lead_id=lead_id,
+    )
+    return find_touches_for(conn, search)
+
+
+def find_touches_for(conn: sa.Connection, search: TouchSearch) -> list[Credited]:
+    """Run a TouchSearch: one query."""
+    parts = search.parts(conn.dialect.name)
+    if not parts:
+        return []
+    query = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    return search.credited(conn.execute(query, search.params()))
+
+
+def _found(row: sa.Row[Any], found_in: str) -> Found:
+    return Found(
+        code=row.code,
+        found_in=found_in,
+        link_id=row.link_id,
+        click_id=row.click_id,
+        suggestion_id=row.suggestion_id,
+        seller_id=row.seller_id,
+        content_id=row.content_id,
+        campaign_id=row.campaign_id,
+        touched_at=row.touched_at,
+    )
+
+
+@cache
+def _touch_parts(
+    with_codes: bool, with_email: bool, with_lead_id: bool, as_array: bool
+) -> tuple[sa.Select[*tuple[Any, ...]], ...]:
+    """The queries behind a TouchSearch, built once per shape and run with parameters."""
+    converted_at = sa.bindparam("converted_at", type_=UTCDateTime())
+    parts = []
+    if with_codes:
+        # PostgreSQL takes the codes as one array (= ANY), so the statement's text never
+        # changes with their number; SQLite expands them into IN (...).
+        known = (
+            TrackedLink.code == sa.any_(sa.bindparam("codes", type_=ARRAY(sa.String())))
+            if as_array
+            else TrackedLink.code.in_(sa.bindparam("codes", expanding=True))
+        )
+        parts.append(_code_query(known, converted_at))
+    if with_email:
+        parts.append(
+            _earlier_query(
+                sa.bindparam("email"),
+                sa.bindparam("not_lead_id") if with_lead_id else None,
+                converted_at=converted_at,
+                cutoff=sa.bindparam("cutoff", type_=UTCDateTime()),
+            )
+        )
+    return tuple(parts)
+
+
+def _code_query(
+    known: sa.ColumnElement[bool], converted_at: sa.BindParameter[datetime]
+) -> sa.Select[*tuple[Any, ...]]:
+    """The links behind the codes, each with its latest human click before the conversion
+    (touched then), else when the seller posted it, else when the link was made."""
+    last_click = (
+        sa.select(Click.id)
+        .where(
+            Click.link_id == TrackedLink.id,
+            Click.is_bot.is_(False),
+            Click.clicked_at <= converted_at,
+        )
+        .order_by(Click.clicked_at.desc(), Click.id.desc())
+        .limit(1)
+        .correlate(TrackedLink)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            sa.literal("code", sa.String).label("kind"),
+            TrackedLink.code,
+            TrackedLink.id.label("link_id"),
+            Click.id.label("click_id"),
+            Suggestion.id.label("suggestion_id"),
+            Suggestion.seller_id,
+            Suggestion.content_id,
+            Content.campaign_id,
+            sa.func.coalesce(
+                Click.clicked_at, Suggestion.posted_at, TrackedLink.created_at, type_=UTCDateTime()
+            ).label("touched_at"),
+            sa.literal(0, sa.Integer).label("touch_id"),
+        )
+        .select_from(TrackedLink)
+        .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
+        .join(Content, Content.id == Suggestion.content_id)
+        .outerjoin(Click, Click.id == last_click)
+        .where(known)
+    )
+
+
+def _earlier_query(
+    email: sa.BindParameter[Any],
+    lead_id: sa.BindParameter[Any] | None,
+    *,
+    converted_at: sa.BindParameter[datetime],
+    cutoff: sa.BindParameter[datetime],
+) -> sa.Select[*tuple[Any, ...]]:
+    """The same person's touches from their earlier leads inside the window."""
+    query = (
+        sa.select(
+            sa.literal("earlier", sa.String).label("kind"),
+            Touch.code,
+            Touch.link_id,
+            Touch.click_id,
+            Touch.suggestion_id,
+            Touch.seller_id,
+            Touch.content_id,
+            Touch.campaign_id,
+            Touch.touched_at,
+            Touch.id.label("touch_id"),
+        )
+        .join(Lead, Lead.id == Touch.lead_id)
+        .where(
+            Lead.email == email,  # stored normalised (lower-case) by the intake: uses the index
+            Lead.erased_at.is_(None),
+            Lead.submitted_at <= converted_at,
+            Touch.touched_at >= cutoff,
+            Touch.touched_at <= converted_at,
+        )
+    )
+    return query if lead_id is None else query.where(Lead.id != lead_id)
 
 
 def attribute(
@@ -209,124 +443,21 @@ def attribute(
         lead.submitted_at = now
     s.add(lead)
     s.flush()  # the lead needs its id, so its own touches never count as "earlier"
-    converted_at = lead.submitted_at
-    cutoff = converted_at - timedelta(days=lookback_days)
-
-    candidates = _touches_from_codes(s, codes_in(fields), converted_at)
-    seen = {touch.code for touch in candidates}
-    for touch in _earlier_touches(s, lead, converted_at=converted_at, cutoff=cutoff):
-        if touch.code not in seen:
-            seen.add(touch.code)
-            candidates.append(touch)
-    touches = sorted(
-        (t for t in candidates if t.touched_at >= cutoff), key=lambda t: (t.touched_at, t.code)
+    found = find_touches(
+        s.connection(),
+        fields,
+        email=lead.email or "",
+        converted_at=lead.submitted_at,
+        lookback_days=lookback_days,
+        lead_id=lead.id,
     )
-
     if lead.touches:
         lead.touches.clear()  # delete-orphan: the old rows go at this flush, before the new
         s.flush()
-    shares = credit_shares([t.touched_at for t in touches], converted_at=converted_at)
-    for touch, credits in zip(touches, shares, strict=True):
-        touch.credits = credits
-        touch.lead = lead
-        s.add(touch)
+    touches = [Touch(lead=lead, credits=item.credits, **asdict(item.touch)) for item in found]
+    s.add_all(touches)
     s.flush()
     return touches
-
-
-def _touches_from_codes(
-    s: Session, codes: Sequence[tuple[str, str]], converted_at: datetime
-) -> list[Touch]:
-    """Turn the codes a lead carries into touches; unknown codes are ignored."""
-    if not codes:
-        return []
-    rows = s.execute(
-        sa.select(TrackedLink, Suggestion, Content.campaign_id)
-        .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
-        .join(Content, Content.id == Suggestion.content_id)
-        .where(TrackedLink.code.in_([code for code, _ in codes]))
-    ).all()
-    resolved = {link.code: _Resolved(link, suggestion, cid) for link, suggestion, cid in rows}
-    touches: list[Touch] = []
-    for code, found_in in codes:
-        known = resolved.get(code)
-        if known is None:
-            continue
-        click = _last_click(s, known.link.id, converted_at)
-        touches.append(
-            Touch(
-                code=code,
-                found_in=found_in,
-                link_id=known.link.id,
-                click_id=click.id if click else None,
-                suggestion_id=known.suggestion.id,
-                seller_id=known.suggestion.seller_id,
-                content_id=known.suggestion.content_id,
-                campaign_id=known.campaign_id,
-                touched_at=(
-                    click.clicked_at
-                    if click
-                    else known.suggestion.posted_at or known.link.created_at
-                ),
-            )
-        )
-    return touches
-
-
-def _last_click(s: Session, link_id: int, converted_at: datetime) -> Click | None:
-    """Return the latest human click on a link at or before the conversion."""
-    return s.scalars(
-        sa.select(Click)
-        .where(
-            Click.link_id == link_id,
-            Click.is_bot.is_(False),
-            Click.clicked_at <= converted_at,
-        )
-        .order_by(Click.clicked_at.desc(), Click.id.desc())
-        .limit(1)
-    ).first()
-
-
-def _earlier_touches(
-    s: Session, lead: Lead, *, converted_at: datetime, cutoff: datetime
-) -> list[Touch]:
-    """Copy the same person's touches from their earlier leads, latest first, one per code."""
-    email = (lead.email or "").strip().lower()
-    if not email:
-        return []
-    query = (
-        sa.select(Touch)
-        .join(Lead, Lead.id == Touch.lead_id)
-        .where(
-            Lead.email == email,  # stored normalised (lower-case) by the intake: uses the index
-            Lead.id != lead.id,
-            Lead.erased_at.is_(None),
-            Lead.submitted_at <= converted_at,
-            Touch.touched_at >= cutoff,
-            Touch.touched_at <= converted_at,
-        )
-        .order_by(Touch.touched_at.desc(), Touch.id.desc())
-    )
-    copies: list[Touch] = []
-    seen: set[str] = set()
-    for earlier in s.scalars(query):
-        if earlier.code in seen:
-            continue
-        seen.add(earlier.code)
-        copies.append(
-            Touch(
-                code=earlier.code,
-                found_in="earlier",
-                link_id=earlier.link_id,
-                click_id=earlier.click_id,
-                suggestion_id=earlier.suggestion_id,
-                seller_id=earlier.seller_id,
-                content_id=earlier.content_id,
-                campaign_id=earlier.campaign_id,
-                touched_at=earlier.touched_at,
-            )
-        )
-    return copies
 
 
 def credit_summary(touches: Iterable[Touch]) -> dict[str, dict[int | None, float]]:

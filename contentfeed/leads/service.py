@@ -7,15 +7,16 @@ import binascii
 import hmac
 import logging
 import secrets
+import time
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
@@ -23,7 +24,7 @@ from contentfeed.accounts.models import User
 from contentfeed.content.models import Campaign, Content
 from contentfeed.db import utcnow
 from contentfeed.errors import BadRequest, Conflict, DomainError, Invalid, NotFound, Unauthorized
-from contentfeed.leads import attribution, intake
+from contentfeed.leads import attribution, intake, store
 from contentfeed.leads.models import (
     EventStatus,
     InboundEvent,
@@ -37,8 +38,6 @@ log = logging.getLogger("contentfeed.leads")
 
 WEBHOOK_SOURCE = "webhook"
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)
-# The headers kept with a raw event; never the signature or an Authorization header.
-KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "user-agent", "content-type")
 # Minutes to wait before each retry of a failed event: 1, 5, 15, 60 minutes, then longer.
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720, 1440)
 # An event still "received" this long after arrival lost its worker (a crash, a restart).
@@ -111,6 +110,7 @@ def create_secret(
     )
     s.add(secret)
     s.flush()
+    forget_signers()
     return secret, value
 
 
@@ -124,6 +124,51 @@ def active_secrets(s: Session) -> list[WebhookSecret]:
     return list(s.scalars(query))
 
 
+@dataclass(frozen=True)
+class Signer:
+    """An active secret, ready to compute signatures."""
+
+    id: int
+    name: str
+    webhook: Webhook
+
+
+# Each worker keeps the active secrets for a few seconds, so a delivery costs no read for
+# them. A secret made here is found at once (an unmatched signature reloads the list); a
+# revoked one is refused by this process at once and by other workers within SIGNERS_TTL.
+SIGNERS_TTL_SECONDS = 5.0
+_SIGNERS: weakref.WeakKeyDictionary[sa.Engine, tuple[float, list[Signer]]] = (
+    weakref.WeakKeyDictionary()
+)
+_USE_RECORDED: weakref.WeakKeyDictionary[sa.Engine, dict[int, float]] = weakref.WeakKeyDictionary()
+
+
+def forget_signers() -> None:
+    """Drop this process's cached secrets (after a secret is made or revoked)."""
+    _SIGNERS.clear()
+    _USE_RECORDED.clear()
+
+
+def _signers(conn: sa.Connection, *, fresh: bool = False) -> tuple[list[Signer], bool]:
+    """Return the active secrets' signers and whether they were just read."""
+    cached = _SIGNERS.get(conn.engine)
+    if cached is not None and not fresh and time.monotonic() - cached[0] < SIGNERS_TTL_SECONDS:
+        return cached[1], False
+    query = (
+        sa.select(WebhookSecret.id, WebhookSecret.name, WebhookSecret.secret)
+        .where(WebhookSecret.revoked_at.is_(None))
+        .order_by(WebhookSecret.id)
+    )
+    signers = []
+    for secret_id, name, value in conn.execute(query):
+        try:
+            signers.append(Signer(secret_id, name, Webhook(value)))
+        except (binascii.Error, ValueError, EmptyWebhookSecretError):
+            log.error("webhook secret %s (%s) is not a valid whsec_ value", secret_id, name)
+    _SIGNERS[conn.engine] = (time.monotonic(), signers)
+    return signers, True
+
+
 def revoke_secret(s: Session, secret_id: int, now: datetime | None = None) -> WebhookSecret:
     """Stop accepting a secret's signatures; revoking twice changes nothing."""
     secret = s.get(WebhookSecret, secret_id)
@@ -131,6 +176,7 @@ def revoke_secret(s: Session, secret_id: int, now: datetime | None = None) -> We
         raise NotFound("No webhook secret has this id.")
     if secret.revoked_at is None:
         secret.revoked_at = now or utcnow()
+    forget_signers()
     return secret
 
 
@@ -149,13 +195,13 @@ def _signatures(header: str) -> list[bytes]:
 
 
 def verify_signature(
-    s: Session,
+    conn: sa.Connection,
     body: bytes,
     headers: Mapping[str, str],
     *,
     clock_skew_seconds: int,
     now: datetime | None = None,
-) -> WebhookSecret:
+) -> Signer:
     """Return the active secret whose Standard Webhooks signature matches, or raise Unauthorized.
 
     The HMAC comes from ``standardwebhooks.Webhook.sign``. Its ``verify`` is not used because
@@ -194,36 +240,39 @@ def verify_signature(
         text = body.decode("utf-8")  # the library signs text
     except UnicodeDecodeError:
         raise BadRequest("The body is not valid UTF-8.") from None
-    for secret in active_secrets(s):
-        try:
-            signer = Webhook(secret.secret)
-        except (binascii.Error, ValueError, EmptyWebhookSecretError):
-            log.error("webhook secret %s (%s) is not a valid whsec_ value", secret.id, secret.name)
-            continue
-        expected = base64.b64decode(signer.sign(msg_id, sent_at, text).partition(",")[2])
+    signers, fresh = _signers(conn)
+    matched = _matching(signers, msg_id, sent_at, text, offered)
+    if matched is None and not fresh:  # perhaps signed with a secret made since we looked
+        matched = _matching(_signers(conn, fresh=True)[0], msg_id, sent_at, text, offered)
+    if matched is None:
+        raise Unauthorized("The webhook signature matches none of the active secrets.")
+    _record_use(conn, matched, now)
+    return matched
+
+
+def _matching(
+    signers: Iterable[Signer], msg_id: str, sent_at: datetime, text: str, offered: list[bytes]
+) -> Signer | None:
+    for signer in signers:
+        expected = base64.b64decode(signer.webhook.sign(msg_id, sent_at, text).partition(",")[2])
         if any(hmac.compare_digest(expected, signature) for signature in offered):
-            # Record use at most once a minute, so busy senders don't write per delivery.
-            if secret.last_used_at is None or now - secret.last_used_at > USE_RECORD_INTERVAL:
-                secret.last_used_at = now
-            return secret
-    raise Unauthorized("The webhook signature matches none of the active secrets.")
+            return signer
+    return None
+
+
+def _record_use(conn: sa.Connection, signer: Signer, now: datetime) -> None:
+    """Note when a secret was last used, at most once a minute per worker."""
+    recorded = _USE_RECORDED.setdefault(conn.engine, {})
+    last = recorded.get(signer.id)
+    if last is not None and time.monotonic() - last < USE_RECORD_INTERVAL.total_seconds():
+        return
+    recorded[signer.id] = time.monotonic()
+    conn.execute(
+        sa.update(WebhookSecret).where(WebhookSecret.id == signer.id).values(last_used_at=now)
+    )
 
 
 # --- events ------------------------------------------------------------------------------
-
-
-def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Return the headers worth keeping with a raw event (no credentials)."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    return {name: lowered[name][:500] for name in KEPT_HEADERS if name in lowered}
-
-
-def find_event(s: Session, source: str, external_id: str) -> InboundEvent | None:
-    """Return the event already received under this source and id, if any."""
-    query = sa.select(InboundEvent).where(
-        InboundEvent.source == source, InboundEvent.external_id == external_id
-    )
-    return s.scalar(query)
 
 
 def store_event(
@@ -235,27 +284,21 @@ def store_event(
     body: str,
     headers: Mapping[str, str],
 ) -> tuple[InboundEvent, bool]:
-    """Add the raw event unless it was received before; return it and whether it is new.
-
-    One INSERT ... ON CONFLICT DO NOTHING RETURNING: a new event costs one round trip, and of
-    two copies arriving at once the second finds nothing inserted and reads the first's event.
-    """
-    values: dict[str, Any] = {
-        "source": source,
-        "external_id": external_id,
-        "content_type": content_type[:120],
-        "body": body,
-        "headers": kept_headers(headers),
-        "status": EventStatus.RECEIVED,
-        "error": "",
-        "attempts": 0,
-        "received_at": utcnow(),
-    }
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(InboundEvent).values(**values).on_conflict_do_nothing()
-    new_id = s.scalar(statement.returning(InboundEvent.id))
+    """Add the raw event unless it was received before; return it and whether it is new."""
+    values = store.event_values(
+        source=source,
+        external_id=external_id,
+        content_type=content_type,
+        body=body,
+        headers=headers,
+        now=utcnow(),
+    )
+    new_id = store.insert_event(s.connection(), values)
     if new_id is None:
-        existing = find_event(s, source, external_id)
+        query = sa.select(InboundEvent).where(
+            InboundEvent.source == source, InboundEvent.external_id == external_id
+        )
+        existing = s.scalar(query)
         if existing is None:  # pragma: no cover - the conflicting row is committed or ours
             raise RuntimeError("the conflicting inbound event could not be read")
         return existing, False
@@ -265,55 +308,70 @@ def store_event(
     return event, True
 
 
-def event_outcome(s: Session, event: InboundEvent) -> Outcome:
-    """Describe where a stored event stands (for a redelivery)."""
-    attributed = 0
-    if event.lead_id is not None:
-        count = sa.select(sa.func.count()).where(Touch.lead_id == event.lead_id)
-        attributed = s.scalar(count) or 0
-    return Outcome(event.id, event.lead_id, event.status, attributed)
+def lead_values(fields: intake.LeadIn, received_at: datetime) -> dict[str, Any]:
+    """Return the columns of the lead a checked delivery becomes."""
+    return {
+        "email": fields.email,
+        "email_domain": fields.email.rpartition("@")[2],
+        "first_name": fields.first_name,
+        "last_name": fields.last_name,
+        "company": fields.company,
+        "job_title": fields.job_title,
+        "country": fields.country,
+        "phone": fields.phone,
+        "consent": fields.consent,
+        "consent_text": fields.consent_text,
+        "landing_url": fields.landing_url,
+        "referrer": fields.referrer,
+        "utm_source": fields.utm_source,
+        "utm_medium": fields.utm_medium,
+        "utm_campaign": fields.utm_campaign,
+        "utm_content": fields.utm_content,
+        "utm_term": fields.utm_term,
+        "extra": fields.extra_fields(),
+        "submitted_at": fields.submitted_at or received_at,
+    }
 
 
-def process_event(s: Session, event: InboundEvent, *, lookback_days: int, now: datetime) -> Outcome:
-    """Create the event's lead and its touches and mark the event processed.
+def process_on(
+    conn: sa.Connection, event: store.EventRef, *, lookback_days: int, now: datetime
+) -> Outcome:
+    """Turn a stored event into a lead with its touches and mark it processed (no commit).
 
     Raises DomainError when the fields are at fault; anything else is unexpected.
     """
-    data = intake.read_data(event.content_type, event.body)
-    fields = intake.parse_lead(data)
-    lead = Lead(
+    fields = intake.parse_lead(intake.read_data(event.content_type, event.body))
+    lead = lead_values(fields, event.received_at)
+    touches = attribution.find_touches(
+        conn,
+        fields.attribution_fields(),
         email=fields.email,
-        email_domain=fields.email.rpartition("@")[2],
-        first_name=fields.first_name,
-        last_name=fields.last_name,
-        company=fields.company,
-        job_title=fields.job_title,
-        country=fields.country,
-        phone=fields.phone,
-        consent=fields.consent,
-        consent_text=fields.consent_text,
-        landing_url=fields.landing_url,
-        referrer=fields.referrer,
-        utm_source=fields.utm_source,
-        utm_medium=fields.utm_medium,
-        utm_campaign=fields.utm_campaign,
-        utm_content=fields.utm_content,
-        utm_term=fields.utm_term,
-        extra=fields.extra_fields(),
-        submitted_at=fields.submitted_at or event.received_at,
+        converted_at=lead["submitted_at"],
+        lookback_days=lookback_days,
     )
-    s.add(lead)
-    s.flush()
-    touches = attribution.attribute(
-        s, lead, fields.attribution_fields(), lookback_days=lookback_days, now=now
+    lead_id = store.write_lead(conn, event.id, lead, touches, now=now)
+    return Outcome(event.id, lead_id, EventStatus.PROCESSED, len(touches))
+
+
+def _ref(event: InboundEvent) -> store.EventRef:
+    return store.EventRef(
+        event.id, event.content_type, event.body, event.received_at, event.attempts
     )
-    event.status = EventStatus.PROCESSED
-    event.lead_id = lead.id
-    event.processed_at = now
-    event.error = ""
-    event.next_attempt_at = None
-    s.flush()
-    return Outcome(event.id, lead.id, EventStatus.PROCESSED, len(touches))
+
+
+def process_event(s: Session, event: InboundEvent, *, lookback_days: int, now: datetime) -> Outcome:
+    """Process a stored event inside the session's transaction (the event object follows)."""
+    outcome = process_on(s.connection(), _ref(event), lookback_days=lookback_days, now=now)
+    # The row was written by the statement above; tell the object without another UPDATE.
+    for name, value in (
+        ("status", EventStatus.PROCESSED),
+        ("lead_id", outcome.lead_id),
+        ("processed_at", now),
+        ("error", ""),
+        ("next_attempt_at", None),
+    ):
+        set_committed_value(event, name, value)
+    return outcome
 
 
 def _describe(exc: DomainError) -> str:
@@ -321,40 +379,97 @@ def _describe(exc: DomainError) -> str:
     return exc.message + (f" ({details})" if details else "")
 
 
+def next_attempt_at(attempts: int, *, max_attempts: int, now: datetime) -> datetime | None:
+    """When to try a failed event again after ``attempts`` tries (None once they run out)."""
+    if attempts >= max_attempts:
+        return None
+    delay = BACKOFF_MINUTES[min(attempts, len(BACKOFF_MINUTES)) - 1]
+    return now + timedelta(minutes=delay)
+
+
 def mark_failed(event: InboundEvent, error: str, *, max_attempts: int, now: datetime) -> None:
     """Record a failed attempt and when to try again (no retry once attempts run out)."""
     event.status = EventStatus.FAILED
     event.error = error[:4000]
     event.attempts += 1
-    if event.attempts >= max_attempts:
-        event.next_attempt_at = None
-    else:
-        delay = BACKOFF_MINUTES[min(event.attempts, len(BACKOFF_MINUTES)) - 1]
-        event.next_attempt_at = now + timedelta(minutes=delay)
+    event.next_attempt_at = next_attempt_at(event.attempts, max_attempts=max_attempts, now=now)
 
 
-def process_safely(
-    s: Session,
-    event: InboundEvent,
+def take_in(
+    conn: sa.Connection,
+    values: Mapping[str, Any],
     settings: IntakeSettings,
     now: datetime | None = None,
-    *,
-    committed_event: bool = False,
 ) -> Outcome:
-    """Process an event; a failure is recorded on the event, never raised.
+    """Store a delivery's raw event, commit it, then write its lead: the webhook's path.
 
-    The work runs in a savepoint, so other events in the same transaction are unharmed;
-    when the event was just committed and is alone in the transaction (``committed_event``,
-    the webhook's case) a failure rolls the transaction back instead, saving two round trips.
+    The fields are checked and the touches looked up (in the same round trip as the event's
+    insert, on PostgreSQL) before the lead is written in one more. A redelivery (same source
+    and id) answers where the first copy stands and changes nothing. A failure while writing
+    the lead is kept on the event and retried later by the job; fields at fault are kept as
+    a failed event and not retried; only a dead database raises.
     """
     now = now or utcnow()
     try:
-        if committed_event:
-            try:
-                return process_event(s, event, lookback_days=settings.lookback_days, now=now)
-            except Exception:
-                s.rollback()
-                raise
+        fields = intake.parse_lead(intake.read_data(values["content_type"], values["body"]))
+    except DomainError as exc:
+        # The fields are at fault: the event is kept as failed for the admins to see, and
+        # not retried (the same body cannot do better).
+        failed = {**values, "status": EventStatus.FAILED, "error": _describe(exc)[:4000]}
+        event_id = store.insert_event(conn, {**failed, "attempts": 1})
+        conn.commit()
+        if event_id is None:
+            return _earlier_outcome(conn, values)
+        return Outcome(event_id, None, EventStatus.FAILED, problem=exc)
+
+    lead = lead_values(fields, values["received_at"])
+    search = attribution.touch_search(
+        fields.attribution_fields(),
+        email=fields.email,
+        converted_at=lead["submitted_at"],
+        lookback_days=settings.lookback_days,
+    )
+    event_id, touches = store.insert_event_finding_touches(conn, values, search)
+    conn.commit()  # nothing is lost: the raw event is safe before the lead is written
+    if event_id is None:
+        return _earlier_outcome(conn, values)
+    try:
+        lead_id = store.write_lead(conn, event_id, lead, touches, now=now)
+        conn.commit()
+    except (sa.exc.OperationalError, sa.exc.InterfaceError):
+        raise  # the database is gone: the caller answers 503 (the event is kept)
+    except Exception as exc:
+        log.exception("processing inbound event %s failed", event_id)
+        conn.rollback()
+        retry_at = next_attempt_at(1, max_attempts=settings.max_attempts, now=now)
+        store.mark_event(
+            conn,
+            event_id,
+            status=EventStatus.FAILED,
+            attempts=1,
+            error=f"{type(exc).__name__}: {exc}"[:4000],
+            next_attempt_at=retry_at,
+        )
+        conn.commit()
+        return Outcome(event_id, None, EventStatus.FAILED)
+    return Outcome(event_id, lead_id, EventStatus.PROCESSED, len(touches))
+
+
+def _earlier_outcome(conn: sa.Connection, values: Mapping[str, Any]) -> Outcome:
+    """Where the first copy of a redelivered event stands."""
+    row = store.find_event(conn, values["source"], values["external_id"])
+    conn.commit()
+    if row is None:  # pragma: no cover - the conflicting row is committed or ours
+        raise RuntimeError("the conflicting inbound event could not be read")
+    return Outcome(row.id, row.lead_id, EventStatus(row.status), row.touches)
+
+
+def process_safely(
+    s: Session, event: InboundEvent, settings: IntakeSettings, now: datetime | None = None
+) -> Outcome:
+    """Process an event in a savepoint; a failure is recorded on the event, never raised."""
+    now = now or utcnow()
+    try:
         with s.begin_nested():
             return process_event(s, event, lookback_days=settings.lookback_days, now=now)
     except DomainError as exc:

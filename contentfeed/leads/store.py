@@ -1,0 +1,336 @@
+"""The intake's writes as Core statements on a connection: the lead webhook's hot path.
+
+A lead costs three statements on PostgreSQL: the raw event (committed on its own, so nothing
+is lost), one read for its touches (attribution.find_touches), and one statement that
+inserts the lead and its touches and marks the event processed, all or nothing (a
+data-modifying WITH). SQLite cannot modify data in WITH, so there the same writes run one
+after another in the caller's transaction; on SQLite they are local calls, not round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from psycopg.rows import namedtuple_row
+from psycopg.types.json import Json
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from contentfeed.db import UTCDateTime
+from contentfeed.leads import attribution
+from contentfeed.leads.attribution import Credited, TouchSearch
+from contentfeed.leads.models import EventStatus, InboundEvent, Lead, LeadStatus, Touch
+
+# The headers kept with a raw event; never the signature or an Authorization header.
+KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "user-agent", "content-type")
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """What processing needs of a stored event."""
+
+    id: int
+    content_type: str
+    body: str
+    received_at: datetime
+    attempts: int = 0
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Return the headers worth keeping with a raw event (no credentials)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    return {name: lowered[name][:500] for name in KEPT_HEADERS if name in lowered}
+
+
+def event_values(
+    *,
+    source: str,
+    external_id: str,
+    content_type: str,
+    body: str,
+    headers: Mapping[str, str],
+    now: datetime,
+) -> dict[str, Any]:
+    """Return the column values of a newly received raw event."""
+    return {
+        "source": source,
+        "external_id": external_id,
+        "content_type": content_type[:120],
+        "body": body,
+        "headers": kept_headers(headers),
+        "status": EventStatus.RECEIVED,
+        "error": "",
+        "attempts": 0,
+        "received_at": now,
+    }
+
+
+# Statements are built once and run with parameters: building a statement costs more
+# Python than running it, and a built statement's cache key is remembered.
+EVENT_COLUMNS = (
+    "source",
+    "external_id",
+    "content_type",
+    "body",
+    "headers",
+    "status",
+    "error",
+    "attempts",
+    "received_at",
+)
+LEAD_COLUMNS = (
+    "email",
+    "email_domain",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "country",
+    "phone",
+    "consent",
+    "consent_text",
+    "landing_url",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "extra",
+    "submitted_at",
+    "status",
+    "created_at",
+    "updated_at",
+)
+TOUCH_COLUMNS = (
+    "code",
+    "found_in",
+    "link_id",
+    "click_id",
+    "suggestion_id",
+    "seller_id",
+    "content_id",
+    "campaign_id",
+    "touched_at",
+    "credits",
+)
+# The columns of a touch-query row between its kind and its touch_id (attribution.py).
+TOUCH_ROW = (
+    sa.column("code", sa.String()),
+    sa.column("link_id", sa.Integer()),
+    sa.column("click_id", sa.BigInteger()),
+    sa.column("suggestion_id", sa.Integer()),
+    sa.column("seller_id", sa.Integer()),
+    sa.column("content_id", sa.Integer()),
+    sa.column("campaign_id", sa.Integer()),
+    sa.column("touched_at", UTCDateTime()),
+)
+DONE_COLUMNS = ("status", "processed_at", "error", "next_attempt_at")
+
+
+def _param(table: sa.Table, column: str, prefix: str = "") -> sa.BindParameter[Any]:
+    return sa.bindparam(prefix + column, type_=table.c[column].type)
+
+
+@cache
+def _insert_event_statement(dialect: str) -> sa.Insert:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = InboundEvent.__table__
+    return (
+        insert(InboundEvent)
+        .values({name: _param(table, name) for name in EVENT_COLUMNS})  # type: ignore[arg-type]
+        .on_conflict_do_nothing()
+        .returning(InboundEvent.id)
+    )
+
+
+def insert_event(conn: sa.Connection, values: Mapping[str, Any]) -> int | None:
+    """Add a raw event unless its (source, external_id) was received before.
+
+    Returns the new event's id, or None for a redelivery. One INSERT ... ON CONFLICT DO
+    NOTHING RETURNING: of two copies arriving at once, the second inserts nothing.
+    """
+    new_id = conn.scalar(_insert_event_statement(conn.dialect.name), dict(values))
+    return None if new_id is None else int(new_id)
+
+
+def insert_event_finding_touches(
+    conn: sa.Connection, values: Mapping[str, Any], search: TouchSearch
+) -> tuple[int | None, list[Credited]]:
+    """Add a raw event (as insert_event) and find the touches of the lead it carries.
+
+    On PostgreSQL one statement does both, and it commits the event on its own (the
+    connection is in autocommit mode) before the lead is written. Returns the new event's
+    id (None for a redelivery) and the touches.
+    """
+    if conn.dialect.name != "postgresql":
+        event_id = insert_event(conn, values)
+        conn.commit()
+        return event_id, attribution.find_touches_for(conn, search)
+    statement = _insert_event_finding_touches_statement(search.parts(conn.dialect.name))
+    rows = _run(conn, statement, {**values, **search.params()})
+    event_ids = [row.touch_id for row in rows if row.kind == "event"]
+    return (event_ids[0] if event_ids else None), search.credited(rows)
+
+
+@cache
+def _insert_event_finding_touches_statement(
+    parts: tuple[sa.Select[*tuple[Any, ...]], ...],
+) -> sa.CompoundSelect[*tuple[Any, ...]]:
+    new_event = _insert_event_statement("postgresql").cte("new_event")
+    event_row = sa.select(
+        sa.literal("event", sa.String).label("kind"),
+        *(sa.cast(sa.null(), column.type).label(column.name) for column in TOUCH_ROW),
+        new_event.c.id.label("touch_id"),
+    )
+    return sa.union_all(event_row, *parts)
+
+
+@cache
+def _find_event_statement() -> sa.Executable:
+    touches = (
+        sa.select(sa.func.count())
+        .where(Touch.lead_id == InboundEvent.lead_id)
+        .correlate(InboundEvent)
+        .scalar_subquery()
+    )
+    return sa.select(
+        InboundEvent.id, InboundEvent.status, InboundEvent.lead_id, touches.label("touches")
+    ).where(
+        InboundEvent.source == sa.bindparam("source"),
+        InboundEvent.external_id == sa.bindparam("external_id"),
+    )
+
+
+def find_event(conn: sa.Connection, source: str, external_id: str) -> sa.Row[Any] | None:
+    """Return where an earlier delivery stands: id, status, lead id and its touch count."""
+    params = {"source": source, "external_id": external_id}
+    return conn.execute(_find_event_statement(), params).first()
+
+
+def write_lead(
+    conn: sa.Connection,
+    event_id: int,
+    lead: Mapping[str, Any],
+    touches: Sequence[Credited],
+    *,
+    now: datetime,
+) -> int:
+    """Insert a lead with its touches and mark its event processed; return the lead's id."""
+    params: dict[str, Any] = {
+        **{f"lead_{name}": value for name, value in lead.items()},
+        "lead_status": LeadStatus.NEW,
+        "lead_created_at": now,
+        "lead_updated_at": now,
+        "event_id": event_id,
+        "done_status": EventStatus.PROCESSED,
+        "done_processed_at": now,
+        "done_error": "",
+        "done_next_attempt_at": None,
+    }
+    for n, item in enumerate(touches):
+        params.update({f"t{n}_{name}": value for name, value in _touch_values(item).items()})
+    if conn.dialect.name == "postgresql":
+        return int(_run(conn, _write_lead_statement(len(touches)), params)[0][0])
+    # SQLite: the same writes one after another, in the caller's transaction.
+    lead_id = int(conn.scalar(_insert_lead_statement(), params))
+    if touches:
+        rows = [{**_touch_values(item), "lead_id": lead_id} for item in touches]
+        conn.execute(sa.insert(Touch), rows)
+    conn.execute(_mark_done_statement(), {**params, "lead_id": lead_id})
+    return lead_id
+
+
+def _touch_values(item: Credited) -> dict[str, Any]:
+    touch = item.touch
+    return {
+        "code": touch.code,
+        "found_in": touch.found_in,
+        "link_id": touch.link_id,
+        "click_id": touch.click_id,
+        "suggestion_id": touch.suggestion_id,
+        "seller_id": touch.seller_id,
+        "content_id": touch.content_id,
+        "campaign_id": touch.campaign_id,
+        "touched_at": touch.touched_at,
+        "credits": item.credits,
+    }
+
+
+# --- running the hot statements on the driver ----------------------------------------------
+
+
+Statement = sa.Select[Any] | sa.CompoundSelect[Any]
+
+
+def _run(conn: sa.Connection, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
+    """Run a PostgreSQL statement and return its rows (named tuples).
+
+    On an autocommit connection (the webhook's) the statement, compiled once, goes straight
+    to psycopg: SQLAlchemy's per-execution work (execution context, result objects) costs
+    more than the local round trip itself there. Inside a transaction it runs through
+    SQLAlchemy, which keeps track of that transaction.
+    """
+    driver: Any = conn.connection.dbapi_connection
+    if driver is None or not driver.autocommit:
+        return list(conn.execute(statement, dict(params)))
+    with driver.cursor(row_factory=namedtuple_row) as cursor:
+        sql, constants = _compiled(statement)
+        cursor.execute(sql, {**constants, **{key: _adapt(value) for key, value in params.items()}})
+        return cursor.fetchall() if cursor.description else []
+
+
+@cache
+def _compiled(statement: Statement) -> tuple[str, dict[str, Any]]:
+    """The statement's SQL for psycopg, and the values of its constants (literals)."""
+    compiled = statement.compile(dialect=psycopg_dialect())  # type: ignore[no-untyped-call]
+    constants = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+    return str(compiled), constants
+
+
+def _adapt(value: Any) -> Any:
+    # The JSON columns (headers, extra, credits) are the only values psycopg cannot take as
+    # they are; strings, enums (str), numbers, aware datetimes, lists and None pass through.
+    return Json(value) if isinstance(value, dict) else value
+
+
+@cache
+def _insert_lead_statement() -> sa.Insert:
+    table = Lead.__table__
+    values = {name: _param(table, name, "lead_") for name in LEAD_COLUMNS}  # type: ignore[arg-type]
+    return sa.insert(Lead).values(values).returning(Lead.id)
+
+
+@cache
+def _mark_done_statement(lead_id: sa.ColumnElement[Any] | None = None) -> sa.Update:
+    table = InboundEvent.__table__
+    values: dict[str, Any] = {name: _param(table, name, "done_") for name in DONE_COLUMNS}  # type: ignore[arg-type]
+    values["lead_id"] = lead_id if lead_id is not None else sa.bindparam("lead_id")
+    return sa.update(InboundEvent).where(InboundEvent.id == sa.bindparam("event_id")).values(values)
+
+
+@cache
+def _write_lead_statement(touch_count: int) -> sa.Select[Any]:
+    """One statement for PostgreSQL: the lead, its ``touch_count`` touches and the event."""
+    new_lead = _insert_lead_statement().cte("new_lead")
+    table = Touch.__table__
+    ctes = []
+    for n in range(touch_count):
+        # Typed parameters: PostgreSQL is told each one's type, NULLs included.
+        row = sa.select(new_lead.c.id, *(_param(table, name, f"t{n}_") for name in TOUCH_COLUMNS))  # type: ignore[arg-type]
+        ctes.append(
+            sa.insert(Touch).from_select(["lead_id", *TOUCH_COLUMNS], row).cte(f"touch_{n}")
+        )
+    mark = _mark_done_statement(sa.select(new_lead.c.id).scalar_subquery()).cte("event_done")
+    return sa.select(new_lead.c.id).add_cte(*ctes, mark)
+
+
+def mark_event(conn: sa.Connection, event_id: int, **values: Any) -> None:
+    """Update a stored event's processing state (status, error, attempts, next attempt)."""
+    conn.execute(sa.update(InboundEvent).where(InboundEvent.id == event_id).values(**values))
