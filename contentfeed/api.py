@@ -54,8 +54,13 @@ def operation(
     query: type[BaseModel] | None = None,
     errors: tuple[int, ...] = (),
     content_type: str = "application/json",
+    response_type: str | None = None,
 ) -> Callable[[F], F]:
-    """Describe an API view for the OpenAPI document."""
+    """Describe an API view for the OpenAPI document.
+
+    ``content_type`` is the request body's media type; ``response_type`` names a success
+    answer that is not a JSON model (a CSV file, say), described as text of that type.
+    """
 
     def decorator(view: F) -> F:
         view.openapi = {  # type: ignore[attr-defined]
@@ -67,6 +72,7 @@ def operation(
             "query": query,
             "errors": errors,
             "content_type": content_type,
+            "response_type": response_type,
             "doc": (view.__doc__ or "").strip(),
         }
         return view
@@ -176,6 +182,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             success: dict[str, Any] = {"description": "Success"}
             if meta["response"] is not None:
                 success["content"] = {"application/json": {"schema": ref(meta["response"])}}
+            elif meta["response_type"] is not None:
+                success["content"] = {meta["response_type"]: {"schema": {"type": "string"}}}
             op["responses"][str(meta["status"])] = success
             scope = getattr(view, "required_scope", None)
             statuses = set(meta["errors"])

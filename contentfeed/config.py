@@ -67,6 +67,7 @@ class Settings(BaseModel):
     lead_event_max_attempts: int = Field(default=8, ge=1, le=50)
     attribution_lookback_days: int = Field(default=90, ge=1, le=730)
     raw_event_retention_days: int = Field(default=30, ge=1, le=3650)
+    gated_submissions_per_hour: int = Field(default=5, ge=1, le=1000)
 
     @field_validator("smtp_security")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -127,7 +128,10 @@ def error_response(
 
 
 def _domain_error(exc: DomainError) -> Response:
-    return error_response(exc.status, exc.message, exc.code, exc.fields)
+    response = error_response(exc.status, exc.message, exc.code, exc.fields)
+    if isinstance(exc, Unavailable):
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:
@@ -149,6 +153,24 @@ def _csrf_error(exc: CSRFError) -> Response:
     )
 
 
+def _database_down(exc: Exception) -> Response:
+    """A database that refuses connections or drops them: ask the client to come back."""
+    import contextlib
+
+    from flask import current_app
+
+    from contentfeed import db
+
+    with contextlib.suppress(Exception):
+        db.session().rollback()
+    current_app.logger.warning("database unavailable on %s %s", request.method, request.path)
+    response = error_response(
+        503, "The database is briefly unavailable. Please try again in a minute."
+    )
+    response.headers["Retry-After"] = str(Unavailable.retry_after_seconds)
+    return response
+
+
 def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
@@ -161,6 +183,9 @@ def _unexpected(exc: Exception) -> Response:
 def register(app: Flask) -> None:
     """Install the error handlers."""
     app.register_error_handler(DomainError, _domain_error)
+    # Connection refused, lost or timed out (and SQLite's "database is locked").
+    app.register_error_handler(sa.exc.OperationalError, _database_down)
+    app.register_error_handler(sa.exc.InterfaceError, _database_down)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

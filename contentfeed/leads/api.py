@@ -439,7 +439,7 @@ def _csv_row(lead: Lead, context: service.TouchContext) -> list[object]:
 
 @bp.get("/leads.csv")
 @access.require_scope("read", *READERS)
-@operation(summary="Export leads as CSV", tag=TAG, query=LeadFilters, content_type="text/csv")
+@operation(summary="Export leads as CSV", tag=TAG, query=LeadFilters, response_type="text/csv")
 def export_leads() -> Response:
     """Export the leads matching the filters as CSV (text/csv), one row per lead, newest first.
 

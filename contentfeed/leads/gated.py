@@ -26,8 +26,8 @@ CONSENT_TEXT = (
     "I agree that my details may be stored and used to contact me about this content and "
     "related products. I can withdraw this consent at any time."
 )
-# At most this many submissions per (hashed) client address per RATE_WINDOW.
-RATE_LIMIT = 5
+# Submissions per (hashed) client address are counted over this window; how many are
+# allowed is the gated_submissions_per_hour setting.
 RATE_WINDOW = timedelta(hours=1)
 CLIENT_HEADER = "client"
 
@@ -82,9 +82,9 @@ def recent_submissions(s: Session, client: str, now: datetime | None = None) -> 
     return int(s.scalar(query) or 0)
 
 
-def is_limited(s: Session, client: str, now: datetime | None = None) -> bool:
-    """Tell whether this address used up its submissions for now."""
-    return recent_submissions(s, client, now) >= RATE_LIMIT
+def is_limited(s: Session, client: str, *, limit: int, now: datetime | None = None) -> bool:
+    """Tell whether this address used up its ``limit`` submissions for the past hour."""
+    return recent_submissions(s, client, now) >= limit
 
 
 def lead_body(

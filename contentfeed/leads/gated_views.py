@@ -87,7 +87,7 @@ def page(content_id: int) -> ResponseReturnValue:
     if (form.website.data or "").strip():
         return redirect(_file_url(content))  # a bot: pretend it worked, store nothing
     client = gated.client_hash(request.remote_addr or "", secret=current_app.config["SECRET_KEY"])
-    if gated.is_limited(s, client):
+    if gated.is_limited(s, client, limit=current_app.config["GATED_SUBMISSIONS_PER_HOUR"]):
         message = "Too many requests from your network just now. Please try again in an hour."
         return _page(content, form, 429, message)
     if not form.validate():

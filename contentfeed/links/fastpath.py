@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.http import dump_cookie
 
+from contentfeed.errors import Unavailable
 from contentfeed.links import service
 
 if TYPE_CHECKING:
@@ -46,7 +47,10 @@ class RedirectFastPath:
             referrer=environ.get("HTTP_REFERER"),
             address=environ.get("REMOTE_ADDR", ""),
         )
-        target = service.follow_link(self._connections(), visit, config["SECRET_KEY"])
+        try:
+            target = service.follow_link(self._connections(), visit, config["SECRET_KEY"])
+        except Unavailable:
+            return self.inner(environ, start_response)  # Flask draws the "come back" page
         if target is None:
             return self.inner(environ, start_response)  # Flask draws the friendly 404
         cookie = dump_cookie(

@@ -22,8 +22,11 @@ from flask import Flask
 from ua_parser import parse as parse_user_agent
 from werkzeug.urls import iri_to_uri
 
+from contentfeed.errors import Unavailable
+
 CODE_BYTES = 6  # 48 bits of randomness, 8 URL-safe characters
 COOKIE_NAME = "cf_ref"
+DATABASE_DOWN = "The database is briefly unavailable. Please try the link again in a minute."
 UTM_FIXED = (("utm_source", "linkedin"), ("utm_medium", "social"))
 DEFAULT_CAMPAIGN = "contentfeed"
 # Link-preview fetchers and crawlers the shared list may not name yet.
@@ -209,7 +212,10 @@ def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str |
     is_pg = connections.engine.dialect.name == "postgresql"
     dbapi = connections.engine.dialect.loaded_dbapi
     for attempt in (1, 2):
-        connection = connections.borrow()
+        try:
+            connection = connections.borrow()
+        except (dbapi.OperationalError, dbapi.InterfaceError, sa.exc.DBAPIError):
+            raise Unavailable(DATABASE_DOWN) from None
         try:
             target = _follow(connection, is_pg, visit.code, values, now)
         except dbapi.IntegrityError:
@@ -222,7 +228,7 @@ def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str |
         except (dbapi.OperationalError, dbapi.InterfaceError):
             connection.invalidate()
             if attempt == 2:
-                raise
+                raise Unavailable(DATABASE_DOWN) from None
             continue
         except BaseException:
             connection.invalidate()
