@@ -84,6 +84,9 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.leads import gated_views
     from contentfeed.leads import views as leads_views
     from contentfeed.links import views as links_views
+    from contentfeed.routing import admin_views as routing_admin
+    from contentfeed.routing import api as routing_api
+    from contentfeed.routing import views as routing_views
     from contentfeed.suggestions import api as suggestions_api
     from contentfeed.suggestions import views as suggestions_views
 
@@ -95,8 +98,17 @@ def register_blueprints(app: Flask) -> None:
         suggestions_views.bp,
         leads_views.bp,
         gated_views.bp,
+        routing_views.bp,
+        routing_admin.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (api.bp, accounts_api.bp, content_api.bp, suggestions_api.bp, leads_api.bp):
+    for blueprint in (
+        api.bp,
+        accounts_api.bp,
+        content_api.bp,
+        suggestions_api.bp,
+        leads_api.bp,
+        routing_api.bp,
+    ):
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)

@@ -68,6 +68,16 @@ class Settings(BaseModel):
     attribution_lookback_days: int = Field(default=90, ge=1, le=730)
     raw_event_retention_days: int = Field(default=30, ge=1, le=3650)
     gated_submissions_per_hour: int = Field(default=5, ge=1, le=1000)
+    routing_default_queue: str = Field(default="Digital sales", min_length=1, max_length=120)
+    routing_customer_queue: str = Field(
+        default="Customer development", min_length=1, max_length=120
+    )
+    routing_default_sla_minutes: int = Field(default=60, ge=1, le=43_200)
+    routing_customer_sla_minutes: int = Field(default=240, ge=1, le=43_200)
+    routing_dedupe_days: int = Field(default=30, ge=0, le=365)
+    crm_webhook_url: str = ""
+    crm_webhook_secret: str = ""
+    outbox_max_attempts: int = Field(default=8, ge=1, le=50)
 
     @field_validator("smtp_security")
     @classmethod

@@ -159,6 +159,18 @@ def post_json_to_user_url(url: str, payload: object) -> requests.Response:
     return response
 
 
+def post_to_destination(url: str, body: str, headers: dict[str, str]) -> requests.Response:
+    """POST a prepared body to a destination an admin configured (the CRM webhook).
+
+    Not a user-supplied URL, so private addresses are allowed (a CRM inside the company
+    network is normal); redirects are not followed and the usual timeout applies.
+    """
+    try:
+        return client().post(url, data=body.encode(), headers=headers, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise FetchFailed(f"Could not reach {urlsplit(url).hostname}: {_describe(exc)}.") from exc
+
+
 def _describe(exc: requests.RequestException) -> str:
     """Say in words why a request failed."""
     if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():

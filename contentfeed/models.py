@@ -9,4 +9,5 @@ def import_all() -> None:
     import contentfeed.content.models
     import contentfeed.leads.models
     import contentfeed.links.models
+    import contentfeed.routing.models
     import contentfeed.suggestions.models  # noqa: F401

@@ -17,8 +17,11 @@ from contentfeed import db
 from contentfeed.accounts.models import Role, TeamKind, User
 from contentfeed.accounts.service import SCOPES
 from contentfeed.content.models import Asset, ImportBatch
+from contentfeed.db import utcnow
 from contentfeed.leads import service as lead_service
 from contentfeed.leads.models import InboundEvent, Lead
+from contentfeed.routing import service as routing
+from contentfeed.routing.models import Queue, RoutingRule
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion
 from tests.conftest import sign_in
@@ -28,6 +31,9 @@ from tests.roles_content_import import CONTENT_IMPORT
 from tests.roles_content_ui import CONTENT_UI
 from tests.roles_gated import GATED
 from tests.roles_leads import LEADS
+from tests.roles_routing import ROUTING
+from tests.roles_routing_admin import ROUTING_ADMIN
+from tests.roles_routing_api import ROUTING_API
 from tests.roles_sellers import SELLERS
 
 # endpoint -> roles allowed (pages: signed-in roles; API: roles of the token's user), or PUBLIC
@@ -64,6 +70,9 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     **CONTENT_IMPORT,
     **CONTENT_API,
     **GATED,
+    **ROUTING,
+    **ROUTING_ADMIN,
+    **ROUTING_API,
 }
 
 ROLES = [None, *Role]
@@ -118,6 +127,17 @@ def url_args(
         s.add_all([lead, event])
         s.commit()
         lead_id, event_id, secret_id = lead.id, event.id, secret.id
+        routing.ensure_defaults(s, routing.RoutingSettings())
+        queue = s.scalar(sa.select(Queue).order_by(Queue.id))
+        assert queue is not None
+        rule = s.scalar(sa.select(RoutingRule).order_by(RoutingRule.id))
+        assert rule is not None
+        account = routing.save_account(
+            s, routing.AccountIn(name="Matrix customer", domains=["matrix-customer.example"])
+        )
+        message = routing.enqueue(s, lead, "lead.routed", utcnow())
+        s.commit()
+        queue_id, rule_id, account_id, message_id = queue.id, rule.id, account.id, message.id
     return {
         "user_id": target.id,
         "team_id": team.id,
@@ -136,6 +156,11 @@ def url_args(
         "lead_id": lead_id,
         "event_id": event_id,
         "secret_id": secret_id,
+        "queue_id": queue_id,
+        "rule_id": rule_id,
+        "account_id": account_id,
+        "message_id": message_id,
+        "member_user_id": target.id,
     }
 
 

@@ -32,6 +32,13 @@ class LeadStatus(enum.StrEnum):
         return self.value.capitalize()
 
 
+# Open: someone is still working the lead (a returning person is added to it); closed: done.
+OPEN_STATUSES = frozenset(
+    {LeadStatus.NEW, LeadStatus.CLAIMED, LeadStatus.CONTACTED, LeadStatus.QUALIFIED}
+)
+CLOSED_STATUSES = frozenset({LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED})
+
+
 class WebhookSecret(Base):
     """A Standard Webhooks signing secret (whsec_...). Several may be active for rotation.
 
@@ -113,9 +120,46 @@ class Lead(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     erased_at: Mapped[datetime | None]
 
+    # Routing (routing/service.py): where the lead went, who works it and how fast.
+    score: Mapped[int] = mapped_column(default=0)
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("account.id", ondelete="SET NULL"), index=True
+    )
+    queue_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("lead_queue.id", ondelete="SET NULL")
+    )
+    assignee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    routed_at: Mapped[datetime | None] = mapped_column(index=True)
+    due_at: Mapped[datetime | None]  # the SLA: claimed and contacted by then
+    claimed_at: Mapped[datetime | None]
+    first_contact_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]  # when it was flagged overdue
+    routing_trace: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    disqualify_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # The same person came back while this lead was open: the newer one points here.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("lead.id", ondelete="SET NULL"), index=True
+    )
+    returned_count: Mapped[int] = mapped_column(default=0)  # claims given back by the SLA job
+
     touches: Mapped[list[Touch]] = relationship(
         back_populates="lead", cascade="all, delete-orphan", order_by="Touch.touched_at"
     )
+
+    __table_args__ = (sa.Index("ix_lead_queue_open", "queue_id", "status", "due_at"),)
+
+    @property
+    def full_name(self) -> str:
+        """Return the person's name, or their email when they gave none."""
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    @property
+    def is_open(self) -> bool:
+        """Tell whether someone still has to work this lead."""
+        return self.status in OPEN_STATUSES and self.merged_into_id is None
 
     @validates("email")
     def _lower_email(self, key: str, value: str) -> str:

@@ -107,6 +107,10 @@ LEAD_COLUMNS = (
     "status",
     "created_at",
     "updated_at",
+    "score",
+    "routing_trace",
+    "disqualify_reason",
+    "returned_count",
 )
 TOUCH_COLUMNS = (
     "code",
@@ -228,6 +232,12 @@ def write_lead(
         "lead_status": LeadStatus.NEW,
         "lead_created_at": now,
         "lead_updated_at": now,
+        # Routing fills these in later (routing/service.py); column defaults do not apply
+        # inside WITH, so they are given here.
+        "lead_score": 0,
+        "lead_routing_trace": {},
+        "lead_disqualify_reason": "",
+        "lead_returned_count": 0,
         "event_id": event_id,
         "done_status": EventStatus.PROCESSED,
         "done_processed_at": now,

@@ -171,17 +171,37 @@ def send_due(s: Session, settings: NotifySettings, now: datetime | None = None) 
 def deliver(
     channel: str, seller: User, posts: Sequence[Suggestion], settings: NotifySettings
 ) -> None:
-    """Send one notification through the seller's channel, or raise DeliveryFailed."""
-    profile = seller.seller_profile
+    """Send one digest of waiting posts through the seller's channel, or raise DeliveryFailed."""
+    lines = [f"You have {summary_line(posts)}. Copy them from your feed:", settings.feed_url, ""]
+    for post in posts:
+        lines += [f"— {post.content.title}", post.rendered_text, ""]
+    titles = "\n".join(f"• {p.content.title}" for p in posts)
+    short = f"{seller.first_name}, you have {summary_line(posts)}:\n{titles}\n{settings.feed_url}"
+    send_message(channel, seller, f"contentfeed: {summary_line(posts)}", lines, short, settings)
+
+
+def send_message(
+    channel: str,
+    user: User,
+    subject: str,
+    lines: Sequence[str],
+    short: str,
+    settings: NotifySettings,
+) -> None:
+    """Send a message through a channel: email gets ``lines``, Slack and Teams ``short``.
+
+    Raises DeliveryFailed (``permanent`` when retrying cannot help).
+    """
+    profile = user.seller_profile
     target = profile.notification_target if profile else ""
     if channel == NotificationChannel.EMAIL.value:
-        send_email(target or seller.email, seller, posts, settings)
+        send_email(target or user.email, user, subject, lines, settings)
     elif channel in (NotificationChannel.SLACK.value, NotificationChannel.TEAMS.value):
         if not target:
             raise DeliveryFailed(
                 f"No {channel} webhook URL in the seller's profile.", permanent=True
             )
-        post_webhook(channel, target, seller, posts, settings)
+        post_webhook(channel, target, subject, short, settings)
     else:
         raise DeliveryFailed(f"Unknown channel {channel!r}.", permanent=True)
 
@@ -192,25 +212,16 @@ def summary_line(posts: Sequence[Suggestion]) -> str:
 
 
 def send_email(
-    address: str, seller: User, posts: Sequence[Suggestion], settings: NotifySettings
+    address: str, user: User, subject: str, lines: Sequence[str], settings: NotifySettings
 ) -> None:
-    """Send the email digest over SMTP (STARTTLS, TLS or plain, as configured)."""
+    """Send an email over SMTP (STARTTLS, TLS or plain, as configured)."""
     if not settings.smtp_host:
         raise DeliveryFailed("Email is not configured (smtp_host is empty).", permanent=True)
     message = EmailMessage()
-    message["Subject"] = f"contentfeed: {summary_line(posts)}"
+    message["Subject"] = subject
     message["From"] = settings.smtp_from
     message["To"] = address
-    lines = [
-        f"Hi {seller.first_name},",
-        "",
-        f"You have {summary_line(posts)}. Copy them from your feed:",
-        settings.feed_url,
-        "",
-    ]
-    for post in posts:
-        lines += [f"— {post.content.title}", post.rendered_text, ""]
-    message.set_content("\n".join(lines))
+    message.set_content("\n".join([f"Hi {user.first_name},", "", *lines]))
     try:
         if settings.smtp_security == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -235,12 +246,8 @@ def send_email(
         raise DeliveryFailed(f"Email could not be sent: {exc}") from exc
 
 
-def post_webhook(
-    channel: str, url: str, seller: User, posts: Sequence[Suggestion], settings: NotifySettings
-) -> None:
+def post_webhook(channel: str, url: str, subject: str, text: str, settings: NotifySettings) -> None:
     """Post a Slack or Microsoft Teams incoming-webhook message."""
-    titles = "\n".join(f"• {p.content.title}" for p in posts)
-    text = f"{seller.first_name}, you have {summary_line(posts)}:\n{titles}\n{settings.feed_url}"
     payload: dict[str, Any]
     if channel == NotificationChannel.SLACK.value:
         payload = {"text": text}
@@ -248,7 +255,7 @@ def post_webhook(
         payload = {
             "@type": "MessageCard",
             "@context": "https://schema.org/extensions",
-            "summary": summary_line(posts),
+            "summary": subject,
             "text": text.replace("\n", "<br>"),
         }
     try:

@@ -1,0 +1,1454 @@
+"""Routing decisions: accounts, queues, rules, where each lead goes and who works it.
+
+A new lead is routed by the ``routing.route_leads`` job (every few seconds), so the lead
+webhook stays a two-statement affair. Routing a lead, in one transaction: if the same person
+has an open lead, the new one is folded into it (the rep sees the person came back);
+otherwise the rules are tried in order, the first match names a queue and a strategy, a rep is
+picked where the strategy says so, the SLA clock starts, the trace of every decision is kept
+on the lead, a message for the CRM goes to the outbox and the attributed seller is told.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from contentfeed.accounts.models import Role, Team, User
+from contentfeed.db import utcnow
+from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
+from contentfeed.leads import attribution
+from contentfeed.leads.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Lead,
+    LeadStatus,
+    Touch,
+)
+from contentfeed.routing import calendar, domains
+from contentfeed.routing.models import (
+    Account,
+    AccountDomain,
+    LeadActivity,
+    OutboxMessage,
+    OutboxStatus,
+    Queue,
+    QueueMember,
+    RoutingRule,
+    SellerNotice,
+    Strategy,
+)
+
+ROUTE_BATCH = 200
+CONDITION_KEYS = (
+    "customer",
+    "free_mail",
+    "countries",
+    "regions",
+    "companies",
+    "title_keywords",
+    "min_score",
+    "max_score",
+    "seller_team_ids",
+)
+SENIOR_TITLE = re.compile(
+    r"\b(chief|ceo|cto|cio|cfo|coo|cmo|ciso|founder|owner|president|vp|vice president|head|"
+    r"director|partner|geschäftsführer|leiter|directeur)\b",
+    re.IGNORECASE,
+)
+MANAGER_TITLE = re.compile(r"\b(manager|lead|principal|architect)\b", re.IGNORECASE)
+# Where a lead may go next from each status (release and reassign are separate actions).
+TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
+    LeadStatus.NEW: frozenset({LeadStatus.CLAIMED, LeadStatus.DISQUALIFIED}),
+    LeadStatus.CLAIMED: frozenset({LeadStatus.CONTACTED, LeadStatus.DISQUALIFIED}),
+    LeadStatus.CONTACTED: frozenset({LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED}),
+    LeadStatus.QUALIFIED: frozenset({LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED}),
+    LeadStatus.DISQUALIFIED: frozenset(),
+    LeadStatus.CONVERTED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """The routing settings, read once from the app's config."""
+
+    default_queue: str = "Digital sales"
+    customer_queue: str = "Customer development"
+    default_sla_minutes: int = 60
+    customer_sla_minutes: int = 240
+    dedupe_days: int = 30
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RoutingSettings:
+        """Read the routing settings from app.config."""
+        return cls(
+            default_queue=str(config["ROUTING_DEFAULT_QUEUE"]),
+            customer_queue=str(config["ROUTING_CUSTOMER_QUEUE"]),
+            default_sla_minutes=int(config["ROUTING_DEFAULT_SLA_MINUTES"]),
+            customer_sla_minutes=int(config["ROUTING_CUSTOMER_SLA_MINUTES"]),
+            dedupe_days=int(config["ROUTING_DEDUPE_DAYS"]),
+        )
+
+
+# --- defaults ----------------------------------------------------------------------------
+
+
+def ensure_defaults(s: Session, settings: RoutingSettings) -> None:
+    """Create the two default queues and rules from config when none exist yet.
+
+    Known customers go to customer development ("hunters after the signature"), everyone else
+    to digital sales. Reps of a team of the matching kind become the queues' members.
+    """
+    if s.scalar(sa.select(sa.func.count()).select_from(RoutingRule)):
+        return
+    customer = queue_by_name(s, settings.customer_queue) or _new_queue(
+        s, settings.customer_queue, settings.customer_sla_minutes, "customer_development"
+    )
+    default = queue_by_name(s, settings.default_queue) or _new_queue(
+        s, settings.default_queue, settings.default_sla_minutes, "digital_sales"
+    )
+    s.add_all(
+        [
+            RoutingRule(
+                position=1,
+                name="Known customers",
+                conditions={"customer": True},
+                queue=customer,
+            ),
+            RoutingRule(position=2, name="Everyone else", conditions={}, queue=default),
+        ]
+    )
+    s.flush()
+
+
+def _new_queue(s: Session, name: str, sla_minutes: int, team_kind: str) -> Queue:
+    queue = Queue(name=name, sla_minutes=sla_minutes, strategy=Strategy.CLAIM)
+    reps = s.scalars(
+        sa.select(User)
+        .join(Team, Team.id == User.team_id)
+        .where(User.role == Role.REP, User.is_active.is_(True), Team.kind == team_kind)
+        .order_by(User.id)
+    )
+    queue.members = [QueueMember(user=rep) for rep in reps]
+    s.add(queue)
+    s.flush()
+    return queue
+
+
+def queue_by_name(s: Session, name: str) -> Queue | None:
+    """Return the queue of this name, if any."""
+    return s.scalar(sa.select(Queue).where(Queue.name == name))
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountIn:
+    """An account as an admin or the CRM import gives it."""
+
+    name: str
+    domains: list[str]
+    crm_id: str = ""
+    owner_team_id: int | None = None
+    owner_id: int | None = None
+
+
+def check_account(s: Session, data: AccountIn, account_id: int | None = None) -> list[str]:
+    """Check an account's fields and return its normalised domains, or raise Invalid."""
+    problems: dict[str, str] = {}
+    if not data.name.strip():
+        problems["name"] = "required"
+    elif len(data.name.strip()) > 200:
+        problems["name"] = "at most 200 characters"
+    names: list[str] = []
+    for raw in data.domains:
+        domain = domains.normalise_domain(raw)
+        if not domain:
+            continue
+        if "." not in domain or not re.fullmatch(r"[a-z0-9.-]+", domain) or len(domain) > 253:
+            problems["domains"] = f"{raw.strip()!r} is not a domain"
+            break
+        if domains.is_freemail(domain):
+            problems["domains"] = f"{domain} is a free-mail provider, not a company's domain"
+            break
+        if domain not in names:
+            names.append(domain)
+    if not names and "domains" not in problems:
+        problems["domains"] = "give at least one domain, e.g. acme.com"
+    if names:
+        taken = s.execute(
+            sa.select(AccountDomain.domain, Account.name)
+            .join(Account)
+            .where(AccountDomain.domain.in_(names), AccountDomain.account_id != (account_id or 0))
+        ).first()
+        if taken is not None:
+            problems["domains"] = f"{taken.domain} already belongs to {taken.name}"
+    if data.owner_team_id is not None and s.get(Team, data.owner_team_id) is None:
+        problems["owner_team_id"] = "no team has this id"
+    if data.owner_id is not None and s.get(User, data.owner_id) is None:
+        problems["owner_id"] = "no user has this id"
+    if problems:
+        raise Invalid("Some fields need attention.", problems)
+    return names
+
+
+def save_account(s: Session, data: AccountIn, account: Account | None = None) -> Account:
+    """Create an account, or update one, with its domains."""
+    names = check_account(s, data, account.id if account else None)
+    account = account or Account()
+    account.name = data.name.strip()
+    account.crm_id = data.crm_id.strip()[:120]
+    account.owner_team_id = data.owner_team_id
+    account.owner_id = data.owner_id
+    kept = {d.domain: d for d in account.domains}
+    account.domains = [kept.get(name) or AccountDomain(domain=name) for name in names]
+    s.add(account)
+    s.flush()
+    return account
+
+
+def get_account(s: Session, account_id: int) -> Account:
+    """Return an account or raise NotFound."""
+    account = s.get(Account, account_id)
+    if account is None:
+        raise NotFound("No account has this id.")
+    return account
+
+
+def list_accounts(s: Session, q: str = "") -> list[Account]:
+    """Return the accounts, by name, optionally searched by name or domain."""
+    query = sa.select(Account).options(selectinload(Account.domains)).order_by(Account.name)
+    if q.strip():
+        like = f"%{q.strip().lower()}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Account.name).like(like),
+                Account.id.in_(
+                    sa.select(AccountDomain.account_id).where(AccountDomain.domain.like(like))
+                ),
+            )
+        )
+    return list(s.scalars(query))
+
+
+def account_for_domain(s: Session, domain: str) -> Account | None:
+    """Return the customer account an email domain belongs to (subdomains included)."""
+    if not domain or domains.is_freemail(domain):
+        return None
+    candidates = domains.candidate_domains(domain)
+    rows = s.execute(
+        sa.select(AccountDomain.domain, AccountDomain.account_id).where(
+            AccountDomain.domain.in_(candidates)
+        )
+    ).all()
+    if not rows:
+        return None
+    best = min(rows, key=lambda row: candidates.index(row.domain))  # the most specific
+    return s.get(Account, best.account_id)
+
+
+# --- queues and rules ----------------------------------------------------------------------
+
+
+def list_queues(s: Session) -> list[Queue]:
+    """Return every queue with its members, by name."""
+    return list(
+        s.scalars(
+            sa.select(Queue)
+            .options(selectinload(Queue.members).selectinload(QueueMember.user))
+            .order_by(Queue.name)
+        )
+    )
+
+
+def get_queue(s: Session, queue_id: int) -> Queue:
+    """Return a queue or raise NotFound."""
+    queue = s.get(Queue, queue_id)
+    if queue is None:
+        raise NotFound("No queue has this id.")
+    return queue
+
+
+@dataclass(frozen=True)
+class QueueIn:
+    """A queue's settings as an admin edits them."""
+
+    name: str
+    description: str = ""
+    strategy: Strategy = Strategy.CLAIM
+    sla_minutes: int = 60
+    business_hours: bool = False
+    timezone: str = "UTC"
+    workdays: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    day_start: str = "09:00"
+    day_end: str = "17:00"
+    lead_user_id: int | None = None
+
+
+def save_queue(s: Session, data: QueueIn, queue: Queue | None = None) -> Queue:
+    """Create or update a queue, checking its SLA and calendar."""
+    problems: dict[str, str] = {}
+    name = data.name.strip()
+    if not name or len(name) > 120:
+        problems["name"] = "required, at most 120 characters"
+    else:
+        other = queue_by_name(s, name)
+        if other is not None and (queue is None or other.id != queue.id):
+            problems["name"] = "another queue has this name"
+    if not 1 <= data.sla_minutes <= 60 * 24 * 30:
+        problems["sla_minutes"] = "between 1 minute and 30 days"
+    try:
+        ZoneInfo(data.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems["timezone"] = f"unknown time zone {data.timezone!r}"
+    try:
+        start, end = calendar.parse_clock(data.day_start), calendar.parse_clock(data.day_end)
+        if data.business_hours and end <= start:
+            problems["day_end"] = "must be after the start of the day"
+    except ValueError:
+        problems["day_start"] = "use HH:MM, e.g. 09:00"
+    if data.business_hours and not [d for d in data.workdays if 0 <= d <= 6]:
+        problems["workdays"] = "pick at least one working day"
+    if data.lead_user_id is not None and s.get(User, data.lead_user_id) is None:
+        problems["lead_user_id"] = "no user has this id"
+    if problems:
+        raise Invalid("Some fields need attention.", problems)
+    queue = queue or Queue()
+    queue.name = name
+    queue.description = data.description.strip()
+    queue.strategy = data.strategy
+    queue.sla_minutes = data.sla_minutes
+    queue.business_hours = data.business_hours
+    queue.timezone = data.timezone
+    queue.workdays = sorted({d for d in data.workdays if 0 <= d <= 6})
+    queue.day_start = data.day_start.strip()
+    queue.day_end = data.day_end.strip()
+    queue.lead_user_id = data.lead_user_id
+    s.add(queue)
+    s.flush()
+    return queue
+
+
+def set_member(
+    s: Session,
+    queue: Queue,
+    user_id: int,
+    *,
+    weight: int = 1,
+    capacity: int = 0,
+    available: bool = True,
+) -> QueueMember:
+    """Add a rep to a queue or change their weight, capacity and availability."""
+    user = s.get(User, user_id)
+    if user is None or user.role not in (Role.REP, Role.ADMIN):
+        raise Invalid("Only reps (and admins) work queues.", {"user_id": "not a rep"})
+    if not 1 <= weight <= 100:
+        raise Invalid("The weight is between 1 and 100.", {"weight": "between 1 and 100"})
+    if not 0 <= capacity <= 10_000:
+        raise Invalid("The capacity is 0 (no limit) or more.", {"capacity": "0 or more"})
+    member = next((m for m in queue.members if m.user_id == user_id), None)
+    if member is None:
+        member = QueueMember(queue=queue, user=user, assigned_count=_fair_start(queue))
+        s.add(member)
+    member.weight, member.capacity, member.available = weight, capacity, available
+    s.flush()
+    return member
+
+
+def _fair_start(queue: Queue) -> int:
+    # A rep joining late starts level with the least-served rep, so round-robin does not
+    # hand them every lead until they catch up.
+    return min((m.assigned_count for m in queue.members), default=0)
+
+
+def remove_member(s: Session, queue: Queue, user_id: int) -> None:
+    """Take a rep out of a queue (their leads stay theirs)."""
+    member = next((m for m in queue.members if m.user_id == user_id), None)
+    if member is None:
+        raise NotFound("This rep is not in the queue.")
+    queue.members.remove(member)
+    s.flush()
+
+
+def list_rules(s: Session) -> list[RoutingRule]:
+    """Return the rules in the order they are tried."""
+    return list(
+        s.scalars(
+            sa.select(RoutingRule)
+            .options(selectinload(RoutingRule.queue))
+            .order_by(RoutingRule.position, RoutingRule.id)
+        )
+    )
+
+
+def get_rule(s: Session, rule_id: int) -> RoutingRule:
+    """Return a rule or raise NotFound."""
+    rule = s.get(RoutingRule, rule_id)
+    if rule is None:
+        raise NotFound("No routing rule has this id.")
+    return rule
+
+
+@dataclass(frozen=True)
+class RuleIn:
+    """A rule as an admin writes it."""
+
+    name: str
+    queue_id: int
+    conditions: dict[str, Any] = field(default_factory=dict)
+    strategy: Strategy | None = None
+    enabled: bool = True
+
+
+def check_conditions(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a rule's conditions cleaned up, or raise Invalid naming the bad ones."""
+    problems: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in CONDITION_KEYS:
+            problems[key] = f"unknown condition; use {', '.join(CONDITION_KEYS)}"
+            continue
+        if value is None or value == "" or value == []:
+            continue
+        if key in ("customer", "free_mail"):
+            if not isinstance(value, bool):
+                problems[key] = "true or false"
+            else:
+                clean[key] = value
+        elif key in ("min_score", "max_score"):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+                problems[key] = "a whole number from 0 to 100"
+            else:
+                clean[key] = value
+        elif key == "seller_team_ids":
+            if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            ):
+                problems[key] = "a list of team ids"
+            else:
+                clean[key] = sorted(set(value))
+        else:
+            items = _text_list(value)
+            if items is None:
+                problems[key] = "a list of words"
+                continue
+            if key == "countries":
+                codes = [v.upper() for v in items]
+                bad = [c for c in codes if not re.fullmatch(r"[A-Z]{2}", c)]
+                if bad:
+                    problems[key] = f"ISO country codes (two letters), not {bad[0]!r}"
+                    continue
+                items = sorted(set(codes))
+            elif key == "regions":
+                unknown = [v for v in items if v not in domains.REGIONS]
+                if unknown:
+                    problems[key] = f"unknown region {unknown[0]!r}; known: " + ", ".join(
+                        domains.REGIONS
+                    )
+                    continue
+            clean[key] = items
+    if "min_score" in clean and "max_score" in clean and clean["min_score"] > clean["max_score"]:
+        problems["max_score"] = "at least the minimum score"
+    if problems:
+        raise Invalid("Some conditions need attention.", problems)
+    return clean
+
+
+def _text_list(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,\n]", value)]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None
+    return [v.strip() for v in value if v.strip()][:100]
+
+
+def save_rule(s: Session, data: RuleIn, rule: RoutingRule | None = None) -> RoutingRule:
+    """Create a rule (tried last) or update one."""
+    problems: dict[str, str] = {}
+    if not data.name.strip() or len(data.name.strip()) > 120:
+        problems["name"] = "required, at most 120 characters"
+    if s.get(Queue, data.queue_id) is None:
+        problems["queue_id"] = "no queue has this id"
+    if problems:
+        raise Invalid("Some fields need attention.", problems)
+    conditions = check_conditions(data.conditions)
+    if rule is None:
+        last = s.scalar(sa.select(sa.func.max(RoutingRule.position))) or 0
+        rule = RoutingRule(position=last + 1)
+        s.add(rule)
+    rule.name = data.name.strip()
+    rule.queue_id = data.queue_id
+    rule.conditions = conditions
+    rule.strategy = data.strategy
+    rule.enabled = data.enabled
+    s.flush()
+    return rule
+
+
+def delete_rule(s: Session, rule_id: int) -> None:
+    """Delete a rule; the others keep their order."""
+    s.delete(get_rule(s, rule_id))
+    s.flush()
+
+
+def reorder_rules(s: Session, rule_ids: Sequence[int]) -> list[RoutingRule]:
+    """Put the rules in the given order (every rule exactly once)."""
+    rules = {rule.id: rule for rule in list_rules(s)}
+    if sorted(rule_ids) != sorted(rules):
+        raise Invalid(
+            "Give every rule's id exactly once, in the new order.",
+            {"rule_ids": f"expected the ids {sorted(rules)}"},
+        )
+    for position, rule_id in enumerate(rule_ids, start=1):
+        rules[rule_id].position = position
+    s.flush()
+    return [rules[rule_id] for rule_id in rule_ids]
+
+
+def move_rule(s: Session, rule_id: int, step: int) -> None:
+    """Move a rule one place up (step -1) or down (step 1)."""
+    ids = [rule.id for rule in list_rules(s)]
+    if rule_id not in ids:
+        raise NotFound("No routing rule has this id.")
+    at = ids.index(rule_id)
+    to = min(max(at + step, 0), len(ids) - 1)
+    ids.insert(to, ids.pop(at))
+    reorder_rules(s, ids)
+
+
+# --- the facts routing looks at ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules can see of a lead."""
+
+    email_domain: str
+    company_domain: str
+    free_mail: bool
+    account_id: int | None
+    account_name: str
+    country: str
+    region: str
+    company: str
+    job_title: str
+    score: int
+    seller_id: int | None
+    seller_name: str
+    seller_team_id: int | None
+    seller_team_name: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the facts for the trace."""
+        return {key: getattr(self, key) for key in self.__dataclass_fields__}
+
+
+def score_lead(lead: Lead, *, free_mail: bool, customer: bool, attributed: bool) -> int:
+    """Score a lead from 0 to 100 by how promising it looks (documented in README)."""
+    score = 0
+    score += 20 if not free_mail else 0
+    if SENIOR_TITLE.search(lead.job_title or ""):
+        score += 25
+    elif MANAGER_TITLE.search(lead.job_title or ""):
+        score += 10
+    score += 10 if lead.company.strip() else 0
+    score += 10 if lead.phone.strip() else 0
+    score += 10 if lead.consent else 0
+    score += 15 if attributed else 0
+    score += 10 if customer else 0
+    return min(score, 100)
+
+
+def facts_of(s: Session, lead: Lead) -> Facts:
+    """Gather what the rules look at: domain, account, region, score, attributed seller."""
+    domain = lead.email_domain or lead.email.rpartition("@")[2]
+    free_mail = domains.is_freemail(domain)
+    account = account_for_domain(s, domain)
+    last = last_touch(lead.touches)
+    seller = s.get(User, last.seller_id) if last and last.seller_id else None
+    team = seller.team if seller else None
+    return Facts(
+        email_domain=domain,
+        company_domain=domains.company_domain(domain) if domain else "",
+        free_mail=free_mail,
+        account_id=account.id if account else None,
+        account_name=account.name if account else "",
+        country=lead.country,
+        region=domains.region_of(lead.country),
+        company=lead.company,
+        job_title=lead.job_title,
+        score=score_lead(
+            lead, free_mail=free_mail, customer=account is not None, attributed=last is not None
+        ),
+        seller_id=seller.id if seller else None,
+        seller_name=seller.name if seller else "",
+        seller_team_id=team.id if team else None,
+        seller_team_name=team.name if team else "",
+    )
+
+
+def last_touch(touches: Iterable[Touch]) -> Touch | None:
+    """Return the touch credited under last-touch (the latest)."""
+    ordered = sorted(touches, key=lambda t: (t.touched_at, t.id or 0))
+    return ordered[-1] if ordered else None
+
+
+def _check(name: str, value: Any, facts: Facts) -> tuple[bool, str]:
+    """Say whether one condition holds for these facts, and why (for the trace)."""
+    domain = facts.email_domain or "(no domain)"
+    if name == "customer":
+        if facts.account_id is not None:
+            return value, f"{domain} belongs to customer {facts.account_name}"
+        why = "a free-mail address" if facts.free_mail else "not a customer domain"
+        return not value, f"{domain} is {why}"
+    if name == "free_mail":
+        return facts.free_mail == value, (
+            f"{domain} is a free-mail provider" if facts.free_mail else f"{domain} is a work domain"
+        )
+    if name == "countries":
+        ok = facts.country in value
+        return (
+            ok,
+            f"country {facts.country or '(none)'} {'is' if ok else 'is not'} in "
+            + ", ".join(value),
+        )
+    if name == "regions":
+        ok = facts.region in value
+        verb = "is" if ok else "is not"
+        return ok, f"region {facts.region or '(none)'} {verb} in {', '.join(value)}"
+    if name == "companies":
+        hit = next((v for v in value if v.lower() in facts.company.lower()), None)
+        if hit:
+            return True, f"company {facts.company!r} contains {hit!r}"
+        return False, f"company {facts.company or '(none)'!r} contains none of " + ", ".join(value)
+    if name == "title_keywords":
+        words = set(re.findall(r"\w+", facts.job_title.lower()))
+        hit = next((v for v in value if set(re.findall(r"\w+", v.lower())) <= words), None)
+        if hit:
+            return True, f"job title {facts.job_title!r} has {hit!r}"
+        return False, f"job title {facts.job_title or '(none)'!r} has none of " + ", ".join(value)
+    if name == "min_score":
+        return (
+            facts.score >= value,
+            f"score {facts.score} {'≥' if facts.score >= value else '<'} {value}",
+        )
+    if name == "max_score":
+        return (
+            facts.score <= value,
+            f"score {facts.score} {'≤' if facts.score <= value else '>'} {value}",
+        )
+    if name == "seller_team_ids":
+        if facts.seller_team_id is None:
+            return False, "no attributed seller with a team"
+        ok = facts.seller_team_id in value
+        return ok, f"seller's team {facts.seller_team_name} {'is' if ok else 'is not'} listed"
+    return False, f"unknown condition {name}"  # pragma: no cover - conditions are checked
+
+
+def evaluate(
+    rules: Sequence[RoutingRule], facts: Facts
+) -> tuple[RoutingRule | None, list[dict[str, Any]]]:
+    """Try the rules in order; return the first that matches and the trace of each tried."""
+    tried: list[dict[str, Any]] = []
+    for rule in rules:
+        if not rule.enabled:
+            tried.append(
+                {"rule_id": rule.id, "name": rule.name, "matched": False, "why": "switched off"}
+            )
+            continue
+        checks = []
+        for name, value in rule.conditions.items():
+            ok, why = _check(name, value, facts)
+            checks.append({"condition": name, "ok": ok, "why": why})
+        matched = all(check["ok"] for check in checks)
+        tried.append(
+            {
+                "rule_id": rule.id,
+                "name": rule.name,
+                "matched": matched,
+                "why": "all conditions hold" if checks else "no conditions: matches every lead",
+                "checks": checks,
+            }
+        )
+        if matched:
+            return rule, tried
+    return None, tried
+
+
+# --- picking a rep -------------------------------------------------------------------------
+
+
+def _open_load(s: Session, user_ids: Sequence[int]) -> dict[int, int]:
+    if not user_ids:
+        return {}
+    rows = s.execute(
+        sa.select(Lead.assignee_id, sa.func.count())
+        .where(
+            Lead.assignee_id.in_(user_ids),
+            Lead.status.in_([LeadStatus.CLAIMED, LeadStatus.CONTACTED]),
+            Lead.merged_into_id.is_(None),
+        )
+        .group_by(Lead.assignee_id)
+    ).all()
+    return {int(user_id or 0): int(n) for user_id, n in rows}
+
+
+def pick_rep(
+    s: Session, queue: Queue, strategy: Strategy, now: datetime
+) -> tuple[QueueMember | None, dict[str, Any]]:
+    """Pick the rep a lead goes to (None when reps claim, or nobody can take it).
+
+    Round-robin gives the lead to the eligible rep with the fewest leads so far; weighted
+    to the one furthest below their share (fewest leads per unit of weight). Counters are
+    stored, so the order survives restarts and is the same on every run: no randomness.
+    """
+    if strategy is Strategy.CLAIM:
+        return None, {"strategy": strategy.value, "why": "reps claim leads from this queue"}
+    members = list(queue.members)
+    load = _open_load(s, [m.user_id for m in members])
+    considered = []
+    eligible: list[QueueMember] = []
+    for member in members:
+        why = ""
+        if not member.user.is_active:
+            why = "account deactivated"
+        elif not member.available:
+            why = "unavailable"
+        elif member.capacity and load.get(member.user_id, 0) >= member.capacity:
+            why = f"at capacity ({load.get(member.user_id, 0)} of {member.capacity} open)"
+        considered.append(
+            {
+                "user_id": member.user_id,
+                "name": member.user.name,
+                "eligible": not why,
+                "why": why or f"{member.assigned_count} assigned so far, weight {member.weight}",
+            }
+        )
+        if not why:
+            eligible.append(member)
+    if not eligible:
+        return None, {
+            "strategy": strategy.value,
+            "reps": considered,
+            "why": "no rep can take it now; it waits in the queue for anyone to claim",
+        }
+    if strategy is Strategy.WEIGHTED:
+        chosen = min(eligible, key=lambda m: (m.assigned_count / m.weight, -m.weight, m.id))
+        why = f"{chosen.user.name} is furthest below their share (weight {chosen.weight})"
+    else:
+        chosen = min(eligible, key=lambda m: (m.assigned_count, m.id))
+        why = f"{chosen.user.name} is next in turn"
+    chosen.assigned_count += 1
+    chosen.last_assigned_at = now
+    return chosen, {
+        "strategy": strategy.value,
+        "reps": considered,
+        "picked": chosen.user_id,
+        "why": why,
+    }
+
+
+# --- routing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    """What one run of the routing job did."""
+
+    routed: int = 0
+    merged: int = 0
+
+
+def open_lead_of(s: Session, lead: Lead, *, window_days: int) -> Lead | None:
+    """Return the same person's open lead from inside the window, if any."""
+    since = lead.submitted_at - timedelta(days=window_days)
+    return s.scalar(
+        sa.select(Lead)
+        .where(
+            Lead.email == lead.email,
+            Lead.id != lead.id,
+            Lead.merged_into_id.is_(None),
+            Lead.routed_at.is_not(None),
+            Lead.erased_at.is_(None),
+            Lead.status.in_(list(OPEN_STATUSES)),
+            Lead.submitted_at >= since,
+        )
+        .order_by(Lead.submitted_at.desc(), Lead.id.desc())
+        .limit(1)
+    )
+
+
+def route_pending(
+    s: Session, settings: RoutingSettings, now: datetime | None = None, *, public_url: str = ""
+) -> RouteResult:
+    """Route every lead not routed yet (oldest first), each in its own savepoint."""
+    now = now or utcnow()
+    ensure_defaults(s, settings)
+    query = (
+        sa.select(Lead)
+        .where(Lead.routed_at.is_(None), Lead.erased_at.is_(None))
+        .order_by(Lead.id)
+        .limit(ROUTE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    routed = merged = 0
+    rules = list_rules(s)
+    for lead in s.scalars(query).all():
+        with s.begin_nested():
+            if route_lead(s, lead, settings, rules, now, public_url=public_url):
+                routed += 1
+            else:
+                merged += 1
+    return RouteResult(routed, merged)
+
+
+def route_lead(
+    s: Session,
+    lead: Lead,
+    settings: RoutingSettings,
+    rules: Sequence[RoutingRule],
+    now: datetime,
+    *,
+    public_url: str = "",
+) -> bool:
+    """Route one lead; return False when it was folded into the person's open lead."""
+    earlier = open_lead_of(s, lead, window_days=settings.dedupe_days)
+    if earlier is not None:
+        fold_into(s, lead, earlier, now)
+        return False
+    facts = facts_of(s, lead)
+    rule, tried = evaluate(rules, facts)
+    if rule is not None:
+        queue, strategy = rule.queue, rule.strategy or rule.queue.strategy
+        reason = f"rule {rule.name!r} matched"
+    else:
+        queue = queue_by_name(s, settings.default_queue) or _new_queue(
+            s, settings.default_queue, settings.default_sla_minutes, "digital_sales"
+        )
+        strategy, reason = queue.strategy, "no rule matched: the default queue"
+    member, assignment = pick_rep(s, queue, strategy, now)
+    lead.score = facts.score
+    lead.account_id = facts.account_id
+    lead.queue_id = queue.id
+    lead.routed_at = now
+    lead.due_at = sla_due(queue, now)
+    if member is not None:
+        lead.assignee_id = member.user_id
+        lead.status = LeadStatus.CLAIMED
+        lead.claimed_at = now
+    lead.routing_trace = {
+        "at": now.isoformat(),
+        "facts": facts.as_dict(),
+        "rules": tried,
+        "queue": {"id": queue.id, "name": queue.name, "why": reason},
+        "assignment": assignment,
+    }
+    text = f"Routed to {queue.name}: {reason}."
+    if member is not None:
+        text += f" Assigned to {member.user.name}."
+    record(s, lead, "routed", text, detail={"queue_id": queue.id})
+    enqueue(s, lead, "lead.routed", now)
+    tell_seller(s, lead, facts, now, public_url=public_url)
+    return True
+
+
+def sla_due(queue: Queue, start: datetime) -> datetime:
+    """When a lead routed to this queue at ``start`` must be claimed and contacted."""
+    cal = (
+        calendar.Calendar.of(queue.timezone, queue.workdays, queue.day_start, queue.day_end)
+        if queue.business_hours
+        else None
+    )
+    return calendar.due_at(start, queue.sla_minutes, cal)
+
+
+def fold_into(s: Session, lead: Lead, earlier: Lead, now: datetime) -> None:
+    """The person came back while their lead is open: add the new touches to it."""
+    lead.merged_into_id = earlier.id
+    lead.routed_at = now
+    lead.queue_id = earlier.queue_id
+    lead.routing_trace = {
+        "at": now.isoformat(),
+        "duplicate_of": earlier.id,
+        "why": f"the same person has open lead #{earlier.id}; added to it",
+    }
+    known = {touch.code for touch in earlier.touches}
+    added = []
+    for touch in lead.touches:
+        if touch.code in known:
+            continue
+        added.append(
+            Touch(
+                lead=earlier,
+                code=touch.code,
+                found_in="returned",
+                link_id=touch.link_id,
+                click_id=touch.click_id,
+                suggestion_id=touch.suggestion_id,
+                seller_id=touch.seller_id,
+                content_id=touch.content_id,
+                campaign_id=touch.campaign_id,
+                touched_at=touch.touched_at,
+            )
+        )
+        known.add(touch.code)
+    s.add_all(added)
+    s.flush()
+    if added:  # the person converted again: credit over every touch, as of this visit
+        touches = sorted(earlier.touches, key=lambda t: (t.touched_at, t.code))
+        shares = attribution.credit_shares(
+            [t.touched_at for t in touches], converted_at=lead.submitted_at
+        )
+        for touch, credits in zip(touches, shares, strict=True):
+            touch.credits = credits
+    where = f" via {added[-1].code}" if added else ""
+    record(
+        s,
+        earlier,
+        "came_back",
+        f"{lead.full_name} came back{where} (form sent {lead.submitted_at:%Y-%m-%d %H:%M} UTC).",
+        detail={"lead_id": lead.id, "touches_added": len(added)},
+    )
+    record(s, lead, "merged", f"Added to open lead #{earlier.id}.", detail={"into": earlier.id})
+    s.flush()
+
+
+def dry_run(s: Session, sample: Lead, settings: RoutingSettings) -> dict[str, Any]:
+    """Say where a lead would go, with the trace, changing nothing."""
+    facts = facts_of(s, sample)
+    rule, tried = evaluate(list_rules(s), facts)
+    if rule is not None:
+        queue, strategy = rule.queue, rule.strategy or rule.queue.strategy
+        reason = f"rule {rule.name!r} matched"
+    else:
+        queue = queue_by_name(s, settings.default_queue)  # type: ignore[assignment]
+        strategy = queue.strategy if queue else Strategy.CLAIM
+        reason = "no rule matched: the default queue"
+    assignment: dict[str, Any] = {"strategy": strategy.value}
+    if queue is not None:
+        with s.begin_nested() as savepoint:  # counters move while picking: undo them
+            _member, assignment = pick_rep(s, queue, strategy, utcnow())
+            savepoint.rollback()
+    return {
+        "facts": facts.as_dict(),
+        "rules": tried,
+        "queue": {"id": queue.id, "name": queue.name, "why": reason} if queue else None,
+        "assignment": assignment,
+        "due_at": sla_due(queue, utcnow()).isoformat() if queue else None,
+    }
+
+
+# --- working the queue -------------------------------------------------------------------
+
+
+def record(
+    s: Session,
+    lead: Lead,
+    kind: str,
+    text: str,
+    *,
+    actor: User | None = None,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> LeadActivity:
+    """Add a line to a lead's history."""
+    entry = LeadActivity(
+        lead_id=lead.id,
+        actor_id=actor.id if actor else None,
+        kind=kind,
+        text=text,
+        detail=detail or {},
+        at=now or utcnow(),
+    )
+    s.add(entry)
+    return entry
+
+
+def history(s: Session, lead_id: int) -> list[LeadActivity]:
+    """Return a lead's history, oldest first."""
+    return list(
+        s.scalars(
+            sa.select(LeadActivity)
+            .options(selectinload(LeadActivity.actor))
+            .where(LeadActivity.lead_id == lead_id)
+            .order_by(LeadActivity.at, LeadActivity.id)
+        )
+    )
+
+
+def can_work(user: User, queue_ids: set[int], lead: Lead) -> bool:
+    """Tell whether a user may act on a lead: admins always, reps in its queue or its owner."""
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.REP and (lead.queue_id in queue_ids or lead.assignee_id == user.id)
+
+
+def queues_of(s: Session, user: User) -> list[Queue]:
+    """Return the queues a user works (admins see every queue)."""
+    query = sa.select(Queue).order_by(Queue.name)
+    if user.role != Role.ADMIN:
+        query = query.join(QueueMember).where(QueueMember.user_id == user.id)
+    return list(s.scalars(query))
+
+
+def _workable(s: Session, user: User, lead_id: int, *, lock: bool = True) -> Lead:
+    lead = s.get(Lead, lead_id, with_for_update=lock)
+    if lead is None or lead.merged_into_id is not None:
+        raise NotFound("No open lead has this id.")
+    if not can_work(user, {q.id for q in queues_of(s, user)}, lead):
+        raise Forbidden("This lead is not in one of your queues.")
+    return lead
+
+
+def claim_next(s: Session, user: User, queue_id: int, now: datetime | None = None) -> Lead | None:
+    """Give the rep the most urgent unclaimed lead of a queue, or None when it is empty.
+
+    Safe when many reps click at once: on PostgreSQL the row is locked with FOR UPDATE SKIP
+    LOCKED, so each rep skips leads another is taking; on SQLite (where SQLAlchemy silently
+    drops SKIP LOCKED) an UPDATE ... WHERE status = 'new' AND assignee_id IS NULL only
+    succeeds for the first, and the others try the next lead.
+    """
+    now = now or utcnow()
+    queue = get_queue(s, queue_id)
+    if user.role != Role.ADMIN and not any(m.user_id == user.id for m in queue.members):
+        raise Forbidden("You are not a member of this queue.")
+    waiting = (
+        sa.select(Lead.id)
+        .where(
+            Lead.queue_id == queue.id,
+            Lead.status == LeadStatus.NEW,
+            Lead.assignee_id.is_(None),
+            Lead.merged_into_id.is_(None),
+        )
+        .order_by(Lead.due_at, Lead.id)
+        .limit(1)
+    )
+    if s.get_bind().dialect.name == "postgresql":
+        lead_id = s.scalar(waiting.with_for_update(skip_locked=True))
+        if lead_id is None:
+            return None
+        lead = s.get(Lead, lead_id)
+        assert lead is not None
+        _take(s, lead, user, now)
+        return lead
+    for _attempt in range(20):
+        found = s.scalar(waiting)
+        if found is None:
+            return None
+        lead_id = int(found)
+        taken = s.execute(
+            sa.update(Lead)
+            .where(Lead.id == lead_id, Lead.status == LeadStatus.NEW, Lead.assignee_id.is_(None))
+            .values(status=LeadStatus.CLAIMED, assignee_id=user.id, claimed_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(taken, "rowcount", 0) == 1:
+            lead = s.get(Lead, lead_id, populate_existing=True)
+            assert lead is not None
+            _after_claim(s, lead, user, now)
+            return lead
+    return None  # pragma: no cover - twenty rivals in a row took the lead first
+
+
+def _take(s: Session, lead: Lead, user: User, now: datetime) -> None:
+    lead.status = LeadStatus.CLAIMED
+    lead.assignee_id = user.id
+    lead.claimed_at = now
+    _after_claim(s, lead, user, now)
+
+
+def _after_claim(s: Session, lead: Lead, user: User, now: datetime) -> None:
+    record(s, lead, "claimed", f"Claimed by {user.name}.", actor=user, now=now)
+    enqueue(s, lead, "lead.status_changed", now)
+    s.flush()
+
+
+def claim(s: Session, user: User, lead_id: int, now: datetime | None = None) -> Lead:
+    """Claim one particular lead from the queue."""
+    now = now or utcnow()
+    lead = _workable(s, user, lead_id)
+    if lead.status is not LeadStatus.NEW or lead.assignee_id is not None:
+        raise Conflict("Someone has this lead already.")
+    _take(s, lead, user, now)
+    return lead
+
+
+def release(s: Session, user: User, lead_id: int, now: datetime | None = None) -> Lead:
+    """Give a claimed lead back to its queue (its SLA clock keeps running from routing)."""
+    now = now or utcnow()
+    lead = _workable(s, user, lead_id)
+    if lead.status is not LeadStatus.CLAIMED:
+        raise Conflict("Only a claimed lead not yet contacted can be released.")
+    if lead.assignee_id != user.id and user.role != Role.ADMIN:
+        raise Forbidden("Only the rep who claimed it (or an admin) can release this lead.")
+    lead.status, lead.assignee_id, lead.claimed_at = LeadStatus.NEW, None, None
+    record(s, lead, "released", f"Released back to the queue by {user.name}.", actor=user, now=now)
+    enqueue(s, lead, "lead.status_changed", now)
+    s.flush()
+    return lead
+
+
+def reassign(
+    s: Session, user: User, lead_id: int, to_user_id: int, now: datetime | None = None
+) -> Lead:
+    """Hand an open lead to another rep of its queue."""
+    now = now or utcnow()
+    lead = _workable(s, user, lead_id)
+    if not lead.is_open:
+        raise Conflict("This lead is closed.")
+    target = s.get(User, to_user_id)
+    if target is None or not target.is_active or target.role not in (Role.REP, Role.ADMIN):
+        raise Invalid("Pick an active rep.", {"user_id": "not an active rep"})
+    lead.assignee_id = target.id
+    if lead.status is LeadStatus.NEW:
+        lead.status, lead.claimed_at = LeadStatus.CLAIMED, now
+    record(
+        s,
+        lead,
+        "reassigned",
+        f"Reassigned to {target.name} by {user.name}.",
+        actor=user,
+        detail={"to": target.id},
+        now=now,
+    )
+    enqueue(s, lead, "lead.status_changed", now)
+    s.flush()
+    return lead
+
+
+def set_status(
+    s: Session,
+    user: User,
+    lead_id: int,
+    status: LeadStatus,
+    *,
+    note: str = "",
+    reason: str = "",
+    now: datetime | None = None,
+    public_url: str = "",
+) -> Lead:
+    """Move a lead along new -> claimed -> contacted -> qualified / disqualified -> converted.
+
+    Disqualifying needs a reason. The first contact and the close are timed; the attributed
+    seller hears how it ended.
+    """
+    now = now or utcnow()
+    lead = _workable(s, user, lead_id)
+    if status not in TRANSITIONS[lead.status]:
+        allowed = ", ".join(sorted(t.value for t in TRANSITIONS[lead.status])) or "nothing"
+        raise Conflict(f"A {lead.status.value} lead can move to {allowed}, not {status.value}.")
+    if status is LeadStatus.DISQUALIFIED and not reason.strip():
+        raise Invalid("Say why the lead is disqualified.", {"reason": "required"})
+    if status is LeadStatus.CLAIMED:
+        _take(s, lead, user, now)
+        return lead
+    if lead.assignee_id is None:
+        lead.assignee_id, lead.claimed_at = user.id, lead.claimed_at or now
+    lead.status = status
+    if status is LeadStatus.CONTACTED and lead.first_contact_at is None:
+        lead.first_contact_at = now
+    if status in CLOSED_STATUSES:
+        lead.closed_at = now
+    if status is LeadStatus.DISQUALIFIED:
+        lead.disqualify_reason = reason.strip()[:2000]
+    text = f"{status.label} by {user.name}."
+    if reason.strip():
+        text += f" Reason: {reason.strip()}"
+    record(s, lead, "status", text, actor=user, detail={"status": status.value}, now=now)
+    if note.strip():
+        record(s, lead, "note", note.strip()[:5000], actor=user, now=now)
+    enqueue(s, lead, "lead.status_changed", now)
+    if status in (LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED):
+        tell_seller_outcome(s, lead, status, now, public_url=public_url)
+    s.flush()
+    return lead
+
+
+def add_note(s: Session, user: User, lead_id: int, text: str) -> LeadActivity:
+    """Add a rep's note to a lead."""
+    if not text.strip():
+        raise Invalid("Write something first.", {"text": "required"})
+    lead = _workable(s, user, lead_id, lock=False)
+    entry = record(s, lead, "note", text.strip()[:5000], actor=user)
+    s.flush()
+    return entry
+
+
+# --- the queue page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One lead as the queue shows it."""
+
+    lead: Lead
+    seller_name: str
+    content_title: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """A queue with its open leads, most urgent first."""
+
+    queue: Queue
+    rows: list[QueueRow]
+    waiting: int
+    overdue: int
+
+
+def queue_view(s: Session, queue: Queue, now: datetime, *, limit: int = 200) -> QueueView:
+    """Return a queue's open leads by SLA due time, with the seller and content behind each."""
+    from contentfeed.content.models import Content
+
+    leads = list(
+        s.scalars(
+            sa.select(Lead)
+            .options(selectinload(Lead.touches))
+            .where(
+                Lead.queue_id == queue.id,
+                Lead.merged_into_id.is_(None),
+                Lead.status.in_([LeadStatus.NEW, LeadStatus.CLAIMED, LeadStatus.CONTACTED]),
+            )
+            .order_by(Lead.due_at, Lead.id)
+            .limit(limit)
+        )
+    )
+    lasts = {lead.id: last_touch(lead.touches) for lead in leads}
+    seller_ids = {t.seller_id for t in lasts.values() if t and t.seller_id}
+    content_ids = {t.content_id for t in lasts.values() if t and t.content_id}
+    sellers = dict(
+        s.execute(sa.select(User.id, User.name).where(User.id.in_(seller_ids))).tuples().all()
+    )
+    titles = dict(
+        s.execute(sa.select(Content.id, Content.title).where(Content.id.in_(content_ids)))
+        .tuples()
+        .all()
+    )
+    rows = []
+    for lead in leads:
+        last = lasts[lead.id]
+        rows.append(
+            QueueRow(
+                lead=lead,
+                seller_name=sellers.get(last.seller_id, "") if last and last.seller_id else "",
+                content_title=titles.get(last.content_id, "") if last and last.content_id else "",
+                overdue=is_overdue(lead, now),
+            )
+        )
+    waiting = sum(1 for lead in leads if lead.status is LeadStatus.NEW)
+    return QueueView(queue, rows, waiting, sum(1 for row in rows if row.overdue))
+
+
+def is_overdue(lead: Lead, now: datetime) -> bool:
+    """A lead is overdue when its SLA ran out before anyone contacted the person."""
+    return (
+        lead.due_at is not None
+        and lead.due_at <= now
+        and lead.first_contact_at is None
+        and lead.status in (LeadStatus.NEW, LeadStatus.CLAIMED)
+    )
+
+
+# --- SLA -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaResult:
+    """What one SLA sweep did."""
+
+    returned: int = 0
+    flagged: int = 0
+
+
+def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
+    """Return claims not worked within the SLA to their queue and flag overdue leads.
+
+    A returned lead keeps its routing time and due time, so it sorts first in the queue (its
+    original age). The queue's lead is told about each returned or newly overdue lead.
+    """
+    now = now or utcnow()
+    stale = s.scalars(
+        sa.select(Lead)
+        .where(
+            Lead.status == LeadStatus.CLAIMED,
+            Lead.first_contact_at.is_(None),
+            Lead.due_at <= now,
+            Lead.merged_into_id.is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for lead in stale:
+        rep = s.get(User, lead.assignee_id) if lead.assignee_id else None
+        lead.status, lead.assignee_id, lead.claimed_at = LeadStatus.NEW, None, None
+        lead.returned_count += 1
+        who = rep.name if rep else "the rep"
+        text = f"Returned to the queue: {who} did not contact them within the SLA."
+        record(s, lead, "returned", text, now=now)
+        enqueue(s, lead, "lead.status_changed", now)
+        _tell_queue_lead(s, lead, text, now)
+    overdue = s.scalars(
+        sa.select(Lead).where(
+            Lead.status == LeadStatus.NEW,
+            Lead.due_at <= now,
+            Lead.overdue_at.is_(None),
+            Lead.merged_into_id.is_(None),
+        )
+    ).all()
+    for lead in overdue:
+        lead.overdue_at = now
+        text = "Overdue: nobody claimed this lead within the SLA."
+        record(s, lead, "overdue", text, now=now)
+        _tell_queue_lead(s, lead, text, now)
+    s.flush()
+    return SlaResult(returned=len(stale), flagged=len(overdue))
+
+
+def _tell_queue_lead(s: Session, lead: Lead, text: str, now: datetime) -> None:
+    queue = s.get(Queue, lead.queue_id) if lead.queue_id else None
+    if queue is None or queue.lead_user_id is None:
+        return
+    s.add(
+        SellerNotice(
+            user_id=queue.lead_user_id,
+            lead_id=lead.id,
+            kind="queue_alert",
+            subject=f"{queue.name}: lead #{lead.id} needs attention",
+            text=f"{lead.full_name} ({lead.company or lead.email_domain}): {text}",
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+
+
+# --- telling the seller --------------------------------------------------------------------
+
+
+def tell_seller(
+    s: Session, lead: Lead, facts: Facts, now: datetime, *, public_url: str = ""
+) -> None:
+    """Tell the attributed (last-touch) seller their post brought a lead."""
+    last = last_touch(lead.touches)
+    if last is None or last.seller_id is None:
+        return
+    from contentfeed.content.models import Content
+
+    content = s.get(Content, last.content_id) if last.content_id else None
+    title = content.title if content else "your post"
+    who = lead.company or facts.company_domain or "someone"
+    team = "customer development" if facts.account_id else "sales"
+    s.add(
+        SellerNotice(
+            user_id=last.seller_id,
+            lead_id=lead.id,
+            kind="lead",
+            subject=f"Your post brought a lead from {who}",
+            text=(
+                f"{lead.full_name} from {who} filled in a form after your post of "
+                f"“{title}”. Our {team} team has it now; we will tell you how it goes."
+            ),
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+
+
+def tell_seller_outcome(
+    s: Session, lead: Lead, status: LeadStatus, now: datetime, *, public_url: str = ""
+) -> None:
+    """Tell the attributed seller how the lead their post brought ended."""
+    last = last_touch(lead.touches)
+    if last is None or last.seller_id is None:
+        return
+    outcome = {
+        LeadStatus.QUALIFIED: "was qualified: a real opportunity",
+        LeadStatus.DISQUALIFIED: "was not a fit this time",
+        LeadStatus.CONVERTED: "became a customer opportunity in the CRM",
+    }[status]
+    who = lead.company or lead.email_domain or "the person"
+    s.add(
+        SellerNotice(
+            user_id=last.seller_id,
+            lead_id=lead.id,
+            kind="outcome",
+            subject=f"The lead from {who} {outcome.split(':')[0]}",
+            text=f"The lead from {who} that your post brought {outcome}. Thank you for sharing!",
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+
+
+def notices_for(
+    s: Session, user: User, *, days: int = 14, now: datetime | None = None
+) -> list[SellerNotice]:
+    """Return a user's notices of the past ``days`` days, newest first."""
+    since = (now or utcnow()) - timedelta(days=days)
+    return list(
+        s.scalars(
+            sa.select(SellerNotice)
+            .where(SellerNotice.user_id == user.id, SellerNotice.created_at >= since)
+            .order_by(SellerNotice.created_at.desc(), SellerNotice.id.desc())
+            .limit(20)
+        )
+    )
+
+
+# --- the CRM outbox ------------------------------------------------------------------------
+
+
+def lead_payload(lead: Lead, event_type: str, now: datetime) -> dict[str, Any]:
+    """The JSON the CRM receives about a lead (personal fields; erased with the lead)."""
+    last = last_touch(lead.touches)
+    return {
+        "type": event_type,
+        "timestamp": now.isoformat(),
+        "data": {
+            "lead_id": lead.id,
+            "status": lead.status.value,
+            "email": lead.email,
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "company": lead.company,
+            "job_title": lead.job_title,
+            "country": lead.country,
+            "phone": lead.phone,
+            "consent": lead.consent,
+            "score": lead.score,
+            "queue_id": lead.queue_id,
+            "assignee_id": lead.assignee_id,
+            "account_id": lead.account_id,
+            "submitted_at": lead.submitted_at.isoformat() if lead.submitted_at else None,
+            "utm_source": lead.utm_source,
+            "utm_campaign": lead.utm_campaign,
+            "attributed_seller_id": last.seller_id if last else None,
+            "attributed_content_id": last.content_id if last else None,
+            "attributed_campaign_id": last.campaign_id if last else None,
+            "disqualify_reason": lead.disqualify_reason,
+        },
+    }
+
+
+def enqueue(s: Session, lead: Lead, event_type: str, now: datetime) -> OutboxMessage:
+    """Write a message for the CRM in the caller's transaction (delivered by a job)."""
+    message = OutboxMessage(
+        message_id=f"msg_{uuid.uuid4().hex}",
+        destination="crm",
+        event_type=event_type,
+        lead_id=lead.id,
+        payload=lead_payload(lead, event_type, now),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    s.add(message)
+    return message
