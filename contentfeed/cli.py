@@ -26,6 +26,11 @@ def _configure_logging(app: Flask) -> None:
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # APScheduler announces every run of every job at INFO; our own job lines say what
+    # was done, so keep its chatter for warnings (a 5-second job would flood the log).
+    logging.getLogger("apscheduler").setLevel(
+        max(logging.WARNING, logging.getLevelName(app.config["LOG_LEVEL"]))
+    )
 
 
 def _make_app() -> Flask:

@@ -86,6 +86,29 @@ class Settings(BaseModel):
             raise ValueError("must be starttls, tls or none")
         return value
 
+    @field_validator("crm_webhook_secret")
+    @classmethod
+    def _whsec(cls, value: str) -> str:
+        if value.strip():
+            from standardwebhooks import Webhook
+
+            try:
+                Webhook(value.strip())
+            except Exception:
+                raise ValueError(
+                    "must be a Standard Webhooks secret: whsec_ and base64 text"
+                ) from None
+            if not value.strip().startswith("whsec_"):
+                raise ValueError("must start with whsec_ (a Standard Webhooks secret)")
+        return value.strip()
+
+    @field_validator("crm_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value.strip() and not value.strip().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, or empty")
+        return value.strip()
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

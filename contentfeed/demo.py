@@ -194,6 +194,14 @@ STAFF = [
     ("Carl Contributor", "contributor", Role.CONTRIBUTOR, None),
     ("Riley Rep", "rep", Role.REP, "Digital sales"),
     ("Noah Rep", "rep2", Role.REP, "Digital sales"),
+    ("Hana Hunter", "rep3", Role.REP, "Customer development"),
+]
+# Known customers (as if imported from the CRM): their people's leads go to customer
+# development. Two of the demo leads below come from these domains.
+CUSTOMERS = [
+    ("Acme Widgets", ["acme-widgets.example"], "CRM-1001"),
+    ("Thames Insurance", ["thames-insurance.example", "thames-ins.example"], "CRM-1002"),
+    ("Harbor Health", ["harbor-health.example"], "CRM-1003"),
 ]
 
 
@@ -595,6 +603,7 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
     s.add_all(Click(**values) for values in clicks)
     s.flush()
     seed_leads(s, rng, now)
+    seed_routing(s, now)
 
 
 PEOPLE = [
@@ -613,6 +622,65 @@ PEOPLE = [
     ("Pierre", "Dubois", "IT Manager", "gmail user", "gmail.com", "FR"),
     ("Anna", "Nowak", "Cloud Architect", "Wisła Software", "wisla-soft.example", "PL"),
 ]
+
+
+def seed_routing(s: Session, now: datetime) -> None:
+    """Route the demo leads as the routing job would have when each came in, then let the
+    reps work some of them, so the queue, the lead pages and the reports have a story."""
+    from contentfeed.leads.models import Lead, LeadStatus
+    from contentfeed.routing import service as routing
+    from contentfeed.routing.models import Strategy
+
+    for name, domains, crm_id in CUSTOMERS:
+        routing.save_account(s, routing.AccountIn(name=name, domains=domains, crm_id=crm_id))
+    settings = routing.RoutingSettings()
+    routing.ensure_defaults(s, settings)
+    admin = s.scalar(sa.select(User).where(User.email == demo_email("admin")))
+    reps = {u.email: u for u in s.scalars(sa.select(User).where(User.role == Role.REP))}
+    for queue in routing.list_queues(s):
+        queue.lead_user_id = admin.id if admin else None
+        if queue.name == settings.customer_queue:
+            queue.strategy = Strategy.ROUND_ROBIN
+    rules = routing.list_rules(s)
+    unrouted = sa.select(Lead).where(Lead.routed_at.is_(None)).order_by(Lead.submitted_at)
+    leads = list(s.scalars(unrouted))
+    # The three newest came in during the last hour; the rest as they were submitted.
+    fresh = dict(zip([lead.id for lead in leads[-3:]], (45, 25, 10), strict=False))
+    for lead in leads:
+        at = now - timedelta(minutes=fresh[lead.id]) if lead.id in fresh else None
+        routing.route_lead(s, lead, settings, rules, at or lead.submitted_at + timedelta(minutes=1))
+    s.flush()
+    riley, noah = reps.get(demo_email("rep")), reps.get(demo_email("rep2"))
+    hana = reps.get(demo_email("rep3"))
+    older = [lead for lead in leads if lead.id not in fresh]
+    steps = [
+        (riley, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.CONVERTED], ""),
+        (riley, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED], ""),
+        (noah, [LeadStatus.CONTACTED, LeadStatus.DISQUALIFIED], "Student project, no budget"),
+        (noah, [LeadStatus.CONTACTED], ""),
+        (riley, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED], ""),
+        (noah, [LeadStatus.CONTACTED, LeadStatus.DISQUALIFIED], "Competitor doing research"),
+        (riley, [LeadStatus.CONTACTED], ""),
+        (noah, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.CONVERTED], ""),
+    ]
+    for lead, (rep, statuses, reason) in zip(older, steps, strict=False):
+        rep = hana if lead.account_id else rep
+        if rep is None or lead.routed_at is None:
+            continue
+        at = lead.routed_at + timedelta(minutes=7)
+        if lead.assignee_id is None:
+            routing.claim(s, rep, lead.id, now=at)
+        else:
+            rep = s.get(User, lead.assignee_id) or rep
+        for n, status in enumerate(statuses, start=1):
+            when = at + timedelta(hours=n * 5)
+            if status is LeadStatus.CONTACTED:
+                when = at + timedelta(minutes=25)
+                note = "Called, good conversation; sent the case study."
+                routing.add_note(s, rep, lead.id, note, now=min(when, now))
+            routing.set_status(s, rep, lead.id, status, reason=reason, now=min(when, now))
+    routing.sla_sweep(s, now)
+    s.flush()
 
 
 def seed_leads(s: Session, rng: random.Random, now: datetime) -> None:

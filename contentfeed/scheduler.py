@@ -59,10 +59,26 @@ def run_job(app: Flask, job: Job) -> None:
         try:
             result = job.run(s)
             s.commit()
-            log.info("job %s done: %s", job.id, result)
+            # Frequent jobs mostly find nothing to do; only work done is worth a log line.
+            level = logging.INFO if _did_work(result) else logging.DEBUG
+            log.log(level, "job %s done: %s", job.id, result)
         except Exception:
             s.rollback()
             log.exception("job %s failed", job.id)
+
+
+def _did_work(result: object) -> bool:
+    """Tell whether a job's result counts anything (numbers, or a dataclass of numbers)."""
+    if result is None:
+        return False
+    if isinstance(result, bool):
+        return result
+    if isinstance(result, int):
+        return result != 0
+    fields = getattr(result, "__dataclass_fields__", None)
+    if fields:
+        return any(_did_work(getattr(result, name)) for name in fields)
+    return True
 
 
 class LeaderLock(Protocol):

@@ -5,6 +5,17 @@ from __future__ import annotations
 from contentfeed.accounts.models import Role
 from tests.roles import ADMIN, ALL, PUBLIC, STAFF
 
-ROUTING: dict[str, frozenset[Role] | str] = {}
+# Reps work queues; admins may too. Acting on a lead outside one's queues answers 404.
+WORKERS = frozenset({Role.REP, Role.ADMIN})
+
+ROUTING: dict[str, frozenset[Role] | str] = {
+    "routing.queue": WORKERS,
+    "routing.claim_next": WORKERS,
+    "routing.lead_claim": WORKERS,
+    "routing.lead_release": WORKERS,
+    "routing.lead_status": WORKERS,
+    "routing.lead_reassign": WORKERS,
+    "routing.lead_note": WORKERS,
+}
 
 __all__ = ["ADMIN", "ALL", "PUBLIC", "STAFF"]

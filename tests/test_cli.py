@@ -79,7 +79,7 @@ def test_demo_data_is_idempotent_and_every_role_can_sign_in(app: Flask) -> None:
         s = db.session()
         counts = accounts.role_counts(s)
         assert counts[Role.SELLER] == 12
-        assert counts[Role.REP] == 2
+        assert counts[Role.REP] == 3  # two in digital sales, one in customer development
         regions = set(s.scalars(sa.select(User.timezone).distinct()))
         assert {"Asia/Tokyo", "Europe/Berlin", "America/New_York"} <= regions
     for local in ("admin", "marketer", "contributor", "seller", "rep"):
@@ -89,6 +89,25 @@ def test_demo_data_is_idempotent_and_every_role_can_sign_in(app: Flask) -> None:
         )
         assert response.status_code == 302, local
         assert client.get("/", follow_redirects=True).status_code == 200
+
+
+def test_demo_leads_are_routed_worked_and_split_by_customer(app: Flask) -> None:
+    from contentfeed.leads.models import Lead, LeadStatus
+    from contentfeed.routing.models import Queue
+
+    assert run(app, "demo-data")[0] == 0
+    with app.app_context():
+        s = db.session()
+        leads = s.scalars(sa.select(Lead)).all()
+        assert leads and all(lead.routed_at is not None for lead in leads)
+        queues = {q.id: q.name for q in s.scalars(sa.select(Queue))}
+        by_queue = {lead.email_domain: queues[lead.queue_id] for lead in leads if lead.queue_id}
+        assert by_queue["acme-widgets.example"] == "Customer development"
+        assert by_queue["nordbank.example"] == "Digital sales"
+        assert by_queue["gmail.com"] == "Digital sales"
+        statuses = {lead.status for lead in leads}
+        assert {LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.CONVERTED} <= statuses
+        assert any(lead.due_at and lead.due_at > utcnow() for lead in leads), "one still in SLA"
 
 
 def test_demo_library_is_realistic_and_every_variant_passes_the_checks(app: Flask) -> None:

@@ -41,6 +41,18 @@ def test_unknown_environment_variable_stops_start_up() -> None:
         read_env({"CONTENTFEED_DATABSE_URL": "x"})
 
 
+def test_crm_destination_must_be_a_url_and_a_whsec_secret() -> None:
+    with pytest.raises(ConfigError, match="crm_webhook_secret"):
+        build_settings({"crm_webhook_secret": "hunter2"}, {})
+    with pytest.raises(ConfigError, match="crm_webhook_url"):
+        build_settings({"crm_webhook_url": "crm.example.com/hook"}, {})
+    settings = build_settings(
+        {"crm_webhook_url": "https://crm.example.com/hook", "crm_webhook_secret": "whsec_c2VjcmV0"},
+        {},
+    )
+    assert settings.crm_webhook_secret == "whsec_c2VjcmV0"
+
+
 def test_bad_time_zone_is_refused() -> None:
     with pytest.raises(ConfigError, match="default_timezone"):
         build_settings({"default_timezone": "Mars/Olympus"}, {})

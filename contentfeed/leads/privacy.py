@@ -161,6 +161,41 @@ def export_person(s: Session, email: str) -> dict[str, Any]:
         "leads": [{name: _plain(getattr(lead, name)) for name in LEAD_FIELDS} for lead in leads],
         "touches": touches,
         "inbound_events": events,
+        **_routing_records(s, lead_ids),
+    }
+
+
+def _routing_records(s: Session, lead_ids: list[int]) -> dict[str, Any]:
+    """The history notes and CRM messages about the person's leads."""
+    from contentfeed.routing.models import LeadActivity, OutboxMessage
+
+    if not lead_ids:
+        return {"activity": [], "crm_messages": []}
+    activity = s.scalars(
+        sa.select(LeadActivity)
+        .where(LeadActivity.lead_id.in_(lead_ids))
+        .order_by(LeadActivity.at, LeadActivity.id)
+    )
+    messages = s.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.lead_id.in_(lead_ids))
+        .order_by(OutboxMessage.id)
+    )
+    return {
+        "activity": [
+            {"lead_id": a.lead_id, "kind": a.kind, "text": a.text, "at": _plain(a.at)}
+            for a in activity
+        ],
+        "crm_messages": [
+            {
+                "message_id": m.message_id,
+                "event_type": m.event_type,
+                "status": _plain(m.status),
+                "payload": m.payload,
+                "created_at": _plain(m.created_at),
+            }
+            for m in messages
+        ],
     }
 
 
@@ -184,9 +219,7 @@ def erase_person(s: Session, email: str, *, actor: User | None) -> ErasureReport
     for event in events:
         event.body = ""
         event.headers = {}
-    # Pending outbound messages: there is no outbox of messages to leads yet (the only
-    # outbound records, NotificationAttempt, are about sellers, not leads), so nothing to
-    # blank here. When an outbox for leads exists, blank its pending rows for lead_ids here.
+    messages = _blank_routing_records(s, lead_ids)
     s.flush()
     log.info(
         "personal data erased by user %s: %d leads, %d raw events",
@@ -194,4 +227,36 @@ def erase_person(s: Session, email: str, *, actor: User | None) -> ErasureReport
         len(leads),
         len(events),
     )
-    return ErasureReport(leads=len(leads), events=len(events), messages=0)
+    return ErasureReport(leads=len(leads), events=len(events), messages=messages)
+
+
+def _blank_routing_records(s: Session, lead_ids: list[int]) -> int:
+    """Blank what routing wrote about the person: pending CRM messages, notes and notices.
+
+    Pending outbox messages keep their id and type but lose the person (the CRM receives
+    an anonymous record); activity and notices keep their kind and time, not their words.
+    Returns how many outbox messages were blanked.
+    """
+    from contentfeed.routing.models import LeadActivity, OutboxMessage, OutboxStatus, SellerNotice
+
+    if not lead_ids:
+        return 0
+    pending = s.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.lead_id.in_(lead_ids), OutboxMessage.status != OutboxStatus.DELIVERED
+        )
+    ).all()
+    for message in pending:
+        data = dict((message.payload or {}).get("data", {}))
+        for name in (*PERSONAL_FIELDS, "email"):
+            if name in data:
+                data[name] = ""
+        data["erased"] = True
+        message.payload = {**(message.payload or {}), "data": data}
+    for entry in s.scalars(sa.select(LeadActivity).where(LeadActivity.lead_id.in_(lead_ids))):
+        if entry.kind in ("note", "came_back"):
+            entry.text = "(erased)"
+    for notice in s.scalars(sa.select(SellerNotice).where(SellerNotice.lead_id.in_(lead_ids))):
+        notice.text = "A lead your post brought (personal details erased)."
+        notice.subject = "A lead from your post"
+    return len(pending)

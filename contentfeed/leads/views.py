@@ -28,6 +28,7 @@ from contentfeed.leads.models import (
     Touch,
     WebhookSecret,
 )
+from contentfeed.routing import panel
 from contentfeed.ui import Page, page_number, url_with
 
 bp = Blueprint("leads", __name__)
@@ -203,6 +204,7 @@ def detail(lead_id: int) -> str:
         extra=[(label, text) for label, text in _flatten(lead.extra or {}) if label],
         events=service.lead_events(s, lead.id),
         can_open_library=_can_open_library(),
+        work=panel.work_panel(s, lead, current_user),
     )
 
 

@@ -100,10 +100,26 @@ def deliver_due(
         .limit(BATCH)
         .with_for_update(skip_locked=True)
     ).all()
+    # A lead's message waiting for its retry holds back the lead's later ones, run after run.
+    retry_later = {
+        lead_id: first_id
+        for lead_id, first_id in s.execute(
+            sa.select(OutboxMessage.lead_id, sa.func.min(OutboxMessage.id))
+            .where(
+                OutboxMessage.destination == CRM,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at > now,
+                OutboxMessage.lead_id.is_not(None),
+            )
+            .group_by(OutboxMessage.lead_id)
+        )
+    }
     delivered = retrying = dead = 0
     held: set[int] = set()  # leads with an undelivered earlier message: keep their order
     for message in due:
-        if message.lead_id is not None and message.lead_id in held:
+        if message.lead_id is not None and (
+            message.lead_id in held or retry_later.get(message.lead_id, message.id) < message.id
+        ):
             continue
         status, error = _send(message, settings)
         message.attempts += 1
@@ -204,9 +220,9 @@ class OutboxSummary:
 def summary(s: Session) -> OutboxSummary:
     """Count the messages by status and say whether the destination is switched off."""
     counts = dict(
-        s.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status))
-        .tuples()
-        .all()
+        s.execute(
+            sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+        ).all()
     )
     target = s.scalar(sa.select(Destination).where(Destination.name == CRM))
     return OutboxSummary(

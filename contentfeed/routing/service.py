@@ -100,13 +100,17 @@ class RoutingSettings:
 # --- defaults ----------------------------------------------------------------------------
 
 
-def ensure_defaults(s: Session, settings: RoutingSettings) -> None:
-    """Create the two default queues and rules from config when none exist yet.
+def ensure_defaults(s: Session, settings: RoutingSettings, *, force: bool = False) -> None:
+    """Create the two default queues and rules from config on first use.
 
     Known customers go to customer development ("hunters after the signature"), everyone else
-    to digital sales. Reps of a team of the matching kind become the queues' members.
+    to digital sales. Reps of a team of the matching kind become the queues' members. Only
+    while no queue exists (a fresh install), unless ``force`` (an admin asked for them): an
+    admin who deleted every rule does not get them back behind their back.
     """
     if s.scalar(sa.select(sa.func.count()).select_from(RoutingRule)):
+        return
+    if not force and s.scalar(sa.select(sa.func.count()).select_from(Queue)):
         return
     customer = queue_by_name(s, settings.customer_queue) or _new_queue(
         s, settings.customer_queue, settings.customer_sla_minutes, "customer_development"
@@ -669,12 +673,18 @@ def evaluate(
             ok, why = _check(name, value, facts)
             checks.append({"condition": name, "ok": ok, "why": why})
         matched = all(check["ok"] for check in checks)
+        if not checks:
+            why = "no conditions: matches every lead"
+        elif matched:
+            why = "all conditions hold"
+        else:
+            why = "not matched: " + "; ".join(str(c["why"]) for c in checks if not c["ok"])
         tried.append(
             {
                 "rule_id": rule.id,
                 "name": rule.name,
                 "matched": matched,
-                "why": "all conditions hold" if checks else "no conditions: matches every lead",
+                "why": why,
                 "checks": checks,
             }
         )
@@ -854,7 +864,7 @@ def route_lead(
     text = f"Routed to {queue.name}: {reason}."
     if member is not None:
         text += f" Assigned to {member.user.name}."
-    record(s, lead, "routed", text, detail={"queue_id": queue.id})
+    record(s, lead, "routed", text, detail={"queue_id": queue.id}, now=now)
     enqueue(s, lead, "lead.routed", now)
     tell_seller(s, lead, facts, now, public_url=public_url)
     return True
@@ -916,8 +926,16 @@ def fold_into(s: Session, lead: Lead, earlier: Lead, now: datetime) -> None:
         "came_back",
         f"{lead.full_name} came back{where} (form sent {lead.submitted_at:%Y-%m-%d %H:%M} UTC).",
         detail={"lead_id": lead.id, "touches_added": len(added)},
+        now=now,
     )
-    record(s, lead, "merged", f"Added to open lead #{earlier.id}.", detail={"into": earlier.id})
+    record(
+        s,
+        lead,
+        "merged",
+        f"Added to open lead #{earlier.id}.",
+        detail={"into": earlier.id},
+        now=now,
+    )
     s.flush()
 
 
@@ -1004,7 +1022,7 @@ def _workable(s: Session, user: User, lead_id: int, *, lock: bool = True) -> Lea
     if lead is None or lead.merged_into_id is not None:
         raise NotFound("No open lead has this id.")
     if not can_work(user, {q.id for q in queues_of(s, user)}, lead):
-        raise Forbidden("This lead is not in one of your queues.")
+        raise NotFound("No lead in your queues has this id.")
     return lead
 
 
@@ -1019,7 +1037,7 @@ def claim_next(s: Session, user: User, queue_id: int, now: datetime | None = Non
     now = now or utcnow()
     queue = get_queue(s, queue_id)
     if user.role != Role.ADMIN and not any(m.user_id == user.id for m in queue.members):
-        raise Forbidden("You are not a member of this queue.")
+        raise NotFound("You are not a member of a queue with this id.")
     waiting = (
         sa.select(Lead.id)
         .where(
@@ -1172,12 +1190,14 @@ def set_status(
     return lead
 
 
-def add_note(s: Session, user: User, lead_id: int, text: str) -> LeadActivity:
+def add_note(
+    s: Session, user: User, lead_id: int, text: str, now: datetime | None = None
+) -> LeadActivity:
     """Add a rep's note to a lead."""
     if not text.strip():
         raise Invalid("Write something first.", {"text": "required"})
     lead = _workable(s, user, lead_id, lock=False)
-    entry = record(s, lead, "note", text.strip()[:5000], actor=user)
+    entry = record(s, lead, "note", text.strip()[:5000], actor=user, now=now)
     s.flush()
     return entry
 
@@ -1193,6 +1213,7 @@ class QueueRow:
     seller_name: str
     content_title: str
     overdue: bool
+    assignee_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -1225,13 +1246,10 @@ def queue_view(s: Session, queue: Queue, now: datetime, *, limit: int = 200) -> 
     lasts = {lead.id: last_touch(lead.touches) for lead in leads}
     seller_ids = {t.seller_id for t in lasts.values() if t and t.seller_id}
     content_ids = {t.content_id for t in lasts.values() if t and t.content_id}
-    sellers = dict(
-        s.execute(sa.select(User.id, User.name).where(User.id.in_(seller_ids))).tuples().all()
-    )
+    people = seller_ids | {lead.assignee_id for lead in leads if lead.assignee_id}
+    names = dict(s.execute(sa.select(User.id, User.name).where(User.id.in_(people))).all())
     titles = dict(
-        s.execute(sa.select(Content.id, Content.title).where(Content.id.in_(content_ids)))
-        .tuples()
-        .all()
+        s.execute(sa.select(Content.id, Content.title).where(Content.id.in_(content_ids))).all()
     )
     rows = []
     for lead in leads:
@@ -1239,9 +1257,10 @@ def queue_view(s: Session, queue: Queue, now: datetime, *, limit: int = 200) -> 
         rows.append(
             QueueRow(
                 lead=lead,
-                seller_name=sellers.get(last.seller_id, "") if last and last.seller_id else "",
+                seller_name=names.get(last.seller_id, "") if last and last.seller_id else "",
                 content_title=titles.get(last.content_id, "") if last and last.content_id else "",
                 overdue=is_overdue(lead, now),
+                assignee_name=names.get(lead.assignee_id, "") if lead.assignee_id else "",
             )
         )
     waiting = sum(1 for lead in leads if lead.status is LeadStatus.NEW)
@@ -1290,6 +1309,8 @@ def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
         rep = s.get(User, lead.assignee_id) if lead.assignee_id else None
         lead.status, lead.assignee_id, lead.claimed_at = LeadStatus.NEW, None, None
         lead.returned_count += 1
+        # It is past due already: the "returned" alert says so; no second "overdue" alert.
+        lead.overdue_at = lead.overdue_at or now
         who = rep.name if rep else "the rep"
         text = f"Returned to the queue: {who} did not contact them within the SLA."
         record(s, lead, "returned", text, now=now)

@@ -2,6 +2,150 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from contentfeed import db
+from contentfeed.accounts import access
+from contentfeed.accounts.models import Role
+from contentfeed.db import utcnow
+from contentfeed.errors import DomainError, Invalid
+from contentfeed.leads.models import Lead, LeadStatus
+from contentfeed.routing import service
+from contentfeed.routing.panel import due_text
 
 bp = Blueprint("routing", __name__)
+
+WORKERS = (Role.REP, Role.ADMIN)
+
+
+@bp.get("/queue")
+@access.require_role(*WORKERS)
+def queue() -> str:
+    """The rep's queues, most urgent lead first, and the leads they are working."""
+    s = db.session()
+    now = utcnow()
+    views = [service.queue_view(s, q, now) for q in service.queues_of(s, current_user)]
+    mine = list(
+        s.scalars(
+            sa.select(Lead)
+            .where(
+                Lead.assignee_id == current_user.id,
+                Lead.merged_into_id.is_(None),
+                Lead.status.in_([LeadStatus.CLAIMED, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]),
+            )
+            .order_by(Lead.due_at, Lead.id)
+        )
+    )
+    s.commit()
+    return render_template(
+        "routing/queue.html",
+        views=views,
+        mine=mine,
+        now=now,
+        due_text=due_text,
+        is_overdue=service.is_overdue,
+    )
+
+
+@bp.post("/queue/<int:queue_id>/claim-next")
+@access.require_role(*WORKERS)
+def claim_next(queue_id: int) -> Response:
+    """Take the most urgent waiting lead of a queue and open it."""
+    s = db.session()
+    lead = service.claim_next(s, current_user, queue_id)
+    s.commit()
+    if lead is None:
+        flash("Nothing is waiting in this queue right now.", "info")
+        return redirect(url_for("routing.queue"))
+    flash(f"You have {lead.full_name}. Their SLA runs out {due_text(lead, utcnow())}.", "success")
+    return redirect(url_for("leads.detail", lead_id=lead.id))
+
+
+def _back(lead_id: int) -> Response:
+    return redirect(url_for("leads.detail", lead_id=lead_id) + "#work")
+
+
+def _act(lead_id: int, action: str) -> Response:
+    """Run one lead action from the lead page, answering with a flash either way."""
+    s = db.session()
+    public_url = current_app.config["PUBLIC_BASE_URL"]
+    try:
+        if action == "claim":
+            service.claim(s, current_user, lead_id)
+            message = "The lead is yours."
+        elif action == "release":
+            service.release(s, current_user, lead_id)
+            message = "Released back to the queue."
+        elif action == "reassign":
+            to = request.form.get("user_id", type=int)
+            if to is None:
+                raise Invalid("Pick the rep to hand it to.", {"user_id": "required"})
+            lead = service.reassign(s, current_user, lead_id, to)
+            message = "Handed over."
+        elif action == "note":
+            service.add_note(s, current_user, lead_id, request.form.get("text", ""))
+            message = "Note added."
+        else:
+            raw = request.form.get("status", "")
+            try:
+                status = LeadStatus(raw)
+            except ValueError:
+                raise Invalid("Pick a status.", {"status": "unknown status"}) from None
+            lead = service.set_status(
+                s,
+                current_user,
+                lead_id,
+                status,
+                note=request.form.get("note", ""),
+                reason=request.form.get("reason", ""),
+                public_url=public_url,
+            )
+            message = f"Marked {lead.status.label.lower()}."
+    except DomainError as exc:
+        s.rollback()
+        if exc.status in (401, 403, 404):
+            raise
+        detail = "; ".join(exc.fields.values())
+        flash(exc.message + (f" ({detail})" if detail and detail != exc.message else ""), "error")
+        return _back(lead_id)
+    s.commit()
+    flash(message, "success")
+    return _back(lead_id)
+
+
+@bp.post("/leads/<int:lead_id>/claim")
+@access.require_role(*WORKERS)
+def lead_claim(lead_id: int) -> Response:
+    """Claim this lead."""
+    return _act(lead_id, "claim")
+
+
+@bp.post("/leads/<int:lead_id>/release")
+@access.require_role(*WORKERS)
+def lead_release(lead_id: int) -> Response:
+    """Give this lead back to its queue."""
+    return _act(lead_id, "release")
+
+
+@bp.post("/leads/<int:lead_id>/status")
+@access.require_role(*WORKERS)
+def lead_status(lead_id: int) -> Response:
+    """Move this lead on: contacted, qualified, disqualified (with a reason), converted."""
+    return _act(lead_id, "status")
+
+
+@bp.post("/leads/<int:lead_id>/reassign")
+@access.require_role(*WORKERS)
+def lead_reassign(lead_id: int) -> Response:
+    """Hand this lead to another rep."""
+    return _act(lead_id, "reassign")
+
+
+@bp.post("/leads/<int:lead_id>/notes")
+@access.require_role(*WORKERS)
+def lead_note(lead_id: int) -> Response:
+    """Add a note to this lead."""
+    return _act(lead_id, "note")

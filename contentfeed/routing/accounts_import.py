@@ -1,0 +1,202 @@
+"""Customer accounts in and out of CSV: an admin's bulk import (one outcome per row) and the
+export it round-trips with."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from contentfeed.accounts.models import Team, User
+from contentfeed.errors import DomainError
+from contentfeed.routing import service
+from contentfeed.routing.models import Account
+from contentfeed.sheets import read_csv, refuse_file
+
+COLUMNS = ("name", "domains", "owner_team", "owner_email", "crm_id")
+COLUMN_HELP = {
+    "name": "the company's name (required); an account of this name is updated",
+    "domains": "its email domains, separated by ; or spaces (required), e.g. acme.com; acme.de",
+    "owner_team": "the owning team's name (optional)",
+    "owner_email": "the account owner's email address (optional)",
+    "crm_id": "the CRM's id (optional); when given, the account with this id is updated",
+}
+IMPORT_MAX_ROWS = 10_000
+# A spreadsheet runs a cell starting with one of these as a formula: exports quote them with
+# a leading apostrophe, and imports take that apostrophe off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """What happened to one row of the file."""
+
+    number: int  # the row number a spreadsheet shows (the header is row 1)
+    name: str
+    outcome: Literal["created", "updated", "error"]
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """The outcome of an import, row by row."""
+
+    rows: list[ImportRow]
+
+    def _with(self, outcome: str) -> list[ImportRow]:
+        return [row for row in self.rows if row.outcome == outcome]
+
+    @property
+    def created(self) -> list[ImportRow]:
+        """Rows that created an account."""
+        return self._with("created")
+
+    @property
+    def updated(self) -> list[ImportRow]:
+        """Rows that updated an existing account."""
+        return self._with("updated")
+
+    @property
+    def errors(self) -> list[ImportRow]:
+        """Rows that changed nothing, each with its reason."""
+        return self._with("error")
+
+
+def split_domains(text: str) -> list[str]:
+    """Split a cell or a text box of domains on ; , spaces and line breaks."""
+    return [part for part in re.split(r"[;,\s]+", text) if part]
+
+
+def formula_safe(value: str) -> str:
+    """Quote a cell a spreadsheet would run as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def _column_key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def import_accounts(s: Session, text: str) -> ImportReport:
+    """Create or update accounts from CSV text, each row in its own savepoint; never commits.
+
+    A row updates the account with its crm_id when it gives one, else the account of its name
+    (ignoring case); otherwise it creates one. A bad row changes nothing and says why.
+    """
+    records = read_csv(text)
+    first = 0
+    while first < len(records) and not any(cell.strip() for cell in records[first]):
+        first += 1
+    if first == len(records):
+        raise refuse_file("The file is empty. Export the accounts to see the format.")
+    keys = [_column_key(cell) for cell in records[first]]
+    missing = [column for column in ("name", "domains") if column not in keys]
+    if missing:
+        found = ", ".join(k for k in keys if k) or "nothing"
+        raise refuse_file(
+            f"The first line must name the columns, with at least name and domains (found: "
+            f"{found})."
+        )
+    numbered = [
+        (number, record)
+        for number, record in enumerate(records[first + 1 :], start=first + 2)
+        if any(cell.strip() for cell in record)
+    ]
+    if not numbered:
+        raise refuse_file("The file has a header line but no accounts below it.")
+    if len(numbered) > IMPORT_MAX_ROWS:
+        raise refuse_file(
+            f"The file has {len(numbered):,} accounts; one import takes at most "
+            f"{IMPORT_MAX_ROWS:,}. Split it into smaller files."
+        )
+    teams = {team.name.lower(): team for team in s.scalars(sa.select(Team))}
+    results = []
+    for number, record in numbered:
+        cells = {key: _unquote(value) for key, value in zip(keys, record, strict=False)}
+        results.append(_import_row(s, number, cells, teams))
+    return ImportReport(results)
+
+
+def _import_row(
+    s: Session, number: int, cells: dict[str, str], teams: dict[str, Team]
+) -> ImportRow:
+    name = cells.get("name", "")
+    crm_id = cells.get("crm_id", "")
+    team_name = cells.get("owner_team", "")
+    team = teams.get(team_name.lower()) if team_name else None
+    if team_name and team is None:
+        return ImportRow(number, name, "error", f"owner_team: no team is called “{team_name}”")
+    owner_email = cells.get("owner_email", "").lower()
+    owner = None
+    if owner_email:
+        owner = s.scalar(sa.select(User).where(sa.func.lower(User.email) == owner_email))
+        if owner is None:
+            return ImportRow(
+                number, name, "error", f"owner_email: nobody signs in as {owner_email}"
+            )
+    existing = _find_account(s, crm_id, name)
+    # On an update an empty cell keeps the account's value.
+    data = service.AccountIn(
+        name=name,
+        domains=split_domains(cells.get("domains", "")),
+        crm_id=crm_id or (existing.crm_id if existing else ""),
+        owner_team_id=team.id if team else (existing.owner_team_id if existing else None),
+        owner_id=owner.id if owner else (existing.owner_id if existing else None),
+    )
+    try:
+        with s.begin_nested():
+            service.save_account(s, data, existing)
+    except DomainError as exc:
+        problems = "; ".join(f"{key}: {text}" for key, text in exc.fields.items())
+        return ImportRow(number, name, "error", problems or exc.message)
+    return ImportRow(number, name.strip(), "updated" if existing else "created")
+
+
+def _find_account(s: Session, crm_id: str, name: str) -> Account | None:
+    """Find the account a row updates: by CRM id when it has one, else by name.
+
+    A row with a CRM id no account has yet may still name an account without one: it gets
+    the id rather than a twin.
+    """
+    query = sa.select(Account).options(selectinload(Account.domains)).order_by(Account.id)
+    if crm_id:
+        found = s.scalar(query.where(Account.crm_id == crm_id).limit(1))
+        if found is not None:
+            return found
+        query = query.where(Account.crm_id == "")
+    if not name.strip():
+        return None
+    return s.scalar(query.where(sa.func.lower(Account.name) == name.strip().lower()).limit(1))
+
+
+def export_accounts(accounts: Iterable[Account], teams: dict[int, str]) -> str:
+    """Return accounts as CSV in the columns the import reads, formula-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for account in accounts:
+        writer.writerow(
+            [
+                formula_safe(value)
+                for value in (
+                    account.name,
+                    "; ".join(account.domain_names),
+                    teams.get(account.owner_team_id or 0, ""),
+                    account.owner.email if account.owner else "",
+                    account.crm_id,
+                )
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,226 @@
+"""The rep's queue and lead page: a routed lead is claimed, worked and closed; the seller hears.
+
+Leads come in through the real webhook (tests.test_leads_ui.seller_lead: a click on a
+seller's tracked link, then a signed lead carrying its code) and are routed by the routing
+job, as in production.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from contentfeed import db
+from contentfeed.accounts.models import Role, User
+from contentfeed.db import utcnow
+from contentfeed.leads import privacy
+from contentfeed.leads.models import Lead, LeadStatus
+from contentfeed.routing import jobs
+from contentfeed.routing import service as routing
+from contentfeed.routing.models import OutboxMessage, Queue, SellerNotice
+from tests.conftest import sign_in
+from tests.test_leads_ui import seller_lead
+from tests.test_webhook import make_secret, post_signed
+
+__all__ = ["seller_lead"]
+
+
+def _text(response: Any) -> str:
+    """The page's words as a person reads them: tags removed, whitespace collapsed."""
+    words = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
+    return re.sub(r"\s+", " ", html.unescape(words))
+
+
+def route(app: Flask) -> routing.RouteResult:
+    """Run the routing job once, as the scheduler would."""
+    with app.app_context():
+        s = db.session()
+        result = jobs.route_leads(s)
+        s.commit()
+        return result
+
+
+def rep_in(app: Flask, make_user: Callable[..., User], queue_name: str, **kwargs: Any) -> User:
+    """A rep who is a member of the named queue (default queues created if missing)."""
+    rep = make_user(Role.REP, **kwargs)
+    with app.app_context():
+        s = db.session()
+        routing.ensure_defaults(s, routing.RoutingSettings.from_config(app.config))
+        queue = routing.queue_by_name(s, queue_name)
+        assert queue is not None
+        routing.set_member(s, queue, rep.id)
+        s.commit()
+    return rep
+
+
+def test_a_sellers_lead_is_claimed_worked_and_the_seller_hears(
+    app: Flask,
+    seller_lead: dict[str, Any],
+    make_user: Callable[..., User],
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales", name="Riley Rep")
+    assert route(app).routed == 2  # Jane, and an unattributed lead of the fixture
+    client = sign_in(app.test_client(), rep)
+
+    queue = _text(client.get("/queue"))
+    assert "Digital sales" in queue and "1 new" in queue
+    assert "Jane Doe" in queue
+    assert "Sam Seller · Zero-downtime migrations" in queue  # who and what brought them
+
+    with app.app_context():
+        queue_id = (
+            db.session().scalars(sa.select(Queue.id).where(Queue.name == "Digital sales")).one()
+        )
+    claimed = client.post(f"/queue/{queue_id}/claim-next")
+    lead_id = seller_lead["lead_id"]
+    assert claimed.headers["Location"].endswith(f"/leads/{lead_id}")
+    page = _text(client.get(f"/leads/{lead_id}"))
+    assert "with Riley Rep" in page
+    assert "Digital sales" in page and "not a customer domain" in page  # the trace
+    assert "Mark contacted" in page and "Release to the queue" in page
+
+    client.post(f"/leads/{lead_id}/status", data={"status": "contacted"})
+    client.post(f"/leads/{lead_id}/notes", data={"text": "Booked a demo for Tuesday."})
+    client.post(f"/leads/{lead_id}/status", data={"status": "qualified"})
+    page = _text(client.get(f"/leads/{lead_id}"))
+    assert "Qualified by Riley Rep" in page and "Booked a demo for Tuesday." in page
+    assert "Mark converted" in page
+
+    with app.app_context():
+        s = db.session()
+        lead = s.get(Lead, lead_id)
+        assert lead is not None
+        assert lead.status is LeadStatus.QUALIFIED
+        assert lead.claimed_at is not None and lead.first_contact_at is not None
+        kinds = [n.kind for n in s.scalars(sa.select(SellerNotice).order_by(SellerNotice.id))]
+        assert kinds == ["lead", "outcome"]
+        events = list(s.scalars(sa.select(OutboxMessage.event_type).order_by(OutboxMessage.id)))
+        assert events[0] == "lead.routed" and events.count("lead.status_changed") == 3
+
+    seller = sign_in(app.test_client(), seller_lead["seller"])
+    feed = _text(seller.get("/feed"))
+    assert "What your posts brought in" in feed
+    assert "Your post brought a lead from Acme" in feed
+    assert "was qualified" in feed
+
+
+def test_known_customer_goes_to_customer_development(
+    app: Flask,
+    seller_lead: dict[str, Any],
+    make_user: Callable[..., User],
+) -> None:
+    with app.app_context():
+        s = db.session()
+        routing.save_account(s, routing.AccountIn(name="Acme", domains=["acme-widgets.example"]))
+        s.commit()
+    rep = rep_in(app, make_user, "Customer development")
+    route(app)
+    client = sign_in(app.test_client(), rep)
+    queue = _text(client.get("/queue"))
+    assert "Customer development" in queue and "Jane Doe" in queue
+    page = _text(client.get(f"/leads/{seller_lead['lead_id']}"))
+    assert "belongs to customer Acme" in page
+
+
+def test_overdue_leads_stand_out_without_colour(
+    app: Flask,
+    seller_lead: dict[str, Any],
+    make_user: Callable[..., User],
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales")
+    route(app)
+    with app.app_context():
+        s = db.session()
+        lead = s.get(Lead, seller_lead["lead_id"])
+        assert lead is not None
+        lead.due_at = utcnow() - timedelta(minutes=12)
+        s.commit()
+    html = _text(sign_in(app.test_client(), rep).get("/queue"))
+    assert "1 overdue" in html
+    assert "⚠" in html and "12 min overdue" in html
+
+
+def test_disqualifying_needs_a_reason(
+    app: Flask,
+    seller_lead: dict[str, Any],
+    make_user: Callable[..., User],
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales")
+    route(app)
+    client = sign_in(app.test_client(), rep)
+    lead_id = seller_lead["lead_id"]
+    client.post(f"/leads/{lead_id}/claim")
+    refused = client.post(
+        f"/leads/{lead_id}/status", data={"status": "disqualified"}, follow_redirects=True
+    )
+    assert "Say why the lead is disqualified." in _text(refused)
+    done = client.post(
+        f"/leads/{lead_id}/status",
+        data={"status": "disqualified", "reason": "A student project"},
+        follow_redirects=True,
+    )
+    assert "Disqualified: A student project" in _text(done)
+
+
+def test_a_rep_outside_the_queue_cannot_act_on_its_leads(
+    app: Flask,
+    seller_lead: dict[str, Any],
+    make_user: Callable[..., User],
+) -> None:
+    rep_in(app, make_user, "Digital sales")
+    route(app)
+    outsider = sign_in(app.test_client(), make_user(Role.REP))
+    lead_id = seller_lead["lead_id"]
+    assert outsider.post(f"/leads/{lead_id}/claim").status_code == 404
+    assert "not in a queue yet" in _text(outsider.get("/queue"))
+    with app.app_context():
+        lead = db.session().get(Lead, lead_id)
+        assert lead is not None and lead.assignee_id is None
+
+
+def test_a_returning_person_is_added_to_their_open_lead(
+    app: Flask,
+    client: FlaskClient,
+    seller_lead: dict[str, Any],
+    make_user: Callable[..., User],
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales")
+    route(app)
+    again = post_signed(
+        client, make_secret(app), {"email": "jane.doe@acme-widgets.example", "first_name": "Jane"}
+    )
+    assert again.status_code == 202
+    assert route(app).merged == 1
+    page = _text(sign_in(app.test_client(), rep).get(f"/leads/{seller_lead['lead_id']}"))
+    assert "came back" in page
+    queue = _text(sign_in(app.test_client(), rep).get("/queue"))
+    assert "1 new" in queue  # still one queue item
+
+
+def test_erasure_blanks_the_pending_crm_message(
+    app: Flask,
+    seller_lead: dict[str, Any],
+    make_user: Callable[..., User],
+) -> None:
+    rep_in(app, make_user, "Digital sales")
+    route(app)
+    with app.app_context():
+        s = db.session()
+        report = privacy.erase_person(s, "jane.doe@acme-widgets.example", actor=None)
+        s.commit()
+        assert report.messages == 1
+        message = s.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.lead_id == seller_lead["lead_id"])
+        ).one()
+        assert message.payload["data"]["email"] == ""
+        assert message.payload["data"]["first_name"] == ""
+        assert message.payload["data"]["erased"] is True
+        notice = s.scalars(sa.select(SellerNotice)).one()
+        assert "Jane" not in notice.text and "Acme" not in notice.subject
