@@ -332,6 +332,23 @@ def test_a_crm_that_never_answers_times_out_and_gets_the_message_later(
     assert [r.webhook_id for r in crm.received] == [waiting.message_id] * 2
 
 
+def test_an_unreachable_crm_costs_one_try_per_run_and_loses_nothing(
+    crm_app: Flask, crm: Crm
+) -> None:
+    t = utcnow()
+    routed_leads(crm_app, "a@one.example", "b@two.example", "c@three.example", now=t)
+    crm.hanging = True
+    assert deliver(crm_app, t).retrying == 1  # the first gets no answer: the rest wait
+    with crm_app.app_context():
+        tries = [m.attempts for m in messages(db.session())]
+        assert tries == [1, 0, 0]
+    crm.hanging = False
+    crm.released.set()
+    assert deliver(crm_app, t + timedelta(minutes=1)).delivered == 3
+    with crm_app.app_context():
+        assert {m.status for m in messages(db.session())} == {OutboxStatus.DELIVERED}
+
+
 def test_a_leads_later_message_waits_for_its_earlier_one(
     crm_app: Flask, crm: Crm, make_user: Callable[..., User]
 ) -> None:

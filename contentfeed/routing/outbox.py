@@ -155,6 +155,8 @@ def deliver_due(
         else:
             message.next_attempt_at = now + backoff(message.attempts)
             retrying += 1
+        if status is None:
+            break  # no answer at all (down, unreachable, timed out): try the rest next run
     s.flush()
     return DeliveryResult(delivered, retrying, dead)
 
