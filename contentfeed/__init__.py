@@ -84,6 +84,9 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.leads import gated_views
     from contentfeed.leads import views as leads_views
     from contentfeed.links import views as links_views
+    from contentfeed.reports import api as reports_api
+    from contentfeed.reports import people_views as reports_people
+    from contentfeed.reports import views as reports_views
     from contentfeed.routing import admin_views as routing_admin
     from contentfeed.routing import api as routing_api
     from contentfeed.routing import views as routing_views
@@ -100,6 +103,8 @@ def register_blueprints(app: Flask) -> None:
         gated_views.bp,
         routing_views.bp,
         routing_admin.bp,
+        reports_views.bp,
+        reports_people.bp,
     ):
         app.register_blueprint(blueprint)
     for blueprint in (
@@ -109,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
         suggestions_api.bp,
         leads_api.bp,
         routing_api.bp,
+        reports_api.bp,
     ):
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)

@@ -78,6 +78,10 @@ class Settings(BaseModel):
     crm_webhook_url: str = ""
     crm_webhook_secret: str = ""
     outbox_max_attempts: int = Field(default=8, ge=1, le=50)
+    report_currency: str = Field(default="EUR", min_length=3, max_length=3)
+    report_cpm: float = Field(default=30.0, ge=0, le=10_000)
+    report_cpc: float = Field(default=6.0, ge=0, le=10_000)
+    report_impression_rate: float = Field(default=0.12, gt=0, le=1)
 
     @field_validator("smtp_security")
     @classmethod

@@ -9,5 +9,6 @@ def import_all() -> None:
     import contentfeed.content.models
     import contentfeed.leads.models
     import contentfeed.links.models
+    import contentfeed.reports.models
     import contentfeed.routing.models
     import contentfeed.suggestions.models  # noqa: F401

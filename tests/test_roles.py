@@ -31,6 +31,8 @@ from tests.roles_content_import import CONTENT_IMPORT
 from tests.roles_content_ui import CONTENT_UI
 from tests.roles_gated import GATED
 from tests.roles_leads import LEADS
+from tests.roles_reports import REPORTS
+from tests.roles_reports_api import REPORTS_API
 from tests.roles_routing import ROUTING
 from tests.roles_routing_admin import ROUTING_ADMIN
 from tests.roles_routing_api import ROUTING_API
@@ -73,6 +75,8 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     **ROUTING,
     **ROUTING_ADMIN,
     **ROUTING_API,
+    **REPORTS,
+    **REPORTS_API,
 }
 
 ROLES = [None, *Role]
