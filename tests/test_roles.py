@@ -33,6 +33,7 @@ from tests.roles_gated import GATED
 from tests.roles_leads import LEADS
 from tests.roles_reports import REPORTS
 from tests.roles_reports_api import REPORTS_API
+from tests.roles_reports_people import REPORTS_PEOPLE
 from tests.roles_routing import ROUTING
 from tests.roles_routing_admin import ROUTING_ADMIN
 from tests.roles_routing_api import ROUTING_API
@@ -77,6 +78,7 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     **ROUTING_API,
     **REPORTS,
     **REPORTS_API,
+    **REPORTS_PEOPLE,
 }
 
 ROLES = [None, *Role]
