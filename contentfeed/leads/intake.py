@@ -56,6 +56,30 @@ Text200 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_le
 Text2000 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
+def checked_email(value: Any) -> Any:
+    """Normalise an email address for a pydantic validator (ValueError when invalid).
+
+    Non-strings pass through, so the ``str`` type refuses them with pydantic's own message.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return normalise_email(value)
+    except Invalid as exc:
+        raise ValueError(exc.message) from None
+
+
+def country_code(value: str) -> str:
+    """Return the ISO alpha-2 code of a country code or English name ("" stays "")."""
+    if not value:
+        return ""
+    try:
+        country = pycountry.countries.lookup(value)
+    except LookupError:
+        raise ValueError(f"unknown country {value!r}; send an ISO code or name") from None
+    return str(country.alpha_2)
+
+
 class LeadIn(BaseModel):
     """A lead as a website form sends it; fields not listed here are kept as extra data."""
 
@@ -93,23 +117,12 @@ class LeadIn(BaseModel):
     @field_validator("email", mode="before")
     @classmethod
     def _normalise_email(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value  # the str type refuses it with pydantic's own message
-        try:
-            return normalise_email(value)
-        except Invalid as exc:
-            raise ValueError(exc.message) from None
+        return checked_email(value)
 
     @field_validator("country")
     @classmethod
     def _alpha_2(cls, value: str) -> str:
-        if not value:
-            return ""
-        try:
-            country = pycountry.countries.lookup(value)
-        except LookupError:
-            raise ValueError(f"unknown country {value!r}; send an ISO code or name") from None
-        return str(country.alpha_2)
+        return country_code(value)
 
     @field_validator("submitted_at")
     @classmethod

@@ -11,7 +11,6 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
 
-import pycountry
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request, url_for
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, RootModel, field_validator
@@ -20,11 +19,10 @@ from sqlalchemy.orm import Session
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role, Team, User
-from contentfeed.accounts.service import normalise_email
 from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid, NotFound, UnsupportedMediaType
-from contentfeed.leads import attribution
+from contentfeed.leads import attribution, intake
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.routing import accounts_import, domains, outbox, service
 from contentfeed.routing.models import (
@@ -713,21 +711,12 @@ class SampleLead(BaseModel):
     @field_validator("email")
     @classmethod
     def _normalise_email(cls, value: str) -> str:
-        try:
-            return normalise_email(value)
-        except Invalid as exc:
-            raise ValueError(exc.message) from None
+        return str(intake.checked_email(value))
 
     @field_validator("country")
     @classmethod
     def _alpha_2(cls, value: str) -> str:
-        if not value:
-            return ""
-        try:
-            country = pycountry.countries.lookup(value)
-        except LookupError:
-            raise ValueError(f"unknown country {value!r}; send an ISO code or name") from None
-        return str(country.alpha_2)
+        return intake.country_code(value)
 
 
 class FactsOut(BaseModel):
