@@ -26,6 +26,7 @@ NAVIGATION: list[tuple[str, str, tuple[Role, ...]]] = [
     ("Queue", "routing.queue", (Role.REP, Role.ADMIN)),
     ("Leads", "leads.index", (Role.ADMIN, Role.MARKETER, Role.REP)),
     ("Reports", "reports.dashboard", (Role.ADMIN, Role.MARKETER)),
+    ("Leaderboard", "reports_people.leaderboard", (Role.SELLER,)),
     ("Routing", "routing_admin.rules", (Role.ADMIN,)),
     ("Users", "accounts.users", (Role.ADMIN,)),
     ("Teams", "accounts.teams", (Role.ADMIN,)),

@@ -2,6 +2,508 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import RadioField
+from wtforms.validators import InputRequired
+
+from contentfeed import db
+from contentfeed.accounts import access
+from contentfeed.accounts.models import Role, Team, User
+from contentfeed.content.models import Campaign
+from contentfeed.db import utcnow
+from contentfeed.errors import Invalid
+from contentfeed.forms import options
+from contentfeed.leads.attribution import model_label
+from contentfeed.reports import people
+from contentfeed.reports.models import LeaderboardMode
+from contentfeed.reports.period import Period, parse_period
+from contentfeed.ui import Page, page_number, sort_params, url_with, viewer_zone
 
 bp = Blueprint("reports_people", __name__)
+
+STAFF = (Role.ADMIN, Role.MARKETER)
+LEADERBOARD_READERS = (Role.ADMIN, Role.MARKETER, Role.SELLER)
+SALES_READERS = (Role.ADMIN, Role.MARKETER, Role.REP)
+QUICK_DAYS = (7, 30, 90)
+PER_PAGE = 50
+SALES_TABLES = ("status", "speed", "sources", "attribution")
+
+
+class LeaderboardForm(FlaskForm):  # type: ignore[misc]
+    """Choose what sellers see of the leaderboard."""
+
+    leaderboard = RadioField(
+        "Sellers see the leaderboard",
+        choices=options((mode.value, mode.label) for mode in LeaderboardMode),
+        validators=[InputRequired()],
+        description="Admins and marketers always see every seller's name and figures.",
+    )
+
+
+# --- period -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuickRange:
+    label: str
+    url: str
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    """What the period filter shows: the period read (or None when the dates were wrong)."""
+
+    period: Period | None
+    error: Invalid | None
+    raw_from: str
+    raw_to: str
+    quick: list[QuickRange]
+
+
+def _today() -> Any:
+    return datetime.now(viewer_zone()).date()
+
+
+def _read_period() -> PeriodChoice:
+    today = _today()
+    period: Period | None = None
+    error: Invalid | None = None
+    try:
+        period = parse_period(request.args, viewer_zone(), today)
+    except Invalid as refused:
+        error = refused
+    quick = []
+    for days in QUICK_DAYS:
+        first = today - timedelta(days=days - 1)
+        is_current = period is not None and period.last == today and period.days == days
+        url = url_with(page=None, **{"from": first.isoformat(), "to": today.isoformat()})
+        quick.append(QuickRange(f"{days} days", url, is_current))
+    shown = period.as_args() if period is not None else {}
+    return PeriodChoice(
+        period,
+        error,
+        request.args.get("from", shown.get("from", "")),
+        request.args.get("to", shown.get("to", "")),
+        quick,
+    )
+
+
+def _period_or_422(choice: PeriodChoice) -> Period:
+    if choice.period is None:
+        assert choice.error is not None
+        raise choice.error
+    return choice.period
+
+
+def _csv(name: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    stamp = utcnow().strftime("%Y-%m-%d")
+    return Response(
+        out.getvalue().encode("utf-8-sig"),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="contentfeed-{name}-{stamp}.csv"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _args(period: Period, **more: Any) -> dict[str, Any]:
+    """Return the query arguments that select the period again, plus others."""
+    return {**period.as_args(), **more}
+
+
+def _period_label(period: Period) -> str:
+    if period.first.year == period.last.year:
+        return f"{period.first:%d %b} \N{EN DASH} {period.last:%d %b %Y}"
+    return f"{period.first:%d %b %Y} \N{EN DASH} {period.last:%d %b %Y}"
+
+
+# --- leaderboard --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownRow:
+    """A leaderboard row as this viewer may see it."""
+
+    rank: int
+    label: str
+    team: str
+    figures: people.SellerFigures
+    is_you: bool
+    url: str | None
+
+
+def _shown_rows(board: people.Leaderboard, viewer: User, mode: LeaderboardMode) -> list[ShownRow]:
+    """Apply the visibility rules: staff see names; sellers as the admin decided."""
+    is_staff = viewer.role in STAFF
+    anonymous = not is_staff and mode is LeaderboardMode.ANONYMOUS
+    rows = []
+    for position, row in enumerate(board.rows, start=1):
+        is_you = row.seller_id == viewer.id
+        label = "You" if anonymous and is_you else row.name
+        if anonymous and not is_you:
+            label = f"Seller #{position}"
+        url = (
+            url_for("reports_people.seller", **_args(board.period, seller_id=row.seller_id))
+            if is_staff or is_you
+            else None
+        )
+        rows.append(
+            ShownRow(row.rank, label, "" if anonymous else row.team, row.figures, is_you, url)
+        )
+    return rows
+
+
+LEADERBOARD_SORTS = {
+    "rank": lambda r: r.rank,
+    "name": lambda r: r.label.lower(),
+    "posts": lambda r: r.figures.posts,
+    "clicks": lambda r: r.figures.clicks,
+    "leads": lambda r: r.figures.leads,
+    "qualified": lambda r: r.figures.qualified,
+}
+
+
+def _leaderboard_for_viewer(
+    period: Period, team_id: int | None
+) -> tuple[people.Leaderboard, list[ShownRow], LeaderboardMode]:
+    s = db.session()
+    mode = people.leaderboard_mode(s)
+    viewer: User = current_user._get_current_object()
+    if viewer.role is Role.SELLER and mode is LeaderboardMode.OFF:
+        return people.Leaderboard(period, team_id, [], [], people.SellerFigures()), [], mode
+    board = people.leaderboard(s, period, team_id)
+    return board, _shown_rows(board, viewer, mode), mode
+
+
+def _team_arg(s: Any) -> tuple[int | None, list[tuple[int, str]]]:
+    teams = [
+        (team_id, name)
+        for team_id, name in s.execute(sa.select(Team.id, Team.name).order_by(Team.name))
+    ]
+    raw = request.args.get("team", "")
+    team_id = int(raw) if raw.isdigit() and any(t == int(raw) for t, _ in teams) else None
+    return team_id, teams
+
+
+@bp.get("/reports/sellers")
+@access.require_role(*LEADERBOARD_READERS)
+def leaderboard() -> ResponseReturnValue:
+    """Show the sellers ranked by what their posts brought in, per team or overall."""
+    s = db.session()
+    viewer: User = current_user._get_current_object()
+    mode = people.leaderboard_mode(s)
+    if viewer.role is Role.SELLER and mode is LeaderboardMode.OFF:
+        return render_template("reports/people_leaderboard_off.html", period=None)
+    choice = _read_period()
+    team_id, teams = _team_arg(s)
+    context: dict[str, Any] = {
+        "choice": choice,
+        "teams": teams,
+        "team_id": team_id,
+        "mode": mode,
+        "is_staff": viewer.role in STAFF,
+    }
+    if choice.period is None:
+        return render_template("reports/people_leaderboard.html", **context), 422
+    board, rows, mode = _leaderboard_for_viewer(choice.period, team_id)
+    anonymous = viewer.role not in STAFF and mode is LeaderboardMode.ANONYMOUS
+    allowed = set(LEADERBOARD_SORTS) - ({"name"} if anonymous else set())
+    sort, direction = sort_params(allowed, "rank")
+    ordered = sorted(rows, key=LEADERBOARD_SORTS[sort], reverse=direction == "desc")
+    page = Page(page_number(), PER_PAGE, len(ordered), lambda n: url_with(page=n))
+    you = next((row for row in rows if row.is_you), None)
+    best_leads = max((row.figures.leads for row in rows), default=0.0)
+    s.commit()
+    return render_template(
+        "reports/people_leaderboard.html",
+        **context,
+        board=board,
+        period_label=_period_label(choice.period),
+        rows=ordered[page.offset : page.offset + page.per_page],
+        page=page,
+        sort=sort,
+        direction=direction,
+        anonymous=anonymous,
+        you=you,
+        best_leads=best_leads,
+        format_credit=people.format_credit,
+        csv_url=url_for(
+            "reports_people.leaderboard_csv",
+            **_args(choice.period, **({"team": team_id} if team_id else {})),
+        ),
+    )
+
+
+@bp.get("/reports/sellers.csv")
+@access.require_role(*LEADERBOARD_READERS)
+def leaderboard_csv() -> Response:
+    """Download the leaderboard as this viewer sees it."""
+    s = db.session()
+    viewer: User = current_user._get_current_object()
+    if viewer.role is Role.SELLER and people.leaderboard_mode(s) is LeaderboardMode.OFF:
+        abort(404)
+    period = _period_or_422(_read_period())
+    team_id, _teams = _team_arg(s)
+    _board, rows, mode = _leaderboard_for_viewer(period, team_id)
+    anonymous = viewer.role not in STAFF and mode is LeaderboardMode.ANONYMOUS
+    header = ["Rank", "Seller", *([] if anonymous else ["Team"])]
+    header += ["Posts", "Clicks", "Leads", "Qualified"]
+    body = [
+        [
+            row.rank,
+            row.label,
+            *([] if anonymous else [row.team]),
+            row.figures.posts,
+            row.figures.clicks,
+            people.format_credit(row.figures.leads),
+            people.format_credit(row.figures.qualified),
+        ]
+        for row in rows
+    ]
+    s.commit()
+    return _csv(f"leaderboard-{period.first}-{period.last}", header, body)
+
+
+# --- one seller ---------------------------------------------------------------------------
+
+
+def _visible_seller(seller_id: int) -> User:
+    """Return the seller this viewer may see: staff any seller, a seller only themself."""
+    viewer: User = current_user._get_current_object()
+    if viewer.role not in STAFF and viewer.id != seller_id:
+        abort(404)
+    seller = db.session().get(User, seller_id)
+    if seller is None or seller.role is not Role.SELLER:
+        abort(404)
+    return seller
+
+
+@bp.get("/reports/sellers/<int:seller_id>")
+@access.require_role(*STAFF, Role.SELLER)
+def seller(seller_id: int) -> ResponseReturnValue:
+    """Show one seller's totals and the posts behind them."""
+    person = _visible_seller(seller_id)
+    choice = _read_period()
+    context: dict[str, Any] = {"person": person, "choice": choice}
+    if choice.period is None:
+        return render_template("reports/people_seller.html", **context), 422
+    report = people.seller_page(db.session(), person, choice.period)
+    page = Page(page_number(), PER_PAGE, len(report.history), lambda n: url_with(page=n))
+    db.session().commit()
+    return render_template(
+        "reports/people_seller.html",
+        **context,
+        report=report,
+        period_label=_period_label(choice.period),
+        rows=report.history[page.offset : page.offset + page.per_page],
+        page=page,
+        format_credit=people.format_credit,
+        is_self=person.id == current_user.id,
+        csv_url=url_for("reports_people.seller_csv", **_args(choice.period, seller_id=seller_id)),
+    )
+
+
+@bp.get("/reports/sellers/<int:seller_id>.csv")
+@access.require_role(*STAFF, Role.SELLER)
+def seller_csv(seller_id: int) -> Response:
+    """Download one seller's post history with clicks and leads."""
+    person = _visible_seller(seller_id)
+    period = _period_or_422(_read_period())
+    report = people.seller_page(db.session(), person, period)
+    db.session().commit()
+    header = ["Content", "Status", "Posted at (UTC)", "Clicks", "Leads", "Qualified"]
+    body = [
+        [
+            row.title,
+            row.status.label,
+            row.posted_at.strftime("%Y-%m-%d %H:%M") if row.posted_at else "",
+            row.clicks,
+            people.format_credit(row.leads),
+            people.format_credit(row.qualified),
+        ]
+        for row in report.history
+    ]
+    return _csv(f"seller-{seller_id}-{period.first}-{period.last}", header, body)
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+@bp.route("/admin/reports", methods=["GET", "POST"])
+@access.require_role(Role.ADMIN)
+def settings() -> ResponseReturnValue:
+    """Let an admin switch the sellers' leaderboard on, to anonymous, or off."""
+    s = db.session()
+    form = LeaderboardForm()
+    if request.method == "GET":
+        form.leaderboard.data = people.leaderboard_mode(s).value
+    elif form.validate_on_submit():
+        mode = LeaderboardMode(form.leaderboard.data)
+        people.save_leaderboard_mode(s, mode, current_user._get_current_object())
+        s.commit()
+        flash(f"Saved: the leaderboard for sellers is now “{mode.label}”.", "success")
+        return redirect(url_for("reports_people.settings"))
+    status = 422 if form.errors else 200
+    s.commit()
+    return render_template("reports/people_settings.html", form=form), status
+
+
+# --- sales --------------------------------------------------------------------------------
+
+
+def _campaign_arg(s: Any) -> tuple[Campaign | None, list[tuple[int, str]]]:
+    campaigns = [
+        (campaign_id, name)
+        for campaign_id, name in s.execute(
+            sa.select(Campaign.id, Campaign.name).order_by(Campaign.name)
+        )
+    ]
+    raw = request.args.get("campaign", "")
+    campaign = s.get(Campaign, int(raw)) if raw.isdigit() else None
+    return campaign, campaigns
+
+
+def _by_arg() -> Literal["seller", "content"]:
+    return "content" if request.args.get("by") == "content" else "seller"
+
+
+@bp.get("/reports/sales")
+@access.require_role(*SALES_READERS)
+def sales() -> ResponseReturnValue:
+    """Show leads per queue and status, SLA and speed, conversion by source, attribution."""
+    s = db.session()
+    choice = _read_period()
+    campaign, campaigns = _campaign_arg(s)
+    context: dict[str, Any] = {
+        "choice": choice,
+        "campaigns": campaigns,
+        "campaign": campaign,
+        "by": _by_arg(),
+    }
+    if choice.period is None:
+        return render_template("reports/people_sales.html", **context), 422
+    report = people.sales(s, choice.period)
+    attribution = (
+        people.campaign_attribution(s, campaign, choice.period, context["by"])
+        if campaign is not None
+        else None
+    )
+    s.commit()
+    return render_template(
+        "reports/people_sales.html",
+        **context,
+        report=report,
+        attribution=attribution,
+        period_label=_period_label(choice.period),
+        format_credit=people.format_credit,
+        format_duration=people.format_duration,
+        format_rate=people.format_rate,
+        model_label=model_label,
+        csv_url=lambda table: url_for(
+            "reports_people.sales_csv", **{**request.args.to_dict(), "table": table}
+        ),
+    )
+
+
+@bp.get("/reports/sales.csv")
+@access.require_role(*SALES_READERS)
+def sales_csv() -> Response:
+    """Download one table of the sales view (``table``: status, speed, sources, attribution)."""
+    s = db.session()
+    period = _period_or_422(_read_period())
+    table = request.args.get("table", "status")
+    if table not in SALES_TABLES:
+        raise Invalid("Pick a table to download.", {"table": ", ".join(SALES_TABLES)})
+    name = f"sales-{table}-{period.first}-{period.last}"
+    header: list[Any]
+    body: list[list[Any]]
+    if table == "attribution":
+        campaign, _campaigns = _campaign_arg(s)
+        if campaign is None:
+            raise Invalid("Pick a campaign.", {"campaign": "a campaign"})
+        result = people.campaign_attribution(s, campaign, period, _by_arg())
+        s.commit()
+        header = ["Seller" if result.by == "seller" else "Content"]
+        header += [model_label(model) for model in result.models]
+        body = [
+            [row.label, *(people.format_credit(row.credits[m]) for m in result.models)]
+            for row in result.rows
+        ]
+        body.append(["Total", *(people.format_credit(result.total(m)) for m in result.models)])
+        return _csv(name, header, body)
+    report = people.sales(s, period)
+    s.commit()
+    if table == "status":
+        header = ["Queue", *(status.label for status in report.statuses), "Total"]
+        body = [
+            [row.queue, *(row.counts.get(st, 0) for st in report.statuses), row.total]
+            for row in report.by_queue
+        ]
+        body.append(["Total", *(report.status_total(st) for st in report.statuses), report.total])
+        return _csv(name, header, body)
+    if table == "speed":
+        header = [
+            "Queue",
+            "SLA (minutes)",
+            "Routed",
+            "Met SLA",
+            "Missed SLA",
+            "Not yet due",
+            "SLA compliance",
+            "Claimed",
+            "Median to claim (minutes)",
+            "Contacted",
+            "Median to first contact (minutes)",
+        ]
+        body = [
+            [
+                row.queue,
+                row.sla_minutes if row.sla_minutes is not None else "",
+                row.routed,
+                row.met,
+                row.missed,
+                row.pending,
+                people.format_rate(row.compliance),
+                row.claimed,
+                _minutes(row.median_claim_seconds),
+                row.contacted,
+                _minutes(row.median_contact_seconds),
+            ]
+            for row in report.speed
+        ]
+        return _csv(name, header, body)
+    header = ["Source", "Leads", "Qualified", "Converted", "Qualified rate", "Converted rate"]
+    body = [
+        [
+            row.source,
+            row.leads,
+            row.qualified,
+            row.converted,
+            people.format_rate(row.qualified_rate),
+            people.format_rate(row.converted_rate),
+        ]
+        for row in report.sources
+    ]
+    return _csv(name, header, body)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds / 60:.1f}"

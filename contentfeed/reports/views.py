@@ -2,6 +2,382 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from contentfeed import db
+from contentfeed.accounts import access
+from contentfeed.accounts.models import Role
+from contentfeed.content.models import Campaign
+from contentfeed.errors import Invalid
+from contentfeed.leads.attribution import MODEL_LABELS, MODELS
+from contentfeed.reports import charts
+from contentfeed.reports import content as report
+from contentfeed.reports.period import Period, parse_period
+from contentfeed.ui import Page, page_number, sort_params, url_with, viewer_zone
 
 bp = Blueprint("reports", __name__)
+
+VIEWERS = (Role.ADMIN, Role.MARKETER)
+QUICK_RANGES = (7, 30, 90)
+TOP_BARS = 10
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+DASH = "\u2013"
+PLURALS = {"item": "items", "campaign": "campaigns", "topic": "topics", "kind": "kinds"}
+
+
+# --- formatting shared by the pages --------------------------------------------------------
+
+
+def _count(value: float) -> str:
+    return f"{round(value):,}"
+
+
+def _credit(value: float, is_whole: bool) -> str:
+    return f"{round(value):,}" if is_whole else f"{value:,.1f}"
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:,.1f}%"
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{currency} {value:,.0f}"
+
+
+def period_text(period: Period) -> str:
+    """Return a period as people write it: 1-30 Nov 2026, 28 Oct - 3 Nov 2026 (en dashes)."""
+    first, last = period.first, period.last
+    if first == last:
+        return f"{last.day} {last:%b %Y}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}{DASH}{last.day} {last:%b %Y}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} {DASH} {last.day} {last:%b %Y}"
+    return f"{first.day} {first:%b %Y} {DASH} {last.day} {last:%b %Y}"
+
+
+@bp.context_processor
+def _report_helpers() -> dict[str, Any]:
+    return {
+        "fmt_count": _count,
+        "fmt_credit": _credit,
+        "fmt_percent": _percent,
+        "fmt_ratio": _ratio,
+        "fmt_money": _money,
+        "period_text": period_text,
+        "model_labels": MODEL_LABELS,
+        "models": MODELS,
+        "groups": report.GROUPS,
+    }
+
+
+# --- request parsing ---------------------------------------------------------------------
+
+
+def _today() -> date:
+    return datetime.now(viewer_zone()).date()
+
+
+def _model() -> str:
+    model = request.args.get("model", report.DEFAULT_MODEL)
+    return model if model in MODELS else report.DEFAULT_MODEL
+
+
+def _group() -> str:
+    group = request.args.get("group", "item")
+    return group if group in report.GROUPS else "item"
+
+
+def _quick_links(period: Period | None) -> list[tuple[str, str, bool]]:
+    """Return (label, url, is_current) for the last 7, 30 and 90 days."""
+    today = _today()
+    links = []
+    keep = {k: v for k, v in request.args.items() if k in ("model", "group", "sort", "dir")}
+    for days in QUICK_RANGES:
+        first = today - timedelta(days=days - 1)
+        is_current = period is not None and (period.first, period.last) == (first, today)
+        assert request.endpoint is not None
+        values: dict[str, Any] = {
+            **(request.view_args or {}),
+            **keep,
+            "from": first.isoformat(),
+            "to": today.isoformat(),
+        }
+        url = url_for(request.endpoint, **values)
+        links.append((f"Last {days} days", url, is_current))
+    return links
+
+
+def _estimates() -> report.Estimates:
+    return report.Estimates.from_config(current_app.config)
+
+
+def _invalid_page(template: str, error: Invalid, **context: Any) -> ResponseReturnValue:
+    """Show the filters again with what is wrong with them (422), and no figures."""
+    return (
+        render_template(
+            template,
+            error=error,
+            period=None,
+            model=_model(),
+            group=_group(),
+            args=request.args,
+            quick_links=_quick_links(None),
+            **context,
+        ),
+        422,
+    )
+
+
+def _daily_chart(points: Sequence[report.DayPoint], is_whole: bool) -> Markup:
+    total_clicks = sum(p.clicks for p in points)
+    total_leads = sum(p.leads for p in points)
+    days = [p.day for p in points]
+    series = [
+        charts.Series("Clicks", [p.clicks for p in points], "left", "solid"),
+        charts.Series("Leads", [p.leads for p in points], "right", "dashed", is_whole),
+    ]
+    title = "Clicks and leads per day"
+    description = (
+        f"Human clicks (solid line, circles, left axis; {total_clicks:,} in all) and "
+        f"attributed leads (dashed line, squares, right axis; "
+        f"{_credit(total_leads, is_whole)} in all) for each day of the period."
+    )
+    # Two drawings, CSS shows one: the narrow one keeps its text legible on a phone.
+    wide = charts.line_chart(
+        days, series, title=title, description=description, css_class="chart--wide"
+    )
+    narrow = charts.line_chart(
+        days,
+        series,
+        title=title,
+        description=description,
+        width=charts.NARROW_WIDTH,
+        height=charts.NARROW_HEIGHT,
+        max_ticks=4,
+        css_class="chart--narrow",
+    )
+    return wide + narrow
+
+
+def _bar_chart(rows: Iterable[report.Row], what: str) -> tuple[Markup, list[report.Row]]:
+    top = [r for r in report.sort_rows(list(rows), "clicks", True) if r.figures.clicks][:TOP_BARS]
+    chart = charts.bar_chart(
+        [(r.label, float(r.figures.clicks)) for r in top],
+        title=f"Top {what} by clicks",
+        description=", ".join(f"{r.label}: {r.figures.clicks:,} clicks" for r in top)
+        or "No clicks in this period.",
+    )
+    return chart, top
+
+
+def _sorted_page(rows: list[report.Row]) -> tuple[list[report.Row], Page, str, str]:
+    sort, direction = sort_params(set(report.SORTS), report.DEFAULT_SORT)
+    if "dir" not in request.args:
+        direction = "asc" if sort == "label" else "desc"
+    ordered = report.sort_rows(rows, sort, direction == "desc")
+    per_page = current_app.config["PAGE_SIZE"]
+    number = page_number()
+    page = Page(number, per_page, len(ordered), _page_url)
+    return ordered[page.offset : page.offset + per_page], page, sort, direction
+
+
+def _url(endpoint: str, **extra: Any) -> str:
+    """Return another report URL with the current filters (period, model, grouping, sort)."""
+    values: dict[str, Any] = {**request.args.to_dict(), **extra}
+    values.pop("page", None)
+    return url_for(endpoint, **values)
+
+
+def _page_url(number: int) -> str:
+    return url_with(page=number)
+
+
+# --- the dashboard -------------------------------------------------------------------------
+
+
+@bp.get("/reports")
+@access.require_role(*VIEWERS)
+def dashboard() -> ResponseReturnValue:
+    """Show content figures for a period, grouped, with charts, totals and the comparison."""
+    try:
+        period = parse_period(request.args, viewer_zone(), _today())
+    except Invalid as error:
+        return _invalid_page("reports/dashboard.html", error)
+    s = db.session()
+    group = _group()
+    result = report.content_report(s, period, group, _model(), _estimates())
+    s.commit()
+    rows, page, sort, direction = _sorted_page(result.rows)
+    bars, top = _bar_chart(result.rows, PLURALS[group])
+    return render_template(
+        "reports/dashboard.html",
+        error=None,
+        period=period,
+        model=result.model,
+        group=group,
+        args=request.args,
+        quick_links=_quick_links(period),
+        report=result,
+        rows=rows,
+        page=page,
+        sort=sort,
+        direction=direction,
+        daily_chart=_daily_chart(result.daily, result.is_whole),
+        bar_chart=bars,
+        top_rows=top,
+        csv_url=_url("reports.dashboard_csv"),
+    )
+
+
+@bp.get("/reports.csv")
+@access.require_role(*VIEWERS)
+def dashboard_csv() -> ResponseReturnValue:
+    """Download the dashboard's table (all rows, the chosen grouping) as CSV."""
+    try:
+        period = parse_period(request.args, viewer_zone(), _today())
+    except Invalid as error:
+        return _csv_error(error)
+    s = db.session()
+    group = _group()
+    result = report.content_report(s, period, group, _model(), _estimates())
+    s.commit()
+    sort, direction = sort_params(set(report.SORTS), report.DEFAULT_SORT)
+    if "dir" not in request.args:
+        direction = "asc" if sort == "label" else "desc"
+    rows = report.sort_rows(result.rows, sort, direction == "desc")
+    lines: list[list[object]] = [[report.GROUPS[group], *report.CSV_HEADER]]
+    lines += [[row.label, *report.figure_cells(row.figures, result.is_whole)] for row in rows]
+    lines.append(["Total", *report.figure_cells(result.total, result.is_whole)])
+    return _csv_response(lines, f"contentfeed-content-by-{group}", period)
+
+
+# --- a campaign's drill-down ---------------------------------------------------------------
+
+
+@bp.get("/reports/campaigns/<int:campaign_id>")
+@access.require_role(*VIEWERS)
+def campaign(campaign_id: int) -> ResponseReturnValue:
+    """Show a campaign's items with their figures, and per item the sellers who posted it."""
+    s = db.session()
+    try:
+        period = parse_period(request.args, viewer_zone(), _today())
+    except Invalid as error:
+        found = s.get(Campaign, campaign_id)
+        name = found.name if found else "Campaign"
+        return _invalid_page(
+            "reports/campaign.html", error, campaign_id=campaign_id, campaign_name=name
+        )
+    result = report.campaign_report(s, period, campaign_id, _model(), _estimates())
+    s.commit()
+    rows, page, sort, direction = _sorted_page(result.items)
+    bars, top = _bar_chart(result.items, "items")
+    return render_template(
+        "reports/campaign.html",
+        error=None,
+        period=period,
+        model=result.model,
+        group="item",
+        args=request.args,
+        quick_links=_quick_links(period),
+        report=result,
+        campaign_id=campaign_id,
+        campaign_name=result.campaign_name,
+        rows=rows,
+        all_rows=report.sort_rows(result.items, sort, direction == "desc"),
+        page=page,
+        sort=sort,
+        direction=direction,
+        daily_chart=_daily_chart(result.daily, result.is_whole),
+        bar_chart=bars,
+        top_rows=top,
+        csv_url=_url("reports.campaign_csv", campaign_id=campaign_id),
+        sellers_csv_url=_url("reports.campaign_csv", campaign_id=campaign_id, table="sellers"),
+    )
+
+
+@bp.get("/reports/campaigns/<int:campaign_id>.csv")
+@access.require_role(*VIEWERS)
+def campaign_csv(campaign_id: int) -> ResponseReturnValue:
+    """Download a campaign's items (or, with table=sellers, who posted them) as CSV."""
+    try:
+        period = parse_period(request.args, viewer_zone(), _today())
+    except Invalid as error:
+        return _csv_error(error)
+    s = db.session()
+    result = report.campaign_report(s, period, campaign_id, _model(), _estimates())
+    s.commit()
+    slug = "".join(c if c.isalnum() else "-" for c in result.campaign_name.lower()).strip("-")
+    titles = {row.content_id: row.label for row in result.items}
+    if request.args.get("table") == "sellers":
+        lines: list[list[object]] = [
+            ["Content item", "Seller", "Posted at", "Connections", "Clicks", "Leads"]
+        ]
+        zone = period.zone
+        for content_id, posts in result.sellers.items():
+            for post in posts:
+                posted = (
+                    post.posted_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                    if post.posted_at
+                    else ""
+                )
+                lines.append(
+                    [
+                        titles.get(content_id, ""),
+                        post.seller_name,
+                        posted,
+                        post.connections,
+                        post.clicks,
+                        _credit(post.leads, result.is_whole).replace(",", ""),
+                    ]
+                )
+        return _csv_response(lines, f"contentfeed-campaign-{slug or campaign_id}-sellers", period)
+    sort, direction = sort_params(set(report.SORTS), report.DEFAULT_SORT)
+    if "dir" not in request.args:
+        direction = "asc" if sort == "label" else "desc"
+    rows = report.sort_rows(result.items, sort, direction == "desc")
+    lines = [["Content item", *report.CSV_HEADER]]
+    lines += [[row.label, *report.figure_cells(row.figures, result.is_whole)] for row in rows]
+    lines.append(["Total", *report.figure_cells(result.total, result.is_whole)])
+    return _csv_response(lines, f"contentfeed-campaign-{slug or campaign_id}", period)
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+
+def _cell(value: object) -> object:
+    """Defuse text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_response(lines: list[list[object]], name: str, period: Period) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for line in lines:
+        writer.writerow([_cell(v) for v in line])
+    filename = f"{name}-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _csv_error(error: Invalid) -> ResponseReturnValue:
+    details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
+    return Response(f"{error.message} {details}".strip(), status=422, mimetype="text/plain")

@@ -1,0 +1,753 @@
+"""Content figures for the marketer dashboard: per item, campaign, topic and kind.
+
+Every figure comes from a handful of set-based queries per period (one GROUP BY per
+measure, all at item level), then items are folded into the requested grouping in
+Python: there are thousands of items but millions of clicks, so the database does the
+heavy counting and Python only adds small numbers. Functions take a session, a Period and
+settings, and return plain dataclasses, so pages, the API and the benchmark share them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from contentfeed.accounts.models import SellerProfile, User
+from contentfeed.content.models import Campaign, Content, ContentKind
+from contentfeed.errors import Invalid, NotFound
+from contentfeed.leads.attribution import MODELS
+from contentfeed.leads.models import Lead, LeadStatus, Touch
+from contentfeed.links.models import Click, TrackedLink
+from contentfeed.reports.period import Period
+from contentfeed.suggestions.models import Suggestion
+
+GROUPS: dict[str, str] = {
+    "item": "Content item",
+    "campaign": "Campaign",
+    "topic": "Topic",
+    "kind": "Kind",
+}
+DEFAULT_MODEL = "last_touch"
+# Under these models each lead's credit goes whole to one touch: counts are whole numbers.
+WHOLE_MODELS = frozenset({"first_touch", "last_touch"})
+QUALIFIED = (LeadStatus.QUALIFIED.value, LeadStatus.CONVERTED.value)
+NO_CAMPAIGN = "No campaign"
+NO_TOPIC = "No topic"
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """How reach becomes impressions and impressions and clicks become money (estimates)."""
+
+    currency: str = "EUR"
+    cpm: float = 30.0
+    cpc: float = 6.0
+    impression_rate: float = 0.12
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Estimates:
+        """Read REPORT_CURRENCY, REPORT_CPM, REPORT_CPC and REPORT_IMPRESSION_RATE."""
+        return cls(
+            currency=str(config["REPORT_CURRENCY"]),
+            cpm=float(config["REPORT_CPM"]),
+            cpc=float(config["REPORT_CPC"]),
+            impression_rate=float(config["REPORT_IMPRESSION_RATE"]),
+        )
+
+
+def _ratio(part: float, whole: float, scale: float = 1.0) -> float | None:
+    return part / whole * scale if whole else None
+
+
+@dataclass
+class Figures:
+    """The funnel of one row: suggested → posted → clicks → leads → qualified → converted."""
+
+    suggested: int = 0
+    posted: int = 0
+    clicks: int = 0
+    leads: float = 0.0
+    qualified: float = 0.0
+    converted: float = 0.0
+    reach: int = 0
+    impressions: float = 0.0  # estimate: reach x impression rate
+    emv: float = 0.0  # estimate: impressions x CPM / 1000 + clicks x CPC
+
+    @property
+    def post_rate(self) -> float | None:
+        """Posted per suggested (None when nothing was suggested)."""
+        return _ratio(self.posted, self.suggested)
+
+    @property
+    def clicks_per_post(self) -> float | None:
+        """Human clicks per post."""
+        return _ratio(self.clicks, self.posted)
+
+    @property
+    def leads_per_100_clicks(self) -> float | None:
+        """Leads per hundred clicks."""
+        return _ratio(self.leads, self.clicks, 100.0)
+
+    @property
+    def qualified_rate(self) -> float | None:
+        """Qualified (or converted) per lead."""
+        return _ratio(self.qualified, self.leads)
+
+    @property
+    def converted_rate(self) -> float | None:
+        """Converted per qualified lead."""
+        return _ratio(self.converted, self.qualified)
+
+    @property
+    def is_empty(self) -> bool:
+        """Tell whether nothing at all happened."""
+        return not (self.suggested or self.posted or self.clicks or self.leads)
+
+    def add(self, other: Figures) -> None:
+        """Add another row's counts to this one."""
+        self.suggested += other.suggested
+        self.posted += other.posted
+        self.clicks += other.clicks
+        self.leads += other.leads
+        self.qualified += other.qualified
+        self.converted += other.converted
+        self.reach += other.reach
+        self.impressions += other.impressions
+        self.emv += other.emv
+
+    def estimate(self, estimates: Estimates) -> Figures:
+        """Fill in the estimated impressions and earned media value; return self."""
+        self.impressions = self.reach * estimates.impression_rate
+        self.emv = self.impressions * estimates.cpm / 1000 + self.clicks * estimates.cpc
+        return self
+
+
+@dataclass
+class Row:
+    """One line of a report table."""
+
+    key: str  # "item:12", "campaign:3", "campaign:none", "topic:cloud", "kind:video"
+    label: str
+    figures: Figures
+    detail: str = ""  # a second line: an item's campaign and kind
+    content_id: int | None = None
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    """Human clicks and lead credit on one viewer-zone day."""
+
+    day: date
+    clicks: int
+    leads: float
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a figure moved against the previous period."""
+
+    current: float
+    previous: float
+
+    @property
+    def percent(self) -> float | None:
+        """The change in percent, None when the previous period had nothing."""
+        return _ratio(self.current - self.previous, self.previous, 100.0)
+
+    @property
+    def direction(self) -> str:
+        """'up', 'down' or 'same'."""
+        if abs(self.current - self.previous) < 1e-9:
+            return "same"
+        return "up" if self.current > self.previous else "down"
+
+    @property
+    def text(self) -> str:
+        """The change in words, with an arrow that does not rely on colour."""
+        if self.direction == "same":
+            return "no change"
+        pct = self.percent
+        if pct is None:
+            return "▲ new this period"
+        arrow, word = ("▲", "up") if pct > 0 else ("▼", "down")
+        return f"{arrow} {word} {abs(pct):,.0f}%"
+
+
+@dataclass
+class ContentReport:
+    """The dashboard: rows in one grouping, the totals now and before, the daily series."""
+
+    period: Period
+    group: str
+    model: str
+    estimates: Estimates
+    rows: list[Row]
+    total: Figures
+    previous_total: Figures
+    daily: list[DayPoint]
+
+    @property
+    def is_whole(self) -> bool:
+        """Tell whether lead figures are whole numbers (first or last touch)."""
+        return self.model in WHOLE_MODELS
+
+    def change(self, name: str) -> Change:
+        """Compare one total (an attribute of Figures) with the previous period."""
+        return Change(
+            float(getattr(self.total, name) or 0), float(getattr(self.previous_total, name) or 0)
+        )
+
+
+@dataclass(frozen=True)
+class SellerPost:
+    """One seller's post of one item: when, their reach, and what it brought in the period."""
+
+    content_id: int
+    seller_id: int
+    seller_name: str
+    posted_at: datetime | None
+    connections: int
+    clicks: int
+    leads: float
+
+
+@dataclass
+class CampaignReport:
+    """A campaign's drill-down: its items with the same figures, and who posted each."""
+
+    campaign_id: int
+    campaign_name: str
+    period: Period
+    model: str
+    estimates: Estimates
+    items: list[Row]
+    sellers: dict[int, list[SellerPost]]
+    total: Figures
+    previous_total: Figures
+    daily: list[DayPoint]
+
+    @property
+    def is_whole(self) -> bool:
+        """Tell whether lead figures are whole numbers (first or last touch)."""
+        return self.model in WHOLE_MODELS
+
+    def change(self, name: str) -> Change:
+        """Compare one total with the previous period."""
+        return Change(
+            float(getattr(self.total, name) or 0), float(getattr(self.previous_total, name) or 0)
+        )
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def check_model(model: str) -> str:
+    """Return the attribution model name, or raise Invalid for an unknown one."""
+    if model not in MODELS:
+        raise Invalid("Pick an attribution model from the list.", {"model": "unknown model"})
+    return model
+
+
+def _credit(model: str) -> sa.ColumnElement[float]:
+    credit: sa.ColumnElement[float] = Touch.credits[model].as_float()
+    return credit
+
+
+def _in(column: Any, period: Period) -> sa.ColumnElement[bool]:
+    return sa.and_(column >= period.start, column < period.end)
+
+
+def _only_campaign(stmt: Any, content_id: Any, campaign_id: int | None) -> Any:
+    if campaign_id is None:
+        return stmt
+    return stmt.join(Content, Content.id == content_id).where(Content.campaign_id == campaign_id)
+
+
+def item_figures(
+    s: Session,
+    period: Period,
+    model: str = DEFAULT_MODEL,
+    estimates: Estimates | None = None,
+    *,
+    campaign_id: int | None = None,
+) -> dict[int, Figures]:
+    """Return the figures of every content item with any activity in the period (4 queries)."""
+    figures, _days = _collect(s, period, model, estimates, campaign_id, by_day=False)
+    return figures
+
+
+def _collect(
+    s: Session,
+    period: Period,
+    model: str,
+    estimates: Estimates | None,
+    campaign_id: int | None,
+    *,
+    by_day: bool,
+) -> tuple[dict[int, Figures], list[DayPoint]]:
+    """Count per item and, with by_day, per viewer-zone day too, in the same 4 queries:
+    clicks are the big table, so they are read once for both."""
+    check_model(model)
+    figures: dict[int, Figures] = defaultdict(Figures)
+
+    suggested = sa.select(Suggestion.content_id, sa.func.count()).where(
+        _in(Suggestion.created_at, period)
+    )
+    suggested = _only_campaign(suggested, Suggestion.content_id, campaign_id)
+    for content_id, n in s.execute(suggested.group_by(Suggestion.content_id)):
+        figures[content_id].suggested = int(n)
+
+    # (seller, content) is unique, so summing connections sums over distinct sellers.
+    posted = (
+        sa.select(
+            Suggestion.content_id,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(SellerProfile.linkedin_connections), 0),
+        )
+        .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
+        .where(_in(Suggestion.posted_at, period))
+    )
+    posted = _only_campaign(posted, Suggestion.content_id, campaign_id)
+    for content_id, n, reach in s.execute(posted.group_by(Suggestion.content_id)):
+        figures[content_id].posted = int(n)
+        figures[content_id].reach = int(reach)
+
+    day_of = _day_bucket(s, period)
+    click_day, click_key = day_of(Click.clicked_at)
+    lead_day, lead_key = day_of(Lead.submitted_at)
+    day_clicks: dict[date, int] = defaultdict(int)
+    day_leads: dict[date, float] = defaultdict(float)
+
+    # Count per link (and bucket) first, then map links to items: the join then sees one
+    # row per link instead of one per click.
+    click_keys = [Click.link_id, click_key] if by_day else [Click.link_id]
+    per_link = (
+        sa.select(*click_keys, sa.func.count().label("n"))
+        .where(_in(Click.clicked_at, period), Click.is_bot.is_(False))
+        .group_by(*click_keys)
+        .subquery()
+    )
+    bucket_cols = [per_link.c.bucket] if by_day else []
+    clicks = (
+        sa.select(Suggestion.content_id, *bucket_cols, sa.func.sum(per_link.c.n))
+        .select_from(per_link)
+        .join(TrackedLink, TrackedLink.id == per_link.c.link_id)
+        .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
+    )
+    clicks = _only_campaign(clicks, Suggestion.content_id, campaign_id)
+    for row in s.execute(clicks.group_by(Suggestion.content_id, *bucket_cols)):
+        n = int(row[-1])
+        figures[row[0]].clicks += n
+        if by_day:
+            day_clicks[click_day(row[1])] += n
+
+    lead_keys = [Touch.content_id, lead_key] if by_day else [Touch.content_id]
+    for row in s.execute(_lead_credit(period, model, campaign_id, *lead_keys)):
+        leads, qualified, converted = (float(v) for v in row[-3:])
+        f = figures[row[0]]
+        f.leads += leads
+        f.qualified += qualified
+        f.converted += converted
+        if by_day:
+            day_leads[lead_day(row[1])] += leads
+
+    est = estimates or Estimates()
+    days = (
+        [DayPoint(d, day_clicks.get(d, 0), day_leads.get(d, 0.0)) for d in period.each_day()]
+        if by_day
+        else []
+    )
+    return {cid: f.estimate(est) for cid, f in figures.items()}, days
+
+
+def period_totals(
+    s: Session,
+    period: Period,
+    model: str = DEFAULT_MODEL,
+    estimates: Estimates | None = None,
+    *,
+    campaign_id: int | None = None,
+) -> Figures:
+    """Return the totals of a period without splitting them by item (for the comparison).
+
+    Equal to adding up item_figures, but cheaper: without a campaign the clicks are one
+    range count on the click table (every link belongs to a suggestion), no join.
+    """
+    check_model(model)
+    total = Figures()
+    suggested = sa.select(sa.func.count()).select_from(Suggestion)
+    suggested = _only_campaign(suggested, Suggestion.content_id, campaign_id)
+    total.suggested = int(s.scalar(suggested.where(_in(Suggestion.created_at, period))) or 0)
+    posted = (
+        sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(SellerProfile.linkedin_connections), 0)
+        )
+        .select_from(Suggestion)
+        .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
+        .where(_in(Suggestion.posted_at, period))
+    )
+    n, reach = s.execute(_only_campaign(posted, Suggestion.content_id, campaign_id)).one()
+    total.posted, total.reach = int(n), int(reach)
+    clicks = (
+        sa.select(sa.func.count())
+        .select_from(Click)
+        .where(_in(Click.clicked_at, period), Click.is_bot.is_(False))
+    )
+    if campaign_id is not None:
+        clicks = (
+            clicks.join(TrackedLink, TrackedLink.id == Click.link_id)
+            .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
+            .join(Content, Content.id == Suggestion.content_id)
+            .where(Content.campaign_id == campaign_id)
+        )
+    total.clicks = int(s.scalar(clicks) or 0)
+    leads, qualified, converted = s.execute(_lead_credit(period, model, campaign_id)).one()
+    total.leads, total.qualified, total.converted = float(leads), float(qualified), float(converted)
+    return total.estimate(estimates or Estimates())
+
+
+def _lead_credit(period: Period, model: str, campaign_id: int | None, *keys: Any) -> sa.Select[Any]:
+    """Sum a model's credit per key over leads submitted in the period (merged ones left out)."""
+    credit = _credit(model)
+    zero = sa.literal(0.0)
+    stmt = (
+        sa.select(
+            *keys,
+            sa.func.coalesce(sa.func.sum(credit), zero),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((Lead.status.in_(QUALIFIED), credit), else_=zero)), zero
+            ),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case((Lead.status == LeadStatus.CONVERTED.value, credit), else_=zero)
+                ),
+                zero,
+            ),
+        )
+        .select_from(Touch)
+        .join(Lead, Lead.id == Touch.lead_id)
+        .where(
+            _in(Lead.submitted_at, period),
+            Lead.merged_into_id.is_(None),
+            Touch.content_id.is_not(None),
+        )
+    )
+    grouped: sa.Select[Any] = _only_campaign(stmt, Touch.content_id, campaign_id).group_by(*keys)
+    return grouped
+
+
+def daily_series(
+    s: Session, period: Period, model: str = DEFAULT_MODEL, *, campaign_id: int | None = None
+) -> list[DayPoint]:
+    """Return human clicks and lead credit for every viewer-zone day of the period."""
+    _figures, days = _collect(s, period, model, None, campaign_id, by_day=True)
+    return days
+
+
+def _day_bucket(
+    s: Session, period: Period
+) -> Callable[[Any], tuple[Callable[[Any], date], sa.ColumnElement[Any]]]:
+    """Return, for a timestamp column, a SQL bucket key and how to turn a key into a day.
+
+    PostgreSQL converts to the zone's calendar day itself. SQLite keeps UTC text and has no
+    time-zone rules, so it groups by UTC minute (every real zone offset is whole minutes)
+    and Python maps each minute to the zone's day: same days on both, DST included.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+
+        def pg(column: Any) -> tuple[Callable[[Any], date], sa.ColumnElement[Any]]:
+            key = sa.cast(sa.func.timezone(period.zone.key, column), sa.Date).label("bucket")
+            return (lambda value: value), key
+
+        return pg
+
+    def sqlite(column: Any) -> tuple[Callable[[Any], date], sa.ColumnElement[Any]]:
+        key = sa.func.substr(column, 1, 16, type_=sa.String).label("bucket")
+
+        def to_day(value: Any) -> date:
+            moment = datetime.strptime(str(value), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+            return period.day_of(moment)
+
+        return to_day, key
+
+    return sqlite
+
+
+@dataclass(frozen=True)
+class _Item:
+    id: int
+    title: str
+    kind: ContentKind
+    topics: list[str]
+    campaign_id: int | None
+
+
+def _items(s: Session, ids: Iterable[int]) -> dict[int, _Item]:
+    wanted = sorted(ids)
+    found: dict[int, _Item] = {}
+    for start in range(0, len(wanted), 1000):  # keep the IN list within every driver's limit
+        chunk = wanted[start : start + 1000]
+        rows = s.execute(
+            sa.select(
+                Content.id, Content.title, Content.kind, Content.topics, Content.campaign_id
+            ).where(Content.id.in_(chunk))
+        )
+        for cid, title, kind, topics, campaign_id in rows:
+            found[cid] = _Item(cid, title, kind, list(topics or []), campaign_id)
+    return found
+
+
+def _campaign_names(s: Session) -> dict[int, str]:
+    return {cid: name for cid, name in s.execute(sa.select(Campaign.id, Campaign.name))}
+
+
+def _total(figures: Iterable[Figures], estimates: Estimates) -> Figures:
+    total = Figures()
+    for f in figures:
+        total.add(f)
+    return total.estimate(estimates)
+
+
+def group_rows(
+    s: Session, figures: Mapping[int, Figures], group: str, estimates: Estimates
+) -> list[Row]:
+    """Fold item figures into rows of a grouping (an item with several topics counts under each)."""
+    if group not in GROUPS:
+        raise Invalid("Pick a grouping from the tabs.", {"group": "unknown grouping"})
+    items = _items(s, figures)
+    campaigns = _campaign_names(s)
+    if group == "item":
+        rows = []
+        for cid, f in figures.items():
+            item = items.get(cid)
+            if item is None:
+                continue
+            campaign = campaigns.get(item.campaign_id or 0, NO_CAMPAIGN)
+            rows.append(
+                Row(
+                    f"item:{cid}",
+                    item.title,
+                    f,
+                    detail=f"{item.kind.label} · {campaign}",
+                    content_id=cid,
+                    campaign_id=item.campaign_id,
+                )
+            )
+        return rows
+    grouped: dict[str, Row] = {}
+    for cid, f in figures.items():
+        item = items.get(cid)
+        if item is None:
+            continue
+        for key, label, campaign_id in _keys(item, group, campaigns):
+            row = grouped.get(key)
+            if row is None:
+                row = grouped[key] = Row(key, label, Figures(), campaign_id=campaign_id)
+            row.figures.add(f)
+    for row in grouped.values():
+        row.figures.estimate(estimates)
+    return list(grouped.values())
+
+
+def _keys(
+    item: _Item, group: str, campaigns: Mapping[int, str]
+) -> list[tuple[str, str, int | None]]:
+    if group == "campaign":
+        if item.campaign_id is None or item.campaign_id not in campaigns:
+            return [("campaign:none", NO_CAMPAIGN, None)]
+        return [(f"campaign:{item.campaign_id}", campaigns[item.campaign_id], item.campaign_id)]
+    if group == "topic":
+        topics = sorted({t.strip() for t in item.topics if t.strip()})
+        return [(f"topic:{t}", t, None) for t in topics] or [("topic:none", NO_TOPIC, None)]
+    return [(f"kind:{item.kind.value}", item.kind.label, None)]
+
+
+def content_report(
+    s: Session,
+    period: Period,
+    group: str = "item",
+    model: str = DEFAULT_MODEL,
+    estimates: Estimates | None = None,
+) -> ContentReport:
+    """Build the dashboard: rows in a grouping, totals, previous totals and the daily series."""
+    est = estimates or Estimates()
+    if group not in GROUPS:
+        raise Invalid("Pick a grouping from the tabs.", {"group": "unknown grouping"})
+    now, days = _collect(s, period, model, est, None, by_day=True)
+    before = period_totals(s, period.previous(), model, est)
+    return ContentReport(
+        period=period,
+        group=group,
+        model=model,
+        estimates=est,
+        rows=group_rows(s, now, group, est),
+        # Totals come from items, not rows: a topic row repeats items with several topics.
+        total=_total(now.values(), est),
+        previous_total=before,
+        daily=days,
+    )
+
+
+def campaign_report(
+    s: Session,
+    period: Period,
+    campaign_id: int,
+    model: str = DEFAULT_MODEL,
+    estimates: Estimates | None = None,
+) -> CampaignReport:
+    """Build a campaign's drill-down: its items, and per item the sellers who posted it."""
+    est = estimates or Estimates()
+    name = s.scalar(sa.select(Campaign.name).where(Campaign.id == campaign_id))
+    if name is None:
+        raise NotFound("That campaign doesn't exist (any more).")
+    now, days = _collect(s, period, model, est, campaign_id, by_day=True)
+    before = period_totals(s, period.previous(), model, est, campaign_id=campaign_id)
+    return CampaignReport(
+        campaign_id=campaign_id,
+        campaign_name=name,
+        period=period,
+        model=model,
+        estimates=est,
+        items=group_rows(s, now, "item", est),
+        sellers=seller_posts(s, period, campaign_id, model),
+        total=_total(now.values(), est),
+        previous_total=before,
+        daily=days,
+    )
+
+
+def seller_posts(
+    s: Session, period: Period, campaign_id: int, model: str = DEFAULT_MODEL
+) -> dict[int, list[SellerPost]]:
+    """Return per item of a campaign the sellers who posted it in the period, or whose
+    earlier post brought clicks or leads in it, with those clicks and leads (3 queries)."""
+    check_model(model)
+    clicks: dict[tuple[int, int], int] = {}
+    click_stmt = (
+        sa.select(Suggestion.content_id, Suggestion.seller_id, sa.func.count())
+        .select_from(Click)
+        .join(TrackedLink, TrackedLink.id == Click.link_id)
+        .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
+        .where(_in(Click.clicked_at, period), Click.is_bot.is_(False))
+    )
+    click_stmt = _only_campaign(click_stmt, Suggestion.content_id, campaign_id)
+    for content_id, seller_id, n in s.execute(
+        click_stmt.group_by(Suggestion.content_id, Suggestion.seller_id)
+    ):
+        clicks[(content_id, seller_id)] = int(n)
+    leads: dict[tuple[int, int], float] = {}
+    for content_id, seller_id, total, _q, _c in s.execute(
+        _lead_credit(period, model, campaign_id, Touch.content_id, Touch.seller_id)
+    ):
+        if seller_id is not None:
+            leads[(content_id, seller_id)] = float(total)
+    active = set(clicks) | {key for key, value in leads.items() if value}
+    posts = (
+        sa.select(
+            Suggestion.content_id,
+            Suggestion.seller_id,
+            User.name,
+            User.email,
+            Suggestion.posted_at,
+            sa.func.coalesce(SellerProfile.linkedin_connections, 0),
+        )
+        .join(User, User.id == Suggestion.seller_id)
+        .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
+        .join(Content, Content.id == Suggestion.content_id)
+        .where(Content.campaign_id == campaign_id, Suggestion.posted_at.is_not(None))
+    )
+    result: dict[int, list[SellerPost]] = defaultdict(list)
+    for content_id, seller_id, name, email, posted_at, connections in s.execute(posts):
+        key = (content_id, seller_id)
+        in_period = posted_at is not None and period.start <= posted_at < period.end
+        if not in_period and key not in active:
+            continue
+        result[content_id].append(
+            SellerPost(
+                content_id=content_id,
+                seller_id=seller_id,
+                seller_name=name or email,
+                posted_at=posted_at,
+                connections=int(connections),
+                clicks=clicks.get(key, 0),
+                leads=leads.get(key, 0.0),
+            )
+        )
+    for posts_of_item in result.values():
+        posts_of_item.sort(key=lambda p: (-p.clicks, -p.leads, p.seller_name.lower()))
+    return dict(result)
+
+
+# --- sorting and the table's columns ---------------------------------------------------------
+
+SORTS: dict[str, Callable[[Row], Any]] = {
+    "label": lambda r: r.label.lower(),
+    "suggested": lambda r: r.figures.suggested,
+    "posted": lambda r: r.figures.posted,
+    "post_rate": lambda r: r.figures.post_rate or 0.0,
+    "clicks": lambda r: r.figures.clicks,
+    "leads": lambda r: r.figures.leads,
+    "qualified": lambda r: r.figures.qualified,
+    "converted": lambda r: r.figures.converted,
+    "reach": lambda r: r.figures.reach,
+    "emv": lambda r: r.figures.emv,
+}
+DEFAULT_SORT = "clicks"
+
+
+def sort_rows(rows: list[Row], sort: str, descending: bool) -> list[Row]:
+    """Return rows ordered by a column (ties by label), unknown columns by clicks."""
+    key = SORTS.get(sort, SORTS[DEFAULT_SORT])
+    by_label = sorted(rows, key=lambda r: r.label.lower())
+    return sorted(by_label, key=key, reverse=descending)
+
+
+CSV_HEADER = [
+    "Suggested",
+    "Posted",
+    "Post rate %",
+    "Clicks",
+    "Clicks per post",
+    "Leads",
+    "Leads per 100 clicks",
+    "Qualified",
+    "Qualified %",
+    "Converted",
+    "Converted %",
+    "Reach (estimate)",
+    "Impressions (estimate)",
+    "EMV (estimate)",
+]
+
+
+def _number(value: float | None, decimals: int) -> str:
+    return "" if value is None else f"{value:.{decimals}f}"
+
+
+def figure_cells(f: Figures, is_whole: bool) -> list[str]:
+    """Return a row's figures as CSV cells, in CSV_HEADER order, rounded as the table shows."""
+    lead_decimals = 0 if is_whole else 1
+    pct = 100.0
+    return [
+        str(f.suggested),
+        str(f.posted),
+        _number(None if f.post_rate is None else f.post_rate * pct, 1),
+        str(f.clicks),
+        _number(f.clicks_per_post, 1),
+        _number(f.leads, lead_decimals),
+        _number(f.leads_per_100_clicks, 1),
+        _number(f.qualified, lead_decimals),
+        _number(None if f.qualified_rate is None else f.qualified_rate * pct, 1),
+        _number(f.converted, lead_decimals),
+        _number(None if f.converted_rate is None else f.converted_rate * pct, 1),
+        str(f.reach),
+        _number(f.impressions, 0),
+        _number(f.emv, 2),
+    ]
