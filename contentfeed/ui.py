@@ -27,6 +27,7 @@ NAVIGATION: list[tuple[str, str, tuple[Role, ...]]] = [
     ("Leads", "leads.index", (Role.ADMIN, Role.MARKETER, Role.REP)),
     ("Reports", "reports.dashboard", (Role.ADMIN, Role.MARKETER)),
     ("Leaderboard", "reports_people.leaderboard", (Role.SELLER,)),
+    ("Reports", "reports_people.sales", (Role.REP,)),
     ("Routing", "routing_admin.rules", (Role.ADMIN,)),
     ("Users", "accounts.users", (Role.ADMIN,)),
     ("Teams", "accounts.teams", (Role.ADMIN,)),

@@ -546,3 +546,14 @@ def test_sales_page_without_data_shows_empty_states(
     html = client.get("/reports/sales").get_data(as_text=True)
     assert "No leads in this period" in html
     assert "No campaigns yet" in html
+
+
+def test_each_role_sees_its_reports_tabs(
+    app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    marketer = client_as("marketer").get("/reports/sales").get_data(as_text=True)
+    assert 'aria-label="Reports"' in marketer
+    assert "/reports/sellers" in marketer and 'href="/reports"' in marketer
+    rep = client_as("rep").get("/reports/sales").get_data(as_text=True)
+    assert 'aria-label="Reports"' not in rep  # one report only: no tabs
+    assert "/reports/sellers" not in rep
