@@ -46,10 +46,17 @@ def all_jobs() -> list[Job]:
     """Collect every domain's jobs."""
     from contentfeed.accounts import jobs as accounts_jobs
     from contentfeed.leads import jobs as leads_jobs
+    from contentfeed.reports import jobs as reports_jobs
     from contentfeed.routing import jobs as routing_jobs
     from contentfeed.suggestions import jobs as suggestions_jobs
 
-    return [*accounts_jobs.JOBS, *suggestions_jobs.JOBS, *leads_jobs.JOBS, *routing_jobs.JOBS]
+    return [
+        *accounts_jobs.JOBS,
+        *suggestions_jobs.JOBS,
+        *leads_jobs.JOBS,
+        *routing_jobs.JOBS,
+        *reports_jobs.JOBS,
+    ]
 
 
 def run_job(app: Flask, job: Job) -> None:

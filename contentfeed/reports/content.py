@@ -3,8 +3,11 @@
 Every figure comes from a handful of set-based queries per period (one GROUP BY per
 measure, all at item level), then items are folded into the requested grouping in
 Python: there are thousands of items but millions of clicks, so the database does the
-heavy counting and Python only adds small numbers. Functions take a session, a Period and
-settings, and return plain dataclasses, so pages, the API and the benchmark share them.
+heavy counting and Python only adds small numbers. Click figures read the click rollups for
+the whole UTC days (hours, for the daily series) the job has finished and raw clicks for
+the rest (``rollups.py``), so they are exact in any zone and current. Functions take a
+session, a Period and settings, and return plain dataclasses, so pages, the API and the
+benchmark share them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from contentfeed.content.models import Campaign, Content, ContentKind
 from contentfeed.errors import Invalid, NotFound
 from contentfeed.leads.attribution import MODELS
 from contentfeed.leads.models import Lead, LeadStatus, Touch
-from contentfeed.links.models import Click, TrackedLink
+from contentfeed.links.models import Click
+from contentfeed.reports import rollups
 from contentfeed.reports.period import Period
 from contentfeed.suggestions.models import Suggestion
 
@@ -320,33 +324,21 @@ def _collect(
         figures[content_id].reach = int(reach)
 
     day_of = _day_bucket(s, period)
-    click_day, click_key = day_of(Click.clicked_at)
     lead_day, lead_key = day_of(Lead.submitted_at)
     day_clicks: dict[date, int] = defaultdict(int)
     day_leads: dict[date, float] = defaultdict(float)
 
-    # Count per link (and bucket) first, then map links to items: the join then sees one
-    # row per link instead of one per click.
-    click_keys = [Click.link_id, click_key] if by_day else [Click.link_id]
-    per_link = (
-        sa.select(*click_keys, sa.func.count().label("n"))
-        .where(_in(Click.clicked_at, period), Click.is_bot.is_(False))
-        .group_by(*click_keys)
-        .subquery()
-    )
-    bucket_cols = [per_link.c.bucket] if by_day else []
-    clicks = (
-        sa.select(Suggestion.content_id, *bucket_cols, sa.func.sum(per_link.c.n))
-        .select_from(per_link)
-        .join(TrackedLink, TrackedLink.id == per_link.c.link_id)
-        .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
-    )
-    clicks = _only_campaign(clicks, Suggestion.content_id, campaign_id)
-    for row in s.execute(clicks.group_by(Suggestion.content_id, *bucket_cols)):
-        n = int(row[-1])
-        figures[row[0]].clicks += n
-        if by_day:
-            day_clicks[click_day(row[1])] += n
+    clicks = _clicks_per_item(s, period)
+    clicks = _only_campaign(clicks, clicks.selected_columns[0], campaign_id)
+    for content_id, n in s.execute(clicks):
+        figures[content_id].clicks += int(n)
+    if by_day:
+        in_campaign = (
+            None
+            if campaign_id is None
+            else sa.select(Content.id).where(Content.campaign_id == campaign_id)
+        )
+        day_clicks.update(rollups.clicks_by_day(s, period, in_campaign))
 
     lead_keys = [Touch.content_id, lead_key] if by_day else [Touch.content_id]
     for row in s.execute(_lead_credit(period, model, campaign_id, *lead_keys)):
@@ -365,6 +357,17 @@ def _collect(
         else []
     )
     return {cid: f.estimate(est) for cid, f in figures.items()}, days
+
+
+def _clicks_per_item(s: Session, period: Period) -> sa.Select[Any]:
+    """Human clicks per content item in the period (rollup for whole UTC days, raw clicks
+    for the rest; see rollups.human_clicks)."""
+    clicks = rollups.human_clicks(s, period)
+    return (
+        sa.select(clicks.c.content_id, sa.func.sum(clicks.c.clicks))
+        .select_from(clicks)
+        .group_by(clicks.c.content_id)
+    )
 
 
 def period_totals(
@@ -395,18 +398,16 @@ def period_totals(
     )
     n, reach = s.execute(_only_campaign(posted, Suggestion.content_id, campaign_id)).one()
     total.posted, total.reach = int(n), int(reach)
-    clicks = (
-        sa.select(sa.func.count())
-        .select_from(Click)
-        .where(_in(Click.clicked_at, period), Click.is_bot.is_(False))
-    )
-    if campaign_id is not None:
+    if campaign_id is None:
         clicks = (
-            clicks.join(TrackedLink, TrackedLink.id == Click.link_id)
-            .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
-            .join(Content, Content.id == Suggestion.content_id)
-            .where(Content.campaign_id == campaign_id)
+            sa.select(sa.func.count())
+            .select_from(Click)
+            .where(_in(Click.clicked_at, period), Click.is_bot.is_(False))
         )
+    else:
+        per_item = _clicks_per_item(s, period).subquery()
+        clicks = sa.select(sa.func.coalesce(sa.func.sum(per_item.c[1]), 0)).select_from(per_item)
+        clicks = _only_campaign(clicks, per_item.c.content_id, campaign_id)
     total.clicks = int(s.scalar(clicks) or 0)
     leads, qualified, converted = s.execute(_lead_credit(period, model, campaign_id)).one()
     total.leads, total.qualified, total.converted = float(leads), float(qualified), float(converted)
@@ -630,18 +631,16 @@ def seller_posts(
     earlier post brought clicks or leads in it, with those clicks and leads (3 queries)."""
     check_model(model)
     clicks: dict[tuple[int, int], int] = {}
-    click_stmt = (
-        sa.select(Suggestion.content_id, Suggestion.seller_id, sa.func.count())
-        .select_from(Click)
-        .join(TrackedLink, TrackedLink.id == Click.link_id)
-        .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
-        .where(_in(Click.clicked_at, period), Click.is_bot.is_(False))
-    )
-    click_stmt = _only_campaign(click_stmt, Suggestion.content_id, campaign_id)
+    per_post = rollups.human_clicks(s, period)
+    click_stmt = sa.select(
+        per_post.c.content_id, per_post.c.seller_id, sa.func.sum(per_post.c.clicks)
+    ).select_from(per_post)
+    click_stmt = _only_campaign(click_stmt, per_post.c.content_id, campaign_id)
     for content_id, seller_id, n in s.execute(
-        click_stmt.group_by(Suggestion.content_id, Suggestion.seller_id)
+        click_stmt.group_by(per_post.c.content_id, per_post.c.seller_id)
     ):
-        clicks[(content_id, seller_id)] = int(n)
+        if n:
+            clicks[(content_id, seller_id)] = int(n)
     leads: dict[tuple[int, int], float] = {}
     for content_id, seller_id, total, _q, _c in s.execute(
         _lead_credit(period, model, campaign_id, Touch.content_id, Touch.seller_id)

@@ -1,9 +1,9 @@
-"""Report settings an admin changes in the app (not in config.toml)."""
+"""Report settings an admin changes in the app (not in config.toml), and click rollups."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,3 +37,50 @@ class ReportSettings(Base):
     updated_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
+
+
+class DailyClicks(Base):
+    """Human clicks per UTC day on one seller's post of one content item (a rollup of click).
+
+    (seller, content) is unique among suggestions, so a row is one post's clicks on one day.
+    Kept current by the ``reports.roll_up_clicks`` job; reports read it only for days up to
+    the watermark (``RollupWatermark``) and count raw clicks for the rest.
+    """
+
+    __tablename__ = "daily_clicks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date)
+    content_id: Mapped[int] = mapped_column(sa.ForeignKey("content.id", ondelete="CASCADE"))
+    seller_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    clicks: Mapped[int]
+
+    __table_args__ = (sa.UniqueConstraint("day", "content_id", "seller_id"),)
+
+
+class RollupWatermark(Base):
+    """How far a rollup is final: every UTC day up to ``through`` is complete in its table."""
+
+    __tablename__ = "rollup_watermark"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    through: Mapped[date] = mapped_column(sa.Date)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class HourlyClicks(Base):
+    """Human clicks per UTC hour on one content item: what a viewer-zone daily series sums
+    (a viewer's day is whole UTC hours in every zone with a whole-hour offset)."""
+
+    __tablename__ = "hourly_clicks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hour: Mapped[datetime]
+    content_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("content.id", ondelete="CASCADE"), index=True
+    )
+    clicks: Mapped[int]
+
+    __table_args__ = (sa.UniqueConstraint("hour", "content_id"),)

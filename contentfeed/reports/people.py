@@ -26,6 +26,7 @@ from contentfeed.db import utcnow
 from contentfeed.leads.attribution import MODELS
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click, TrackedLink
+from contentfeed.reports import rollups
 from contentfeed.reports.models import LeaderboardMode, ReportSettings
 from contentfeed.reports.period import Period
 from contentfeed.routing.models import Queue
@@ -133,28 +134,36 @@ def _posts_by_seller(s: Session, period: Period, scope: Scope | None) -> dict[in
     return {seller_id: n for seller_id, n in s.execute(query)}
 
 
-def _clicks_by_link(period: Period) -> sa.Subquery:
-    """Human clicks in the period per link: aggregated before any join (clicks are many)."""
+def _clicks_by_link(period: Period, seller_id: int) -> sa.Subquery:
+    """Human clicks in the period per link of one seller: the seller's link ids narrow the
+    click scan to them (index on link_id) before anything is counted."""
+    links = (
+        sa.select(TrackedLink.id)
+        .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
+        .where(Suggestion.seller_id == seller_id)
+    )
     return (
         sa.select(Click.link_id, sa.func.count().label("clicks"))
-        .where(_between(Click.clicked_at, period), Click.is_bot.is_(False))
+        .where(
+            _between(Click.clicked_at, period),
+            Click.is_bot.is_(False),
+            Click.link_id.in_(links),
+        )
         .group_by(Click.link_id)
         .subquery()
     )
 
 
 def _clicks_by_seller(s: Session, period: Period, scope: Scope | None) -> dict[int, int]:
-    per_link = _clicks_by_link(period)
+    clicks = rollups.human_clicks(s, period)
     query = (
-        sa.select(Suggestion.seller_id, sa.func.sum(per_link.c.clicks))
-        .select_from(per_link)
-        .join(TrackedLink, TrackedLink.id == per_link.c.link_id)
-        .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
-        .group_by(Suggestion.seller_id)
+        sa.select(clicks.c.seller_id, sa.func.sum(clicks.c.clicks))
+        .select_from(clicks)
+        .group_by(clicks.c.seller_id)
     )
     if scope is not None:
-        query = query.where(scope(Suggestion.seller_id))
-    return {seller_id: int(n or 0) for seller_id, n in s.execute(query)}
+        query = query.where(scope(clicks.c.seller_id))
+    return {seller_id: int(n) for seller_id, n in s.execute(query) if n}
 
 
 def _leads_by_seller(
@@ -337,7 +346,7 @@ def seller_page(s: Session, seller: User, period: Period) -> SellerPage:
     """Return one seller's totals and post history for the period."""
     scope: Scope = lambda column: column == seller.id  # noqa: E731
     totals = _figures_by_seller(s, period, scope).get(seller.id, SellerFigures())
-    per_link = _clicks_by_link(period)
+    per_link = _clicks_by_link(period, seller.id)
     clicks = (
         sa.select(TrackedLink.suggestion_id, per_link.c.clicks)
         .join(per_link, per_link.c.link_id == TrackedLink.id)
