@@ -157,22 +157,7 @@ class FiguresOut(BaseModel):
 
 
 def _figures(f: content.Figures) -> FiguresOut:
-    return FiguresOut(
-        suggested=f.suggested,
-        posted=f.posted,
-        clicks=f.clicks,
-        leads=f.leads,
-        qualified=f.qualified,
-        converted=f.converted,
-        reach=f.reach,
-        impressions=f.impressions,
-        emv=f.emv,
-        post_rate=f.post_rate,
-        clicks_per_post=f.clicks_per_post,
-        leads_per_100_clicks=f.leads_per_100_clicks,
-        qualified_rate=f.qualified_rate,
-        converted_rate=f.converted_rate,
-    )
+    return FiguresOut.model_validate(f, from_attributes=True)  # rates are properties
 
 
 class DayOut(BaseModel):
@@ -184,7 +169,7 @@ class DayOut(BaseModel):
 
 
 def _days(points: list[content.DayPoint]) -> list[DayOut]:
-    return [DayOut(day=p.day, clicks=p.clicks, leads=p.leads) for p in points]
+    return [DayOut.model_validate(p, from_attributes=True) for p in points]
 
 
 class RowOut(BaseModel):
@@ -390,7 +375,7 @@ class SellerFiguresOut(BaseModel):
 
 
 def _seller_figures(f: people.SellerFigures) -> SellerFiguresOut:
-    return SellerFiguresOut(posts=f.posts, clicks=f.clicks, leads=f.leads, qualified=f.qualified)
+    return SellerFiguresOut.model_validate(f, from_attributes=True)
 
 
 class LeaderboardRowOut(BaseModel):
@@ -444,15 +429,7 @@ def leaderboard() -> Response:
             )
             for row in board.rows
         ],
-        teams=[
-            TeamRowOut(
-                team_id=team.team_id,
-                team=team.team,
-                sellers=team.sellers,
-                figures=_seller_figures(team.figures),
-            )
-            for team in board.teams
-        ],
+        teams=[TeamRowOut.model_validate(team, from_attributes=True) for team in board.teams],
         totals=_seller_figures(board.totals),
     )
     s.commit()
@@ -508,19 +485,7 @@ def seller_report(seller_id: int) -> Response:
         team=page.team,
         period=_period_out(period),
         totals=_seller_figures(page.totals),
-        history=[
-            PostOut(
-                suggestion_id=post.suggestion_id,
-                content_id=post.content_id,
-                title=post.title,
-                status=post.status,
-                posted_at=post.posted_at,
-                clicks=post.clicks,
-                leads=post.leads,
-                qualified=post.qualified,
-            )
-            for post in page.history
-        ],
+        history=[PostOut.model_validate(post, from_attributes=True) for post in page.history],
     )
     s.commit()
     return json_response(body)
@@ -595,35 +560,8 @@ def sales() -> Response:
             )
             for row in report.by_queue
         ],
-        speed=[
-            QueueSpeedOut(
-                queue_id=row.queue_id,
-                queue=row.queue,
-                sla_minutes=row.sla_minutes,
-                routed=row.routed,
-                met=row.met,
-                missed=row.missed,
-                pending=row.pending,
-                compliance=row.compliance,
-                claimed=row.claimed,
-                median_claim_seconds=row.median_claim_seconds,
-                contacted=row.contacted,
-                median_contact_seconds=row.median_contact_seconds,
-            )
-            for row in report.speed
-        ],
-        sources=[
-            SourceOut(
-                source=row.source,
-                is_attributed=row.is_attributed,
-                leads=row.leads,
-                qualified=row.qualified,
-                converted=row.converted,
-                qualified_rate=row.qualified_rate,
-                converted_rate=row.converted_rate,
-            )
-            for row in report.sources
-        ],
+        speed=[QueueSpeedOut.model_validate(row, from_attributes=True) for row in report.speed],
+        sources=[SourceOut.model_validate(row, from_attributes=True) for row in report.sources],
     )
     s.commit()
     return json_response(body)

@@ -43,8 +43,6 @@ from contentfeed.accounts.service import normalise_email
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, DomainError, Invalid
 from contentfeed.forms import MultiCheckboxField, options
-from contentfeed.leads import attribution
-from contentfeed.leads.models import Lead, Touch
 from contentfeed.routing import accounts_import, domains, outbox, service
 from contentfeed.routing.models import (
     Account,
@@ -545,50 +543,6 @@ def rule_delete(rule_id: int) -> Response:
 # --- dry run -----------------------------------------------------------------------------
 
 
-def _sample_lead(s: Session, form: DryRunForm, email: str, now: datetime) -> Lead:
-    """Build an unsaved lead from the form, with the touches its code would give it."""
-    code = (form.code.data or "").strip()
-    lead = Lead(
-        email=email,
-        email_domain=email.rpartition("@")[2],
-        first_name=(form.first_name.data or "").strip(),
-        last_name=(form.last_name.data or "").strip(),
-        company=(form.company.data or "").strip(),
-        job_title=(form.job_title.data or "").strip(),
-        country=(form.country.data or "").strip().upper(),
-        phone="",
-        consent=False,
-        utm_content=code,
-        submitted_at=now,
-    )
-    touches: list[Touch] = []
-    if code:
-        found = attribution.find_touches(
-            s.connection(),
-            {"utm_content": code},
-            email=email,
-            converted_at=now,
-            lookback_days=int(current_app.config["ATTRIBUTION_LOOKBACK_DAYS"]),
-        )
-        touches = [
-            Touch(
-                code=item.touch.code,
-                found_in=item.touch.found_in,
-                link_id=item.touch.link_id,
-                click_id=item.touch.click_id,
-                suggestion_id=item.touch.suggestion_id,
-                seller_id=item.touch.seller_id,
-                content_id=item.touch.content_id,
-                campaign_id=item.touch.campaign_id,
-                touched_at=item.touch.touched_at,
-                credits=item.credits,
-            )
-            for item in found
-        ]
-    lead.touches = touches
-    return lead
-
-
 @bp.route("/admin/routing/dry-run", methods=["GET", "POST"])
 @access.require_role(*ADMIN)
 def dry_run() -> ResponseReturnValue:
@@ -608,7 +562,17 @@ def dry_run() -> ResponseReturnValue:
             form.email.errors = [*form.email.errors, exc.message]
         if not form.errors:
             now = utcnow()
-            lead = _sample_lead(s, form, email, now)
+            typed = service.Sample(
+                email=email,
+                first_name=form.first_name.data or "",
+                last_name=form.last_name.data or "",
+                company=form.company.data or "",
+                job_title=form.job_title.data or "",
+                country=form.country.data or "",
+                code=form.code.data or "",
+            )
+            lookback = int(current_app.config["ATTRIBUTION_LOOKBACK_DAYS"])
+            lead = service.sample_lead(s, typed, lookback_days=lookback, now=now)
             code = lead.utm_content
             unknown_code = bool(code) and not any(t.code == code for t in lead.touches)
             trace = service.dry_run(s, lead, _settings())
@@ -900,7 +864,7 @@ def account_delete(account_id: int) -> Response:
     s = db.session()
     account = service.get_account(s, account_id)
     name = account.name
-    s.delete(account)
+    service.delete_account(s, account.id)
     s.commit()
     flash(f"{name} is removed; its domains no longer count as a customer.", "success")
     return redirect(url_for("routing_admin.accounts"))

@@ -22,8 +22,8 @@ from contentfeed.accounts.models import Role, Team, User
 from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid, NotFound, UnsupportedMediaType
-from contentfeed.leads import attribution, intake
-from contentfeed.leads.models import Lead, LeadStatus, Touch
+from contentfeed.leads import intake
+from contentfeed.leads.models import Lead, LeadStatus
 from contentfeed.routing import accounts_import, domains, outbox, service
 from contentfeed.routing.models import (
     Account,
@@ -792,33 +792,6 @@ class DryRunOut(BaseModel):
     due_at: Timestamp | None = Field(description="When the SLA would run out if routed now")
 
 
-def _sample_lead(s: Session, data: SampleLead, now: datetime, lookback_days: int) -> Lead:
-    """Build an unsaved lead (with its touches) from a sample; the caller keeps it unflushed."""
-    lead = Lead(
-        email=data.email,
-        email_domain=data.email.rpartition("@")[2],
-        first_name=data.first_name,
-        last_name=data.last_name,
-        company=data.company,
-        job_title=data.job_title,
-        country=data.country,
-        utm_content=data.utm_content,
-        phone="",
-        consent=False,
-        submitted_at=now,
-    )
-    if data.utm_content:
-        found = attribution.find_touches(
-            s.connection(),
-            {"utm_content": data.utm_content},
-            email=data.email,
-            converted_at=now,
-            lookback_days=lookback_days,
-        )
-        lead.touches = [Touch(**asdict(item.touch), credits=item.credits) for item in found]
-    return lead
-
-
 @bp.post("/routing/dry-run")
 @access.require_scope("read", *ADMIN)  # it changes nothing
 @operation(
@@ -835,7 +808,20 @@ def dry_run() -> Response:
     settings = service.RoutingSettings.from_config(config)
     try:
         with s.no_autoflush:
-            sample = _sample_lead(s, data, utcnow(), int(config["ATTRIBUTION_LOOKBACK_DAYS"]))
+            sample = service.sample_lead(
+                s,
+                service.Sample(
+                    email=data.email,
+                    first_name=data.first_name,
+                    last_name=data.last_name,
+                    company=data.company,
+                    job_title=data.job_title,
+                    country=data.country,
+                    code=data.utm_content,
+                ),
+                lookback_days=int(config["ATTRIBUTION_LOOKBACK_DAYS"]),
+                now=utcnow(),
+            )
             body = DryRunOut.model_validate(service.dry_run(s, sample, settings))
     finally:
         s.rollback()  # the sample and its touches must never reach the database
@@ -1007,7 +993,7 @@ def update_account(account_id: int) -> Response:
 def delete_account(account_id: int) -> Response:
     """Delete an account and its domains; its leads stay, no longer marked as a customer's."""
     s = db.session()
-    s.delete(service.get_account(s, account_id))  # leads' account_id: ON DELETE SET NULL
+    service.delete_account(s, account_id)
     s.commit()
     return Response(status=204)
 

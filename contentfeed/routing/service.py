@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -225,6 +225,12 @@ def get_account(s: Session, account_id: int) -> Account:
     if account is None:
         raise NotFound("No account has this id.")
     return account
+
+
+def delete_account(s: Session, account_id: int) -> None:
+    """Forget a customer account; its leads keep their routing (their account link clears)."""
+    s.delete(get_account(s, account_id))
+    s.flush()
 
 
 def list_accounts(s: Session, q: str = "") -> list[Account]:
@@ -937,6 +943,49 @@ def fold_into(s: Session, lead: Lead, earlier: Lead, now: datetime) -> None:
         now=now,
     )
     s.flush()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A lead as an admin types it to try the rules (email already normalised)."""
+
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    job_title: str = ""
+    country: str = ""
+    code: str = ""  # a tracked-link code, as utm_content would carry it
+
+
+def sample_lead(s: Session, sample: Sample, *, lookback_days: int, now: datetime) -> Lead:
+    """Build an unsaved lead for a dry run, with the touches its code would give it.
+
+    Nothing is added to the session; callers roll back after the dry run all the same.
+    """
+    lead = Lead(
+        email=sample.email,
+        email_domain=sample.email.rpartition("@")[2],
+        first_name=sample.first_name.strip(),
+        last_name=sample.last_name.strip(),
+        company=sample.company.strip(),
+        job_title=sample.job_title.strip(),
+        country=sample.country.strip().upper(),
+        utm_content=sample.code.strip(),
+        phone="",
+        consent=False,
+        submitted_at=now,
+    )
+    if lead.utm_content:
+        found = attribution.find_touches(
+            s.connection(),
+            {"utm_content": lead.utm_content},
+            email=lead.email,
+            converted_at=now,
+            lookback_days=lookback_days,
+        )
+        lead.touches = [Touch(**asdict(item.touch), credits=item.credits) for item in found]
+    return lead
 
 
 def dry_run(s: Session, sample: Lead, settings: RoutingSettings) -> dict[str, Any]:
