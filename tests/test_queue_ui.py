@@ -224,3 +224,26 @@ def test_erasure_blanks_the_pending_crm_message(
         assert message.payload["data"]["erased"] is True
         notice = s.scalars(sa.select(SellerNotice)).one()
         assert "Jane" not in notice.text and "Acme" not in notice.subject
+
+
+def test_a_lead_is_handed_to_another_rep_of_its_queue(
+    app: Flask,
+    seller_lead: dict[str, Any],
+    make_user: Callable[..., User],
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales", name="Riley Rep")
+    rep_in(app, make_user, "Digital sales", name="Noah Rep")
+    route(app)
+    client = sign_in(app.test_client(), rep)
+    lead_id = seller_lead["lead_id"]
+    client.post(f"/leads/{lead_id}/claim")
+    with app.app_context():
+        noah = db.session().scalars(sa.select(User).where(User.name == "Noah Rep")).one()
+    refused = client.post(f"/leads/{lead_id}/reassign", data={}, follow_redirects=True)
+    assert "Pick the rep to hand it to." in _text(refused)
+    done = client.post(
+        f"/leads/{lead_id}/reassign", data={"user_id": noah.id}, follow_redirects=True
+    )
+    page = _text(done)
+    assert "Handed to Noah Rep." in page and "with Noah Rep" in page
+    assert "Reassigned to Noah Rep by Riley Rep." in page

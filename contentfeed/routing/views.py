@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role
+from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.leads.models import Lead, LeadStatus
@@ -68,42 +71,12 @@ def _back(lead_id: int) -> Response:
     return redirect(url_for("leads.detail", lead_id=lead_id) + "#work")
 
 
-def _act(lead_id: int, action: str) -> Response:
-    """Run one lead action from the lead page, answering with a flash either way."""
+def _act(lead_id: int, do: Callable[[Session], str]) -> Response:
+    """Run one lead action from the lead page: commit and flash what was done, or roll back
+    and flash why not (a lead outside the rep's queues stays a 404)."""
     s = db.session()
-    public_url = current_app.config["PUBLIC_BASE_URL"]
     try:
-        if action == "claim":
-            service.claim(s, current_user, lead_id)
-            message = "The lead is yours."
-        elif action == "release":
-            service.release(s, current_user, lead_id)
-            message = "Released back to the queue."
-        elif action == "reassign":
-            to = request.form.get("user_id", type=int)
-            if to is None:
-                raise Invalid("Pick the rep to hand it to.", {"user_id": "required"})
-            lead = service.reassign(s, current_user, lead_id, to)
-            message = "Handed over."
-        elif action == "note":
-            service.add_note(s, current_user, lead_id, request.form.get("text", ""))
-            message = "Note added."
-        else:
-            raw = request.form.get("status", "")
-            try:
-                status = LeadStatus(raw)
-            except ValueError:
-                raise Invalid("Pick a status.", {"status": "unknown status"}) from None
-            lead = service.set_status(
-                s,
-                current_user,
-                lead_id,
-                status,
-                note=request.form.get("note", ""),
-                reason=request.form.get("reason", ""),
-                public_url=public_url,
-            )
-            message = f"Marked {lead.status.label.lower()}."
+        message = do(s)
     except DomainError as exc:
         s.rollback()
         if exc.status in (401, 403, 404):
@@ -120,32 +93,73 @@ def _act(lead_id: int, action: str) -> Response:
 @access.require_role(*WORKERS)
 def lead_claim(lead_id: int) -> Response:
     """Claim this lead."""
-    return _act(lead_id, "claim")
+
+    def claim(s: Session) -> str:
+        service.claim(s, current_user, lead_id)
+        return "The lead is yours."
+
+    return _act(lead_id, claim)
 
 
 @bp.post("/leads/<int:lead_id>/release")
 @access.require_role(*WORKERS)
 def lead_release(lead_id: int) -> Response:
     """Give this lead back to its queue."""
-    return _act(lead_id, "release")
+
+    def release(s: Session) -> str:
+        service.release(s, current_user, lead_id)
+        return "Released back to the queue."
+
+    return _act(lead_id, release)
 
 
 @bp.post("/leads/<int:lead_id>/status")
 @access.require_role(*WORKERS)
 def lead_status(lead_id: int) -> Response:
     """Move this lead on: contacted, qualified, disqualified (with a reason), converted."""
-    return _act(lead_id, "status")
+
+    def move(s: Session) -> str:
+        try:
+            status = LeadStatus(request.form.get("status", ""))
+        except ValueError:
+            raise Invalid("Pick a status.", {"status": "unknown status"}) from None
+        lead = service.set_status(
+            s,
+            current_user,
+            lead_id,
+            status,
+            note=request.form.get("note", ""),
+            reason=request.form.get("reason", ""),
+            public_url=current_app.config["PUBLIC_BASE_URL"],
+        )
+        return f"Marked {lead.status.label.lower()}."
+
+    return _act(lead_id, move)
 
 
 @bp.post("/leads/<int:lead_id>/reassign")
 @access.require_role(*WORKERS)
 def lead_reassign(lead_id: int) -> Response:
     """Hand this lead to another rep."""
-    return _act(lead_id, "reassign")
+
+    def hand_over(s: Session) -> str:
+        to = request.form.get("user_id", type=int)
+        if to is None:
+            raise Invalid("Pick the rep to hand it to.", {"user_id": "required"})
+        lead = service.reassign(s, current_user, lead_id, to)
+        assignee = s.get(User, lead.assignee_id) if lead.assignee_id else None
+        return f"Handed to {assignee.name}." if assignee else "Handed over."
+
+    return _act(lead_id, hand_over)
 
 
 @bp.post("/leads/<int:lead_id>/notes")
 @access.require_role(*WORKERS)
 def lead_note(lead_id: int) -> Response:
     """Add a note to this lead."""
-    return _act(lead_id, "note")
+
+    def note(s: Session) -> str:
+        service.add_note(s, current_user, lead_id, request.form.get("text", ""))
+        return "Note added."
+
+    return _act(lead_id, note)
