@@ -147,7 +147,7 @@ def receive() -> Response:
                 headers=headers,
                 now=utcnow(),
             )
-            outcome = service.take_in(conn, values, settings)
+            outcome = service.take_in(conn, values, data, settings)
     except DATABASE_DOWN:
         raise _database_down() from None
     if outcome.problem is not None:

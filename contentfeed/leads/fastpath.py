@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Iterable
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -75,10 +75,10 @@ class WebhookFastPath:
         engine, settings = self._hot_engine(), IntakeSettings.from_config(self.app.config)
         try:
             with engine.connect() as conn:
-                values = _checked(conn, raw, headers, settings)
-                if values is None:
+                checked = _checked(conn, raw, headers, settings)
+                if checked is None:
                     return self.inner(environ, start_response)  # refused: Flask explains why
-                outcome = service.take_in(conn, values, settings)
+                outcome = service.take_in(conn, *checked, settings)
         except DATABASE_DOWN:
             log.warning("lead webhook: database unavailable", exc_info=True)
             problem = Unavailable(
@@ -106,18 +106,19 @@ def _read_body(environ: WSGIEnvironment, max_bytes: int) -> bytes | None:
 
 def _checked(
     conn: sa.Connection, raw: bytes, headers: dict[str, str], settings: IntakeSettings
-) -> dict[str, object] | None:
-    """Verify and decode a delivery into its event's values; None when it must be refused."""
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Verify and decode a delivery into its event's values and its decoded fields; None
+    when it must be refused."""
     try:
         service.verify_signature(conn, raw, headers, clock_skew_seconds=settings.clock_skew_seconds)
         conn.commit()
         text = intake.decode_body(raw)
         content_type = headers["content-type"]
         intake.check_media_type(content_type)
-        intake.read_data(content_type, text)
+        data = intake.read_data(content_type, text)
     except DomainError:
         return None
-    return store.event_values(
+    values = store.event_values(
         source=service.WEBHOOK_SOURCE,
         external_id=headers["webhook-id"].strip(),
         content_type=content_type,
@@ -125,6 +126,7 @@ def _checked(
         headers=headers,
         now=utcnow(),
     )
+    return values, data
 
 
 def _accepted_body(outcome: Outcome) -> dict[str, object]:

@@ -398,20 +398,22 @@ def mark_failed(event: InboundEvent, error: str, *, max_attempts: int, now: date
 def take_in(
     conn: sa.Connection,
     values: Mapping[str, Any],
+    data: Mapping[str, Any],
     settings: IntakeSettings,
     now: datetime | None = None,
 ) -> Outcome:
     """Store a delivery's raw event, commit it, then write its lead: the webhook's path.
 
-    The fields are checked and the touches looked up (in the same round trip as the event's
-    insert, on PostgreSQL) before the lead is written in one more. A redelivery (same source
+    ``data`` is the body as the caller decoded it (intake.read_data). The fields are checked
+    and the touches looked up (in the same round trip as the event's insert, on PostgreSQL)
+    before the lead is written in one more. A redelivery (same source
     and id) answers where the first copy stands and changes nothing. A failure while writing
     the lead is kept on the event and retried later by the job; fields at fault are kept as
     a failed event and not retried; only a dead database raises.
     """
     now = now or utcnow()
     try:
-        fields = intake.parse_lead(intake.read_data(values["content_type"], values["body"]))
+        fields = intake.parse_lead(dict(data))
     except DomainError as exc:
         # The fields are at fault: the event is kept as failed for the admins to see, and
         # not retried (the same body cannot do better).
