@@ -328,7 +328,7 @@ def build_history(app: Flask, *, clicks: int, leads: int, seed: int = 11) -> dic
                         "content_id": content_id,
                         "campaign_id": items[content_id],
                         "touched_at": at,
-                        "credits": share,
+                        **{f"credit_{model}": value for model, value in share.items()},
                     }
                 )
         copy_rows(s, Lead.__table__, lead_rows)  # type: ignore[arg-type]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,65 @@ def test_migrations_downgrade_to_empty_and_up_again(empty_database: str) -> None
     assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
     command.upgrade(cfg, "head")
+
+
+def _required(table: sa.Table, **given: object) -> dict[str, object]:
+    """A row for ``table``: the given values, plus a plain value for every other column that
+    must have one (so the test does not restate a past revision's whole schema)."""
+    row = dict(given)
+    for column in table.columns:
+        if column.name in row or column.nullable or column.primary_key:
+            continue
+        if column.server_default is not None:
+            continue
+        if isinstance(column.type, sa.JSON):
+            row[column.name] = {}
+            continue
+        python_type = column.type.python_type
+        if python_type is str:
+            row[column.name] = "x"
+        elif python_type in (int, float):
+            row[column.name] = 0
+        elif python_type is bool:
+            row[column.name] = False
+        else:  # datetimes
+            row[column.name] = datetime(2026, 11, 1, tzinfo=UTC)
+    return row
+
+
+def test_touch_credits_move_from_json_to_columns_and_back(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    command.upgrade(cfg, "0008")
+    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
+    shares = {"first_touch": 1.0, "last_touch": 0.0, "linear": 0.5, "u_shaped": 0.5}
+    with engine.begin() as conn:
+        tables = sa.MetaData()
+        tables.reflect(conn, only=["lead", "touch"])
+        lead, touch = tables.tables["lead"], tables.tables["touch"]
+        lead_id = conn.execute(
+            sa.insert(lead).values(_required(lead, email="ana@example.com", status="new"))
+        ).inserted_primary_key[0]
+        conn.execute(
+            sa.insert(touch).values(_required(touch, lead_id=lead_id, code="abc", credits=shares))
+        )
+
+    command.upgrade(cfg, "0009")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT * FROM touch")).mappings().one()
+    # A model missing from the old document (time decay here) counts as no credit.
+    assert {k: row[k] for k in row if k.startswith("credit_")} == {
+        "credit_first_touch": 1.0,
+        "credit_last_touch": 0.0,
+        "credit_linear": 0.5,
+        "credit_u_shaped": 0.5,
+        "credit_time_decay": 0.0,
+    }
+
+    command.downgrade(cfg, "0008")
+    with engine.connect() as conn:
+        credits = conn.execute(sa.text("SELECT credits FROM touch")).scalar_one()
+    engine.dispose()
+    assert (json.loads(credits) if isinstance(credits, str) else credits) == {
+        **shares,
+        "time_decay": 0.0,
+    }

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from contentfeed.content.models import Content
 from contentfeed.db import UTCDateTime
-from contentfeed.leads.models import Lead, Touch
+from contentfeed.leads.models import CREDIT_MODELS, Lead, Touch
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.links.service import COOKIE_NAME
 from contentfeed.suggestions.models import Suggestion
 
-MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
+MODELS = CREDIT_MODELS
 MODEL_LABELS: dict[str, str] = {
     "first_touch": "First touch",
     "last_touch": "Last touch",
@@ -464,8 +464,7 @@ def credit_summary(touches: Iterable[Touch]) -> dict[str, dict[int | None, float
     """Return, per model, each seller's total credit over the given touches."""
     summary: dict[str, dict[int | None, float]] = {model: {} for model in MODELS}
     for touch in touches:
-        for model in MODELS:
-            share = float((touch.credits or {}).get(model, 0.0))
+        for model, share in touch.credits.items():
             by_seller = summary[model]
             by_seller[touch.seller_id] = by_seller.get(touch.seller_id, 0.0) + share
     return {

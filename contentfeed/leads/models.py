@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship, validates
 
 from contentfeed.db import Base, str_enum, utcnow
 
@@ -37,6 +38,9 @@ OPEN_STATUSES = frozenset(
     {LeadStatus.NEW, LeadStatus.CLAIMED, LeadStatus.CONTACTED, LeadStatus.QUALIFIED}
 )
 CLOSED_STATUSES = frozenset({LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED})
+# The attribution models; a touch keeps its share under each in a column of its own
+# (credit_first_touch, ...), which reports sum as plain numbers.
+CREDIT_MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
 
 
 class WebhookSecret(Base):
@@ -198,9 +202,32 @@ class Touch(Base):
         sa.ForeignKey("campaign.id", ondelete="SET NULL"), index=True
     )
     touched_at: Mapped[datetime]
-    # credit per model: {"first_touch": 1.0, "last_touch": 0.0, "linear": 0.5, ...}
-    credits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # this touch's share of the lead under each model (see CREDIT_MODELS); a lead's shares
+    # sum to 1 under every model
+    credit_first_touch: Mapped[float] = mapped_column(sa.Double, default=0.0, server_default="0")
+    credit_last_touch: Mapped[float] = mapped_column(sa.Double, default=0.0, server_default="0")
+    credit_linear: Mapped[float] = mapped_column(sa.Double, default=0.0, server_default="0")
+    credit_u_shaped: Mapped[float] = mapped_column(sa.Double, default=0.0, server_default="0")
+    credit_time_decay: Mapped[float] = mapped_column(sa.Double, default=0.0, server_default="0")
 
     lead: Mapped[Lead] = relationship(back_populates="touches")
 
     __table_args__ = (sa.UniqueConstraint("lead_id", "code"),)
+
+    @classmethod
+    def credit(cls, model: str) -> InstrumentedAttribute[float]:
+        """Return the column holding the share under one model (KeyError for an unknown one)."""
+        if model not in CREDIT_MODELS:
+            raise KeyError(model)
+        column: InstrumentedAttribute[float] = getattr(cls, f"credit_{model}")
+        return column
+
+    @property
+    def credits(self) -> dict[str, float]:
+        """Return the share under every model: {"first_touch": 1.0, "linear": 0.5, ...}."""
+        return {model: float(getattr(self, f"credit_{model}") or 0.0) for model in CREDIT_MODELS}
+
+    @credits.setter
+    def credits(self, shares: Mapping[str, float]) -> None:
+        for model in CREDIT_MODELS:
+            setattr(self, f"credit_{model}", float(shares.get(model, 0.0)))

@@ -680,7 +680,7 @@ def last_touch(lead: Lead) -> Touch | None:
         return None
     return max(
         lead.touches,
-        key=lambda t: (float((t.credits or {}).get("last_touch", 0.0)), t.touched_at),
+        key=lambda t: (t.credit_last_touch, t.touched_at),
     )
 
 

@@ -25,7 +25,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from contentfeed.db import UTCDateTime
 from contentfeed.leads import attribution
 from contentfeed.leads.attribution import Credited, TouchSearch
-from contentfeed.leads.models import EventStatus, InboundEvent, Lead, LeadStatus, Touch
+from contentfeed.leads.models import (
+    CREDIT_MODELS,
+    EventStatus,
+    InboundEvent,
+    Lead,
+    LeadStatus,
+    Touch,
+)
 
 # The headers kept with a raw event; never the signature or an Authorization header.
 KEPT_HEADERS = ("webhook-id", "webhook-timestamp", "user-agent", "content-type")
@@ -122,7 +129,7 @@ TOUCH_COLUMNS = (
     "content_id",
     "campaign_id",
     "touched_at",
-    "credits",
+    *(f"credit_{model}" for model in CREDIT_MODELS),
 )
 # The columns of a touch-query row between its kind and its touch_id (attribution.py).
 TOUCH_ROW = (
@@ -269,7 +276,7 @@ def _touch_values(item: Credited) -> dict[str, Any]:
         "content_id": touch.content_id,
         "campaign_id": touch.campaign_id,
         "touched_at": touch.touched_at,
-        "credits": item.credits,
+        **{f"credit_{model}": item.credits.get(model, 0.0) for model in CREDIT_MODELS},
     }
 
 
@@ -305,7 +312,7 @@ def _compiled(statement: Statement) -> tuple[str, dict[str, Any]]:
 
 
 def _adapt(value: Any) -> Any:
-    # The JSON columns (headers, extra, credits) are the only values psycopg cannot take as
+    # The JSON columns (headers, extra) are the only values psycopg cannot take as
     # they are; strings, enums (str), numbers, aware datetimes, lists and None pass through.
     return Json(value) if isinstance(value, dict) else value
 

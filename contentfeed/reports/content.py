@@ -259,11 +259,6 @@ def check_model(model: str) -> str:
     return model
 
 
-def _credit(model: str) -> sa.ColumnElement[float]:
-    credit: sa.ColumnElement[float] = Touch.credits[model].as_float()
-    return credit
-
-
 def _in(column: Any, period: Period) -> sa.ColumnElement[bool]:
     return sa.and_(column >= period.start, column < period.end)
 
@@ -416,7 +411,7 @@ def period_totals(
 
 def _lead_credit(period: Period, model: str, campaign_id: int | None, *keys: Any) -> sa.Select[Any]:
     """Sum a model's credit per key over leads submitted in the period (merged ones left out)."""
-    credit = _credit(model)
+    credit = Touch.credit(model)
     zero = sa.literal(0.0)
     stmt = (
         sa.select(

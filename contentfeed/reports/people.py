@@ -50,12 +50,6 @@ def _between(column: Any, period: Period) -> sa.ColumnElement[bool]:
     return sa.and_(column >= period.start, column < period.end)
 
 
-def _credit(model: str) -> sa.ColumnElement[float]:
-    """Return a touch's credit under a model, 0 when the touch has none stored."""
-    value: Any = Touch.credits[model]
-    return sa.func.coalesce(value.as_float(), 0.0)
-
-
 def _counted_lead(period: Period) -> sa.ColumnElement[bool]:
     """Keep leads submitted in the period that were not merged into another lead."""
     return sa.and_(_between(Lead.submitted_at, period), Lead.merged_into_id.is_(None))
@@ -169,7 +163,7 @@ def _clicks_by_seller(s: Session, period: Period, scope: Scope | None) -> dict[i
 def _leads_by_seller(
     s: Session, period: Period, scope: Scope | None
 ) -> dict[int, tuple[float, float]]:
-    credit = _credit(LEAD_MODEL)
+    credit = Touch.credit(LEAD_MODEL)
     query = (
         sa.select(
             Touch.seller_id,
@@ -352,7 +346,7 @@ def seller_page(s: Session, seller: User, period: Period) -> SellerPage:
         .join(per_link, per_link.c.link_id == TrackedLink.id)
         .subquery()
     )
-    credit = _credit(LEAD_MODEL)
+    credit = Touch.credit(LEAD_MODEL)
     leads = (
         sa.select(
             Touch.suggestion_id,
@@ -704,7 +698,7 @@ def campaign_attribution(
     key = sa.case((in_campaign, key_column), else_=None).label("key")
     inside = sa.case((in_campaign, 1), else_=0).label("inside")
     query = (
-        sa.select(inside, key, *(sa.func.sum(_credit(model)) for model in MODELS))
+        sa.select(inside, key, *(sa.func.sum(Touch.credit(model)) for model in MODELS))
         .where(Touch.lead_id.in_(touched))
         .group_by(inside, key)
     )
