@@ -2,8 +2,8 @@
 
 Each chart scales to its container (viewBox, width 100%); text sizes are set in CSS so a
 phone can enlarge them. Series differ by dash pattern and point marker, not only by
-colour, and carry their names at the end of the line. Every chart has a <title>, a <desc>
-and role="img", and the page shows its numbers as a table beside it.
+colour, and a legend shows each one's name, line, marker and axis. Every chart has a
+<title>, a <desc> and role="img", and the page shows its numbers as a table beside it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ HEIGHT = 260
 NARROW_WIDTH = 340  # the same chart for phones
 NARROW_HEIGHT = 220
 BAR_WIDTH = 440
-GAP = 18  # between the direct labels at the end of the lines
 
 
 @dataclass(frozen=True)
@@ -151,11 +150,6 @@ def line_chart(
             f"{escape(s.name)} ({side})</text></g>"
         )
         legend_x += 130
-    label_ys = _label_positions(
-        [y_of(s.values[-1], s.axis) - 9 if len(s.values) else 0.0 for s in series],
-        low=top + 10,
-        high=top + plot_h - 6,
-    )
     for index, s in enumerate(series):
         points = [(x_of(i), y_of(v, s.axis)) for i, v in enumerate(s.values)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
@@ -166,30 +160,9 @@ def line_chart(
             parts.extend(_marker(s.style, x, y) for x, y in points)
         elif points:
             parts.append(_marker(s.style, *points[-1]))
-        if points:
-            x = points[-1][0] - 6
-            parts.append(
-                f'<text class="chart__label" x="{x:.1f}" y="{label_ys[index]:.1f}" '
-                f'text-anchor="end">'
-                f"{escape(s.name)}</text>"
-            )
         parts.append("</g>")
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 -- every text in it went through escape()
-
-
-def _label_positions(wanted: Sequence[float], *, low: float, high: float) -> list[float]:
-    """Return label baselines near the wanted ones, at least GAP units apart, inside the plot."""
-    order = sorted(range(len(wanted)), key=lambda i: wanted[i])
-    placed: dict[int, float] = {}
-    previous = low - GAP
-    for i in order:
-        y = min(max(wanted[i], previous + GAP, low), high)
-        placed[i] = y
-        previous = y
-    # Pushed past the bottom: shift the whole stack up.
-    overflow = max(0.0, previous - high)
-    return [placed[i] - overflow for i in range(len(wanted))]
 
 
 def bar_chart(
