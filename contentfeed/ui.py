@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,43 +15,101 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contentfeed.accounts.models import Role
 
-# (label, endpoint, roles). Entries whose endpoint is not registered yet are left out,
-# so a domain's page appears in the navigation the moment its blueprint exists.
-NAVIGATION: list[tuple[str, str, tuple[Role, ...]]] = [
-    ("Home", "accounts.home", tuple(Role)),
-    ("Library", "content.library", (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)),
-    ("Campaigns", "content.campaigns", (Role.ADMIN, Role.MARKETER)),
-    ("Feed", "suggestions.feed", (Role.SELLER,)),
-    ("History", "suggestions.history", (Role.SELLER,)),
-    ("Profile", "accounts.profile", (Role.SELLER,)),
-    ("Queue", "routing.queue", (Role.REP, Role.ADMIN)),
-    ("Leads", "leads.index", (Role.ADMIN, Role.MARKETER, Role.REP)),
-    ("Reports", "reports.dashboard", (Role.ADMIN, Role.MARKETER)),
-    ("Leaderboard", "reports_people.leaderboard", (Role.SELLER,)),
-    ("Reports", "reports_people.sales", (Role.REP,)),
-    ("Routing", "routing_admin.rules", (Role.ADMIN,)),
-    ("Users", "accounts.users", (Role.ADMIN,)),
-    ("Teams", "accounts.teams", (Role.ADMIN,)),
-    ("API tokens", "accounts.tokens", (Role.ADMIN,)),
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One navigation entry: where it leads, who sees it, and which pages belong to it (an
+    endpoint, or a prefix such as "leads." for a whole blueprint); the entry is marked
+    current on every page of its section, not only on its own."""
+
+    label: str
+    endpoint: str
+    roles: tuple[Role, ...]
+    section: tuple[str, ...] = ()
+    group: str = ""  # entries of a group share one menu in the header ("Admin")
+
+
+ADMIN_GROUP = "Admin"
+LIBRARY_PAGES = ("content.library", "content.detail", "content.edit", "content.new")
+# Entries whose endpoint is not registered yet are left out, so a domain's page appears in
+# the navigation the moment its blueprint exists.
+NAVIGATION: list[NavEntry] = [
+    NavEntry("Home", "accounts.home", tuple(Role)),
+    NavEntry(
+        "Library",
+        "content.library",
+        (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR),
+        (*LIBRARY_PAGES, "content.preview", "content.variant_", "content_import."),
+    ),
+    NavEntry("Campaigns", "content.campaigns", (Role.ADMIN, Role.MARKETER), ("content.campaign_",)),
+    NavEntry("Feed", "suggestions.feed", (Role.SELLER,)),
+    NavEntry("History", "suggestions.history", (Role.SELLER,)),
+    NavEntry("Profile", "accounts.profile", (Role.SELLER,)),
+    NavEntry("Queue", "routing.queue", (Role.REP, Role.ADMIN), ("routing.",)),
+    NavEntry(
+        "Leads",
+        "leads.index",
+        (Role.ADMIN, Role.MARKETER, Role.REP),
+        ("leads.index", "leads.detail"),
+    ),
+    NavEntry(
+        "Reports", "reports.dashboard", (Role.ADMIN, Role.MARKETER), ("reports.", "reports_people.")
+    ),
+    NavEntry("Leaderboard", "reports_people.leaderboard", (Role.SELLER,), ("reports_people.",)),
+    NavEntry("Reports", "reports_people.sales", (Role.REP,), ("reports_people.",)),
+    NavEntry("Routing", "routing_admin.rules", (Role.ADMIN,), ("routing_admin.",), ADMIN_GROUP),
+    NavEntry(
+        "Users",
+        "accounts.users",
+        (Role.ADMIN,),
+        ("accounts.user_", "accounts.sellers_import"),
+        ADMIN_GROUP,
+    ),
+    NavEntry("Teams", "accounts.teams", (Role.ADMIN,), ("accounts.team_",), ADMIN_GROUP),
+    NavEntry("Webhook secrets", "leads.secrets", (Role.ADMIN,), ("leads.secret_",), ADMIN_GROUP),
+    NavEntry("Failed events", "leads.events", (Role.ADMIN,), ("leads.event_",), ADMIN_GROUP),
+    NavEntry("API tokens", "accounts.tokens", (Role.ADMIN,), ("accounts.token_",), ADMIN_GROUP),
 ]
 
 
 @dataclass(frozen=True)
 class NavItem:
+    """A link in the header, or (with children) a group of links under one label."""
+
     label: str
     url: str
     is_active: bool
+    children: tuple[NavItem, ...] = ()
+
+
+def _is_current(entry: NavEntry, endpoint: str) -> bool:
+    return endpoint == entry.endpoint or any(
+        endpoint == page or (page.endswith((".", "_")) and endpoint.startswith(page))
+        for page in entry.section
+    )
 
 
 def nav_items() -> list[NavItem]:
-    """Return the navigation entries the signed-in user's role may use."""
+    """Return the navigation the signed-in user's role may use; the entries of a group
+    (listed together in NAVIGATION) come as one item with children."""
     if not current_user.is_authenticated:
         return []
-    items = []
-    for label, endpoint, roles in NAVIGATION:
-        if endpoint not in current_app.view_functions or current_user.role not in roles:
-            continue
-        items.append(NavItem(label, url_for(endpoint), request.endpoint == endpoint))
+    endpoint = request.endpoint or ""
+    entries = [
+        entry
+        for entry in NAVIGATION
+        if entry.endpoint in current_app.view_functions and current_user.role in entry.roles
+    ]
+    items: list[NavItem] = []
+    for group, members in groupby(entries, key=lambda entry: entry.group):
+        links = [
+            NavItem(entry.label, url_for(entry.endpoint), _is_current(entry, endpoint))
+            for entry in members
+        ]
+        if group:
+            items.append(NavItem(group, "", any(link.is_active for link in links), tuple(links)))
+        else:
+            items.extend(links)
     return items
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -154,6 +155,48 @@ def test_navigation_shows_only_what_the_role_may_use(
     assert 'href="/admin/users"' in admin_page
     assert 'href="/admin/users"' not in seller_page
     assert 'href="/admin/tokens"' not in seller_page
+
+
+def _header(page: str) -> str:
+    return page[page.index('<nav class="app-nav"') : page.index("</nav>")]
+
+
+def _current(page: str) -> list[str]:
+    """The header entries marked as the page the user is on (links, and a group's label)."""
+    nav = _header(page)
+    links = re.findall(r'<a href="[^"]*" aria-current="page">([^<]+)</a>', nav)
+    groups = re.findall(r'<details class="nav-group is-current">\s*<summary>([^<]+)<', nav)
+    return groups + links
+
+
+def test_the_admin_settings_share_one_menu_in_the_header(
+    client_as: Callable[[str], FlaskClient],
+) -> None:
+    nav = _header(client_as("admin").get("/").get_data(as_text=True))
+    menu = nav[nav.index('<details class="nav-group') : nav.index("</details>")]
+    assert "<summary>Admin" in menu
+    for label in ("Routing", "Users", "Teams", "Webhook secrets", "Failed events", "API tokens"):
+        assert f">{label}</a>" in menu
+    assert ">Reports</a>" not in menu  # everyday pages stay in the bar
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "current"),
+    [
+        ("admin", "/reports/sales", ["Reports"]),
+        ("marketer", "/reports/sellers", ["Reports"]),
+        ("admin", "/admin/users/new", ["Admin", "Users"]),
+        ("admin", "/admin/queues", ["Admin", "Routing"]),
+        ("marketer", "/library/new", ["Library"]),
+        ("rep", "/queue", ["Queue"]),
+    ],
+)
+def test_the_header_marks_the_section_of_the_page_being_shown(
+    client_as: Callable[[str], FlaskClient], role: str, path: str, current: list[str]
+) -> None:
+    response = client_as(role).get(path)
+    assert response.status_code == 200
+    assert _current(response.get_data(as_text=True)) == current
 
 
 def test_anyone_can_change_their_own_password(

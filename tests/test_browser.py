@@ -107,3 +107,29 @@ def test_seller_copies_a_post_and_marks_it_shared(
     assert "is marked shared" in page.content()
     assert "You're all caught up" in page.content()
     context.close()
+
+
+def test_the_admin_menu_opens_leads_to_a_settings_page_and_closes_elsewhere(
+    live_server: str, browser: object, make_user: Callable[..., User]
+) -> None:
+    admin = make_user("admin", name="Ada Admin")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    menu = page.locator(".nav-group")
+    teams = menu.get_by_role("link", name="Teams")
+    assert not teams.is_visible()
+    menu.locator("summary").click()
+    assert teams.is_visible()
+    # The header still fits on one line: the menu's label sits left of the user's name.
+    assert menu.bounding_box()["x"] < page.locator(".user-menu").bounding_box()["x"]  # type: ignore[index]
+    page.locator("h1").click()  # a click elsewhere closes it
+    assert not teams.is_visible()
+    menu.locator("summary").click()
+    teams.click()
+    page.wait_for_url(f"{live_server}/admin/teams")
+    assert "is-current" in (menu.get_attribute("class") or "")
+    context.close()

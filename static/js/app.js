@@ -3,6 +3,7 @@
  * Loaded with `defer`. Everything works without it; this only makes it nicer.
  *
  *  - .nav-toggle            collapses/expands the header menu on small screens
+ *  - details.nav-group      a header menu group closes on a click elsewhere or Escape
  *  - .flash__close          dismisses a flash message
  *  - button[data-copy-target="#id"]  copies the text (or value) of #id
  *  - form[data-confirm="…"] asks for confirmation before submitting
@@ -74,8 +75,20 @@
       });
     });
 
+    // A header menu group (<details class="nav-group">) closes on a click elsewhere or Escape.
+    document.addEventListener("click", function (event) {
+      $all(".nav-group[open]").forEach(function (group) {
+        if (!group.contains(event.target)) group.removeAttribute("open");
+      });
+    });
+
     document.addEventListener("keydown", function (event) {
       if (event.key !== "Escape") return;
+      $all(".nav-group[open]").forEach(function (group) {
+        group.removeAttribute("open");
+        var summary = group.querySelector("summary");
+        if (summary) summary.focus();
+      });
       $all('.nav-toggle[aria-expanded="true"]').forEach(function (toggle) {
         setNav(toggle, false);
         toggle.focus();
