@@ -1,8 +1,14 @@
 """The one outbound HTTP client: explicit timeouts, retries with backoff, and an address guard.
 
 Every outbound call goes through here. URLs that users typed (a content page to pre-fill,
-a webhook target) are fetched with ``fetch_user_url`` / ``guarded``, which refuse private,
-loopback, link-local and otherwise non-public addresses, re-checking every redirect hop.
+a seller's notification webhook) are fetched with ``fetch_user_url`` /
+``post_json_to_user_url``, which refuse private, loopback, link-local and otherwise
+non-public addresses, re-checking every redirect hop. The check is made twice: up front
+(``check_url``, every address the name resolves to, with an error that says why) and again
+when connecting, on the address actually connected to, which the connection then keeps
+(``requests-hardened``'s adapter). Without the second, a name that resolves to a public
+address for the check and to an internal one a moment later (DNS rebinding) would get
+through.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from flask import Flask, current_app
 from requests.adapters import HTTPAdapter
+from requests_hardened.ip_filter import InvalidIPAddress
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
 from urllib3.util.retry import Retry
 
 from contentfeed.errors import DomainError
@@ -48,10 +56,31 @@ class Fetched:
     body: bytes
 
 
-class _TimeoutSession(requests.Session):
-    """A session whose requests always carry a timeout."""
+class _PinnedAddressAdapter(IPFilterAdapter):
+    """Connect to the address the host name resolves to now, checked by our rule too.
 
-    def __init__(self, timeout: float, retries: int) -> None:
+    The library resolves the name once, refuses private and loopback addresses and connects
+    to that very address (TLS still verifies the name). Its rule is narrower than
+    ``is_public_address``, so the pinned address is checked again here.
+    """
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        address = str(host_params["host"]).strip("[]")
+        if not is_public_address(address):
+            raise InvalidIPAddress(address)
+        return host_params, pool_kwargs
+
+
+class _TimeoutSession(requests.Session):
+    """A session whose requests always carry a timeout; a guarded one connects only to
+    public addresses."""
+
+    def __init__(self, timeout: float, retries: int, *, guarded: bool = False) -> None:
         super().__init__()
         self.default_timeout = timeout
         retry = Retry(
@@ -65,9 +94,14 @@ class _TimeoutSession(requests.Session):
             raise_on_status=False,
             respect_retry_after_header=True,
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=10, pool_maxsize=20)
-        self.mount("http://", adapter)
-        self.mount("https://", adapter)
+        for scheme in ("http://", "https://"):
+            adapter: HTTPAdapter
+            if guarded:
+                adapter = _PinnedAddressAdapter(is_https_proto=scheme == "https://")
+                adapter.max_retries = retry
+            else:
+                adapter = HTTPAdapter(max_retries=retry, pool_connections=10, pool_maxsize=20)
+            self.mount(scheme, adapter)
         self.headers["User-Agent"] = USER_AGENT
 
     def request(
@@ -78,9 +112,12 @@ class _TimeoutSession(requests.Session):
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's outbound session from its settings."""
-    app.extensions["contentfeed.http"] = _TimeoutSession(
-        timeout=app.config["HTTP_TIMEOUT_SECONDS"], retries=app.config["HTTP_RETRIES"]
+    """Create the app's outbound sessions from its settings: one for destinations an admin
+    configured, one for URLs users typed (guarded unless private addresses are allowed)."""
+    timeout, retries = app.config["HTTP_TIMEOUT_SECONDS"], app.config["HTTP_RETRIES"]
+    app.extensions["contentfeed.http"] = _TimeoutSession(timeout, retries)
+    app.extensions["contentfeed.http.user_urls"] = _TimeoutSession(
+        timeout, retries, guarded=not app.config["HTTP_ALLOW_PRIVATE_ADDRESSES"]
     )
 
 
@@ -88,6 +125,19 @@ def client() -> requests.Session:
     """Return the current app's outbound session (for trusted, configured destinations)."""
     session: requests.Session = current_app.extensions["contentfeed.http"]
     return session
+
+
+def _user_url_client() -> requests.Session:
+    session: requests.Session = current_app.extensions["contentfeed.http.user_urls"]
+    return session
+
+
+def _blocked_on_connect(url: str, exc: InvalidIPAddress) -> BlockedAddress:
+    return BlockedAddress(
+        f"{urlsplit(url).hostname} resolved to {exc}, a private or local address, when "
+        "connecting; only public addresses can be fetched.",
+        {"url": "blocked_address"},
+    )
 
 
 def is_public_address(address: str) -> bool:
@@ -124,7 +174,7 @@ def check_url(url: str) -> None:
 def fetch_user_url(url: str, *, max_bytes: int | None = None, accept: str = "*/*") -> Fetched:
     """GET a user-supplied URL with the guard on every hop, a timeout and a size cap."""
     cap = max_bytes or current_app.config["HTTP_MAX_RESPONSE_BYTES"]
-    session = client()
+    session = _user_url_client()
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
         check_url(current)
@@ -132,6 +182,8 @@ def fetch_user_url(url: str, *, max_bytes: int | None = None, accept: str = "*/*
             response = session.get(
                 current, allow_redirects=False, stream=True, headers={"Accept": accept}
             )
+        except InvalidIPAddress as exc:
+            raise _blocked_on_connect(current, exc) from exc
         except requests.RequestException as exc:
             raise FetchFailed(f"Could not fetch {current}: {_describe(exc)}.") from exc
         with response:
@@ -153,7 +205,9 @@ def post_json_to_user_url(url: str, payload: object) -> requests.Response:
     """POST JSON to a user-supplied webhook URL: guarded, no redirects followed, with a timeout."""
     check_url(url)
     try:
-        response = client().post(url, json=payload, allow_redirects=False)
+        response = _user_url_client().post(url, json=payload, allow_redirects=False)
+    except InvalidIPAddress as exc:
+        raise _blocked_on_connect(url, exc) from exc
     except requests.RequestException as exc:
         raise FetchFailed(f"Could not reach {urlsplit(url).hostname}: {_describe(exc)}.") from exc
     return response

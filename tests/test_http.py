@@ -17,7 +17,10 @@ from tests.conftest import make_test_app
 
 
 class _Handler(BaseHTTPRequestHandler):
+    seen: list[str] = []  # the Host header of every request served
+
     def do_GET(self) -> None:
+        self.seen.append(self.headers.get("Host", ""))
         if self.path == "/redirect-local":
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.1:1/secret")
@@ -117,6 +120,52 @@ def test_redirect_to_a_local_address_is_refused(
     with app.app_context(), pytest.raises(http.BlockedAddress):
         http.fetch_user_url(local_server + "/redirect-local")
     assert checked[-1] == "http://127.0.0.1:1/secret"
+
+
+def _resolver(answers: list[str], port: int) -> Any:
+    """A getaddrinfo that gives each answer in turn (the last one from then on)."""
+    calls: list[str] = []
+
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        address = answers[min(len(calls), len(answers) - 1)]
+        calls.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    return getaddrinfo
+
+
+@pytest.mark.parametrize("method", ["fetch", "post"])
+def test_a_name_that_turns_private_after_the_check_is_refused_when_connecting(
+    tmp_path: Path, local_server: str, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """DNS rebinding: public when checked, the local server a moment later."""
+    port = int(local_server.rsplit(":", 1)[1])
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(["93.184.216.34", "127.0.0.1"], port))
+    _Handler.seen.clear()
+    url = f"http://rebind.example:{port}/secret"
+    with _app(tmp_path).app_context(), pytest.raises(http.BlockedAddress, match="when connecting"):
+        if method == "fetch":
+            http.fetch_user_url(url)
+        else:
+            http.post_json_to_user_url(url, {"hello": "world"})
+    assert _Handler.seen == []  # nothing reached the local server
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    tmp_path: Path, local_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The address resolved for the connection is the one connected to, under its name."""
+    port = int(local_server.rsplit(":", 1)[1])
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(["127.0.0.1"], port))
+    # Pretend the loopback address is a public one, for our rule and for the library's.
+    monkeypatch.setattr(http, "is_public_address", lambda address: True)
+    _Handler.seen.clear()
+    with _app(tmp_path).app_context():
+        for adapter in http._user_url_client().adapters.values():
+            monkeypatch.setattr(adapter, "_allow_loopback", True)
+        page = http.fetch_user_url(f"http://pinned.example:{port}/")
+    assert page.status == 200
+    assert _Handler.seen == [f"pinned.example:{port}"]
 
 
 def test_fetch_reads_page_when_guard_is_off(tmp_path: Path, local_server: str) -> None:
