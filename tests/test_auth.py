@@ -26,6 +26,24 @@ def test_sign_in_lands_on_home_with_greeting(
     assert "Sellers sharing" in page
 
 
+def test_the_marketers_home_sums_up_the_active_sellers(
+    client_as: Callable[[str], FlaskClient], make_user: Callable[..., User]
+) -> None:
+    common: dict[str, object] = {"posts_per_week": 3, "linkedin_connections": 1000}
+    make_user("seller", region="DACH", language="de", topics=["cloud", "security"], **common)
+    make_user("seller", region="DACH", language="en", topics=["cloud"], **common)
+    make_user("seller", region="", language="en", topics=[], is_paused=True, **common)
+    make_user("seller", region="Nordics", topics=["cloud"], is_active=False, **common)  # left
+    page = client_as("marketer").get("/").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "Sellers sharing 2 1 paused" in text
+    assert "Posts they ask for each week 6" in text  # the paused seller asks for none
+    assert "Combined LinkedIn reach 3,000" in text
+    assert "cloud · 2" in text and "security · 1" in text
+    assert "DACH 2 sellers" in text and "— 1 seller" in text and "Nordics" not in text
+    assert "EN 2 sellers" in text and "DE 1 seller" in text
+
+
 def test_wrong_password_and_unknown_email_answer_alike(
     client: FlaskClient, make_user: Callable[..., User]
 ) -> None:

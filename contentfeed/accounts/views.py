@@ -163,28 +163,37 @@ def home() -> ResponseReturnValue:
 
 
 def _seller_audience(s: sa.orm.Session) -> dict[str, object]:
-    """Summarise who the library speaks to: sellers by region, language and topic."""
-    profiles = s.scalars(
-        sa.select(SellerProfile).join(SellerProfile.user).where(User.is_active)
-    ).all()
-    regions: dict[str, int] = {}
-    languages: dict[str, int] = {}
-    topics: dict[str, int] = {}
-    reach = 0
-    for profile in profiles:
-        regions[profile.region or "—"] = regions.get(profile.region or "—", 0) + 1
-        languages[profile.language] = languages.get(profile.language, 0) + 1
-        for topic in profile.topics:
-            topics[topic] = topics.get(topic, 0) + 1
-        reach += profile.linkedin_connections
+    """Summarise who the library speaks to: sellers by region, language and topic.
+
+    Counted in the database (a programme can have 100,000 sellers); only the topic lists,
+    JSON on both databases, are read and counted here.
+    """
+    active = sa.select(SellerProfile).join(SellerProfile.user).where(User.is_active).subquery()
+    working = sa.not_(active.c.is_paused)
+    sellers, paused, reach, posts_per_week = s.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(active.c.is_paused),
+            sa.func.coalesce(sa.func.sum(active.c.linkedin_connections), 0),
+            sa.func.coalesce(sa.func.sum(active.c.posts_per_week).filter(working), 0),
+        )
+    ).one()
+
+    def per(column: sa.ColumnElement[str]) -> dict[str, int]:
+        rows = s.execute(sa.select(column, sa.func.count()).group_by(column))
+        return {value or "—": int(n) for value, n in rows}
+
+    topics = Counter(
+        topic for listed in s.scalars(sa.select(active.c.topics)) for topic in listed or ()
+    )
     return {
-        "sellers": len(profiles),
-        "paused": sum(p.is_paused for p in profiles),
-        "reach": reach,
-        "posts_per_week": sum(p.posts_per_week for p in profiles if not p.is_paused),
-        "regions": _most_first(regions),
-        "languages": _most_first(languages),
-        "topics": _most_first(topics)[:12],
+        "sellers": int(sellers),
+        "paused": int(paused),
+        "reach": int(reach),
+        "posts_per_week": int(posts_per_week),
+        "regions": _most_first(per(active.c.region)),
+        "languages": _most_first(per(active.c.language)),
+        "topics": _most_first(dict(topics))[:12],
     }
 
 
