@@ -391,6 +391,43 @@ LIBRARY = [
         teams=("Leadership",),
         priority=2,
     ),
+    # Earlier in the programme: shared in the autumn, expired since (the reports' previous
+    # period has something to compare with).
+    DemoItem(
+        "Platform engineering 101: the webinar recording",
+        ContentKind.VIDEO,
+        None,
+        ("devops", "cloud"),
+        "event",
+        "Our September webinar, now on demand: golden paths, paved roads and self-service.",
+        (
+            V_INSIGHT,
+            "Missed our platform engineering webinar? The recording is up, and the Q&A at "
+            "minute 38 is the best part: {{ link }}",
+        ),
+        days=(-62, -24),
+    ),
+    DemoItem(
+        "The 2026 cloud cost report",
+        ContentKind.WHITEPAPER,
+        None,
+        ("cloud", "analytics"),
+        "data",
+        "Where 300 engineering teams spend their cloud budget, and what the best ones cut.",
+        (V_INSIGHT,),
+        days=(-60, -28),
+        priority=4,
+    ),
+    DemoItem(
+        "Customer story: Hanse Freight's zero-trust rollout",
+        ContentKind.CASE_STUDY,
+        "Customer Stories 2026",
+        ("security", "customer stories"),
+        "story",
+        "Twelve weeks from VPN to zero trust for 2,000 engineers.",
+        ("How Hanse Freight replaced its VPN with zero trust in twelve weeks: {{ link }}",),
+        days=(-55, -20),
+    ),
     DemoItem(
         "Black Friday readiness checklist",
         ContentKind.ARTICLE,
@@ -550,9 +587,13 @@ AGENTS = [
 ]
 
 
+HISTORY_DAYS = 60  # the default 30-day report then has a previous 30 days to compare with
+
+
 def seed_activity(s: Session, base_url: str, now: datetime) -> None:
-    """Give the demo three weeks of history: sellers who joined then, their past suggestions
-    (most shared, some skipped with a reason, the rest expired) and the clicks they brought."""
+    """Give the demo two months of history (HISTORY_DAYS): sellers who joined then, their past
+    suggestions (most shared, some skipped with a reason, the rest expired), the clicks they
+    brought and the leads that followed."""
     from contentfeed.content.service import Compliance
     from contentfeed.links import service as links
     from contentfeed.links.models import Click, TrackedLink
@@ -562,7 +603,7 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
     rng = random.Random(2026)  # noqa: S311 - demo data, repeatable
     sellers = list(s.scalars(sa.select(User).where(User.role == Role.SELLER)))
     for seller in sellers:
-        seller.created_at = now - timedelta(days=21)
+        seller.created_at = now - timedelta(days=HISTORY_DAYS + 1)
     s.flush()
     settings = suggestions.FeedSettings(
         public_base_url=base_url,
@@ -571,7 +612,7 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
         ttl_days=7,
         rules=Compliance(disclosure="#employee", blocked_words=[], public_base_url=base_url),
     )
-    for days_ago in range(20, 0, -1):
+    for days_ago in range(HISTORY_DAYS, 0, -1):
         moment = now - timedelta(days=days_ago)
         suggestions.fill_feeds(s, settings, now=moment.replace(hour=12), seed=days_ago)
     past = s.scalars(
@@ -624,6 +665,31 @@ PEOPLE = [
 ]
 
 
+# Leads of the programme's first weeks (more than RECENT_DAYS ago): all worked by now.
+EARLIER_PEOPLE = [
+    (
+        "Hannah",
+        "Vogel",
+        "Head of Infrastructure",
+        "Saalfeld Maschinenbau",
+        "saalfeld.example",
+        "DE",
+    ),
+    ("James", "Porter", "VP Platform", "Northgate Retail", "northgate-retail.example", "GB"),
+    ("Elena", "Rossi", "CTO", "Vela Pagamenti", "velapagamenti.example", "IT"),
+    ("Mats", "Lindberg", "Engineering Director", "Kvarn Energy", "kvarn.example", "SE"),
+    ("Claire", "Lefèvre", "Head of Security", "Atelier Mutuel", "atelier-mutuel.example", "FR"),
+    ("Daniel", "Novak", "Platform Architect", "Moravia Telecom", "moravia-tel.example", "CZ"),
+    ("Sarah", "Collins", "Director of IT", "Harbor Health", "harbor-health.example", "US"),
+    ("Jonas", "Becker", "DevOps Manager", "Isar Logistik", "isar-logistik.example", "DE"),
+    ("Yuki", "Mori", "Head of Data Platform", "Shinkai Insurance", "shinkai-ins.example", "JP"),
+    ("Laura", "García", "Cloud Lead", "Ribera Hoteles", "ribera-hoteles.example", "ES"),
+    ("Kevin", "Schmidt", "IT Director", "gmail user", "gmail.com", "DE"),
+    ("Ruth", "Müller", "CISO", "Bodensee Versicherung", "bodensee-vers.example", "DE"),
+]
+RECENT_DAYS = 20  # PEOPLE came in within this many days; EARLIER_PEOPLE before
+
+
 def seed_routing(s: Session, now: datetime) -> None:
     """Route the demo leads as the routing job would have when each came in, then let the
     reps work some of them, so the queue, the lead pages and the reports have a story."""
@@ -652,7 +718,19 @@ def seed_routing(s: Session, now: datetime) -> None:
     s.flush()
     riley, noah = reps.get(demo_email("rep")), reps.get(demo_email("rep2"))
     hana = reps.get(demo_email("rep3"))
-    older = [lead for lead in leads if lead.id not in fresh]
+    since = now - timedelta(days=RECENT_DAYS)
+    earlier = [lead for lead in leads if lead.submitted_at < since]
+    older = [lead for lead in leads if lead.id not in fresh and lead.submitted_at >= since]
+    # The first weeks' leads are all worked by now: most closed, a few still in the pipeline.
+    closed = [
+        (riley, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.CONVERTED], ""),
+        (noah, [LeadStatus.CONTACTED, LeadStatus.DISQUALIFIED], "No budget until next year"),
+        (riley, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED], ""),
+        (noah, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.CONVERTED], ""),
+        (riley, [LeadStatus.CONTACTED, LeadStatus.DISQUALIFIED], "Already works with a partner"),
+        (noah, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.CONVERTED], ""),
+    ]
+    history = [(lead, closed[n % len(closed)]) for n, lead in enumerate(earlier)]
     steps = [
         (riley, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.CONVERTED], ""),
         (riley, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED], ""),
@@ -663,7 +741,7 @@ def seed_routing(s: Session, now: datetime) -> None:
         (riley, [LeadStatus.CONTACTED], ""),
         (noah, [LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.CONVERTED], ""),
     ]
-    for lead, (rep, statuses, reason) in zip(older, steps, strict=False):
+    for lead, (rep, statuses, reason) in [*history, *zip(older, steps, strict=False)]:
         rep = hana if lead.account_id else rep
         if rep is None or lead.routed_at is None:
             continue
@@ -685,59 +763,92 @@ def seed_routing(s: Session, now: datetime) -> None:
 
 def seed_leads(s: Session, rng: random.Random, now: datetime) -> None:
     """Add leads that came back through sellers' links (and a few from elsewhere), through the
-    same intake path as the webhook, so they are attributed like real ones."""
-    import json
-
-    from contentfeed.leads import service as leads
+    same intake path as the webhook, so they are attributed like real ones: PEOPLE in the
+    last RECENT_DAYS, EARLIER_PEOPLE in the weeks before."""
     from contentfeed.links.models import Click, TrackedLink
 
-    clicked: list[tuple[str, datetime]] = [
+    since = now - timedelta(days=RECENT_DAYS)
+    # Recent leads follow the last human click on a link; earlier ones any human click then.
+    recent: list[tuple[str, datetime]] = [
         (code, at)
         for code, at in s.execute(
             sa.select(TrackedLink.code, sa.func.max(Click.clicked_at))
             .join(Click, Click.link_id == TrackedLink.id)
             .where(~Click.is_bot)
             .group_by(TrackedLink.code)
+            .having(sa.func.max(Click.clicked_at) >= since)
             .order_by(TrackedLink.code)
         )
     ]
-    rng.shuffle(clicked)
-    for n, (first, last, title, company, domain, country) in enumerate(PEOPLE):
-        attributed = n < 10 and n < len(clicked)
-        if attributed:
-            code, clicked_at = clicked[n]
-            submitted = clicked_at + timedelta(minutes=rng.randint(2, 90))
-            utm = {"utm_source": "linkedin", "utm_medium": "social", "utm_content": code}
-        else:
-            submitted = now - timedelta(days=rng.randint(1, 15), hours=rng.randint(0, 12))
-            utm = {"utm_source": rng.choice(["google", "newsletter", ""]), "utm_medium": "cpc"}
-        body = json.dumps(
-            {
-                "email": f"{first}.{last}@{domain}".lower()
-                if domain != "gmail.com"
-                else f"{first}{last}@gmail.com".lower(),
-                "first_name": first,
-                "last_name": last,
-                "job_title": title,
-                "company": company,
-                "country": country,
-                "consent": True,
-                "consent_text": "I agree to be contacted (v2)",
-                "submitted_at": min(submitted, now - timedelta(minutes=5)).isoformat(),
-                "landing_url": "https://www.acme-cloud.example/contact",
-                **utm,
-            }
+    earlier: list[tuple[str, datetime]] = [
+        (code, at)
+        for code, at in s.execute(
+            sa.select(TrackedLink.code, Click.clicked_at)
+            .join(Click, Click.link_id == TrackedLink.id)
+            .where(~Click.is_bot, Click.clicked_at < since - timedelta(days=1))
+            .order_by(Click.id)
         )
-        event, _is_new = leads.store_event(
-            s,
-            source="webhook",
-            external_id=f"demo-{n}",
-            content_type="application/json",
-            body=body,
-            headers={"user-agent": "demo-data"},
-        )
-        leads.process_event(s, event, lookback_days=90, now=now)
+    ]
+    rng.shuffle(recent)
+    rng.shuffle(earlier)
+    cohorts = (
+        ("demo", PEOPLE, recent, 10, (1, 15)),
+        ("demo-e", EARLIER_PEOPLE, earlier, 9, (RECENT_DAYS + 2, HISTORY_DAYS - 3)),
+    )
+    for prefix, people, clicked, attributed_count, days_ago in cohorts:
+        for n, person in enumerate(people):
+            if n < attributed_count and n < len(clicked):
+                code, clicked_at = clicked[n]
+                submitted = clicked_at + timedelta(minutes=rng.randint(2, 90))
+                utm = {"utm_source": "linkedin", "utm_medium": "social", "utm_content": code}
+            else:
+                ago = timedelta(days=rng.randint(*days_ago), hours=rng.randint(0, 12))
+                submitted = now - ago
+                utm = {"utm_source": rng.choice(["google", "newsletter", ""]), "utm_medium": "cpc"}
+            _post_demo_lead(
+                s, f"{prefix}-{n}", person, min(submitted, now - timedelta(minutes=5)), utm, now
+            )
     s.flush()
+
+
+def _post_demo_lead(
+    s: Session,
+    external_id: str,
+    person: tuple[str, str, str, str, str, str],
+    submitted: datetime,
+    utm: dict[str, str],
+    now: datetime,
+) -> None:
+    import json
+
+    from contentfeed.leads import service as leads
+
+    first, last, title, company, domain, country = person
+    email = f"{first}{last}@gmail.com" if domain == "gmail.com" else f"{first}.{last}@{domain}"
+    body = json.dumps(
+        {
+            "email": email.lower(),
+            "first_name": first,
+            "last_name": last,
+            "job_title": title,
+            "company": company,
+            "country": country,
+            "consent": True,
+            "consent_text": "I agree to be contacted (v2)",
+            "submitted_at": submitted.isoformat(),
+            "landing_url": "https://www.acme-cloud.example/contact",
+            **utm,
+        }
+    )
+    event, _is_new = leads.store_event(
+        s,
+        source="webhook",
+        external_id=external_id,
+        content_type="application/json",
+        body=body,
+        headers={"user-agent": "demo-data"},
+    )
+    leads.process_event(s, event, lookback_days=90, now=now)
 
 
 def _demo_click(

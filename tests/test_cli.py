@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
@@ -14,7 +16,7 @@ from contentfeed.content import service as content_service
 from contentfeed.content.models import Content, ContentStatus
 from contentfeed.db import utcnow
 from contentfeed.demo import DEMO_PASSWORD, demo_email
-from contentfeed.leads.models import Lead, Touch
+from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 
@@ -128,7 +130,7 @@ def test_demo_library_is_realistic_and_every_variant_passes_the_checks(app: Flas
                 content_service.check_body(item, variant.body, rules)
 
 
-def test_demo_has_three_weeks_of_activity(app: Flask) -> None:
+def test_demo_has_two_months_of_activity(app: Flask) -> None:
     assert run(app, "demo-data")[0] == 0
     with app.app_context():
         s = db.session()
@@ -142,7 +144,19 @@ def test_demo_has_three_weeks_of_activity(app: Flask) -> None:
         bots = s.scalar(sa.select(sa.func.count()).select_from(Click).where(Click.is_bot))
         assert humans and humans > 100 and bots
         first_day = s.scalar(sa.select(sa.func.min(Suggestion.day)))
-        assert first_day is not None and (utcnow().date() - first_day).days >= 14
+        assert first_day is not None and (utcnow().date() - first_day).days >= 56
         leads = s.scalar(sa.select(sa.func.count()).select_from(Lead))
         attributed = s.scalar(sa.select(sa.func.count(sa.distinct(Touch.lead_id))))
         assert leads and leads > 10 and attributed and 0 < attributed < leads
+        # The default 30-day report has a previous 30 days to compare with: posts and leads.
+        month_ago = utcnow() - timedelta(days=30)
+        earlier_posts = s.scalar(
+            sa.select(sa.func.count()).where(
+                Suggestion.posted_at < month_ago, Suggestion.posted_at >= month_ago - timedelta(30)
+            )
+        )
+        assert earlier_posts and earlier_posts > 20
+        earlier = s.scalars(sa.select(Lead).where(Lead.submitted_at < month_ago)).all()
+        assert len(earlier) >= 5
+        # ...and those leads were worked long ago: none still waits in the queue.
+        assert all(lead.status is not LeadStatus.NEW for lead in earlier)

@@ -128,7 +128,17 @@ def test_names_are_escaped() -> None:
 
 @pytest.mark.parametrize(
     ("value", "is_whole", "top"),
-    [(0, True, 4), (1, True, 4), (7, True, 8), (61, True, 80), (0.3, False, 0.4), (5, False, 8)],
+    [
+        (0, True, 4),
+        (1, True, 4),
+        (7, True, 8),
+        (9, True, 12),  # whole steps of 3 would be 3, not 2.5
+        (61, True, 80),
+        (87, True, 100),  # steps of 25, not 50 (an axis to 200 would leave half the chart empty)
+        (0.3, False, 0.4),
+        (5, False, 8),
+        (9, False, 10),
+    ],
 )
 def test_axis_tops_are_round_and_hold_the_largest_value(
     value: float, is_whole: bool, top: float

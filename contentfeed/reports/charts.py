@@ -36,13 +36,15 @@ class Series:
 
 def nice_max(value: float, *, is_whole: bool = False) -> float:
     """Return a round axis top at or above value whose quarter is a round step too
-    (1, 2, 2.5 or 5 x 10^n; whole steps only for counts)."""
+    (1, 2, 2.5 or 5 x 10^n; for counts whole steps only, 1 to 5 when they are small)."""
     if value <= 0:
         return 4.0 if is_whole else 1.0
     quarter = value / 4
     magnitude = 10.0 ** math.floor(math.log10(quarter))
-    steps = (1.0, 2.0, 5.0, 10.0) if is_whole else (1.0, 2.0, 2.5, 5.0, 10.0)
-    step = next(s * magnitude for s in steps if quarter <= s * magnitude + 1e-12)
+    steps = [s * magnitude for s in (1.0, 2.0, 2.5, 5.0, 10.0)]
+    if is_whole:  # counts: 25 is a fine step, 2.5 is not; below 10, any whole step will do
+        steps = [1.0, 2.0, 3.0, 4.0, 5.0, 10.0] if magnitude < 10 else steps
+    step = next(s for s in steps if quarter <= s + 1e-12)
     if is_whole:
         step = max(1.0, round(step))
     return step * 4
