@@ -133,6 +133,45 @@ def test_list_shows_leads_with_their_seller_and_filters_work(
     assert "No leads match" in none
 
 
+def test_list_sorts_by_each_column_newest_first_by_default(
+    app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    people = [  # first name, company, status, minutes ago
+        ("Cleo", "Zeta Labs", LeadStatus.CONVERTED, 30),
+        ("Abe", "Mono Co", LeadStatus.NEW, 10),
+        ("Bea", "alpha GmbH", LeadStatus.CONTACTED, 20),
+    ]
+    with app.app_context():
+        s = db.session()
+        for first, company, status, ago in people:
+            s.add(
+                Lead(
+                    email=f"{first.lower()}@example.com",
+                    email_domain="example.com",
+                    first_name=first,
+                    company=company,
+                    status=status,
+                    submitted_at=utcnow() - timedelta(minutes=ago),
+                )
+            )
+        s.commit()
+    marketer = client_as("marketer")
+
+    def order(url: str) -> list[str]:
+        page = marketer.get(url).get_data(as_text=True)
+        return re.findall(r'href="/leads/\d+">(\w+)</a>', page)
+
+    assert order("/leads") == ["Abe", "Bea", "Cleo"]  # newest first
+    assert order("/leads?sort=submitted&dir=asc") == ["Cleo", "Bea", "Abe"]
+    assert order("/leads?sort=name&dir=asc") == ["Abe", "Bea", "Cleo"]
+    assert order("/leads?sort=name&dir=desc") == ["Cleo", "Bea", "Abe"]
+    assert order("/leads?sort=company&dir=asc") == ["Bea", "Abe", "Cleo"]  # case ignored
+    assert order("/leads?sort=status&dir=asc") == ["Abe", "Bea", "Cleo"]  # as the work goes
+    assert order("/leads?sort=nonsense") == ["Abe", "Bea", "Cleo"]
+    page = marketer.get("/leads?sort=company&dir=asc").get_data(as_text=True)
+    assert 'aria-sort="ascending"' in page
+
+
 def test_empty_list_says_so(client_as: Callable[[str], FlaskClient]) -> None:
     assert "No leads yet" in _text(client_as("marketer").get("/leads"))
 

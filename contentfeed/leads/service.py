@@ -565,8 +565,19 @@ class LeadQuery:
     seller_id: int | None = None  # with a touch of this seller
     since: datetime | None = None  # submitted at or after
     until: datetime | None = None  # submitted before
+    sort: str = "submitted"  # one of LEAD_SORTS
+    descending: bool = True
     offset: int = 0
     limit: int = 50
+
+
+# How a list of leads can be ordered; status follows the work (new first, converted last).
+LEAD_SORTS: dict[str, tuple[sa.ColumnElement[Any] | sa.orm.InstrumentedAttribute[Any], ...]] = {
+    "submitted": (Lead.submitted_at,),
+    "name": (sa.func.lower(Lead.first_name), sa.func.lower(Lead.last_name), Lead.email),
+    "company": (sa.func.lower(Lead.company),),
+    "status": (sa.case({s.value: n for n, s in enumerate(LeadStatus)}, value=Lead.status),),
+}
 
 
 @dataclass(frozen=True)
@@ -618,14 +629,17 @@ def _lead_filters(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
 
 
 def list_leads(s: Session, query: LeadQuery) -> LeadPage:
-    """Return one page of leads matching the filters, newest first, with their touches."""
+    """Return one page of leads matching the filters, in the asked order (newest first by
+    default; ties newest first), with their touches."""
     conditions = _lead_filters(query)
     total = s.scalar(sa.select(sa.func.count()).select_from(Lead).where(*conditions)) or 0
+    keys = LEAD_SORTS.get(query.sort, LEAD_SORTS["submitted"])
+    order = [key.desc() if query.descending else key.asc() for key in keys]
     items = s.scalars(
         sa.select(Lead)
         .where(*conditions)
         .options(selectinload(Lead.touches))
-        .order_by(Lead.submitted_at.desc(), Lead.id.desc())
+        .order_by(*order, Lead.submitted_at.desc(), Lead.id.desc())
         .offset(query.offset)
         .limit(query.limit)
     ).all()

@@ -29,7 +29,7 @@ from contentfeed.leads.models import (
     WebhookSecret,
 )
 from contentfeed.routing import panel
-from contentfeed.ui import Page, page_number, url_with
+from contentfeed.ui import Page, page_number, sort_params, url_with
 
 bp = Blueprint("leads", __name__)
 
@@ -164,10 +164,15 @@ def index() -> str:
     attribution_arg = args.get("attribution", "")
     per_page = int(current_app.config["PAGE_SIZE"])
     number = page_number()
+    sort, direction = sort_params(set(service.LEAD_SORTS), "submitted")
+    if "dir" not in args and sort == "submitted":
+        direction = "desc"  # newest first unless asked otherwise
     query = service.LeadQuery(
         q=args.get("q", "").strip(),
         status=status,
         attributed=ATTRIBUTION_FILTERS.get(attribution_arg),
+        sort=sort,
+        descending=direction == "desc",
         offset=(number - 1) * per_page,
         limit=per_page,
     )
@@ -183,6 +188,8 @@ def index() -> str:
         attribution_arg=attribution_arg if attribution_arg in ATTRIBUTION_FILTERS else "",
         statuses=list(LeadStatus),
         is_filtered=bool(query.q or status or attribution_arg in ATTRIBUTION_FILTERS),
+        sort=sort,
+        direction=direction,
     )
 
 
