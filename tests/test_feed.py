@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from contentfeed import db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
-from contentfeed.links.models import TrackedLink
+from contentfeed.links.models import Click, TrackedLink
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 from tests.conftest import sign_in
@@ -76,6 +77,47 @@ def test_marking_posted_moves_it_to_history_with_its_clicks(
     history = client.get("/history").get_data(as_text=True)
     assert "Shared item" in history and "Shared" in history
     assert 'data-label="Clicks">3</td>' in history  # three people, the bot not counted
+
+
+def test_history_sorts_by_clicks_post_status_and_when(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> None:
+    for title in ("Alpha guide", "Beta webinar", "Gamma story"):
+        make_content(title=title)
+    seller = make_user("seller")
+    made = suggest(app, seller, times=3)
+    assert len(made) == 3
+    # (title, status, hours ago, human clicks)
+    plan = {
+        "Alpha guide": (SuggestionStatus.POSTED, 30, 1),
+        "Beta webinar": (SuggestionStatus.POSTED, 10, 5),
+        "Gamma story": (SuggestionStatus.SKIPPED, 20, 0),
+    }
+    with app.app_context():
+        s = db.session()
+        for sg in s.scalars(sa.select(Suggestion).where(Suggestion.seller_id == seller.id)):
+            status, hours, clicks = plan[sg.content.title]
+            sg.status = status
+            when = utcnow() - timedelta(hours=hours)
+            if status is SuggestionStatus.POSTED:
+                sg.posted_at = when
+            else:
+                sg.skipped_at, sg.skip_reason = when, "not_relevant"
+            link = s.scalars(sa.select(TrackedLink).where(TrackedLink.suggestion_id == sg.id)).one()
+            s.add_all(Click(link_id=link.id, clicked_at=when) for _ in range(clicks))
+            s.add(Click(link_id=link.id, clicked_at=when, is_bot=True))  # never counted
+        s.commit()
+    client = sign_in(app.test_client(), seller)
+
+    def order(url: str) -> list[str]:
+        page = client.get(url).get_data(as_text=True)
+        return re.findall(r'class="table__primary">(\w+ \w+)<', page)
+
+    assert order("/history") == ["Beta webinar", "Gamma story", "Alpha guide"]  # newest first
+    assert order("/history?sort=clicks") == ["Beta webinar", "Alpha guide", "Gamma story"]
+    assert order("/history?sort=clicks&dir=asc") == ["Gamma story", "Alpha guide", "Beta webinar"]
+    assert order("/history?sort=post&dir=desc") == ["Gamma story", "Beta webinar", "Alpha guide"]
+    assert order("/history?sort=status&dir=asc")[-1] == "Gamma story"  # shared, then skipped
 
 
 def test_skipping_needs_a_reason_and_is_shown_to_marketing(

@@ -549,16 +549,53 @@ def pending_feed(s: Session, seller: User, base_url: str) -> list[FeedItem]:
     return _with_links(s, rows, base_url)
 
 
+def _history_sorts() -> dict[str, sa.ColumnElement[Any]]:
+    human_clicks = (
+        sa.select(sa.func.count(Click.id))
+        .join(TrackedLink, Click.link_id == TrackedLink.id)
+        .where(TrackedLink.suggestion_id == Suggestion.id, ~Click.is_bot)
+        .correlate(Suggestion)
+        .scalar_subquery()
+    )
+    title = (
+        sa.select(sa.func.lower(Content.title))
+        .where(Content.id == Suggestion.content_id)
+        .scalar_subquery()
+    )
+    moment = sa.func.coalesce(Suggestion.posted_at, Suggestion.skipped_at, Suggestion.expires_at)
+    return {
+        "when": moment,
+        "clicks": human_clicks,
+        "post": title,
+        "status": sa.case(
+            {s.value: n for n, s in enumerate(SuggestionStatus)}, value=Suggestion.status
+        ),
+    }
+
+
+HISTORY_SORTS = frozenset({"when", "clicks", "post", "status"})
+
+
 def history(
-    s: Session, seller: User, base_url: str, *, offset: int = 0, limit: int = 25
+    s: Session,
+    seller: User,
+    base_url: str,
+    *,
+    sort: str = "when",
+    descending: bool = True,
+    offset: int = 0,
+    limit: int = 25,
 ) -> tuple[list[FeedItem], int]:
-    """Return the seller's past suggestions, newest first, and how many there are."""
+    """Return the seller's past suggestions (newest first unless sorted otherwise: by when,
+    clicks, post title or status; ties newest first) and how many there are."""
     where = (Suggestion.seller_id == seller.id, Suggestion.status != SuggestionStatus.PENDING)
     total = s.scalar(sa.select(sa.func.count()).select_from(Suggestion).where(*where)) or 0
+    key = _history_sorts().get(sort) if sort in HISTORY_SORTS else None
+    order = [] if key is None else [key.desc() if descending else key.asc()]
     rows = s.scalars(
         _suggestion_query()
         .where(*where)
-        .order_by(Suggestion.day.desc(), Suggestion.id.desc())
+        .order_by(*order, Suggestion.day.desc(), Suggestion.id.desc())
         .offset(offset)
         .limit(limit)
     ).all()

@@ -17,7 +17,7 @@ from contentfeed.errors import Conflict, Invalid
 from contentfeed.routing import service as routing
 from contentfeed.suggestions import service
 from contentfeed.suggestions.models import Suggestion
-from contentfeed.ui import Page, page_number, url_with
+from contentfeed.ui import Page, page_number, sort_params, url_with
 
 bp = Blueprint("suggestions", __name__)
 
@@ -77,10 +77,15 @@ def history() -> ResponseReturnValue:
     s = db.session()
     per_page = current_app.config["PAGE_SIZE"]
     number = page_number()
+    sort, direction = sort_params(set(service.HISTORY_SORTS), "when")
+    if "dir" not in request.args and sort in {"when", "clicks"}:
+        direction = "desc"  # newest, or most clicked, first unless asked otherwise
     items, total = service.history(
         s,
         current_user,
         current_app.config["PUBLIC_BASE_URL"],
+        sort=sort,
+        descending=direction == "desc",
         offset=(number - 1) * per_page,
         limit=per_page,
     )
@@ -92,6 +97,8 @@ def history() -> ResponseReturnValue:
         page=page,
         totals=totals,
         skip_reasons=service.SKIP_REASONS,
+        sort=sort,
+        direction=direction,
     )
 
 
