@@ -30,7 +30,6 @@ class NavEntry:
 
 
 ADMIN_GROUP = "Admin"
-LIBRARY_PAGES = ("content.library", "content.detail", "content.edit", "content.new")
 # Entries whose endpoint is not registered yet are left out, so a domain's page appears in
 # the navigation the moment its blueprint exists.
 NAVIGATION: list[NavEntry] = [
@@ -39,7 +38,14 @@ NAVIGATION: list[NavEntry] = [
         "Library",
         "content.library",
         (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR),
-        (*LIBRARY_PAGES, "content.preview", "content.variant_", "content_import."),
+        (
+            "content.detail",
+            "content.edit",
+            "content.new",
+            "content.preview",
+            "content.variant_",
+            "content_import.",
+        ),
     ),
     NavEntry("Campaigns", "content.campaigns", (Role.ADMIN, Role.MARKETER), ("content.campaign_",)),
     NavEntry("Feed", "suggestions.feed", (Role.SELLER,)),
@@ -50,7 +56,7 @@ NAVIGATION: list[NavEntry] = [
         "Leads",
         "leads.index",
         (Role.ADMIN, Role.MARKETER, Role.REP),
-        ("leads.index", "leads.detail"),
+        ("leads.detail", "gated.privacy"),  # personal data: export and erase a person
     ),
     NavEntry(
         "Reports", "reports.dashboard", (Role.ADMIN, Role.MARKETER), ("reports.", "reports_people.")
