@@ -14,7 +14,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -318,6 +318,21 @@ class PostRow:
     clicks: int
     leads: float
     qualified: float
+
+
+# How a seller's post history can be ordered; ties keep the newest post first.
+POST_SORTS: dict[str, Callable[[PostRow], Any]] = {
+    "content": lambda row: row.title.lower(),
+    "posted": lambda row: row.posted_at or datetime.min.replace(tzinfo=UTC),
+    "clicks": lambda row: row.clicks,
+    "leads": lambda row: row.leads,
+    "qualified": lambda row: row.qualified,
+}
+
+
+def sort_posts(rows: list[PostRow], key: str, descending: bool) -> list[PostRow]:
+    """Return the rows ordered by one of POST_SORTS (stable: equal rows keep their order)."""
+    return sorted(rows, key=POST_SORTS.get(key, POST_SORTS["posted"]), reverse=descending)
 
 
 @dataclass(frozen=True)

@@ -306,15 +306,21 @@ def seller(seller_id: int) -> ResponseReturnValue:
     if choice.period is None:
         return render_template("reports/people_seller.html", **context), 422
     report = people.seller_page(db.session(), person, choice.period)
-    page = Page(page_number(), PER_PAGE, len(report.history), lambda n: url_with(page=n))
+    sort, direction = sort_params(set(people.POST_SORTS), "posted")
+    if "dir" not in request.args and sort != "content":
+        direction = "desc"  # newest, or most, first unless asked otherwise
+    history = people.sort_posts(report.history, sort, direction == "desc")
+    page = Page(page_number(), PER_PAGE, len(history), lambda n: url_with(page=n))
     db.session().commit()
     return render_template(
         "reports/people_seller.html",
         **context,
         report=report,
         period_label=_period_label(choice.period),
-        rows=report.history[page.offset : page.offset + page.per_page],
+        rows=history[page.offset : page.offset + page.per_page],
         page=page,
+        sort=sort,
+        direction=direction,
         format_credit=people.format_credit,
         is_self=person.id == current_user.id,
         csv_url=url_for("reports_people.seller_csv", **_args(choice.period, seller_id=seller_id)),
