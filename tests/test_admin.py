@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from contentfeed import db
-from contentfeed.accounts.models import ApiToken, Role, User
+from contentfeed.accounts.models import ApiToken, Role, Team, User
 from tests.conftest import sign_in
 
 
@@ -148,6 +148,24 @@ def test_teams_are_created_renamed_and_duplicates_refused(
     assert "already" in response.get_data(as_text=True)
     page = admin.get("/admin/teams").get_data(as_text=True)
     assert "Digital sales" in page
+
+
+def test_teams_show_how_many_active_members_they_have(
+    client_as: Callable[[str], FlaskClient],
+    make_team: Callable[..., Team],
+    make_user: Callable[..., User],
+) -> None:
+    dach = make_team("Business development DACH")
+    make_team("Leadership")
+    make_user("seller", team_id=dach.id)
+    make_user("seller", team_id=dach.id)
+    make_user("seller", team_id=dach.id, is_active=False)  # left the company
+    admin = client_as("admin")
+    teams = re.sub(r"\s+", " ", admin.get("/admin/teams").get_data(as_text=True))
+    assert re.search(r">Business development DACH</a>.*?<td class=\"num\">2</td>", teams)
+    assert re.search(r">Leadership</a>.*?<td class=\"num\">0</td>", teams)
+    home = re.sub(r"<[^>]+>", " ", admin.get("/").get_data(as_text=True))
+    assert "Business development · 2 active" in " ".join(home.split())
 
 
 def test_token_is_shown_once_and_revocation_takes_effect(

@@ -307,12 +307,18 @@ _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
 
 
 def list_teams(s: Session) -> Sequence[Team]:
-    """Return all teams by name, with their members loaded."""
-    return s.scalars(
-        sa.select(Team)
-        .options(sa.orm.selectinload(Team.members))
-        .order_by(sa.func.lower(Team.name))
-    ).all()
+    """Return all teams by name (members not loaded: a sellers' team can be thousands)."""
+    return s.scalars(sa.select(Team).order_by(sa.func.lower(Team.name))).all()
+
+
+def active_member_counts(s: Session) -> dict[int, int]:
+    """Return how many active users each team has (teams without any are left out)."""
+    rows = s.execute(
+        sa.select(User.team_id, sa.func.count())
+        .where(User.team_id.is_not(None), User.is_active)
+        .group_by(User.team_id)
+    )
+    return {team_id: int(n) for team_id, n in rows if team_id is not None}
 
 
 def get_team(s: Session, team_id: int) -> Team:

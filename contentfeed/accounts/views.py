@@ -144,6 +144,7 @@ def home() -> ResponseReturnValue:
     if user.role is Role.ADMIN:
         context["role_counts"] = service.role_counts(s)
         context["teams"] = service.list_teams(s)
+        context["active_members"] = service.active_member_counts(s)
         context["active_tokens"] = s.scalar(
             sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))
         )
@@ -438,9 +439,13 @@ def teams() -> ResponseReturnValue:
             s.commit()
             flash(f"Team {team.name} is created.", "success")
             return redirect(url_for("accounts.teams"))
-    return render_template("accounts/teams.html", teams=service.list_teams(s), form=form), (
-        422 if form.errors else 200
+    page = render_template(
+        "accounts/teams.html",
+        teams=service.list_teams(s),
+        active_members=service.active_member_counts(s),
+        form=form,
     )
+    return page, (422 if form.errors else 200)
 
 
 @bp.route("/admin/teams/<int:team_id>", methods=["GET", "POST"])
