@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import make_server
 
-from contentfeed import db
+from contentfeed import db, demo
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
@@ -133,3 +133,42 @@ def test_the_admin_menu_opens_leads_to_a_settings_page_and_closes_elsewhere(
     page.wait_for_url(f"{live_server}/admin/teams")
     assert "is-current" in (menu.get_attribute("class") or "")
     context.close()
+
+
+DAILY_SCREENS = {
+    "marketer": ["/library", "/library/1", "/reports", "/reports/sellers"],
+    "seller": ["/feed", "/history"],
+    "rep": ["/queue", "/leads", "/leads/1", "/reports/sales"],
+}
+
+
+def test_the_daily_screens_have_no_accessibility_violations(
+    app: Flask, live_server: str, browser: object
+) -> None:
+    """axe-core (the engine behind most accessibility checkers) finds nothing on the screens
+    people use every day, filled with the demo programme."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    with app.app_context():
+        s = db.session()
+        demo.seed(s, base_url=live_server)
+        s.commit()
+    axe = Axe()
+    found: dict[str, list[str]] = {}
+    for who, paths in DAILY_SCREENS.items():
+        context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+        page = context.new_page()
+        page.goto(f"{live_server}/login")
+        page.get_by_label("Email").fill(demo.demo_email(who))
+        page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        for path in paths:
+            response = page.goto(f"{live_server}{path}")
+            assert response is not None and response.status == 200, (who, path)
+            violations = axe.run(page).response["violations"]
+            found[f"{who} {path}"] = [
+                f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
+                for v in violations
+            ]
+        context.close()
+    assert found == {key: [] for key in found}
