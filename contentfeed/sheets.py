@@ -1,12 +1,24 @@
-"""Reading uploaded spreadsheets (CSV, and JSON for the library): the checks every import
-shares, refusing a whole file with a message a marketer or an admin can act on."""
+"""Spreadsheets in and out.
+
+Reading uploads (CSV, and JSON for the library): the checks every import shares, refusing a
+whole file with a message a marketer or an admin can act on. Writing CSV: every export goes
+through ``csv_text`` / ``csv_download``, so every file has the same line endings, encoding
+and protection against cells a spreadsheet would run as formulas (lead names, UTM values and
+titles come from outside and could start with "=").
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
+
+from flask import Response
 
 from contentfeed.errors import Invalid
+
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx/.ods (zip), .xls (OLE)
 
@@ -52,3 +64,45 @@ def read_csv(text: str) -> list[list[str]]:
         raise refuse_file(
             f"The file couldn't be read as CSV (line {reader.line_num}: {exc})."
         ) from None
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def formula_safe(value: object) -> object:
+    """Quote a text cell a spreadsheet would run as a formula; other values pass as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def unquote_formula(value: str) -> str:
+    """Undo formula_safe on a cell read back from one of our exports."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def csv_text(rows: Iterable[Sequence[object]]) -> str:
+    """Return rows as CSV text (CRLF line ends, as spreadsheets write), formula-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows([formula_safe(value) for value in row] for row in rows)
+    return out.getvalue()
+
+
+def csv_download(rows: Iterable[Sequence[object]], filename: str, *, bom: bool = True) -> Response:
+    """Return rows as a CSV file to download (see csv_text).
+
+    With ``bom`` the file starts with a UTF-8 byte-order mark, which Excel needs to read
+    accents (Müller, Wisła) correctly; machine exports (the API) leave it out.
+    """
+    text = csv_text(rows)
+    return Response(
+        text.encode("utf-8-sig" if bom else "utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -556,6 +556,30 @@ def test_sales_page_and_csv(app: Flask, world: World, make_user: Callable[..., U
     assert client.get(f"/reports/sales.csv?{MARCH_ARGS}&table=nope").status_code == 422
 
 
+def test_csv_cells_from_outside_cannot_run_as_spreadsheet_formulas(
+    app: Flask, world: World, make_user: Callable[..., User]
+) -> None:
+    """A lead's utm_source comes from whoever filled in the form; in the sales CSV it must
+    stay text, or opening the file would run it."""
+    with app.app_context():
+        s = db.session()
+        s.add(
+            Lead(
+                email="mallory@evil.example",
+                email_domain="evil.example",
+                submitted_at=at(3, 15),
+                utm_source='=HYPERLINK("https://evil.example","click")',
+            )
+        )
+        s.commit()
+    client = signed_in(app, make_user(Role.REP))
+    response = client.get(f"/reports/sales.csv?{MARCH_ARGS}&table=sources")
+    assert response.data.startswith(b"\xef\xbb\xbf")  # a BOM, so Excel reads accents
+    sources = [row[0] for row in csv_rows(response.data)]
+    assert """'=hyperlink("https://evil.example","click")""" in sources  # sources group lowercase
+    assert not any(cell.startswith("=") for cell in sources)
+
+
 def test_sales_page_without_data_shows_empty_states(
     app: Flask, make_user: Callable[..., User]
 ) -> None:

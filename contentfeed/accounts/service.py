@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -731,12 +729,11 @@ def read_sellers_csv(
     return SellerSheet(rows=rows, ignored_columns=ignored)
 
 
-def seller_template_csv(team_name: str = "") -> str:
-    """Return a CSV template with every column and two example sellers that import cleanly."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(SELLER_COLUMNS)
-    writer.writerow(
+def seller_template_rows(team_name: str = "") -> list[list[str]]:
+    """Return the rows of a CSV template: every column and two example sellers that import
+    cleanly."""
+    return [
+        list(SELLER_COLUMNS),
         [
             "jane.doe@example.com",
             "Jane Doe",
@@ -753,9 +750,7 @@ def seller_template_csv(team_name: str = "") -> str:
             "email",
             "",
             "no",
-        ]
-    )
-    writer.writerow(
+        ],
         [
             "li.wei@example.com",
             "Li Wei",
@@ -772,9 +767,8 @@ def seller_template_csv(team_name: str = "") -> str:
             "none",
             "",
             "yes",
-        ]
-    )
-    return out.getvalue()
+        ],
+    ]
 
 
 def generate_initial_password() -> str:

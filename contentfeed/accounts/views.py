@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import csv
 import functools
 import hashlib
-import io
 import zoneinfo
 from collections import Counter
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from contentfeed import db
+from contentfeed import db, sheets
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import (
     AccountForm,
@@ -697,19 +695,11 @@ def _cadence_of(user: User) -> Cadence:
 # --- admin: import sellers ---------------------------------------------------------------
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """Quote a cell a spreadsheet would run as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _credentials_csv(rows: list[service.SellerImportRow]) -> str:
     """Return the new sellers' sign-in details as a CSV data URL, made for this page only."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["email", "name", "password"])
-    for row in rows:
-        writer.writerow([_spreadsheet_safe(row.email), _spreadsheet_safe(row.name), row.password])
-    encoded = base64.b64encode(out.getvalue().encode("utf-8-sig")).decode("ascii")
+    lines = [["email", "name", "password"], *([r.email, r.name, r.password] for r in rows)]
+    text = sheets.csv_text(lines)
+    encoded = base64.b64encode(text.encode("utf-8-sig")).decode("ascii")
     return f"data:text/csv;charset=utf-8;base64,{encoded}"
 
 
@@ -721,15 +711,8 @@ def sellers_import() -> ResponseReturnValue:
     teams = service.list_teams(s)
     if request.method == "GET" and request.args.get("template"):
         selling = [t for t in teams if t.kind is TeamKind.BUSINESS_DEVELOPMENT] or list(teams)
-        body = service.seller_template_csv(selling[0].name if selling else "")
-        return Response(
-            body.encode("utf-8-sig"),
-            mimetype="text/csv",
-            headers={
-                "Content-Disposition": 'attachment; filename="contentfeed-sellers-template.csv"',
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
+        rows = service.seller_template_rows(selling[0].name if selling else "")
+        return sheets.csv_download(rows, "contentfeed-sellers-template.csv")
     form = SellerImportForm()
     report = None
     ignored: list[str] = []

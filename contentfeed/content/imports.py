@@ -8,8 +8,6 @@ commits once.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import re
@@ -30,7 +28,7 @@ from contentfeed.content.models import Content, ContentKind, ImportBatch, PostVa
 from contentfeed.content.templating import TemplateRefused, blocked_word_in
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Forbidden, NotFound
-from contentfeed.sheets import decode_upload, read_csv, refuse_file
+from contentfeed.sheets import csv_text, decode_upload, read_csv, refuse_file, unquote_formula
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,6 @@ FIELD_COLUMNS: tuple[str, ...] = (
 COLUMNS: tuple[str, ...] = (*FIELD_COLUMNS, *VARIANT_COLUMNS[:3])
 KNOWN_COLUMNS = frozenset(COLUMNS) | frozenset(VARIANT_COLUMNS)
 EXPORT_ONLY_COLUMNS = ("id", "status", "created_at", "approved_at")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CAMPAIGN_NAME_MAX = 160
 EXPORT_BATCH = 500
 
@@ -153,13 +150,6 @@ def _check_columns(keys: Sequence[str]) -> None:
         )
 
 
-def _unguard(value: str) -> str:
-    """Undo the quote an export puts before cells that look like spreadsheet formulas."""
-    if value.startswith("'") and value[1:2] in FORMULA_STARTS:
-        return value[1:]
-    return value
-
-
 def _read_csv(text: str) -> ParsedFile:
     records = read_csv(text)
     while records and not any(cell.strip() for cell in records[0]):  # blank lines on top
@@ -181,7 +171,7 @@ def _read_csv(text: str) -> ParsedFile:
     for number, record in enumerate(records[1:], start=2):
         row: dict[str, Any] = {}
         for key, cell in zip(keys, record, strict=False):
-            value = _unguard(cell.replace("\r\n", "\n").strip())
+            value = unquote_formula(cell.replace("\r\n", "\n").strip())
             if key in KNOWN_COLUMNS and value:
                 row[key] = value
         if row:
@@ -726,17 +716,8 @@ def imported_titles(s: Session, outcomes: Sequence[RowOutcome]) -> dict[int, str
     return dict(s.execute(sa.select(Content.id, Content.title).where(Content.id.in_(ids))).all())
 
 
-def neutralise(value: str) -> str:
-    """Keep a spreadsheet from running a cell as a formula (=, +, -, @ and friends)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def _csv_line(values: Sequence[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(
-        [neutralise(v) if isinstance(v, str) else v for v in values]
-    )
-    return buffer.getvalue()
+    return csv_text([values])
 
 
 def report_csv(

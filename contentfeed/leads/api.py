@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import logging
 from datetime import UTC
 from typing import Any
@@ -13,7 +11,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
-from contentfeed import db
+from contentfeed import db, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
@@ -202,7 +200,6 @@ CSV_COLUMNS = (
     "last_touch_campaign",
 )
 # A cell starting with one of these would run as a formula in a spreadsheet.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class SellerCredit(BaseModel):
@@ -398,12 +395,6 @@ def get_lead(lead_id: int) -> Response:
     return json_response(body)
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv_row(lead: Lead, context: service.TouchContext) -> list[object]:
     last = service.last_touch(lead)
     seller = context.sellers.get(last.seller_id or 0) if last else None
@@ -448,23 +439,16 @@ def export_leads() -> Response:
     """
     filters = parse_query(LeadFilters)
     s = db.session()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    rows: list[list[object]] = [list(CSV_COLUMNS)]
     offset = 0
     while True:
         page = service.list_leads(s, _lead_query(filters, offset=offset, limit=EXPORT_BATCH))
         context = service.touch_context(s, [t for lead in page.items for t in lead.touches])
-        for lead in page.items:
-            writer.writerow([_cell(v) for v in _csv_row(lead, context)])
+        rows += [_csv_row(lead, context) for lead in page.items]
         offset += EXPORT_BATCH
         if len(page.items) < EXPORT_BATCH:
             break
         s.expunge_all()  # keep memory flat over large exports
     s.commit()
     stamp = utcnow().strftime("%Y-%m-%d")
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="contentfeed-leads-{stamp}.csv"'},
-    )
+    return sheets.csv_download(rows, f"contentfeed-leads-{stamp}.csv", bom=False)

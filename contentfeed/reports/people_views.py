@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +16,7 @@ from werkzeug.wrappers import Response
 from wtforms import RadioField
 from wtforms.validators import InputRequired
 
-from contentfeed import db
+from contentfeed import db, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.models import Campaign
@@ -109,19 +107,8 @@ def _period_or_422(choice: PeriodChoice) -> Period:
 
 
 def _csv(name: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
     stamp = utcnow().strftime("%Y-%m-%d")
-    return Response(
-        out.getvalue().encode("utf-8-sig"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="contentfeed-{name}-{stamp}.csv"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return sheets.csv_download([header, *rows], f"contentfeed-{name}-{stamp}.csv")
 
 
 def _args(period: Period, **more: Any) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from contentfeed import db
+from contentfeed import db, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role
 from contentfeed.content.models import Campaign
@@ -29,7 +27,6 @@ bp = Blueprint("reports", __name__)
 VIEWERS = (Role.ADMIN, Role.MARKETER)
 QUICK_RANGES = (7, 30, 90)
 TOP_BARS = 10
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DASH = "\u2013"
 PLURALS = {"item": "items", "campaign": "campaigns", "topic": "topics", "kind": "kinds"}
 
@@ -358,24 +355,9 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
 # --- CSV -----------------------------------------------------------------------------------
 
 
-def _cell(value: object) -> object:
-    """Defuse text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv_response(lines: list[list[object]], name: str, period: Period) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for line in lines:
-        writer.writerow([_cell(v) for v in line])
     filename = f"{name}-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return sheets.csv_download(lines, filename)
 
 
 def _csv_error(error: Invalid) -> ResponseReturnValue:

@@ -3,8 +3,6 @@ export it round-trips with."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +15,7 @@ from contentfeed.accounts.models import Team, User
 from contentfeed.errors import DomainError
 from contentfeed.routing import service
 from contentfeed.routing.models import Account
-from contentfeed.sheets import read_csv, refuse_file
+from contentfeed.sheets import read_csv, refuse_file, unquote_formula
 
 COLUMNS = ("name", "domains", "owner_team", "owner_email", "crm_id")
 COLUMN_HELP = {
@@ -30,7 +28,6 @@ COLUMN_HELP = {
 IMPORT_MAX_ROWS = 10_000
 # A spreadsheet runs a cell starting with one of these as a formula: exports quote them with
 # a leading apostrophe, and imports take that apostrophe off again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -73,18 +70,6 @@ def split_domains(text: str) -> list[str]:
     return [part for part in re.split(r"[;,\s]+", text) if part]
 
 
-def formula_safe(value: str) -> str:
-    """Quote a cell a spreadsheet would run as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
-        return value[1:]
-    return value
-
-
 def _column_key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
@@ -124,7 +109,9 @@ def import_accounts(s: Session, text: str) -> ImportReport:
     teams = {team.name.lower(): team for team in s.scalars(sa.select(Team))}
     results = []
     for number, record in numbered:
-        cells = {key: _unquote(value) for key, value in zip(keys, record, strict=False)}
+        cells = {
+            key: unquote_formula(value.strip()) for key, value in zip(keys, record, strict=False)
+        }
         results.append(_import_row(s, number, cells, teams))
     return ImportReport(results)
 
@@ -181,22 +168,18 @@ def _find_account(s: Session, crm_id: str, name: str) -> Account | None:
     return s.scalar(query.where(sa.func.lower(Account.name) == name.strip().lower()).limit(1))
 
 
-def export_accounts(accounts: Iterable[Account], teams: dict[int, str]) -> str:
-    """Return accounts as CSV in the columns the import reads, formula-safe."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for account in accounts:
-        writer.writerow(
+def export_rows(accounts: Iterable[Account], teams: dict[int, str]) -> list[list[str]]:
+    """Return accounts as rows in the columns the import reads, header first."""
+    return [
+        list(COLUMNS),
+        *(
             [
-                formula_safe(value)
-                for value in (
-                    account.name,
-                    "; ".join(account.domain_names),
-                    teams.get(account.owner_team_id or 0, ""),
-                    account.owner.email if account.owner else "",
-                    account.crm_id,
-                )
+                account.name,
+                "; ".join(account.domain_names),
+                teams.get(account.owner_team_id or 0, ""),
+                account.owner.email if account.owner else "",
+                account.crm_id,
             ]
-        )
-    return out.getvalue()
+            for account in accounts
+        ),
+    ]

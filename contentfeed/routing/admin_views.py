@@ -36,7 +36,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from contentfeed import db
+from contentfeed import db, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.accounts.service import normalise_email
@@ -902,17 +902,10 @@ def accounts_import_page() -> ResponseReturnValue:
 def accounts_export() -> Response:
     """Download every account as CSV, in the columns the import reads."""
     s = db.session()
-    body = accounts_import.export_accounts(service.list_accounts(s), _team_names(s))
+    rows = accounts_import.export_rows(service.list_accounts(s), _team_names(s))
     s.commit()
     stamp = utcnow().strftime("%Y-%m-%d")
-    return Response(
-        body.encode("utf-8-sig"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="contentfeed-accounts-{stamp}.csv"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return sheets.csv_download(rows, f"contentfeed-accounts-{stamp}.csv")
 
 
 # --- outbox ------------------------------------------------------------------------------
