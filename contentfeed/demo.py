@@ -695,6 +695,7 @@ def seed_routing(s: Session, now: datetime) -> None:
     reps work some of them, so the queue, the lead pages and the reports have a story."""
     from contentfeed.leads.models import Lead, LeadStatus
     from contentfeed.routing import service as routing
+    from contentfeed.routing import work
     from contentfeed.routing.models import Strategy
 
     for name, domains, crm_id in CUSTOMERS:
@@ -747,7 +748,7 @@ def seed_routing(s: Session, now: datetime) -> None:
             continue
         at = lead.routed_at + timedelta(minutes=7)
         if lead.assignee_id is None:
-            routing.claim(s, rep, lead.id, now=at)
+            work.claim(s, rep, lead.id, now=at)
         else:
             rep = s.get(User, lead.assignee_id) or rep
         for n, status in enumerate(statuses, start=1):
@@ -755,9 +756,9 @@ def seed_routing(s: Session, now: datetime) -> None:
             if status is LeadStatus.CONTACTED:
                 when = at + timedelta(minutes=25)
                 note = "Called, good conversation; sent the case study."
-                routing.add_note(s, rep, lead.id, note, now=min(when, now))
-            routing.set_status(s, rep, lead.id, status, reason=reason, now=min(when, now))
-    routing.sla_sweep(s, now)
+                work.add_note(s, rep, lead.id, note, now=min(when, now))
+            work.set_status(s, rep, lead.id, status, reason=reason, now=min(when, now))
+    work.sla_sweep(s, now)
     s.flush()
 
 

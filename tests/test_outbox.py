@@ -22,7 +22,7 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
 from contentfeed.leads.service import new_secret_value
-from contentfeed.routing import jobs, outbox, service
+from contentfeed.routing import jobs, outbox, service, work
 from contentfeed.routing.models import OutboxMessage, OutboxStatus
 from tests.conftest import make_test_app
 
@@ -177,7 +177,7 @@ def test_a_message_is_written_with_the_change_it_reports(
 
         ada = s.get(User, admin.id)
         assert ada is not None
-        service.set_status(s, ada, lead.id, LeadStatus.CLAIMED, now=now)
+        work.set_status(s, ada, lead.id, LeadStatus.CLAIMED, now=now)
         s.commit()
         first, claimed = messages(s)
         assert first.message_id == routed.message_id  # unchanged by later messages
@@ -359,7 +359,7 @@ def test_a_leads_later_message_waits_for_its_earlier_one(
         s = db.session()
         ada = s.get(User, admin.id)
         assert ada is not None
-        service.set_status(s, ada, jane, LeadStatus.CLAIMED, now=t)
+        work.set_status(s, ada, jane, LeadStatus.CLAIMED, now=t)
         s.commit()
     crm.answers = [500]  # Jane's "routed" fails once
 

@@ -25,7 +25,7 @@ from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
 from contentfeed.leads import attribution
 from contentfeed.leads.models import Lead, LeadStatus
 from contentfeed.links.models import TrackedLink
-from contentfeed.routing import calendar, domains, jobs, service
+from contentfeed.routing import calendar, domains, jobs, service, work
 from contentfeed.routing.models import (
     LeadActivity,
     Queue,
@@ -555,13 +555,11 @@ def test_unavailable_reps_and_reps_at_capacity_are_skipped(
         # A contacted lead still counts against the capacity; a closed one does not.
         rep_ann = s.get(User, ann.id)
         assert rep_ann is not None
-        service.set_status(s, rep_ann, leads[0].id, LeadStatus.CONTACTED, now=now)
+        work.set_status(s, rep_ann, leads[0].id, LeadStatus.CONTACTED, now=now)
         more = new_lead(s, "p5@c5.example")
         route(s, now)
         assert more.assignee_id is None
-        service.set_status(
-            s, rep_ann, leads[0].id, LeadStatus.DISQUALIFIED, reason="student", now=now
-        )
+        work.set_status(s, rep_ann, leads[0].id, LeadStatus.DISQUALIFIED, reason="student", now=now)
         last = new_lead(s, "p6@c6.example")
         route(s, now)
         assert last.assignee_id == ann.id
@@ -591,7 +589,7 @@ def test_a_returning_person_is_added_to_their_open_lead(
         assert second.assignee_id is None
         queue = s.get(Queue, first.queue_id)
         assert queue is not None
-        view = service.queue_view(s, queue, utcnow())
+        view = work.queue_view(s, queue, utcnow())
         assert [row.lead.id for row in view.rows] == [first.id]  # one item, not two
         s.refresh(first)
         assert {t.code for t in first.touches} == {sam_code, sue_code}
@@ -604,12 +602,12 @@ def test_a_returning_person_is_added_to_their_open_lead(
         # Once the first lead is closed, the next form is a new lead in the queue.
         admin = s.get(User, rep.id)
         assert admin is not None
-        service.set_status(s, admin, first.id, LeadStatus.DISQUALIFIED, reason="no budget")
+        work.set_status(s, admin, first.id, LeadStatus.DISQUALIFIED, reason="no budget")
         third = new_lead(s, "jane@acme.example")
         assert route(s, utcnow()) == service.RouteResult(routed=1, merged=0)
         s.commit()
         assert third.merged_into_id is None and third.queue_id == first.queue_id
-        assert [row.lead.id for row in service.queue_view(s, queue, utcnow()).rows] == [third.id]
+        assert [row.lead.id for row in work.queue_view(s, queue, utcnow()).rows] == [third.id]
 
 
 def test_a_form_sent_after_the_dedupe_window_is_a_new_lead(app: Flask) -> None:
@@ -651,9 +649,9 @@ def test_claiming_gives_the_most_urgent_lead_and_statuses_move_as_allowed(
         assert rep_ann is not None and rep_ben is not None and rep_olga is not None
 
         with pytest.raises(NotFound):  # not her queue
-            service.claim_next(s, rep_olga, queue.id)
+            work.claim_next(s, rep_olga, queue.id)
         claimed_at = t0 + timedelta(minutes=5)
-        got = service.claim_next(s, rep_ann, queue.id, now=claimed_at)
+        got = work.claim_next(s, rep_ann, queue.id, now=claimed_at)
         assert got is not None and got.id == urgent.id
         assert (got.status, got.assignee_id, got.claimed_at) == (
             LeadStatus.CLAIMED,
@@ -661,47 +659,47 @@ def test_claiming_gives_the_most_urgent_lead_and_statuses_move_as_allowed(
             claimed_at,
         )
         assert got.claimed_at - got.routed_at == timedelta(minutes=15)  # time to claim
-        other = service.claim_next(s, rep_ben, queue.id, now=claimed_at)
+        other = work.claim_next(s, rep_ben, queue.id, now=claimed_at)
         assert other is not None and other.id == later.id
-        assert service.claim_next(s, rep_ann, queue.id) is None
+        assert work.claim_next(s, rep_ann, queue.id) is None
         with pytest.raises(Conflict):
-            service.claim(s, rep_ann, later.id)
+            work.claim(s, rep_ann, later.id)
 
         # Ann works her lead through to the end; skipping a step is refused.
         with pytest.raises(Conflict) as skipped:
-            service.set_status(s, rep_ann, urgent.id, LeadStatus.CONVERTED)
+            work.set_status(s, rep_ann, urgent.id, LeadStatus.CONVERTED)
         assert "A claimed lead can move to contacted, disqualified, not converted" in str(
             skipped.value
         )
         contacted_at = t0 + timedelta(minutes=20)
-        service.set_status(s, rep_ann, urgent.id, LeadStatus.CONTACTED, now=contacted_at)
+        work.set_status(s, rep_ann, urgent.id, LeadStatus.CONTACTED, now=contacted_at)
         assert urgent.first_contact_at == contacted_at
-        service.set_status(s, rep_ann, urgent.id, LeadStatus.QUALIFIED)
-        service.set_status(s, rep_ann, urgent.id, LeadStatus.CONVERTED, now=t0 + timedelta(1))
+        work.set_status(s, rep_ann, urgent.id, LeadStatus.QUALIFIED)
+        work.set_status(s, rep_ann, urgent.id, LeadStatus.CONVERTED, now=t0 + timedelta(1))
         assert urgent.closed_at == t0 + timedelta(1)
         assert urgent.first_contact_at == contacted_at  # the first contact stays the first
         assert not urgent.is_open
         with pytest.raises(Conflict) as closed:
-            service.set_status(s, rep_ann, urgent.id, LeadStatus.CONTACTED)
+            work.set_status(s, rep_ann, urgent.id, LeadStatus.CONTACTED)
         assert "can move to nothing" in str(closed.value)
 
         # Ben gives his lead back: it keeps its place (due time) in the queue.
         with pytest.raises(Forbidden):
-            service.release(s, rep_ann, later.id)
+            work.release(s, rep_ann, later.id)
         due = later.due_at
-        service.release(s, rep_ben, later.id, now=t0 + timedelta(minutes=25))
+        work.release(s, rep_ben, later.id, now=t0 + timedelta(minutes=25))
         assert (later.status, later.assignee_id, later.claimed_at, later.due_at) == (
             LeadStatus.NEW,
             None,
             None,
             due,
         )
-        service.reassign(s, rep_ann, later.id, ben.id, now=t0 + timedelta(minutes=30))
+        work.reassign(s, rep_ann, later.id, ben.id, now=t0 + timedelta(minutes=30))
         assert (later.status, later.assignee_id) == (LeadStatus.CLAIMED, ben.id)
         with pytest.raises(Invalid) as no_reason:
-            service.set_status(s, rep_ben, later.id, LeadStatus.DISQUALIFIED, reason="  ")
+            work.set_status(s, rep_ben, later.id, LeadStatus.DISQUALIFIED, reason="  ")
         assert no_reason.value.fields == {"reason": "required"}
-        service.set_status(
+        work.set_status(
             s,
             rep_ben,
             later.id,
@@ -717,7 +715,7 @@ def test_claiming_gives_the_most_urgent_lead_and_statuses_move_as_allowed(
             "reassigned",
             "status",
         ]
-        assert service.TRANSITIONS[LeadStatus.DISQUALIFIED] == frozenset()
+        assert work.TRANSITIONS[LeadStatus.DISQUALIFIED] == frozenset()
 
 
 def test_two_reps_claiming_the_same_lead_at_once_get_different_leads(
@@ -747,7 +745,7 @@ def test_two_reps_claiming_the_same_lead_at_once_get_different_leads(
             s2 = db.session()
             rep = s2.get(User, ben.id)
             assert rep is not None
-            lead = service.claim_next(s2, rep, queue_id)
+            lead = work.claim_next(s2, rep, queue_id)
             assert lead is not None
             rival.append(lead.id)
             s2.commit()
@@ -767,7 +765,7 @@ def test_two_reps_claiming_the_same_lead_at_once_get_different_leads(
             return found
 
         monkeypatch.setattr(s, "scalar", scalar_then_rival)
-        mine = service.claim_next(s, rep_ann, queue_id)
+        mine = work.claim_next(s, rep_ann, queue_id)
         s.commit()
         assert mine is not None and rival
         assert mine.id != rival[0]
@@ -806,7 +804,7 @@ def test_twenty_reps_claiming_from_one_queue_never_share_or_lose_a_lead(
     got: dict[int, list[int]] = {}
     errors: list[BaseException] = []
 
-    def work(rep_id: int) -> None:
+    def take_all(rep_id: int) -> None:
         try:
             with app.app_context():
                 s = db.session()
@@ -815,7 +813,7 @@ def test_twenty_reps_claiming_from_one_queue_never_share_or_lose_a_lead(
                 s.commit()
                 barrier.wait(timeout=30)
                 mine = []
-                while (lead := service.claim_next(s, rep, queue_id)) is not None:
+                while (lead := work.claim_next(s, rep, queue_id)) is not None:
                     mine.append(lead.id)
                     s.commit()
                 s.rollback()
@@ -825,7 +823,7 @@ def test_twenty_reps_claiming_from_one_queue_never_share_or_lose_a_lead(
             with lock:
                 errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(rep.id,)) for rep in reps]
+    threads = [threading.Thread(target=take_all, args=(rep.id,)) for rep in reps]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -870,13 +868,13 @@ def test_a_claim_not_worked_in_time_goes_back_keeping_its_age(
         route(s, t0)
         rep = s.get(User, ann.id)
         assert rep is not None
-        service.claim(s, rep, old.id, now=t0 + timedelta(minutes=5))
-        service.claim(s, rep, worked.id, now=t0 + timedelta(minutes=5))
-        service.set_status(s, rep, worked.id, LeadStatus.CONTACTED, now=t0 + timedelta(minutes=50))
+        work.claim(s, rep, old.id, now=t0 + timedelta(minutes=5))
+        work.claim(s, rep, worked.id, now=t0 + timedelta(minutes=5))
+        work.set_status(s, rep, worked.id, LeadStatus.CONTACTED, now=t0 + timedelta(minutes=50))
         s.commit()
 
-        assert service.sla_sweep(s, t0 + timedelta(minutes=59)) == service.SlaResult(0, 0)
-        result = service.sla_sweep(s, t0 + timedelta(minutes=61))
+        assert work.sla_sweep(s, t0 + timedelta(minutes=59)) == work.SlaResult(0, 0)
+        result = work.sla_sweep(s, t0 + timedelta(minutes=61))
         s.commit()
         assert result.returned == 1
         assert (old.status, old.assignee_id, old.claimed_at, old.returned_count) == (
@@ -887,7 +885,7 @@ def test_a_claim_not_worked_in_time_goes_back_keeping_its_age(
         )
         assert old.routed_at == t0 and old.due_at == t0 + timedelta(minutes=60)
         assert worked.status is LeadStatus.CONTACTED  # contacted in time: stays
-        view = service.queue_view(s, queue, t0 + timedelta(minutes=61))
+        view = work.queue_view(s, queue, t0 + timedelta(minutes=61))
         assert [row.lead.id for row in view.rows] == [old.id, worked.id, young.id]
         assert view.rows[0].overdue
         [returned] = [a for a in service.history(s, old.id) if a.kind == "returned"]
@@ -898,11 +896,11 @@ def test_a_claim_not_worked_in_time_goes_back_keeping_its_age(
         assert notices[0].text.startswith("Olga (Alpha): Returned to the queue")
 
         # An unclaimed lead past its due time is flagged once, however often the job runs.
-        flagged = service.sla_sweep(s, t0 + timedelta(minutes=91))
-        again = service.sla_sweep(s, t0 + timedelta(minutes=120))
+        flagged = work.sla_sweep(s, t0 + timedelta(minutes=91))
+        again = work.sla_sweep(s, t0 + timedelta(minutes=120))
         s.commit()
         assert young.overdue_at == t0 + timedelta(minutes=91)
-        assert flagged.flagged == 1 and again == service.SlaResult(0, 0)
+        assert flagged.flagged == 1 and again == work.SlaResult(0, 0)
         assert kinds(s, young.id).count("overdue") == 1
         young_notices = s.scalars(
             sa.select(SellerNotice.kind).where(SellerNotice.lead_id == young.id)
@@ -955,8 +953,8 @@ def test_a_business_hours_queue_sets_the_due_time_when_routing(app: Flask) -> No
         s.commit()
         assert lead.due_at == at_berlin(2025, 3, 10, 9, 30)
         # Monday 09:15 it is not overdue yet, at 09:31 it is.
-        assert service.sla_sweep(s, at_berlin(2025, 3, 10, 9, 15)).flagged == 0
-        assert service.sla_sweep(s, at_berlin(2025, 3, 10, 9, 31)).flagged == 1
+        assert work.sla_sweep(s, at_berlin(2025, 3, 10, 9, 15)).flagged == 0
+        assert work.sla_sweep(s, at_berlin(2025, 3, 10, 9, 31)).flagged == 1
 
 
 # --- telling sellers ---------------------------------------------------------------------
@@ -1013,10 +1011,10 @@ def test_sellers_hear_about_their_leads_by_email_or_only_in_the_app(
         ada = s.get(User, admin.id)
         assert ada is not None
         for status in (LeadStatus.CLAIMED, LeadStatus.CONTACTED, LeadStatus.QUALIFIED):
-            service.set_status(s, ada, from_sam.id, status)
+            work.set_status(s, ada, from_sam.id, status)
         s.commit()
         assert jobs.send_notices(s).sent == 1
-        service.set_status(s, ada, from_sam.id, LeadStatus.CONVERTED)
+        work.set_status(s, ada, from_sam.id, LeadStatus.CONVERTED)
         s.commit()
         outcome = s.scalars(
             sa.select(SellerNotice).where(SellerNotice.kind == "outcome").order_by(SellerNotice.id)
@@ -1046,6 +1044,6 @@ def test_queue_lead_is_told_only_about_their_queue(app: Flask, make_user: UserFa
         new_lead(s, "a@alpha.example", company="Alpha")
         new_lead(s, "b@beta.example", company="Beta")
         route(s, t0)
-        assert service.sla_sweep(s, t0 + timedelta(hours=2)).flagged == 2
+        assert work.sla_sweep(s, t0 + timedelta(hours=2)).flagged == 2
         rows = s.execute(sa.select(SellerNotice.user_id, SellerNotice.kind)).all()
         assert [tuple(row) for row in rows] == [(lena.id, "queue_alert")]

@@ -24,7 +24,7 @@ from contentfeed.db import utcnow
 from contentfeed.errors import Invalid, NotFound, UnsupportedMediaType
 from contentfeed.leads import intake
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import accounts_import, domains, outbox, service
+from contentfeed.routing import accounts_import, domains, outbox, service, work
 from contentfeed.routing.models import (
     Account,
     LeadActivity,
@@ -135,7 +135,7 @@ class QueueLeads(BaseModel):
 def _counts(s: Session, queue_ids: list[int], now: datetime) -> dict[int, tuple[int, int, int]]:
     """Count each queue's waiting, overdue and open leads in one query."""
     waiting = sa.and_(Lead.status == LeadStatus.NEW, Lead.assignee_id.is_(None))
-    overdue = sa.and_(  # as service.is_overdue
+    overdue = sa.and_(  # as work.is_overdue
         Lead.due_at <= now,
         Lead.first_contact_at.is_(None),
         Lead.status.in_([LeadStatus.NEW, LeadStatus.CLAIMED]),
@@ -174,7 +174,7 @@ def _queue_summary(queue: Queue, counts: dict[int, tuple[int, int, int]]) -> Que
 def _my_queue(s: Session, user: User, queue_id: int) -> Queue:
     """Return one of the caller's queues, or raise NotFound (as claiming does)."""
     queue = service.get_queue(s, queue_id)
-    if queue.id not in {q.id for q in service.queues_of(s, user)}:
+    if queue.id not in {q.id for q in work.queues_of(s, user)}:
         raise NotFound("You are not a member of a queue with this id.")
     return queue
 
@@ -185,7 +185,7 @@ def _my_queue(s: Session, user: User, queue_id: int) -> Queue:
 def list_my_queues() -> Response:
     """List the queues the token's user works (admins: every queue), with lead counts."""
     s = db.session()
-    queues = service.queues_of(s, access.signed_in_user())
+    queues = work.queues_of(s, access.signed_in_user())
     counts = _counts(s, [q.id for q in queues], utcnow())
     body = QueueList(items=[_queue_summary(q, counts) for q in queues])
     s.commit()
@@ -203,7 +203,7 @@ def list_queue_leads(queue_id: int) -> Response:
     s = db.session()
     now = utcnow()
     queue = _my_queue(s, access.signed_in_user(), queue_id)
-    view = service.queue_view(s, queue, now)
+    view = work.queue_view(s, queue, now)
     assignee_ids = {row.lead.assignee_id for row in view.rows if row.lead.assignee_id}
     names = {
         user_id: name
@@ -359,7 +359,7 @@ def claim_next(queue_id: int) -> Response:
     `{"lead": null}`; 404 means the queue does not exist or is not yours.
     """
     s = db.session()
-    lead = service.claim_next(s, access.signed_in_user(), queue_id)
+    lead = work.claim_next(s, access.signed_in_user(), queue_id)
     body = ClaimedNext(lead=lead_routing(s, lead) if lead else None)
     s.commit()
     return json_response(body)
@@ -371,7 +371,7 @@ def claim_next(queue_id: int) -> Response:
 def claim_lead(lead_id: int) -> Response:
     """Claim one waiting lead of your queues; 409 when someone has it already."""
     s = db.session()
-    lead = service.claim(s, access.signed_in_user(), lead_id)
+    lead = work.claim(s, access.signed_in_user(), lead_id)
     body = lead_routing(s, lead)
     s.commit()
     return json_response(body)
@@ -388,7 +388,7 @@ def release_lead(lead_id: int) -> Response:
     Only the rep who claimed it, or an admin, may release it.
     """
     s = db.session()
-    lead = service.release(s, access.signed_in_user(), lead_id)
+    lead = work.release(s, access.signed_in_user(), lead_id)
     body = lead_routing(s, lead)
     s.commit()
     return json_response(body)
@@ -407,7 +407,7 @@ def reassign_lead(lead_id: int) -> Response:
     """Give an open lead to another active rep; a waiting lead becomes theirs, claimed."""
     data = parse_json(ReassignIn)
     s = db.session()
-    lead = service.reassign(s, access.signed_in_user(), lead_id, data.user_id)
+    lead = work.reassign(s, access.signed_in_user(), lead_id, data.user_id)
     body = lead_routing(s, lead)
     s.commit()
     return json_response(body)
@@ -430,7 +430,7 @@ def set_lead_status(lead_id: int) -> Response:
     """
     data = parse_json(StatusIn)
     s = db.session()
-    lead = service.set_status(
+    lead = work.set_status(
         s,
         access.signed_in_user(),
         lead_id,
@@ -458,7 +458,7 @@ def add_lead_note(lead_id: int) -> Response:
     """Add a note to the history of a lead in your queues."""
     data = parse_json(NoteIn)
     s = db.session()
-    entry = service.add_note(s, access.signed_in_user(), lead_id, data.text)
+    entry = work.add_note(s, access.signed_in_user(), lead_id, data.text)
     body = _entry_out(entry)
     s.commit()
     return json_response(body, 201)
@@ -472,7 +472,7 @@ def lead_history(lead_id: int) -> Response:
     s = db.session()
     user = access.signed_in_user()
     lead = s.get(Lead, lead_id)
-    if lead is None or not service.can_work(user, {q.id for q in service.queues_of(s, user)}, lead):
+    if lead is None or not work.can_work(user, {q.id for q in work.queues_of(s, user)}, lead):
         raise NotFound(NOT_IN_YOUR_QUEUES)
     body = History(items=[_entry_out(entry) for entry in service.history(s, lead.id)])
     s.commit()

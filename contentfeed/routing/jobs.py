@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import NotificationChannel, User
 from contentfeed.db import utcnow
-from contentfeed.routing import outbox, service
+from contentfeed.routing import outbox, service, work
 from contentfeed.routing.models import SellerNotice
 from contentfeed.scheduler import Job
 from contentfeed.suggestions import notify
@@ -29,9 +29,9 @@ def route_leads(s: Session) -> service.RouteResult:
     )
 
 
-def sla_sweep(s: Session) -> service.SlaResult:
+def sla_sweep(s: Session) -> work.SlaResult:
     """Return claims not worked within the SLA and flag overdue leads."""
-    return service.sla_sweep(s)
+    return work.sla_sweep(s)
 
 
 def deliver_outbox(s: Session) -> outbox.DeliveryResult:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import service
+from contentfeed.routing import service, work
 from contentfeed.routing.models import Queue
 
 WORKERS = (Role.REP, Role.ADMIN)
@@ -40,8 +40,8 @@ def work_panel(s: Session, lead: Lead, viewer: User) -> dict[str, object]:
     """What the lead page needs to show the routing and the actions this viewer may take."""
     queue = s.get(Queue, lead.queue_id) if lead.queue_id else None
     assignee = s.get(User, lead.assignee_id) if lead.assignee_id else None
-    queue_ids = {q.id for q in service.queues_of(s, viewer)} if viewer.role in WORKERS else set()
-    can_work = viewer.role in WORKERS and service.can_work(viewer, queue_ids, lead)
+    queue_ids = {q.id for q in work.queues_of(s, viewer)} if viewer.role in WORKERS else set()
+    can_work = viewer.role in WORKERS and work.can_work(viewer, queue_ids, lead)
     reps: list[User] = []
     if can_work and lead.is_open and queue is not None:
         reps = [m.user for m in queue.members if m.user.is_active and m.user_id != lead.assignee_id]
@@ -52,11 +52,11 @@ def work_panel(s: Session, lead: Lead, viewer: User) -> dict[str, object]:
         "can_work": can_work and lead.merged_into_id is None,
         "actions": ACTIONS[lead.status] if can_work else [],
         "can_disqualify": can_work
-        and lead.status in service.TRANSITIONS
-        and LeadStatus.DISQUALIFIED in service.TRANSITIONS[lead.status],
+        and lead.status in work.TRANSITIONS
+        and LeadStatus.DISQUALIFIED in work.TRANSITIONS[lead.status],
         "reps": reps,
         "history": service.history(s, lead.id),
         "merged_into": merged_into,
-        "overdue": service.is_overdue(lead, utcnow()),
+        "overdue": work.is_overdue(lead, utcnow()),
         "due_text": due_text(lead, utcnow()),
     }

@@ -16,7 +16,7 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import service
+from contentfeed.routing import work
 from contentfeed.routing.panel import due_text
 
 bp = Blueprint("routing", __name__)
@@ -30,7 +30,7 @@ def queue() -> str:
     """The rep's queues, most urgent lead first, and the leads they are working."""
     s = db.session()
     now = utcnow()
-    views = [service.queue_view(s, q, now) for q in service.queues_of(s, current_user)]
+    views = [work.queue_view(s, q, now) for q in work.queues_of(s, current_user)]
     mine = list(
         s.scalars(
             sa.select(Lead)
@@ -49,7 +49,7 @@ def queue() -> str:
         mine=mine,
         now=now,
         due_text=due_text,
-        is_overdue=service.is_overdue,
+        is_overdue=work.is_overdue,
     )
 
 
@@ -58,7 +58,7 @@ def queue() -> str:
 def claim_next(queue_id: int) -> Response:
     """Take the most urgent waiting lead of a queue and open it."""
     s = db.session()
-    lead = service.claim_next(s, current_user, queue_id)
+    lead = work.claim_next(s, current_user, queue_id)
     s.commit()
     if lead is None:
         flash("Nothing is waiting in this queue right now.", "info")
@@ -95,7 +95,7 @@ def lead_claim(lead_id: int) -> Response:
     """Claim this lead."""
 
     def claim(s: Session) -> str:
-        service.claim(s, current_user, lead_id)
+        work.claim(s, current_user, lead_id)
         return "The lead is yours."
 
     return _act(lead_id, claim)
@@ -107,7 +107,7 @@ def lead_release(lead_id: int) -> Response:
     """Give this lead back to its queue."""
 
     def release(s: Session) -> str:
-        service.release(s, current_user, lead_id)
+        work.release(s, current_user, lead_id)
         return "Released back to the queue."
 
     return _act(lead_id, release)
@@ -123,7 +123,7 @@ def lead_status(lead_id: int) -> Response:
             status = LeadStatus(request.form.get("status", ""))
         except ValueError:
             raise Invalid("Pick a status.", {"status": "unknown status"}) from None
-        lead = service.set_status(
+        lead = work.set_status(
             s,
             current_user,
             lead_id,
@@ -146,7 +146,7 @@ def lead_reassign(lead_id: int) -> Response:
         to = request.form.get("user_id", type=int)
         if to is None:
             raise Invalid("Pick the rep to hand it to.", {"user_id": "required"})
-        lead = service.reassign(s, current_user, lead_id, to)
+        lead = work.reassign(s, current_user, lead_id, to)
         assignee = s.get(User, lead.assignee_id) if lead.assignee_id else None
         return f"Handed to {assignee.name}." if assignee else "Handed over."
 
@@ -159,7 +159,7 @@ def lead_note(lead_id: int) -> Response:
     """Add a note to this lead."""
 
     def note(s: Session) -> str:
-        service.add_note(s, current_user, lead_id, request.form.get("text", ""))
+        work.add_note(s, current_user, lead_id, request.form.get("text", ""))
         return "Note added."
 
     return _act(lead_id, note)

@@ -1,0 +1,424 @@
+"""Working the queue: claiming leads (one rep per lead, also under load), their statuses and
+notes, release and reassignment, the queue page, the SLA sweep, and telling the seller how a
+lead their post brought ended. Routing itself (where a lead goes) is in service.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from contentfeed.accounts.models import Role, User
+from contentfeed.db import utcnow
+from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
+from contentfeed.leads.models import CLOSED_STATUSES, Lead, LeadStatus
+from contentfeed.routing.models import LeadActivity, Queue, QueueMember, SellerNotice
+from contentfeed.routing.service import enqueue, get_queue, last_touch, record
+
+# Where a lead may go next from each status (release and reassign are separate actions).
+TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
+    LeadStatus.NEW: frozenset({LeadStatus.CLAIMED, LeadStatus.DISQUALIFIED}),
+    LeadStatus.CLAIMED: frozenset({LeadStatus.CONTACTED, LeadStatus.DISQUALIFIED}),
+    LeadStatus.CONTACTED: frozenset({LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED}),
+    LeadStatus.QUALIFIED: frozenset({LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED}),
+    LeadStatus.DISQUALIFIED: frozenset(),
+    LeadStatus.CONVERTED: frozenset(),
+}
+
+
+# --- claiming and working a lead ----------------------------------------------------------
+
+
+def can_work(user: User, queue_ids: set[int], lead: Lead) -> bool:
+    """Tell whether a user may act on a lead: admins always, reps in its queue or its owner."""
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.REP and (lead.queue_id in queue_ids or lead.assignee_id == user.id)
+
+
+def queues_of(s: Session, user: User) -> list[Queue]:
+    """Return the queues a user works (admins see every queue)."""
+    query = sa.select(Queue).order_by(Queue.name)
+    if user.role != Role.ADMIN:
+        query = query.join(QueueMember).where(QueueMember.user_id == user.id)
+    return list(s.scalars(query))
+
+
+def _workable(s: Session, user: User, lead_id: int, *, lock: bool = True) -> Lead:
+    lead = s.get(Lead, lead_id, with_for_update=lock)
+    if lead is None or lead.merged_into_id is not None:
+        raise NotFound("No open lead has this id.")
+    if not can_work(user, {q.id for q in queues_of(s, user)}, lead):
+        raise NotFound("No lead in your queues has this id.")
+    return lead
+
+
+def claim_next(s: Session, user: User, queue_id: int, now: datetime | None = None) -> Lead | None:
+    """Give the rep the most urgent unclaimed lead of a queue, or None when it is empty.
+
+    Safe when many reps click at once: on PostgreSQL the row is locked with FOR UPDATE SKIP
+    LOCKED, so each rep skips leads another is taking; on SQLite (where SQLAlchemy silently
+    drops SKIP LOCKED) an UPDATE ... WHERE status = 'new' AND assignee_id IS NULL only
+    succeeds for the first, and the others try the next lead.
+    """
+    now = now or utcnow()
+    queue = get_queue(s, queue_id)
+    if user.role != Role.ADMIN and not any(m.user_id == user.id for m in queue.members):
+        raise NotFound("You are not a member of a queue with this id.")
+    waiting = (
+        sa.select(Lead.id)
+        .where(
+            Lead.queue_id == queue.id,
+            Lead.status == LeadStatus.NEW,
+            Lead.assignee_id.is_(None),
+            Lead.merged_into_id.is_(None),
+        )
+        .order_by(Lead.due_at, Lead.id)
+        .limit(1)
+    )
+    if s.get_bind().dialect.name == "postgresql":
+        lead_id = s.scalar(waiting.with_for_update(skip_locked=True))
+        if lead_id is None:
+            return None
+        lead = s.get(Lead, lead_id)
+        assert lead is not None
+        _take(s, lead, user, now)
+        return lead
+    for _attempt in range(20):
+        found = s.scalar(waiting)
+        if found is None:
+            return None
+        lead_id = int(found)
+        taken = s.execute(
+            sa.update(Lead)
+            .where(Lead.id == lead_id, Lead.status == LeadStatus.NEW, Lead.assignee_id.is_(None))
+            .values(status=LeadStatus.CLAIMED, assignee_id=user.id, claimed_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(taken, "rowcount", 0) == 1:
+            lead = s.get(Lead, lead_id, populate_existing=True)
+            assert lead is not None
+            _after_claim(s, lead, user, now)
+            return lead
+    return None  # pragma: no cover - twenty rivals in a row took the lead first
+
+
+def _take(s: Session, lead: Lead, user: User, now: datetime) -> None:
+    lead.status = LeadStatus.CLAIMED
+    lead.assignee_id = user.id
+    lead.claimed_at = now
+    _after_claim(s, lead, user, now)
+
+
+def _after_claim(s: Session, lead: Lead, user: User, now: datetime) -> None:
+    record(s, lead, "claimed", f"Claimed by {user.name}.", actor=user, now=now)
+    enqueue(s, lead, "lead.status_changed", now)
+    s.flush()
+
+
+def claim(s: Session, user: User, lead_id: int, now: datetime | None = None) -> Lead:
+    """Claim one particular lead from the queue."""
+    now = now or utcnow()
+    lead = _workable(s, user, lead_id)
+    if lead.status is not LeadStatus.NEW or lead.assignee_id is not None:
+        raise Conflict("Someone has this lead already.")
+    _take(s, lead, user, now)
+    return lead
+
+
+def release(s: Session, user: User, lead_id: int, now: datetime | None = None) -> Lead:
+    """Give a claimed lead back to its queue (its SLA clock keeps running from routing)."""
+    now = now or utcnow()
+    lead = _workable(s, user, lead_id)
+    if lead.status is not LeadStatus.CLAIMED:
+        raise Conflict("Only a claimed lead not yet contacted can be released.")
+    if lead.assignee_id != user.id and user.role != Role.ADMIN:
+        raise Forbidden("Only the rep who claimed it (or an admin) can release this lead.")
+    lead.status, lead.assignee_id, lead.claimed_at = LeadStatus.NEW, None, None
+    record(s, lead, "released", f"Released back to the queue by {user.name}.", actor=user, now=now)
+    enqueue(s, lead, "lead.status_changed", now)
+    s.flush()
+    return lead
+
+
+def reassign(
+    s: Session, user: User, lead_id: int, to_user_id: int, now: datetime | None = None
+) -> Lead:
+    """Hand an open lead to another rep of its queue."""
+    now = now or utcnow()
+    lead = _workable(s, user, lead_id)
+    if not lead.is_open:
+        raise Conflict("This lead is closed.")
+    target = s.get(User, to_user_id)
+    if target is None or not target.is_active or target.role not in (Role.REP, Role.ADMIN):
+        raise Invalid("Pick an active rep.", {"user_id": "not an active rep"})
+    lead.assignee_id = target.id
+    if lead.status is LeadStatus.NEW:
+        lead.status, lead.claimed_at = LeadStatus.CLAIMED, now
+    record(
+        s,
+        lead,
+        "reassigned",
+        f"Reassigned to {target.name} by {user.name}.",
+        actor=user,
+        detail={"to": target.id},
+        now=now,
+    )
+    enqueue(s, lead, "lead.status_changed", now)
+    s.flush()
+    return lead
+
+
+def set_status(
+    s: Session,
+    user: User,
+    lead_id: int,
+    status: LeadStatus,
+    *,
+    note: str = "",
+    reason: str = "",
+    now: datetime | None = None,
+    public_url: str = "",
+) -> Lead:
+    """Move a lead along new -> claimed -> contacted -> qualified / disqualified -> converted.
+
+    Disqualifying needs a reason. The first contact and the close are timed; the attributed
+    seller hears how it ended.
+    """
+    now = now or utcnow()
+    lead = _workable(s, user, lead_id)
+    if status not in TRANSITIONS[lead.status]:
+        allowed = ", ".join(sorted(t.value for t in TRANSITIONS[lead.status])) or "nothing"
+        raise Conflict(f"A {lead.status.value} lead can move to {allowed}, not {status.value}.")
+    if status is LeadStatus.DISQUALIFIED and not reason.strip():
+        raise Invalid("Say why the lead is disqualified.", {"reason": "required"})
+    if status is LeadStatus.CLAIMED:
+        _take(s, lead, user, now)
+        return lead
+    if lead.assignee_id is None:
+        lead.assignee_id, lead.claimed_at = user.id, lead.claimed_at or now
+    lead.status = status
+    if status is LeadStatus.CONTACTED and lead.first_contact_at is None:
+        lead.first_contact_at = now
+    if status in CLOSED_STATUSES:
+        lead.closed_at = now
+    if status is LeadStatus.DISQUALIFIED:
+        lead.disqualify_reason = reason.strip()[:2000]
+    text = f"{status.label} by {user.name}."
+    if reason.strip():
+        text += f" Reason: {reason.strip()}"
+    record(s, lead, "status", text, actor=user, detail={"status": status.value}, now=now)
+    if note.strip():
+        record(s, lead, "note", note.strip()[:5000], actor=user, now=now)
+    enqueue(s, lead, "lead.status_changed", now)
+    if status in (LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED):
+        tell_seller_outcome(s, lead, status, now, public_url=public_url)
+    s.flush()
+    return lead
+
+
+def add_note(
+    s: Session, user: User, lead_id: int, text: str, now: datetime | None = None
+) -> LeadActivity:
+    """Add a rep's note to a lead."""
+    if not text.strip():
+        raise Invalid("Write something first.", {"text": "required"})
+    lead = _workable(s, user, lead_id, lock=False)
+    entry = record(s, lead, "note", text.strip()[:5000], actor=user, now=now)
+    s.flush()
+    return entry
+
+
+# --- the queue page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One lead as the queue shows it."""
+
+    lead: Lead
+    seller_name: str
+    content_title: str
+    overdue: bool
+    assignee_name: str = ""
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """A queue with its open leads, most urgent first."""
+
+    queue: Queue
+    rows: list[QueueRow]
+    waiting: int
+    overdue: int
+
+
+def queue_view(s: Session, queue: Queue, now: datetime, *, limit: int = 200) -> QueueView:
+    """Return a queue's open leads by SLA due time, with the seller and content behind each."""
+    from contentfeed.content.models import Content
+
+    leads = list(
+        s.scalars(
+            sa.select(Lead)
+            .options(selectinload(Lead.touches))
+            .where(
+                Lead.queue_id == queue.id,
+                Lead.merged_into_id.is_(None),
+                Lead.status.in_([LeadStatus.NEW, LeadStatus.CLAIMED, LeadStatus.CONTACTED]),
+            )
+            .order_by(Lead.due_at, Lead.id)
+            .limit(limit)
+        )
+    )
+    lasts = {lead.id: last_touch(lead.touches) for lead in leads}
+    seller_ids = {t.seller_id for t in lasts.values() if t and t.seller_id}
+    content_ids = {t.content_id for t in lasts.values() if t and t.content_id}
+    people = seller_ids | {lead.assignee_id for lead in leads if lead.assignee_id}
+    names = dict(s.execute(sa.select(User.id, User.name).where(User.id.in_(people))).all())
+    titles = dict(
+        s.execute(sa.select(Content.id, Content.title).where(Content.id.in_(content_ids))).all()
+    )
+    rows = []
+    for lead in leads:
+        last = lasts[lead.id]
+        rows.append(
+            QueueRow(
+                lead=lead,
+                seller_name=names.get(last.seller_id, "") if last and last.seller_id else "",
+                content_title=titles.get(last.content_id, "") if last and last.content_id else "",
+                overdue=is_overdue(lead, now),
+                assignee_name=names.get(lead.assignee_id, "") if lead.assignee_id else "",
+            )
+        )
+    waiting = sum(1 for lead in leads if lead.status is LeadStatus.NEW)
+    return QueueView(queue, rows, waiting, sum(1 for row in rows if row.overdue))
+
+
+def is_overdue(lead: Lead, now: datetime) -> bool:
+    """A lead is overdue when its SLA ran out before anyone contacted the person."""
+    return (
+        lead.due_at is not None
+        and lead.due_at <= now
+        and lead.first_contact_at is None
+        and lead.status in (LeadStatus.NEW, LeadStatus.CLAIMED)
+    )
+
+
+# --- SLA -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaResult:
+    """What one SLA sweep did."""
+
+    returned: int = 0
+    flagged: int = 0
+
+
+def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
+    """Return claims not worked within the SLA to their queue and flag overdue leads.
+
+    A returned lead keeps its routing time and due time, so it sorts first in the queue (its
+    original age). The queue's lead is told about each returned or newly overdue lead.
+    """
+    now = now or utcnow()
+    stale = s.scalars(
+        sa.select(Lead)
+        .where(
+            Lead.status == LeadStatus.CLAIMED,
+            Lead.first_contact_at.is_(None),
+            Lead.due_at <= now,
+            Lead.merged_into_id.is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for lead in stale:
+        rep = s.get(User, lead.assignee_id) if lead.assignee_id else None
+        lead.status, lead.assignee_id, lead.claimed_at = LeadStatus.NEW, None, None
+        lead.returned_count += 1
+        # It is past due already: the "returned" alert says so; no second "overdue" alert.
+        lead.overdue_at = lead.overdue_at or now
+        who = rep.name if rep else "the rep"
+        text = f"Returned to the queue: {who} did not contact them within the SLA."
+        record(s, lead, "returned", text, now=now)
+        enqueue(s, lead, "lead.status_changed", now)
+        _tell_queue_lead(s, lead, text, now)
+    overdue = s.scalars(
+        sa.select(Lead).where(
+            Lead.status == LeadStatus.NEW,
+            Lead.due_at <= now,
+            Lead.overdue_at.is_(None),
+            Lead.merged_into_id.is_(None),
+        )
+    ).all()
+    for lead in overdue:
+        lead.overdue_at = now
+        text = "Overdue: nobody claimed this lead within the SLA."
+        record(s, lead, "overdue", text, now=now)
+        _tell_queue_lead(s, lead, text, now)
+    s.flush()
+    return SlaResult(returned=len(stale), flagged=len(overdue))
+
+
+def _tell_queue_lead(s: Session, lead: Lead, text: str, now: datetime) -> None:
+    queue = s.get(Queue, lead.queue_id) if lead.queue_id else None
+    if queue is None or queue.lead_user_id is None:
+        return
+    s.add(
+        SellerNotice(
+            user_id=queue.lead_user_id,
+            lead_id=lead.id,
+            kind="queue_alert",
+            subject=f"{queue.name}: lead #{lead.id} needs attention",
+            text=f"{lead.full_name} ({lead.company or lead.email_domain}): {text}",
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+
+
+# --- telling the seller how it ended --------------------------------------------------------
+
+
+def tell_seller_outcome(
+    s: Session, lead: Lead, status: LeadStatus, now: datetime, *, public_url: str = ""
+) -> None:
+    """Tell the attributed seller how the lead their post brought ended."""
+    last = last_touch(lead.touches)
+    if last is None or last.seller_id is None:
+        return
+    outcome = {
+        LeadStatus.QUALIFIED: "was qualified: a real opportunity",
+        LeadStatus.DISQUALIFIED: "was not a fit this time",
+        LeadStatus.CONVERTED: "became a customer opportunity in the CRM",
+    }[status]
+    who = lead.company or lead.email_domain or "the person"
+    s.add(
+        SellerNotice(
+            user_id=last.seller_id,
+            lead_id=lead.id,
+            kind="outcome",
+            subject=f"The lead from {who} {outcome.split(':')[0]}",
+            text=f"The lead from {who} that your post brought {outcome}. Thank you for sharing!",
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+
+
+def notices_for(
+    s: Session, user: User, *, days: int = 14, now: datetime | None = None
+) -> list[SellerNotice]:
+    """Return a user's notices of the past ``days`` days, newest first."""
+    since = (now or utcnow()) - timedelta(days=days)
+    return list(
+        s.scalars(
+            sa.select(SellerNotice)
+            .where(SellerNotice.user_id == user.id, SellerNotice.created_at >= since)
+            .order_by(SellerNotice.created_at.desc(), SellerNotice.id.desc())
+            .limit(20)
+        )
+    )
