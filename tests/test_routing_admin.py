@@ -589,6 +589,24 @@ def test_accounts_paginate_past_fifty(app: Flask, admin: FlaskClient) -> None:
     assert "Co 50" in second and "Co 51" in second and "Co 00" not in second
 
 
+def test_accounts_sort_by_name_crm_id_and_team(app: Flask, admin: FlaskClient) -> None:
+    with app.app_context():
+        s = db.session()
+        for name, crm in (("Bravo", "C-3"), ("alpha", "C-9"), ("Charlie", "C-1")):
+            routing.save_account(
+                s, routing.AccountIn(name=name, domains=[f"{name.lower()}.example"], crm_id=crm)
+            )
+        s.commit()
+
+    def order(url: str) -> list[str]:
+        page = admin.get(url).get_data(as_text=True)
+        return re.findall(r'href="/admin/accounts/\d+">(\w+)</a>', page)
+
+    assert order("/admin/accounts") == ["alpha", "Bravo", "Charlie"]  # by name, case ignored
+    assert order("/admin/accounts?sort=name&dir=desc") == ["Charlie", "Bravo", "alpha"]
+    assert order("/admin/accounts?sort=crm") == ["Charlie", "Bravo", "alpha"]
+
+
 IMPORT_CSV = (
     "name,domains,owner_team,owner_email,crm_id\r\n"
     "'@Home Labs,athome.example,,,\r\n"

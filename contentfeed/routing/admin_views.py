@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,7 +52,7 @@ from contentfeed.routing.models import (
     Strategy,
 )
 from contentfeed.sheets import decode_upload
-from contentfeed.ui import Page, page_number, url_with
+from contentfeed.ui import Page, page_number, sort_params, url_with
 
 bp = Blueprint("routing_admin", __name__)
 
@@ -772,7 +772,15 @@ def accounts() -> str:
     """List the known customer accounts, searchable by name or domain."""
     s = db.session()
     q = request.args.get("q", "").strip()
-    found = service.list_accounts(s, q)
+    teams = _team_names(s)
+    sorts: dict[str, Callable[[Account], str]] = {
+        "name": lambda a: a.name.lower(),
+        "crm": lambda a: a.crm_id.lower(),
+        "team": lambda a: teams.get(a.owner_team_id or 0, "").lower(),
+        "owner": lambda a: a.owner.name.lower() if a.owner else "",
+    }
+    sort, direction = sort_params(set(sorts), "name")
+    found = sorted(service.list_accounts(s, q), key=sorts[sort], reverse=direction == "desc")
     number = page_number()
     page = Page(number, ACCOUNTS_PER_PAGE, len(found), lambda n: url_with(page=n))
     return render_template(
@@ -780,7 +788,9 @@ def accounts() -> str:
         accounts=found[page.offset : page.offset + ACCOUNTS_PER_PAGE],
         page=page,
         q=q,
-        teams=_team_names(s),
+        teams=teams,
+        sort=sort,
+        direction=direction,
         total=s.scalar(sa.select(sa.func.count()).select_from(Account)) or 0,
     )
 
