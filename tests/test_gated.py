@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import sqlalchemy as sa
 from flask import Flask
@@ -90,6 +91,10 @@ def test_submission_becomes_an_attributed_lead_and_starts_the_download(
         code = s.scalars(sa.select(TrackedLink.code)).one()
     visit = client.get(f"/r/{code}", headers={"User-Agent": "Mozilla/5.0 Chrome/131.0"})
     assert visit.status_code in (301, 302, 303, 307)
+    # The seller's link leads to the form, not straight to the file.
+    target = urlsplit(visit.headers["Location"])
+    assert target.path == f"/g/{content_id}"
+    assert ("utm_content", code) in parse_qsl(target.query)
     response = client.post(f"/g/{content_id}", data=FORM)
     assert response.status_code == 302, response.get_data(as_text=True)
     assert response.headers["Location"].endswith(f"/files/gated{content_id}/whitepaper.pdf")

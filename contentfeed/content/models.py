@@ -53,6 +53,18 @@ class Campaign(Base):
     items: Mapped[list[Content]] = relationship(back_populates="campaign")
 
 
+# The public page of a gated item (served by leads/gated_views.py).
+GATED_PAGE = "/g/{content_id}"
+
+
+def shared_url(url: str, *, is_gated: bool, has_file: bool, content_id: int, base_url: str) -> str:
+    """Return where a seller's link to an item leads: its URL, or for a gated file the form
+    that hands the file out once the visitor has left their details."""
+    if is_gated and has_file:
+        return base_url.rstrip("/") + GATED_PAGE.format(content_id=content_id)
+    return url
+
+
 class Asset(Base):
     """An uploaded file, served at a stable public URL a seller's link can point to."""
 
@@ -105,7 +117,8 @@ class Content(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     approved_at: Mapped[datetime | None]
-    # A gated item's uploaded asset is offered behind a lead form at /g/<id>.
+    # A gated item's uploaded asset is offered behind a lead form at GATED_PAGE (/g/<id>), and
+    # sellers' links lead there instead of to the file.
     is_gated: Mapped[bool] = mapped_column(default=False)
 
     campaign: Mapped[Campaign | None] = relationship(back_populates="items")

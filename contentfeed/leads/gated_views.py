@@ -73,7 +73,7 @@ def _page(content: Content, form: GatedForm, status: int, message: str = "") -> 
     return render_template("leads/gated.html", content=content, form=form, message=message), status
 
 
-@bp.route("/g/<int:content_id>", methods=["GET", "POST"])
+@bp.route("/g/<int:content_id>", methods=["GET", "POST"])  # content.models.GATED_PAGE
 @access.public
 def page(content_id: int) -> ResponseReturnValue:
     """The public page of a gated item: a short form, then the download."""
@@ -135,7 +135,11 @@ def toggle(content_id: int) -> ResponseReturnValue:
         s.commit()
         if content.is_gated:
             address = url_for("gated.page", content_id=content.id, _external=True)
-            flash(f"Gated: the file is now offered behind a form at {address}.", "success")
+            flash(
+                f"Gated: the file is now offered behind a form at {address}. Posts suggested "
+                "from now on lead there; links suggested before keep leading to the file.",
+                "success",
+            )
         else:
             flash("No longer gated.", "success")
     return redirect(url_for("content.detail", content_id=content_id))

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Role, SellerProfile, User
-from contentfeed.content.models import Campaign, Content, ContentStatus, PostVariant
+from contentfeed.content.models import Campaign, Content, ContentStatus, PostVariant, shared_url
 from contentfeed.content.service import Compliance
 from contentfeed.content.templating import ContentView, SellerView, TemplateRefused, render_post
 from contentfeed.db import utcnow
@@ -198,15 +198,18 @@ class LiveContent:
 
 
 def live_content_facts(
-    s: Session, now: datetime
+    s: Session, now: datetime, *, base_url: str = ""
 ) -> tuple[list[engine.ContentFacts], dict[int, LiveContent]]:
-    """Load every live item with its variants and observed performance."""
+    """Load every live item with its variants and observed performance; links will lead to
+    each item's URL, or for a gated file to its form page under ``base_url``."""
     items = s.execute(
         sa.select(
             Content.id,
             Content.title,
             Content.summary,
             Content.url,
+            Content.is_gated,
+            Content.asset_id,
             Content.priority,
             Content.topics,
             Content.language,
@@ -269,7 +272,16 @@ def live_content_facts(
     live = {
         row.id: LiveContent(
             view=ContentView(row.title, row.summary, row.url),
-            utm=links.utm_template(row.url, campaign_slug=row.slug),
+            utm=links.utm_template(
+                shared_url(
+                    row.url,
+                    is_gated=row.is_gated,
+                    has_file=row.asset_id is not None,
+                    content_id=row.id,
+                    base_url=base_url,
+                ),
+                campaign_slug=row.slug,
+            ),
             variants=variants[row.id],
         )
         for row in items
@@ -295,7 +307,7 @@ def fill_feeds(
     due = due_sellers(s, now, settings, only=only, ignore_cadence=ignore_cadence)
     if not due:
         return FillResult(0, 0, [])
-    facts, contents = live_content_facts(s, now)
+    facts, contents = live_content_facts(s, now, base_url=settings.public_base_url)
     due_ids = [d.facts.id for d in due]
     already: dict[int, set[int]] = defaultdict(set)
     for chunk in _chunks(due_ids, 5000):
