@@ -5,18 +5,23 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, Team, TeamKind, User
-from contentfeed.content.models import ContentKind, ContentStatus, PostVariant
+from contentfeed.content.models import Content, ContentKind, ContentStatus, PostVariant
 from contentfeed.db import utcnow
+
+if TYPE_CHECKING:
+    from contentfeed.content.service import ContentData
 
 DEMO_PASSWORD = "contentfeed-demo"  # noqa: S105 - printed by quickstart on purpose
 DEMO_DOMAIN = "demo.contentfeed.example"
+DEMO_FILES = Path(__file__).parent / "demo_files"  # files the demo library uploads
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,8 @@ class DemoItem:
     teams: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     author: str = "marketer"
+    file: str = ""  # an uploaded file from demo_files/ instead of a web address
+    gated: bool = False  # the file offered behind the lead form
 
 
 CAMPAIGNS = [
@@ -265,6 +272,8 @@ LIBRARY = [
         "A step-by-step playbook for shipping schema changes with no maintenance window.",
         (V_QUESTION, V_INSIGHT),
         priority=5,
+        file="zero-downtime-migrations.pdf",
+        gated=True,
     ),
     DemoItem(
         "Customer story: how Nordbank cut release time by 70%",
@@ -491,7 +500,9 @@ def seed_library(s: Session, base_url: str, now: datetime) -> None:
         data = content.ContentData(
             title=item.title,
             summary=item.summary,
-            url=f"https://www.acme-cloud.example/{content.slugify(item.title)}",
+            url=""
+            if item.file
+            else f"https://www.acme-cloud.example/{content.slugify(item.title)}",
             image_url=f"{base_url}/static/demo/cover-{item.cover}.svg",
             kind=item.kind,
             campaign_id=campaigns[item.campaign].id if item.campaign else None,
@@ -503,7 +514,10 @@ def seed_library(s: Session, base_url: str, now: datetime) -> None:
             starts_at=day + timedelta(days=start) if start is not None else None,
             expires_at=day + timedelta(days=end) if end is not None else None,
         )
-        record = content.create_content(s, data, actor=staff[item.author], prefill=False)
+        if item.file:
+            record = _create_with_file(s, data, item, staff[item.author], base_url)
+        else:
+            record = content.create_content(s, data, actor=staff[item.author], prefill=False)
         record.site_name = "Acme Cloud"
         record.created_at = day + timedelta(days=(start or -10) - 1, minutes=n)
         for body in item.variants:
@@ -521,6 +535,32 @@ def seed_library(s: Session, base_url: str, now: datetime) -> None:
         if item.status is ContentStatus.APPROVED:
             record.approved_at = record.created_at + timedelta(hours=3)
     s.flush()
+
+
+def _create_with_file(
+    s: Session, data: ContentData, item: DemoItem, author: User, base_url: str
+) -> Content:
+    """Create a library item from a file in demo_files/, uploaded as a marketer would."""
+    from flask import current_app
+
+    from contentfeed.content import assets
+    from contentfeed.content import service as content
+
+    path = DEMO_FILES / item.file
+    with path.open("rb") as stream:
+        asset = assets.store_upload(
+            s,
+            stream,
+            path.name,
+            folder=Path(current_app.config["UPLOAD_DIR"]),
+            max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
+            uploaded_by=author,
+        )
+    record = content.create_content(
+        s, data, actor=author, asset=asset, asset_url=assets.public_url(asset, base_url)
+    )
+    record.is_gated = item.gated
+    return record
 
 
 def seed(s: Session, base_url: str = "http://127.0.0.1:5000") -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -17,7 +18,7 @@ from contentfeed.content.models import Content, ContentStatus
 from contentfeed.db import utcnow
 from contentfeed.demo import DEMO_PASSWORD, demo_email
 from contentfeed.leads.models import Lead, LeadStatus, Touch
-from contentfeed.links.models import Click
+from contentfeed.links.models import Click, TrackedLink
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 
 
@@ -123,6 +124,16 @@ def test_demo_library_is_realistic_and_every_variant_passes_the_checks(app: Flas
         assert sum(c.is_live(now) for c in items) >= 8
         assert any(c.expires_at and c.expires_at < now for c in items), "an expired item"
         assert {c.language for c in items} >= {"en", "de"}
+        # A gated whitepaper: its file uploaded, its page live, sellers' links leading there.
+        [gated] = [c for c in items if c.is_gated]
+        assert gated.asset is not None and gated.asset.extension == "pdf"
+        assert (Path(app.config["UPLOAD_DIR"]) / f"{gated.asset.public_id}.pdf").is_file()
+        targets = s.scalars(
+            sa.select(TrackedLink.target_url)
+            .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
+            .where(Suggestion.content_id == gated.id)
+        ).all()
+        assert targets and all(f"/g/{gated.id}?" in url for url in targets)
         rules = content_service.Compliance.from_config(app.config)
         for item in items:
             assert item.variants, item.title

@@ -96,6 +96,11 @@ def store_upload(
     return asset
 
 
+def public_url(asset: Asset, base_url: str) -> str:
+    """Return the stable public address of an uploaded file (served by content.views.file)."""
+    return f"{base_url.rstrip('/')}/files/{asset.public_id}/{asset.filename}"
+
+
 def asset_path(asset: Asset, folder: Path) -> Path:
     """Return where an asset's bytes are kept."""
     return folder / f"{asset.public_id}.{asset.extension}"

@@ -33,7 +33,7 @@ from contentfeed.accounts import service as accounts
 from contentfeed.accounts.forms import LANGUAGES
 from contentfeed.accounts.models import Role, User
 from contentfeed.content import service
-from contentfeed.content.assets import ALLOWED_TYPES, asset_path, store_upload
+from contentfeed.content.assets import ALLOWED_TYPES, asset_path, public_url, store_upload
 from contentfeed.content.forms import PRIORITIES, CampaignForm, ContentForm, language_choices
 from contentfeed.content.models import (
     Asset,
@@ -353,9 +353,7 @@ def new() -> ResponseReturnValue:
                         max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
                         uploaded_by=user,
                     )
-                    asset_url = current_app.config["PUBLIC_BASE_URL"] + url_for(
-                        "content.file", public_id=asset.public_id, filename=asset.filename
-                    )
+                    asset_url = public_url(asset, current_app.config["PUBLIC_BASE_URL"])
                 content = service.create_content(
                     s, data, actor=user, asset=asset, asset_url=asset_url
                 )
