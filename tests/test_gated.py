@@ -67,6 +67,11 @@ def test_gated_page_shows_the_form(
     assert gated.CONSENT_TEXT in html
     assert "Leave this empty" in html
     assert 'tabindex="-1"' in html and 'autocomplete="off"' in html
+    # What LinkedIn's preview reads when a seller shares a link that leads here.
+    assert '<meta property="og:title" content="The cloud whitepaper">' in html
+    assert '<meta property="og:description" content="Ten lessons from ten migrations.">' in html
+    base = app.config["PUBLIC_BASE_URL"]
+    assert f'<meta property="og:url" content="{base}/g/{content_id}">' in html
 
 
 def test_submission_becomes_an_attributed_lead_and_starts_the_download(
