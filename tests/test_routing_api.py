@@ -366,7 +366,7 @@ def test_status_flow_to_converted_and_an_illegal_jump(
 
     jump = api("POST", path, token, lead_id=second, json={"status": "converted"})
     assert jump.status_code == 409
-    assert "can move to claimed, disqualified" in jump.json["message"]
+    assert "can move to claimed or disqualified" in jump.json["message"]
     no_reason = api("POST", path, token, lead_id=second, json={"status": "disqualified"})
     assert no_reason.status_code == 422
     assert "reason" in no_reason.json["fields"]

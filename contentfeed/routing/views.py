@@ -63,7 +63,9 @@ def claim_next(queue_id: int) -> Response:
     if lead is None:
         flash("Nothing is waiting in this queue right now.", "info")
         return redirect(url_for("routing.queue"))
-    flash(f"You have {lead.full_name}. Their SLA runs out {due_text(lead, utcnow())}.", "success")
+    due = due_text(lead, utcnow())
+    when = f"The SLA is {due}" if due.endswith("overdue") else f"The SLA runs out {due}"
+    flash(f"You have {lead.full_name}. {when}.", "success")
     return redirect(url_for("leads.detail", lead_id=lead.id))
 
 

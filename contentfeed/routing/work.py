@@ -191,8 +191,11 @@ def set_status(
     now = now or utcnow()
     lead = _workable(s, user, lead_id)
     if status not in TRANSITIONS[lead.status]:
-        allowed = ", ".join(sorted(t.value for t in TRANSITIONS[lead.status])) or "nothing"
-        raise Conflict(f"A {lead.status.value} lead can move to {allowed}, not {status.value}.")
+        allowed = sorted(t.value for t in TRANSITIONS[lead.status])
+        if not allowed:
+            raise Conflict(f"A {lead.status.value} lead is closed; it can't become {status.value}.")
+        choices = " or ".join(allowed)  # at most two ways on from any status
+        raise Conflict(f"A {lead.status.value} lead can move to {choices}, not to {status.value}.")
     if status is LeadStatus.DISQUALIFIED and not reason.strip():
         raise Invalid("Say why the lead is disqualified.", {"reason": "required"})
     if status is LeadStatus.CLAIMED:
