@@ -1047,3 +1047,24 @@ def test_queue_lead_is_told_only_about_their_queue(app: Flask, make_user: UserFa
         assert work.sla_sweep(s, t0 + timedelta(hours=2)).flagged == 2
         rows = s.execute(sa.select(SellerNotice.user_id, SellerNotice.kind)).all()
         assert [tuple(row) for row in rows] == [(lena.id, "queue_alert")]
+
+
+def test_queue_counts_cover_every_open_lead_not_only_the_rows_listed(app: Flask) -> None:
+    """The page lists the first leads by due time; its 'new' and 'overdue' figures (and the
+    Claim next button) must still see a waiting lead further down."""
+    t0 = utcnow() - timedelta(days=2)
+    with app.app_context():
+        s = db.session()
+        service.ensure_defaults(s, SETTINGS)
+        queue = service.queue_by_name(s, SETTINGS.default_queue)
+        assert queue is not None
+        for n in range(3):  # already contacted, due earliest
+            lead = new_lead(s, f"done{n}@acme.example", at=t0)
+            lead.queue_id, lead.status, lead.routed_at = queue.id, LeadStatus.CONTACTED, t0
+            lead.due_at, lead.first_contact_at = t0 + timedelta(minutes=n), t0
+        waiting = new_lead(s, "waiting@acme.example", at=t0)
+        waiting.queue_id, waiting.routed_at, waiting.due_at = queue.id, t0, t0 + timedelta(hours=1)
+        s.flush()
+        view = work.queue_view(s, queue, utcnow(), limit=3)
+        assert waiting.id not in [row.lead.id for row in view.rows]
+        assert view.counts == work.QueueCounts(waiting=1, overdue=1, open=4)

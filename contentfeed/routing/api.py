@@ -8,10 +8,8 @@ routing service does, so its existence is not given away.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Literal
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request, url_for
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, RootModel, field_validator
 from sqlalchemy.orm import Session
@@ -45,8 +43,6 @@ ACCOUNTS_TAG = "customer accounts"
 WRITE_SCOPE = "routing:write"
 WORKERS = (Role.REP, Role.ADMIN)
 ADMIN = (Role.ADMIN,)
-# The statuses a queue shows: qualified leads have left the queue for the rep's pipeline.
-QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.CLAIMED, LeadStatus.CONTACTED)
 NOT_IN_YOUR_QUEUES = "No lead in your queues has this id."
 
 
@@ -132,42 +128,16 @@ class QueueLeads(BaseModel):
     items: list[QueueLeadRow]
 
 
-def _counts(s: Session, queue_ids: list[int], now: datetime) -> dict[int, tuple[int, int, int]]:
-    """Count each queue's waiting, overdue and open leads in one query."""
-    waiting = sa.and_(Lead.status == LeadStatus.NEW, Lead.assignee_id.is_(None))
-    overdue = sa.and_(  # as work.is_overdue
-        Lead.due_at <= now,
-        Lead.first_contact_at.is_(None),
-        Lead.status.in_([LeadStatus.NEW, LeadStatus.CLAIMED]),
-    )
-    rows = s.execute(
-        sa.select(
-            Lead.queue_id,
-            sa.func.sum(sa.case((waiting, 1), else_=0)),
-            sa.func.sum(sa.case((overdue, 1), else_=0)),
-            sa.func.count(),
-        )
-        .where(
-            Lead.queue_id.in_(queue_ids),
-            Lead.merged_into_id.is_(None),
-            Lead.status.in_(QUEUE_STATUSES),
-        )
-        .group_by(Lead.queue_id)
-    ).all()
-    return {int(q or 0): (int(w or 0), int(o or 0), int(n)) for q, w, o, n in rows}
-
-
-def _queue_summary(queue: Queue, counts: dict[int, tuple[int, int, int]]) -> QueueSummary:
-    waiting, overdue, open_ = counts.get(queue.id, (0, 0, 0))
+def _queue_summary(queue: Queue, counts: work.QueueCounts) -> QueueSummary:
     return QueueSummary(
         id=queue.id,
         name=queue.name,
         description=queue.description,
         strategy=queue.strategy,
         sla_minutes=queue.sla_minutes,
-        waiting=waiting,
-        overdue=overdue,
-        open=open_,
+        waiting=counts.waiting,
+        overdue=counts.overdue,
+        open=counts.open,
     )
 
 
@@ -186,8 +156,9 @@ def list_my_queues() -> Response:
     """List the queues the token's user works (admins: every queue), with lead counts."""
     s = db.session()
     queues = work.queues_of(s, access.signed_in_user())
-    counts = _counts(s, [q.id for q in queues], utcnow())
-    body = QueueList(items=[_queue_summary(q, counts) for q in queues])
+    counts = work.queue_counts(s, [q.id for q in queues], utcnow())
+    empty = work.QueueCounts(0, 0, 0)
+    body = QueueList(items=[_queue_summary(q, counts.get(q.id, empty)) for q in queues])
     s.commit()
     return json_response(body)
 
@@ -204,13 +175,6 @@ def list_queue_leads(queue_id: int) -> Response:
     now = utcnow()
     queue = _my_queue(s, access.signed_in_user(), queue_id)
     view = work.queue_view(s, queue, now)
-    assignee_ids = {row.lead.assignee_id for row in view.rows if row.lead.assignee_id}
-    names = {
-        user_id: name
-        for user_id, name in s.execute(
-            sa.select(User.id, User.name).where(User.id.in_(assignee_ids))
-        )
-    }
     items = [
         QueueLeadRow(
             id=row.lead.id,
@@ -221,7 +185,7 @@ def list_queue_leads(queue_id: int) -> Response:
             country=row.lead.country,
             score=row.lead.score,
             status=row.lead.status,
-            assignee=UserRef(id=row.lead.assignee_id, name=names.get(row.lead.assignee_id, ""))
+            assignee=UserRef(id=row.lead.assignee_id, name=row.assignee_name)
             if row.lead.assignee_id
             else None,
             due_at=row.lead.due_at,
@@ -232,7 +196,7 @@ def list_queue_leads(queue_id: int) -> Response:
         )
         for row in view.rows
     ]
-    body = QueueLeads(queue=_queue_summary(queue, _counts(s, [queue.id], now)), items=items)
+    body = QueueLeads(queue=_queue_summary(queue, view.counts), items=items)
     s.commit()
     return json_response(body)
 

@@ -5,6 +5,7 @@ lead their post brought ended. Routing itself (where a lead goes) is in service.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,8 @@ from contentfeed.leads.models import CLOSED_STATUSES, Lead, LeadStatus
 from contentfeed.routing.models import LeadActivity, Queue, QueueMember, SellerNotice
 from contentfeed.routing.service import enqueue, get_queue, last_touch, record
 
+# The statuses a queue shows: qualified leads have left the queue for the rep's pipeline.
+QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.CLAIMED, LeadStatus.CONTACTED)
 # Where a lead may go next from each status (release and reassign are separate actions).
 TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
     LeadStatus.NEW: frozenset({LeadStatus.CLAIMED, LeadStatus.DISQUALIFIED}),
@@ -255,12 +258,45 @@ class QueueView:
 
     queue: Queue
     rows: list[QueueRow]
-    waiting: int
+    counts: QueueCounts
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    waiting: int  # new and unclaimed
     overdue: int
+    open: int
+
+
+def queue_counts(s: Session, queue_ids: Sequence[int], now: datetime) -> dict[int, QueueCounts]:
+    """Count each queue's waiting, overdue and open leads in one query (all of them, however
+    many the queue page lists)."""
+    waiting = sa.and_(Lead.status == LeadStatus.NEW, Lead.assignee_id.is_(None))
+    overdue = sa.and_(  # as is_overdue
+        Lead.due_at <= now,
+        Lead.first_contact_at.is_(None),
+        Lead.status.in_([LeadStatus.NEW, LeadStatus.CLAIMED]),
+    )
+    rows = s.execute(
+        sa.select(
+            Lead.queue_id,
+            sa.func.sum(sa.case((waiting, 1), else_=0)),
+            sa.func.sum(sa.case((overdue, 1), else_=0)),
+            sa.func.count(),
+        )
+        .where(
+            Lead.queue_id.in_(queue_ids),
+            Lead.merged_into_id.is_(None),
+            Lead.status.in_(QUEUE_STATUSES),
+        )
+        .group_by(Lead.queue_id)
+    ).all()
+    return {int(q or 0): QueueCounts(int(w or 0), int(o or 0), int(n)) for q, w, o, n in rows}
 
 
 def queue_view(s: Session, queue: Queue, now: datetime, *, limit: int = 200) -> QueueView:
-    """Return a queue's open leads by SLA due time, with the seller and content behind each."""
+    """Return a queue's open leads by SLA due time (the first ``limit``), with the seller and
+    content behind each, and the queue's counts over all its open leads."""
     from contentfeed.content.models import Content
 
     leads = list(
@@ -270,7 +306,7 @@ def queue_view(s: Session, queue: Queue, now: datetime, *, limit: int = 200) -> 
             .where(
                 Lead.queue_id == queue.id,
                 Lead.merged_into_id.is_(None),
-                Lead.status.in_([LeadStatus.NEW, LeadStatus.CLAIMED, LeadStatus.CONTACTED]),
+                Lead.status.in_(QUEUE_STATUSES),
             )
             .order_by(Lead.due_at, Lead.id)
             .limit(limit)
@@ -296,8 +332,8 @@ def queue_view(s: Session, queue: Queue, now: datetime, *, limit: int = 200) -> 
                 assignee_name=names.get(lead.assignee_id, "") if lead.assignee_id else "",
             )
         )
-    waiting = sum(1 for lead in leads if lead.status is LeadStatus.NEW)
-    return QueueView(queue, rows, waiting, sum(1 for row in rows if row.overdue))
+    counts = queue_counts(s, [queue.id], now).get(queue.id, QueueCounts(0, 0, 0))
+    return QueueView(queue, rows, counts)
 
 
 def is_overdue(lead: Lead, now: datetime) -> bool:
