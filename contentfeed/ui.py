@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
@@ -172,11 +173,18 @@ def url_with(**changes: Any) -> str:
     return url_for(request.endpoint, **values)
 
 
-def sort_params(allowed: set[str], default: str) -> tuple[str, str]:
-    """Return (sort key, 'asc' | 'desc') from the query string, limited to allowed keys."""
+def sort_params(
+    allowed: set[str], default: str, *, descending_first: AbstractSet[str] = frozenset()
+) -> tuple[str, str]:
+    """Return (sort key, 'asc' | 'desc') from the query string, limited to allowed keys.
+
+    Without a ``dir`` (the default order, or a column header just clicked: see the
+    sort_header macro) columns in ``descending_first`` sort most/newest first, others A to Z.
+    """
     sort = request.args.get("sort", default)
-    direction = request.args.get("dir", "asc")
-    return (sort if sort in allowed else default), ("desc" if direction == "desc" else "asc")
+    sort = sort if sort in allowed else default
+    direction = request.args.get("dir") or ("desc" if sort in descending_first else "asc")
+    return sort, ("desc" if direction == "desc" else "asc")
 
 
 def viewer_zone() -> ZoneInfo:
@@ -192,8 +200,9 @@ def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
     return value.astimezone(viewer_zone()).strftime(fmt)
 
 
-def sort_url(key: str, direction: str) -> str:
-    """Return the current page's URL sorted by a column, back on page one."""
+def sort_url(key: str, direction: str | None) -> str:
+    """Return the current page's URL sorted by a column, back on page one (no direction: the
+    column's own first order)."""
     return url_with(sort=key, dir=direction, page=None)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -115,6 +116,11 @@ def test_history_sorts_by_clicks_post_status_and_when(
 
     assert order("/history") == ["Beta webinar", "Gamma story", "Alpha guide"]  # newest first
     assert order("/history?sort=clicks") == ["Beta webinar", "Alpha guide", "Gamma story"]
+    # Clicking the Clicks header (as a seller would) shows the most clicked first.
+    page = client.get("/history").get_data(as_text=True)
+    header = re.search(r'<a href="([^"]+)">Clicks</a>', page)
+    assert header is not None
+    assert order(html.unescape(header.group(1))) == ["Beta webinar", "Alpha guide", "Gamma story"]
     assert order("/history?sort=clicks&dir=asc") == ["Gamma story", "Alpha guide", "Beta webinar"]
     assert order("/history?sort=post&dir=desc") == ["Gamma story", "Beta webinar", "Alpha guide"]
     assert order("/history?sort=status&dir=asc")[-1] == "Gamma story"  # shared, then skipped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from collections.abc import Callable
@@ -168,6 +169,11 @@ def test_list_sorts_by_each_column_newest_first_by_default(
     assert order("/leads?sort=company&dir=asc") == ["Bea", "Abe", "Cleo"]  # case ignored
     assert order("/leads?sort=status&dir=asc") == ["Abe", "Bea", "Cleo"]  # as the work goes
     assert order("/leads?sort=nonsense") == ["Abe", "Bea", "Cleo"]
+    # The headers as a marketer clicks them: When (sorted, newest first) turns to oldest first.
+    page = marketer.get("/leads").get_data(as_text=True)
+    when = re.search(r'<a href="([^"]+)">When</a>', page)
+    assert when is not None
+    assert order(html.unescape(when.group(1))) == ["Cleo", "Bea", "Abe"]
     page = marketer.get("/leads?sort=company&dir=asc").get_data(as_text=True)
     assert 'aria-sort="ascending"' in page
 

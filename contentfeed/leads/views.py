@@ -164,9 +164,9 @@ def index() -> str:
     attribution_arg = args.get("attribution", "")
     per_page = int(current_app.config["PAGE_SIZE"])
     number = page_number()
-    sort, direction = sort_params(set(service.LEAD_SORTS), "submitted")
-    if "dir" not in args and sort == "submitted":
-        direction = "desc"  # newest first unless asked otherwise
+    sort, direction = sort_params(
+        set(service.LEAD_SORTS), "submitted", descending_first=frozenset({"submitted"})
+    )
     query = service.LeadQuery(
         q=args.get("q", "").strip(),
         status=status,

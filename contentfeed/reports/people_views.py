@@ -213,7 +213,9 @@ def leaderboard() -> ResponseReturnValue:
     board, rows, mode = _leaderboard_for_viewer(choice.period, team_id)
     anonymous = viewer.role not in STAFF and mode is LeaderboardMode.ANONYMOUS
     allowed = set(LEADERBOARD_SORTS) - ({"name"} if anonymous else set())
-    sort, direction = sort_params(allowed, "rank")
+    sort, direction = sort_params(
+        allowed, "rank", descending_first=frozenset({"posts", "clicks", "leads", "qualified"})
+    )
     ordered = sorted(rows, key=LEADERBOARD_SORTS[sort], reverse=direction == "desc")
     page = Page(page_number(), PER_PAGE, len(ordered), lambda n: url_with(page=n))
     you = next((row for row in rows if row.is_you), None)
@@ -293,9 +295,9 @@ def seller(seller_id: int) -> ResponseReturnValue:
     if choice.period is None:
         return render_template("reports/people_seller.html", **context), 422
     report = people.seller_page(db.session(), person, choice.period)
-    sort, direction = sort_params(set(people.POST_SORTS), "posted")
-    if "dir" not in request.args and sort != "content":
-        direction = "desc"  # newest, or most, first unless asked otherwise
+    sort, direction = sort_params(
+        set(people.POST_SORTS), "posted", descending_first=people.POST_SORTS.keys() - {"content"}
+    )
     history = people.sort_posts(report.history, sort, direction == "desc")
     page = Page(page_number(), PER_PAGE, len(history), lambda n: url_with(page=n))
     db.session().commit()

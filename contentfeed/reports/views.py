@@ -181,10 +181,15 @@ def _bar_chart(rows: Iterable[report.Row], what: str) -> tuple[Markup, list[repo
     return chart, top
 
 
+def _sort() -> tuple[str, str]:
+    """The table's sort: figures most first, names A to Z, unless the query says otherwise."""
+    return sort_params(
+        set(report.SORTS), report.DEFAULT_SORT, descending_first=report.SORTS.keys() - {"label"}
+    )
+
+
 def _sorted_page(rows: list[report.Row]) -> tuple[list[report.Row], Page, str, str]:
-    sort, direction = sort_params(set(report.SORTS), report.DEFAULT_SORT)
-    if "dir" not in request.args:
-        direction = "asc" if sort == "label" else "desc"
+    sort, direction = _sort()
     ordered = report.sort_rows(rows, sort, direction == "desc")
     per_page = current_app.config["PAGE_SIZE"]
     number = page_number()
@@ -252,9 +257,7 @@ def dashboard_csv() -> ResponseReturnValue:
     group = _group()
     result = report.content_report(s, period, group, _model(), _estimates())
     s.commit()
-    sort, direction = sort_params(set(report.SORTS), report.DEFAULT_SORT)
-    if "dir" not in request.args:
-        direction = "asc" if sort == "label" else "desc"
+    sort, direction = _sort()
     rows = report.sort_rows(result.rows, sort, direction == "desc")
     lines: list[list[object]] = [[report.GROUPS[group], *report.CSV_HEADER]]
     lines += [[row.label, *report.figure_cells(row.figures, result.is_whole)] for row in rows]
@@ -342,9 +345,7 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
                     ]
                 )
         return _csv_response(lines, f"contentfeed-campaign-{slug or campaign_id}-sellers", period)
-    sort, direction = sort_params(set(report.SORTS), report.DEFAULT_SORT)
-    if "dir" not in request.args:
-        direction = "asc" if sort == "label" else "desc"
+    sort, direction = _sort()
     rows = report.sort_rows(result.items, sort, direction == "desc")
     lines = [["Content item", *report.CSV_HEADER]]
     lines += [[row.label, *report.figure_cells(row.figures, result.is_whole)] for row in rows]

@@ -77,9 +77,9 @@ def history() -> ResponseReturnValue:
     s = db.session()
     per_page = current_app.config["PAGE_SIZE"]
     number = page_number()
-    sort, direction = sort_params(set(service.HISTORY_SORTS), "when")
-    if "dir" not in request.args and sort in {"when", "clicks"}:
-        direction = "desc"  # newest, or most clicked, first unless asked otherwise
+    sort, direction = sort_params(
+        set(service.HISTORY_SORTS), "when", descending_first=frozenset({"when", "clicks"})
+    )
     items, total = service.history(
         s,
         current_user,
