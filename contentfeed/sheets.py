@@ -104,5 +104,7 @@ def csv_download(rows: Iterable[Sequence[object]], filename: str, *, bom: bool =
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "X-Content-Type-Options": "nosniff",
+            # exports hold names and figures (the leads export, personal data): keep no copy
+            "Cache-Control": "no-store",
         },
     )

@@ -419,6 +419,7 @@ def test_api_exports_csv_formula_safe(
     response = client.get("/api/v1/leads.csv", headers=headers)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store"  # personal data: no cached copy
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 3
     by_email = {row["email"]: row for row in rows}

@@ -77,7 +77,7 @@ def _database_down() -> Unavailable:
     with contextlib.suppress(*DATABASE_DOWN):
         db.session().rollback()
     log.warning("lead webhook: database unavailable", exc_info=True)
-    return Unavailable("The database is unavailable; deliver the lead again in 30 seconds.")
+    return Unavailable(service.UNAVAILABLE)
 
 
 @bp.post("/webhooks/leads")
@@ -199,7 +199,6 @@ CSV_COLUMNS = (
     "last_touch_content",
     "last_touch_campaign",
 )
-# A cell starting with one of these would run as a formula in a spreadsheet.
 
 
 class SellerCredit(BaseModel):
@@ -315,7 +314,7 @@ def touch_out(touch: Touch, context: service.TouchContext) -> TouchOut:
         campaign_name=campaign.name if campaign else "",
         clicked=touch.click_id is not None,
         touched_at=touch.touched_at,
-        credits={k: float(v) for k, v in (touch.credits or {}).items()},
+        credits=touch.credits,
     )
 
 

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("contentfeed.leads")
 
 PATH = "/api/v1/webhooks/leads"
-UNAVAILABLE = "The database is unavailable; deliver the lead again in 30 seconds."
 # A dead database raises these (connection refused, lost, timed out).
 DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
@@ -81,9 +80,7 @@ class WebhookFastPath:
                 outcome = service.take_in(conn, *checked, settings)
         except DATABASE_DOWN:
             log.warning("lead webhook: database unavailable", exc_info=True)
-            problem = Unavailable(
-                "The database is unavailable; deliver the lead again in 30 seconds."
-            )
+            problem = Unavailable(service.UNAVAILABLE)
             return _answer(start_response, problem.status, _error_body(problem), retry=True)
         if outcome.problem is not None:
             return _answer(start_response, outcome.problem.status, _error_body(outcome.problem))

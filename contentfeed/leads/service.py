@@ -42,6 +42,8 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secr
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720, 1440)
 # An event still "received" this long after arrival lost its worker (a crash, a restart).
 ABANDONED_AFTER = timedelta(minutes=10)
+# What a sender is told when the database is down (with 503 and Retry-After).
+UNAVAILABLE = "The database is unavailable; deliver the lead again in 30 seconds."
 RETRY_BATCH = 100
 USE_RECORD_INTERVAL = timedelta(minutes=1)
 

@@ -108,11 +108,6 @@ class Figures:
         """Converted per qualified lead."""
         return _ratio(self.converted, self.qualified)
 
-    @property
-    def is_empty(self) -> bool:
-        """Tell whether nothing at all happened."""
-        return not (self.suggested or self.posted or self.clicks or self.leads)
-
     def add(self, other: Figures) -> None:
         """Add another row's counts to this one."""
         self.suggested += other.suggested

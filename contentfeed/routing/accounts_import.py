@@ -26,8 +26,6 @@ COLUMN_HELP = {
     "crm_id": "the CRM's id (optional); when given, the account with this id is updated",
 }
 IMPORT_MAX_ROWS = 10_000
-# A spreadsheet runs a cell starting with one of these as a formula: exports quote them with
-# a leading apostrophe, and imports take that apostrophe off again.
 
 
 @dataclass(frozen=True)

@@ -401,7 +401,6 @@ def set_lead_status(lead_id: int) -> Response:
         data.status,
         note=data.note,
         reason=data.reason,
-        public_url=current_app.config["PUBLIC_BASE_URL"],
     )
     body = lead_routing(s, lead)
     s.commit()

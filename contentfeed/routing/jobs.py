@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -16,17 +15,12 @@ from contentfeed.routing.models import SellerNotice
 from contentfeed.scheduler import Job
 from contentfeed.suggestions import notify
 
-log = logging.getLogger("contentfeed.routing")
-
 NOTICE_BATCH = 200
 
 
 def route_leads(s: Session) -> service.RouteResult:
     """Route the leads that came in since the last run."""
-    config = current_app.config
-    return service.route_pending(
-        s, service.RoutingSettings.from_config(config), public_url=config["PUBLIC_BASE_URL"]
-    )
+    return service.route_pending(s, service.RoutingSettings.from_config(current_app.config))
 
 
 def sla_sweep(s: Session) -> work.SlaResult:

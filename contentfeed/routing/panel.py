@@ -51,9 +51,7 @@ def work_panel(s: Session, lead: Lead, viewer: User) -> dict[str, object]:
         "assignee": assignee,
         "can_work": can_work and lead.merged_into_id is None,
         "actions": ACTIONS[lead.status] if can_work else [],
-        "can_disqualify": can_work
-        and lead.status in work.TRANSITIONS
-        and LeadStatus.DISQUALIFIED in work.TRANSITIONS[lead.status],
+        "can_disqualify": can_work and LeadStatus.DISQUALIFIED in work.TRANSITIONS[lead.status],
         "reps": reps,
         "history": service.history(s, lead.id),
         "merged_into": merged_into,

@@ -794,13 +794,14 @@ def open_lead_of(s: Session, lead: Lead, *, window_days: int) -> Lead | None:
 
 
 def route_pending(
-    s: Session, settings: RoutingSettings, now: datetime | None = None, *, public_url: str = ""
+    s: Session, settings: RoutingSettings, now: datetime | None = None
 ) -> RouteResult:
     """Route every lead not routed yet (oldest first), each in its own savepoint."""
     now = now or utcnow()
     ensure_defaults(s, settings)
     query = (
         sa.select(Lead)
+        .options(selectinload(Lead.touches))  # the facts and the seller notice read them
         .where(Lead.routed_at.is_(None), Lead.erased_at.is_(None))
         .order_by(Lead.id)
         .limit(ROUTE_BATCH)
@@ -810,7 +811,7 @@ def route_pending(
     rules = list_rules(s)
     for lead in s.scalars(query).all():
         with s.begin_nested():
-            if route_lead(s, lead, settings, rules, now, public_url=public_url):
+            if route_lead(s, lead, settings, rules, now):
                 routed += 1
             else:
                 merged += 1
@@ -823,8 +824,6 @@ def route_lead(
     settings: RoutingSettings,
     rules: Sequence[RoutingRule],
     now: datetime,
-    *,
-    public_url: str = "",
 ) -> bool:
     """Route one lead; return False when it was folded into the person's open lead."""
     earlier = open_lead_of(s, lead, window_days=settings.dedupe_days)
@@ -863,7 +862,7 @@ def route_lead(
         text += f" Assigned to {member.user.name}."
     record(s, lead, "routed", text, detail={"queue_id": queue.id}, now=now)
     enqueue(s, lead, "lead.routed", now)
-    tell_seller(s, lead, facts, now, public_url=public_url)
+    tell_seller(s, lead, facts, now)
     return True
 
 
@@ -1045,9 +1044,7 @@ def history(s: Session, lead_id: int) -> list[LeadActivity]:
 # --- telling the seller --------------------------------------------------------------------
 
 
-def tell_seller(
-    s: Session, lead: Lead, facts: Facts, now: datetime, *, public_url: str = ""
-) -> None:
+def tell_seller(s: Session, lead: Lead, facts: Facts, now: datetime) -> None:
     """Tell the attributed (last-touch) seller their post brought a lead."""
     last = last_touch(lead.touches)
     if last is None or last.seller_id is None:

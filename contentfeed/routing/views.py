@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -132,7 +132,6 @@ def lead_status(lead_id: int) -> Response:
             status,
             note=request.form.get("note", ""),
             reason=request.form.get("reason", ""),
-            public_url=current_app.config["PUBLIC_BASE_URL"],
         )
         return f"Marked {lead.status.label.lower()}."
 

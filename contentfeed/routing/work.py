@@ -184,7 +184,6 @@ def set_status(
     note: str = "",
     reason: str = "",
     now: datetime | None = None,
-    public_url: str = "",
 ) -> Lead:
     """Move a lead along new -> claimed -> contacted -> qualified / disqualified -> converted.
 
@@ -221,7 +220,7 @@ def set_status(
         record(s, lead, "note", note.strip()[:5000], actor=user, now=now)
     enqueue(s, lead, "lead.status_changed", now)
     if status in (LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED):
-        tell_seller_outcome(s, lead, status, now, public_url=public_url)
+        tell_seller_outcome(s, lead, status, now)
     s.flush()
     return lead
 
@@ -366,6 +365,7 @@ def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
     now = now or utcnow()
     stale = s.scalars(
         sa.select(Lead)
+        .options(selectinload(Lead.touches))  # the CRM message names the credited seller
         .where(
             Lead.status == LeadStatus.CLAIMED,
             Lead.first_contact_at.is_(None),
@@ -422,9 +422,7 @@ def _tell_queue_lead(s: Session, lead: Lead, text: str, now: datetime) -> None:
 # --- telling the seller how it ended --------------------------------------------------------
 
 
-def tell_seller_outcome(
-    s: Session, lead: Lead, status: LeadStatus, now: datetime, *, public_url: str = ""
-) -> None:
+def tell_seller_outcome(s: Session, lead: Lead, status: LeadStatus, now: datetime) -> None:
     """Tell the attributed seller how the lead their post brought ended."""
     last = last_touch(lead.touches)
     if last is None or last.seller_id is None:
