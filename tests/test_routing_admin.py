@@ -393,7 +393,7 @@ def test_queue_page_shows_sla_lead_and_members(
     assert "Weighted by capacity" in page
     assert "4 h" in page and "in business hours" in page
     assert "Mon\u2013Fri 08:00\u201318:00 (Europe/Berlin)" in page  # en dashes
-    assert "Queue Boss" in page
+    assert "<dt>Queue lead</dt><dd>Queue Boss</dd>" in page  # saved, not the add-a-rep list
     assert "Default queue" in page  # Digital sales is marked
 
 
@@ -589,13 +589,30 @@ def test_accounts_paginate_past_fifty(app: Flask, admin: FlaskClient) -> None:
     assert "Co 50" in second and "Co 51" in second and "Co 00" not in second
 
 
-def test_accounts_sort_by_name_crm_id_and_team(app: Flask, admin: FlaskClient) -> None:
+def test_accounts_sort_by_name_crm_id_and_team(
+    app: Flask,
+    admin: FlaskClient,
+    make_team: Callable[..., Any],
+    make_user: Callable[..., Any],
+) -> None:
+    teams = {name: make_team(name).id for name in ("Key accounts", "Growth", "Enterprise")}
+    owners = {name: make_user("rep", name=name).id for name in ("Zoe", "Adam", "Mia")}
+    accounts = (  # name, CRM id, owning team, owner
+        ("Bravo", "C-3", "Key accounts", "Adam"),
+        ("alpha", "C-9", "Growth", "Zoe"),
+        ("Charlie", "C-1", "Enterprise", "Mia"),
+    )
     with app.app_context():
         s = db.session()
-        for name, crm in (("Bravo", "C-3"), ("alpha", "C-9"), ("Charlie", "C-1")):
-            routing.save_account(
-                s, routing.AccountIn(name=name, domains=[f"{name.lower()}.example"], crm_id=crm)
+        for name, crm, team, owner in accounts:
+            data = routing.AccountIn(
+                name=name,
+                domains=[f"{name.lower()}.example"],
+                crm_id=crm,
+                owner_team_id=teams[team],
+                owner_id=owners[owner],
             )
+            routing.save_account(s, data)
         s.commit()
 
     def order(url: str) -> list[str]:
@@ -605,6 +622,9 @@ def test_accounts_sort_by_name_crm_id_and_team(app: Flask, admin: FlaskClient) -
     assert order("/admin/accounts") == ["alpha", "Bravo", "Charlie"]  # by name, case ignored
     assert order("/admin/accounts?sort=name&dir=desc") == ["Charlie", "Bravo", "alpha"]
     assert order("/admin/accounts?sort=crm") == ["Charlie", "Bravo", "alpha"]
+    assert order("/admin/accounts?sort=team") == ["Charlie", "alpha", "Bravo"]
+    assert order("/admin/accounts?sort=team&dir=desc") == ["Bravo", "alpha", "Charlie"]
+    assert order("/admin/accounts?sort=owner") == ["Bravo", "Charlie", "alpha"]
 
 
 IMPORT_CSV = (
