@@ -311,6 +311,41 @@ def test_campaign_drill_down(app: Flask, world: dict[str, int]) -> None:
     assert result.sellers[world["a"]][0].posted_at == at(3)
 
 
+def test_a_campaign_report_leaves_out_other_campaigns(
+    app: Flask,
+    world: dict[str, int],
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+) -> None:
+    """An item of another campaign, busy in the same days, changes the dashboard's totals
+    and nothing in the Launch campaign's drill-down or its daily series."""
+    with app.app_context():
+        s = db.session()
+        before = report.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
+        before_days = report.daily_series(s, PERIOD, "last_touch", campaign_id=world["campaign"])
+        before_total = report.period_totals(s, PERIOD, "last_touch", ESTIMATES)
+    other = make_content(title="Other launch deck", campaign="Other")
+    seller = make_user("seller", name="Di Other", linkedin_connections=900)
+    with app.app_context():
+        s = db.session()
+        content = s.get(Content, other.id)
+        assert content is not None
+        sg, link = _suggest(s, s.get(User, seller.id), content, 1, at(2), at(3))
+        _clicks(s, link, at(3), at(4), at(4, 15))
+        _lead(s, "other@example.com", LeadStatus.QUALIFIED, at(5), [(sg, link, {"all": 1})])
+        s.commit()
+        after = report.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
+        after_days = report.daily_series(s, PERIOD, "last_touch", campaign_id=world["campaign"])
+        after_total = report.period_totals(s, PERIOD, "last_touch", ESTIMATES)
+    assert after_total.clicks == before_total.clicks + 3  # the dashboard sees it...
+    assert after_total.leads == before_total.leads + 1
+    assert {r.content_id for r in after.items} == {world["a"], world["b"]}  # ...Launch does not
+    assert after.total == before.total
+    assert after.previous_total == before.previous_total
+    assert after.sellers.keys() == before.sellers.keys()
+    assert after_days == before_days
+
+
 # --- the pages -----------------------------------------------------------------------------
 
 
