@@ -23,7 +23,7 @@ from contentfeed.content.models import Content
 from contentfeed.db import Base, utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
 from contentfeed.leads import attribution
-from contentfeed.leads.models import Lead, LeadStatus
+from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import TrackedLink
 from contentfeed.routing import calendar, domains, jobs, service, work
 from contentfeed.routing.models import (
@@ -1068,3 +1068,34 @@ def test_queue_counts_cover_every_open_lead_not_only_the_rows_listed(app: Flask)
         view = work.queue_view(s, queue, utcnow(), limit=3)
         assert waiting.id not in [row.lead.id for row in view.rows]
         assert view.counts == work.QueueCounts(waiting=1, overdue=1, open=4)
+
+
+def test_routing_names_the_seller_credited_under_last_touch_even_on_a_tie(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    """Two codes clicked in the same second: the CRM message, the queue and the seller notice
+    name the seller attribution credited, as the lead page does."""
+    credited, other = make_user("seller", name="Credited"), make_user("seller", name="Other")
+    when = utcnow() - timedelta(hours=1)
+    with app.app_context():
+        s = db.session()
+        lead = new_lead(s, "tie@acme.example")
+        lead.touches = [  # the credited touch is stored first, so it has the lower id
+            Touch(
+                code="aaa",
+                found_in="ref",
+                seller_id=credited.id,
+                touched_at=when,
+                credits={"first_touch": 1.0, "last_touch": 1.0, "linear": 0.5},
+            ),
+            Touch(
+                code="bbb",
+                found_in="ref",
+                seller_id=other.id,
+                touched_at=when,
+                credits={"first_touch": 0.0, "last_touch": 0.0, "linear": 0.5},
+            ),
+        ]
+        s.flush()
+        payload = service.lead_payload(lead, "lead.created", utcnow())
+        assert payload["data"]["attributed_seller_id"] == credited.id

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from contentfeed.leads.models import (
     LeadStatus,
     Touch,
 )
+from contentfeed.leads.service import last_touch
 from contentfeed.routing import calendar, domains
 from contentfeed.routing.models import (
     Account,
@@ -573,7 +574,7 @@ def facts_of(s: Session, lead: Lead) -> Facts:
     domain = lead.email_domain or lead.email.rpartition("@")[2]
     free_mail = domains.is_freemail(domain)
     account = account_for_domain(s, domain)
-    last = last_touch(lead.touches)
+    last = last_touch(lead)
     seller = s.get(User, last.seller_id) if last and last.seller_id else None
     team = seller.team if seller else None
     return Facts(
@@ -594,12 +595,6 @@ def facts_of(s: Session, lead: Lead) -> Facts:
         seller_team_id=team.id if team else None,
         seller_team_name=team.name if team else "",
     )
-
-
-def last_touch(touches: Iterable[Touch]) -> Touch | None:
-    """Return the touch credited under last-touch (the latest)."""
-    ordered = sorted(touches, key=lambda t: (t.touched_at, t.id or 0))
-    return ordered[-1] if ordered else None
 
 
 def _check(name: str, value: Any, facts: Facts) -> tuple[bool, str]:
@@ -1046,7 +1041,7 @@ def history(s: Session, lead_id: int) -> list[LeadActivity]:
 
 def tell_seller(s: Session, lead: Lead, facts: Facts, now: datetime) -> None:
     """Tell the attributed (last-touch) seller their post brought a lead."""
-    last = last_touch(lead.touches)
+    last = last_touch(lead)
     if last is None or last.seller_id is None:
         return
     from contentfeed.content.models import Content
@@ -1076,7 +1071,7 @@ def tell_seller(s: Session, lead: Lead, facts: Facts, now: datetime) -> None:
 
 def lead_payload(lead: Lead, event_type: str, now: datetime) -> dict[str, Any]:
     """The JSON the CRM receives about a lead (personal fields; erased with the lead)."""
-    last = last_touch(lead.touches)
+    last = last_touch(lead)
     return {
         "type": event_type,
         "timestamp": now.isoformat(),

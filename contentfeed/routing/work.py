@@ -16,8 +16,9 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
 from contentfeed.leads.models import CLOSED_STATUSES, Lead, LeadStatus
+from contentfeed.leads.service import last_touch
 from contentfeed.routing.models import LeadActivity, Queue, QueueMember, SellerNotice
-from contentfeed.routing.service import enqueue, get_queue, last_touch, record
+from contentfeed.routing.service import enqueue, get_queue, record
 
 # The statuses a queue shows: qualified leads have left the queue for the rep's pipeline.
 QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.CLAIMED, LeadStatus.CONTACTED)
@@ -311,7 +312,7 @@ def queue_view(s: Session, queue: Queue, now: datetime, *, limit: int = 200) -> 
             .limit(limit)
         )
     )
-    lasts = {lead.id: last_touch(lead.touches) for lead in leads}
+    lasts = {lead.id: last_touch(lead) for lead in leads}
     seller_ids = {t.seller_id for t in lasts.values() if t and t.seller_id}
     content_ids = {t.content_id for t in lasts.values() if t and t.content_id}
     people = seller_ids | {lead.assignee_id for lead in leads if lead.assignee_id}
@@ -424,7 +425,7 @@ def _tell_queue_lead(s: Session, lead: Lead, text: str, now: datetime) -> None:
 
 def tell_seller_outcome(s: Session, lead: Lead, status: LeadStatus, now: datetime) -> None:
     """Tell the attributed seller how the lead their post brought ended."""
-    last = last_touch(lead.touches)
+    last = last_touch(lead)
     if last is None or last.seller_id is None:
         return
     outcome = {
