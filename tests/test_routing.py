@@ -370,6 +370,10 @@ def test_bad_conditions_are_refused_naming_each_field(app: Flask) -> None:
     with pytest.raises(Invalid) as refused:
         service.check_conditions({"min_score": 50, "max_score": 10})
     assert set(refused.value.fields) == {"max_score"}
+    with pytest.raises(Invalid) as refused:  # two letters, but no country: never matches
+        service.check_conditions({"countries": "de, uk"})
+    assert "'UK'" in refused.value.fields["countries"]
+    assert "GB" in refused.value.fields["countries"]
     assert service.check_conditions({"countries": "fr, de", "customer": False}) == {
         "countries": ["DE", "FR"],
         "customer": False,

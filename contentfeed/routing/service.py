@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pycountry
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
@@ -444,9 +445,11 @@ def check_conditions(raw: Mapping[str, Any]) -> dict[str, Any]:
                 continue
             if key == "countries":
                 codes = [v.upper() for v in items]
-                bad = [c for c in codes if not re.fullmatch(r"[A-Z]{2}", c)]
+                bad = [c for c in codes if not _is_iso_country(c)]
                 if bad:
                     problems[key] = f"ISO country codes (two letters), not {bad[0]!r}"
+                    if bad[0] == "UK":
+                        problems[key] += " (the United Kingdom is GB)"
                     continue
                 items = sorted(set(codes))
             elif key == "regions":
@@ -462,6 +465,14 @@ def check_conditions(raw: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise Invalid("Some conditions need attention.", problems)
     return clean
+
+
+def _is_iso_country(code: str) -> bool:
+    """Tell whether a code is an ISO 3166 alpha-2 country (what lead countries are stored as);
+    "UK" or "XX" would make a rule that never matches."""
+    return re.fullmatch(r"[A-Z]{2}", code) is not None and (
+        pycountry.countries.get(alpha_2=code) is not None
+    )
 
 
 def _text_list(value: Any) -> list[str] | None:
