@@ -105,17 +105,24 @@ def import_accounts(s: Session, text: str) -> ImportReport:
             f"{IMPORT_MAX_ROWS:,}. Split it into smaller files."
         )
     teams = {team.name.lower(): team for team in s.scalars(sa.select(Team))}
-    results = []
-    for number, record in numbered:
-        cells = {
-            key: unquote_formula(value.strip()) for key, value in zip(keys, record, strict=False)
-        }
-        results.append(_import_row(s, number, cells, teams))
-    return ImportReport(results)
+    rows = [
+        (number, {k: unquote_formula(v.strip()) for k, v in zip(keys, record, strict=False)})
+        for number, record in numbered
+    ]
+    emails = {cells["owner_email"].lower() for _n, cells in rows if cells.get("owner_email")}
+    owners = {
+        user.email.lower(): user
+        for user in s.scalars(sa.select(User).where(sa.func.lower(User.email).in_(emails)))
+    }  # one query for the whole file, not one per row
+    return ImportReport([_import_row(s, number, cells, teams, owners) for number, cells in rows])
 
 
 def _import_row(
-    s: Session, number: int, cells: dict[str, str], teams: dict[str, Team]
+    s: Session,
+    number: int,
+    cells: dict[str, str],
+    teams: dict[str, Team],
+    owners: dict[str, User],
 ) -> ImportRow:
     name = cells.get("name", "")
     crm_id = cells.get("crm_id", "")
@@ -126,7 +133,7 @@ def _import_row(
     owner_email = cells.get("owner_email", "").lower()
     owner = None
     if owner_email:
-        owner = s.scalar(sa.select(User).where(sa.func.lower(User.email) == owner_email))
+        owner = owners.get(owner_email)
         if owner is None:
             return ImportRow(
                 number, name, "error", f"owner_email: nobody signs in as {owner_email}"

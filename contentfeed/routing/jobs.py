@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import NotificationChannel, User
 from contentfeed.db import utcnow
@@ -50,9 +50,17 @@ def send_notices(s: Session) -> NoticeResult:
         .limit(NOTICE_BATCH)
         .with_for_update(skip_locked=True)
     ).all()
+    recipients = {
+        user.id: user
+        for user in s.scalars(
+            sa.select(User)
+            .options(selectinload(User.seller_profile))
+            .where(User.id.in_({notice.user_id for notice in due}))
+        )
+    }
     sent = failed = 0
     for notice in due:
-        user = s.get(User, notice.user_id)
+        user = recipients.get(notice.user_id)
         profile = user.seller_profile if user else None
         channel = profile.notification_channel.value if profile else NotificationChannel.EMAIL.value
         if user is None or channel == NotificationChannel.NONE.value:
