@@ -1103,3 +1103,39 @@ def test_routing_names_the_seller_credited_under_last_touch_even_on_a_tie(
         s.flush()
         payload = service.lead_payload(lead, "lead.created", utcnow())
         assert payload["data"]["attributed_seller_id"] == credited.id
+
+
+def test_a_notice_that_cannot_be_delivered_is_retried_later_then_given_up(
+    app: Flask, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contentfeed.suggestions import notify
+
+    sam = make_user(Role.SELLER, name="Sam Seller", notification_channel="email")
+    failures = [
+        notify.DeliveryFailed("mail server busy"),
+        notify.DeliveryFailed("no such mailbox", permanent=True),
+    ]
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise failures.pop(0)
+
+    monkeypatch.setattr(notify, "send_message", refuse)
+    with app.app_context():
+        s = db.session()
+        notice = SellerNotice(
+            user_id=sam.id, kind="lead", subject="A lead", text="…", next_attempt_at=utcnow()
+        )
+        s.add(notice)
+        s.commit()
+        assert jobs.send_notices(s) == jobs.NoticeResult(sent=0, failed=1)
+        s.commit()
+        assert notice.sent_at is None and notice.attempts == 1
+        assert notice.last_error == "mail server busy"
+        assert notice.next_attempt_at is not None and notice.next_attempt_at > utcnow()
+        assert jobs.send_notices(s) == jobs.NoticeResult(sent=0, failed=0)  # not due yet
+        notice.next_attempt_at = utcnow()
+        s.commit()
+        assert jobs.send_notices(s) == jobs.NoticeResult(sent=0, failed=1)
+        s.commit()
+        assert (notice.attempts, notice.next_attempt_at) == (2, None)  # permanent: given up
+        assert notice.sent_at is None and notice.last_error == "no such mailbox"
