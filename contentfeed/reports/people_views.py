@@ -134,7 +134,16 @@ class ShownRow:
     team: str
     figures: people.SellerFigures
     is_you: bool
-    url: str | None
+    seller_id: int
+    period: Period
+    linked: bool  # staff see every seller's page, a seller only their own
+
+    @property
+    def url(self) -> str | None:
+        """The seller's page, built only for the rows a page shows (not all 10,000)."""
+        if not self.linked:
+            return None
+        return url_for("reports_people.seller", **_args(self.period, seller_id=self.seller_id))
 
 
 def _shown_rows(board: people.Leaderboard, viewer: User, mode: LeaderboardMode) -> list[ShownRow]:
@@ -147,13 +156,12 @@ def _shown_rows(board: people.Leaderboard, viewer: User, mode: LeaderboardMode) 
         label = "You" if anonymous and is_you else row.name
         if anonymous and not is_you:
             label = f"Seller #{position}"
-        url = (
-            url_for("reports_people.seller", **_args(board.period, seller_id=row.seller_id))
-            if is_staff or is_you
-            else None
-        )
+        team = "" if anonymous else row.team
+        linked = is_staff or is_you
         rows.append(
-            ShownRow(row.rank, label, "" if anonymous else row.team, row.figures, is_you, url)
+            ShownRow(
+                row.rank, label, team, row.figures, is_you, row.seller_id, board.period, linked
+            )
         )
     return rows
 
