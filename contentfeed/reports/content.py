@@ -495,6 +495,11 @@ def _items(s: Session, ids: Iterable[int]) -> dict[int, _Item]:
     return found
 
 
+def item_titles(s: Session, ids: Iterable[int]) -> dict[int, str]:
+    """Return the titles of content items by id."""
+    return {cid: item.title for cid, item in _items(s, ids).items()}
+
+
 def _campaign_names(s: Session) -> dict[int, str]:
     return {cid: name for cid, name in s.execute(sa.select(Campaign.id, Campaign.name))}
 
@@ -586,6 +591,30 @@ def content_report(
     )
 
 
+def figures_table(
+    s: Session,
+    period: Period,
+    group: str,
+    model: str = DEFAULT_MODEL,
+    estimates: Estimates | None = None,
+    *,
+    campaign_id: int | None = None,
+) -> tuple[list[Row], Figures]:
+    """Return a report's table and its total row only: what a CSV download needs, without
+    the previous period and the daily series the page adds (4 queries instead of 14)."""
+    est = estimates or Estimates()
+    figures = item_figures(s, period, model, est, campaign_id=campaign_id)
+    return group_rows(s, figures, group, est), _total(figures.values(), est)
+
+
+def campaign_name(s: Session, campaign_id: int) -> str:
+    """Return a campaign's name, or raise NotFound."""
+    name = s.scalar(sa.select(Campaign.name).where(Campaign.id == campaign_id))
+    if name is None:
+        raise NotFound("That campaign doesn't exist (any more).")
+    return name
+
+
 def campaign_report(
     s: Session,
     period: Period,
@@ -595,9 +624,7 @@ def campaign_report(
 ) -> CampaignReport:
     """Build a campaign's drill-down: its items, and per item the sellers who posted it."""
     est = estimates or Estimates()
-    name = s.scalar(sa.select(Campaign.name).where(Campaign.id == campaign_id))
-    if name is None:
-        raise NotFound("That campaign doesn't exist (any more).")
+    name = campaign_name(s, campaign_id)
     now, days = _collect(s, period, model, est, campaign_id, by_day=True)
     before = period_totals(s, period.previous(), model, est, campaign_id=campaign_id)
     return CampaignReport(

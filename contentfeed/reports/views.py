@@ -254,15 +254,26 @@ def dashboard_csv() -> ResponseReturnValue:
     except Invalid as error:
         return _csv_error(error)
     s = db.session()
-    group = _group()
-    result = report.content_report(s, period, group, _model(), _estimates())
+    group, model = _group(), _model()
+    rows, total = report.figures_table(s, period, group, model, _estimates())
     s.commit()
-    sort, direction = _sort()
-    rows = report.sort_rows(result.rows, sort, direction == "desc")
-    lines: list[list[object]] = [[report.GROUPS[group], *report.CSV_HEADER]]
-    lines += [[row.label, *report.figure_cells(row.figures, result.is_whole)] for row in rows]
-    lines.append(["Total", *report.figure_cells(result.total, result.is_whole)])
+    lines = _table_lines(report.GROUPS[group], rows, total, model)
     return _csv_response(lines, f"contentfeed-content-by-{group}", period)
+
+
+def _table_lines(
+    first: str, rows: list[report.Row], total: report.Figures, model: str
+) -> list[list[object]]:
+    """A report table as CSV lines, in the page's order, with its total row."""
+    is_whole = model in report.WHOLE_MODELS
+    sort, direction = _sort()
+    lines: list[list[object]] = [[first, *report.CSV_HEADER]]
+    lines += [
+        [row.label, *report.figure_cells(row.figures, is_whole)]
+        for row in report.sort_rows(rows, sort, direction == "desc")
+    ]
+    lines.append(["Total", *report.figure_cells(total, is_whole)])
+    return lines
 
 
 # --- a campaign's drill-down ---------------------------------------------------------------
@@ -318,16 +329,19 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
     except Invalid as error:
         return _csv_error(error)
     s = db.session()
-    result = report.campaign_report(s, period, campaign_id, _model(), _estimates())
-    s.commit()
-    slug = "".join(c if c.isalnum() else "-" for c in result.campaign_name.lower()).strip("-")
-    titles = {row.content_id: row.label for row in result.items}
+    model = _model()
+    name = report.campaign_name(s, campaign_id)
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
     if request.args.get("table") == "sellers":
+        sellers = report.seller_posts(s, period, campaign_id, model)
+        titles = report.item_titles(s, sellers)
+        s.commit()
         lines: list[list[object]] = [
             ["Content item", "Seller", "Posted at", "Connections", "Clicks", "Leads"]
         ]
         zone = period.zone
-        for content_id, posts in result.sellers.items():
+        is_whole = model in report.WHOLE_MODELS
+        for content_id, posts in sellers.items():
             for post in posts:
                 posted = (
                     post.posted_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -341,15 +355,15 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
                         posted,
                         post.connections,
                         post.clicks,
-                        _credit(post.leads, result.is_whole).replace(",", ""),
+                        _credit(post.leads, is_whole).replace(",", ""),
                     ]
                 )
         return _csv_response(lines, f"contentfeed-campaign-{slug or campaign_id}-sellers", period)
-    sort, direction = _sort()
-    rows = report.sort_rows(result.items, sort, direction == "desc")
-    lines = [["Content item", *report.CSV_HEADER]]
-    lines += [[row.label, *report.figure_cells(row.figures, result.is_whole)] for row in rows]
-    lines.append(["Total", *report.figure_cells(result.total, result.is_whole)])
+    rows, total = report.figures_table(
+        s, period, "item", model, _estimates(), campaign_id=campaign_id
+    )
+    s.commit()
+    lines = _table_lines("Content item", rows, total, model)
     return _csv_response(lines, f"contentfeed-campaign-{slug or campaign_id}", period)
 
 
