@@ -404,6 +404,35 @@ def test_api_lists_and_gets_leads_as_documented(
     check_against_spec(spec, "/api/v1/leads", "get", 403, refused.json)
 
 
+def test_the_csv_export_pages_through_every_lead_once_newest_first(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., Any],
+    make_token: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contentfeed.leads import api as leads_api
+
+    monkeypatch.setattr(leads_api, "EXPORT_BATCH", 2)  # five leads: three batches
+    same = utcnow() - timedelta(hours=1)  # two leads submitted in the same second
+    with app.app_context():
+        s = db.session()
+        for n, at in enumerate([same, same, same - timedelta(minutes=1), same + timedelta(1)]):
+            s.add(Lead(email=f"p{n}@example.com", email_domain="example.com", submitted_at=at))
+        s.add(Lead(email="p4@example.com", email_domain="example.com", submitted_at=same))
+        s.commit()
+    headers = bearer(make_token(make_user("marketer"), "read"))
+    response = client.get("/api/v1/leads.csv", headers=headers)
+    emails = [row["email"] for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))]
+    assert emails == [
+        "p3@example.com",  # a day later
+        "p4@example.com",  # same second: the later id first
+        "p1@example.com",
+        "p0@example.com",
+        "p2@example.com",  # a minute earlier
+    ]
+
+
 def test_api_exports_csv_formula_safe(
     app: Flask,
     client: FlaskClient,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
@@ -438,16 +439,15 @@ def export_leads() -> Response:
     """
     filters = parse_query(LeadFilters)
     s = db.session()
-    rows: list[list[object]] = [list(CSV_COLUMNS)]
-    offset = 0
-    while True:
-        page = service.list_leads(s, _lead_query(filters, offset=offset, limit=EXPORT_BATCH))
-        context = service.touch_context(s, [t for lead in page.items for t in lead.touches])
-        rows += [_csv_row(lead, context) for lead in page.items]
-        offset += EXPORT_BATCH
-        if len(page.items) < EXPORT_BATCH:
-            break
-        s.expunge_all()  # keep memory flat over large exports
-    s.commit()
+    query = _lead_query(filters, offset=0, limit=0)
+
+    def rows() -> Iterator[list[object]]:
+        yield list(CSV_COLUMNS)
+        for batch in service.lead_batches(s, query, batch=EXPORT_BATCH):
+            context = service.touch_context(s, [t for lead in batch for t in lead.touches])
+            yield from (_csv_row(lead, context) for lead in batch)
+
     stamp = utcnow().strftime("%Y-%m-%d")
-    return sheets.csv_download(rows, f"contentfeed-leads-{stamp}.csv", bom=False)
+    response = sheets.csv_download(rows(), f"contentfeed-leads-{stamp}.csv", bom=False)
+    s.commit()
+    return response

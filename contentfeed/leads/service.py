@@ -9,7 +9,7 @@ import logging
 import secrets
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -646,6 +646,30 @@ def list_leads(s: Session, query: LeadQuery) -> LeadPage:
         .limit(query.limit)
     ).all()
     return LeadPage(items=list(items), total=total)
+
+
+def lead_batches(s: Session, query: LeadQuery, *, batch: int = 500) -> Iterator[list[Lead]]:
+    """Yield every lead matching the filters, newest first, with touches, in batches.
+
+    For exports: no count, and each batch starts after the last lead of the one before
+    (submitted_at, id) instead of skipping rows with OFFSET; the session forgets each batch
+    once it is read, so memory stays flat however many leads there are.
+    """
+    conditions = _lead_filters(query)
+    after: tuple[datetime, int] | None = None
+    while True:
+        stmt = sa.select(Lead).where(*conditions).options(selectinload(Lead.touches))
+        if after is not None:
+            stmt = stmt.where(sa.tuple_(Lead.submitted_at, Lead.id) < after)
+        leads = list(
+            s.scalars(stmt.order_by(Lead.submitted_at.desc(), Lead.id.desc()).limit(batch))
+        )
+        if leads:
+            yield leads
+        if len(leads) < batch:
+            return
+        after = (leads[-1].submitted_at, leads[-1].id)
+        s.expunge_all()
 
 
 def get_lead(s: Session, lead_id: int) -> Lead:
