@@ -22,9 +22,9 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads import privacy
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import jobs
+from contentfeed.routing import jobs, work
 from contentfeed.routing import service as routing
-from contentfeed.routing.models import OutboxMessage, Queue, SellerNotice
+from contentfeed.routing.models import LeadActivity, OutboxMessage, Queue, SellerNotice
 from tests.conftest import sign_in
 from tests.test_leads_ui import seller_lead
 from tests.test_webhook import make_secret, post_signed
@@ -209,13 +209,26 @@ def test_erasure_blanks_the_pending_crm_message(
     seller_lead: dict[str, Any],
     make_user: Callable[..., User],
 ) -> None:
-    rep_in(app, make_user, "Digital sales")
+    rep = rep_in(app, make_user, "Digital sales")
     route(app)
     with app.app_context():
         s = db.session()
+        worker = s.get(User, rep.id)
+        assert worker is not None
+        work.add_note(s, worker, seller_lead["lead_id"], "Jane prefers calls after 4pm.")
+        s.commit()
+        # Before erasing, the export holds the rep's note and the CRM message about her.
+        held = privacy.export_person(s, "jane.doe@acme-widgets.example")
+        assert [a["text"] for a in held["activity"] if a["kind"] == "note"] == [
+            "Jane prefers calls after 4pm."
+        ]
+        [crm] = held["crm_messages"]
+        assert crm["payload"]["data"]["email"] == "jane.doe@acme-widgets.example"
         report = privacy.erase_person(s, "jane.doe@acme-widgets.example", actor=None)
         s.commit()
         assert report.messages == 1
+        notes = s.scalars(sa.select(LeadActivity).where(LeadActivity.kind == "note")).all()
+        assert [n.text for n in notes] == ["(erased)"]
         message = s.scalars(
             sa.select(OutboxMessage).where(OutboxMessage.lead_id == seller_lead["lead_id"])
         ).one()
