@@ -149,7 +149,7 @@ class ShownRow:
 def _shown_rows(board: people.Leaderboard, viewer: User, mode: LeaderboardMode) -> list[ShownRow]:
     """Apply the visibility rules: staff see names; sellers as the admin decided."""
     is_staff = viewer.role in STAFF
-    anonymous = not is_staff and mode is LeaderboardMode.ANONYMOUS
+    anonymous = _is_anonymous(viewer, mode)
     rows = []
     for position, row in enumerate(board.rows, start=1):
         is_you = row.seller_id == viewer.id
@@ -176,16 +176,18 @@ LEADERBOARD_SORTS = {
 }
 
 
+def _is_anonymous(viewer: User, mode: LeaderboardMode) -> bool:
+    """Sellers see the others as "Seller #n" when the admin made the board anonymous."""
+    return viewer.role not in STAFF and mode is LeaderboardMode.ANONYMOUS
+
+
 def _leaderboard_for_viewer(
-    period: Period, team_id: int | None
-) -> tuple[people.Leaderboard, list[ShownRow], LeaderboardMode]:
-    s = db.session()
-    mode = people.leaderboard_mode(s)
+    period: Period, team_id: int | None, mode: LeaderboardMode
+) -> tuple[people.Leaderboard, list[ShownRow]]:
+    """The board and its rows as this viewer may see them (callers have refused OFF)."""
     viewer: User = current_user._get_current_object()
-    if viewer.role is Role.SELLER and mode is LeaderboardMode.OFF:
-        return people.Leaderboard(period, team_id, [], [], people.SellerFigures()), [], mode
-    board = people.leaderboard(s, period, team_id)
-    return board, _shown_rows(board, viewer, mode), mode
+    board = people.leaderboard(db.session(), period, team_id)
+    return board, _shown_rows(board, viewer, mode)
 
 
 def _team_arg(s: Any) -> tuple[int | None, list[tuple[int, str]]]:
@@ -218,8 +220,8 @@ def leaderboard() -> ResponseReturnValue:
     }
     if choice.period is None:
         return render_template("reports/people_leaderboard.html", **context), 422
-    board, rows, mode = _leaderboard_for_viewer(choice.period, team_id)
-    anonymous = viewer.role not in STAFF and mode is LeaderboardMode.ANONYMOUS
+    board, rows = _leaderboard_for_viewer(choice.period, team_id, mode)
+    anonymous = _is_anonymous(viewer, mode)
     allowed = set(LEADERBOARD_SORTS) - ({"name"} if anonymous else set())
     sort, direction = sort_params(
         allowed, "rank", descending_first=frozenset({"posts", "clicks", "leads", "qualified"})
@@ -255,12 +257,13 @@ def leaderboard_csv() -> Response:
     """Download the leaderboard as this viewer sees it."""
     s = db.session()
     viewer: User = current_user._get_current_object()
-    if viewer.role is Role.SELLER and people.leaderboard_mode(s) is LeaderboardMode.OFF:
+    mode = people.leaderboard_mode(s)
+    if viewer.role is Role.SELLER and mode is LeaderboardMode.OFF:
         abort(404)
     period = _period_or_422(_read_period())
     team_id, _teams = _team_arg(s)
-    _board, rows, mode = _leaderboard_for_viewer(period, team_id)
-    anonymous = viewer.role not in STAFF and mode is LeaderboardMode.ANONYMOUS
+    _board, rows = _leaderboard_for_viewer(period, team_id, mode)
+    anonymous = _is_anonymous(viewer, mode)
     header = ["Rank", "Seller", *([] if anonymous else ["Team"])]
     header += ["Posts", "Clicks", "Leads", "Qualified"]
     body = [
