@@ -354,6 +354,10 @@ def test_dry_run_refuses_a_bad_address(admin: FlaskClient, defaults: dict[str, i
         admin.post("/admin/routing/dry-run", data={"email": "a@b.example", "country": "D1"}), 422
     )
     assert "Two letters, e.g. DE." in page
+    page = _text(
+        admin.post("/admin/routing/dry-run", data={"email": "a@b.example", "country": "uk"}), 422
+    )
+    assert "UK is no ISO country code (the United Kingdom is GB)." in page
 
 
 def test_dry_run_with_an_unknown_link_code_says_so(

@@ -553,31 +553,30 @@ def dry_run() -> ResponseReturnValue:
     sample = None
     unknown_code = False
     if form.validate_on_submit():
-        country = (form.country.data or "").strip()
-        if country and not re.fullmatch(r"[A-Za-z]{2}", country):
+        country = (form.country.data or "").strip().upper()
+        if country and not re.fullmatch(r"[A-Z]{2}", country):
             form.country.errors = [*form.country.errors, "Two letters, e.g. DE."]
+        elif country and not service.is_iso_country(country):
+            message = f"{country} is no ISO country code (the United Kingdom is GB)."
+            form.country.errors = [*form.country.errors, message]
         try:
             email = normalise_email(form.email.data or "")
         except Invalid as exc:
             form.email.errors = [*form.email.errors, exc.message]
         if not form.errors:
-            now = utcnow()
             typed = service.Sample(
                 email=email,
                 first_name=form.first_name.data or "",
                 last_name=form.last_name.data or "",
                 company=form.company.data or "",
                 job_title=form.job_title.data or "",
-                country=form.country.data or "",
+                country=country,
                 code=form.code.data or "",
             )
             lookback = int(current_app.config["ATTRIBUTION_LOOKBACK_DAYS"])
-            lead = service.sample_lead(s, typed, lookback_days=lookback, now=now)
-            code = lead.utm_content
-            unknown_code = bool(code) and not any(t.code == code for t in lead.touches)
-            trace = service.dry_run(s, lead, _settings())
-            sample = {"name": lead.full_name, "email": lead.email}
-            s.rollback()  # a dry run changes nothing
+            tried = service.try_sample(s, typed, _settings(), lookback_days=lookback)
+            trace, unknown_code = tried.trace, tried.unknown_code
+            sample = {"name": tried.name, "email": tried.email}
     return render_template(
         "routing/admin_dry_run.html",
         form=form,

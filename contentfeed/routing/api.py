@@ -768,27 +768,22 @@ def dry_run() -> Response:
     data = parse_json(SampleLead)
     s = db.session()
     config = current_app.config
-    settings = service.RoutingSettings.from_config(config)
-    try:
-        with s.no_autoflush:
-            sample = service.sample_lead(
-                s,
-                service.Sample(
-                    email=data.email,
-                    first_name=data.first_name,
-                    last_name=data.last_name,
-                    company=data.company,
-                    job_title=data.job_title,
-                    country=data.country,
-                    code=data.utm_content,
-                ),
-                lookback_days=int(config["ATTRIBUTION_LOOKBACK_DAYS"]),
-                now=utcnow(),
-            )
-            body = DryRunOut.model_validate(service.dry_run(s, sample, settings))
-    finally:
-        s.rollback()  # the sample and its touches must never reach the database
-    return json_response(body)
+    sample = service.Sample(
+        email=data.email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        company=data.company,
+        job_title=data.job_title,
+        country=data.country,
+        code=data.utm_content,
+    )
+    tried = service.try_sample(
+        s,
+        sample,
+        service.RoutingSettings.from_config(config),
+        lookback_days=int(config["ATTRIBUTION_LOOKBACK_DAYS"]),
+    )
+    return json_response(DryRunOut.model_validate(tried.trace))
 
 
 # --- customer accounts ---------------------------------------------------------------------

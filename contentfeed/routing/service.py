@@ -445,7 +445,7 @@ def check_conditions(raw: Mapping[str, Any]) -> dict[str, Any]:
                 continue
             if key == "countries":
                 codes = [v.upper() for v in items]
-                bad = [c for c in codes if not _is_iso_country(c)]
+                bad = [c for c in codes if not is_iso_country(c)]
                 if bad:
                     problems[key] = f"ISO country codes (two letters), not {bad[0]!r}"
                     if bad[0] == "UK":
@@ -465,14 +465,6 @@ def check_conditions(raw: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise Invalid("Some conditions need attention.", problems)
     return clean
-
-
-def _is_iso_country(code: str) -> bool:
-    """Tell whether a code is an ISO 3166 alpha-2 country (what lead countries are stored as);
-    "UK" or "XX" would make a rule that never matches."""
-    return re.fullmatch(r"[A-Z]{2}", code) is not None and (
-        pycountry.countries.get(alpha_2=code) is not None
-    )
 
 
 def _text_list(value: Any) -> list[str] | None:
@@ -1007,6 +999,44 @@ def dry_run(s: Session, sample: Lead, settings: RoutingSettings) -> dict[str, An
         "assignment": assignment,
         "due_at": sla_due(queue, utcnow()).isoformat() if queue else None,
     }
+
+
+@dataclass(frozen=True)
+class TryResult:
+    """A dry run of a typed-in lead: the routing trace, who the sample was, and whether the
+    tracked-link code given matched no link."""
+
+    trace: dict[str, Any]
+    name: str
+    email: str
+    unknown_code: bool
+
+
+def try_sample(
+    s: Session, sample: Sample, settings: RoutingSettings, *, lookback_days: int
+) -> TryResult:
+    """Say where a lead like the sample would go; the sample and its touches are built in the
+    session only for the run and rolled back after it (the admin page and the API both)."""
+    try:
+        with s.no_autoflush:
+            lead = sample_lead(s, sample, lookback_days=lookback_days, now=utcnow())
+            code = lead.utm_content
+            return TryResult(
+                trace=dry_run(s, lead, settings),
+                name=lead.full_name,
+                email=lead.email,
+                unknown_code=bool(code) and not any(t.code == code for t in lead.touches),
+            )
+    finally:
+        s.rollback()  # a dry run changes nothing
+
+
+def is_iso_country(code: str) -> bool:
+    """Tell whether a code is an ISO 3166 alpha-2 country (what lead countries are stored as);
+    "UK" or "XX" would make a rule that never matches."""
+    return re.fullmatch(r"[A-Z]{2}", code) is not None and (
+        pycountry.countries.get(alpha_2=code) is not None
+    )
 
 
 # --- a lead's history ----------------------------------------------------------------------
