@@ -198,7 +198,7 @@ class LiveContent:
 
 
 def live_content_facts(
-    s: Session, now: datetime, *, base_url: str = ""
+    s: Session, now: datetime, *, base_url: str
 ) -> tuple[list[engine.ContentFacts], dict[int, LiveContent]]:
     """Load every live item with its variants and observed performance; links will lead to
     each item's URL, or for a gated file to its form page under ``base_url``."""
@@ -561,31 +561,21 @@ def pending_feed(s: Session, seller: User, base_url: str) -> list[FeedItem]:
     return _with_links(s, rows, base_url)
 
 
-def _history_sorts() -> dict[str, sa.ColumnElement[Any]]:
-    human_clicks = (
-        sa.select(sa.func.count(Click.id))
-        .join(TrackedLink, Click.link_id == TrackedLink.id)
-        .where(TrackedLink.suggestion_id == Suggestion.id, ~Click.is_bot)
-        .correlate(Suggestion)
-        .scalar_subquery()
-    )
-    title = (
-        sa.select(sa.func.lower(Content.title))
-        .where(Content.id == Suggestion.content_id)
-        .scalar_subquery()
-    )
-    moment = sa.func.coalesce(Suggestion.posted_at, Suggestion.skipped_at, Suggestion.expires_at)
-    return {
-        "when": moment,
-        "clicks": human_clicks,
-        "post": title,
-        "status": sa.case(
-            {s.value: n for n, s in enumerate(SuggestionStatus)}, value=Suggestion.status
-        ),
-    }
-
-
-HISTORY_SORTS = frozenset({"when", "clicks", "post", "status"})
+# How a seller's history can be ordered (ties: newest first).
+HISTORY_SORTS: dict[str, sa.ColumnElement[Any]] = {
+    "when": sa.func.coalesce(Suggestion.posted_at, Suggestion.skipped_at, Suggestion.expires_at),
+    "clicks": sa.select(sa.func.count(Click.id))
+    .join(TrackedLink, Click.link_id == TrackedLink.id)
+    .where(TrackedLink.suggestion_id == Suggestion.id, ~Click.is_bot)
+    .correlate(Suggestion)
+    .scalar_subquery(),
+    "post": sa.select(sa.func.lower(Content.title))
+    .where(Content.id == Suggestion.content_id)
+    .scalar_subquery(),
+    "status": sa.case(
+        {status.value: n for n, status in enumerate(SuggestionStatus)}, value=Suggestion.status
+    ),
+}
 
 
 def history(
@@ -602,8 +592,8 @@ def history(
     clicks, post title or status; ties newest first) and how many there are."""
     where = (Suggestion.seller_id == seller.id, Suggestion.status != SuggestionStatus.PENDING)
     total = s.scalar(sa.select(sa.func.count()).select_from(Suggestion).where(*where)) or 0
-    key = _history_sorts().get(sort) if sort in HISTORY_SORTS else None
-    order = [] if key is None else [key.desc() if descending else key.asc()]
+    key = HISTORY_SORTS.get(sort, HISTORY_SORTS["when"])
+    order = [key.desc() if descending else key.asc()]
     rows = s.scalars(
         _suggestion_query()
         .where(*where)
@@ -717,7 +707,7 @@ def suggest_now(
     )
     result = fill_feeds(s, settings, now=now, seed=seed, only=[seller.id], ignore_cadence=True)
     if result.created == 0:
-        facts, _contents = live_content_facts(s, now)
+        facts, _contents = live_content_facts(s, now, base_url=settings.public_base_url)
         if not any(f.variant_ids for f in facts):
             raise Conflict("The library has no live content with a post variant to suggest.")
         raise Conflict(
