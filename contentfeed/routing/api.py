@@ -141,14 +141,6 @@ def _queue_summary(queue: Queue, counts: work.QueueCounts) -> QueueSummary:
     )
 
 
-def _my_queue(s: Session, user: User, queue_id: int) -> Queue:
-    """Return one of the caller's queues, or raise NotFound (as claiming does)."""
-    queue = service.get_queue(s, queue_id)
-    if queue.id not in {q.id for q in work.queues_of(s, user)}:
-        raise NotFound("You are not a member of a queue with this id.")
-    return queue
-
-
 @bp.get("/queues")
 @access.require_scope("read", *WORKERS)
 @operation(summary="List my queues", tag=WORK_TAG, response=QueueList)
@@ -173,7 +165,7 @@ def list_queue_leads(queue_id: int) -> Response:
     """
     s = db.session()
     now = utcnow()
-    queue = _my_queue(s, access.signed_in_user(), queue_id)
+    queue = work.my_queue(s, access.signed_in_user(), queue_id)
     view = work.queue_view(s, queue, now)
     items = [
         QueueLeadRow(

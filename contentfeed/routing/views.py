@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import Session
@@ -15,7 +14,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Invalid
-from contentfeed.leads.models import Lead, LeadStatus
+from contentfeed.leads.models import LeadStatus
 from contentfeed.routing import work
 from contentfeed.routing.panel import due_text
 
@@ -31,17 +30,7 @@ def queue() -> str:
     s = db.session()
     now = utcnow()
     views = [work.queue_view(s, q, now) for q in work.queues_of(s, current_user)]
-    mine = list(
-        s.scalars(
-            sa.select(Lead)
-            .where(
-                Lead.assignee_id == current_user.id,
-                Lead.merged_into_id.is_(None),
-                Lead.status.in_([LeadStatus.CLAIMED, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]),
-            )
-            .order_by(Lead.due_at, Lead.id)
-        )
-    )
+    mine = work.my_leads(s, current_user)
     s.commit()
     return render_template(
         "routing/queue.html",

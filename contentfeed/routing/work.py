@@ -51,6 +51,30 @@ def queues_of(s: Session, user: User) -> list[Queue]:
     return list(s.scalars(query))
 
 
+def my_queue(s: Session, user: User, queue_id: int) -> Queue:
+    """Return one of the user's queues (admins: any), or raise NotFound."""
+    queue = get_queue(s, queue_id)
+    if user.role != Role.ADMIN and not any(m.user_id == user.id for m in queue.members):
+        raise NotFound("You are not a member of a queue with this id.")
+    return queue
+
+
+def my_leads(s: Session, user: User) -> list[Lead]:
+    """Return the leads a rep holds and still works (claimed, contacted, qualified), most
+    urgent first."""
+    return list(
+        s.scalars(
+            sa.select(Lead)
+            .where(
+                Lead.assignee_id == user.id,
+                Lead.merged_into_id.is_(None),
+                Lead.status.in_([LeadStatus.CLAIMED, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]),
+            )
+            .order_by(Lead.due_at, Lead.id)
+        )
+    )
+
+
 def _workable(s: Session, user: User, lead_id: int, *, lock: bool = True) -> Lead:
     lead = s.get(Lead, lead_id, with_for_update=lock)
     if lead is None or lead.merged_into_id is not None:
@@ -69,9 +93,7 @@ def claim_next(s: Session, user: User, queue_id: int, now: datetime | None = Non
     succeeds for the first, and the others try the next lead.
     """
     now = now or utcnow()
-    queue = get_queue(s, queue_id)
-    if user.role != Role.ADMIN and not any(m.user_id == user.id for m in queue.members):
-        raise NotFound("You are not a member of a queue with this id.")
+    queue = my_queue(s, user, queue_id)
     waiting = (
         sa.select(Lead.id)
         .where(
