@@ -167,9 +167,7 @@ def line_chart(
     return Markup("".join(parts))  # noqa: S704 -- every text in it went through escape()
 
 
-def bar_chart(
-    bars: Sequence[tuple[str, float]], *, title: str, description: str, unit: str = ""
-) -> Markup:
+def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, description: str) -> Markup:
     """Draw horizontal bars, each with its label above and its value at its end."""
     row_h, pad = 42, 4
     height = max(1, len(bars)) * row_h + pad
@@ -189,7 +187,7 @@ def bar_chart(
             f'<text class="chart__tick chart__bar-label" x="0" y="{y + 12}">{escape(short)}</text>'
             f'<rect class="chart__bar" x="0" y="{y + 18}" width="{width:.1f}" height="16" rx="2"/>'
             f'<text class="chart__value" x="{width + 6:.1f}" y="{y + 31}">'
-            f"{_fmt(value)}{escape(unit)}</text>"
+            f"{_fmt(value)}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 -- every text in it went through escape()

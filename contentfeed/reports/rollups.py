@@ -191,13 +191,11 @@ def _split(period: Period, through: date | None) -> tuple[tuple[date, date] | No
     return (first, last), edges
 
 
-def human_clicks(s: Session, period: Period, link_ids: Any = None) -> sa.Subquery:
+def human_clicks(s: Session, period: Period) -> sa.Subquery:
     """Human clicks in the period per (content_id, seller_id), as a subquery of rows
     ``content_id, seller_id, clicks`` (a pair may appear twice: sum them).
 
-    Whole UTC days up to the watermark come from the rollup, the rest from raw clicks;
-    ``link_ids`` (a select of tracked_link ids) narrows the raw part to some links when the
-    caller narrows the result the same way (the rollup part is small either way).
+    Whole UTC days up to the watermark come from the rollup, the rest from raw clicks.
     """
     days, edges = _split(period, watermark(s))
     parts: list[sa.Select[int, int, int]] = []
@@ -216,8 +214,6 @@ def human_clicks(s: Session, period: Period, link_ids: Any = None) -> sa.Subquer
         per_link = sa.select(Click.link_id, sa.func.count().label("n")).where(
             in_edges, Click.is_bot.is_(False)
         )
-        if link_ids is not None:
-            per_link = per_link.where(Click.link_id.in_(link_ids))
         # Count per link first: the join then sees one row per link instead of one per click.
         counted = per_link.group_by(Click.link_id).subquery()
         parts.append(
