@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role, User
+from contentfeed.accounts.models import Role
 from contentfeed.api import Timestamp, json_response, operation, parse_query
 from contentfeed.content.models import Campaign
 from contentfeed.errors import NotFound
@@ -35,7 +35,6 @@ SALES = (Role.ADMIN, Role.MARKETER, Role.REP)
 SELLER_REPORT = (Role.ADMIN, Role.MARKETER, Role.SELLER)
 Model = Literal["first_touch", "last_touch", "linear", "u_shaped", "time_decay"]
 Group = Literal["item", "campaign", "topic", "kind"]
-NO_SUCH_SELLER = "No seller has this id."
 
 
 # --- query parameters ----------------------------------------------------------------------
@@ -474,11 +473,7 @@ def seller_report(seller_id: int) -> Response:
     period = _period(query)
     s = db.session()
     caller = access.signed_in_user()
-    seller = s.get(User, seller_id)
-    if seller is None or seller.role != Role.SELLER:
-        raise NotFound(NO_SUCH_SELLER)
-    if caller.role == Role.SELLER and caller.id != seller.id:
-        raise NotFound(NO_SUCH_SELLER)
+    seller = people.visible_seller(s, caller, seller_id)
     page = people.seller_page(s, seller, period)
     body = SellerReportOut(
         seller=Ref(id=page.seller_id, name=page.name),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.models import Campaign, Content
 from contentfeed.db import utcnow
+from contentfeed.errors import NotFound
 from contentfeed.leads.attribution import MODELS
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click, TrackedLink
@@ -333,6 +334,17 @@ POST_SORTS: dict[str, Callable[[PostRow], Any]] = {
 def sort_posts(rows: list[PostRow], key: str, descending: bool) -> list[PostRow]:
     """Return the rows ordered by one of POST_SORTS (stable: equal rows keep their order)."""
     return sorted(rows, key=POST_SORTS.get(key, POST_SORTS["posted"]), reverse=descending)
+
+
+def visible_seller(s: Session, viewer: User, seller_id: int) -> User:
+    """Return the seller whose page this viewer may see (staff: any seller; a seller: only
+    themself), or raise NotFound: a page one may not see does not exist for them."""
+    seller = s.get(User, seller_id)
+    if seller is None or seller.role is not Role.SELLER:
+        raise NotFound("No seller has this id.")
+    if viewer.role is Role.SELLER and viewer.id != seller.id:
+        raise NotFound("No seller has this id.")
+    return seller
 
 
 @dataclass(frozen=True)

@@ -286,14 +286,7 @@ def leaderboard_csv() -> Response:
 
 
 def _visible_seller(seller_id: int) -> User:
-    """Return the seller this viewer may see: staff any seller, a seller only themself."""
-    viewer: User = current_user._get_current_object()
-    if viewer.role not in STAFF and viewer.id != seller_id:
-        abort(404)
-    seller = db.session().get(User, seller_id)
-    if seller is None or seller.role is not Role.SELLER:
-        abort(404)
-    return seller
+    return people.visible_seller(db.session(), current_user._get_current_object(), seller_id)
 
 
 @bp.get("/reports/sellers/<int:seller_id>")
