@@ -41,6 +41,7 @@ CLOSED_STATUSES = frozenset({LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED})
 # The attribution models; a touch keeps its share under each in a column of its own
 # (credit_first_touch, ...), which reports sum as plain numbers.
 CREDIT_MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "u_shaped", "time_decay")
+CREDIT_COLUMNS: dict[str, str] = {model: f"credit_{model}" for model in CREDIT_MODELS}
 
 
 class WebhookSecret(Base):
@@ -217,17 +218,15 @@ class Touch(Base):
     @classmethod
     def credit(cls, model: str) -> InstrumentedAttribute[float]:
         """Return the column holding the share under one model (KeyError for an unknown one)."""
-        if model not in CREDIT_MODELS:
-            raise KeyError(model)
-        column: InstrumentedAttribute[float] = getattr(cls, f"credit_{model}")
+        column: InstrumentedAttribute[float] = getattr(cls, CREDIT_COLUMNS[model])
         return column
 
     @property
     def credits(self) -> dict[str, float]:
         """Return the share under every model: {"first_touch": 1.0, "linear": 0.5, ...}."""
-        return {model: float(getattr(self, f"credit_{model}") or 0.0) for model in CREDIT_MODELS}
+        return {model: float(getattr(self, name) or 0.0) for model, name in CREDIT_COLUMNS.items()}
 
     @credits.setter
     def credits(self, shares: Mapping[str, float]) -> None:
-        for model in CREDIT_MODELS:
-            setattr(self, f"credit_{model}", float(shares.get(model, 0.0)))
+        for model, name in CREDIT_COLUMNS.items():
+            setattr(self, name, float(shares.get(model, 0.0)))

@@ -26,7 +26,7 @@ from contentfeed.db import UTCDateTime
 from contentfeed.leads import attribution
 from contentfeed.leads.attribution import Credited, TouchSearch
 from contentfeed.leads.models import (
-    CREDIT_MODELS,
+    CREDIT_COLUMNS,
     EventStatus,
     InboundEvent,
     Lead,
@@ -129,7 +129,7 @@ TOUCH_COLUMNS = (
     "content_id",
     "campaign_id",
     "touched_at",
-    *(f"credit_{model}" for model in CREDIT_MODELS),
+    *CREDIT_COLUMNS.values(),
 )
 # The columns of a touch-query row between its kind and its touch_id (attribution.py).
 TOUCH_ROW = (
@@ -276,7 +276,7 @@ def _touch_values(item: Credited) -> dict[str, Any]:
         "content_id": touch.content_id,
         "campaign_id": touch.campaign_id,
         "touched_at": touch.touched_at,
-        **{f"credit_{model}": item.credits.get(model, 0.0) for model in CREDIT_MODELS},
+        **{name: item.credits.get(model, 0.0) for model, name in CREDIT_COLUMNS.items()},
     }
 
 
