@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import pycountry
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -42,18 +44,60 @@ ATTRIBUTION_FIELDS = (
 )
 
 
+# Control characters (C0, DEL, C1) have no place in a lead, and PostgreSQL cannot even store
+# NUL. Free text (a message, the consent wording) keeps tabs and line breaks; a one-line
+# field takes them as a space, as a browser's one-line input would have.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+FREE_TEXT_CONTROLS = frozenset("\t\n\r")
+LINE_BREAKS = re.compile(r"\s*[\t\n\r\v\f]+\s*")
+
+
+def control_character(value: str, *, allowed: frozenset[str] = frozenset()) -> str | None:
+    """Return what is wrong when the text holds a control character not in ``allowed``."""
+    for char in CONTROL_CHARACTERS.findall(value):
+        if char not in allowed:
+            return f"contains a control character (U+{ord(char):04X}); send plain text"
+    return None
+
+
+def one_line(value: str) -> str:
+    """Turn tabs and line breaks into a space; refuse any other control character."""
+    value = LINE_BREAKS.sub(" ", value)
+    problem = control_character(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def free_text(value: str) -> str:
+    """Keep tabs and line breaks; refuse any other control character."""
+    problem = control_character(value, allowed=FREE_TEXT_CONTROLS)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 def _none_to_empty(value: Any) -> Any:
     return "" if value is None else value
 
 
 # Trimmed strings of at most N characters; null counts as empty.
 _Empty = BeforeValidator(_none_to_empty)
-Text50 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=50)]
-Text60 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=60)]
-Text64 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=64)]
-Text120 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=120)]
-Text200 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=200)]
-Text2000 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=2000)]
+_OneLine = AfterValidator(one_line)
+Text50 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=50), _OneLine]
+Text60 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=60), _OneLine]
+Text64 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=64), _OneLine]
+Text120 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=120), _OneLine]
+Text200 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=200), _OneLine]
+Text2000 = Annotated[
+    str, _Empty, StringConstraints(strip_whitespace=True, max_length=2000), _OneLine
+]
+FreeText2000 = Annotated[
+    str,
+    _Empty,
+    StringConstraints(strip_whitespace=True, max_length=2000),
+    AfterValidator(free_text),
+]
 
 
 def checked_email(value: Any) -> Any:
@@ -95,7 +139,7 @@ class LeadIn(BaseModel):
     )
     phone: Text50 = ""
     consent: bool = Field(default=False, description="Forms may send yes/true/1/on")
-    consent_text: Text2000 = Field(default="", description="The consent wording or its version")
+    consent_text: FreeText2000 = Field(default="", description="The consent wording or its version")
     landing_url: Text2000 = ""
     referrer: Text2000 = ""
     utm_source: Text200 = ""
@@ -117,6 +161,8 @@ class LeadIn(BaseModel):
     @field_validator("email", mode="before")
     @classmethod
     def _normalise_email(cls, value: Any) -> Any:
+        if isinstance(value, str) and (problem := control_character(value)) is not None:
+            raise ValueError(problem)  # named as such, not as a malformed address
         return checked_email(value)
 
     @field_validator("country")
@@ -154,9 +200,13 @@ def check_media_type(content_type: str) -> str:
 
 
 def decode_body(raw: bytes) -> str:
-    """Return the body as text; it must be non-empty UTF-8."""
+    """Return the body as text; it must be non-empty UTF-8 without raw NUL bytes."""
     if not raw.strip():
         raise BadRequest("The body is empty; send the lead's fields.")
+    if b"\x00" in raw:
+        # Neither JSON nor a form can carry one unencoded, and PostgreSQL cannot store the
+        # raw event with one: refused before anything is stored.
+        raise BadRequest("The body contains a raw NUL byte; no lead field may hold one.")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -186,6 +236,24 @@ def _depth(value: Any) -> int:
     return 0
 
 
+def _control_in(value: Any) -> str | None:
+    """What is wrong with the first control character in extra data (keys included)."""
+    if isinstance(value, str):
+        return control_character(value, allowed=FREE_TEXT_CONTROLS)
+    if isinstance(value, dict):
+        items: list[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    return next((p for p in map(_control_in, items) if p is not None), None)
+
+
+def printable(name: str) -> str:
+    """Return a field name with its control characters escaped, fit to show and store."""
+    return CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
+
+
 def _longest_text(value: Any) -> int:
     if isinstance(value, str):
         return len(value)
@@ -212,7 +280,11 @@ def parse_lead(data: dict[str, Any]) -> LeadIn:
         problems["body"] = f"at most {MAX_EXTRA_FIELDS} extra fields are kept"
     for name, value in extra.items():
         if len(name) > 100:
-            problems[name[:100]] = "field names are at most 100 characters"
+            problems[printable(name[:100])] = "field names are at most 100 characters"
+        elif control_character(name) is not None:
+            problems[printable(name)] = "the field's name contains a control character"
+        elif (problem := _control_in(value)) is not None:
+            problems[name] = problem
         elif _depth(value) > MAX_EXTRA_DEPTH:
             problems[name] = f"nested deeper than {MAX_EXTRA_DEPTH} levels"
         elif _longest_text(value) > MAX_EXTRA_TEXT:

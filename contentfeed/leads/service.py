@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -45,6 +46,10 @@ ABANDONED_AFTER = timedelta(minutes=10)
 # What a sender is told when the database is down (with 503 and Retry-After).
 UNAVAILABLE = "The database is unavailable; deliver the lead again in 30 seconds."
 RETRY_BATCH = 100
+# A copy of a delivery whose first copy is still being processed waits this long, looking
+# again with growing pauses, so that it can be given the first copy's answer.
+REDELIVERY_WAIT_SECONDS = 3.0
+REDELIVERY_POLL_SECONDS = (0.01, 0.2)
 USE_RECORD_INTERVAL = timedelta(minutes=1)
 
 
@@ -378,7 +383,13 @@ def process_event(s: Session, event: InboundEvent, *, lookback_days: int, now: d
 
 def _describe(exc: DomainError) -> str:
     details = "; ".join(f"{field}: {problem}" for field, problem in exc.fields.items())
-    return exc.message + (f" ({details})" if details else "")
+    # Escaped: the error is stored, and PostgreSQL cannot store a NUL a message might quote.
+    return intake.printable(exc.message + (f" ({details})" if details else ""))
+
+
+def cannot_succeed(exc: Exception) -> bool:
+    """Whether the database refused a value of the event itself, so a retry cannot help."""
+    return isinstance(exc, (sa.exc.DataError, psycopg.DataError))
 
 
 def next_attempt_at(attempts: int, *, max_attempts: int, now: datetime) -> datetime | None:
@@ -445,7 +456,11 @@ def take_in(
     except Exception as exc:
         log.exception("processing inbound event %s failed", event_id)
         conn.rollback()
-        retry_at = next_attempt_at(1, max_attempts=settings.max_attempts, now=now)
+        retry_at = (
+            None
+            if cannot_succeed(exc)
+            else next_attempt_at(1, max_attempts=settings.max_attempts, now=now)
+        )
         store.mark_event(
             conn,
             event_id,
@@ -460,12 +475,44 @@ def take_in(
 
 
 def _earlier_outcome(conn: sa.Connection, values: Mapping[str, Any]) -> Outcome:
-    """Where the first copy of a redelivered event stands."""
-    row = store.find_event(conn, values["source"], values["external_id"])
+    """The answer the first copy of a redelivered event was given.
+
+    A first copy still being processed is waited for, briefly, so that every copy learns the
+    lead (or, should that take longer, that the event is received and kept).
+    """
+    deadline = time.monotonic() + REDELIVERY_WAIT_SECONDS
+    pause, longest = REDELIVERY_POLL_SECONDS
+    while True:
+        row = store.find_event(conn, values["source"], values["external_id"])
+        conn.commit()  # ends the read, so that the next one sees the first copy's commit
+        if row is None:  # pragma: no cover - the conflicting row is committed or ours
+            raise RuntimeError("the conflicting inbound event could not be read")
+        status = EventStatus(row.status)
+        if status is not EventStatus.RECEIVED or time.monotonic() >= deadline:
+            break
+        time.sleep(pause)
+        pause = min(pause * 2, longest)
+    if status is EventStatus.FAILED and (problem := _refusal(conn, row.id)) is not None:
+        return Outcome(row.id, None, status, problem=problem)
+    return Outcome(row.id, row.lead_id, status, row.touches)
+
+
+def _refusal(conn: sa.Connection, event_id: int) -> DomainError | None:
+    """The refusal a failed event's first copy was answered, when its fields were at fault.
+
+    Checking the fields is a pure function of the stored body, so checking them again gives
+    the first answer word for word, with no copy of it to store. A purged body (past the
+    retention) cannot be checked; its redelivery is told "failed" as a processing failure is.
+    """
+    content_type, body = store.event_body(conn, event_id)
     conn.commit()
-    if row is None:  # pragma: no cover - the conflicting row is committed or ours
-        raise RuntimeError("the conflicting inbound event could not be read")
-    return Outcome(row.id, row.lead_id, EventStatus(row.status), row.touches)
+    if not body:
+        return None
+    try:
+        intake.parse_lead(intake.read_data(content_type, body))
+    except DomainError as exc:
+        return exc
+    return None
 
 
 def process_safely(
@@ -490,6 +537,8 @@ def process_safely(
         mark_failed(
             event, f"{type(exc).__name__}: {exc}", max_attempts=settings.max_attempts, now=now
         )
+        if cannot_succeed(exc):
+            event.next_attempt_at = None
         return Outcome(event.id, None, EventStatus.FAILED)
 
 

@@ -225,6 +225,15 @@ def find_event(conn: sa.Connection, source: str, external_id: str) -> sa.Row[Any
     return conn.execute(_find_event_statement(), params).first()
 
 
+def event_body(conn: sa.Connection, event_id: int) -> tuple[str, str]:
+    """Return a stored event's content type and raw body (both empty once purged)."""
+    query = sa.select(InboundEvent.content_type, InboundEvent.body).where(
+        InboundEvent.id == event_id
+    )
+    row = conn.execute(query).one()
+    return row.content_type, row.body
+
+
 def write_lead(
     conn: sa.Connection,
     event_id: int,
