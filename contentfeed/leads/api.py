@@ -38,8 +38,8 @@ class EventAccepted(BaseModel):
     event_id: int = Field(description="The raw event's id; the same for every redelivery")
     lead_id: int | None = Field(description="The lead made from it; null until processed")
     status: EventStatus = Field(
-        description="processed; received while a first copy is still being processed; "
-        "failed when processing failed (the event is kept and retried)"
+        description="processed; received when a first copy is still being processed after "
+        "a short wait; failed when processing failed (the event is kept and retried)"
     )
     attributed: int = Field(description="How many tracked-link touches the lead was given")
 
@@ -109,8 +109,10 @@ def receive() -> Response:
       `external_id`, which makes redelivery safe.
 
     The raw event is stored before it is processed, so nothing is lost and a redelivery
-    answers the first delivery's result without creating anything. 503 (with Retry-After)
-    means the database is briefly unavailable: deliver again.
+    answers the first delivery's result without creating anything: the same lead, or the
+    same 422 naming the same fields. Control characters are refused (422 naming the field),
+    except tabs and line breaks in free text (`consent_text`, extra fields). 503 (with
+    Retry-After) means the database is briefly unavailable: deliver again.
     """
     config = current_app.config
     settings = service.IntakeSettings.from_config(config)
