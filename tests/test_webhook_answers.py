@@ -330,3 +330,25 @@ def test_a_value_the_database_refuses_is_not_retried(
         s.commit()
     again = the_event(app)
     assert (again.attempts, again.next_attempt_at) == (2, None)
+
+
+def test_a_control_character_in_the_token_posts_external_id_is_refused(
+    app: Flask, client: FlaskClient, make_user: Any, make_token: Any
+) -> None:
+    token = make_token(make_user("admin"), "leads:write")
+    body = {"email": "a@example.com", "external_id": "crm\u000077"}
+    response = client.post(URL, json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.json is not None and "external_id" in response.json["fields"]
+    assert count(app, InboundEvent) == 0
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_control_character_in_the_webhook_id_is_refused(
+    app: Flask, client: FlaskClient, route: str
+) -> None:
+    secret = make_secret(app)
+    response = post(client, secret, LEAD, msg_id="msg\u00001", route=route)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.json is not None and "webhook-id" in response.json["fields"]
+    assert count(app, InboundEvent) == 0

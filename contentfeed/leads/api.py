@@ -168,6 +168,9 @@ def _event_key(data: dict[str, Any], headers: dict[str, str]) -> tuple[str, str]
         raise Invalid(message, {"external_id": "required with a bearer token"})
     if len(external_id.strip()) > 200:
         raise Invalid("Some fields need attention.", {"external_id": "at most 200 characters"})
+    if (problem := intake.control_character(external_id)) is not None:
+        # It becomes the stored event's key, which cannot hold a NUL on PostgreSQL.
+        raise Invalid("Some fields need attention.", {"external_id": problem})
     return f"token:{token.id}", external_id.strip()
 
 

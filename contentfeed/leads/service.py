@@ -226,6 +226,9 @@ def verify_signature(
         )
     if len(msg_id) > 200:
         raise Unauthorized("The webhook-id header is longer than 200 characters.")
+    if (problem := intake.control_character(msg_id)) is not None:
+        # It becomes the stored event's key, which cannot hold a NUL on PostgreSQL.
+        raise Invalid("The webhook-id header needs attention.", {"webhook-id": problem})
     try:
         sent_at = datetime.fromtimestamp(int(raw_timestamp), UTC)
     except (ValueError, OverflowError, OSError):
