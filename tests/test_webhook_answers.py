@@ -168,6 +168,27 @@ def test_concurrent_copies_all_get_the_first_answer(
     assert count(app, InboundEvent) == 1
 
 
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_copy_waits_only_briefly_for_a_first_copy_that_never_finishes(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    """A first copy whose worker died leaves its event received; copies are told so."""
+    monkeypatch.setattr(service, "REDELIVERY_WAIT_SECONDS", 0.1)
+    with app.app_context():
+        s = db.session()
+        event = InboundEvent(source="webhook", external_id="msg_stuck", body="{}")
+        s.add(event)
+        s.commit()
+        event_id = event.id
+    secret = make_secret(app)
+    response = post(client, secret, LEAD, msg_id="msg_stuck", route=route)
+    assert response.status_code == 202
+    assert response.json is not None
+    assert (response.json["event_id"], response.json["status"]) == (event_id, "received")
+    assert response.json["lead_id"] is None
+    assert count(app, Lead) == 0
+
+
 # --- control characters ------------------------------------------------------------------
 
 NUL_CASES: list[tuple[str, str, str, str]] = [
