@@ -54,6 +54,8 @@ LINE_BREAKS = re.compile(r"\s*[\t\n\r\v\f]+\s*")
 
 def control_character(value: str, *, allowed: frozenset[str] = frozenset()) -> str | None:
     """Return what is wrong when the text holds a control character not in ``allowed``."""
+    if value.isprintable():  # the common case, checked in C: no control character at all
+        return None
     for char in CONTROL_CHARACTERS.findall(value):
         if char not in allowed:
             return f"contains a control character (U+{ord(char):04X}); send plain text"
@@ -62,6 +64,8 @@ def control_character(value: str, *, allowed: frozenset[str] = frozenset()) -> s
 
 def one_line(value: str) -> str:
     """Turn tabs and line breaks into a space; refuse any other control character."""
+    if value.isprintable():
+        return value
     value = LINE_BREAKS.sub(" ", value)
     problem = control_character(value)
     if problem is not None:
