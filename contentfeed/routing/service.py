@@ -47,7 +47,7 @@ from contentfeed.routing.models import (
     SellerNotice,
     Strategy,
 )
-from contentfeed.text import checked_text, control_problem, name_key
+from contentfeed.text import LINE_PROBLEM, checked_text, control_problem, name_key
 
 ROUTE_BATCH = 200
 CONDITION_KEYS = (
@@ -167,7 +167,11 @@ class AccountIn:
 def check_account(s: Session, data: AccountIn, account_id: int | None = None) -> list[str]:
     """Check an account's fields and return its normalised domains, or raise Invalid."""
     problems: dict[str, str] = {}
-    if not data.name.strip():
+    if control_problem(data.crm_id):
+        problems["crm_id"] = LINE_PROBLEM
+    if control_problem(data.name):
+        problems["name"] = LINE_PROBLEM
+    elif not data.name.strip():
         problems["name"] = "required"
     elif len(data.name.strip()) > 200:
         problems["name"] = "at most 200 characters"
