@@ -417,3 +417,29 @@ def test_a_slack_webhook_address_is_stored_encoded_and_control_characters_refuse
         )
         assert profile.notification_target == "https://hooks.slack.com/T%201"
         assert profile.linkedin_url == "https://www.linkedin.com/in/some%20one"
+
+
+def test_an_accounts_csv_row_with_control_characters_is_reported_as_an_error_row(
+    admin: tuple[FlaskClient, str],
+) -> None:
+    client, token = admin
+    text = (
+        "name,domains,owner_team,owner_email,crm_id\r\n"
+        "Acme,acme.example,,,A-1\r\n"
+        "Bad\x1bco,bad.example,,,B\x072\r\n"
+    )
+    response = client.post(
+        "/api/v1/accounts/import",
+        data=text.encode(),
+        content_type="text/csv",
+        headers=bearer(token),
+    )
+    assert response.status_code == 200, response.json
+    report = response.json
+    assert report is not None
+    assert [(r["line"], r["status"]) for r in report["rows"]] == [(2, "created"), (3, "error")]
+    assert CONTROL_PROBLEM in report["rows"][1]["message"]
+
+
+def test_a_tracked_link_path_with_a_nul_is_not_found(app: Flask) -> None:
+    assert app.test_client().get("/r/ab%00cd").status_code == 404
