@@ -11,7 +11,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from contentfeed import config, db, errors, http, ui
+from contentfeed import config, db, errors, http, text, ui
 from contentfeed.config import ROOT
 
 csrf = CSRFProtect()
@@ -46,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     register_auth(app)
     errors.register(app)
+    text.register(app)
     ui.register(app)
     register_blueprints(app)
     register_middleware(app, settings.trusted_proxies)

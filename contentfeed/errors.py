@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -113,7 +114,12 @@ def wants_json() -> bool:
 def error_response(
     status: int, message: str, code: str | None = None, fields: dict[str, str] | None = None
 ) -> Response:
-    """Render one error as JSON for the API or as an HTML page for people."""
+    """Render one error as JSON for the API or as an HTML page for people.
+
+    The session is rolled back first: after a failed flush it refuses every query until then,
+    and the page's layout queries (the signed-in user, the navigation) would fail again.
+    """
+    _rollback()
     code = code or CODES.get(status, "error")
     if wants_json():
         body: dict[str, Any] = {"error": code, "message": message, "fields": fields or {}}
@@ -125,6 +131,14 @@ def error_response(
         )
     response.status_code = status
     return response
+
+
+def _rollback() -> None:
+    from contentfeed import db
+
+    # The database may be the thing that failed; the page is rendered all the same.
+    with contextlib.suppress(Exception):
+        db.session().rollback()
 
 
 def _domain_error(exc: DomainError) -> Response:

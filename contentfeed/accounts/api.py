@@ -11,6 +11,7 @@ from contentfeed import db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.models import Role, Team, TeamKind, User
 from contentfeed.api import json_response, operation, parse_json, parse_query
+from contentfeed.text import Input, MultiLineText
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
@@ -47,7 +48,7 @@ class TeamList(BaseModel):
     items: list[TeamOut]
 
 
-class UserQuery(BaseModel):
+class UserQuery(Input):
     model_config = ConfigDict(extra="forbid")
 
     q: str = Field(default="", description="Search in name and email")
@@ -57,7 +58,7 @@ class UserQuery(BaseModel):
     per_page: int = Field(default=50, ge=1, le=500)
 
 
-class UserIn(BaseModel):
+class UserIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(max_length=254)
@@ -68,12 +69,12 @@ class UserIn(BaseModel):
     password: str | None = Field(default=None, min_length=service.MIN_PASSWORD_LENGTH)
 
 
-class TeamIn(BaseModel):
+class TeamIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
     kind: TeamKind
-    description: str = ""
+    description: MultiLineText = ""
 
 
 def team_out(team: Team) -> TeamOut:

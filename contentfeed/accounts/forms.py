@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -18,7 +17,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from contentfeed.accounts.models import ROLE_LABELS, TEAM_KIND_LABELS, NotificationChannel
 from contentfeed.accounts.service import MIN_PASSWORD_LENGTH, SCOPES, WEEKDAY_NAMES
-from contentfeed.forms import MultiCheckboxField, options
+from contentfeed.forms import Form, MultiCheckboxField, options
 
 LANGUAGES = {
     "en": "English",
@@ -34,13 +33,13 @@ LANGUAGES = {
 }
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Email()])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me signed in on this device")
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
     role = SelectField(
@@ -59,7 +58,7 @@ class UserForm(FlaskForm):
     )
 
 
-class SellerProfileForm(FlaskForm):
+class SellerProfileForm(Form):
     title = StringField("Job title", validators=[Optional(), Length(max=200)])
     region = StringField(
         "Region", validators=[Optional(), Length(max=64)], description="e.g. DACH, Nordics, UK&I"
@@ -102,7 +101,7 @@ class SellerProfileForm(FlaskForm):
     is_paused = BooleanField("Pause suggestions (holidays, leave)")
 
 
-class TeamForm(FlaskForm):
+class TeamForm(Form):
     name = StringField("Team name", validators=[DataRequired(), Length(max=120)])
     kind = SelectField(
         "Kind", choices=options((k.value, label) for k, label in TEAM_KIND_LABELS.items())
@@ -110,7 +109,7 @@ class TeamForm(FlaskForm):
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     user_id = SelectField("Acts as user", coerce=int, choices=[])
     name = StringField(
         "Name",
@@ -129,7 +128,7 @@ class TokenForm(FlaskForm):
     )
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
     timezone = StringField(
         "Time zone",
@@ -138,7 +137,7 @@ class AccountForm(FlaskForm):
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField(
         "New password",
@@ -147,7 +146,7 @@ class PasswordForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """An empty form, for buttons that only need CSRF protection."""
 
 
@@ -161,7 +160,7 @@ class ProfileForm(SellerProfileForm):
     )
 
 
-class SellerImportForm(FlaskForm):
+class SellerImportForm(Form):
     file = FileField(
         "CSV file",
         validators=[FileRequired(message="Choose a CSV file to import.")],

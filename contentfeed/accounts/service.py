@@ -37,6 +37,7 @@ from contentfeed.errors import (
     Unauthorized,
 )
 from contentfeed.sheets import decode_upload, read_csv, refuse_file
+from contentfeed.text import checked_text, control_problem, name_key, web_address
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "cf_"  # noqa: S105 - a marker, not a secret
@@ -107,7 +108,7 @@ def create_user(
 ) -> User:
     """Create an active user; sellers also get a default seller profile."""
     email = normalise_email(email)
-    name = name.strip()
+    name = checked_text("name", name).strip()
     if not name:
         raise Invalid("A name is required.", {"name": "A name is required."})
     try:
@@ -136,7 +137,7 @@ def update_user(
     s: Session, user: User, *, name: str, role: Role | str, team: Team | None, timezone: str
 ) -> User:
     """Change a user's name, role, team and time zone."""
-    if not name.strip():
+    if not checked_text("name", name).strip():
         raise Invalid("A name is required.", {"name": "A name is required."})
     if timezone:
         check_timezone(timezone)
@@ -327,20 +328,29 @@ def get_team(s: Session, team_id: int) -> Team:
     return team
 
 
+def find_team(s: Session, name: str) -> Team | None:
+    """Find the team of this name, compared as names are (case and Unicode folded)."""
+    key = name_key(name)
+    # Compared in Python: SQLite's lower() folds ASCII only. Teams are few.
+    return next((t for t in s.scalars(sa.select(Team)) if name_key(t.name) == key), None)
+
+
 def save_team(
     s: Session, *, name: str, kind: TeamKind | str, description: str = "", team: Team | None = None
 ) -> Team:
-    """Create a team, or update one when given."""
-    name = name.strip()
+    """Create a team, or update one when given; names are unique ignoring case and accents'
+    composition ("Équipe Nord" and "équipe nord" are one team)."""
+    name = checked_text("name", name).strip()
+    checked_text("description", description, multiline=True)
     if not name:
         raise Invalid("A team name is required.", {"name": "A team name is required."})
     try:
         kind = TeamKind(kind)
     except ValueError:
         raise Invalid(f"Unknown team kind {kind!r}.", {"kind": "unknown kind"}) from None
-    clash = s.scalar(sa.select(Team).where(sa.func.lower(Team.name) == name.lower()))
+    clash = find_team(s, name)
     if clash is not None and clash is not team:
-        raise Conflict(f"A team called {name} already exists.", {"name": "already in use"})
+        raise Conflict(f"A team called {clash.name} already exists.", {"name": "already in use"})
     if team is None:
         team = Team(name=name, kind=kind, description=description.strip())
         s.add(team)
@@ -381,11 +391,14 @@ def update_seller_profile(
     )
     if fields:
         raise Invalid("Some profile fields need attention.", fields)
-    linkedin_url = linkedin_url.strip()
+    # Stored percent-encoded, like every user-given web address.
+    linkedin_url = web_address(linkedin_url.strip())
     channel = NotificationChannel(notification_channel)
     target = notification_target.strip()
     if channel is NotificationChannel.EMAIL and target:
         target = normalise_email(target)
+    elif channel in WEBHOOK_CHANNELS:
+        target = web_address(target)
     profile.title = title.strip()
     profile.region = region.strip()
     profile.language = language.strip().lower() or "en"
@@ -401,6 +414,9 @@ def update_seller_profile(
     return profile
 
 
+WEBHOOK_CHANNELS = frozenset({NotificationChannel.SLACK, NotificationChannel.TEAMS})
+
+
 def seller_profile_problems(
     *,
     posts_per_week: int,
@@ -412,6 +428,15 @@ def seller_profile_problems(
 ) -> dict[str, str]:
     """Return what is wrong with these seller-profile values, by field (empty when fine)."""
     fields: dict[str, str] = {}
+    for name, text in (
+        ("linkedin_url", linkedin_url),
+        ("notification_target", notification_target),
+    ):
+        problem = control_problem(text)
+        if problem:
+            fields[name] = problem[:1].upper() + problem[1:] + "."
+    if fields:
+        return fields
     if not 0 <= posts_per_week <= 21:
         fields["posts_per_week"] = "Between 0 and 21 posts a week."
     if any(not 0 <= int(d) <= 6 for d in weekdays):
@@ -428,10 +453,15 @@ def seller_profile_problems(
         fields["notification_channel"] = f"Choose one of {choices}."
         return fields
     target = notification_target.strip()
-    if channel in {NotificationChannel.SLACK, NotificationChannel.TEAMS} and not target.startswith(
-        "https://"
-    ):
+    if channel in WEBHOOK_CHANNELS and not target.startswith("https://"):
         fields["notification_target"] = "Paste the incoming-webhook URL (https://…)."
+    for name, url in (("linkedin_url", linkedin_url), ("notification_target", target)):
+        if name in fields or (name == "notification_target" and channel not in WEBHOOK_CHANNELS):
+            continue
+        try:
+            web_address(url)
+        except ValueError as exc:
+            fields[name] = f"The address {exc}."
     if channel is NotificationChannel.EMAIL and target:
         try:
             normalise_email(target)
@@ -467,7 +497,7 @@ def issue_token(
             f"Unknown scope {', '.join(unknown)}." if unknown else "Choose at least one scope."
         ) + f" Scopes: {', '.join(SCOPES)}."
         raise Invalid(message, {"scopes": message})
-    if not name.strip():
+    if not checked_text("name", name).strip():
         raise Invalid("Give the token a name, e.g. the system that uses it.", {"name": "required"})
     if not user.is_active:
         raise Conflict("This user is deactivated; reactivate them before issuing a token.")

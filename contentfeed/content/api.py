@@ -34,10 +34,11 @@ from contentfeed.content.service import ContentData
 from contentfeed.content.templating import VariantCheck
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
+from contentfeed.text import Input, MultiLineText
 
 bp = Blueprint("content_api", __name__, url_prefix="/api/v1")
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Input)
 TAG = "content"
 AUTHORS = service.AUTHORS
 STAFF = service.STAFF
@@ -152,7 +153,7 @@ class CampaignList(BaseModel):
 # --- requests ----------------------------------------------------------------------------
 
 
-class ContentQuery(BaseModel):
+class ContentQuery(Input):
     """Filters, sort and page for the library list."""
 
     model_config = ConfigDict(extra="forbid")
@@ -187,12 +188,12 @@ class ContentQuery(BaseModel):
         return value
 
 
-class VariantIn(BaseModel):
+class VariantIn(Input):
     """A post variant's text: Jinja with {{ seller.first_name }}, {{ link }} and the like."""
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str
+    body: MultiLineText
 
 
 class ContentIn(ContentData):
@@ -209,7 +210,11 @@ class ContentIn(ContentData):
     )
 
 
-def _partial(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
+class _PatchBase(Input):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _partial(model: type[BaseModel], name: str, doc: str) -> type[Input]:
     """Make a model whose fields may each be left out, for PATCH bodies checked afterwards."""
 
     def no_default(schema: JsonDict) -> None:
@@ -224,7 +229,7 @@ def _partial(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
             annotation,
             Field(default=None, description=spec.description, json_schema_extra=no_default),
         )
-    return create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields)
+    return create_model(name, __base__=_PatchBase, __doc__=doc, **fields)
 
 
 ContentPatch = _partial(
@@ -234,21 +239,21 @@ ContentPatch = _partial(
 )
 
 
-class ActionIn(BaseModel):
+class ActionIn(Input):
     """An optional comment for the audit trail; sending back to draft requires one."""
 
     model_config = ConfigDict(extra="forbid")
 
-    comment: str = Field(default="", max_length=5000)
+    comment: MultiLineText = Field(default="", max_length=5000)
 
 
-class CampaignIn(BaseModel):
+class CampaignIn(Input):
     """A new campaign."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=160)
-    description: str = Field(default="", max_length=5000)
+    description: MultiLineText = Field(default="", max_length=5000)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
 

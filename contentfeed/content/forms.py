@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -17,7 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from contentfeed.accounts.forms import LANGUAGES
 from contentfeed.content.assets import describe_allowed
 from contentfeed.content.models import ContentKind
-from contentfeed.forms import MultiCheckboxField, options
+from contentfeed.forms import Form, MultiCheckboxField, options
 from contentfeed.ui import viewer_zone
 
 # What a browser's datetime-local input sends (seconds only when the page asked for them).
@@ -39,7 +38,7 @@ def language_choices(extra: str = "") -> list[tuple[str, str]]:
     return pairs
 
 
-class ContentForm(FlaskForm):
+class ContentForm(Form):
     """A library item. Field names match ``service.ContentData`` so its errors land beside them."""
 
     url = URLField(
@@ -83,7 +82,7 @@ class ContentForm(FlaskForm):
     )
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     """A campaign: its slug becomes utm_campaign on sellers' links."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=160)])

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Role, Team, User
@@ -36,6 +36,7 @@ from contentfeed.content.templating import (
 )
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
+from contentfeed.text import Input, MultiLineText, checked_text, name_key, web_address
 
 STAFF = (Role.ADMIN, Role.MARKETER)
 AUTHORS = (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)
@@ -72,13 +73,13 @@ def _split_list(value: Any) -> Any:
     return value
 
 
-class ContentData(BaseModel):
+class ContentData(Input):
     """A content item's fields, checked the same way for forms, the API and imports."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: str = Field(default="", max_length=300)
-    summary: str = Field(default="", max_length=5000)
+    summary: MultiLineText = Field(default="", max_length=5000)
     url: str = Field(default="", max_length=2000)
     image_url: str = Field(default="", max_length=2000)
     kind: ContentKind = ContentKind.ARTICLE
@@ -119,11 +120,8 @@ class ContentData(BaseModel):
     @field_validator("url", "image_url")
     @classmethod
     def _web_address(cls, value: str) -> str:
-        if value and (
-            urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).netloc
-        ):
-            raise ValueError("must be a full web address starting with https:// or http://")
-        return value
+        # Stored percent-encoded: the redirect's Location header then never holds a raw space.
+        return web_address(value)
 
     @field_validator("starts_at", "expires_at")
     @classmethod
@@ -362,7 +360,7 @@ def transition(
         raise Conflict(
             f"Can't {step.label.lower()} an item that is {content.status.label.lower()}."
         )
-    comment = comment.strip()
+    comment = checked_text("comment", comment, multiline=True).strip()
     if step.needs_comment and not comment:
         raise Invalid("Say what needs to change.", {"comment": "Say what needs to change."})
     if step.needs_variant and not content.variants:
@@ -406,6 +404,7 @@ def check_body(
     content: Content, body: str, rules: Compliance, seller: User | None = None, link: str = ""
 ) -> VariantCheck:
     """Check a variant's text against the sandbox, the length limit and compliance."""
+    checked_text("body", body, multiline=True)
     return check_variant(
         body,
         content=content_view(content),
@@ -638,14 +637,13 @@ def get_campaign(s: Session, campaign_id: int) -> Campaign:
 
 
 def find_campaign(s: Session, name: str) -> Campaign | None:
-    """Find a campaign by name or slug, ignoring case."""
-    return s.scalar(
-        sa.select(Campaign).where(
-            sa.or_(
-                sa.func.lower(Campaign.name) == name.strip().lower(), Campaign.slug == slugify(name)
-            )
-        )
-    )
+    """Find a campaign by name or slug, ignoring case ("Équipe" is "équipe")."""
+    by_slug = s.scalar(sa.select(Campaign).where(Campaign.slug == slugify(name)))
+    if by_slug is not None:
+        return by_slug
+    # Compared in Python: SQLite's lower() folds ASCII only.
+    key = name_key(name)
+    return next((c for c in s.scalars(sa.select(Campaign)) if name_key(c.name) == key), None)
 
 
 def save_campaign(
@@ -658,7 +656,8 @@ def save_campaign(
     campaign: Campaign | None = None,
 ) -> Campaign:
     """Create a campaign, or update one when given; its slug becomes utm_campaign."""
-    name = name.strip()
+    name = checked_text("name", name).strip()
+    checked_text("description", description, multiline=True)
     if not name:
         raise Invalid("A campaign name is required.", {"name": "A campaign name is required."})
     if starts_at and ends_at and ends_at <= starts_at:

@@ -21,6 +21,7 @@ from contentfeed.db import utcnow
 from contentfeed.errors import Forbidden, Invalid, PayloadTooLarge, Unavailable, error_response
 from contentfeed.leads import attribution, intake, service, store
 from contentfeed.leads.models import EventStatus, Lead, LeadStatus, Touch
+from contentfeed.text import Input
 
 bp = Blueprint("leads_api", __name__, url_prefix="/api/v1")
 
@@ -271,7 +272,7 @@ class LeadList(BaseModel):
     total: int
 
 
-class LeadFilters(BaseModel):
+class LeadFilters(Input):
     """Filters for leads."""
 
     model_config = ConfigDict(extra="forbid")

@@ -25,6 +25,7 @@ from contentfeed.accounts.models import Role
 from contentfeed.accounts.service import normalise_email
 from contentfeed.content.models import Content
 from contentfeed.errors import Invalid, NotFound
+from contentfeed.forms import Form
 from contentfeed.leads import gated, privacy, service
 from contentfeed.links.service import COOKIE_NAME
 
@@ -38,7 +39,7 @@ def _valid_email(form: FlaskForm, field: EmailField) -> None:
         raise ValidationError("Enter a valid email address, like name@company.com.") from None
 
 
-class GatedForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
+class GatedForm(Form):
     name = StringField("Name", validators=[Optional(), Length(max=200)])
     email = EmailField(
         "Work email", validators=[DataRequired("Enter your email address."), _valid_email]
@@ -52,7 +53,7 @@ class GatedForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     website = StringField("Leave this empty", validators=[Optional()])
 
 
-class PrivacyForm(FlaskForm):  # type: ignore[misc]
+class PrivacyForm(Form):
     email = EmailField(
         "Email of the person", validators=[DataRequired("Enter an email address."), Length(max=254)]
     )

@@ -34,6 +34,7 @@ from contentfeed.leads.models import (
     Touch,
     WebhookSecret,
 )
+from contentfeed.text import checked_text
 
 log = logging.getLogger("contentfeed.leads")
 
@@ -103,7 +104,7 @@ def create_secret(
     s: Session, *, name: str, created_by: User | None = None
 ) -> tuple[WebhookSecret, str]:
     """Create a signing secret and return it with its value (show the value only once)."""
-    name = name.strip()
+    name = checked_text("name", name).strip()
     if not name:
         raise Invalid("Name the secret after the sender that uses it.", {"name": "required"})
     if len(name) > 120:

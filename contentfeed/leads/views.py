@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
@@ -19,6 +18,7 @@ from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role
 from contentfeed.errors import Conflict, DomainError
+from contentfeed.forms import Form
 from contentfeed.leads import attribution, service
 from contentfeed.leads.models import (
     EventStatus,
@@ -48,7 +48,7 @@ FOUND_IN_LABELS = {
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
 
-class SecretForm(FlaskForm):  # type: ignore[misc]
+class SecretForm(Form):
     """Name a new webhook signing secret after the sender that uses it."""
 
     name = StringField(

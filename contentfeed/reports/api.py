@@ -26,6 +26,7 @@ from contentfeed.leads.models import LeadStatus
 from contentfeed.reports import content, people
 from contentfeed.reports.period import Period, parse_period
 from contentfeed.suggestions.models import SuggestionStatus
+from contentfeed.text import Input
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/v1/reports")
 
@@ -40,7 +41,7 @@ Group = Literal["item", "campaign", "topic", "kind"]
 # --- query parameters ----------------------------------------------------------------------
 
 
-class PeriodQuery(BaseModel):
+class PeriodQuery(Input):
     """The days a report covers, in the token user's time zone."""
 
     model_config = ConfigDict(populate_by_name=True)

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import RadioField
 from wtforms.validators import InputRequired
@@ -22,7 +21,7 @@ from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.models import Campaign
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
-from contentfeed.forms import options
+from contentfeed.forms import Form, options
 from contentfeed.leads.attribution import model_label
 from contentfeed.reports import people
 from contentfeed.reports.models import LeaderboardMode
@@ -39,7 +38,7 @@ PER_PAGE = 50
 SALES_TABLES = ("status", "speed", "sources", "attribution")
 
 
-class LeaderboardForm(FlaskForm):  # type: ignore[misc]
+class LeaderboardForm(Form):
     """Choose what sellers see of the leaderboard."""
 
     leaderboard = RadioField(

@@ -16,6 +16,7 @@ from contentfeed.errors import DomainError
 from contentfeed.routing import service
 from contentfeed.routing.models import Account
 from contentfeed.sheets import read_csv, refuse_file, unquote_formula
+from contentfeed.text import control_problem
 
 COLUMNS = ("name", "domains", "owner_team", "owner_email", "crm_id")
 COLUMN_HELP = {
@@ -125,6 +126,10 @@ def _import_row(
     owners: dict[str, User],
 ) -> ImportRow:
     name = cells.get("name", "")
+    # Refused before the look-ups below: PostgreSQL cannot even compare a text with a NUL.
+    bad = [f"{key}: {problem}" for key, text in cells.items() if (problem := control_problem(text))]
+    if bad:
+        return ImportRow(number, name, "error", "; ".join(bad))
     crm_id = cells.get("crm_id", "")
     team_name = cells.get("owner_team", "")
     team = teams.get(team_name.lower()) if team_name else None

@@ -42,7 +42,7 @@ from contentfeed.accounts.models import Role, Team, User
 from contentfeed.accounts.service import normalise_email
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, DomainError, Invalid
-from contentfeed.forms import MultiCheckboxField, options
+from contentfeed.forms import Form, MultiCheckboxField, options
 from contentfeed.routing import accounts_import, domains, outbox, service
 from contentfeed.routing.models import (
     Account,
@@ -83,7 +83,7 @@ OUTBOX_STATUS_LABELS = {
 # --- forms -------------------------------------------------------------------------------
 
 
-class RuleForm(FlaskForm):  # type: ignore[misc]
+class RuleForm(Form):
     """A routing rule: where leads that meet every condition go."""
 
     name = StringField(
@@ -157,7 +157,7 @@ class RuleForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class QueueForm(FlaskForm):  # type: ignore[misc]
+class QueueForm(Form):
     """A queue's settings: strategy, SLA and its calendar, and who leads it."""
 
     name = StringField(
@@ -208,7 +208,7 @@ class QueueForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class AccountForm(FlaskForm):  # type: ignore[misc]
+class AccountForm(Form):
     """A known customer and the email domains its people write from."""
 
     name = StringField(
@@ -228,7 +228,7 @@ class AccountForm(FlaskForm):  # type: ignore[misc]
     owner_id = SelectField("Account owner", coerce=int, choices=[], validate_choice=True, default=0)
 
 
-class ImportForm(FlaskForm):  # type: ignore[misc]
+class ImportForm(Form):
     """A CSV file of accounts."""
 
     file = FileField(
@@ -238,7 +238,7 @@ class ImportForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class DryRunForm(FlaskForm):  # type: ignore[misc]
+class DryRunForm(Form):
     """A sample lead to route without saving anything."""
 
     email = StringField(

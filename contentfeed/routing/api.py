@@ -34,6 +34,7 @@ from contentfeed.routing.models import (
     Strategy,
 )
 from contentfeed.sheets import decode_upload
+from contentfeed.text import Input, MultiLineText
 
 bp = Blueprint("routing_api", __name__, url_prefix="/api/v1")
 
@@ -222,7 +223,7 @@ class ClaimedNext(BaseModel):
     lead: LeadRouting | None
 
 
-class ReassignIn(BaseModel):
+class ReassignIn(Input):
     """Who takes the lead over."""
 
     model_config = ConfigDict(extra="forbid")
@@ -230,7 +231,7 @@ class ReassignIn(BaseModel):
     user_id: int = Field(description="An active rep (or admin)")
 
 
-class StatusIn(BaseModel):
+class StatusIn(Input):
     """The lead's next status, with an optional note; disqualifying needs a reason."""
 
     model_config = ConfigDict(extra="forbid")
@@ -239,16 +240,18 @@ class StatusIn(BaseModel):
         description="new -> claimed -> contacted -> qualified -> converted; any open status "
         "-> disqualified"
     )
-    note: str = Field(default="", max_length=5000, description="Added to the lead's history")
-    reason: str = Field(default="", max_length=2000, description="Required to disqualify")
+    note: MultiLineText = Field(
+        default="", max_length=5000, description="Added to the lead's history"
+    )
+    reason: MultiLineText = Field(default="", max_length=2000, description="Required to disqualify")
 
 
-class NoteIn(BaseModel):
+class NoteIn(Input):
     """A note for the lead's history."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=5000)
+    text: MultiLineText = Field(min_length=1, max_length=5000)
 
 
 class HistoryEntry(BaseModel):
@@ -437,7 +440,7 @@ def lead_history(lead_id: int) -> Response:
 # --- rules ---------------------------------------------------------------------------------
 
 
-class Conditions(BaseModel):
+class Conditions(Input):
     """What a lead must look like for a rule to match: every condition given must hold.
 
     Leave a condition out (or null) not to check it; a rule without conditions matches every
@@ -488,7 +491,7 @@ class Conditions(BaseModel):
     )
 
 
-class RuleIn(BaseModel):
+class RuleIn(Input):
     """A routing rule as an admin writes it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -522,7 +525,7 @@ class RuleList(BaseModel):
     items: list[RuleOut]
 
 
-class RuleOrderIn(BaseModel):
+class RuleOrderIn(Input):
     """The rules' new order."""
 
     model_config = ConfigDict(extra="forbid")
@@ -645,7 +648,7 @@ def reorder_rules() -> Response:
 # --- dry run -------------------------------------------------------------------------------
 
 
-class SampleLead(BaseModel):
+class SampleLead(Input):
     """A made-up lead to route; nothing is stored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -800,7 +803,7 @@ class AccountList(BaseModel):
     items: list[AccountOut]
 
 
-class AccountQuery(BaseModel):
+class AccountQuery(Input):
     """Search for accounts."""
 
     model_config = ConfigDict(extra="forbid")
@@ -808,7 +811,7 @@ class AccountQuery(BaseModel):
     q: str = Field(default="", description="Search in names and domains")
 
 
-class AccountIn(BaseModel):
+class AccountIn(Input):
     """A customer account as an admin gives it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -1023,13 +1026,13 @@ class QueueSettingsList(BaseModel):
     items: list[QueueSettings]
 
 
-class QueueIn(BaseModel):
+class QueueIn(Input):
     """A queue's settings; fields left out take their defaults."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
-    description: str = Field(default="", max_length=5000)
+    description: MultiLineText = Field(default="", max_length=5000)
     strategy: Strategy = Strategy.CLAIM
     sla_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
     business_hours: bool = False
@@ -1044,7 +1047,7 @@ class QueueIn(BaseModel):
     )
 
 
-class MemberIn(BaseModel):
+class MemberIn(Input):
     """A rep's place in a queue."""
 
     model_config = ConfigDict(extra="forbid")
@@ -1157,7 +1160,7 @@ def remove_queue_member(queue_id: int, member_user_id: int) -> Response:
 # --- the CRM outbox ------------------------------------------------------------------------
 
 
-class OutboxQuery(BaseModel):
+class OutboxQuery(Input):
     """Filters for outbox messages."""
 
     model_config = ConfigDict(extra="forbid")

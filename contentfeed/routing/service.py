@@ -47,6 +47,7 @@ from contentfeed.routing.models import (
     SellerNotice,
     Strategy,
 )
+from contentfeed.text import LINE_PROBLEM, checked_text, control_problem, name_key
 
 ROUTE_BATCH = 200
 CONDITION_KEYS = (
@@ -140,8 +141,13 @@ def _new_queue(s: Session, name: str, sla_minutes: int, team_kind: str) -> Queue
 
 
 def queue_by_name(s: Session, name: str) -> Queue | None:
-    """Return the queue of this name, if any."""
-    return s.scalar(sa.select(Queue).where(Queue.name == name))
+    """Return the queue of this name, if any, ignoring case ("Équipe" is "équipe")."""
+    exact = s.scalar(sa.select(Queue).where(Queue.name == name))
+    if exact is not None:
+        return exact
+    # Compared in Python: SQLite's lower() folds ASCII only. Queues are few.
+    key = name_key(name)
+    return next((q for q in s.scalars(sa.select(Queue)) if name_key(q.name) == key), None)
 
 
 # --- accounts ----------------------------------------------------------------------------
@@ -161,7 +167,11 @@ class AccountIn:
 def check_account(s: Session, data: AccountIn, account_id: int | None = None) -> list[str]:
     """Check an account's fields and return its normalised domains, or raise Invalid."""
     problems: dict[str, str] = {}
-    if not data.name.strip():
+    if control_problem(data.crm_id):
+        problems["crm_id"] = LINE_PROBLEM
+    if control_problem(data.name):
+        problems["name"] = LINE_PROBLEM
+    elif not data.name.strip():
         problems["name"] = "required"
     elif len(data.name.strip()) > 200:
         problems["name"] = "at most 200 characters"
@@ -300,6 +310,18 @@ def save_queue(s: Session, data: QueueIn, queue: Queue | None = None) -> Queue:
     """Create or update a queue, checking its SLA and calendar."""
     problems: dict[str, str] = {}
     name = data.name.strip()
+    for field_name, text, multiline in (
+        ("name", data.name, False),
+        ("description", data.description, True),
+        ("timezone", data.timezone, False),
+        ("day_start", data.day_start, False),
+        ("day_end", data.day_end, False),
+    ):
+        problem = control_problem(text, multiline=multiline)
+        if problem:
+            problems[field_name] = problem
+    if problems:
+        raise Invalid("Some fields need attention.", problems)
     if not name or len(name) > 120:
         problems["name"] = "required, at most 120 characters"
     else:
@@ -478,6 +500,7 @@ def _text_list(value: Any) -> list[str] | None:
 def save_rule(s: Session, data: RuleIn, rule: RoutingRule | None = None) -> RoutingRule:
     """Create a rule (tried last) or update one."""
     problems: dict[str, str] = {}
+    checked_text("name", data.name)
     if not data.name.strip() or len(data.name.strip()) > 120:
         problems["name"] = "required, at most 120 characters"
     if s.get(Queue, data.queue_id) is None:

@@ -19,6 +19,7 @@ from contentfeed.leads.models import CLOSED_STATUSES, Lead, LeadStatus
 from contentfeed.leads.service import last_touch
 from contentfeed.routing.models import LeadActivity, Queue, QueueMember, SellerNotice
 from contentfeed.routing.service import enqueue, get_queue, record
+from contentfeed.text import checked_text
 
 # The statuses a queue shows: qualified leads have left the queue for the rep's pipeline.
 QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.CLAIMED, LeadStatus.CONTACTED)
@@ -213,6 +214,8 @@ def set_status(
     Disqualifying needs a reason. The first contact and the close are timed; the attributed
     seller hears how it ended.
     """
+    checked_text("note", note, multiline=True)
+    checked_text("reason", reason, multiline=True)
     now = now or utcnow()
     lead = _workable(s, user, lead_id)
     if status not in TRANSITIONS[lead.status]:
@@ -252,7 +255,7 @@ def add_note(
     s: Session, user: User, lead_id: int, text: str, now: datetime | None = None
 ) -> LeadActivity:
     """Add a rep's note to a lead."""
-    if not text.strip():
+    if not checked_text("text", text, multiline=True).strip():
         raise Invalid("Write something first.", {"text": "required"})
     lead = _workable(s, user, lead_id, lock=False)
     entry = record(s, lead, "note", text.strip()[:5000], actor=user, now=now)

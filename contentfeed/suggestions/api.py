@@ -16,6 +16,7 @@ from contentfeed.content.models import ContentKind
 from contentfeed.errors import Forbidden, Invalid
 from contentfeed.suggestions import service
 from contentfeed.suggestions.models import SuggestionStatus
+from contentfeed.text import Input, MultiLineText
 
 bp = Blueprint("suggestions_api", __name__, url_prefix="/api/v1")
 
@@ -133,7 +134,7 @@ class SellerList(BaseModel):
 # --- requests ----------------------------------------------------------------------------
 
 
-class SuggestionQuery(BaseModel):
+class SuggestionQuery(Input):
     """Whose suggestions, in which state, which page."""
 
     model_config = ConfigDict(extra="forbid")
@@ -146,7 +147,7 @@ class SuggestionQuery(BaseModel):
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 
-class SkipIn(BaseModel):
+class SkipIn(Input):
     """Why the seller sets a suggestion aside; it tells marketing what doesn't work."""
 
     model_config = ConfigDict(extra="forbid")
@@ -155,7 +156,7 @@ class SkipIn(BaseModel):
         description=", ".join(f"{key}: {text}" for key, text in service.SKIP_REASONS.items()),
         json_schema_extra={"enum": REASON_CHOICES},
     )
-    note: str = Field(default="", max_length=500)
+    note: MultiLineText = Field(default="", max_length=500)
 
     @field_validator("reason")
     @classmethod
@@ -165,7 +166,7 @@ class SkipIn(BaseModel):
         return value
 
 
-class SellerQuery(BaseModel):
+class SellerQuery(Input):
     """Filters and page for the seller list."""
 
     model_config = ConfigDict(extra="forbid")

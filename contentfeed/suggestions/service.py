@@ -30,6 +30,7 @@ from contentfeed.links import service as links
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.suggestions import engine
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
+from contentfeed.text import checked_text
 
 log = logging.getLogger(__name__)
 
@@ -764,6 +765,7 @@ def skip(
     if reason not in SKIP_REASONS:
         message = "Choose a reason: " + ", ".join(SKIP_REASONS.values()) + "."
         raise Invalid(message, {"reason": message})
+    checked_text("note", note, multiline=True)
     if suggestion.status is SuggestionStatus.POSTED:
         raise Conflict("This post is already marked shared.")
     suggestion.status = SuggestionStatus.SKIPPED
