@@ -179,6 +179,14 @@ class QueueForm(FlaskForm):  # type: ignore[misc]
         validators=[InputRequired(message="Give the SLA in minutes, e.g. 60.")],
         description="How long reps have to claim and contact a new lead.",
     )
+    claim_minutes = IntegerField(
+        "Contact within minutes of claiming",
+        validators=[InputRequired(message="Give the minutes, e.g. 30.")],
+        default=service.DEFAULT_CLAIM_MINUTES,
+        description="A rep who claims a lead, or is given one, contacts the person within "
+        "this many minutes or the lead goes back to the queue. Counted from the claim, "
+        "whatever the lead's SLA says.",
+    )
     business_hours = BooleanField(
         "Count the SLA in business hours only",
         description="Only the working days and hours below count; otherwise the clock runs "
@@ -670,6 +678,7 @@ def _queue_page(queue: Queue | None) -> ResponseReturnValue:
             description=form.description.data or "",
             strategy=Strategy(form.strategy.data),
             sla_minutes=form.sla_minutes.data or 0,
+            claim_minutes=form.claim_minutes.data or 0,
             business_hours=bool(form.business_hours.data),
             timezone=(form.timezone.data or "").strip(),
             workdays=list(form.workdays.data or []),

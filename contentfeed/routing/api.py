@@ -1006,8 +1006,13 @@ class QueueSettings(BaseModel):
     description: str
     strategy: Strategy
     sla_minutes: int
+    claim_minutes: int = Field(
+        description="Minutes a rep has to contact a lead after claiming (or being given) it "
+        "before it returns to the queue"
+    )
     business_hours: bool = Field(
-        description="Count the SLA in working hours only (workdays, day_start to day_end)"
+        description="Count the SLA and the claim window in working hours only (workdays, "
+        "day_start to day_end)"
     )
     timezone: str
     workdays: list[int] = Field(description="0 = Monday … 6 = Sunday")
@@ -1032,6 +1037,12 @@ class QueueIn(BaseModel):
     description: str = Field(default="", max_length=5000)
     strategy: Strategy = Strategy.CLAIM
     sla_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    claim_minutes: int = Field(
+        default=service.DEFAULT_CLAIM_MINUTES,
+        ge=1,
+        le=service.MAX_CLAIM_MINUTES,
+        description="Contact within this many minutes of claiming, or the lead returns",
+    )
     business_hours: bool = False
     timezone: str = Field(default="UTC", description="An IANA time zone, e.g. Europe/Berlin")
     workdays: list[int] = Field(
@@ -1074,6 +1085,7 @@ def queue_settings(queue: Queue) -> QueueSettings:
         description=queue.description,
         strategy=queue.strategy,
         sla_minutes=queue.sla_minutes,
+        claim_minutes=queue.claim_minutes,
         business_hours=queue.business_hours,
         timezone=queue.timezone,
         workdays=queue.workdays,
