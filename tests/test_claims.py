@@ -259,6 +259,8 @@ def test_the_queue_form_sets_the_claim_window(
         queue_id = queue.id
     edit = admin.get(f"/admin/queues/{queue_id}").get_data(as_text=True)
     assert 'name="claim_minutes"' in edit and 'value="45"' in edit
+    listed = admin.get("/admin/queues").get_data(as_text=True)
+    assert "contact within <strong>45 min</strong> of claiming" in listed
 
 
 def test_the_queues_api_reads_and_checks_the_claim_window(

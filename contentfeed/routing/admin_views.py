@@ -606,6 +606,7 @@ class QueueCard:
     sla: str
     calendar: str
     addable: list[User]
+    claim: str = ""  # the claim window in words
 
 
 @bp.get("/admin/queues")
@@ -634,6 +635,7 @@ def queues() -> str:
                 queue=queue,
                 sla=sla_text(queue.sla_minutes),
                 calendar=calendar,
+                claim=sla_text(queue.claim_minutes),
                 addable=[rep for rep in reps if rep.id not in member_ids],
             )
         )
