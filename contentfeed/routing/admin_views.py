@@ -181,7 +181,7 @@ class QueueForm(FlaskForm):  # type: ignore[misc]
     )
     claim_minutes = IntegerField(
         "Contact within minutes of claiming",
-        validators=[InputRequired(message="Give the minutes, e.g. 30.")],
+        validators=[Optional()],
         default=service.DEFAULT_CLAIM_MINUTES,
         description="A rep who claims a lead, or is given one, contacts the person within "
         "this many minutes or the lead goes back to the queue. Counted from the claim, "
@@ -675,12 +675,15 @@ def _queue_page(queue: Queue | None) -> ResponseReturnValue:
             form.sla_minutes.data = _settings().default_sla_minutes
             form.strategy.data = Strategy.CLAIM.value
     if form.validate_on_submit():
+        claim_minutes = form.claim_minutes.data
+        if claim_minutes is None:  # left out: the queue keeps its window
+            claim_minutes = queue.claim_minutes if queue else service.DEFAULT_CLAIM_MINUTES
         data = service.QueueIn(
             name=form.name.data or "",
             description=form.description.data or "",
             strategy=Strategy(form.strategy.data),
             sla_minutes=form.sla_minutes.data or 0,
-            claim_minutes=form.claim_minutes.data or 0,
+            claim_minutes=claim_minutes,
             business_hours=bool(form.business_hours.data),
             timezone=(form.timezone.data or "").strip(),
             workdays=list(form.workdays.data or []),

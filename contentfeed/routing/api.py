@@ -407,10 +407,11 @@ def set_lead_status(lead_id: int) -> Response:
     response=HistoryEntry,
     status=201,
     body=NoteIn,
-    errors=(404,),
+    errors=(404, 409),
 )
 def add_lead_note(lead_id: int) -> Response:
-    """Add a note to the history of a lead in your queues."""
+    """Add a note to the history of a lead in your queues (409 once the person's data was
+    erased)."""
     data = parse_json(NoteIn)
     s = db.session()
     entry = work.add_note(s, access.signed_in_user(), lead_id, data.text)

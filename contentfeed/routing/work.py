@@ -284,6 +284,31 @@ def add_note(
     return entry
 
 
+ERASED_REASON = "erased"
+
+
+def close_erased(s: Session, lead: Lead, now: datetime) -> bool:
+    """Close a lead whose person's data was just erased: it leaves every queue and rep's
+    list as disqualified with the reason "erased"; return whether it was still open.
+
+    A closed status (not a flag beside an open one) because every queue, claim, dedupe and
+    capacity query already leaves closed leads out; reports keep counting it, anonymously,
+    where it was routed. A lead already closed keeps how it ended. The CRM hears of the
+    change once; the seller is not told an outcome, as there was none.
+    """
+    if lead.status in CLOSED_STATUSES:
+        return False
+    lead.status = LeadStatus.DISQUALIFIED
+    lead.disqualify_reason = ERASED_REASON
+    lead.closed_at = now
+    lead.claim_due_at = None
+    record(s, lead, "erased", "Closed: the person's data was erased.", now=now)
+    if lead.routed_at is not None and lead.merged_into_id is None:  # the CRM knows this lead
+        message = enqueue(s, lead, "lead.status_changed", now)
+        message.payload = {**message.payload, "data": {**message.payload["data"], "erased": True}}
+    return True
+
+
 # --- the queue page ------------------------------------------------------------------------
 
 
