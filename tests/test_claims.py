@@ -283,6 +283,8 @@ def test_the_queues_api_reads_and_checks_the_claim_window(
     assert changed.json["claim_minutes"] == 20
     listed = api("GET", "/api/v1/routing/queues", token).json["items"]
     assert [q["claim_minutes"] for q in listed] == [20]
+    mine = api("GET", "/api/v1/queues", token).json["items"]  # what a rep sees of the queue
+    assert [q["claim_minutes"] for q in mine] == [20]
     for bad in (0, service.MAX_CLAIM_MINUTES + 1):
         refused = api(
             "PUT", path, token, queue_id=queue_id, json={"name": "Inbound", "claim_minutes": bad}

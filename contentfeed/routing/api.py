@@ -91,6 +91,9 @@ class QueueSummary(BaseModel):
     description: str
     strategy: Strategy = Field(description="How leads reach reps: claim, round_robin, weighted")
     sla_minutes: int = Field(description="Minutes to claim and contact a lead after routing")
+    claim_minutes: int = Field(
+        description="Minutes to contact a lead after claiming it, before it returns to the queue"
+    )
     waiting: int = Field(description="New leads nobody has claimed")
     overdue: int = Field(description="Leads past their SLA that nobody has contacted yet")
     open: int = Field(description="Leads the queue shows: new, claimed or contacted")
@@ -135,6 +138,7 @@ def _queue_summary(queue: Queue, counts: work.QueueCounts) -> QueueSummary:
         description=queue.description,
         strategy=queue.strategy,
         sla_minutes=queue.sla_minutes,
+        claim_minutes=queue.claim_minutes,
         waiting=counts.waiting,
         overdue=counts.overdue,
         open=counts.open,
