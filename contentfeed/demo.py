@@ -746,8 +746,12 @@ def seed_routing(s: Session, now: datetime) -> None:
     reps = {u.email: u for u in s.scalars(sa.select(User).where(User.role == Role.REP))}
     for queue in routing.list_queues(s):
         queue.lead_user_id = admin.id if admin else None
+        # Digital sales calls back within half an hour of claiming; customer development,
+        # handed its leads round robin, has two hours (set before routing hands them out).
+        queue.claim_minutes = 30
         if queue.name == settings.customer_queue:
             queue.strategy = Strategy.ROUND_ROBIN
+            queue.claim_minutes = 120
     rules = routing.list_rules(s)
     unrouted = sa.select(Lead).where(Lead.routed_at.is_(None)).order_by(Lead.submitted_at)
     leads = list(s.scalars(unrouted))

@@ -21,6 +21,8 @@ LEADS: dict[str, frozenset[object] | str] = {
     "leads_api.list_leads": READERS,
     "leads_api.get_lead": READERS,
     "leads_api.export_leads": READERS,
+    "leads_api.export_person": ADMIN,
+    "leads_api.erase_person": ADMIN,
 }
 
 __all__ = ["ADMIN", "ALL", "PUBLIC", "STAFF"]

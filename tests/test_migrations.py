@@ -121,3 +121,32 @@ def test_touch_credits_move_from_json_to_columns_and_back(empty_database: str) -
         **shares,
         "time_decay": 0.0,
     }
+
+
+def test_claims_open_at_upgrade_get_a_full_claim_window_from_the_upgrade(
+    empty_database: str,
+) -> None:
+    cfg = alembic_config(empty_database)
+    command.upgrade(cfg, "0009")
+    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
+    long_ago = datetime(2026, 11, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        tables = sa.MetaData()
+        tables.reflect(conn, only=["lead"])
+        lead = tables.tables["lead"]
+        for email, status in (("claimed@example.com", "claimed"), ("new@example.com", "new")):
+            conn.execute(
+                sa.insert(lead).values(
+                    _required(lead, email=email, status=status, claimed_at=long_ago)
+                )
+            )
+    before = datetime.now(UTC)
+    command.upgrade(cfg, "0010")
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("SELECT email, claim_due_at FROM lead")).all())
+    engine.dispose()
+    # Not claimed_at + 30 minutes (long past: the first sweep would return every claim).
+    due = rows["claimed@example.com"]
+    due = datetime.fromisoformat(due) if isinstance(due, str) else due
+    assert (due if due.tzinfo else due.replace(tzinfo=UTC)) >= before
+    assert rows["new@example.com"] is None

@@ -106,7 +106,9 @@ def test_erase_blanks_the_person_and_keeps_the_counts(
         report = privacy.erase_person(s, EMAIL, actor=None)
         s.commit()
     assert (report.leads, report.events) == (1, 1)
-    assert report.summary() == "1 lead erased, 1 raw event blanked"
+    assert report.summary() == (
+        "1 lead erased, 1 raw event blanked, 1 open lead closed and taken out of the queue"
+    )
     with app.app_context():
         s = db.session()
         assert s.scalar(sa.select(sa.func.count()).select_from(Lead)) == 1
@@ -117,7 +119,9 @@ def test_erase_blanks_the_person_and_keeps_the_counts(
         assert (lead.phone, lead.consent_text, lead.landing_url, lead.referrer) == ("",) * 4
         assert lead.extra == {}
         assert lead.erased_at is not None
-        assert lead.status.value == "new"
+        # Closed, so it leaves every queue; still a lead in the counts.
+        assert (lead.status.value, lead.disqualify_reason) == ("disqualified", "erased")
+        assert lead.closed_at is not None
         [touch] = s.scalars(sa.select(Touch)).all()
         assert touch.lead_id == lead_id and touch.seller_id is not None
         assert sum(touch.credits.values()) > 0

@@ -230,7 +230,10 @@ def test_erasure_blanks_the_pending_crm_message(
         notes = s.scalars(sa.select(LeadActivity).where(LeadActivity.kind == "note")).all()
         assert [n.text for n in notes] == ["(erased)"]
         message = s.scalars(
-            sa.select(OutboxMessage).where(OutboxMessage.lead_id == seller_lead["lead_id"])
+            sa.select(OutboxMessage).where(
+                OutboxMessage.lead_id == seller_lead["lead_id"],
+                OutboxMessage.event_type == "lead.routed",
+            )
         ).one()
         assert message.payload["data"]["email"] == ""
         assert message.payload["data"]["first_name"] == ""

@@ -861,7 +861,7 @@ def test_a_claim_not_worked_in_time_goes_back_keeping_its_age(
     t0 = utcnow().replace(microsecond=0)
     with app.app_context():
         s = db.session()
-        queue = make_queue(s, "Inbound", sla_minutes=60, lead_user_id=lena.id)
+        queue = make_queue(s, "Inbound", sla_minutes=60, claim_minutes=55, lead_user_id=lena.id)
         service.set_member(s, queue, ann.id)
         add_rule(s, "Everyone", queue)
         old = new_lead(s, "old@alpha.example", first_name="Olga", company="Alpha")
@@ -893,7 +893,7 @@ def test_a_claim_not_worked_in_time_goes_back_keeping_its_age(
         assert [row.lead.id for row in view.rows] == [old.id, worked.id, young.id]
         assert view.rows[0].overdue
         [returned] = [a for a in service.history(s, old.id) if a.kind == "returned"]
-        assert "Ann Rep did not contact them within the SLA" in returned.text
+        assert "Ann Rep did not contact them within 55 minutes of claiming" in returned.text
         notices = list(s.scalars(sa.select(SellerNotice).where(SellerNotice.lead_id == old.id)))
         assert [(n.user_id, n.kind) for n in notices] == [(lena.id, "queue_alert")]
         assert notices[0].subject == f"Inbound: lead #{old.id} needs attention"

@@ -16,10 +16,10 @@ from contentfeed import db, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
-from contentfeed.api import Timestamp, json_response, operation, parse_query
+from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
 from contentfeed.db import utcnow
 from contentfeed.errors import Forbidden, Invalid, PayloadTooLarge, Unavailable, error_response
-from contentfeed.leads import attribution, intake, service, store
+from contentfeed.leads import attribution, intake, privacy, service, store
 from contentfeed.leads.models import EventStatus, Lead, LeadStatus, Touch
 from contentfeed.text import Input
 
@@ -457,3 +457,86 @@ def export_leads() -> Response:
     response = sheets.csv_download(rows(), f"contentfeed-leads-{stamp}.csv", bom=False)
     s.commit()
     return response
+
+
+# --- personal data -------------------------------------------------------------------------
+
+
+class PersonQuery(BaseModel):
+    """Whose personal data: the address as the person gave it (case and spaces ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class PersonalData(BaseModel):
+    """Everything held about one person; empty lists and a message when we hold nothing."""
+
+    email: str
+    exported_at: str
+    found: bool = Field(description="False when no lead or raw delivery names the address")
+    message: str = Field(description="Says so when nothing is held; empty otherwise")
+    leads: list[dict[str, JsonValue]]
+    touches: list[dict[str, JsonValue]]
+    inbound_events: list[dict[str, JsonValue]]
+    activity: list[dict[str, JsonValue]]
+    crm_messages: list[dict[str, JsonValue]]
+
+
+class ErasureIn(PersonQuery):
+    """Whose personal data to erase."""
+
+
+class ErasureOut(BaseModel):
+    """What an erasure changed."""
+
+    leads: int = Field(description="Leads whose personal fields were blanked")
+    events: int = Field(description="Raw deliveries blanked")
+    messages: int = Field(description="CRM messages not yet delivered, made anonymous")
+    closed: int = Field(description="Open leads closed (reason erased) and taken out of queues")
+    message: str
+
+
+@bp.get("/personal-data")
+@access.require_scope("read", Role.ADMIN)
+@operation(
+    summary="Export everything held about one person",
+    tag=TAG,
+    query=PersonQuery,
+    response=PersonalData,
+)
+def export_person() -> Response:
+    """Return everything held about one person by email: leads, touches, raw deliveries,
+    history and CRM messages. An address we hold nothing about answers 200 with empty lists,
+    ``found: false`` and a message saying so."""
+    query = parse_query(PersonQuery)
+    s = db.session()
+    data = privacy.export_person(s, query.email)
+    found = privacy.holds_data(data)
+    body = PersonalData(
+        **data, found=found, message="" if found else privacy.nothing_held(query.email)
+    )
+    s.rollback()  # an export changes nothing
+    return json_response(body)
+
+
+@bp.post("/personal-data/erase")
+@access.require_scope(WRITE_SCOPE, Role.ADMIN)
+@operation(summary="Erase one person's personal data", tag=TAG, body=ErasureIn, response=ErasureOut)
+def erase_person() -> Response:
+    """Blank the person's personal fields on every lead and raw delivery and close their open
+    leads (reason erased); reports keep counting the leads, anonymously."""
+    data = parse_json(ErasureIn)
+    s = db.session()
+    report = privacy.erase_person(s, data.email, actor=g.api_token.user)
+    s.commit()
+    return json_response(
+        ErasureOut(
+            leads=report.leads,
+            events=report.events,
+            messages=report.messages,
+            closed=report.closed,
+            message=report.summary() + ".",
+        )
+    )

@@ -163,6 +163,10 @@ def privacy_page() -> ResponseReturnValue:
         email = form.email.data or ""
         if action == "export":
             data = privacy.export_person(s, email)
+            if not privacy.holds_data(data):
+                s.rollback()
+                flash(privacy.nothing_held(email), "info")
+                return render_template("leads/privacy.html", form=form, result=result)
             return Response(
                 json.dumps(data, indent=2),
                 mimetype="application/json",

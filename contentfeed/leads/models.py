@@ -139,6 +139,9 @@ class Lead(Base):
     routed_at: Mapped[datetime | None] = mapped_column(index=True)
     due_at: Mapped[datetime | None]  # the SLA: claimed and contacted by then
     claimed_at: Mapped[datetime | None]
+    # The claim's own deadline: contacted by then or the SLA sweep returns it to the queue
+    # (Queue.claim_minutes from the claim); set while claimed and not yet contacted.
+    claim_due_at: Mapped[datetime | None]
     first_contact_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     overdue_at: Mapped[datetime | None]  # when it was flagged overdue

@@ -70,6 +70,7 @@ class ErasureReport:
     leads: int = 0
     events: int = 0
     messages: int = 0
+    closed: int = 0  # open leads closed (they left their queue)
 
     def summary(self) -> str:
         """Return the result in words: "3 leads erased, 3 raw events blanked"."""
@@ -77,7 +78,10 @@ class ErasureReport:
         def n(count: int, noun: str) -> str:
             return f"{count} {noun}{'' if count == 1 else 's'}"
 
-        return f"{n(self.leads, 'lead')} erased, {n(self.events, 'raw event')} blanked"
+        text = f"{n(self.leads, 'lead')} erased, {n(self.events, 'raw event')} blanked"
+        if self.closed:
+            text += f", {n(self.closed, 'open lead')} closed and taken out of the queue"
+        return text
 
 
 def _plain(value: Any) -> Any:
@@ -165,6 +169,20 @@ def export_person(s: Session, email: str) -> dict[str, Any]:
     }
 
 
+def holds_data(export: dict[str, Any]) -> bool:
+    """Tell whether an export found anything: a lead or a raw delivery naming the address
+    (touches, history and CRM messages hang off the leads)."""
+    return bool(export["leads"] or export["inbound_events"])
+
+
+def nothing_held(email: str) -> str:
+    """Say that we hold nothing about an address (instead of handing out an empty file)."""
+    return (
+        f"We hold no personal data about {_normalised(email)}: no lead and no raw delivery "
+        "names this address."
+    )
+
+
 def _routing_records(s: Session, lead_ids: list[int]) -> dict[str, Any]:
     """The history notes and CRM messages about the person's leads."""
     from contentfeed.routing.models import LeadActivity, OutboxMessage
@@ -200,10 +218,14 @@ def _routing_records(s: Session, lead_ids: list[int]) -> dict[str, Any]:
 
 
 def erase_person(s: Session, email: str, *, actor: User | None) -> ErasureReport:
-    """Blank the personal fields of one person's leads and raw events; keep anonymous counts.
+    """Blank the personal fields of one person's leads and raw events, and close their open
+    leads (reason "erased"); keep anonymous counts.
 
-    Status, touches and credits stay, so reports still count the lead; who it was does not.
+    Touches and credits stay, so reports still count the lead; who it was does not. An open
+    lead leaves every queue: nobody is to call a person who asked to be forgotten.
     """
+    from contentfeed.routing import work
+
     email = _normalised(email)
     now = utcnow()
     leads = _leads(s, email)
@@ -220,6 +242,8 @@ def erase_person(s: Session, email: str, *, actor: User | None) -> ErasureReport
         event.body = ""
         event.headers = {}
     messages = _blank_routing_records(s, lead_ids)
+    # After the blanking: the CRM's message about the close is anonymous from the start.
+    closed = sum(work.close_erased(s, lead, now) for lead in leads)
     s.flush()
     log.info(
         "personal data erased by user %s: %d leads, %d raw events",
@@ -227,7 +251,7 @@ def erase_person(s: Session, email: str, *, actor: User | None) -> ErasureReport
         len(leads),
         len(events),
     )
-    return ErasureReport(leads=len(leads), events=len(events), messages=messages)
+    return ErasureReport(leads=len(leads), events=len(events), messages=messages, closed=closed)
 
 
 def _blank_routing_records(s: Session, lead_ids: list[int]) -> int:

@@ -179,6 +179,14 @@ class QueueForm(Form):
         validators=[InputRequired(message="Give the SLA in minutes, e.g. 60.")],
         description="How long reps have to claim and contact a new lead.",
     )
+    claim_minutes = IntegerField(
+        "Contact within minutes of claiming",
+        validators=[Optional()],
+        default=service.DEFAULT_CLAIM_MINUTES,
+        description="A rep who claims a lead, or is given one, contacts the person within "
+        "this many minutes or the lead goes back to the queue. Counted from the claim, "
+        "whatever the lead's SLA says.",
+    )
     business_hours = BooleanField(
         "Count the SLA in business hours only",
         description="Only the working days and hours below count; otherwise the clock runs "
@@ -598,6 +606,7 @@ class QueueCard:
     sla: str
     calendar: str
     addable: list[User]
+    claim: str = ""  # the claim window in words
 
 
 @bp.get("/admin/queues")
@@ -626,6 +635,7 @@ def queues() -> str:
                 queue=queue,
                 sla=sla_text(queue.sla_minutes),
                 calendar=calendar,
+                claim=sla_text(queue.claim_minutes),
                 addable=[rep for rep in reps if rep.id not in member_ids],
             )
         )
@@ -665,11 +675,15 @@ def _queue_page(queue: Queue | None) -> ResponseReturnValue:
             form.sla_minutes.data = _settings().default_sla_minutes
             form.strategy.data = Strategy.CLAIM.value
     if form.validate_on_submit():
+        claim_minutes = form.claim_minutes.data
+        if claim_minutes is None:  # left out: the queue keeps its window
+            claim_minutes = queue.claim_minutes if queue else service.DEFAULT_CLAIM_MINUTES
         data = service.QueueIn(
             name=form.name.data or "",
             description=form.description.data or "",
             strategy=Strategy(form.strategy.data),
             sla_minutes=form.sla_minutes.data or 0,
+            claim_minutes=claim_minutes,
             business_hours=bool(form.business_hours.data),
             timezone=(form.timezone.data or "").strip(),
             workdays=list(form.workdays.data or []),

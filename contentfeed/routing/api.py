@@ -92,6 +92,9 @@ class QueueSummary(BaseModel):
     description: str
     strategy: Strategy = Field(description="How leads reach reps: claim, round_robin, weighted")
     sla_minutes: int = Field(description="Minutes to claim and contact a lead after routing")
+    claim_minutes: int = Field(
+        description="Minutes to contact a lead after claiming it, before it returns to the queue"
+    )
     waiting: int = Field(description="New leads nobody has claimed")
     overdue: int = Field(description="Leads past their SLA that nobody has contacted yet")
     open: int = Field(description="Leads the queue shows: new, claimed or contacted")
@@ -136,6 +139,7 @@ def _queue_summary(queue: Queue, counts: work.QueueCounts) -> QueueSummary:
         description=queue.description,
         strategy=queue.strategy,
         sla_minutes=queue.sla_minutes,
+        claim_minutes=queue.claim_minutes,
         waiting=counts.waiting,
         overdue=counts.overdue,
         open=counts.open,
@@ -410,10 +414,11 @@ def set_lead_status(lead_id: int) -> Response:
     response=HistoryEntry,
     status=201,
     body=NoteIn,
-    errors=(404,),
+    errors=(404, 409),
 )
 def add_lead_note(lead_id: int) -> Response:
-    """Add a note to the history of a lead in your queues."""
+    """Add a note to the history of a lead in your queues (409 once the person's data was
+    erased)."""
     data = parse_json(NoteIn)
     s = db.session()
     entry = work.add_note(s, access.signed_in_user(), lead_id, data.text)
@@ -1009,8 +1014,13 @@ class QueueSettings(BaseModel):
     description: str
     strategy: Strategy
     sla_minutes: int
+    claim_minutes: int = Field(
+        description="Minutes a rep has to contact a lead after claiming (or being given) it "
+        "before it returns to the queue"
+    )
     business_hours: bool = Field(
-        description="Count the SLA in working hours only (workdays, day_start to day_end)"
+        description="Count the SLA and the claim window in working hours only (workdays, "
+        "day_start to day_end)"
     )
     timezone: str
     workdays: list[int] = Field(description="0 = Monday … 6 = Sunday")
@@ -1035,6 +1045,12 @@ class QueueIn(Input):
     description: MultiLineText = Field(default="", max_length=5000)
     strategy: Strategy = Strategy.CLAIM
     sla_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    claim_minutes: int = Field(
+        default=service.DEFAULT_CLAIM_MINUTES,
+        ge=1,
+        le=service.MAX_CLAIM_MINUTES,
+        description="Contact within this many minutes of claiming, or the lead returns",
+    )
     business_hours: bool = False
     timezone: str = Field(default="UTC", description="An IANA time zone, e.g. Europe/Berlin")
     workdays: list[int] = Field(
@@ -1077,6 +1093,7 @@ def queue_settings(queue: Queue) -> QueueSettings:
         description=queue.description,
         strategy=queue.strategy,
         sla_minutes=queue.sla_minutes,
+        claim_minutes=queue.claim_minutes,
         business_hours=queue.business_hours,
         timezone=queue.timezone,
         workdays=queue.workdays,

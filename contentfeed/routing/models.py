@@ -92,8 +92,12 @@ class Queue(Base):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     strategy: Mapped[Strategy] = mapped_column(str_enum(Strategy), default=Strategy.CLAIM)
     sla_minutes: Mapped[int] = mapped_column(default=60)
-    # Count the SLA in business hours: only workdays between day_start and day_end, in
-    # the queue's time zone. Otherwise it runs around the clock.
+    # A rep who claims a lead (or is handed one) contacts the person within this many minutes
+    # of the claim, or the SLA sweep gives the lead back. Separate from the SLA: a lead
+    # claimed after its SLA ran out still gets its full claim window.
+    claim_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
+    # Count the SLA (and the claim window) in business hours: only workdays between day_start
+    # and day_end, in the queue's time zone. Otherwise it runs around the clock.
     business_hours: Mapped[bool] = mapped_column(default=False)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     workdays: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [0, 1, 2, 3, 4])

@@ -42,6 +42,7 @@ def work_panel(s: Session, lead: Lead, viewer: User) -> dict[str, object]:
     assignee = s.get(User, lead.assignee_id) if lead.assignee_id else None
     queue_ids = {q.id for q in work.queues_of(s, viewer)} if viewer.role in WORKERS else set()
     can_work = viewer.role in WORKERS and work.can_work(viewer, queue_ids, lead)
+    can_work = can_work and lead.erased_at is None  # erased: closed, nothing to do on it
     reps: list[User] = []
     if can_work and lead.is_open and queue is not None:
         reps = [m.user for m in queue.members if m.user.is_active and m.user_id != lead.assignee_id]

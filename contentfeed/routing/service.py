@@ -50,6 +50,8 @@ from contentfeed.routing.models import (
 from contentfeed.text import LINE_PROBLEM, checked_text, control_problem, name_key
 
 ROUTE_BATCH = 200
+DEFAULT_CLAIM_MINUTES = 30  # a new queue's claim window (Queue.claim_minutes)
+MAX_CLAIM_MINUTES = 60 * 24 * 7  # a claim window longer than a week is a forgotten lead
 CONDITION_KEYS = (
     "customer",
     "free_mail",
@@ -299,6 +301,7 @@ class QueueIn:
     strategy: Strategy = Strategy.CLAIM
     sla_minutes: int = 60
     business_hours: bool = False
+    claim_minutes: int = DEFAULT_CLAIM_MINUTES
     timezone: str = "UTC"
     workdays: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     day_start: str = "09:00"
@@ -330,6 +333,8 @@ def save_queue(s: Session, data: QueueIn, queue: Queue | None = None) -> Queue:
             problems["name"] = "another queue has this name"
     if not 1 <= data.sla_minutes <= 60 * 24 * 30:
         problems["sla_minutes"] = "between 1 minute and 30 days"
+    if not 1 <= data.claim_minutes <= MAX_CLAIM_MINUTES:
+        problems["claim_minutes"] = f"between 1 and {MAX_CLAIM_MINUTES} minutes (a week)"
     try:
         ZoneInfo(data.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -351,6 +356,7 @@ def save_queue(s: Session, data: QueueIn, queue: Queue | None = None) -> Queue:
     queue.description = data.description.strip()
     queue.strategy = data.strategy
     queue.sla_minutes = data.sla_minutes
+    queue.claim_minutes = data.claim_minutes
     queue.business_hours = data.business_hours
     queue.timezone = data.timezone
     queue.workdays = sorted({d for d in data.workdays if 0 <= d <= 6})
@@ -871,6 +877,7 @@ def route_lead(
         lead.assignee_id = member.user_id
         lead.status = LeadStatus.CLAIMED
         lead.claimed_at = now
+        lead.claim_due_at = claim_due(queue, now)  # handed out: the rep's window starts now
     lead.routing_trace = {
         "at": now.isoformat(),
         "facts": facts.as_dict(),
@@ -887,14 +894,24 @@ def route_lead(
     return True
 
 
+def _calendar(queue: Queue) -> calendar.Calendar | None:
+    if not queue.business_hours:
+        return None
+    return calendar.Calendar.of(queue.timezone, queue.workdays, queue.day_start, queue.day_end)
+
+
 def sla_due(queue: Queue, start: datetime) -> datetime:
     """When a lead routed to this queue at ``start`` must be claimed and contacted."""
-    cal = (
-        calendar.Calendar.of(queue.timezone, queue.workdays, queue.day_start, queue.day_end)
-        if queue.business_hours
-        else None
-    )
-    return calendar.due_at(start, queue.sla_minutes, cal)
+    return calendar.due_at(start, queue.sla_minutes, _calendar(queue))
+
+
+def claim_due(queue: Queue | None, start: datetime) -> datetime:
+    """When a rep who claimed (or was given) a lead of this queue at ``start`` must have
+    contacted the person, in the queue's business hours when it counts them."""
+    if queue is None:  # a lead outside every queue: the default window, around the clock
+        return start + timedelta(minutes=DEFAULT_CLAIM_MINUTES)
+    minutes = queue.claim_minutes or DEFAULT_CLAIM_MINUTES  # an unsaved queue: the default
+    return calendar.due_at(start, minutes, _calendar(queue))
 
 
 def fold_into(s: Session, lead: Lead, earlier: Lead, now: datetime) -> None:

@@ -18,7 +18,7 @@ from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
 from contentfeed.leads.models import CLOSED_STATUSES, Lead, LeadStatus
 from contentfeed.leads.service import last_touch
 from contentfeed.routing.models import LeadActivity, Queue, QueueMember, SellerNotice
-from contentfeed.routing.service import enqueue, get_queue, record
+from contentfeed.routing.service import claim_due, enqueue, get_queue, record
 from contentfeed.text import checked_text
 
 # The statuses a queue shows: qualified leads have left the queue for the rep's pipeline.
@@ -82,6 +82,10 @@ def _workable(s: Session, user: User, lead_id: int, *, lock: bool = True) -> Lea
         raise NotFound("No open lead has this id.")
     if not can_work(user, {q.id for q in queues_of(s, user)}, lead):
         raise NotFound("No lead in your queues has this id.")
+    if lead.erased_at is not None:
+        # Erasure closed it; nobody works (or writes notes about) a person who asked to be
+        # forgotten. Every action on a lead comes through here, for the page and the API.
+        raise Conflict("This person's data was erased: the lead is closed and can't be worked.")
     return lead
 
 
@@ -122,7 +126,13 @@ def claim_next(s: Session, user: User, queue_id: int, now: datetime | None = Non
         taken = s.execute(
             sa.update(Lead)
             .where(Lead.id == lead_id, Lead.status == LeadStatus.NEW, Lead.assignee_id.is_(None))
-            .values(status=LeadStatus.CLAIMED, assignee_id=user.id, claimed_at=now, updated_at=now)
+            .values(
+                status=LeadStatus.CLAIMED,
+                assignee_id=user.id,
+                claimed_at=now,
+                claim_due_at=claim_due(queue, now),
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
         if getattr(taken, "rowcount", 0) == 1:
@@ -137,7 +147,14 @@ def _take(s: Session, lead: Lead, user: User, now: datetime) -> None:
     lead.status = LeadStatus.CLAIMED
     lead.assignee_id = user.id
     lead.claimed_at = now
+    lead.claim_due_at = _claim_due(s, lead, now)
     _after_claim(s, lead, user, now)
+
+
+def _claim_due(s: Session, lead: Lead, now: datetime) -> datetime:
+    """The claim's deadline, counted from ``now`` in the lead's queue's claim window (not
+    from the lead's response SLA, which may be past already)."""
+    return claim_due(s.get(Queue, lead.queue_id) if lead.queue_id else None, now)
 
 
 def _after_claim(s: Session, lead: Lead, user: User, now: datetime) -> None:
@@ -165,6 +182,7 @@ def release(s: Session, user: User, lead_id: int, now: datetime | None = None) -
     if lead.assignee_id != user.id and user.role != Role.ADMIN:
         raise Forbidden("Only the rep who claimed it (or an admin) can release this lead.")
     lead.status, lead.assignee_id, lead.claimed_at = LeadStatus.NEW, None, None
+    lead.claim_due_at = None
     record(s, lead, "released", f"Released back to the queue by {user.name}.", actor=user, now=now)
     enqueue(s, lead, "lead.status_changed", now)
     s.flush()
@@ -182,9 +200,14 @@ def reassign(
     target = s.get(User, to_user_id)
     if target is None or not target.is_active or target.role not in (Role.REP, Role.ADMIN):
         raise Invalid("Pick an active rep.", {"user_id": "not an active rep"})
+    if lead.assignee_id == target.id:
+        return lead  # nothing changes: no history line, no CRM message
     lead.assignee_id = target.id
     if lead.status is LeadStatus.NEW:
         lead.status, lead.claimed_at = LeadStatus.CLAIMED, now
+    if lead.status is LeadStatus.CLAIMED:
+        # Not contacted yet: the new rep gets a full claim window of their own.
+        lead.claim_due_at = _claim_due(s, lead, now)
     record(
         s,
         lead,
@@ -232,6 +255,7 @@ def set_status(
     if lead.assignee_id is None:
         lead.assignee_id, lead.claimed_at = user.id, lead.claimed_at or now
     lead.status = status
+    lead.claim_due_at = None  # worked (contacted or closed): no claim left to return
     if status is LeadStatus.CONTACTED and lead.first_contact_at is None:
         lead.first_contact_at = now
     if status in CLOSED_STATUSES:
@@ -261,6 +285,31 @@ def add_note(
     entry = record(s, lead, "note", text.strip()[:5000], actor=user, now=now)
     s.flush()
     return entry
+
+
+ERASED_REASON = "erased"
+
+
+def close_erased(s: Session, lead: Lead, now: datetime) -> bool:
+    """Close a lead whose person's data was just erased: it leaves every queue and rep's
+    list as disqualified with the reason "erased"; return whether it was still open.
+
+    A closed status (not a flag beside an open one) because every queue, claim, dedupe and
+    capacity query already leaves closed leads out; reports keep counting it, anonymously,
+    where it was routed. A lead already closed keeps how it ended. The CRM hears of the
+    change once; the seller is not told an outcome, as there was none.
+    """
+    if lead.status in CLOSED_STATUSES:
+        return False
+    lead.status = LeadStatus.DISQUALIFIED
+    lead.disqualify_reason = ERASED_REASON
+    lead.closed_at = now
+    lead.claim_due_at = None
+    record(s, lead, "erased", "Closed: the person's data was erased.", now=now)
+    if lead.routed_at is not None and lead.merged_into_id is None:  # the CRM knows this lead
+        message = enqueue(s, lead, "lead.status_changed", now)
+        message.payload = {**message.payload, "data": {**message.payload["data"], "erased": True}}
+    return True
 
 
 # --- the queue page ------------------------------------------------------------------------
@@ -383,10 +432,14 @@ class SlaResult:
 
 
 def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
-    """Return claims not worked within the SLA to their queue and flag overdue leads.
+    """Return claims not contacted by their claim deadline to their queue and flag leads
+    nobody claimed within the SLA.
 
-    A returned lead keeps its routing time and due time, so it sorts first in the queue (its
-    original age). The queue's lead is told about each returned or newly overdue lead.
+    A claim is judged by its own deadline (``claim_due_at``, the queue's claim window from
+    the claim), never by the lead's response SLA: a rep who claims an overdue lead keeps it
+    for the whole window. A returned lead keeps its routing time and due time, so it sorts
+    first in the queue (its original age). The queue's lead is told about each returned or
+    newly overdue lead.
     """
     now = now or utcnow()
     stale = s.scalars(
@@ -395,19 +448,22 @@ def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
         .where(
             Lead.status == LeadStatus.CLAIMED,
             Lead.first_contact_at.is_(None),
-            Lead.due_at <= now,
+            Lead.claim_due_at <= now,
             Lead.merged_into_id.is_(None),
         )
         .with_for_update(skip_locked=True)
     ).all()
     for lead in stale:
         rep = s.get(User, lead.assignee_id) if lead.assignee_id else None
+        queue = s.get(Queue, lead.queue_id) if lead.queue_id else None
         lead.status, lead.assignee_id, lead.claimed_at = LeadStatus.NEW, None, None
+        lead.claim_due_at = None  # back in the queue: returned once, until claimed again
         lead.returned_count += 1
-        # It is past due already: the "returned" alert says so; no second "overdue" alert.
-        lead.overdue_at = lead.overdue_at or now
+        if is_overdue(lead, now):  # past its SLA too: "returned" says so, no "overdue" alert
+            lead.overdue_at = lead.overdue_at or now
         who = rep.name if rep else "the rep"
-        text = f"Returned to the queue: {who} did not contact them within the SLA."
+        window = f"{queue.claim_minutes} minutes of claiming" if queue else "the claim window"
+        text = f"Returned to the queue: {who} did not contact them within {window}."
         record(s, lead, "returned", text, now=now)
         enqueue(s, lead, "lead.status_changed", now)
         _tell_queue_lead(s, lead, text, now)
