@@ -276,7 +276,10 @@ class SchedulerProcess:
                     failures += 1
                     delay = self.backoff_seconds(failures)
                     log.warning(
-                        "scheduler cannot reach the database (%s); standing by, retrying in %.1f s",
+                        "scheduler %s (%s); standing by, trying again in %.1f s",
+                        "cannot reach the database"
+                        if db.is_database_down(exc)
+                        else "failed checking its leadership",
                         _short(exc),
                         delay,
                         exc_info=failures == 1,  # the whole story once per outage
