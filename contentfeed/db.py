@@ -8,6 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_sqlalchemy_lite import SQLAlchemy
@@ -15,6 +16,22 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+# How a database outage shows, however it is reached: through SQLAlchemy (refused, lost or
+# timed-out connections, SQLite's "database is locked"), as a session left in a failed
+# transaction by an earlier lost connection, as an exhausted pool, or raw from the driver on
+# the hot paths that talk to psycopg or sqlite3 directly.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.PendingRollbackError,
+    sa.exc.DisconnectionError,
+    sa.exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -139,6 +156,45 @@ def hot_engine() -> sa.Engine:
             )
         app.extensions["contentfeed.hot_engine"] = hot
     return hot
+
+
+def is_database_down(exc: BaseException) -> bool:
+    """Tell whether an error means the database is unreachable (retry later), not a bug."""
+    return isinstance(exc, DATABASE_DOWN)
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Tell whether an error came from a connection found dead (replaced on the next use)."""
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
+def forget_stale_connections(engine: sa.Engine, found_dead: sa.PoolProxiedConnection) -> None:
+    """Make every pooled connection made before now reconnect on its next checkout.
+
+    What SQLAlchemy does itself on a disconnect it sees: after a restart or a
+    pg_terminate_backend the other idle connections are most likely dead too.
+    """
+    engine.pool._invalidate(found_dead, _checkin=False)
+
+
+def driver_error(
+    conn: sa.Connection, exc: Exception, statement: str, params: Any
+) -> sa.exc.DBAPIError:
+    """Return a driver's error raised on ``conn`` outside SQLAlchemy as SQLAlchemy would.
+
+    The hot paths run statements on the driver connection directly, so SQLAlchemy never
+    sees their errors. A dead connection is invalidated here as SQLAlchemy does for its
+    own statements, and the engine's idle connections with it (after a restart or a
+    pg_terminate_backend they are dead too), so the next checkout connects afresh.
+    """
+    lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)  # type: ignore[arg-type]
+    if lost:
+        forget_stale_connections(conn.engine, conn.connection)
+        conn.invalidate(exc)
+    base_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    return sa.exc.DBAPIError.instance(  # type: ignore[return-value]
+        statement, params, exc, base_error, connection_invalidated=lost, dialect=conn.dialect
+    )
 
 
 def dispose(app: Flask) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import sqlalchemy as sa
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from contentfeed import db
 
 TITLES = {
     400: "That request didn't look right",
@@ -173,14 +174,24 @@ def _database_down(exc: Exception) -> Response:
 
     from flask import current_app
 
-    from contentfeed import db
-
     with contextlib.suppress(Exception):
         db.session().rollback()
-    current_app.logger.warning("database unavailable on %s %s", request.method, request.path)
-    response = error_response(
-        503, "The database is briefly unavailable. Please try again in a minute."
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.path,
+        str(exc).strip().split("\n", 1)[0][:300],
     )
+    message = "The database is briefly unavailable. Please try again in a minute."
+    if "_login_user" not in g:
+        # Rendering the page would load the signed-in user (Flask-Login's template context)
+        # from the very database that is down; the 5xx page shows no user anyway.
+        g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+    try:
+        response = error_response(503, message)
+    except db.DATABASE_DOWN:
+        response = Response(f"{TITLES[503]}. {message}\n", mimetype="text/plain")
+        response.status_code = 503
     response.headers["Retry-After"] = str(Unavailable.retry_after_seconds)
     return response
 
@@ -197,9 +208,11 @@ def _unexpected(exc: Exception) -> Response:
 def register(app: Flask) -> None:
     """Install the error handlers."""
     app.register_error_handler(DomainError, _domain_error)
-    # Connection refused, lost or timed out (and SQLite's "database is locked").
-    app.register_error_handler(sa.exc.OperationalError, _database_down)
-    app.register_error_handler(sa.exc.InterfaceError, _database_down)
+    # Connection refused, lost or timed out, SQLite's "database is locked", a session left
+    # in a failed transaction by a lost connection, and the drivers' own errors on the
+    # hot paths: every way an outage shows answers 503 with Retry-After, never 500.
+    for kind in db.DATABASE_DOWN:
+        app.register_error_handler(kind, _database_down)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -69,9 +69,24 @@ def run_job(app: Flask, job: Job) -> None:
             # Frequent jobs mostly find nothing to do; only work done is worth a log line.
             level = logging.INFO if _did_work(result) else logging.DEBUG
             log.log(level, "job %s done: %s", job.id, result)
-        except Exception:
-            s.rollback()
-            log.exception("job %s failed", job.id)
+        except Exception as exc:
+            # A job failing on a dead connection must not poison the next run: the session
+            # is rolled back (a dead connection is invalidated by SQLAlchemy, and the pool's
+            # pre-ping replaces the others) and the next run starts on a fresh session.
+            try:
+                s.rollback()
+            except Exception:  # the connection is gone; the session closes below
+                log.debug("rolling back job %s failed", job.id, exc_info=True)
+            if db.is_database_down(exc):
+                log.warning("job %s: database unavailable (%s)", job.id, _short(exc))
+            else:
+                log.exception("job %s failed", job.id)
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of an error, for a log line that repeats during an outage."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
 def _did_work(result: object) -> bool:
@@ -89,26 +104,32 @@ def _did_work(result: object) -> bool:
 
 
 class LeaderLock(Protocol):
+    """Leadership among scheduler processes; each method may raise when the database is down."""
+
     def try_acquire(self) -> bool: ...
     def still_held(self) -> bool: ...
     def release(self) -> None: ...
 
 
 class PostgresLeaderLock:
-    """Leadership as a PostgreSQL advisory lock held by a dedicated connection."""
+    """Leadership as a PostgreSQL advisory lock held by a dedicated connection.
+
+    A lost connection (the database restarted, the backend was terminated) is never used
+    again: it is invalidated, so the pool drops it and the next attempt connects afresh.
+    """
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.connection: sa.Connection | None = None
 
     def try_acquire(self) -> bool:
+        connection = self.engine.connect()
         try:
-            connection = self.engine.connect()
             got = connection.scalar(sa.select(sa.func.pg_try_advisory_lock(ADVISORY_LOCK_KEY)))
             connection.commit()
-        except sa.exc.DBAPIError:
-            log.warning("database unreachable while trying to become the scheduler leader")
-            return False
+        except BaseException:
+            _discard(connection)
+            raise
         if got:
             self.connection = connection
             return True
@@ -118,31 +139,39 @@ class PostgresLeaderLock:
     def still_held(self) -> bool:
         if self.connection is None:
             return False
-        try:
-            held = self.connection.scalar(
-                sa.text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND pid = pg_backend_pid() AND granted "
-                    "AND ((classid::bigint << 32) | objid::bigint) = :key"
-                ),
-                {"key": ADVISORY_LOCK_KEY},
-            )
-            self.connection.commit()
-            return bool(held)
-        except sa.exc.DBAPIError:
-            return False
+        held = self.connection.scalar(
+            sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid = pg_backend_pid() AND granted "
+                "AND ((classid::bigint << 32) | objid::bigint) = :key"
+            ),
+            {"key": ADVISORY_LOCK_KEY},
+        )
+        self.connection.commit()
+        return bool(held)
 
     def release(self) -> None:
-        if self.connection is None:
+        connection, self.connection = self.connection, None
+        if connection is None:
             return
         try:
-            self.connection.scalar(sa.select(sa.func.pg_advisory_unlock(ADVISORY_LOCK_KEY)))
-            self.connection.commit()
-        except sa.exc.DBAPIError:
-            pass
-        finally:
-            self.connection.close()
-            self.connection = None
+            connection.scalar(sa.select(sa.func.pg_advisory_unlock(ADVISORY_LOCK_KEY)))
+            connection.commit()
+        except Exception:
+            # The connection is gone or in a failed transaction; the server drops the lock
+            # with the session, so there is nothing left to release.
+            _discard(connection)
+        else:
+            connection.close()
+
+
+def _discard(connection: sa.Connection) -> None:
+    """Drop a connection that failed: invalidated, it never goes back to the pool."""
+    try:
+        connection.invalidate()
+        connection.close()
+    except Exception:  # it is being thrown away; nothing to do about it
+        log.debug("closing a failed scheduler connection raised", exc_info=True)
 
 
 class FileLeaderLock:
@@ -185,11 +214,16 @@ class SchedulerProcess:
     """Stand by until elected, then run the jobs; step down when leadership is lost."""
 
     def __init__(
-        self, app: Flask, jobs: list[Job] | None = None, poll_seconds: float = 5.0
+        self,
+        app: Flask,
+        jobs: list[Job] | None = None,
+        poll_seconds: float = 5.0,
+        max_backoff_seconds: float = 30.0,
     ) -> None:
         self.app = app
         self.jobs = jobs if jobs is not None else all_jobs()
         self.poll_seconds = poll_seconds
+        self.max_backoff_seconds = max(max_backoff_seconds, poll_seconds)
         self.lock = leader_lock(app)
         self.stopping = threading.Event()
         self.is_leader = threading.Event()
@@ -226,25 +260,66 @@ class SchedulerProcess:
             self.scheduler = None
 
     def run(self) -> None:
-        """Loop until stopped: try to lead, run jobs while leading, re-check leadership."""
+        """Loop until stopped: try to lead, run jobs while leading, re-check leadership.
+
+        Only stop() ends the loop. A database outage (or any other failure) makes this
+        process step down, wait with growing pauses, and compete again once the database
+        answers; the jobs start afresh when it leads again.
+        """
         log.info("scheduler standing by (%s)", type(self.lock).__name__)
+        failures = 0
         try:
             while not self.stopping.is_set():
-                if not self.is_leader.is_set():
-                    if self.lock.try_acquire():
-                        log.info("scheduler elected leader; running %d jobs", len(self.jobs))
-                        self.is_leader.set()
-                        self._start_jobs()
-                elif not self.lock.still_held():
-                    log.warning("scheduler lost leadership; standing by")
-                    self._stop_jobs()
-                    self.lock.release()
-                    self.is_leader.clear()
+                try:
+                    self._check_leadership()
+                except Exception as exc:  # the loop outlives every failure
+                    failures += 1
+                    delay = self.backoff_seconds(failures)
+                    log.warning(
+                        "scheduler %s (%s); standing by, trying again in %.1f s",
+                        "cannot reach the database"
+                        if db.is_database_down(exc)
+                        else "failed checking its leadership",
+                        _short(exc),
+                        delay,
+                        exc_info=failures == 1,  # the whole story once per outage
+                    )
+                    self._step_down()
+                    self.stopping.wait(delay)
+                    continue
+                if failures:
+                    log.info("scheduler reached the database again after %d attempts", failures)
+                    failures = 0
                 self.stopping.wait(self.poll_seconds)
         finally:
+            self._step_down()
+
+    def _check_leadership(self) -> None:
+        if not self.is_leader.is_set():
+            if self.lock.try_acquire():
+                log.info("scheduler elected leader; running %d jobs", len(self.jobs))
+                self.is_leader.set()
+                self._start_jobs()
+        elif not self.lock.still_held():
+            log.warning("scheduler lost leadership; standing by")
+            self._step_down()
+
+    def _step_down(self) -> None:
+        """Stop the jobs and give up the lock; never raises (the loop must go on)."""
+        try:
             self._stop_jobs()
+        except Exception:
+            log.exception("stopping the scheduler's jobs failed")
+            self.scheduler = None
+        try:
             self.lock.release()
-            self.is_leader.clear()
+        except Exception:
+            log.exception("releasing the scheduler's leadership failed")
+        self.is_leader.clear()
+
+    def backoff_seconds(self, failures: int) -> float:
+        """Return how long to wait after ``failures`` failed attempts in a row (doubling)."""
+        return float(min(self.poll_seconds * 2 ** min(failures - 1, 16), self.max_backoff_seconds))
 
     def start_in_thread(self) -> threading.Thread:
         """Run the loop in a daemon thread (quickstart: web server and scheduler in one process)."""

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
@@ -29,8 +28,7 @@ log = logging.getLogger("contentfeed.leads")
 
 TAG = "leads"
 WRITE_SCOPE = "leads:write"
-# A dead database raises these (connection refused, lost, timed out).
-DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError)
+DATABASE_DOWN = db.DATABASE_DOWN
 
 
 class EventAccepted(BaseModel):

@@ -35,8 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("contentfeed.leads")
 
 PATH = "/api/v1/webhooks/leads"
-# A dead database raises these (connection refused, lost, timed out).
-DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError)
+DATABASE_DOWN = db.DATABASE_DOWN
 
 
 class WebhookFastPath:
@@ -72,16 +71,23 @@ class WebhookFastPath:
             "user-agent": environ.get("HTTP_USER_AGENT", ""),
         }
         engine, settings = self._hot_engine(), IntakeSettings.from_config(self.app.config)
-        try:
-            with engine.connect() as conn:
-                checked = _checked(conn, raw, headers, settings)
-                if checked is None:
-                    return self.inner(environ, start_response)  # refused: Flask explains why
-                outcome = service.take_in(conn, *checked, settings)
-        except DATABASE_DOWN:
-            log.warning("lead webhook: database unavailable", exc_info=True)
-            problem = Unavailable(service.UNAVAILABLE)
-            return _answer(start_response, problem.status, _error_body(problem), retry=True)
+        for attempt in (1, 2):
+            try:
+                with engine.connect() as conn:
+                    checked = _checked(conn, raw, headers, settings)
+                    if checked is None:
+                        return self.inner(environ, start_response)  # refused: Flask explains
+                    outcome = service.take_in(conn, *checked, settings)
+                break
+            except DATABASE_DOWN as exc:
+                # A pooled connection found dead (the database restarted, the backend was
+                # terminated) is replaced and the delivery tried once more: a delivery is
+                # idempotent by its webhook-id, so a second try never stores it twice.
+                if attempt == 1 and db.is_disconnect(exc):
+                    continue
+                log.warning("lead webhook: database unavailable", exc_info=True)
+                problem = Unavailable(service.UNAVAILABLE)
+                return _answer(start_response, problem.status, _error_body(problem), retry=True)
         if outcome.problem is not None:
             return _answer(start_response, outcome.problem.status, _error_body(outcome.problem))
         return _answer(start_response, 202, _accepted_body(outcome))

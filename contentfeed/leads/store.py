@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Json
@@ -22,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from contentfeed import db
 from contentfeed.db import UTCDateTime
 from contentfeed.leads import attribution
 from contentfeed.leads.attribution import Credited, TouchSearch
@@ -306,10 +308,16 @@ def _run(conn: sa.Connection, statement: Statement, params: Mapping[str, Any]) -
     driver: Any = conn.connection.dbapi_connection
     if driver is None or not driver.autocommit:
         return list(conn.execute(statement, dict(params)))
-    with driver.cursor(row_factory=namedtuple_row) as cursor:
-        sql, constants = _compiled(statement)
-        cursor.execute(sql, {**constants, **{key: _adapt(value) for key, value in params.items()}})
-        return cursor.fetchall() if cursor.description else []
+    sql, constants = _compiled(statement)
+    values = {**constants, **{key: _adapt(value) for key, value in params.items()}}
+    try:
+        with driver.cursor(row_factory=namedtuple_row) as cursor:
+            cursor.execute(sql, values)
+            return cursor.fetchall() if cursor.description else []
+    except psycopg.Error as exc:
+        # Raised as SQLAlchemy would (OperationalError for a lost connection, which is
+        # then dropped with the pool's other stale ones), so callers see one kind of error.
+        raise db.driver_error(conn, exc, sql, values) from exc
 
 
 @cache

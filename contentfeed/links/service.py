@@ -22,6 +22,7 @@ from flask import Flask
 from ua_parser import parse as parse_user_agent
 from werkzeug.urls import iri_to_uri
 
+from contentfeed import db
 from contentfeed.errors import Unavailable
 
 CODE_BYTES = 6  # 48 bits of randomness, 8 URL-safe characters
@@ -227,6 +228,10 @@ def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str |
             continue
         except (dbapi.OperationalError, dbapi.InterfaceError):
             connection.invalidate()
+            # The other idle connections are most likely dead as well (a restart, or a
+            # pg_terminate_backend): the retry and the next clicks connect afresh.
+            connections.close()
+            db.forget_stale_connections(connections.engine, connection)
             if attempt == 2:
                 raise Unavailable(DATABASE_DOWN) from None
             continue
