@@ -54,12 +54,14 @@ CHECK_SECONDS = 2.0  # all the sample sellers together when a variant is saved o
 
 
 class TemplateLimit(Exception):
-    """A rendering went beyond what a post template may do; ``reason`` says what, briefly."""
+    """A rendering went beyond what a post template may do; ``reason`` says what, briefly,
+    and ``is_costly`` whether reaching the limit took time (the deadline, the loop steps)."""
 
-    def __init__(self, message: str, reason: str) -> None:
+    def __init__(self, message: str, reason: str, *, is_costly: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason
+        self.is_costly = is_costly
 
 
 @dataclass
@@ -75,6 +77,7 @@ class _Budget:
                 f"the template takes too long to render (more than {RENDER_SECONDS:g} seconds "
                 "for one seller); simplify its loops and conditions.",
                 "rendering took too long",
+                is_costly=True,
             )
 
     def step(self) -> None:
@@ -84,6 +87,7 @@ class _Budget:
                 f"the template's loops run more than {MAX_LOOP_STEPS:,} times; "
                 "nest fewer loops or loop over less.",
                 "its loops run too many times",
+                is_costly=True,
             )
         self.tick()
 
@@ -436,7 +440,7 @@ class TemplateRefused(Invalid):
     """A post template that cannot be used, with the line at fault when known.
 
     ``reason`` is a few words for summaries ("rendering took too long"); ``is_costly`` says
-    the template hit a limit that costs time to reach, so a run stops trying it.
+    the template hit a limit that takes time to reach, so a run stops trying it.
     """
 
     def __init__(
@@ -510,7 +514,9 @@ def render_post(
         text = _render_bounded(template, budget, seller=seller, content=content, link=link)
     except TemplateLimit as exc:
         line = _template_line(sys.exc_info()[2])
-        raise TemplateRefused(exc.message, line, reason=exc.reason, is_costly=True) from None
+        raise TemplateRefused(
+            exc.message, line, reason=exc.reason, is_costly=exc.is_costly
+        ) from None
     except SecurityError:
         line = _template_line(sys.exc_info()[2])
         raise TemplateRefused(
