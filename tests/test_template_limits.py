@@ -136,7 +136,7 @@ def test_a_variant_failing_for_one_seller_profile_is_refused_naming_it() -> None
     with pytest.raises(TemplateRefused, match="when rendered for a seller with no name or title"):
         check(FAILS_WITHOUT_TITLE)
     long_name_only = "{{ link }}{% if seller.name|length > 60 %}{{ seller.nickname }}{% endif %}"
-    with pytest.raises(TemplateRefused, match="nickname.*a seller with a long name"):
+    with pytest.raises(TemplateRefused, match=r"nickname.*a seller with a long name"):
         check(long_name_only)
 
 
