@@ -25,6 +25,7 @@ from contentfeed.content.templating import (
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion
 from tests.conftest import sign_in
+from tests.test_cli import run
 
 CONTENT = ContentView(title="Zero-downtime migrations", summary="How we ship", url="https://x.ex")
 SAM = SellerView(first_name="Sam", name="Sam Seller", title="Account Executive")
@@ -245,3 +246,14 @@ def test_a_runaway_variant_does_not_stall_the_run(
     marketer = make_user("marketer")
     page = sign_in(app.test_client(), marketer).get(f"/library/{bad.id}").get_data(as_text=True)
     assert "Variant 1 could not be rendered for 6 sellers: rendering took too long" in page
+
+
+def test_suggest_command_finishes_and_says_what_it_left_out(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> None:
+    make_content(title="Only item", variants=(FAILS_WITHOUT_TITLE,))
+    seller = make_user("seller", title="", posts_per_week=0)
+    code, output = run(app, "suggest", "--now", "--seller", seller.email)
+    assert code == 0, output
+    assert "1 left out because their variant could not be rendered" in output
+    assert _suggested(app, seller) == []
