@@ -360,6 +360,7 @@ def fill_feeds(
     by_id = {d.facts.id: d for d in due}
     created = not_rendered = 0
     served: set[int] = set()
+    costly: dict[int, list[TemplateRefused]] = defaultdict(list)
     for _round in range(RENDER_ROUNDS):
         choices = engine.choose(
             sellers,
@@ -370,7 +371,7 @@ def fill_feeds(
             variant_uses=variant_uses,
             team_counts=team_counts,
         )
-        written, failed = _write(s, choices, by_id, contents, settings, now)
+        written, failed = _write(s, choices, by_id, contents, settings, now, costly)
         created += written
         not_rendered += len(failed)
         left_out = {(c.seller_id, c.day, c.slot) for c in failed}
@@ -395,18 +396,18 @@ def _write(
     contents: dict[int, LiveContent],
     settings: FeedSettings,
     now: datetime,
+    costly: dict[int, list[TemplateRefused]],
 ) -> tuple[int, list[engine.Choice]]:
     """Render and insert suggestions and their links in bulk; return how many were new and
-    the choices left out because their variant could not be rendered."""
+    the choices left out because their variant could not be rendered. ``costly`` collects,
+    per variant, the limits it ran into that took time, over the whole run."""
     if not choices:
         return 0, []
     expires = now + timedelta(days=settings.ttl_days)
-    costly_failures: dict[int, int] = defaultdict(int)
     not_rendered: list[engine.Choice] = []
     rows = []
     codes: dict[tuple[int, date, int], str] = {}
     failed: dict[tuple[int, str], list[int]] = defaultdict(list)  # (variant, reason): sellers
-    costly: dict[int, TemplateRefused] = {}  # variants that hit a limit, with their last error
     for choice in choices:
         seller = due[choice.seller_id]
         code = links.new_code()
@@ -414,8 +415,8 @@ def _write(
         view = SellerView(seller.first_name, seller.name, seller.title)
         content = contents[choice.content_id]
         try:
-            if costly_failures[choice.variant_id] >= COSTLY_FAILURES_PER_RUN:
-                raise costly[choice.variant_id]  # it would only spend its budget again
+            if len(costly[choice.variant_id]) >= COSTLY_FAILURES_PER_RUN:
+                raise costly[choice.variant_id][-1]  # it would only spend its budget again
             text = render_post(
                 content.variants[choice.variant_id],
                 seller=view,
@@ -429,9 +430,8 @@ def _write(
             # theirs, and the item's authors are told on its page.
             failed[(choice.variant_id, exc.reason)].append(choice.seller_id)
             not_rendered.append(choice)
-            if exc.is_costly:
-                costly[choice.variant_id] = exc
-                costly_failures[choice.variant_id] += 1
+            if exc.is_costly and len(costly[choice.variant_id]) < COSTLY_FAILURES_PER_RUN:
+                costly[choice.variant_id].append(exc)
             continue
         codes[(choice.seller_id, choice.day, choice.slot)] = code
         rows.append(
