@@ -82,6 +82,8 @@ def test_huge_text_is_refused_before_it_is_built() -> None:
         ("{{ 'x'.center(100000000) }}", r"\.center\(\) isn't available"),
         ("{{ 'x'|center(100000000) }}", "No filter named 'center'"),
         ("{{ '%100000000d' % 1 }}", "formatting text with % isn't available"),
+        ("{{ 'x'.encode() * 50000000 }}", "longer than 10,000 characters"),
+        ("{{ ('x' * 5000).translate({120: 'y' * 5000}) }}", r"\.translate\(\) isn't available"),
         ("{{ 9 ** 99999999 }}", "number too big"),
         ("{{ ('x' * 3000)|replace('', 'yyyy') }}", "longer than 10,000 characters"),
         (

@@ -117,7 +117,7 @@ def _size(value: Any, limit: int = MAX_VALUE_CHARS) -> int:
     memo: dict[int, int] = {}
 
     def measure(item: Any, depth: int) -> int:
-        if isinstance(item, str):
+        if isinstance(item, str | bytes | bytearray):
             return len(item)
         if not isinstance(item, list | tuple | dict | set | frozenset):
             return 1
@@ -278,7 +278,8 @@ _FILTERS = [
 # Methods a template might call on a text that would make it huge, or format it (formatting
 # accepts widths that build text of any size).
 _AMPLIFYING_METHODS = frozenset(
-    ("center", "ljust", "rjust", "zfill", "expandtabs", "format", "format_map", "to_bytes")
+    {"center", "ljust", "rjust", "zfill", "expandtabs", "translate", "to_bytes"}
+    | {"format", "format_map"}
 )
 
 
@@ -315,7 +316,9 @@ class _PostSandbox(ImmutableSandboxedEnvironment):
         numbers = isinstance(left, int) and isinstance(right, int)
         if operator_ == "*" and not numbers:
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                if isinstance(seq, str | bytes | bytearray | list | tuple) and isinstance(
+                    times, int
+                ):
                     if _size(seq) * max(times, 0) > MAX_VALUE_CHARS:
                         raise _too_big()
                     return seq * times
