@@ -185,6 +185,8 @@ def suggest(email: str | None, ignore_cadence: bool, seed: int | None) -> None:
     s.commit()
     if result.sellers_due == 0:
         click.echo("No seller is due a suggestion right now (use --now to ignore cadence).")
+    elif result.created == 0 and result.not_rendered:
+        click.echo(f"Created {result}.")
     elif result.created == 0:
         click.echo(f"{result.sellers_due} seller(s) due, but no live content fits them.")
     else:

@@ -462,6 +462,76 @@ def delete_variant(s: Session, content: Content, variant: PostVariant, *, actor:
     s.flush()
 
 
+RENDER_FAILED = "variant_failed"
+_MAX_FAILED_SELLER_IDS = 1000  # enough to count the sellers of a big team
+
+
+def note_render_failures(
+    s: Session, variant_id: int, reason: str, seller_ids: Sequence[int], now: datetime
+) -> None:
+    """Record for the item's authors that a variant could not be rendered for some sellers.
+
+    One entry per variant text and reason: later runs that fail the same way add their
+    sellers to it instead of filling the item's history with copies.
+    """
+    variant = s.get(PostVariant, variant_id)
+    if variant is None:
+        return
+    earlier = s.scalars(
+        sa.select(ContentEvent)
+        .where(
+            ContentEvent.content_id == variant.content_id,
+            ContentEvent.action == RENDER_FAILED,
+            ContentEvent.created_at >= variant.updated_at,
+        )
+        .order_by(ContentEvent.id.desc())
+    )
+    for event in earlier:
+        if event.changes.get("variant_id") == variant.id and event.changes.get("reason") == reason:
+            ids = sorted({*event.changes.get("seller_ids", []), *seller_ids})
+            ids = ids[:_MAX_FAILED_SELLER_IDS]
+            event.changes = {**event.changes, "seller_ids": ids, "last_at": now.isoformat()}
+            return
+    ids = sorted(set(seller_ids))[:_MAX_FAILED_SELLER_IDS]
+    _record(
+        s,
+        variant.content,
+        None,
+        RENDER_FAILED,
+        changes={
+            "variant": variant.position,
+            "variant_id": variant.id,
+            "reason": reason,
+            "seller_ids": ids,
+            "last_at": now.isoformat(),
+        },
+    )
+
+
+def render_problems(content: Content) -> dict[int, list[str]]:
+    """Say, per variant, for how many sellers its current text could not be rendered, and why."""
+    problems: dict[int, list[str]] = {}
+    updated = {v.id: v.updated_at for v in content.variants}
+    for event in content.events:
+        variant_id = event.changes.get("variant_id")
+        if event.action != RENDER_FAILED or variant_id not in updated:
+            continue
+        if event.created_at < updated[variant_id]:
+            continue  # about an earlier text of the variant
+        problems.setdefault(variant_id, []).append(describe_render_failure(event))
+    return problems
+
+
+def describe_render_failure(event: ContentEvent) -> str:
+    """Say a recorded render failure in words."""
+    n = len(event.changes.get("seller_ids", []))
+    sellers = "1 seller" if n == 1 else f"{n:,}{'+' if n >= _MAX_FAILED_SELLER_IDS else ''} sellers"
+    return (
+        f"Variant {event.changes.get('variant', '?')} could not be rendered for {sellers}: "
+        f"{event.changes.get('reason', 'unknown reason')}"
+    )
+
+
 # --- listing -----------------------------------------------------------------------------
 
 STATUS_FILTERS = {

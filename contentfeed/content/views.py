@@ -522,6 +522,9 @@ def _describe(event: ContentEvent, names: dict[str, dict[int, str]]) -> EventVie
                     )
                 )
     actor = event.actor.name if event.actor else "Someone no longer here"
+    if event.action == service.RENDER_FAILED:
+        actor = "The scheduler"
+        text = "reported: " + service.describe_render_failure(event)
     return EventView(actor, text, event.created_at, event.comment, shown, event.action)
 
 
@@ -563,6 +566,7 @@ def _render_detail(
         max_variants=service.MAX_VARIANTS,
         team_names=names["teams"],
         events=[_describe(e, names) for e in content.events],
+        render_problems=service.render_problems(content),
         activity=suggestions.content_activity(s, content.id),
         skip_reasons=suggestions.SKIP_REASONS,
     ), status

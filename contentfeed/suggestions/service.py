@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Role, SellerProfile, User
+from contentfeed.content import service as content_service
 from contentfeed.content.models import Campaign, Content, ContentStatus, PostVariant, shared_url
 from contentfeed.content.service import Compliance
 from contentfeed.content.templating import ContentView, SellerView, TemplateRefused, render_post
@@ -34,6 +35,12 @@ from contentfeed.text import checked_text
 
 log = logging.getLogger(__name__)
 
+# A variant that ran into a template limit (time, loop steps, size) this many times in one run
+# is not tried again in that run: a limit costs up to the render budget each time it is hit.
+COSTLY_FAILURES_PER_RUN = 3
+# Rounds of choosing in one run: a slot whose item could not be rendered is offered the
+# next-best item, twice at most.
+RENDER_ROUNDS = 3
 NOW_SLOT_BASE = 100  # slots for "suggest now" sit above any planned slot of the day
 SKIP_REASONS = {
     "not_relevant": "Not relevant for my network",
@@ -74,9 +81,16 @@ class FillResult:
     sellers_due: int
     created: int
     seller_ids: list[int]
+    not_rendered: int = 0  # suggestions left out because their variant could not be rendered
 
     def __str__(self) -> str:
-        return f"{self.created} suggestions for {self.sellers_due} due sellers"
+        text = f"{self.created} suggestions for {self.sellers_due} due sellers"
+        if self.not_rendered:
+            text += (
+                f"; {self.not_rendered} left out because their variant could not be rendered "
+                "(see the items' pages)"
+            )
+        return text
 
 
 @lru_cache(maxsize=512)
@@ -341,18 +355,39 @@ def fill_feeds(
         if contents
         else {}
     )
-    sellers = [(d.facts, d.slots) for d in due]
-    choices = engine.choose(
-        sellers,
-        facts,
-        already,
-        now=now,
-        seed=seed if seed is not None else int(now.timestamp()) // 3600,
-        variant_uses=variant_uses,
-        team_counts=team_counts,
-    )
-    created = _write(s, choices, {d.facts.id: d for d in due}, contents, settings, now)
-    return FillResult(len(due), created, sorted({c.seller_id for c in choices}))
+    sellers: list[tuple[engine.SellerFacts, list[tuple[date, int]]]] = [
+        (d.facts, d.slots) for d in due
+    ]
+    by_id = {d.facts.id: d for d in due}
+    created = not_rendered = 0
+    served: set[int] = set()
+    costly: dict[int, list[TemplateRefused]] = defaultdict(list)
+    for _round in range(RENDER_ROUNDS):
+        choices = engine.choose(
+            sellers,
+            facts,
+            already,
+            now=now,
+            seed=seed if seed is not None else int(now.timestamp()) // 3600,
+            variant_uses=variant_uses,
+            team_counts=team_counts,
+        )
+        written, failed = _write(s, choices, by_id, contents, settings, now, costly)
+        created += written
+        not_rendered += len(failed)
+        left_out = {(c.seller_id, c.day, c.slot) for c in failed}
+        served.update(c.seller_id for c in choices if (c.seller_id, c.day, c.slot) not in left_out)
+        if not failed:
+            break
+        # A seller whose item could not be rendered for them gets the next-best item for
+        # that slot, so one bad variant costs them nothing but that item.
+        for c in choices:
+            already[c.seller_id].add(c.content_id)
+        retry: dict[int, list[tuple[date, int]]] = defaultdict(list)
+        for c in failed:
+            retry[c.seller_id].append((c.day, c.slot))
+        sellers = [(by_id[seller_id].facts, slots) for seller_id, slots in retry.items()]
+    return FillResult(len(due), created, sorted(served), not_rendered)
 
 
 def _write(
@@ -362,13 +397,18 @@ def _write(
     contents: dict[int, LiveContent],
     settings: FeedSettings,
     now: datetime,
-) -> int:
-    """Render and insert suggestions and their links in bulk; return how many were new."""
+    costly: dict[int, list[TemplateRefused]],
+) -> tuple[int, list[engine.Choice]]:
+    """Render and insert suggestions and their links in bulk; return how many were new and
+    the choices left out because their variant could not be rendered. ``costly`` collects,
+    per variant, the limits it ran into that took time, over the whole run."""
     if not choices:
-        return 0
+        return 0, []
     expires = now + timedelta(days=settings.ttl_days)
+    not_rendered: list[engine.Choice] = []
     rows = []
     codes: dict[tuple[int, date, int], str] = {}
+    failed: dict[tuple[int, str], list[int]] = defaultdict(list)  # (variant, reason): sellers
     for choice in choices:
         seller = due[choice.seller_id]
         code = links.new_code()
@@ -376,6 +416,8 @@ def _write(
         view = SellerView(seller.first_name, seller.name, seller.title)
         content = contents[choice.content_id]
         try:
+            if len(costly[choice.variant_id]) >= COSTLY_FAILURES_PER_RUN:
+                raise costly[choice.variant_id][-1]  # it would only spend its budget again
             text = render_post(
                 content.variants[choice.variant_id],
                 seller=view,
@@ -383,8 +425,14 @@ def _write(
                 link=link,
                 disclosure=settings.rules.disclosure,
             )
-        except TemplateRefused as exc:  # checked at save, so only a changed rule lands here
-            log.warning("variant %s no longer renders: %s", choice.variant_id, exc.message)
+        except TemplateRefused as exc:
+            # Checked at save, so only a changed rule or a variant that got past the check
+            # lands here: this seller is offered another item instead, everyone else gets
+            # theirs, and the item's authors are told on its page.
+            failed[(choice.variant_id, exc.reason)].append(choice.seller_id)
+            not_rendered.append(choice)
+            if exc.is_costly and len(costly[choice.variant_id]) < COSTLY_FAILURES_PER_RUN:
+                costly[choice.variant_id].append(exc)
             continue
         codes[(choice.seller_id, choice.day, choice.slot)] = code
         rows.append(
@@ -404,8 +452,16 @@ def _write(
                 "skip_note": "",
             }
         )
+    for (variant_id, reason), seller_ids in failed.items():
+        log.warning(
+            "variant %s could not be rendered for %s sellers: %s",
+            variant_id,
+            len(seller_ids),
+            reason,
+        )
+        content_service.note_render_failures(s, variant_id, reason, seller_ids, now)
     if not rows:
-        return 0
+        return 0, not_rendered
     # One order for every writer: two schedulers inserting the same keys in different orders
     # could each wait on the other's uncommitted row (a deadlock); in the same order, one waits.
     rows.sort(key=lambda r: (r["seller_id"], r["day"], r["slot"]))
@@ -441,7 +497,7 @@ def _write(
             s.execute(_PG_INSERT_LINKS, {"rows": _as_json(chunk)})
         else:
             s.execute(sa.insert(TrackedLink), chunk)
-    return len(inserted)
+    return len(inserted), not_rendered
 
 
 # On PostgreSQL, many rows go in as one JSON document expanded by json_to_recordset(): one
