@@ -36,6 +36,20 @@ class ErrorBody(BaseModel):
     fields: dict[str, str]
 
 
+class UserRef(BaseModel):
+    """A user, by id and name."""
+
+    id: int
+    name: str
+
+
+class QueueRef(BaseModel):
+    """A queue, by id and name."""
+
+    id: int
+    name: str
+
+
 class Me(BaseModel):
     """The token's user and what the token may do."""
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-import os
 import secrets
 import signal
+import socket
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -15,7 +18,7 @@ from flask.cli import ScriptInfo, routes_command, shell_command, with_appcontext
 from contentfeed import create_app, db, demo, migrate
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
-from contentfeed.config import ConfigError, Settings
+from contentfeed.config import ConfigError, record_base_url
 from contentfeed.errors import DomainError
 from contentfeed.leads import service as leads
 from contentfeed.scheduler import SchedulerProcess
@@ -168,6 +171,7 @@ def webhook_secret_create(name: str) -> None:
 @with_appcontext
 def suggest(email: str | None, ignore_cadence: bool, seed: int | None) -> None:
     """Run fill-feeds once: due sellers (or one seller) get their suggestions."""
+    _warn_if_nothing_answers(current_app._get_current_object())  # type: ignore[attr-defined]
     s = db.session()
     only = None
     if email:
@@ -209,6 +213,54 @@ def _seed_demo() -> list[tuple[str, str]]:
     return logins
 
 
+def record_served_address(app: Flask, host: str, port: int) -> str:
+    """Make this server's address the install's public base URL, unless one is configured.
+
+    It is noted in the instance folder, so `contentfeed suggest` (or any other process of
+    this install) started in a second shell writes tracked links that reach this server.
+    """
+    if app.config.get("PUBLIC_BASE_URL_SOURCE") == "configured":
+        return str(app.config["PUBLIC_BASE_URL"])
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+    if ":" in shown:  # an IPv6 address is bracketed in a URL
+        shown = f"[{shown}]"
+    url = f"http://{shown}:{port}"
+    app.config["PUBLIC_BASE_URL"] = url
+    app.config["PUBLIC_BASE_URL_SOURCE"] = "recorded"
+    record_base_url(Path(app.config["INSTANCE_PATH"]), url)
+    return url
+
+
+def _warn_if_nothing_answers(app: Flask) -> None:
+    """Warn when the public base URL is this machine's and no server listens there.
+
+    Links written now would be dead. Only loopback addresses are tried (a public address
+    may well be unreachable from here while it works for everyone else).
+    """
+    base = str(app.config["PUBLIC_BASE_URL"])
+    parts = urlsplit(base)
+    host = parts.hostname or ""
+    if host != "localhost":
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                return
+        except ValueError:
+            return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return
+    except OSError:
+        pass
+    click.echo(
+        f"Warning: nothing answers at {base} (public_base_url, "
+        f"{app.config.get('PUBLIC_BASE_URL_SOURCE', 'configured')}); the tracked links "
+        "written now start with it. Start `contentfeed quickstart` (it records its address) "
+        "or set public_base_url to the address people reach this service at.",
+        err=True,
+    )
+
+
 @main.command("quickstart")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -219,12 +271,7 @@ def quickstart(host: str, port: int, no_demo: bool, threads: int) -> None:
     """Create and migrate the embedded database, add demo data, and serve on one machine."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     _configure_logging(app)
-    if "CONTENTFEED_PUBLIC_BASE_URL" not in os.environ and app.config["PUBLIC_BASE_URL"] == (
-        Settings.model_fields["public_base_url"].default
-    ):
-        # Nobody chose the public address: links and covers point at this server.
-        shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
-        app.config["PUBLIC_BASE_URL"] = f"http://{shown}:{port}"
+    record_served_address(app, host, port)
     migrate.upgrade(app.config["DATABASE_URL"])
     click.echo(f"Database ready: {db.engine().url.render_as_string()}")
     if not no_demo:

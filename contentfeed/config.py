@@ -228,21 +228,67 @@ def stored_secret_key(instance: Path) -> str:
     return key
 
 
+# The instance folder's note of the address `contentfeed quickstart` serves this install at.
+SERVED_AT_FILE = "served_at"
+DEFAULT_BASE_URL: str = Settings.model_fields["public_base_url"].default
+
+
+def recorded_base_url(instance: Path) -> str:
+    """Return the address the quickstart last served this install at, or "" when none."""
+    path = instance / SERVED_AT_FILE
+    if not path.exists():
+        return ""
+    url = path.read_text(encoding="utf-8").strip().rstrip("/")
+    return url if url.startswith(("http://", "https://")) else ""
+
+
+def record_base_url(instance: Path, url: str) -> None:
+    """Note the address this install is served at, for its other processes (CLI, scheduler)."""
+    path = instance / SERVED_AT_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(url.rstrip("/") + "\n", encoding="utf-8")
+    temporary.replace(path)  # another process reads the old address or the new, never half
+
+
+def _chose_base_url(
+    file_values: Mapping[str, Any], env_values: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> bool:
+    """Tell whether someone set public_base_url; the shipped config.toml's default is no choice."""
+    if "public_base_url" in env_values or "public_base_url" in overrides:
+        return True
+    value = file_values.get("public_base_url", DEFAULT_BASE_URL)
+    return str(value).rstrip("/") != DEFAULT_BASE_URL
+
+
 def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Load and check settings into app.config (upper-case keys) and return them."""
+    """Load and check settings into app.config (upper-case keys) and return them.
+
+    Unless public_base_url is set (config file other than the default, environment or
+    overrides), the address the quickstart recorded in the instance folder is used, so a CLI
+    command in a second shell writes links to the server that is actually running.
+    """
     path = config_path()
-    settings = build_settings(read_file(path), read_env(os.environ), overrides, source=str(path))
+    file_values, env_values = read_file(path), read_env(os.environ)
+    settings = build_settings(file_values, env_values, overrides, source=str(path))
     instance = instance_dir(settings)
     database_url = settings.database_url or f"sqlite:///{instance / 'contentfeed.db'}"
     secret_key = settings.secret_key or stored_secret_key(instance)
+    base_source = "configured"
+    base_url = settings.public_base_url
+    if not _chose_base_url(file_values, env_values, overrides or {}):
+        recorded = recorded_base_url(instance)
+        base_url, base_source = (recorded, "recorded") if recorded else (base_url, "default")
     settings = settings.model_copy(
         update={
             "database_url": database_url,
             "secret_key": secret_key,
             "instance_path": str(instance),
+            "public_base_url": base_url,
         }
     )
     app.config.update({key.upper(): value for key, value in settings.model_dump().items()})
+    # Where PUBLIC_BASE_URL came from: configured, recorded (by the quickstart) or default.
+    app.config["PUBLIC_BASE_URL_SOURCE"] = base_source
     upload_dir = Path(settings.upload_dir) if settings.upload_dir else instance / "uploads"
     app.config.update(
         UPLOAD_DIR=str(upload_dir),

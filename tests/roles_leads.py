@@ -5,7 +5,8 @@ from __future__ import annotations
 from contentfeed.accounts.models import Role
 from tests.roles import ADMIN, ALL, PUBLIC, STAFF
 
-# Admins, marketers and digital sales reps work with leads.
+# Admins, marketers and digital sales reps work with leads; which leads a rep reads is row
+# level (their queues' and the ones they worked): test_roles.test_a_rep_reads_a_lead_only_...
 READERS = frozenset({Role.ADMIN, Role.MARKETER, Role.REP})
 
 LEADS: dict[str, frozenset[object] | str] = {

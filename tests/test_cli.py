@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
 
-from contentfeed import db
+from contentfeed import cli, db
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import ApiToken, Role, User
 from contentfeed.cli import main
@@ -20,6 +23,7 @@ from contentfeed.demo import DEMO_PASSWORD, demo_email
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
+from tests.conftest import make_test_app
 
 
 def run(app: Flask, *args: str) -> tuple[int, str]:
@@ -171,3 +175,74 @@ def test_demo_has_two_months_of_activity(app: Flask) -> None:
         assert len(earlier) >= 5
         # ...and those leads were worked long ago: none still waits in the queue.
         assert all(lead.status is not LeadStatus.NEW for lead in earlier)
+
+
+class _NoScheduler:
+    """Stands in for the quickstart's in-process scheduler."""
+
+    def __init__(self, app: Flask) -> None:
+        pass
+
+    def start_in_thread(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def _quickstart_without_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the quickstart's steps up to serving (the schema exists already in tests)."""
+    monkeypatch.setattr(cli.migrate, "upgrade", lambda *args, **kwargs: None)
+    monkeypatch.setattr("waitress.serve", lambda *args, **kwargs: None)
+    monkeypatch.setattr(cli, "SchedulerProcess", _NoScheduler)
+
+
+def _post_texts(app: Flask) -> list[str]:
+    with app.app_context():
+        return list(db.session().scalars(sa.select(Suggestion.rendered_text)))
+
+
+def test_suggest_in_a_second_shell_links_to_the_port_the_quickstart_serves(
+    app: Flask,
+    database_url: str,
+    tmp_path: Path,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seller = make_user("seller")
+    make_content(title="Served here")
+    make_content(title="Served here too")
+    listener = socket.create_server(("127.0.0.1", 0))  # the quickstart's server, listening
+    port = listener.getsockname()[1]
+    _quickstart_without_serving(monkeypatch)
+    code, output = run(app, "quickstart", "--port", str(port), "--no-demo")
+    assert code == 0, output
+
+    second = make_test_app(database_url, tmp_path)  # another process of the same install
+    assert second.config["PUBLIC_BASE_URL"] == f"http://127.0.0.1:{port}"
+    code, output = run(second, "suggest", "--now", "--seller", seller.email)
+    assert code == 0, output
+    assert "Warning" not in output
+    [text] = _post_texts(second)
+    assert f"http://127.0.0.1:{port}/r/" in text and "127.0.0.1:5000" not in text
+
+    listener.close()  # the server stopped: links written now would be dead, and we say so
+    code, output = run(second, "suggest", "--now", "--seller", seller.email)
+    assert code == 0
+    assert f"Warning: nothing answers at http://127.0.0.1:{port}" in output
+
+
+def test_a_configured_public_base_url_wins_over_the_recorded_one(
+    app: Flask, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _quickstart_without_serving(monkeypatch)
+    assert run(app, "quickstart", "--port", "5077", "--no-demo")[0] == 0
+    configured = make_test_app(database_url, tmp_path, public_base_url="https://cf.example.com")
+    assert configured.config["PUBLIC_BASE_URL"] == "https://cf.example.com"
+    # ...and a quickstart then leaves it alone, and the recorded address too.
+    assert run(configured, "quickstart", "--port", "5088", "--no-demo")[0] == 0
+    assert configured.config["PUBLIC_BASE_URL"] == "https://cf.example.com"
+    assert make_test_app(database_url, tmp_path).config["PUBLIC_BASE_URL"] == (
+        "http://127.0.0.1:5077"
+    )

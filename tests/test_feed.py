@@ -179,3 +179,38 @@ def test_a_seller_cannot_act_on_someone_elses_suggestion(
 def test_empty_feed_says_what_happens_next(app: Flask, make_user: Callable[..., User]) -> None:
     page = sign_in(app.test_client(), make_user("seller")).get("/feed").get_data(as_text=True)
     assert "all caught up" in page
+
+
+def _addresses(page: str, code: str) -> set[str]:
+    """Every address a page shows for one tracked-link code (in text, links and share URLs)."""
+    text = html.unescape(re.sub(r"%3A", ":", re.sub(r"%2F", "/", page)))
+    return set(re.findall(r"https?://[^\s\"'<>&?=]*?/r/" + re.escape(code), text))
+
+
+def test_feed_history_and_api_show_one_address_per_code(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+    make_token: Callable[..., str],
+) -> None:
+    """A post rendered while the service had another address (a quickstart on port 5077
+    after links were written for 5000) shows today's address in its text and beside it."""
+    make_content(title="Moved server")
+    seller = make_user("seller")
+    [sg] = suggest(app, seller)
+    with app.app_context():
+        code = db.session().scalars(sa.select(TrackedLink.code)).one()
+    assert f"http://127.0.0.1:5000/r/{code}" in sg.rendered_text  # written for the old port
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:5077"
+    client = sign_in(app.test_client(), seller)
+
+    feed = client.get("/feed").get_data(as_text=True)
+    assert _addresses(feed, code) == {f"http://127.0.0.1:5077/r/{code}"}
+    headers = {"Authorization": f"Bearer {make_token(seller, 'read')}"}
+    [item] = app.test_client().get("/api/v1/suggestions", headers=headers).json["items"]
+    assert item["link"] == f"http://127.0.0.1:5077/r/{code}"
+    assert item["link"] in item["rendered_text"] and "5000" not in item["rendered_text"]
+
+    client.post(f"/feed/{sg.id}/posted")
+    history = client.get("/history").get_data(as_text=True)
+    assert _addresses(history, code) == {f"http://127.0.0.1:5077/r/{code}"}

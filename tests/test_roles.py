@@ -217,3 +217,38 @@ def test_public_pages_open_to_everyone(app: Flask) -> None:
     assert client.get("/api/v1/openapi.json").status_code == 200
     with client.get("/static/css/app.css") as response:
         assert response.status_code == 200
+
+
+def test_a_rep_reads_a_lead_only_through_their_queues(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_token: Callable[..., str],
+    url_args: dict[str, Any],
+) -> None:
+    """Row level, beyond the matrix: every page or API read of one lead answers a rep of the
+    lead's queue, and 404 (as for no such lead) to a rep outside it."""
+    insider, outsider = make_user(Role.REP), make_user(Role.REP)
+    with app.app_context():
+        s = db.session()
+        lead = s.get(Lead, url_args["lead_id"])
+        queue = s.get(Queue, url_args["queue_id"])
+        assert lead is not None and queue is not None
+        lead.queue_id = queue.id
+        routing.set_member(s, queue, insider.id)
+        s.commit()
+    reads = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "lead_id" in rule.arguments
+        and "GET" in (rule.methods or set())
+        and Role.REP in MATRIX[rule.endpoint]  # type: ignore[operator]
+    ]
+    assert {r.endpoint for r in reads} >= {"leads.detail", "leads_api.get_lead"}
+    for user, expected in ((insider, 200), (outsider, 404)):
+        client = sign_in(app.test_client(), user)
+        headers = {"Authorization": f"Bearer {make_token(user, *SCOPES)}"}
+        for rule in reads:
+            path = rule.build({"lead_id": url_args["lead_id"]}, append_unknown=False)[1]  # type: ignore[index]
+            api = rule.rule.startswith("/api/")
+            status = client.get(path, headers=headers if api else {}).status_code
+            assert status == expected, (user.name, path, status)

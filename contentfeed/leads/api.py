@@ -15,11 +15,20 @@ from contentfeed import db, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
-from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
+from contentfeed.api import (
+    QueueRef,
+    Timestamp,
+    UserRef,
+    json_response,
+    operation,
+    parse_json,
+    parse_query,
+)
 from contentfeed.db import utcnow
 from contentfeed.errors import Forbidden, Invalid, PayloadTooLarge, Unavailable, error_response
 from contentfeed.leads import attribution, intake, privacy, service, store
 from contentfeed.leads.models import EventStatus, Lead, LeadStatus, Touch
+from contentfeed.routing import service as routing
 from contentfeed.text import Input
 
 bp = Blueprint("leads_api", __name__, url_prefix="/api/v1")
@@ -177,6 +186,7 @@ def _event_key(data: dict[str, Any], headers: dict[str, str]) -> tuple[str, str]
 
 READERS = (Role.ADMIN, Role.MARKETER, Role.REP)
 MAX_PER_PAGE = 200
+MAX_ID = 2**31 - 1  # the largest id a row can have on either database
 EXPORT_BATCH = 500
 CSV_COLUMNS = (
     "id",
@@ -230,6 +240,35 @@ class TouchOut(BaseModel):
     credits: dict[str, float] = Field(description="Share per model: first_touch, last_touch, …")
 
 
+class RuleRef(BaseModel):
+    """A routing rule by id and name, as recorded when the lead was routed."""
+
+    id: int = Field(description="The rule's id; the rule may have been changed or deleted since")
+    name: str
+
+
+class RoutingState(BaseModel):
+    """Where a lead is: its queue and rep, its deadlines, and why it went there."""
+
+    queue: QueueRef | None = Field(description="null until the lead is routed")
+    assignee: UserRef | None = Field(description="The rep working it; null while it waits")
+    due_at: Timestamp | None = Field(
+        description="The response SLA: when the lead must be claimed and contacted"
+    )
+    claim_due_at: Timestamp | None = Field(
+        description="The claim's contact deadline, counted from the claim or assignment; "
+        "null while nobody holds the lead"
+    )
+    routed_at: Timestamp | None
+    claimed_at: Timestamp | None
+    first_contact_at: Timestamp | None
+    rule: RuleRef | None = Field(
+        description="The rule that matched; null when none did (the default queue), for a "
+        "repeat visit added to the person's open lead, or before routing"
+    )
+    why: str = Field(description="Why it went where it did, in words; empty before routing")
+
+
 class LeadOut(BaseModel):
     """A lead with what the person told us and the touches that brought them."""
 
@@ -259,6 +298,7 @@ class LeadOut(BaseModel):
     credits: dict[str, list[SellerCredit]] = Field(
         description="Per model, each seller's total share; empty when unattributed"
     )
+    routing: RoutingState
 
 
 class LeadList(BaseModel):
@@ -279,6 +319,10 @@ class LeadFilters(Input):
     status: LeadStatus | None = None
     attributed: bool | None = Field(default=None, description="true: with touches; false: none")
     seller_id: int | None = Field(default=None, description="Leads with a touch of this seller")
+    queue_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Routed to this queue")
+    assignee_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Worked by this user now"
+    )
     since: AwareDatetime | None = Field(default=None, description="Submitted at or after")
     until: AwareDatetime | None = Field(default=None, description="Submitted before")
 
@@ -296,6 +340,8 @@ def _lead_query(filters: LeadFilters, *, offset: int, limit: int) -> service.Lea
         status=filters.status,
         attributed=filters.attributed,
         seller_id=filters.seller_id,
+        queue_id=filters.queue_id,
+        assignee_id=filters.assignee_id,
         since=filters.since.astimezone(UTC) if filters.since else None,
         until=filters.until.astimezone(UTC) if filters.until else None,
         offset=offset,
@@ -323,7 +369,32 @@ def touch_out(touch: Touch, context: service.TouchContext) -> TouchOut:
     )
 
 
-def lead_out(lead: Lead, context: service.TouchContext) -> LeadOut:
+def routing_state(lead: Lead, names: routing.RoutingNames) -> RoutingState:
+    """Describe where a lead is for the API."""
+    reason = routing.routing_reason(lead.routing_trace)
+    queue_name = names.queues.get(lead.queue_id or 0)
+    assignee_name = names.users.get(lead.assignee_id or 0)
+    return RoutingState(
+        queue=QueueRef(id=lead.queue_id, name=queue_name)
+        if lead.queue_id is not None and queue_name is not None
+        else None,
+        assignee=UserRef(id=lead.assignee_id, name=assignee_name)
+        if lead.assignee_id is not None and assignee_name is not None
+        else None,
+        due_at=lead.due_at,
+        # The per-claim deadline comes with the claim-deadline change; null until then.
+        claim_due_at=getattr(lead, "claim_due_at", None),
+        routed_at=lead.routed_at,
+        claimed_at=lead.claimed_at,
+        first_contact_at=lead.first_contact_at,
+        rule=RuleRef(id=reason.rule_id, name=reason.rule_name)
+        if reason is not None and reason.rule_id is not None
+        else None,
+        why=reason.why if reason is not None else "",
+    )
+
+
+def lead_out(lead: Lead, context: service.TouchContext, names: routing.RoutingNames) -> LeadOut:
     """Describe a lead with its touches and credit per model."""
     credits: dict[str, list[SellerCredit]] = {}
     if lead.touches:
@@ -363,6 +434,7 @@ def lead_out(lead: Lead, context: service.TouchContext) -> LeadOut:
         attributed=bool(lead.touches),
         touches=[touch_out(t, context) for t in lead.touches],
         credits=credits,
+        routing=routing_state(lead, names),
     )
 
 
@@ -370,15 +442,23 @@ def lead_out(lead: Lead, context: service.TouchContext) -> LeadOut:
 @access.require_scope("read", *READERS)
 @operation(summary="List leads", tag=TAG, response=LeadList, query=LeadListQuery)
 def list_leads() -> Response:
-    """List leads newest first, with their touches and credit per attribution model."""
+    """List leads newest first, with their touches, credit per attribution model and routing.
+
+    Admins and marketers see every lead; a rep sees the leads of the queues they work or
+    lead and the leads they have worked. Filter by `queue_id` and `assignee_id` to ask where
+    leads went and who works them.
+    """
     query = parse_query(LeadListQuery)
     s = db.session()
     page = service.list_leads(
-        s, _lead_query(query, offset=(query.page - 1) * query.per_page, limit=query.per_page)
+        s,
+        access.signed_in_user(),
+        _lead_query(query, offset=(query.page - 1) * query.per_page, limit=query.per_page),
     )
     context = service.touch_context(s, [t for lead in page.items for t in lead.touches])
+    names = routing.routing_names(s, page.items)
     body = LeadList(
-        items=[lead_out(lead, context) for lead in page.items],
+        items=[lead_out(lead, context, names) for lead in page.items],
         page=query.page,
         per_page=query.per_page,
         total=page.total,
@@ -391,10 +471,15 @@ def list_leads() -> Response:
 @access.require_scope("read", *READERS)
 @operation(summary="Get a lead with its attribution", tag=TAG, response=LeadOut, errors=(404,))
 def get_lead(lead_id: int) -> Response:
-    """Return one lead, its touches (seller, content, campaign, click) and credit per model."""
+    """Return one lead, its touches (seller, content, campaign, click), credit per model, and
+    `routing`: its queue, its rep, its deadlines and the rule that sent it there.
+
+    404 also for a lead you may not read (a rep reads their queues' leads and the ones they
+    have worked).
+    """
     s = db.session()
-    lead = service.get_lead(s, lead_id)
-    body = lead_out(lead, service.touch_context(s, lead.touches))
+    lead = service.get_lead(s, access.signed_in_user(), lead_id)
+    body = lead_out(lead, service.touch_context(s, lead.touches), routing.routing_names(s, [lead]))
     s.commit()
     return json_response(body)
 
@@ -444,10 +529,11 @@ def export_leads() -> Response:
     filters = parse_query(LeadFilters)
     s = db.session()
     query = _lead_query(filters, offset=0, limit=0)
+    viewer = access.signed_in_user()
 
     def rows() -> Iterator[list[object]]:
         yield list(CSV_COLUMNS)
-        for batch in service.lead_batches(s, query, batch=EXPORT_BATCH):
+        for batch in service.lead_batches(s, viewer, query, batch=EXPORT_BATCH):
             context = service.touch_context(s, [t for lead in batch for t in lead.touches])
             yield from (_csv_row(lead, context) for lead in batch)
 
@@ -460,7 +546,7 @@ def export_leads() -> Response:
 # --- personal data -------------------------------------------------------------------------
 
 
-class PersonQuery(BaseModel):
+class PersonQuery(Input):
     """Whose personal data: the address as the person gave it (case and spaces ignored)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
-from contentfeed.accounts.models import User
+from contentfeed.accounts.models import Role, User
 from contentfeed.content.models import Campaign, Content
 from contentfeed.db import utcnow
 from contentfeed.errors import BadRequest, Conflict, DomainError, Invalid, NotFound, Unauthorized
@@ -618,6 +618,8 @@ class LeadQuery:
     status: LeadStatus | None = None
     attributed: bool | None = None  # True: with touches; False: without
     seller_id: int | None = None  # with a touch of this seller
+    queue_id: int | None = None  # routed to this queue
+    assignee_id: int | None = None  # worked by this user now
     since: datetime | None = None  # submitted at or after
     until: datetime | None = None  # submitted before
     sort: str = "submitted"  # one of LEAD_SORTS
@@ -676,6 +678,10 @@ def _lead_filters(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
         conditions.append(
             sa.exists().where(Touch.lead_id == Lead.id, Touch.seller_id == query.seller_id)
         )
+    if query.queue_id is not None:
+        conditions.append(Lead.queue_id == query.queue_id)
+    if query.assignee_id is not None:
+        conditions.append(Lead.assignee_id == query.assignee_id)
     if query.since is not None:
         conditions.append(Lead.submitted_at >= query.since)
     if query.until is not None:
@@ -683,10 +689,41 @@ def _lead_filters(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def list_leads(s: Session, query: LeadQuery) -> LeadPage:
-    """Return one page of leads matching the filters, in the asked order (newest first by
-    default; ties newest first), with their touches."""
-    conditions = _lead_filters(query)
+# Who reads every lead. Marketers keep the access they had: the leads are what their content
+# and gated forms bring in, and the lead list is where they see which item brought whom.
+READS_EVERY_LEAD = frozenset({Role.ADMIN, Role.MARKETER})
+
+
+def readable_by(viewer: User) -> sa.ColumnElement[bool]:
+    """Return the condition on Lead that holds for the leads this user may read.
+
+    Leads are personal data: admins and marketers read every lead; anyone else (a rep) only
+    the leads of queues they work or lead, and the leads they have worked (theirs now, or
+    ones with an entry of theirs in the history, after they left the queue or handed it on).
+    """
+    if viewer.role in READS_EVERY_LEAD:
+        return sa.true()
+    from contentfeed.routing.models import LeadActivity, Queue, QueueMember
+
+    worked_queues = sa.select(QueueMember.queue_id).where(QueueMember.user_id == viewer.id)
+    led_queues = sa.select(Queue.id).where(Queue.lead_user_id == viewer.id)
+    has_worked = (
+        sa.exists()
+        .where(LeadActivity.lead_id == Lead.id, LeadActivity.actor_id == viewer.id)
+        .correlate(Lead)
+    )
+    return sa.or_(
+        Lead.queue_id.in_(worked_queues),
+        Lead.queue_id.in_(led_queues),
+        Lead.assignee_id == viewer.id,
+        has_worked,
+    )
+
+
+def list_leads(s: Session, viewer: User, query: LeadQuery) -> LeadPage:
+    """Return one page of the leads the viewer may read that match the filters, in the asked
+    order (newest first by default; ties newest first), with their touches."""
+    conditions = [readable_by(viewer), *_lead_filters(query)]
     total = s.scalar(sa.select(sa.func.count()).select_from(Lead).where(*conditions)) or 0
     keys = LEAD_SORTS.get(query.sort, LEAD_SORTS["submitted"])
     order = [key.desc() if query.descending else key.asc() for key in keys]
@@ -701,14 +738,17 @@ def list_leads(s: Session, query: LeadQuery) -> LeadPage:
     return LeadPage(items=list(items), total=total)
 
 
-def lead_batches(s: Session, query: LeadQuery, *, batch: int = 500) -> Iterator[list[Lead]]:
-    """Yield every lead matching the filters, newest first, with touches, in batches.
+def lead_batches(
+    s: Session, viewer: User, query: LeadQuery, *, batch: int = 500
+) -> Iterator[list[Lead]]:
+    """Yield every lead the viewer may read that matches the filters, newest first, with
+    touches, in batches.
 
     For exports: no count, and each batch starts after the last lead of the one before
     (submitted_at, id) instead of skipping rows with OFFSET; the session forgets each batch
     once it is read, so memory stays flat however many leads there are.
     """
-    conditions = _lead_filters(query)
+    conditions = [readable_by(viewer), *_lead_filters(query)]
     after: tuple[datetime, int] | None = None
     while True:
         stmt = sa.select(Lead).where(*conditions).options(selectinload(Lead.touches))
@@ -725,10 +765,13 @@ def lead_batches(s: Session, query: LeadQuery, *, batch: int = 500) -> Iterator[
         s.expunge_all()
 
 
-def get_lead(s: Session, lead_id: int) -> Lead:
-    """Return one lead with its touches, or raise NotFound."""
+def get_lead(s: Session, viewer: User, lead_id: int) -> Lead:
+    """Return one lead the viewer may read, with its touches, or raise NotFound (also for a
+    lead they may not read, so its existence is not given away)."""
     lead = s.scalars(
-        sa.select(Lead).where(Lead.id == lead_id).options(selectinload(Lead.touches))
+        sa.select(Lead)
+        .where(Lead.id == lead_id, readable_by(viewer))
+        .options(selectinload(Lead.touches))
     ).first()
     if lead is None:
         raise NotFound("No lead has this id.")

@@ -176,7 +176,7 @@ def index() -> str:
         offset=(number - 1) * per_page,
         limit=per_page,
     )
-    result = service.list_leads(s, query)
+    result = service.list_leads(s, access.signed_in_user(), query)
     context = service.touch_context(s, [t for lead in result.items for t in lead.touches])
     rows = [(lead, _touch_rows(lead.touches, context)) for lead in result.items]
     return render_template(
@@ -198,7 +198,7 @@ def index() -> str:
 def detail(lead_id: int) -> str:
     """Tell a lead's story: who, from which seller's post of which content, the form data."""
     s = db.session()
-    lead: Lead = service.get_lead(s, lead_id)
+    lead: Lead = service.get_lead(s, access.signed_in_user(), lead_id)
     context = service.touch_context(s, lead.touches)
     utm = [(name, getattr(lead, name)) for name in UTM_FIELDS if getattr(lead, name)]
     return render_template(

@@ -8,6 +8,7 @@ single statement doing both).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -84,6 +85,20 @@ def utm_template(url: str, *, campaign_slug: str | None) -> UtmTemplate:
 def public_link(base_url: str, code: str) -> str:
     """Return the link a seller shares."""
     return f"{base_url}/r/{code}"
+
+
+def _spelled(code: str) -> re.Pattern[str]:
+    # Any base URL (with a path prefix or none) followed by /r/<code>, the code ending there.
+    return re.compile(r"https?://[^\s\"'<>?=&]*?/r/" + re.escape(code) + r"(?![A-Za-z0-9_-])")
+
+
+def relink(text: str, code: str, link: str) -> str:
+    """Return the post text with its tracked link for this code spelled as ``link``.
+
+    A post text is rendered once, with the base URL of that moment; shown later, its link
+    must be the one the service is reached at now, the same the feed shows beside it.
+    """
+    return _spelled(code).sub(lambda _match: link, text)
 
 
 @lru_cache(maxsize=8192)

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role, Team, User
-from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
+from contentfeed.api import (
+    QueueRef,
+    Timestamp,
+    UserRef,
+    json_response,
+    operation,
+    parse_json,
+    parse_query,
+)
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid, NotFound, UnsupportedMediaType
 from contentfeed.leads import intake
@@ -48,20 +56,6 @@ NOT_IN_YOUR_QUEUES = "No lead in your queues has this id."
 
 
 # --- shared parts --------------------------------------------------------------------------
-
-
-class UserRef(BaseModel):
-    """A user, by id and name."""
-
-    id: int
-    name: str
-
-
-class QueueRef(BaseModel):
-    """A queue, by id and name."""
-
-    id: int
-    name: str
 
 
 class TeamRef(BaseModel):

@@ -717,6 +717,56 @@ def evaluate(
     return None, tried
 
 
+@dataclass(frozen=True)
+class RoutingReason:
+    """Why a lead is in its queue, as its routing trace recorded it when it was routed."""
+
+    rule_id: int | None  # None: no rule matched (the default queue), or a repeat visit
+    rule_name: str
+    why: str
+
+
+def routing_reason(trace: Mapping[str, Any] | None) -> RoutingReason | None:
+    """Read the matched rule and the reason from a lead's routing trace (None: not routed)."""
+    if not trace:
+        return None
+    if "duplicate_of" in trace:  # a repeat visit, folded into the person's open lead
+        return RoutingReason(None, "", str(trace.get("why", "")))
+    queue = trace.get("queue") or {}
+    why = str(queue.get("why", "")) if isinstance(queue, Mapping) else ""
+    # The rule that matched is the last one tried, and only when it matched.
+    tried = [entry for entry in trace.get("rules") or [] if isinstance(entry, Mapping)]
+    if tried and tried[-1].get("matched"):
+        rule_id = tried[-1].get("rule_id")
+        return RoutingReason(
+            int(rule_id) if isinstance(rule_id, int) else None, str(tried[-1].get("name", "")), why
+        )
+    return RoutingReason(None, "", why)
+
+
+@dataclass(frozen=True)
+class RoutingNames:
+    """The names behind leads' queue and assignee ids."""
+
+    queues: dict[int, str]
+    users: dict[int, str]
+
+
+def routing_names(s: Session, leads: Sequence[Lead]) -> RoutingNames:
+    """Load the names of the queues and reps a list of leads points to, in two queries."""
+    queue_ids = {lead.queue_id for lead in leads if lead.queue_id is not None}
+    user_ids = {lead.assignee_id for lead in leads if lead.assignee_id is not None}
+    queues: dict[int, str] = {}
+    users: dict[int, str] = {}
+    if queue_ids:
+        queues = dict(
+            s.execute(sa.select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids))).all()
+        )
+    if user_ids:
+        users = dict(s.execute(sa.select(User.id, User.name).where(User.id.in_(user_ids))).all())
+    return RoutingNames(queues=queues, users=users)
+
+
 # --- picking a rep -------------------------------------------------------------------------
 
 

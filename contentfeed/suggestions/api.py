@@ -194,7 +194,7 @@ def suggestion_out(item: service.FeedItem) -> SuggestionOut:
         variant_id=x.variant_id,
         day=x.day,
         status=x.status,
-        rendered_text=x.rendered_text,
+        rendered_text=item.text,
         link=item.link,
         clicks=item.clicks,
         score=x.score,

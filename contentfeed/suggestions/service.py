@@ -559,11 +559,16 @@ def _insert_suggestions_pg(
 
 @dataclass(frozen=True)
 class FeedItem:
-    """A suggestion as the seller sees it: the post, its link, and how it did."""
+    """A suggestion as the seller sees it: the post, its link, and how it did.
+
+    ``text`` is the post to copy; its tracked link is always ``link``, so a page never shows
+    two addresses for one code.
+    """
 
     suggestion: Suggestion
     link: str
     clicks: int
+    text: str = ""
 
 
 def _with_links(s: Session, suggestions: Sequence[Suggestion], base_url: str) -> list[FeedItem]:
@@ -579,14 +584,16 @@ def _with_links(s: Session, suggestions: Sequence[Suggestion], base_url: str) ->
         )
     }
     clicks = clicks_by_suggestion(s, ids)
-    return [
-        FeedItem(
-            x,
-            links.public_link(base_url, codes[x.id]) if x.id in codes else "",
-            clicks.get(x.id, 0),
-        )
-        for x in suggestions
-    ]
+    return [_item(x, codes.get(x.id), clicks.get(x.id, 0), base_url) for x in suggestions]
+
+
+def _item(suggestion: Suggestion, code: str | None, clicks: int, base_url: str) -> FeedItem:
+    """One address per code: the text was rendered with the base URL of its day (maybe a
+    server no longer there); its link is shown, like the link beside it, with today's."""
+    if code is None:
+        return FeedItem(suggestion, "", clicks, suggestion.rendered_text)
+    link = links.public_link(base_url, code)
+    return FeedItem(suggestion, link, clicks, links.relink(suggestion.rendered_text, code, link))
 
 
 def clicks_by_suggestion(s: Session, suggestion_ids: Sequence[int]) -> dict[int, int]:
