@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -230,7 +231,8 @@ def test_detail_tells_the_story(
         "100 %",
         "Last touch",
         "U-shaped (40/20/40)",
-        "processed",
+        "Reached us",
+        "by signed webhook",
     ):
         assert fragment in page, fragment
     assert "{&#34;" not in page and '{"' not in page  # no raw JSON
@@ -240,8 +242,9 @@ def test_detail_tells_the_story(
         lead = db.session().get(Lead, seller_lead["lead_id"])
         assert lead is not None
         clicked = lead.touches[0].touched_at
-    # The click time is shown (in the viewer's zone, UTC by default in tests).
-    assert clicked.strftime("%d %b %Y") in page
+    # The click time is shown, in the viewer's zone (the company default for test users).
+    zone = ZoneInfo(app.config["DEFAULT_TIMEZONE"])
+    assert clicked.astimezone(zone).strftime("%d %b %Y") in page
 
     rep_page = _text(client_as("rep").get(f"/leads/{seller_lead['lead_id']}"))
     assert "Zero-downtime migrations" in rep_page
