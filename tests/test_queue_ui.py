@@ -412,10 +412,34 @@ def test_the_due_column_says_met_and_a_free_mail_company_is_never_invented(
     due = re.findall(r'data-label="Due" class="queue-due">(.*?)</td>', page, re.S)
     text = [_text_of(cell) for cell in due]
     assert any(cell.startswith("met") for cell in text)  # Pierre: contacted in time
-    assert any(re.match(r"in \d+ min due \d\d \w{3}, \d\d:\d\d", cell) for cell in text), text
+    assert any(re.match(r"in \d+ min at \d\d \w{3}, \d\d:\d\d", cell) for cell in text), text
     assert "contacted" not in " ".join(text)
 
 
 def _text_of(fragment: str) -> str:
     words = re.sub(r"<[^>]+>", " ", fragment)
     return re.sub(r"\s+", " ", html.unescape(words)).strip()
+
+
+def test_the_same_form_delivered_twice_is_a_redelivery_not_a_return(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales")
+    secret = make_secret(app)
+    form = {
+        "email": "twice@acme-widgets.example",
+        "first_name": "Tess",
+        "submitted_at": (utcnow() - timedelta(minutes=3)).isoformat(),
+    }
+    first = post_signed(client, secret, form, msg_id="msg_form_1")
+    route(app)
+    # The sender retried under a new webhook id: a second event, the same form.
+    second = post_signed(client, secret, form, msg_id="msg_form_2")
+    assert route(app).merged == 1
+    assert first.json is not None and second.json is not None
+    worker = sign_in(app.test_client(), rep)
+    page = _text(worker.get(f"/leads/{first.json['lead_id']}"))
+    assert re.search(r"Delivered again [\d: A-Za-z]+ the same form a second time", page)
+    assert "Came back" not in page
+    copy = _text(worker.get(f"/leads/{second.json['lead_id']}"))
+    assert "delivered again" in copy and "came back" not in copy.lower()

@@ -790,6 +790,9 @@ class Timeline:
     contacted_at: datetime | None
     closed_at: datetime | None
     moments: list[Moment]
+    # new; came_back (a repeat visit folded into the person's open lead); delivered_again
+    # (the same form delivered a second time, folded in too)
+    arrival: str = "new"
 
     @property
     def sent_long_before(self) -> bool:
@@ -849,16 +852,17 @@ def lead_timeline(s: Session, lead: Lead, events: Iterable[InboundEvent] | None 
             Moment("delivered_again", "Delivered again", again.received_at, f"by {_channel(again)}")
         )
     trace = lead.routing_trace or {}
-    if lead.merged_into_id is not None and lead.routed_at is not None:
-        moments.append(
-            Moment(
-                "merged",
-                "Came back",
-                lead.routed_at,
-                f"the same person had an open lead; added to lead #{lead.merged_into_id}",
-                lead.merged_into_id,
-            )
-        )
+    arrival = "new"
+    into = s.get(Lead, lead.merged_into_id) if lead.merged_into_id is not None else None
+    if into is not None and lead.routed_at is not None:
+        if is_resend(lead, into):
+            arrival = "delivered_again"
+            label, detail = "Delivered again", f"the same form as lead #{into.id}; added to it"
+        else:
+            arrival = "came_back"
+            label = "Came back"
+            detail = f"the same person had an open lead; added to lead #{into.id}"
+        moments.append(Moment("merged", label, lead.routed_at, detail, into.id))
     elif lead.routed_at is not None:
         queue = (trace.get("queue") or {}).get("name", "")
         moments.append(Moment("routed", "Routed", lead.routed_at, f"to {queue}" if queue else ""))
@@ -885,15 +889,20 @@ def lead_timeline(s: Session, lead: Lead, events: Iterable[InboundEvent] | None 
         sa.select(Lead).where(Lead.merged_into_id == lead.id).order_by(Lead.submitted_at, Lead.id)
     ).all()
     for visit in returns:
-        moments.append(
-            Moment(
-                "came_back",
-                "Came back",
-                visit.created_at,
-                f"sent the form again ({visit.full_name})",
-                visit.id,
+        if is_resend(visit, lead):
+            moments.append(
+                Moment(
+                    "delivered_again",
+                    "Delivered again",
+                    visit.created_at,
+                    "the same form a second time, not a new visit",
+                    visit.id,
+                )
             )
-        )
+        else:
+            moments.append(
+                Moment("came_back", "Came back", visit.created_at, "sent the form again", visit.id)
+            )
     if lead.closed_at is not None and lead.status in CLOSED_STATUSES:
         moments.append(Moment("closed", lead.status.label, lead.closed_at, "closed"))
     # The form's own time comes first whatever the sender's clock says; ours follow in order.
@@ -906,4 +915,12 @@ def lead_timeline(s: Session, lead: Lead, events: Iterable[InboundEvent] | None 
         contacted_at=lead.first_contact_at,
         closed_at=lead.closed_at,
         moments=head + tail,
+        arrival=arrival,
     )
+
+
+def is_resend(later: Lead, earlier: Lead) -> bool:
+    """Tell whether a later lead is the same form delivered again (a sender's retry under a
+    new id) rather than the person coming back: same address, the very same submitted time
+    (the form's own; a form without one gets its arrival time, never shared by two)."""
+    return later.email == earlier.email and later.submitted_at == earlier.submitted_at
