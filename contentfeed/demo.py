@@ -700,7 +700,7 @@ PEOPLE = [
     ("Emma", "Jansen", "DevOps Lead", "Polder Mobility", "polder-mobility.example", "NL"),
     ("Noah", "Fischer", "Security Architect", "Rheinwerk Chemie", "rheinwerk.example", "DE"),
     ("Olivia", "Smith", "Head of Analytics", "Harbor Health", "harbor-health.example", "US"),
-    ("Pierre", "Dubois", "IT Manager", "gmail user", "gmail.com", "FR"),
+    ("Pierre", "Dubois", "IT Manager", "", "gmail.com", "FR"),  # a free-mail lead, no company
     ("Anna", "Nowak", "Cloud Architect", "Wisła Software", "wisla-soft.example", "PL"),
 ]
 
@@ -724,7 +724,7 @@ EARLIER_PEOPLE = [
     ("Jonas", "Becker", "DevOps Manager", "Isar Logistik", "isar-logistik.example", "DE"),
     ("Yuki", "Mori", "Head of Data Platform", "Shinkai Insurance", "shinkai-ins.example", "JP"),
     ("Laura", "García", "Cloud Lead", "Ribera Hoteles", "ribera-hoteles.example", "ES"),
-    ("Kevin", "Schmidt", "IT Director", "gmail user", "gmail.com", "DE"),
+    ("Kevin", "Schmidt", "IT Director", "", "gmail.com", "DE"),
     ("Ruth", "Müller", "CISO", "Bodensee Versicherung", "bodensee-vers.example", "DE"),
 ]
 RECENT_DAYS = 20  # PEOPLE came in within this many days; EARLIER_PEOPLE before
@@ -755,11 +755,12 @@ def seed_routing(s: Session, now: datetime) -> None:
     rules = routing.list_rules(s)
     unrouted = sa.select(Lead).where(Lead.routed_at.is_(None)).order_by(Lead.submitted_at)
     leads = list(s.scalars(unrouted))
-    # The three newest came in during the last hour; the rest as they were submitted.
-    fresh = dict(zip([lead.id for lead in leads[-3:]], (45, 25, 10), strict=False))
+    # Each was routed a minute after it reached us (the three newest within the last hour,
+    # see seed_leads), so no lead is routed before it came in.
+    fresh = {lead.id for lead in leads[-3:]}
     for lead in leads:
-        at = now - timedelta(minutes=fresh[lead.id]) if lead.id in fresh else None
-        routing.route_lead(s, lead, settings, rules, at or lead.submitted_at + timedelta(minutes=1))
+        at = min(lead.created_at + timedelta(minutes=1), now)
+        routing.route_lead(s, lead, settings, rules, at)
     s.flush()
     riley, noah = reps.get(demo_email("rep")), reps.get(demo_email("rep2"))
     hana = reps.get(demo_email("rep3"))
@@ -801,7 +802,8 @@ def seed_routing(s: Session, now: datetime) -> None:
                 when = at + timedelta(minutes=25)
                 note = "Called, good conversation; sent the case study."
                 work.add_note(s, rep, lead.id, note, now=min(when, now))
-            work.set_status(s, rep, lead.id, status, reason=reason, now=min(when, now))
+            why = reason if status is LeadStatus.DISQUALIFIED else ""  # a reason is a verdict's
+            work.set_status(s, rep, lead.id, status, reason=why, now=min(when, now))
     work.sla_sweep(s, now)
     s.flush()
 
@@ -840,19 +842,32 @@ def seed_leads(s: Session, rng: random.Random, now: datetime) -> None:
         ("demo", PEOPLE, recent, 10, (1, 15)),
         ("demo-e", EARLIER_PEOPLE, earlier, 9, (RECENT_DAYS + 2, HISTORY_DAYS - 3)),
     )
+    planned: list[tuple[str, tuple[str, str, str, str, str, str], datetime, dict[str, str]]] = []
     for prefix, people, clicked, attributed_count, days_ago in cohorts:
         for n, person in enumerate(people):
             if n < attributed_count and n < len(clicked):
                 code, clicked_at = clicked[n]
-                submitted = clicked_at + timedelta(minutes=rng.randint(2, 90))
+                # After the click, and before now however recent the click was.
+                wait = min(timedelta(minutes=rng.randint(2, 90)), (now - clicked_at) / 2)
+                submitted = clicked_at + wait
                 utm = {"utm_source": "linkedin", "utm_medium": "social", "utm_content": code}
             else:
                 ago = timedelta(days=rng.randint(*days_ago), hours=rng.randint(0, 12))
                 submitted = now - ago
                 utm = {"utm_source": rng.choice(["google", "newsletter", ""]), "utm_medium": "cpc"}
-            _post_demo_lead(
-                s, f"{prefix}-{n}", person, min(submitted, now - timedelta(minutes=5)), utm, now
-            )
+            planned.append((f"{prefix}-{n}", person, submitted, utm))
+    # The three newest came in during the last hour, so the queue has leads still in time.
+    planned.sort(key=lambda item: item[2])
+    for minutes, index in zip((46, 26, 11), (-3, -2, -1), strict=True):
+        external_id, person, submitted, utm = planned[index]
+        planned[index] = (
+            external_id,
+            person,
+            max(submitted, now - timedelta(minutes=minutes)),
+            utm,
+        )
+    for external_id, person, submitted, utm in planned:
+        _post_demo_lead(s, external_id, person, submitted, utm, now)
     s.flush()
 
 
@@ -893,7 +908,11 @@ def _post_demo_lead(
         body=body,
         headers={"user-agent": "demo-data"},
     )
-    leads.process_event(s, event, lookback_days=90, now=now)
+    # The form's webhook reached us seconds after it was sent, not when the demo was made:
+    # the lead page shows both times, and they must tell one story.
+    received = min(submitted + timedelta(seconds=3), now)
+    event.received_at = received
+    leads.process_event(s, event, lookback_days=90, now=received)
 
 
 def _demo_click(

@@ -8,6 +8,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,8 +19,10 @@ from contentfeed import db, demo
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
+from contentfeed.leads.models import Lead, LeadStatus
+from contentfeed.routing import work
 from contentfeed.suggestions import service as suggestions
-from contentfeed.suggestions.models import Suggestion
+from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -173,3 +176,120 @@ def test_the_daily_screens_have_no_accessibility_violations(
             ]
         context.close()
     assert found == {key: [] for key in found}
+
+
+def _sign_in(browser: object, live_server: str, who: str, width: int, height: int) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(demo.demo_email(who))
+    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def _demo_lead_of_riley(app: Flask, live_server: str) -> int:
+    """Seed the demo and return a lead the demo rep holds and still works (claimed)."""
+    with app.app_context():
+        s = db.session()
+        demo.seed(s, base_url=live_server)
+        s.commit()
+        riley = s.scalars(sa.select(User).where(User.email == demo.demo_email("rep"))).one()
+        lead_id = s.scalars(
+            sa.select(Lead.id)
+            .where(Lead.assignee_id == riley.id, Lead.merged_into_id.is_(None))
+            .order_by(Lead.id)
+            .limit(1)
+        ).one()
+        lead = s.get(Lead, lead_id)
+        assert lead is not None
+        # A lead Riley has to call: claimed, not contacted yet, its trace said "reps claim".
+        lead.status, lead.first_contact_at, lead.closed_at = LeadStatus.CLAIMED, None, None
+        s.commit()
+        return int(lead_id)
+
+
+def test_the_work_on_a_lead_is_in_view_on_a_laptop_and_first_on_a_phone(
+    app: Flask, live_server: str, browser: object
+) -> None:
+    lead_id = _demo_lead_of_riley(app, live_server)
+    page = _sign_in(browser, live_server, "rep", 1280, 900)
+    page.goto(f"{live_server}/leads/{lead_id}")
+    controls = [
+        page.get_by_role("button", name="Mark contacted"),
+        page.get_by_role("button", name="Release to the queue"),
+        page.get_by_role("textbox", name="Note"),
+        page.get_by_role("button", name="Add note"),
+    ]
+    for control in controls:
+        box = control.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 900, (control, box)
+    page.context.close()
+
+    phone = _sign_in(browser, live_server, "rep", 390, 844)
+    phone.goto(f"{live_server}/leads/{lead_id}")
+    work = phone.get_by_role("button", name="Mark contacted").bounding_box()
+    note = phone.get_by_role("button", name="Add note").bounding_box()
+    story = phone.get_by_role("heading", name="Timeline").bounding_box()
+    came_from = phone.get_by_role("heading", name="Where they came from").bounding_box()
+    assert work and note and story and came_from
+    assert work["y"] < story["y"] and note["y"] < story["y"] < came_from["y"]
+    assert work["y"] + work["height"] <= 844  # the first thing on the phone, no scrolling
+    phone.context.close()
+
+
+LONG_URL = "https://www.example.com/campaigns/" + "x" * 266  # 300 characters, no break
+
+
+def test_long_words_never_make_a_daily_screen_scroll_sideways(
+    app: Flask, live_server: str, browser: object
+) -> None:
+    assert len(LONG_URL) == 300
+    lead_id = _demo_lead_of_riley(app, live_server)
+    with app.app_context():
+        s = db.session()
+        seller = s.scalars(sa.select(User).where(User.email == demo.demo_email("seller"))).one()
+        riley = s.scalars(sa.select(User).where(User.email == demo.demo_email("rep"))).one()
+        pending = s.scalars(
+            sa.select(Suggestion).where(
+                Suggestion.seller_id == seller.id, Suggestion.status == SuggestionStatus.PENDING
+            )
+        ).first()
+        posted = s.scalars(
+            sa.select(Suggestion).where(
+                Suggestion.seller_id == seller.id, Suggestion.status == SuggestionStatus.POSTED
+            )
+        ).first()
+        assert pending is not None and posted is not None
+        for suggestion in (pending, posted):
+            item = s.get(Content, suggestion.content_id)
+            assert item is not None
+            item.title, item.summary = LONG_URL, f"Read {LONG_URL} today."
+            for variant in item.variants:
+                variant.body = f"{{{{ seller.first_name }}}} says: {LONG_URL} {{{{ link }}}}"
+            suggestion.rendered_text = f"Sam says: {LONG_URL} {suggestion.rendered_text}"
+        content_id = pending.content_id
+        work.add_note(s, riley, lead_id, f"Their brief is at {LONG_URL}")
+        lead = s.get(Lead, lead_id)
+        assert lead is not None
+        lead.company, lead.landing_url = LONG_URL[:200], LONG_URL
+        s.commit()
+    screens = {
+        "marketer": ["/library", f"/library/{content_id}"],
+        "seller": ["/feed", "/history"],
+        "rep": ["/queue", f"/leads/{lead_id}"],
+    }
+    too_wide: dict[str, int] = {}
+    for width in (390, 1280):
+        for who, paths in screens.items():
+            page = _sign_in(browser, live_server, who, width, 900)
+            for path in paths:
+                response = page.goto(f"{live_server}{path}")
+                assert response is not None and response.status == 200, (who, path)
+                assert LONG_URL[:60] in page.content(), (who, path)  # the long text is there
+                scroll = page.evaluate("document.scrollingElement.scrollWidth")
+                inner = page.evaluate("window.innerWidth")
+                if scroll > inner:
+                    too_wide[f"{path} at {width} px"] = scroll
+            page.context.close()
+    assert too_wide == {}

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -230,7 +231,8 @@ def test_detail_tells_the_story(
         "100 %",
         "Last touch",
         "U-shaped (40/20/40)",
-        "processed",
+        "Reached us",
+        "by signed webhook",
     ):
         assert fragment in page, fragment
     assert "{&#34;" not in page and '{"' not in page  # no raw JSON
@@ -240,8 +242,9 @@ def test_detail_tells_the_story(
         lead = db.session().get(Lead, seller_lead["lead_id"])
         assert lead is not None
         clicked = lead.touches[0].touched_at
-    # The click time is shown (in the viewer's zone, UTC by default in tests).
-    assert clicked.strftime("%d %b %Y") in page
+    # The click time is shown, in the viewer's zone (the company default for test users).
+    zone = ZoneInfo(app.config["DEFAULT_TIMEZONE"])
+    assert clicked.astimezone(zone).strftime("%d %b %Y") in page
 
     rep = client_as("rep")
     with app.app_context():  # a rep reads the leads they work
@@ -475,3 +478,38 @@ def test_api_exports_csv_formula_safe(
     bad = client.get("/api/v1/leads.csv?page=2", headers=headers)  # export has no pages
     assert bad.status_code == 422
     check_against_spec(spec, "/api/v1/leads.csv", "get", 422, bad.json)
+
+
+# --- the demo's leads read without a contradiction ---------------------------------------
+
+
+def test_every_demo_lead_tells_its_times_in_the_order_they_happened(app: Flask) -> None:
+    from contentfeed import demo
+    from contentfeed.leads import service
+
+    with app.app_context():
+        s = db.session()
+        demo.seed(s)
+        s.commit()
+        leads = list(s.scalars(sa.select(Lead).order_by(Lead.id)))
+        assert leads
+        for lead in leads:
+            timeline = service.lead_timeline(s, lead)
+            ours = [m for m in timeline.moments if m.key != "submitted"]
+            # Every time after the form's own is ours, and each follows the one before.
+            assert timeline.submitted_at <= timeline.received_at, lead.id
+            assert [m.at for m in ours] == sorted(m.at for m in ours), lead.id
+            steps = [timeline.received_at, timeline.routed_at, timeline.claimed_at]
+            steps += [timeline.contacted_at, timeline.closed_at]
+            known = [at for at in steps if at is not None]
+            assert known == sorted(known), (lead.id, steps)
+            for touch in lead.touches:
+                assert touch.touched_at <= lead.submitted_at, (lead.id, touch.code)
+            assert lead.company != "gmail user"
+    client = app.test_client()
+    client.post("/login", data={"email": demo.demo_email("admin"), "password": demo.DEMO_PASSWORD})
+    for lead in leads:
+        page = _text(client.get(f"/leads/{lead.id}"))
+        assert "came in" not in page, lead.id
+        if lead.assignee_id is not None:  # whoever works it is named, not "Nobody yet"
+            assert "Nobody yet" not in page, lead.id

@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
@@ -263,3 +264,185 @@ def test_a_lead_is_handed_to_another_rep_of_its_queue(
     page = _text(done)
     assert "Handed to Noah Rep." in page and "with Noah Rep" in page
     assert "Reassigned to Noah Rep by Riley Rep." in page
+
+
+# --- the lead page tells one story ---------------------------------------------------------
+
+
+def _local(app: Flask, at: datetime, fmt: str) -> str:
+    """A time as the page shows it: in the company's default zone (the test users have none)."""
+    return at.astimezone(ZoneInfo(app.config["DEFAULT_TIMEZONE"])).strftime(fmt)
+
+
+def _order(page: str, *phrases: str) -> list[int]:
+    """Where each phrase first appears in the page's text (-1 when missing)."""
+    return [page.find(phrase) for phrase in phrases]
+
+
+def test_a_late_delivery_names_the_forms_time_and_when_it_reached_us(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales", name="Riley Rep")
+    sent = utcnow() - timedelta(days=3)
+    response = post_signed(
+        client,
+        make_secret(app),
+        {
+            "email": "late@acme-widgets.example",
+            "first_name": "Lena",
+            "last_name": "Late",
+            "submitted_at": sent.isoformat(),
+        },
+    )
+    assert response.status_code == 202
+    lead_id = response.json["lead_id"] if response.json else 0
+    route(app)
+    worker = sign_in(app.test_client(), rep)
+    worker.post(f"/leads/{lead_id}/claim")
+    worker.post(f"/leads/{lead_id}/status", data={"status": "contacted"})
+    page = _text(worker.get(f"/leads/{lead_id}"))
+    # Not "came in 3 days ago" beside "received 10 min ago": each time has its name.
+    assert "came in" not in page
+    assert f"form sent {_local(app, sent, '%d %b %Y')}" in page  # the header says the form is older
+    assert "by signed webhook, 3 days after the form was sent" in page
+    labels = _order(page, "Form sent", "Reached us", "Routed", "Claimed", "First contact")
+    assert -1 not in labels and labels == sorted(labels), labels
+    assert "within the SLA" in page
+
+
+def test_a_claimed_lead_says_who_works_it(
+    app: Flask, seller_lead: dict[str, Any], make_user: Callable[..., User]
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales", name="Riley Rep")
+    route(app)
+    client = sign_in(app.test_client(), rep)
+    lead_id = seller_lead["lead_id"]
+    before = _text(client.get(f"/leads/{lead_id}"))
+    assert "Rep Nobody yet" in before  # waiting: nobody has it
+    client.post(f"/leads/{lead_id}/claim")
+    page = _text(client.get(f"/leads/{lead_id}"))
+    assert "Nobody yet" not in page
+    assert "Rep Riley Rep — claimed it" in page
+    assert "At routing Nobody — reps claim leads from this queue" in page
+    assert "With Riley Rep since" in page
+
+
+def test_the_work_comes_before_the_story(
+    app: Flask, seller_lead: dict[str, Any], make_user: Callable[..., User]
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales")
+    route(app)
+    client = sign_in(app.test_client(), rep)
+    lead_id = seller_lead["lead_id"]
+    client.post(f"/leads/{lead_id}/claim")
+    page = _text(client.get(f"/leads/{lead_id}"))
+    work = _order(page, "Mark contacted", "Release to the queue", "Add note")
+    story = _order(page, "Timeline", "Where they came from", "Form data", "Routing")
+    assert -1 not in work + story
+    assert max(work) < min(story)
+
+
+def test_a_link_is_shared_only_once_the_seller_marked_it_posted(
+    app: Flask, seller_lead: dict[str, Any], make_user: Callable[..., User]
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales")
+    route(app)
+    client = sign_in(app.test_client(), rep)
+    lead_id = seller_lead["lead_id"]
+    page = _text(client.get(f"/leads/{lead_id}"))
+    assert "suggested, not marked posted" in page
+    assert "shared" not in page.lower().replace("shared 0", "")  # no "Shared 24 Nov"
+    with app.app_context():
+        from contentfeed.suggestions import service as suggestions
+        from contentfeed.suggestions.models import Suggestion
+
+        s = db.session()
+        post = s.scalars(sa.select(Suggestion)).one()
+        seller = s.get(User, post.seller_id)
+        assert seller is not None
+        posted_at = utcnow() - timedelta(minutes=50)
+        suggestions.mark_posted(s, post, actor=seller, now=posted_at)
+        s.commit()
+    page = _text(client.get(f"/leads/{lead_id}"))
+    assert f"shared {_local(app, posted_at, '%d %b %Y %H:%M')} (marked posted)" in page
+    assert "not marked posted" not in page
+
+
+def test_a_repeat_visit_is_a_return_not_a_new_arrival(
+    app: Flask, client: FlaskClient, seller_lead: dict[str, Any], make_user: Callable[..., User]
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales")
+    route(app)
+    again = post_signed(
+        client, make_secret(app), {"email": "jane.doe@acme-widgets.example", "first_name": "Jane"}
+    )
+    assert again.status_code == 202 and again.json is not None
+    assert route(app).merged == 1
+    worker = sign_in(app.test_client(), rep)
+    first = _text(worker.get(f"/leads/{seller_lead['lead_id']}"))
+    assert "Came back" in first and "sent the form again" in first
+    repeat = _text(worker.get(f"/leads/{again.json['lead_id']}"))
+    assert "came back" in repeat and "reached us" not in repeat  # the header
+    assert f"added to lead #{seller_lead['lead_id']}" in repeat
+    assert "Routed" not in repeat.split("Timeline", 1)[1].split("Who", 1)[0]
+
+
+# --- the queue's Due and Company columns ----------------------------------------------------
+
+
+def test_the_due_column_says_met_and_a_free_mail_company_is_never_invented(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales")
+    secret = make_secret(app)
+    for email, first, company in (
+        ("pierre.dubois@gmail.com", "Pierre", ""),
+        ("kim@gmx.de", "Kim", "Kim Consulting"),
+        ("ola@nordbank.example", "Ola", ""),
+    ):
+        body = {"email": email, "first_name": first, "last_name": "Test", "company": company}
+        assert post_signed(client, secret, body).status_code == 202
+    route(app)
+    worker = sign_in(app.test_client(), rep)
+    with app.app_context():
+        pierre = db.session().scalars(sa.select(Lead.id).where(Lead.first_name == "Pierre")).one()
+    worker.post(f"/leads/{pierre}/claim")
+    worker.post(f"/leads/{pierre}/status", data={"status": "contacted"})
+    page = worker.get("/queue").get_data(as_text=True)
+    cells = re.findall(r'data-label="Company">([^<]*)</td>', page)
+    assert "—" in cells and "Kim Consulting" in cells and "nordbank.example" in cells
+    assert "gmail" not in " ".join(cells)
+    due = re.findall(r'data-label="Due" class="queue-due">(.*?)</td>', page, re.S)
+    text = [_text_of(cell) for cell in due]
+    assert any(cell.startswith("met") for cell in text)  # Pierre: contacted in time
+    assert any(re.match(r"in \d+ min at \d\d \w{3}, \d\d:\d\d", cell) for cell in text), text
+    assert "contacted" not in " ".join(text)
+
+
+def _text_of(fragment: str) -> str:
+    words = re.sub(r"<[^>]+>", " ", fragment)
+    return re.sub(r"\s+", " ", html.unescape(words)).strip()
+
+
+def test_the_same_form_delivered_twice_is_a_redelivery_not_a_return(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    rep = rep_in(app, make_user, "Digital sales")
+    secret = make_secret(app)
+    form = {
+        "email": "twice@acme-widgets.example",
+        "first_name": "Tess",
+        "submitted_at": (utcnow() - timedelta(minutes=3)).isoformat(),
+    }
+    first = post_signed(client, secret, form, msg_id="msg_form_1")
+    route(app)
+    # The sender retried under a new webhook id: a second event, the same form.
+    second = post_signed(client, secret, form, msg_id="msg_form_2")
+    assert route(app).merged == 1
+    assert first.json is not None and second.json is not None
+    worker = sign_in(app.test_client(), rep)
+    page = _text(worker.get(f"/leads/{first.json['lead_id']}"))
+    assert re.search(r"Delivered again [\d: A-Za-z]+ the same form a second time", page)
+    assert "Came back" not in page
+    copy = _text(worker.get(f"/leads/{second.json['lead_id']}"))
+    assert "delivered again" in copy and "came back" not in copy.lower()

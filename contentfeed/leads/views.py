@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from contentfeed.leads.models import (
     WebhookSecret,
 )
 from contentfeed.routing import panel
+from contentfeed.suggestions.models import SuggestionStatus
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 bp = Blueprint("leads", __name__)
@@ -44,6 +46,7 @@ FOUND_IN_LABELS = {
     "landing_url": "landing page URL",
     "cookie": "link cookie",
     "earlier": "an earlier lead of this person",
+    "returned": "a later visit of this person",
 }
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
@@ -66,6 +69,9 @@ class TouchRow:
     content_title: str
     campaign: str
     found_in: str
+    # what became of the seller's suggestion: "shared 24 Nov" only when marked posted
+    posted: str
+    posted_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ def _touch_rows(touches: list[Touch], context: service.TouchContext) -> list[Tou
         seller = context.sellers.get(touch.seller_id or 0)
         content = context.contents.get(touch.content_id or 0)
         campaign = context.campaigns.get(touch.campaign_id or 0)
+        post = context.suggestions.get(touch.suggestion_id or 0)
+        is_posted = post is not None and post.status is SuggestionStatus.POSTED
         rows.append(
             TouchRow(
                 touch=touch,
@@ -90,6 +98,8 @@ def _touch_rows(touches: list[Touch], context: service.TouchContext) -> list[Tou
                 content_title=content.title if content else "Removed content",
                 campaign=campaign.name if campaign else "",
                 found_in=FOUND_IN_LABELS.get(touch.found_in, touch.found_in),
+                posted="shared" if is_posted else ("suggested, not marked posted" if post else ""),
+                posted_at=post.posted_at if is_posted and post is not None else None,
             )
         )
     return rows
@@ -201,15 +211,17 @@ def detail(lead_id: int) -> str:
     lead: Lead = service.get_lead(s, access.signed_in_user(), lead_id)
     context = service.touch_context(s, lead.touches)
     utm = [(name, getattr(lead, name)) for name in UTM_FIELDS if getattr(lead, name)]
+    events = service.lead_events(s, lead.id)
     return render_template(
         "leads/detail.html",
         lead=lead,
+        timeline=service.lead_timeline(s, lead, events),
         touches=_touch_rows(lead.touches, context),
         credit_rows=_credit_rows(lead.touches, context),
         model_labels=[attribution.model_label(m) for m in attribution.MODELS],
         utm=utm,
         extra=[(label, text) for label, text in _flatten(lead.extra or {}) if label],
-        events=service.lead_events(s, lead.id),
+        events=events,
         can_open_library=_can_open_library(),
         work=panel.work_panel(s, lead, current_user),
     )

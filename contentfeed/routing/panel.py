@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -9,8 +10,8 @@ from sqlalchemy.orm import Session
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import service, work
-from contentfeed.routing.models import Queue
+from contentfeed.routing import domains, service, work
+from contentfeed.routing.models import LeadActivity, Queue
 
 WORKERS = (Role.REP, Role.ADMIN)
 # The status buttons a lead page offers, by the lead's status: (target status, label).
@@ -36,6 +37,56 @@ def due_text(lead: Lead, now: datetime) -> str:
     return f"{span} overdue" if seconds < 0 else f"in {span}"
 
 
+@dataclass(frozen=True)
+class DueCell:
+    """What a queue's Due column says of a lead: the time left, how overdue, or met."""
+
+    text: str
+    overdue: bool = False
+    met: bool = False
+    due_at: datetime | None = None
+
+
+def due_cell(lead: Lead, now: datetime) -> DueCell:
+    """Say where a lead stands against its response SLA: "in 13 min", "12 min overdue",
+    "met" once first contact came in time, "missed by 20 min" when it came late."""
+    if lead.first_contact_at is not None:
+        if lead.due_at is None or lead.first_contact_at <= lead.due_at:
+            return DueCell("met", met=True, due_at=lead.due_at)
+        late = due_text(lead, lead.first_contact_at).removesuffix(" overdue")
+        return DueCell(f"missed by {late}", due_at=lead.due_at)
+    if lead.due_at is None:
+        return DueCell("—")
+    return DueCell(due_text(lead, now), overdue=work.is_overdue(lead, now), due_at=lead.due_at)
+
+
+def company_text(lead: Lead) -> str:
+    """Name the lead's company as they typed it; a work address's domain stands in for an
+    empty field, a free-mail provider never does (gmail.com is nobody's company)."""
+    if lead.company.strip():
+        return lead.company
+    if lead.email_domain and not domains.is_freemail(lead.email_domain):
+        return lead.email_domain
+    return "—"
+
+
+def _current(lead: Lead, assignee: User | None, history: list[LeadActivity]) -> dict[str, object]:
+    """Who works the lead now and how they came to, for the routing trace's "Who works it"."""
+    if assignee is None:
+        return {}
+    handed = [e for e in history if e.kind == "reassigned" and e.detail.get("to") == assignee.id]
+    picked = (lead.routing_trace.get("assignment") or {}).get("picked")
+    if handed and handed[-1].actor is not None:
+        how = f"handed over by {handed[-1].actor.name}"
+    elif handed:
+        how = "handed over"
+    elif picked == assignee.id and lead.claimed_at == lead.routed_at:
+        how = "assigned by routing"
+    else:
+        how = "claimed it"
+    return {"user_id": assignee.id, "name": assignee.name, "how": how}
+
+
 def work_panel(s: Session, lead: Lead, viewer: User) -> dict[str, object]:
     """What the lead page needs to show the routing and the actions this viewer may take."""
     queue = s.get(Queue, lead.queue_id) if lead.queue_id else None
@@ -47,6 +98,7 @@ def work_panel(s: Session, lead: Lead, viewer: User) -> dict[str, object]:
     if can_work and lead.is_open and queue is not None:
         reps = [m.user for m in queue.members if m.user.is_active and m.user_id != lead.assignee_id]
     merged_into = s.get(Lead, lead.merged_into_id) if lead.merged_into_id else None
+    history = service.history(s, lead.id)
     return {
         "queue": queue,
         "assignee": assignee,
@@ -54,7 +106,8 @@ def work_panel(s: Session, lead: Lead, viewer: User) -> dict[str, object]:
         "actions": ACTIONS[lead.status] if can_work else [],
         "can_disqualify": can_work and LeadStatus.DISQUALIFIED in work.TRANSITIONS[lead.status],
         "reps": reps,
-        "history": service.history(s, lead.id),
+        "history": history,
+        "current": _current(lead, assignee, history),
         "merged_into": merged_into,
         "overdue": work.is_overdue(lead, utcnow()),
         "due_text": due_text(lead, utcnow()),

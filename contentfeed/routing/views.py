@@ -16,7 +16,7 @@ from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.leads.models import LeadStatus
 from contentfeed.routing import work
-from contentfeed.routing.panel import due_text
+from contentfeed.routing.panel import company_text, due_cell, due_text
 
 bp = Blueprint("routing", __name__)
 
@@ -37,8 +37,8 @@ def queue() -> str:
         views=views,
         mine=mine,
         now=now,
-        due_text=due_text,
-        is_overdue=work.is_overdue,
+        due_cell=due_cell,
+        company_text=company_text,
     )
 
 
