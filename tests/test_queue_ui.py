@@ -325,6 +325,8 @@ def test_a_claimed_lead_says_who_works_it(
     assert "Rep Riley Rep — claimed it" in page
     assert "At routing Nobody — reps claim leads from this queue" in page
     assert "With Riley Rep since" in page
+    # the claim's own contact deadline is named, apart from the lead's response SLA
+    assert "contact by" in page and "or it goes back to the queue" in page
 
 
 def test_the_work_comes_before_the_story(
