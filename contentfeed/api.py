@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import AfterValidator, BaseModel, ValidationError
+from werkzeug.routing import IntegerConverter
 
 from contentfeed import db
 from contentfeed.accounts import access
@@ -154,12 +155,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             if meta["doc"]:
                 op["description"] = meta["doc"]
             parameters = [
-                {
-                    "name": arg,
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": _arg_type(rule, arg)},
-                }
+                {"name": arg, "in": "path", "required": True, "schema": _arg_schema(rule, arg)}
                 for arg in sorted(rule.arguments)
             ]
             if meta["query"] is not None:
@@ -227,9 +223,14 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     }
 
 
-def _arg_type(rule: Any, arg: str) -> str:
+def _arg_schema(rule: Any, arg: str) -> dict[str, Any]:
     converter = rule._converters.get(arg)
-    return "integer" if type(converter).__name__ == "IntegerConverter" else "string"
+    if isinstance(converter, IntegerConverter):
+        schema: dict[str, Any] = {"type": "integer"}
+        if converter.max is not None:
+            schema["maximum"] = converter.max
+        return schema
+    return {"type": "string"}
 
 
 @bp.get("/openapi.json")

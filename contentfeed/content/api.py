@@ -32,7 +32,7 @@ from contentfeed.content.models import (
 )
 from contentfeed.content.service import ContentData
 from contentfeed.content.templating import VariantCheck
-from contentfeed.db import utcnow
+from contentfeed.db import Id, PageNumber, utcnow
 from contentfeed.errors import Invalid
 
 bp = Blueprint("content_api", __name__, url_prefix="/api/v1")
@@ -163,13 +163,13 @@ class ContentQuery(BaseModel):
         description="Sellers and reps always see active items only",
         json_schema_extra={"enum": STATUS_CHOICES},
     )
-    campaign_id: int | None = None
+    campaign_id: Id | None = None
     topic: str = ""
     language: str = ""
     kind: ContentKind | None = None
     sort: str = Field(default=service.LibraryQuery.sort, json_schema_extra={"enum": SORT_CHOICES})
     order: Literal["asc", "desc"] = "desc"
-    page: int = Field(default=1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(default=service.LibraryQuery.limit, ge=1, le=MAX_PER_PAGE)
 
     @field_validator("status")

@@ -17,7 +17,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
 from contentfeed.api import Timestamp, json_response, operation, parse_query
-from contentfeed.db import utcnow
+from contentfeed.db import Id, PageNumber, utcnow
 from contentfeed.errors import Forbidden, Invalid, PayloadTooLarge, Unavailable, error_response
 from contentfeed.leads import attribution, intake, service, store
 from contentfeed.leads.models import EventStatus, Lead, LeadStatus, Touch
@@ -274,7 +274,7 @@ class LeadFilters(BaseModel):
     q: str = Field(default="", description="Search in email, name and company")
     status: LeadStatus | None = None
     attributed: bool | None = Field(default=None, description="true: with touches; false: none")
-    seller_id: int | None = Field(default=None, description="Leads with a touch of this seller")
+    seller_id: Id | None = Field(default=None, description="Leads with a touch of this seller")
     since: AwareDatetime | None = Field(default=None, description="Submitted at or after")
     until: AwareDatetime | None = Field(default=None, description="Submitted before")
 
@@ -282,7 +282,7 @@ class LeadFilters(BaseModel):
 class LeadListQuery(LeadFilters):
     """Filters and page for the lead list."""
 
-    page: int = Field(default=1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 

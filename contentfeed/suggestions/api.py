@@ -13,6 +13,7 @@ from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, User
 from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
 from contentfeed.content.models import ContentKind
+from contentfeed.db import Id, PageNumber
 from contentfeed.errors import Forbidden, Invalid
 from contentfeed.suggestions import service
 from contentfeed.suggestions.models import SuggestionStatus
@@ -138,11 +139,11 @@ class SuggestionQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seller_id: int | None = Field(
+    seller_id: Id | None = Field(
         default=None, description="Admins and marketers: one seller's; sellers: only their own"
     )
     status: SuggestionStatus | None = None
-    page: int = Field(default=1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 
@@ -171,10 +172,10 @@ class SellerQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     q: str = Field(default="", description="Search in name and email")
-    team_id: int | None = None
+    team_id: Id | None = None
     region: str = Field(default="", description="Exact region, any case")
     language: str = ""
-    page: int = Field(default=1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 
