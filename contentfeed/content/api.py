@@ -20,7 +20,15 @@ from pydantic.config import JsonDict
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import User
-from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query, validate
+from contentfeed.api import (
+    Link,
+    Timestamp,
+    json_response,
+    operation,
+    parse_json,
+    parse_query,
+    validate,
+)
 from contentfeed.content import service
 from contentfeed.content.models import (
     Asset,
@@ -386,7 +394,20 @@ def list_content() -> Response:
 
 @bp.post("/content")
 @access.require_scope("content:write", *AUTHORS)
-@operation(summary="Add a library item", tag=TAG, response=ContentOut, status=201, body=ContentIn)
+@operation(
+    summary="Add a library item",
+    tag=TAG,
+    response=ContentOut,
+    status=201,
+    body=ContentIn,
+    links={
+        "approve": Link("content_api.approve", "POST", {"content_id": "$response.body#/id"}),
+        "submit": Link("content_api.submit", "POST", {"content_id": "$response.body#/id"}),
+        "add_variant": Link(
+            "content_api.create_variant", "POST", {"content_id": "$response.body#/id"}
+        ),
+    },
+)
 def create_content() -> Response:
     """Create a draft from a URL, with its first post variants, pre-filled from the page."""
     data = parse_json(ContentIn)
@@ -464,6 +485,7 @@ def _transition(content_id: int, action: str) -> Response:
     response=ContentOut,
     body=ActionIn,
     errors=(404, 409),
+    links={"approve": Link("content_api.approve", "POST", {"content_id": "$response.body#/id"})},
 )
 def submit(content_id: int) -> Response:
     """Move a draft with at least one variant to review (the body may be left out)."""

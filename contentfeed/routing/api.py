@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role, Team, User
-from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
+from contentfeed.api import Link, Timestamp, json_response, operation, parse_json, parse_query
 from contentfeed.db import Id, utcnow
 from contentfeed.errors import Invalid, NotFound, UnsupportedMediaType
 from contentfeed.leads import intake
@@ -1217,7 +1217,17 @@ def message_out(message: OutboxMessage) -> MessageOut:
 
 @bp.get("/outbox")
 @access.require_scope("read", *ADMIN)
-@operation(summary="The CRM outbox", tag=ADMIN_TAG, response=OutboxOut, query=OutboxQuery)
+@operation(
+    summary="The CRM outbox",
+    tag=ADMIN_TAG,
+    response=OutboxOut,
+    query=OutboxQuery,
+    links={
+        "resend": Link(
+            "routing_api.resend_message", "POST", {"message_id": "$response.body#/items/0/id"}
+        )
+    },
+)
 def list_outbox() -> Response:
     """Count the CRM messages by status and list the latest, optionally of one status."""
     query = parse_query(OutboxQuery)

@@ -11,7 +11,7 @@ from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, User
-from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
+from contentfeed.api import Link, Timestamp, json_response, operation, parse_json, parse_query
 from contentfeed.content.models import ContentKind
 from contentfeed.db import Id, PageNumber
 from contentfeed.errors import Forbidden, Invalid
@@ -333,7 +333,17 @@ def skip(suggestion_id: int) -> Response:
 
 @bp.get("/sellers")
 @access.require_scope("read", *STAFF)
-@operation(summary="List sellers", tag=SELLERS_TAG, response=SellerList, query=SellerQuery)
+@operation(
+    summary="List sellers",
+    tag=SELLERS_TAG,
+    response=SellerList,
+    query=SellerQuery,
+    links={
+        "suggest_now": Link(
+            "suggestions_api.suggest_now", "POST", {"seller_id": "$response.body#/items/0/id"}
+        )
+    },
+)
 def list_sellers() -> Response:
     """List sellers with their profiles and suggestion counts, filtered and a page at a time."""
     query = parse_query(SellerQuery)
