@@ -236,3 +236,20 @@ def test_profile_with_a_huge_connection_count_is_refused(
     response = client.post("/profile", data=profile_form(linkedin_connections=str(HUGE)))
     assert response.status_code == 422
     assert "10,000,000" in field_errors(response.get_data(as_text=True), "linkedin_connections")
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "field"),
+    [
+        ("/admin/accounts/new", {"name": "Acme", "domains": "acme.com"}, "owner_team_id"),
+        ("/admin/accounts/new", {"name": "Acme", "domains": "acme.com"}, "owner_id"),
+        ("/admin/queues/new", {"name": "Big", "sla_minutes": "60"}, "lead_user_id"),
+        ("/admin/users/new", {"email": "a@example.com", "name": "A", "role": "rep"}, "team_id"),
+    ],
+)
+def test_form_id_beyond_any_row_is_refused_beside_its_field(
+    client_as: Callable[[str], FlaskClient], path: str, form: dict[str, str], field: str
+) -> None:
+    response = client_as("admin").post(path, data={**form, field: str(HUGE)})
+    assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True), field) != ""
