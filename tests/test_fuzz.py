@@ -42,6 +42,9 @@ def _config(token: str) -> SchemathesisConfig:
     return SchemathesisConfig.from_dict(
         {
             "seed": SEED,
+            # A loaded CI machine must not fail the run for being slow; only answers count.
+            "suppress-health-check": ["all"],
+            "workers": 1,  # one request at a time: the same order every run
             "headers": {"Authorization": f"Bearer {token}"},
             "checks": {"enabled": False, "not_a_server_error": {"enabled": True}},
             "generation": {
