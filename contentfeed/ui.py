@@ -209,7 +209,7 @@ def page_number() -> int:
 
 def query_id(name: str) -> int | None:
     """Return an id from the query string, or None when it is absent, malformed or larger
-    than any id (the filter then matches nothing it could name)."""
+    than any id (the page then leaves that filter off, as it always did for a malformed one)."""
     number = _number(request.args.get(name, "").strip())
     return number if number is not None and 1 <= number <= MAX_ID else None
 
