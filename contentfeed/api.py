@@ -7,18 +7,35 @@ app's URL map and those declarations, so it cannot drift from the routes that ex
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import AfterValidator, BaseModel, ValidationError
+from werkzeug.routing import IntegerConverter
 
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role
 from contentfeed.errors import CODES, Invalid
 from contentfeed.text import Input
+
+
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: the operation (endpoint and method) a success answer leads to, and
+    where its parameters come from, e.g. ``{"content_id": "$response.body#/id"}``."""
+
+    endpoint: str
+    method: str
+    parameters: Mapping[str, str]
+
+
+def _operation_id(endpoint: str, method: str) -> str:
+    return endpoint.replace(".", "_") + "_" + method.lower()
+
 
 # Every model filled from a request is an Input: no text field escapes the control-character
 # check, and mypy refuses a plain BaseModel here.
@@ -72,11 +89,14 @@ def operation(
     errors: tuple[int, ...] = (),
     content_type: str = "application/json",
     response_type: str | None = None,
+    links: Mapping[str, Link] | None = None,
 ) -> Callable[[F], F]:
     """Describe an API view for the OpenAPI document.
 
     ``content_type`` is the request body's media type; ``response_type`` names a success
     answer that is not a JSON model (a CSV file, say), described as text of that type.
+    ``links`` name the operations a success answer leads to (OpenAPI links), so clients and
+    the fuzzer can follow an id from one answer into the next call.
     """
 
     def decorator(view: F) -> F:
@@ -90,6 +110,7 @@ def operation(
             "errors": errors,
             "content_type": content_type,
             "response_type": response_type,
+            "links": dict(links or {}),
             "doc": (view.__doc__ or "").strip(),
         }
         return view
@@ -163,7 +184,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         path = _RULE_ARG.sub(r"{\1}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op: dict[str, Any] = {
-                "operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
+                "operationId": _operation_id(rule.endpoint, method),
                 "summary": meta["summary"],
                 "tags": [meta["tag"]],
                 "responses": {},
@@ -171,12 +192,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             if meta["doc"]:
                 op["description"] = meta["doc"]
             parameters = [
-                {
-                    "name": arg,
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": _arg_type(rule, arg)},
-                }
+                {"name": arg, "in": "path", "required": True, "schema": _arg_schema(rule, arg)}
                 for arg in sorted(rule.arguments)
             ]
             if meta["query"] is not None:
@@ -201,6 +217,14 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 success["content"] = {"application/json": {"schema": ref(meta["response"])}}
             elif meta["response_type"] is not None:
                 success["content"] = {meta["response_type"]: {"schema": {"type": "string"}}}
+            if meta["links"]:
+                success["links"] = {
+                    name: {
+                        "operationId": _operation_id(link.endpoint, link.method),
+                        "parameters": dict(link.parameters),
+                    }
+                    for name, link in meta["links"].items()
+                }
             op["responses"][str(meta["status"])] = success
             scope = getattr(view, "required_scope", None)
             statuses = set(meta["errors"])
@@ -217,6 +241,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                     "content": {"application/json": {"schema": error_ref}},
                 }
             paths.setdefault(path, {})[method.lower()] = op
+    _check_links(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -244,9 +269,25 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     }
 
 
-def _arg_type(rule: Any, arg: str) -> str:
+def _check_links(paths: dict[str, dict[str, Any]]) -> None:
+    """Fail loudly when a declared link names an operation that does not exist."""
+    operations = [op for methods in paths.values() for op in methods.values()]
+    known = {op["operationId"] for op in operations}
+    for op in operations:
+        for answer in op["responses"].values():
+            for name, link in answer.get("links", {}).items():
+                if link["operationId"] not in known:
+                    raise LookupError(f"{op['operationId']}: link {name!r} leads nowhere")
+
+
+def _arg_schema(rule: Any, arg: str) -> dict[str, Any]:
     converter = rule._converters.get(arg)
-    return "integer" if type(converter).__name__ == "IntegerConverter" else "string"
+    if isinstance(converter, IntegerConverter):
+        schema: dict[str, Any] = {"type": "integer"}
+        if converter.max is not None:
+            schema["maximum"] = converter.max
+        return schema
+    return {"type": "string"}
 
 
 @bp.get("/openapi.json")

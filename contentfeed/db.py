@@ -6,12 +6,13 @@ import enum
 import inspect
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_sqlalchemy_lite import SQLAlchemy
+from pydantic import Field
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -40,6 +41,17 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# Ids are PostgreSQL `integer` columns: a larger number (in a URL, a query or a body) can name
+# no row, and sent to the database it overflows the driver (SQLite) or the column (PostgreSQL).
+MAX_ID = 2**31 - 1
+# Far beyond any listing's last page, and small enough that its offset stays a plain integer.
+MAX_PAGE = 1_000_000
+# Every id a client sends in a body or a query (pydantic models and the forms built from
+# them): one no row can have is refused with a 422 naming the field.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Every listing's page number.
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE)]
 
 extension = SQLAlchemy(session_options={"expire_on_commit": False})
 

@@ -13,8 +13,11 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.routing import IntegerConverter, Map
 
 from contentfeed.accounts.models import Role
+from contentfeed.db import MAX_ID, MAX_PAGE
+from contentfeed.errors import Invalid
 
 
 @dataclass(frozen=True)
@@ -154,10 +157,61 @@ class Page:
         return min(self.total, self.offset + self.per_page)
 
 
+def digits_up_to(limit: int) -> str:
+    """Return a regex matching the decimal numbers from 0 to ``limit``, and no larger one."""
+    text = str(limit)
+    choices = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = len(text) - i - 1
+            choices.append(f"{text[:i]}[{low}-{int(digit) - 1}][0-9]{{{rest}}}")
+    choices.append(text)
+    return "(?:" + "|".join(choices) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route, pages and API: a number larger than any id matches no
+    route, so it answers 404 like any other id no row has.
+
+    The bound is in the pattern, not in ``max``: werkzeug checks a rule's methods before
+    converting, so a failed conversion on a path with rules per method would answer 405.
+    """
+
+    regex = digits_up_to(MAX_ID)
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def _number(raw: str) -> int | None:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 20 else None
+
+
 def page_number() -> int:
-    """Return the requested page number (1 when absent or malformed)."""
-    raw = request.args.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() else 1
+    """Return the requested page number (1 when absent or malformed); refuse one beyond any
+    listing's end with a 422."""
+    raw = request.args.get("page", "1").strip()
+    number = _number(raw)
+    if number is not None and number > MAX_PAGE:
+        message = f"Page numbers go up to {MAX_PAGE:,}."
+        raise Invalid(message, {"page": message})
+    return max(1, number or 1)
+
+
+def query_id(name: str) -> int | None:
+    """Return an id from the query string, or None when it is absent, malformed or larger
+    than any id (the page then leaves that filter off, as it always did for a malformed one)."""
+    number = _number(request.args.get(name, "").strip())
+    return number if number is not None and 1 <= number <= MAX_ID else None
 
 
 def url_with(**changes: Any) -> str:
@@ -226,6 +280,7 @@ def _template_context() -> dict[str, Any]:
 
 
 def register(app: Flask) -> None:
-    """Make navigation and helpers available to every template."""
+    """Bound the ids routes accept; make navigation and helpers available to every template."""
+    app.url_map.converters["int"] = IdConverter
     app.context_processor(_template_context)
     app.add_template_filter(localtime, "localtime")

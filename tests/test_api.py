@@ -44,6 +44,25 @@ def test_openapi_document_is_valid_3_1(client: FlaskClient) -> None:
     validate_spec(spec)
 
 
+def test_document_links_lead_from_listings_to_the_actions_on_their_items(
+    client: FlaskClient,
+) -> None:
+    spec = client.get("/api/v1/openapi.json").json
+    ids = {
+        op["operationId"]: (path, method)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+    }
+    for path, method, status, target, parameter, source in [
+        ("/api/v1/content", "post", "201", "approve", "content_id", "$response.body#/id"),
+        ("/api/v1/outbox", "get", "200", "resend", "message_id", "$response.body#/items/0/id"),
+        ("/api/v1/sellers", "get", "200", "suggest-now", "seller_id", "$response.body#/items/0/id"),
+    ]:
+        links = spec["paths"][path][method]["responses"][status]["links"]
+        (link,) = [link for link in links.values() if ids[link["operationId"]][0].endswith(target)]
+        assert link["parameters"] == {parameter: source}
+
+
 def test_every_api_route_is_in_the_document(app: Flask, client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").json
     documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}

@@ -11,6 +11,7 @@ from contentfeed import db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.models import Role, Team, TeamKind, User
 from contentfeed.api import json_response, operation, parse_json, parse_query
+from contentfeed.db import Id, PageNumber
 from contentfeed.text import Input, MultiLineText
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
@@ -53,8 +54,8 @@ class UserQuery(Input):
 
     q: str = Field(default="", description="Search in name and email")
     role: Role | None = None
-    team_id: int | None = None
-    page: int = Field(default=1, ge=1)
+    team_id: Id | None = None
+    page: PageNumber = 1
     per_page: int = Field(default=50, ge=1, le=500)
 
 
@@ -64,7 +65,7 @@ class UserIn(Input):
     email: str = Field(max_length=254)
     name: str = Field(min_length=1, max_length=200)
     role: Role
-    team_id: int | None = None
+    team_id: Id | None = None
     timezone: str = ""
     password: str | None = Field(default=None, min_length=service.MIN_PASSWORD_LENGTH)
 

@@ -40,6 +40,7 @@ from contentfeed.sheets import decode_upload, read_csv, refuse_file
 from contentfeed.text import checked_text, control_problem, name_key, web_address
 
 MIN_PASSWORD_LENGTH = 10
+MAX_CONNECTIONS = 10_000_000  # far beyond LinkedIn's own limit, well inside an integer column
 TOKEN_PREFIX = "cf_"  # noqa: S105 - a marker, not a secret
 
 SCOPES: dict[str, str] = {
@@ -441,8 +442,9 @@ def seller_profile_problems(
         fields["posts_per_week"] = "Between 0 and 21 posts a week."
     if any(not 0 <= int(d) <= 6 for d in weekdays):
         fields["weekdays"] = "Weekdays are 0 (Monday) to 6 (Sunday)."
-    if linkedin_connections < 0:
-        fields["linkedin_connections"] = "Cannot be negative."
+    if not 0 <= linkedin_connections <= MAX_CONNECTIONS:
+        # The column is an integer: a bigger number would overflow it (a 500, not a message).
+        fields["linkedin_connections"] = f"Between 0 and {MAX_CONNECTIONS:,}."
     linkedin_url = linkedin_url.strip()
     if linkedin_url and not linkedin_url.startswith("https://www.linkedin.com/"):
         fields["linkedin_url"] = "Use your profile address, https://www.linkedin.com/in/…"

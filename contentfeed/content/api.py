@@ -20,7 +20,15 @@ from pydantic.config import JsonDict
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import User
-from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query, validate
+from contentfeed.api import (
+    Link,
+    Timestamp,
+    json_response,
+    operation,
+    parse_json,
+    parse_query,
+    validate,
+)
 from contentfeed.content import service
 from contentfeed.content.models import (
     Asset,
@@ -32,7 +40,7 @@ from contentfeed.content.models import (
 )
 from contentfeed.content.service import ContentData
 from contentfeed.content.templating import VariantCheck
-from contentfeed.db import utcnow
+from contentfeed.db import Id, PageNumber, utcnow
 from contentfeed.errors import Invalid
 from contentfeed.text import Input, MultiLineText
 
@@ -164,13 +172,13 @@ class ContentQuery(Input):
         description="Sellers and reps always see active items only",
         json_schema_extra={"enum": STATUS_CHOICES},
     )
-    campaign_id: int | None = None
+    campaign_id: Id | None = None
     topic: str = ""
     language: str = ""
     kind: ContentKind | None = None
     sort: str = Field(default=service.LibraryQuery.sort, json_schema_extra={"enum": SORT_CHOICES})
     order: Literal["asc", "desc"] = "desc"
-    page: int = Field(default=1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(default=service.LibraryQuery.limit, ge=1, le=MAX_PER_PAGE)
 
     @field_validator("status")
@@ -391,7 +399,20 @@ def list_content() -> Response:
 
 @bp.post("/content")
 @access.require_scope("content:write", *AUTHORS)
-@operation(summary="Add a library item", tag=TAG, response=ContentOut, status=201, body=ContentIn)
+@operation(
+    summary="Add a library item",
+    tag=TAG,
+    response=ContentOut,
+    status=201,
+    body=ContentIn,
+    links={
+        "approve": Link("content_api.approve", "POST", {"content_id": "$response.body#/id"}),
+        "submit": Link("content_api.submit", "POST", {"content_id": "$response.body#/id"}),
+        "add_variant": Link(
+            "content_api.create_variant", "POST", {"content_id": "$response.body#/id"}
+        ),
+    },
+)
 def create_content() -> Response:
     """Create a draft from a URL, with its first post variants, pre-filled from the page."""
     data = parse_json(ContentIn)
@@ -469,6 +490,7 @@ def _transition(content_id: int, action: str) -> Response:
     response=ContentOut,
     body=ActionIn,
     errors=(404, 409),
+    links={"approve": Link("content_api.approve", "POST", {"content_id": "$response.body#/id"})},
 )
 def submit(content_id: int) -> Response:
     """Move a draft with at least one variant to review (the body may be left out)."""

@@ -28,7 +28,7 @@ from contentfeed.accounts.models import User
 from contentfeed.content import imports, service
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid, NotFound
-from contentfeed.ui import Page, page_number, url_with, viewer_zone
+from contentfeed.ui import Page, page_number, query_id, url_with, viewer_zone
 
 bp = Blueprint("content_import", __name__, url_prefix="/library")
 
@@ -214,10 +214,8 @@ def export() -> ResponseReturnValue:
     args = request.args
     status = args.get("status", "active")
     campaign_arg = args.get("campaign", "").strip()
-    campaign_id = None
-    if campaign_arg.isdigit():
-        campaign_id = int(campaign_arg)
-    elif campaign_arg:
+    campaign_id = query_id("campaign")
+    if campaign_id is None and campaign_arg:
         campaign = service.find_campaign(s, campaign_arg)
         campaign_id = campaign.id if campaign else -1
     query = service.LibraryQuery(

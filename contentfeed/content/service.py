@@ -34,7 +34,7 @@ from contentfeed.content.templating import (
     VariantCheck,
     check_variant,
 )
-from contentfeed.db import utcnow
+from contentfeed.db import Id, utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
 from contentfeed.text import Input, MultiLineText, checked_text, name_key, web_address
 
@@ -83,10 +83,10 @@ class ContentData(Input):
     url: str = Field(default="", max_length=2000)
     image_url: str = Field(default="", max_length=2000)
     kind: ContentKind = ContentKind.ARTICLE
-    campaign_id: int | None = None
+    campaign_id: Id | None = None
     language: str = Field(default="en", min_length=2, max_length=8)
     topics: list[str] = Field(default_factory=list, max_length=20)
-    target_team_ids: list[int] = Field(default_factory=list)
+    target_team_ids: list[Id] = Field(default_factory=list)
     target_regions: list[str] = Field(default_factory=list)
     target_languages: list[str] = Field(default_factory=list)
     priority: int = Field(default=3, ge=1, le=5)

@@ -54,7 +54,7 @@ from contentfeed.db import utcnow
 from contentfeed.errors import CODES, Conflict, DomainError, Invalid, NotFound
 from contentfeed.forms import options
 from contentfeed.suggestions import service as suggestions
-from contentfeed.ui import Page, localtime, page_number, url_with, viewer_zone
+from contentfeed.ui import Page, localtime, page_number, query_id, url_with, viewer_zone
 
 bp = Blueprint("content", __name__)
 
@@ -226,14 +226,13 @@ def library() -> str:
     direction = "desc" if direction == "desc" else "asc"
     status = args.get("status", "active")
     status = status if status in service.STATUS_FILTERS else "active"
-    campaign_arg = args.get("campaign", "")
     per_page = current_app.config["PAGE_SIZE"]
     number = page_number()
     now = utcnow()
     query = service.LibraryQuery(
         q=args.get("q", "").strip(),
         status=status,
-        campaign_id=int(campaign_arg) if campaign_arg.isdigit() else None,
+        campaign_id=query_id("campaign"),
         topic=args.get("topic", "").strip(),
         language=args.get("language", "").strip(),
         kind=args.get("kind", ""),

@@ -24,7 +24,7 @@ from contentfeed.api import (
     parse_json,
     parse_query,
 )
-from contentfeed.db import utcnow
+from contentfeed.db import Id, PageNumber, utcnow
 from contentfeed.errors import Forbidden, Invalid, PayloadTooLarge, Unavailable, error_response
 from contentfeed.leads import attribution, intake, privacy, service, store
 from contentfeed.leads.models import EventStatus, Lead, LeadStatus, Touch
@@ -186,7 +186,6 @@ def _event_key(data: dict[str, Any], headers: dict[str, str]) -> tuple[str, str]
 
 READERS = (Role.ADMIN, Role.MARKETER, Role.REP)
 MAX_PER_PAGE = 200
-MAX_ID = 2**31 - 1  # the largest id a row can have on either database
 EXPORT_BATCH = 500
 CSV_COLUMNS = (
     "id",
@@ -318,11 +317,9 @@ class LeadFilters(Input):
     q: str = Field(default="", description="Search in email, name and company")
     status: LeadStatus | None = None
     attributed: bool | None = Field(default=None, description="true: with touches; false: none")
-    seller_id: int | None = Field(default=None, description="Leads with a touch of this seller")
-    queue_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Routed to this queue")
-    assignee_id: int | None = Field(
-        default=None, ge=1, le=MAX_ID, description="Worked by this user now"
-    )
+    seller_id: Id | None = Field(default=None, description="Leads with a touch of this seller")
+    queue_id: Id | None = Field(default=None, description="Routed to this queue")
+    assignee_id: Id | None = Field(default=None, description="Worked by this user now")
     since: AwareDatetime | None = Field(default=None, description="Submitted at or after")
     until: AwareDatetime | None = Field(default=None, description="Submitted before")
 
@@ -330,7 +327,7 @@ class LeadFilters(Input):
 class LeadListQuery(LeadFilters):
     """Filters and page for the lead list."""
 
-    page: int = Field(default=1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 

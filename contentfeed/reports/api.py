@@ -21,6 +21,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts.models import Role
 from contentfeed.api import Timestamp, json_response, operation, parse_query
 from contentfeed.content.models import Campaign
+from contentfeed.db import Id
 from contentfeed.errors import NotFound
 from contentfeed.leads.models import LeadStatus
 from contentfeed.reports import content, people
@@ -69,13 +70,13 @@ class ContentQuery(ModelQuery):
 class DailyQuery(ModelQuery):
     """The daily series' period and model, optionally for one campaign."""
 
-    campaign_id: int | None = Field(default=None, description="Only this campaign's items")
+    campaign_id: Id | None = Field(default=None, description="Only this campaign's items")
 
 
 class LeaderboardQuery(PeriodQuery):
     """The leaderboard's period, optionally for one team."""
 
-    team_id: int | None = Field(default=None, description="Only this team's sellers")
+    team_id: Id | None = Field(default=None, description="Only this team's sellers")
 
 
 class AttributionQuery(PeriodQuery):

@@ -26,7 +26,7 @@ from contentfeed.leads.attribution import model_label
 from contentfeed.reports import people
 from contentfeed.reports.models import LeaderboardMode
 from contentfeed.reports.period import Period, parse_period
-from contentfeed.ui import Page, page_number, sort_params, url_with, viewer_zone
+from contentfeed.ui import Page, page_number, query_id, sort_params, url_with, viewer_zone
 
 bp = Blueprint("reports_people", __name__)
 
@@ -194,8 +194,8 @@ def _team_arg(s: Any) -> tuple[int | None, list[tuple[int, str]]]:
         (team_id, name)
         for team_id, name in s.execute(sa.select(Team.id, Team.name).order_by(Team.name))
     ]
-    raw = request.args.get("team", "")
-    team_id = int(raw) if raw.isdigit() and any(t == int(raw) for t, _ in teams) else None
+    team_id = query_id("team")
+    team_id = team_id if any(t == team_id for t, _ in teams) else None
     return team_id, teams
 
 
@@ -374,8 +374,8 @@ def _campaign_arg(s: Any) -> tuple[Campaign | None, list[tuple[int, str]]]:
             sa.select(Campaign.id, Campaign.name).order_by(Campaign.name)
         )
     ]
-    raw = request.args.get("campaign", "")
-    campaign = s.get(Campaign, int(raw)) if raw.isdigit() else None
+    campaign_id = query_id("campaign")
+    campaign = s.get(Campaign, campaign_id) if campaign_id is not None else None
     return campaign, campaigns
 
 

@@ -18,6 +18,7 @@ from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.api import (
+    Link,
     QueueRef,
     Timestamp,
     UserRef,
@@ -26,7 +27,7 @@ from contentfeed.api import (
     parse_json,
     parse_query,
 )
-from contentfeed.db import utcnow
+from contentfeed.db import Id, utcnow
 from contentfeed.errors import Invalid, NotFound, UnsupportedMediaType
 from contentfeed.leads import intake
 from contentfeed.leads.models import Lead, LeadStatus
@@ -226,7 +227,7 @@ class ReassignIn(Input):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: int = Field(description="An active rep (or admin)")
+    user_id: Id = Field(description="An active rep (or admin)")
 
 
 class StatusIn(Input):
@@ -483,7 +484,7 @@ class Conditions(Input):
     max_score: int | None = Field(
         default=None, ge=0, le=100, description="The lead's score is at most this"
     )
-    seller_team_ids: list[int] | None = Field(
+    seller_team_ids: list[Id] | None = Field(
         default=None,
         max_length=100,
         description="The attributed (last-touch) seller is in one of these teams",
@@ -496,7 +497,7 @@ class RuleIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
-    queue_id: int = Field(description="Where matching leads go")
+    queue_id: Id = Field(description="Where matching leads go")
     conditions: Conditions = Field(default_factory=Conditions)
     strategy: Strategy | None = Field(
         default=None, description="How a matching lead reaches a rep; null: the queue's own"
@@ -529,7 +530,7 @@ class RuleOrderIn(Input):
 
     model_config = ConfigDict(extra="forbid")
 
-    rule_ids: list[int] = Field(description="Every rule's id exactly once, first tried first")
+    rule_ids: list[Id] = Field(description="Every rule's id exactly once, first tried first")
 
 
 def rule_out(rule: RoutingRule) -> RuleOut:
@@ -820,8 +821,8 @@ class AccountIn(Input):
         min_length=1, max_length=100, description="Its email domains, e.g. acme.com"
     )
     crm_id: str = Field(default="", max_length=120, description="The CRM's id of the account")
-    owner_team_id: int | None = None
-    owner_id: int | None = Field(default=None, description="The account owner's user id")
+    owner_team_id: Id | None = None
+    owner_id: Id | None = Field(default=None, description="The account owner's user id")
 
 
 class AccountsCsv(RootModel[str]):
@@ -1052,7 +1053,7 @@ class QueueIn(Input):
     )
     day_start: str = Field(default="09:00", description="HH:MM")
     day_end: str = Field(default="17:00", description="HH:MM")
-    lead_user_id: int | None = Field(
+    lead_user_id: Id | None = Field(
         default=None, description="Who is told when a lead goes overdue or returns"
     )
 
@@ -1231,7 +1232,17 @@ def message_out(message: OutboxMessage) -> MessageOut:
 
 @bp.get("/outbox")
 @access.require_scope("read", *ADMIN)
-@operation(summary="The CRM outbox", tag=ADMIN_TAG, response=OutboxOut, query=OutboxQuery)
+@operation(
+    summary="The CRM outbox",
+    tag=ADMIN_TAG,
+    response=OutboxOut,
+    query=OutboxQuery,
+    links={
+        "resend": Link(
+            "routing_api.resend_message", "POST", {"message_id": "$response.body#/items/0/id"}
+        )
+    },
+)
 def list_outbox() -> Response:
     """Count the CRM messages by status and list the latest, optionally of one status."""
     query = parse_query(OutboxQuery)

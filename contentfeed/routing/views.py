@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.models import Role, User
-from contentfeed.db import utcnow
+from contentfeed.db import MAX_ID, utcnow
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.leads.models import LeadStatus
 from contentfeed.routing import work
@@ -134,7 +134,7 @@ def lead_reassign(lead_id: int) -> Response:
 
     def hand_over(s: Session) -> str:
         to = request.form.get("user_id", type=int)
-        if to is None:
+        if to is None or not 1 <= to <= MAX_ID:
             raise Invalid("Pick the rep to hand it to.", {"user_id": "required"})
         lead = work.reassign(s, current_user, lead_id, to)
         assignee = s.get(User, lead.assignee_id) if lead.assignee_id else None

@@ -11,8 +11,9 @@ from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, User
-from contentfeed.api import Timestamp, json_response, operation, parse_json, parse_query
+from contentfeed.api import Link, Timestamp, json_response, operation, parse_json, parse_query
 from contentfeed.content.models import ContentKind
+from contentfeed.db import Id, PageNumber
 from contentfeed.errors import Forbidden, Invalid
 from contentfeed.suggestions import service
 from contentfeed.suggestions.models import SuggestionStatus
@@ -139,11 +140,11 @@ class SuggestionQuery(Input):
 
     model_config = ConfigDict(extra="forbid")
 
-    seller_id: int | None = Field(
+    seller_id: Id | None = Field(
         default=None, description="Admins and marketers: one seller's; sellers: only their own"
     )
     status: SuggestionStatus | None = None
-    page: int = Field(default=1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 
@@ -172,10 +173,10 @@ class SellerQuery(Input):
     model_config = ConfigDict(extra="forbid")
 
     q: str = Field(default="", description="Search in name and email")
-    team_id: int | None = None
+    team_id: Id | None = None
     region: str = Field(default="", description="Exact region, any case")
     language: str = ""
-    page: int = Field(default=1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 
@@ -333,7 +334,17 @@ def skip(suggestion_id: int) -> Response:
 
 @bp.get("/sellers")
 @access.require_scope("read", *STAFF)
-@operation(summary="List sellers", tag=SELLERS_TAG, response=SellerList, query=SellerQuery)
+@operation(
+    summary="List sellers",
+    tag=SELLERS_TAG,
+    response=SellerList,
+    query=SellerQuery,
+    links={
+        "suggest_now": Link(
+            "suggestions_api.suggest_now", "POST", {"seller_id": "$response.body#/items/0/id"}
+        )
+    },
+)
 def list_sellers() -> Response:
     """List sellers with their profiles and suggestion counts, filtered and a page at a time."""
     query = parse_query(SellerQuery)
