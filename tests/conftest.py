@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from contentfeed.accounts.models import Role, Team, TeamKind, User
 from contentfeed.content import service as content_service
 from contentfeed.content.models import Content, ContentStatus, PostVariant
 from contentfeed.db import Base
+from contentfeed.links.models import TrackedLink
+from contentfeed.suggestions import service as suggestions
+from contentfeed.suggestions.models import Suggestion
 
 PASSWORD = "correct-horse-battery"
 # A cheap hash keeps tests fast; production hashes use werkzeug's default (scrypt).
@@ -291,5 +295,35 @@ def make_content(app: Flask, make_user: Callable[..., User]) -> Callable[..., Co
             s.refresh(content)
             _ = content.variants, content.campaign
             return content
+
+    return make
+
+
+@pytest.fixture
+def make_tracked_link(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> Callable[..., str]:
+    """Suggest a new item to a new seller and return the code of the seller's tracked link:
+    make_tracked_link(url="https://...", campaign="Launch")."""
+
+    def make(**content_fields: Any) -> str:
+        make_content(**content_fields)
+        seller = make_user("seller")
+        with app.app_context():
+            s = db.session()
+            suggestions.fill_feeds(
+                s,
+                suggestions.feed_settings(app.config),
+                only=[seller.id],
+                ignore_cadence=True,
+                seed=1,
+                now=content_service.utcnow() - timedelta(minutes=1),
+            )
+            s.commit()
+            return s.scalars(
+                sa.select(TrackedLink.code)
+                .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
+                .where(Suggestion.seller_id == seller.id)
+            ).one()
 
     return make

@@ -6,11 +6,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -18,10 +16,7 @@ from werkzeug.test import TestResponse
 from contentfeed import api as api_module
 from contentfeed import db
 from contentfeed.accounts.models import Team, User
-from contentfeed.content.models import Content
 from contentfeed.forms import Form
-from contentfeed.links.models import TrackedLink
-from contentfeed.suggestions import service as suggestions
 from contentfeed.text import Input
 from tests.conftest import sign_in
 from tests.test_api import bearer
@@ -321,8 +316,7 @@ def test_a_queue_or_campaign_named_twice_with_accents_is_refused_on_both_databas
 def test_a_content_url_with_spaces_is_stored_encoded_and_redirects_without_raw_spaces(
     app: Flask,
     admin: tuple[FlaskClient, str],
-    make_user: Callable[..., User],
-    make_content: Callable[..., Content],
+    make_tracked_link: Callable[..., str],
 ) -> None:
     client, token = admin
     made = client.post(
@@ -333,20 +327,7 @@ def test_a_content_url_with_spaces_is_stored_encoded_and_redirects_without_raw_s
     assert made.status_code == 201, made.json
     assert made.json is not None and made.json["url"] == "https://example.com/white%20paper?x=a%20b"
 
-    make_content(url="https://acme.example/white paper#part two")
-    seller = make_user("seller")
-    with app.app_context():
-        s = db.session()
-        suggestions.fill_feeds(
-            s,
-            suggestions.feed_settings(app.config),
-            only=[seller.id],
-            ignore_cadence=True,
-            seed=1,
-            now=datetime.now(UTC) - timedelta(minutes=1),
-        )
-        s.commit()
-        code = s.scalars(sa.select(TrackedLink.code)).one()
+    code = make_tracked_link(url="https://acme.example/white paper#part two")
     followed = app.test_client().get(
         f"/r/{code}", headers={"User-Agent": "Mozilla/5.0 Firefox/133.0"}
     )

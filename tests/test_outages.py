@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +35,12 @@ from werkzeug.serving import make_server
 
 from contentfeed import db
 from contentfeed.accounts.models import LoginFailure, User
-from contentfeed.content.models import Content
 from contentfeed.db import Base, utcnow
 from contentfeed.leads import jobs as leads_jobs
 from contentfeed.leads import service
 from contentfeed.leads.models import EventStatus, InboundEvent, Lead
-from contentfeed.links.models import TrackedLink
 from contentfeed.routing import jobs as routing_jobs
 from contentfeed.scheduler import Job, SchedulerProcess
-from contentfeed.suggestions import service as suggestions
 from tests.conftest import IN_CI, make_test_app, sign_in
 
 WEBHOOK = "/api/v1/webhooks/leads"
@@ -257,23 +254,8 @@ def assert_unavailable(response: Any, what: str) -> None:
 
 
 @pytest.fixture
-def tracked_code(
-    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
-) -> str:
-    make_content(url="https://acme.example/guide")
-    seller = make_user("seller")
-    with app.app_context():
-        s = db.session()
-        suggestions.fill_feeds(
-            s,
-            suggestions.feed_settings(app.config),
-            only=[seller.id],
-            ignore_cadence=True,
-            seed=1,
-            now=utcnow() - timedelta(minutes=1),
-        )
-        s.commit()
-        return s.scalars(sa.select(TrackedLink.code)).one()
+def tracked_code(make_tracked_link: Callable[..., str]) -> str:
+    return make_tracked_link(url="https://acme.example/guide")
 
 
 @pytest.mark.postgresql_only
