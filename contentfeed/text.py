@@ -24,18 +24,26 @@ from contentfeed.errors import Invalid, NotFound
 
 # C0 controls, DEL, C1 controls and lone surrogates. Multi-line text (summaries, notes, post
 # bodies) may also hold tab, line feed and carriage return (browsers send CR LF).
-_NOT_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _NOT_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 LINE_PROBLEM = "must not contain control characters such as NUL, tabs or line breaks"
 TEXT_PROBLEM = "must not contain control characters such as NUL"
 
 
+def control_character(value: str, *, multiline: bool = False) -> str | None:
+    """Return the first control character the text may not hold, or None."""
+    if value.isprintable():  # nearly every text: no control character at all, checked in C
+        return None
+    found = (_NOT_IN_TEXT if multiline else CONTROL_CHARACTERS).search(value)
+    return found.group() if found else None
+
+
 def control_problem(value: str, *, multiline: bool = False) -> str | None:
     """Say why a text is refused for its control characters, or None when it has none."""
-    if multiline:
-        return TEXT_PROBLEM if _NOT_IN_TEXT.search(value) else None
-    return LINE_PROBLEM if _NOT_IN_LINE.search(value) else None
+    if control_character(value, multiline=multiline) is None:
+        return None
+    return TEXT_PROBLEM if multiline else LINE_PROBLEM
 
 
 def checked_text(field: str, value: str, *, multiline: bool = False) -> str:
@@ -79,7 +87,7 @@ def web_address(value: str) -> str:
     Control characters (CR/LF would split a Location header) are refused; spaces and other
     characters a URL may not hold are percent-encoded, and an international host is IDNA-encoded.
     """
-    if _NOT_IN_LINE.search(value):
+    if CONTROL_CHARACTERS.search(value):
         raise ValueError("must not contain control characters such as line breaks or tabs")
     if not value:
         return value

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from contentfeed import text
 from contentfeed.accounts.service import normalise_email
 from contentfeed.errors import BadRequest, Invalid, UnsupportedMediaType
 
@@ -44,22 +45,18 @@ ATTRIBUTION_FIELDS = (
 )
 
 
-# Control characters (C0, DEL, C1) have no place in a lead, and PostgreSQL cannot even store
-# NUL. Free text (a message, the consent wording) keeps tabs and line breaks; a one-line
+# Control characters (contentfeed.text) have no place in a lead, and PostgreSQL cannot even
+# store NUL. Free text (a message, the consent wording) keeps tabs and line breaks; a one-line
 # field takes them as a space, as a browser's one-line input would have.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-FREE_TEXT_CONTROLS = frozenset("\t\n\r")
 LINE_BREAKS = re.compile(r"\s*[\t\n\r\v\f]+\s*")
 
 
-def control_character(value: str, *, allowed: frozenset[str] = frozenset()) -> str | None:
-    """Return what is wrong when the text holds a control character not in ``allowed``."""
-    if value.isprintable():  # the common case, checked in C: no control character at all
+def control_character(value: str, *, multiline: bool = False) -> str | None:
+    """Return what is wrong when the text holds a control character it may not hold."""
+    char = text.control_character(value, multiline=multiline)
+    if char is None:
         return None
-    for char in CONTROL_CHARACTERS.findall(value):
-        if char not in allowed:
-            return f"contains a control character (U+{ord(char):04X}); send plain text"
-    return None
+    return f"contains a control character (U+{ord(char):04X}); send plain text"
 
 
 def one_line(value: str) -> str:
@@ -75,7 +72,7 @@ def one_line(value: str) -> str:
 
 def free_text(value: str) -> str:
     """Keep tabs and line breaks; refuse any other control character."""
-    problem = control_character(value, allowed=FREE_TEXT_CONTROLS)
+    problem = control_character(value, multiline=True)
     if problem is not None:
         raise ValueError(problem)
     return value
@@ -243,7 +240,7 @@ def _depth(value: Any) -> int:
 def _control_in(value: Any) -> str | None:
     """What is wrong with the first control character in extra data (keys included)."""
     if isinstance(value, str):
-        return control_character(value, allowed=FREE_TEXT_CONTROLS)
+        return control_character(value, multiline=True)
     if isinstance(value, dict):
         items: list[Any] = [*value.keys(), *value.values()]
     elif isinstance(value, list):
@@ -255,7 +252,7 @@ def _control_in(value: Any) -> str | None:
 
 def printable(name: str) -> str:
     """Return a field name with its control characters escaped, fit to show and store."""
-    return CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
+    return text.CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
 
 
 def _longest_text(value: Any) -> int:
