@@ -593,11 +593,8 @@ def export_person() -> Response:
     ``found: false`` and a message saying so."""
     query = parse_query(PersonQuery)
     s = db.session()
-    data = privacy.export_person(s, query.email)
-    found = privacy.holds_data(data)
-    body = PersonalData(
-        **data, found=found, message="" if found else privacy.nothing_held(query.email)
-    )
+    held = privacy.export(s, query.email)
+    body = PersonalData(**held.data, found=held.found, message=held.message)
     s.rollback()  # an export changes nothing
     return json_response(body)
 

@@ -162,13 +162,13 @@ def privacy_page() -> ResponseReturnValue:
         s = db.session()
         email = form.email.data or ""
         if action == "export":
-            data = privacy.export_person(s, email)
-            if not privacy.holds_data(data):
+            held = privacy.export(s, email)
+            if not held.found:
                 s.rollback()
-                flash(privacy.nothing_held(email), "info")
+                flash(held.message, "info")
                 return render_template("leads/privacy.html", form=form, result=result)
             return Response(
-                json.dumps(data, indent=2),
+                json.dumps(held.data, indent=2),
                 mimetype="application/json",
                 headers={"Content-Disposition": 'attachment; filename="personal-data.json"'},
             )

@@ -169,18 +169,28 @@ def export_person(s: Session, email: str) -> dict[str, Any]:
     }
 
 
-def holds_data(export: dict[str, Any]) -> bool:
-    """Tell whether an export found anything: a lead or a raw delivery naming the address
-    (touches, history and CRM messages hang off the leads)."""
-    return bool(export["leads"] or export["inbound_events"])
+@dataclass(frozen=True)
+class Export:
+    """One person's data, and whether we hold any (the page and the API say so alike)."""
+
+    data: dict[str, Any]
+    found: bool
+    message: str  # says we hold nothing, instead of handing out an empty file; "" otherwise
 
 
-def nothing_held(email: str) -> str:
-    """Say that we hold nothing about an address (instead of handing out an empty file)."""
-    return (
+def export(s: Session, email: str) -> Export:
+    """Export everything held about one person, saying so when we hold nothing about them.
+
+    Found means a lead or a raw delivery names the address (touches, history and CRM messages
+    hang off the leads)."""
+    data = export_person(s, email)
+    if data["leads"] or data["inbound_events"]:
+        return Export(data, found=True, message="")
+    message = (
         f"We hold no personal data about {_normalised(email)}: no lead and no raw delivery "
         "names this address."
     )
+    return Export(data, found=False, message=message)
 
 
 def _routing_records(s: Session, lead_ids: list[int]) -> dict[str, Any]:
