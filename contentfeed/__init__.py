@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Request
+from flask import Flask, Request, Response
 from flask.logging import default_handler
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -27,9 +28,19 @@ class LeanSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+class App(Flask):
+    """Flask, with the request's unit of work: a handler's writes are committed once, when
+    its answer is below 400, and rolled back otherwise (``db.finish_request``)."""
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        response: Response = self.make_response(super().dispatch_request())
+        db.finish_request(response.status_code)
+        return response
+
+
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the web app: load settings, wire extensions and blueprints. No I/O beyond config."""
-    app = Flask(
+    app = App(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import enum
 import inspect
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import psycopg
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_sqlalchemy_lite import SQLAlchemy
 from pydantic import Field
 from sqlalchemy import event
@@ -142,6 +144,35 @@ def init_app(app: Flask) -> None:
 def session() -> Session:
     """Return the session of the current app context (one per request, job or command)."""
     return extension.session
+
+
+def finish_request(status: int) -> None:
+    """Commit the request's work when its answer succeeds (below 400); otherwise roll it back.
+
+    The one place a request's writes are committed: handlers never call ``commit()``. A
+    request that opened no session costs nothing here. A commit that fails raises, so the
+    error handlers answer for it (409 for a constraint, 503 when the database is down).
+    """
+    sessions: dict[str, Session] | None = g.get("_sqlalchemy_sessions")
+    if not sessions:
+        return
+    for s in sessions.values():
+        if status < 400:
+            s.commit()
+        else:
+            s.rollback()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """Keep a write whatever the surrounding request or job answers: a session of its own,
+    committed when the block ends without an error and rolled back when it raises.
+
+    For the few writes that must outlive a refusal (a failed sign-in counted against the
+    lockout) or come before any processing (a webhook's raw event, kept before it is read).
+    """
+    with extension.sessionmaker() as own, own.begin():
+        yield own
 
 
 def engine() -> sa.Engine:
