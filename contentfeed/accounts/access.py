@@ -11,7 +11,12 @@ from flask_login import LoginManager, current_user
 
 from contentfeed import db
 from contentfeed.accounts import service
-from contentfeed.accounts.models import ApiToken, Role, User
+from contentfeed.accounts.models import ApiToken
+
+# Other domains' pages and API handlers name roles and users through this module, the accounts
+# domain's face for adapters (they import no other domain's models).
+from contentfeed.accounts.models import Role as Role
+from contentfeed.accounts.models import User as User
 from contentfeed.errors import Forbidden, Unauthorized
 
 P = ParamSpec("P")

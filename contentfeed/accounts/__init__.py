@@ -1,0 +1,1 @@
+"""Users, roles, teams, seller profiles, API tokens and sign-in."""
