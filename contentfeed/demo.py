@@ -1,14 +1,18 @@
-"""Realistic demo data for the quickstart: teams, staff, a dozen sellers, two reps."""
+"""Realistic demo data for the quickstart: teams, staff, a dozen sellers, two reps, a library
+with two months of history, and the leads it brought. The data lives in demo_data.toml; this
+module creates it through the same use cases a person would."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import tomllib
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts import service as accounts
@@ -22,10 +26,27 @@ if TYPE_CHECKING:
 DEMO_PASSWORD = "contentfeed-demo"  # noqa: S105 - printed by quickstart on purpose
 DEMO_DOMAIN = "demo.contentfeed.example"
 DEMO_FILES = Path(__file__).parent / "demo_files"  # files the demo library uploads
+DEMO_DATA = Path(__file__).parent / "demo_data.toml"
 
 
-@dataclass(frozen=True)
-class DemoSeller:
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DemoTeam(_Record):
+    name: str
+    kind: TeamKind
+    description: str
+
+
+class DemoStaff(_Record):
+    name: str
+    login: str  # the local part of the demo address
+    role: Role
+    team: str | None = None
+
+
+class DemoSeller(_Record):
     name: str
     team: str
     title: str
@@ -37,177 +58,75 @@ class DemoSeller:
     connections: int
 
 
-TEAMS = [
-    (
-        "Business development DACH",
-        TeamKind.BUSINESS_DEVELOPMENT,
-        "New-logo hunters for Germany, Austria, Switzerland.",
-    ),
-    (
-        "Business development Nordics & UK",
-        TeamKind.BUSINESS_DEVELOPMENT,
-        "New-logo hunters for the Nordics, UK and Ireland.",
-    ),
-    (
-        "Customer development",
-        TeamKind.CUSTOMER_DEVELOPMENT,
-        "Hunters after the signature: expansion with existing customers.",
-    ),
-    ("Key accounts", TeamKind.KEY_ACCOUNTS, "The twenty largest customers."),
-    ("Digital sales", TeamKind.DIGITAL_SALES, "Works inbound leads from the queue."),
-    ("Leadership", TeamKind.EXECUTIVE, "Executives who share thought leadership."),
-]
+class DemoCustomer(_Record):
+    name: str
+    domains: list[str]
+    crm_id: str
 
-SELLERS = [
-    DemoSeller(
-        "Sam Seller",
-        "Business development DACH",
-        "Account Executive",
-        "DACH",
-        "en",
-        "Europe/Berlin",
-        ("cloud", "databases", "security"),
-        3,
-        1840,
-    ),
-    DemoSeller(
-        "Lena Hoffmann",
-        "Business development DACH",
-        "Senior Account Executive",
-        "DACH",
-        "de",
-        "Europe/Berlin",
-        ("databases", "analytics"),
-        3,
-        2630,
-    ),
-    DemoSeller(
-        "Jonas Weber",
-        "Business development DACH",
-        "Sales Development Rep",
-        "DACH",
-        "de",
-        "Europe/Vienna",
-        ("cloud", "devops"),
-        5,
-        740,
-    ),
-    DemoSeller(
-        "Camille Laurent",
-        "Business development DACH",
-        "Account Executive",
-        "DACH",
-        "fr",
-        "Europe/Zurich",
-        ("security", "compliance"),
-        2,
-        1290,
-    ),
-    DemoSeller(
-        "Oliver Bennett",
-        "Business development Nordics & UK",
-        "Account Executive",
-        "UK&I",
-        "en",
-        "Europe/London",
-        ("analytics", "ai"),
-        3,
-        3120,
-    ),
-    DemoSeller(
-        "Astrid Lindqvist",
-        "Business development Nordics & UK",
-        "Account Executive",
-        "Nordics",
-        "sv",
-        "Europe/Stockholm",
-        ("cloud", "sustainability"),
-        2,
-        980,
-    ),
-    DemoSeller(
-        "Mikkel Jensen",
-        "Business development Nordics & UK",
-        "Sales Development Rep",
-        "Nordics",
-        "en",
-        "Europe/Copenhagen",
-        ("devops", "databases"),
-        4,
-        610,
-    ),
-    DemoSeller(
-        "Priya Shah",
-        "Customer development",
-        "Customer Success Manager",
-        "UK&I",
-        "en",
-        "Europe/London",
-        ("ai", "analytics", "customer stories"),
-        3,
-        2210,
-    ),
-    DemoSeller(
-        "Marco Rossi",
-        "Customer development",
-        "Account Manager",
-        "Southern Europe",
-        "it",
-        "Europe/Rome",
-        ("security", "cloud"),
-        2,
-        1530,
-    ),
-    DemoSeller(
-        "Yuki Tanaka",
-        "Key accounts",
-        "Global Account Director",
-        "APAC",
-        "ja",
-        "Asia/Tokyo",
-        ("ai", "cloud", "databases"),
-        2,
-        4200,
-    ),
-    DemoSeller(
-        "Daniel Kim",
-        "Key accounts",
-        "Strategic Account Executive",
-        "North America",
-        "en",
-        "America/New_York",
-        ("security", "analytics"),
-        3,
-        5100,
-    ),
-    DemoSeller(
-        "Sofia García",
-        "Leadership",
-        "VP Sales EMEA",
-        "Southern Europe",
-        "es",
-        "Europe/Madrid",
-        ("leadership", "ai", "customer stories"),
-        1,
-        8900,
-    ),
-]
 
-STAFF = [
-    ("Ada Admin", "admin", Role.ADMIN, None),
-    ("Mia Marketer", "marketer", Role.MARKETER, None),
-    ("Carl Contributor", "contributor", Role.CONTRIBUTOR, None),
-    ("Riley Rep", "rep", Role.REP, "Digital sales"),
-    ("Noah Rep", "rep2", Role.REP, "Digital sales"),
-    ("Hana Hunter", "rep3", Role.REP, "Customer development"),
-]
-# Known customers (as if imported from the CRM): their people's leads go to customer
-# development. Two of the demo leads below come from these domains.
-CUSTOMERS = [
-    ("Acme Widgets", ["acme-widgets.example"], "CRM-1001"),
-    ("Thames Insurance", ["thames-insurance.example", "thames-ins.example"], "CRM-1002"),
-    ("Harbor Health", ["harbor-health.example"], "CRM-1003"),
-]
+class DemoCampaign(_Record):
+    name: str
+    description: str
+
+
+class DemoItem(_Record):
+    title: str
+    kind: ContentKind
+    campaign: str | None = None
+    topics: tuple[str, ...]
+    cover: str
+    summary: str
+    variants: tuple[str, ...]  # post templates; "@name" is one of the shared [templates]
+    status: ContentStatus = ContentStatus.APPROVED
+    language: str = "en"
+    priority: int = 3
+    starts_in_days: int | None = None  # the item's window relative to today; None: open
+    expires_in_days: int | None = None
+    teams: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    author: str = "marketer"
+    file: str = ""  # an uploaded file from demo_files/ instead of a web address
+    gated: bool = False  # the file offered behind the lead form
+
+
+class DemoAgent(_Record):
+    user_agent: str
+    weight: int
+
+
+class DemoPerson(_Record):
+    first_name: str
+    last_name: str
+    job_title: str
+    company: str  # empty for a free-mail lead
+    domain: str
+    country: str
+
+
+class DemoData(_Record):
+    """Everything the demo creates, as demo_data.toml declares it."""
+
+    teams: list[DemoTeam]
+    staff: list[DemoStaff]
+    sellers: list[DemoSeller]
+    customers: list[DemoCustomer]
+    campaigns: list[DemoCampaign]
+    templates: dict[str, str] = Field(default_factory=dict)
+    library: list[DemoItem]
+    agents: list[DemoAgent]
+    recent_people: list[DemoPerson]  # leads of the last RECENT_DAYS
+    earlier_people: list[DemoPerson]  # leads of the programme's first weeks, all worked by now
+
+    def variant_bodies(self, item: DemoItem) -> list[str]:
+        """Return an item's post templates, the shared ones ("@name") written out."""
+        return [self.templates[v[1:]] if v.startswith("@") else v for v in item.variants]
+
+
+@cache
+def demo_data() -> DemoData:
+    """Read and check demo_data.toml (once per process)."""
+    with DEMO_DATA.open("rb") as fh:
+        return DemoData.model_validate(tomllib.load(fh))
 
 
 def demo_email(local: str) -> str:
@@ -226,278 +145,24 @@ def has_demo_data(s: Session) -> bool:
     return s.scalar(sa.select(User.id).where(User.email == demo_email("admin"))) is not None
 
 
-@dataclass(frozen=True)
-class DemoItem:
-    title: str
-    kind: ContentKind
-    campaign: str | None
-    topics: tuple[str, ...]
-    cover: str
-    summary: str
-    variants: tuple[str, ...]
-    status: ContentStatus = ContentStatus.APPROVED
-    language: str = "en"
-    priority: int = 3
-    days: tuple[int | None, int | None] = (-7, 30)  # window relative to today; None: open
-    teams: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    author: str = "marketer"
-    file: str = ""  # an uploaded file from demo_files/ instead of a web address
-    gated: bool = False  # the file offered behind the lead form
-
-
-CAMPAIGNS = [
-    ("Q4 Cloud Modernisation", "Moving legacy workloads to the cloud without downtime."),
-    ("Security Awareness Month", "Practical security for engineering leaders."),
-    ("Customer Stories 2026", "How customers ship faster with Acme Cloud."),
-]
-
-V_INSIGHT = (
-    "{{ seller.first_name }} here. {{ content.title }}: {{ content.summary }}\n\n"
-    "Worth ten minutes of your week: {{ link }}"
-)
-V_QUESTION = (
-    "Quick question for the engineering leaders in my network: how long did your last schema "
-    "migration take? Ours used to take a weekend.\n\n{{ content.title }} shows the playbook "
-    "we now follow — {{ link }}\n\n#cloud #databases"
-)
-
-LIBRARY = [
-    DemoItem(
-        "Zero-downtime migrations: the whitepaper",
-        ContentKind.WHITEPAPER,
-        "Q4 Cloud Modernisation",
-        ("cloud", "databases"),
-        "cloud",
-        "A step-by-step playbook for shipping schema changes with no maintenance window.",
-        (V_QUESTION, V_INSIGHT),
-        priority=5,
-        file="zero-downtime-migrations.pdf",
-        gated=True,
-    ),
-    DemoItem(
-        "Customer story: how Nordbank cut release time by 70%",
-        ContentKind.CASE_STUDY,
-        "Customer Stories 2026",
-        ("customer stories", "devops"),
-        "story",
-        "Nordbank moved 400 services to continuous delivery in nine months.",
-        (
-            "Proud to share how Nordbank ships 10x more often — and sleeps better. {{ link }}",
-            V_INSIGHT,
-        ),
-        days=(-20, 15),
-    ),
-    DemoItem(
-        "Five questions to ask before you move a database",
-        ContentKind.ARTICLE,
-        "Q4 Cloud Modernisation",
-        ("databases", "cloud"),
-        "data",
-        "A checklist for teams planning their first managed-database migration.",
-        (
-            V_INSIGHT,
-            "Before you move a database, ask these five questions. "
-            "Number 3 saves weeks: {{ link }}",
-        ),
-    ),
-    DemoItem(
-        "Zero trust for platform teams",
-        ContentKind.ARTICLE,
-        "Security Awareness Month",
-        ("security", "compliance"),
-        "security",
-        "What zero trust means for the people who run your platform, without the buzzwords.",
-        (
-            V_INSIGHT,
-            "Zero trust is a journey, not a product. "
-            "A practical guide for platform teams: {{ link }}",
-        ),
-        days=(-3, 25),
-    ),
-    DemoItem(
-        "Webinar: AI copilots for the SOC",
-        ContentKind.EVENT,
-        "Security Awareness Month",
-        ("ai", "security"),
-        "event",
-        "Live on 10 December: how security teams use AI assistants to triage alerts faster.",
-        (
-            "Join me and our security team live on 10 December: AI copilots for the SOC. "
-            "Save your seat: {{ link }}",
-            V_INSIGHT,
-        ),
-        days=(-5, 13),
-        priority=4,
-    ),
-    DemoItem(
-        "Acme Analytics 4.0 is here",
-        ContentKind.PRODUCT_NEWS,
-        None,
-        ("analytics", "ai"),
-        "news",
-        "Natural-language questions over your warehouse, now generally available.",
-        (
-            "Big day for our analytics team: Acme Analytics 4.0 is out. Ask your data questions "
-            "in plain language: {{ link }}",
-            V_INSIGHT,
-        ),
-        days=(-1, 45),
-        priority=4,
-    ),
-    DemoItem(
-        "Der Weg in die Cloud ohne Ausfallzeit",
-        ContentKind.WHITEPAPER,
-        "Q4 Cloud Modernisation",
-        ("cloud", "databases"),
-        "cloud",
-        "Ein Leitfaden für Datenbank-Migrationen ohne Wartungsfenster.",
-        (
-            "{{ seller.first_name }} hier: unser neues Whitepaper zeigt, wie Migrationen ohne "
-            "Ausfallzeit gelingen. {{ link }}",
-        ),
-        language="de",
-        regions=("DACH",),
-    ),
-    DemoItem(
-        "Sustainable cloud: measuring the carbon of your workloads",
-        ContentKind.ARTICLE,
-        None,
-        ("sustainability", "cloud"),
-        "cloud",
-        "How to see, and cut, the emissions of the services you run.",
-        (V_INSIGHT,),
-        regions=("Nordics", "UK&I"),
-    ),
-    DemoItem(
-        "Video: a DevOps pipeline in 12 minutes",
-        ContentKind.VIDEO,
-        None,
-        ("devops",),
-        "devops",
-        "From commit to production with tests, previews and safe rollbacks.",
-        ("12 minutes, one pipeline, zero hand-offs. Worth a watch: {{ link }}", V_INSIGHT),
-        priority=2,
-    ),
-    DemoItem(
-        "Expansion playbook for existing customers",
-        ContentKind.WHITEPAPER,
-        "Customer Stories 2026",
-        ("customer stories", "analytics"),
-        "story",
-        "What our best accounts did in year two.",
-        (V_INSIGHT,),
-        teams=("Customer development", "Key accounts"),
-    ),
-    DemoItem(
-        "Leadership: why we let every engineer talk to customers",
-        ContentKind.ARTICLE,
-        None,
-        ("leadership",),
-        "ai",
-        "Our VP of Engineering on closing the gap between builders and buyers.",
-        (V_INSIGHT,),
-        teams=("Leadership",),
-        priority=2,
-    ),
-    # Earlier in the programme: shared in the autumn, expired since (the reports' previous
-    # period has something to compare with).
-    DemoItem(
-        "Platform engineering 101: the webinar recording",
-        ContentKind.VIDEO,
-        None,
-        ("devops", "cloud"),
-        "event",
-        "Our September webinar, now on demand: golden paths, paved roads and self-service.",
-        (
-            V_INSIGHT,
-            "Missed our platform engineering webinar? The recording is up, and the Q&A at "
-            "minute 38 is the best part: {{ link }}",
-        ),
-        days=(-62, -24),
-    ),
-    DemoItem(
-        "The 2026 cloud cost report",
-        ContentKind.WHITEPAPER,
-        None,
-        ("cloud", "analytics"),
-        "data",
-        "Where 300 engineering teams spend their cloud budget, and what the best ones cut.",
-        (V_INSIGHT,),
-        days=(-60, -28),
-        priority=4,
-    ),
-    DemoItem(
-        "Customer story: Hanse Freight's zero-trust rollout",
-        ContentKind.CASE_STUDY,
-        "Customer Stories 2026",
-        ("security", "customer stories"),
-        "story",
-        "Twelve weeks from VPN to zero trust for 2,000 engineers.",
-        ("How Hanse Freight replaced its VPN with zero trust in twelve weeks: {{ link }}",),
-        days=(-55, -20),
-    ),
-    DemoItem(
-        "Black Friday readiness checklist",
-        ContentKind.ARTICLE,
-        None,
-        ("cloud", "devops"),
-        "devops",
-        "The load-test checklist we used for last year's peak.",
-        (V_INSIGHT,),
-        days=(-40, -2),
-    ),
-    DemoItem(
-        "Customer story: Helvetia Logistics goes serverless",
-        ContentKind.CASE_STUDY,
-        "Customer Stories 2026",
-        ("customer stories", "cloud"),
-        "story",
-        "Forty warehouses, one event-driven platform.",
-        ("How Helvetia Logistics runs 40 warehouses on one event-driven platform: {{ link }}",),
-        status=ContentStatus.IN_REVIEW,
-        author="contributor",
-    ),
-    DemoItem(
-        "Data residency in the EU, explained",
-        ContentKind.ARTICLE,
-        "Security Awareness Month",
-        ("compliance", "security"),
-        "security",
-        "What GDPR and the Data Act mean for where your data lives.",
-        (V_INSIGHT,),
-        status=ContentStatus.IN_REVIEW,
-        author="contributor",
-    ),
-    DemoItem(
-        "Draft: 2027 cloud trends",
-        ContentKind.ARTICLE,
-        None,
-        ("cloud", "ai"),
-        "ai",
-        "Our predictions for next year — still being written.",
-        (V_INSIGHT,),
-        status=ContentStatus.DRAFT,
-    ),
-]
-
-
 def seed_library(s: Session, base_url: str, now: datetime) -> None:
     """Add campaigns and a realistic library: live, expired, in review and draft items."""
     from contentfeed.content import service as content
 
+    data = demo_data()
     staff = {
         u.email.split("@")[0]: u
         for u in s.scalars(sa.select(User).where(User.role.in_([Role.MARKETER, Role.CONTRIBUTOR])))
     }
     teams = {t.name: t.id for t in s.scalars(sa.select(Team))}
     campaigns = {
-        name: content.save_campaign(s, name=name, description=text) for name, text in CAMPAIGNS
+        c.name: content.save_campaign(s, name=c.name, description=c.description)
+        for c in data.campaigns
     }
     day = now.replace(hour=8, minute=0, second=0, microsecond=0)
-    for n, item in enumerate(LIBRARY, start=1):
-        start, end = item.days
-        data = content.ContentData(
+    for n, item in enumerate(data.library, start=1):
+        start, end = item.starts_in_days, item.expires_in_days
+        fields = content.ContentData(
             title=item.title,
             summary=item.summary,
             url=""
@@ -515,12 +180,12 @@ def seed_library(s: Session, base_url: str, now: datetime) -> None:
             expires_at=day + timedelta(days=end) if end is not None else None,
         )
         if item.file:
-            record = _create_with_file(s, data, item, staff[item.author], base_url)
+            record = _create_with_file(s, fields, item, staff[item.author], base_url)
         else:
-            record = content.create_content(s, data, actor=staff[item.author], prefill=False)
+            record = content.create_content(s, fields, actor=staff[item.author], prefill=False)
         record.site_name = "Acme Cloud"
         record.created_at = day + timedelta(days=(start or -10) - 1, minutes=n)
-        for body in item.variants:
+        for body in data.variant_bodies(item):
             s.add(PostVariant(content=record, body=body, position=len(record.variants) + 1))
         s.flush()
         record.events[-1].created_at = record.created_at
@@ -565,24 +230,27 @@ def _create_with_file(
 
 def seed(s: Session, base_url: str = "http://127.0.0.1:5000") -> list[tuple[str, str]]:
     """Create the demo teams and accounts (once); return (role, email) pairs to print."""
-    logins = [(Role(role).label, demo_email(local)) for _, local, role, _ in STAFF[:4]]
+    data = demo_data()
+    logins = [(person.role.label, demo_email(person.login)) for person in data.staff[:4]]
     logins.insert(3, (Role.SELLER.label, demo_email("seller")))
     if has_demo_data(s):
         return logins
     teams: dict[str, Team] = {}
-    for name, kind, description in TEAMS:
-        teams[name] = accounts.save_team(s, name=name, kind=kind, description=description)
-    for name, local, role, team in STAFF:
+    for team in data.teams:
+        teams[team.name] = accounts.save_team(
+            s, name=team.name, kind=team.kind, description=team.description
+        )
+    for person in data.staff:
         accounts.create_user(
             s,
-            email=demo_email(local),
-            name=name,
-            role=role,
+            email=demo_email(person.login),
+            name=person.name,
+            role=person.role,
             password=DEMO_PASSWORD,
-            team=teams[team] if team else None,
+            team=teams[person.team] if person.team else None,
             timezone="Europe/Berlin",
         )
-    for seller in SELLERS:
+    for seller in data.sellers:
         user = accounts.create_user(
             s,
             email=demo_email(seller_local(seller.name)),
@@ -616,17 +284,6 @@ def seed(s: Session, base_url: str = "http://127.0.0.1:5000") -> list[tuple[str,
     return logins
 
 
-AGENTS = [
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36", 5),
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15", 3),
-    (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
-        3,
-    ),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0", 1),
-]
-
-
 HISTORY_DAYS = 60  # the default 30-day report then has a previous 30 days to compare with
 
 
@@ -658,7 +315,7 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
     past = s.scalars(
         sa.select(Suggestion).where(Suggestion.day < (now - timedelta(days=1)).date())
     ).all()
-    agents = [agent for agent, weight in AGENTS for _ in range(weight)]
+    agents = [agent.user_agent for agent in demo_data().agents for _ in range(agent.weight)]
     codes = dict(s.execute(sa.select(TrackedLink.suggestion_id, TrackedLink.id)).all())
     clicks = []
     for suggestion in past:
@@ -687,47 +344,7 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
     seed_routing(s, now)
 
 
-PEOPLE = [
-    ("Jane", "Doe", "Head of Platform", "Acme Widgets", "acme-widgets.example", "DE"),
-    ("Li", "Wei", "CTO", "Nordbank", "nordbank.example", "SE"),
-    ("Martin", "Keller", "VP Engineering", "Alpenlogistik", "alpenlogistik.example", "AT"),
-    ("Sophie", "Martin", "Head of Data", "Lumière Retail", "lumiere-retail.example", "FR"),
-    ("Tom", "Baker", "Platform Lead", "Thames Insurance", "thames-insurance.example", "GB"),
-    ("Ingrid", "Berg", "Head of IT", "Fjordkraft Energi", "fjordkraft.example", "NO"),
-    ("Luca", "Bianchi", "CIO", "Banca Serena", "bancaserena.example", "IT"),
-    ("Aiko", "Sato", "Engineering Manager", "Kaito Robotics", "kaito-robotics.example", "JP"),
-    ("Carlos", "Ruiz", "Director of Operations", "Ibérica Foods", "iberica-foods.example", "ES"),
-    ("Emma", "Jansen", "DevOps Lead", "Polder Mobility", "polder-mobility.example", "NL"),
-    ("Noah", "Fischer", "Security Architect", "Rheinwerk Chemie", "rheinwerk.example", "DE"),
-    ("Olivia", "Smith", "Head of Analytics", "Harbor Health", "harbor-health.example", "US"),
-    ("Pierre", "Dubois", "IT Manager", "", "gmail.com", "FR"),  # a free-mail lead, no company
-    ("Anna", "Nowak", "Cloud Architect", "Wisła Software", "wisla-soft.example", "PL"),
-]
-
-
-# Leads of the programme's first weeks (more than RECENT_DAYS ago): all worked by now.
-EARLIER_PEOPLE = [
-    (
-        "Hannah",
-        "Vogel",
-        "Head of Infrastructure",
-        "Saalfeld Maschinenbau",
-        "saalfeld.example",
-        "DE",
-    ),
-    ("James", "Porter", "VP Platform", "Northgate Retail", "northgate-retail.example", "GB"),
-    ("Elena", "Rossi", "CTO", "Vela Pagamenti", "velapagamenti.example", "IT"),
-    ("Mats", "Lindberg", "Engineering Director", "Kvarn Energy", "kvarn.example", "SE"),
-    ("Claire", "Lefèvre", "Head of Security", "Atelier Mutuel", "atelier-mutuel.example", "FR"),
-    ("Daniel", "Novak", "Platform Architect", "Moravia Telecom", "moravia-tel.example", "CZ"),
-    ("Sarah", "Collins", "Director of IT", "Harbor Health", "harbor-health.example", "US"),
-    ("Jonas", "Becker", "DevOps Manager", "Isar Logistik", "isar-logistik.example", "DE"),
-    ("Yuki", "Mori", "Head of Data Platform", "Shinkai Insurance", "shinkai-ins.example", "JP"),
-    ("Laura", "García", "Cloud Lead", "Ribera Hoteles", "ribera-hoteles.example", "ES"),
-    ("Kevin", "Schmidt", "IT Director", "", "gmail.com", "DE"),
-    ("Ruth", "Müller", "CISO", "Bodensee Versicherung", "bodensee-vers.example", "DE"),
-]
-RECENT_DAYS = 20  # PEOPLE came in within this many days; EARLIER_PEOPLE before
+RECENT_DAYS = 20  # recent_people came in within this many days; earlier_people before
 
 
 def seed_routing(s: Session, now: datetime) -> None:
@@ -738,8 +355,11 @@ def seed_routing(s: Session, now: datetime) -> None:
     from contentfeed.routing import work
     from contentfeed.routing.models import Strategy
 
-    for name, domains, crm_id in CUSTOMERS:
-        routing.save_account(s, routing.AccountIn(name=name, domains=domains, crm_id=crm_id))
+    for customer in demo_data().customers:
+        routing.save_account(
+            s,
+            routing.AccountIn(name=customer.name, domains=customer.domains, crm_id=customer.crm_id),
+        )
     settings = routing.RoutingSettings()
     routing.ensure_defaults(s, settings)
     admin = s.scalar(sa.select(User).where(User.email == demo_email("admin")))
@@ -810,8 +430,8 @@ def seed_routing(s: Session, now: datetime) -> None:
 
 def seed_leads(s: Session, rng: random.Random, now: datetime) -> None:
     """Add leads that came back through sellers' links (and a few from elsewhere), through the
-    same intake path as the webhook, so they are attributed like real ones: PEOPLE in the
-    last RECENT_DAYS, EARLIER_PEOPLE in the weeks before."""
+    same intake path as the webhook, so they are attributed like real ones: recent_people in
+    the last RECENT_DAYS, earlier_people in the weeks before."""
     from contentfeed.links.models import Click, TrackedLink
 
     since = now - timedelta(days=RECENT_DAYS)
@@ -839,10 +459,10 @@ def seed_leads(s: Session, rng: random.Random, now: datetime) -> None:
     rng.shuffle(recent)
     rng.shuffle(earlier)
     cohorts = (
-        ("demo", PEOPLE, recent, 10, (1, 15)),
-        ("demo-e", EARLIER_PEOPLE, earlier, 9, (RECENT_DAYS + 2, HISTORY_DAYS - 3)),
+        ("demo", demo_data().recent_people, recent, 10, (1, 15)),
+        ("demo-e", demo_data().earlier_people, earlier, 9, (RECENT_DAYS + 2, HISTORY_DAYS - 3)),
     )
-    planned: list[tuple[str, tuple[str, str, str, str, str, str], datetime, dict[str, str]]] = []
+    planned: list[tuple[str, DemoPerson, datetime, dict[str, str]]] = []
     for prefix, people, clicked, attributed_count, days_ago in cohorts:
         for n, person in enumerate(people):
             if n < attributed_count and n < len(clicked):
@@ -874,7 +494,7 @@ def seed_leads(s: Session, rng: random.Random, now: datetime) -> None:
 def _post_demo_lead(
     s: Session,
     external_id: str,
-    person: tuple[str, str, str, str, str, str],
+    person: DemoPerson,
     submitted: datetime,
     utm: dict[str, str],
     now: datetime,
@@ -883,16 +503,16 @@ def _post_demo_lead(
 
     from contentfeed.leads import service as leads
 
-    first, last, title, company, domain, country = person
+    first, last, domain = person.first_name, person.last_name, person.domain
     email = f"{first}{last}@gmail.com" if domain == "gmail.com" else f"{first}.{last}@{domain}"
     body = json.dumps(
         {
             "email": email.lower(),
             "first_name": first,
             "last_name": last,
-            "job_title": title,
-            "company": company,
-            "country": country,
+            "job_title": person.job_title,
+            "company": person.company,
+            "country": person.country,
             "consent": True,
             "consent_text": "I agree to be contacted (v2)",
             "submitted_at": submitted.isoformat(),
