@@ -23,74 +23,114 @@ class ConfigError(RuntimeError):
     """A setting is unknown or malformed; start-up stops with a message naming it."""
 
 
-class Settings(BaseModel):
-    """Every setting the service knows, with its default. config.toml documents each one."""
+class Section(BaseModel):
+    """A group of settings: a table in config.toml (``[routing]``), CONTENTFEED_ROUTING__*."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    database_url: str = ""
-    secret_key: str = ""
-    instance_path: str = ""
-    public_base_url: str = "http://127.0.0.1:5000"
-    default_timezone: str = "Europe/Berlin"
-    session_cookie_secure: bool = False
-    session_lifetime_hours: int = Field(default=12, ge=1, le=24 * 30)
-    login_max_failures: int = Field(default=5, ge=1, le=100)
-    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    page_size: int = Field(default=25, ge=5, le=500)
-    http_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
-    http_retries: int = Field(default=2, ge=0, le=10)
-    http_max_response_bytes: int = Field(default=2_000_000, ge=1024)
-    http_allow_private_addresses: bool = False
-    log_level: str = "INFO"
+
+class SignInSettings(Section):
+    """Sign-in sessions and the lockout after failed attempts."""
+
+    cookie_secure: bool = False
+    lifetime_hours: int = Field(default=12, ge=1, le=24 * 30)
+    max_failures: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+
+class HttpSettings(Section):
+    """Outbound HTTP: page previews, notification webhooks, the CRM."""
+
+    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    retries: int = Field(default=2, ge=0, le=10)
+    max_response_bytes: int = Field(default=2_000_000, ge=1024)
+    allow_private_addresses: bool = False
+
+
+class LibrarySettings(Section):
+    """Uploads and bulk imports."""
+
     upload_dir: str = ""
     upload_max_mb: int = Field(default=25, ge=1, le=2048)
-    compliance_disclosure: str = "#employee"
-    compliance_blocked_words: list[str] = Field(
+    import_chunk_rows: int = Field(default=200, ge=1, le=10_000)
+
+
+class ComplianceSettings(Section):
+    """What every rendered post carries and what no variant may say."""
+
+    disclosure: str = "#employee"
+    blocked_words: list[str] = Field(
         default_factory=lambda: ["guarantee", "guaranteed", "risk-free", "best in the world"]
     )
-    import_chunk_rows: int = Field(default=200, ge=1, le=10_000)
-    trusted_proxies: int = Field(default=0, ge=0, le=5)
-    suggest_local_hour: int = Field(default=7, ge=0, le=23)
-    suggestion_ttl_days: int = Field(default=7, ge=1, le=90)
-    link_cookie_days: int = Field(default=90, ge=1, le=400)
-    smtp_host: str = ""
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_security: str = "starttls"
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_from: str = "contentfeed <contentfeed@localhost>"
-    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    notification_max_attempts: int = Field(default=6, ge=1, le=20)
-    webhook_clock_skew_seconds: int = Field(default=300, ge=10, le=3600)
-    webhook_max_body_kb: int = Field(default=64, ge=1, le=10_240)
-    lead_event_max_attempts: int = Field(default=8, ge=1, le=50)
-    attribution_lookback_days: int = Field(default=90, ge=1, le=730)
-    raw_event_retention_days: int = Field(default=30, ge=1, le=3650)
-    gated_submissions_per_hour: int = Field(default=5, ge=1, le=1000)
-    routing_default_queue: str = Field(default="Digital sales", min_length=1, max_length=120)
-    routing_customer_queue: str = Field(
-        default="Customer development", min_length=1, max_length=120
-    )
-    routing_default_sla_minutes: int = Field(default=60, ge=1, le=43_200)
-    routing_customer_sla_minutes: int = Field(default=240, ge=1, le=43_200)
-    routing_dedupe_days: int = Field(default=30, ge=0, le=365)
-    crm_webhook_url: str = ""
-    crm_webhook_secret: str = ""
-    outbox_max_attempts: int = Field(default=8, ge=1, le=50)
-    report_currency: str = Field(default="EUR", min_length=3, max_length=3)
-    report_cpm: float = Field(default=30.0, ge=0, le=10_000)
-    report_cpc: float = Field(default=6.0, ge=0, le=10_000)
-    report_impression_rate: float = Field(default=0.12, gt=0, le=1)
 
-    @field_validator("smtp_security")
+
+class SuggestionSettings(Section):
+    """When suggestions appear in sellers' feeds and how long they wait there."""
+
+    local_hour: int = Field(default=7, ge=0, le=23)
+    ttl_days: int = Field(default=7, ge=1, le=90)
+
+
+class LinkSettings(Section):
+    """Tracked links."""
+
+    cookie_days: int = Field(default=90, ge=1, le=400)
+
+
+class EmailSettings(Section):
+    """The SMTP server the sellers' digests go out through."""
+
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    security: str = "starttls"
+    username: str = ""
+    password: str = ""
+    sender: str = "contentfeed <contentfeed@localhost>"
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("security")
     @classmethod
     def _known_security(cls, value: str) -> str:
         if value not in {"starttls", "tls", "none"}:
             raise ValueError("must be starttls, tls or none")
         return value
 
-    @field_validator("crm_webhook_secret")
+
+class NotificationSettings(Section):
+    """Seller notices by email, Slack and Teams."""
+
+    max_attempts: int = Field(default=6, ge=1, le=20)
+
+
+class LeadSettings(Section):
+    """The lead webhook, the gated form and attribution."""
+
+    clock_skew_seconds: int = Field(default=300, ge=10, le=3600)
+    max_body_kb: int = Field(default=64, ge=1, le=10_240)
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    attribution_lookback_days: int = Field(default=90, ge=1, le=730)
+    raw_event_retention_days: int = Field(default=30, ge=1, le=3650)
+    gated_submissions_per_hour: int = Field(default=5, ge=1, le=1000)
+
+
+class RoutingSettings(Section):
+    """The default queues and rules made on first use, and duplicate leads."""
+
+    default_queue: str = Field(default="Digital sales", min_length=1, max_length=120)
+    customer_queue: str = Field(default="Customer development", min_length=1, max_length=120)
+    default_sla_minutes: int = Field(default=60, ge=1, le=43_200)
+    customer_sla_minutes: int = Field(default=240, ge=1, le=43_200)
+    dedupe_days: int = Field(default=30, ge=0, le=365)
+
+
+class CrmSettings(Section):
+    """Where routed leads and their changes are sent, signed, and how hard to try."""
+
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    max_attempts: int = Field(default=8, ge=1, le=50)
+
+    @field_validator("webhook_secret")
     @classmethod
     def _whsec(cls, value: str) -> str:
         if value.strip():
@@ -106,12 +146,49 @@ class Settings(BaseModel):
                 raise ValueError("must start with whsec_ (a Standard Webhooks secret)")
         return value.strip()
 
-    @field_validator("crm_webhook_url")
+    @field_validator("webhook_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value.strip() and not value.strip().startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL, or empty")
         return value.strip()
+
+
+class ReportSettings(Section):
+    """How reach and clicks become the earned-media-value estimates."""
+
+    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    cpm: float = Field(default=30.0, ge=0, le=10_000)
+    cpc: float = Field(default=6.0, ge=0, le=10_000)
+    impression_rate: float = Field(default=0.12, gt=0, le=1)
+
+
+class Settings(BaseModel):
+    """Every setting the service knows, with its default. config.toml documents each one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = ""
+    secret_key: str = ""
+    instance_path: str = ""
+    public_base_url: str = "http://127.0.0.1:5000"
+    default_timezone: str = "Europe/Berlin"
+    log_level: str = "INFO"
+    page_size: int = Field(default=25, ge=5, le=500)
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
+
+    sign_in: SignInSettings = SignInSettings()
+    http: HttpSettings = HttpSettings()
+    library: LibrarySettings = LibrarySettings()
+    compliance: ComplianceSettings = ComplianceSettings()
+    suggestions: SuggestionSettings = SuggestionSettings()
+    links: LinkSettings = LinkSettings()
+    email: EmailSettings = EmailSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    leads: LeadSettings = LeadSettings()
+    routing: RoutingSettings = RoutingSettings()
+    crm: CrmSettings = CrmSettings()
+    reports: ReportSettings = ReportSettings()
 
     @field_validator("log_level")
     @classmethod
@@ -139,6 +216,59 @@ class Settings(BaseModel):
         return value.rstrip("/")
 
 
+SECTIONS: dict[str, type[Section]] = {
+    name: field.annotation
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, Section)
+}
+
+# The names settings had before they were grouped, still read from config files, the
+# environment (CONTENTFEED_ROUTING_DEDUPE_DAYS) and overrides: (section, setting) for each.
+FLAT_NAMES: dict[str, tuple[str, str]] = {
+    **{f"http_{key}": ("http", key) for key in HttpSettings.model_fields},
+    **{f"compliance_{key}": ("compliance", key) for key in ComplianceSettings.model_fields},
+    **{f"routing_{key}": ("routing", key) for key in RoutingSettings.model_fields},
+    "crm_webhook_url": ("crm", "webhook_url"),
+    "crm_webhook_secret": ("crm", "webhook_secret"),
+    "outbox_max_attempts": ("crm", "max_attempts"),
+    "session_cookie_secure": ("sign_in", "cookie_secure"),
+    "session_lifetime_hours": ("sign_in", "lifetime_hours"),
+    "login_max_failures": ("sign_in", "max_failures"),
+    "login_lockout_minutes": ("sign_in", "lockout_minutes"),
+    "upload_dir": ("library", "upload_dir"),
+    "upload_max_mb": ("library", "upload_max_mb"),
+    "import_chunk_rows": ("library", "import_chunk_rows"),
+    "suggest_local_hour": ("suggestions", "local_hour"),
+    "suggestion_ttl_days": ("suggestions", "ttl_days"),
+    "link_cookie_days": ("links", "cookie_days"),
+    "smtp_host": ("email", "host"),
+    "smtp_port": ("email", "port"),
+    "smtp_security": ("email", "security"),
+    "smtp_username": ("email", "username"),
+    "smtp_password": ("email", "password"),
+    "smtp_from": ("email", "sender"),
+    "smtp_timeout_seconds": ("email", "timeout_seconds"),
+    "notification_max_attempts": ("notifications", "max_attempts"),
+    "webhook_clock_skew_seconds": ("leads", "clock_skew_seconds"),
+    "webhook_max_body_kb": ("leads", "max_body_kb"),
+    "lead_event_max_attempts": ("leads", "max_attempts"),
+    "attribution_lookback_days": ("leads", "attribution_lookback_days"),
+    "raw_event_retention_days": ("leads", "raw_event_retention_days"),
+    "gated_submissions_per_hour": ("leads", "gated_submissions_per_hour"),
+    "report_currency": ("reports", "currency"),
+    "report_cpm": ("reports", "cpm"),
+    "report_cpc": ("reports", "cpc"),
+    "report_impression_rate": ("reports", "impression_rate"),
+}
+
+
+def setting_type(section: str | None, key: str) -> Any:
+    """Return the declared type of a setting (top-level when ``section`` is None), or None."""
+    model: type[BaseModel] = SECTIONS[section] if section else Settings
+    field = model.model_fields.get(key)
+    return field.annotation if field is not None else None
+
+
 def config_path() -> Path:
     """Return the config file in use: $CONTENTFEED_CONFIG or config.toml at the project root."""
     return Path(os.environ.get(ENV_PREFIX + "CONFIG", ROOT / "config.toml"))
@@ -156,7 +286,9 @@ def read_file(path: Path) -> dict[str, Any]:
 
 
 def read_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Collect CONTENTFEED_<SETTING> variables; values are JSON when they parse as JSON."""
+    """Collect CONTENTFEED_<SETTING> and CONTENTFEED_<SECTION>__<SETTING> variables (and the
+    settings' older flat names); values are JSON when they parse as JSON, text settings
+    always text."""
     values: dict[str, Any] = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX):
@@ -164,18 +296,37 @@ def read_env(environ: Mapping[str, str]) -> dict[str, Any]:
         key = name.removeprefix(ENV_PREFIX)
         if key in NON_SETTING_ENV:
             continue
-        field = key.lower()
-        if field not in Settings.model_fields:
+        section, _, field = key.lower().rpartition("__")
+        if not section and field in FLAT_NAMES:
+            section, field = FLAT_NAMES[field]
+        if (section and section not in SECTIONS) or setting_type(section or None, field) is None:
             raise ConfigError(f"unknown setting in environment variable {name}")
-        annotation = Settings.model_fields[field].annotation
-        if annotation is str:
-            values[field] = raw
+        if setting_type(section or None, field) is str:
+            value: Any = raw
         else:
             try:
-                values[field] = json.loads(raw)
+                value = json.loads(raw)
             except json.JSONDecodeError:
-                values[field] = raw
+                value = raw
+        if section:
+            values.setdefault(section, {})[field] = value
+        else:
+            values[field] = value
     return values
+
+
+def _grouped(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a layer of settings with the older flat names moved into their sections."""
+    grouped: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in FLAT_NAMES:
+            section, field = FLAT_NAMES[key]
+            grouped.setdefault(section, {})[field] = value
+        elif key in SECTIONS and isinstance(value, Mapping):
+            grouped.setdefault(key, {}).update(value)
+        else:
+            grouped[key] = value
+    return grouped
 
 
 def build_settings(
@@ -192,8 +343,12 @@ def build_settings(
         (env_values, "environment"),
         (overrides or {}, "overrides"),
     ):
-        for key, value in layer.items():
-            merged[key] = value
+        for key, value in _grouped(layer).items():
+            if key in SECTIONS and isinstance(value, Mapping):
+                merged.setdefault(key, {}).update(value)
+                origin.update({f"{key}.{field}": name for field in value})
+            else:
+                merged[key] = value
             origin[key] = name
     try:
         return Settings.model_validate(merged)
@@ -201,7 +356,7 @@ def build_settings(
         problems = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "?"
-            where = origin.get(key.split(".")[0], "defaults")
+            where = origin.get(key, origin.get(key.split(".")[0], "defaults"))
             if err["type"] == "extra_forbidden":
                 problems.append(f"unknown setting '{key}' ({where})")
             else:
@@ -286,28 +441,40 @@ def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> Settings:
             "public_base_url": base_url,
         }
     )
-    app.config.update({key.upper(): value for key, value in settings.model_dump().items()})
+    app.config.update(flat_config(settings))
     # Where PUBLIC_BASE_URL came from: configured, recorded (by the quickstart) or default.
     app.config["PUBLIC_BASE_URL_SOURCE"] = base_source
-    upload_dir = Path(settings.upload_dir) if settings.upload_dir else instance / "uploads"
+    library, sign_in = settings.library, settings.sign_in
+    upload_dir = Path(library.upload_dir) if library.upload_dir else instance / "uploads"
     app.config.update(
         UPLOAD_DIR=str(upload_dir),
-        UPLOAD_MAX_BYTES=settings.upload_max_mb * 1_000_000,
+        UPLOAD_MAX_BYTES=library.upload_max_mb * 1_000_000,
         SQLALCHEMY_ENGINES={"default": database_url},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_SECURE=sign_in.cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=settings.session_lifetime_hours * 3600,
+        REMEMBER_COOKIE_SECURE=sign_in.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=sign_in.lifetime_hours * 3600,
         WTF_CSRF_TIME_LIMIT=None,
         # Whole-request cap: the largest upload plus room for the form's other fields.
-        MAX_CONTENT_LENGTH=settings.upload_max_mb * 1_000_000 + 1_000_000,
+        MAX_CONTENT_LENGTH=library.upload_max_mb * 1_000_000 + 1_000_000,
         JSON_SORT_KEYS=False,
     )
     app.extensions["contentfeed.settings"] = settings
     return settings
+
+
+def flat_config(settings: Settings) -> dict[str, Any]:
+    """Return the settings as app.config keys: top-level ones by name, grouped ones by their
+    older flat names (ROUTING_DEDUPE_DAYS), for the code that still reads them there."""
+    values = {key.upper(): getattr(settings, key) for key in Settings.model_fields}
+    for key in SECTIONS:
+        values.pop(key.upper())
+    for flat, (section, key) in FLAT_NAMES.items():
+        values[flat.upper()] = getattr(getattr(settings, section), key)
+    return values
 
 
 def settings_of(app: Flask) -> Settings:
