@@ -16,9 +16,8 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import AfterValidator, BaseModel, ValidationError
 from werkzeug.routing import IntegerConverter
 
-from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role
+from contentfeed.accounts.access import Role
 from contentfeed.errors import CODES, Invalid
 from contentfeed.text import Input
 
@@ -312,5 +311,4 @@ def me() -> Response:
         team=user.team.name if user.team else None,
         scopes=token.scopes,
     )
-    db.session().commit()
     return jsonify(body.model_dump(mode="json"))
