@@ -355,7 +355,7 @@ def test_a_link_is_shared_only_once_the_seller_marked_it_posted(
     assert "suggested, not marked posted" in page
     assert "shared" not in page.lower().replace("shared 0", "")  # no "Shared 24 Nov"
     with app.app_context():
-        from contentfeed.suggestions import service as suggestions
+        from contentfeed.suggestions import actions as suggestions
         from contentfeed.suggestions.models import Suggestion
 
         s = db.session()

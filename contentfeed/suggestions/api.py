@@ -15,8 +15,8 @@ from contentfeed.api import Link, Timestamp, json_response, operation, parse_jso
 from contentfeed.content.models import ContentKind
 from contentfeed.db import Id, PageNumber
 from contentfeed.errors import Forbidden, Invalid
-from contentfeed.suggestions import service
-from contentfeed.suggestions.models import SuggestionStatus
+from contentfeed.suggestions import actions, listing, service
+from contentfeed.suggestions.models import SKIP_REASONS, SuggestionStatus
 from contentfeed.text import Input, MultiLineText
 
 bp = Blueprint("suggestions_api", __name__, url_prefix="/api/v1")
@@ -26,7 +26,7 @@ SELLERS_TAG = "sellers"
 FEED_ROLES = (Role.SELLER, Role.ADMIN, Role.MARKETER)
 STAFF = (Role.ADMIN, Role.MARKETER)
 MAX_PER_PAGE = 200
-REASON_CHOICES: list[JsonValue] = list(service.SKIP_REASONS)
+REASON_CHOICES: list[JsonValue] = list(SKIP_REASONS)
 
 
 # --- responses ---------------------------------------------------------------------------
@@ -154,7 +154,7 @@ class SkipIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(
-        description=", ".join(f"{key}: {text}" for key, text in service.SKIP_REASONS.items()),
+        description=", ".join(f"{key}: {text}" for key, text in SKIP_REASONS.items()),
         json_schema_extra={"enum": REASON_CHOICES},
     )
     note: MultiLineText = Field(default="", max_length=500)
@@ -162,8 +162,8 @@ class SkipIn(Input):
     @field_validator("reason")
     @classmethod
     def _known_reason(cls, value: str) -> str:
-        if value not in service.SKIP_REASONS:
-            raise ValueError(f"must be one of {', '.join(service.SKIP_REASONS)}")
+        if value not in SKIP_REASONS:
+            raise ValueError(f"must be one of {', '.join(SKIP_REASONS)}")
         return value
 
 
@@ -183,7 +183,7 @@ class SellerQuery(Input):
 # --- describing --------------------------------------------------------------------------
 
 
-def suggestion_out(item: service.FeedItem) -> SuggestionOut:
+def suggestion_out(item: listing.FeedItem) -> SuggestionOut:
     """Describe a suggestion, with its link and clicks, for the API."""
     x = item.suggestion
     return SuggestionOut(
@@ -264,7 +264,7 @@ def list_suggestions() -> Response:
         seller = s.get(User, seller_id)
         if seller is None or seller.role is not Role.SELLER:
             raise Invalid("No seller has this id.", {"seller_id": "No seller has this id."})
-    items, total = service.list_suggestions(
+    items, total = listing.list_suggestions(
         s,
         _base_url(),
         seller_id=seller_id,
@@ -288,8 +288,8 @@ def list_suggestions() -> Response:
 def get_suggestion(suggestion_id: int) -> Response:
     """Return one suggestion: sellers only their own, admins and marketers any."""
     s = db.session()
-    suggestion = service.get_suggestion(s, suggestion_id, access.signed_in_user())
-    body = suggestion_out(service.feed_items(s, [suggestion], _base_url())[0])
+    suggestion = listing.get_suggestion(s, suggestion_id, access.signed_in_user())
+    body = suggestion_out(listing.feed_items(s, [suggestion], _base_url())[0])
     s.commit()
     return json_response(body)
 
@@ -301,9 +301,9 @@ def mark_posted(suggestion_id: int) -> Response:
     """Record that the seller shared the post on LinkedIn; marking twice changes nothing."""
     s = db.session()
     actor = access.signed_in_user()
-    suggestion = service.get_suggestion(s, suggestion_id, actor)
-    service.mark_posted(s, suggestion, actor=actor)
-    body = suggestion_out(service.feed_items(s, [suggestion], _base_url())[0])
+    suggestion = listing.get_suggestion(s, suggestion_id, actor)
+    actions.mark_posted(s, suggestion, actor=actor)
+    body = suggestion_out(listing.feed_items(s, [suggestion], _base_url())[0])
     s.commit()
     return json_response(body)
 
@@ -321,10 +321,10 @@ def skip(suggestion_id: int) -> Response:
     """Set a suggestion aside with a reason; a post already marked shared cannot be skipped."""
     s = db.session()
     actor = access.signed_in_user()
-    suggestion = service.get_suggestion(s, suggestion_id, actor)
+    suggestion = listing.get_suggestion(s, suggestion_id, actor)
     data = parse_json(SkipIn)
-    service.skip(s, suggestion, actor=actor, reason=data.reason, note=data.note)
-    body = suggestion_out(service.feed_items(s, [suggestion], _base_url())[0])
+    actions.skip(s, suggestion, actor=actor, reason=data.reason, note=data.note)
+    body = suggestion_out(listing.feed_items(s, [suggestion], _base_url())[0])
     s.commit()
     return json_response(body)
 
@@ -358,7 +358,7 @@ def list_sellers() -> Response:
         offset=(query.page - 1) * query.per_page,
         limit=query.per_page,
     )
-    counts = service.status_counts(s, [u.id for u in result.items])
+    counts = listing.status_counts(s, [u.id for u in result.items])
     body = SellerList(
         items=[seller_out(u, counts[u.id]) for u in result.items],
         page=query.page,
@@ -381,8 +381,8 @@ def list_sellers() -> Response:
 def suggest_now(seller_id: int) -> Response:
     """Give a seller one more suggestion today, ignoring cadence and pause; 409 if none fits."""
     s = db.session()
-    created = service.suggest_now(s, service.feed_settings(current_app.config), seller_id)
-    items = service.feed_items(s, created, _base_url())
+    created = actions.suggest_now(s, service.feed_settings(current_app.config), seller_id)
+    items = listing.feed_items(s, created, _base_url())
     body = CreatedSuggestions(items=[suggestion_out(i) for i in items])
     s.commit()
     return json_response(body, 201)

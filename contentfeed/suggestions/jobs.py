@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from contentfeed.scheduler import Job
-from contentfeed.suggestions import notify, service
+from contentfeed.suggestions import expiry, notify, service
 
 
 def fill_feeds(s: Session) -> service.FillResult:
@@ -16,7 +16,7 @@ def fill_feeds(s: Session) -> service.FillResult:
 
 def expire_suggestions(s: Session) -> int:
     """Expire suggestions left too long, or whose content was withdrawn or expired."""
-    return service.expire_stale(s)
+    return expiry.expire_stale(s)
 
 
 JOBS = [

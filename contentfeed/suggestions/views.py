@@ -15,8 +15,8 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Invalid
 from contentfeed.routing import work
-from contentfeed.suggestions import service
-from contentfeed.suggestions.models import Suggestion
+from contentfeed.suggestions import actions, listing
+from contentfeed.suggestions.models import SKIP_REASONS, Suggestion
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 bp = Blueprint("suggestions", __name__)
@@ -56,8 +56,8 @@ def feed() -> ResponseReturnValue:
     s = db.session()
     user: User = current_user
     base = current_app.config["PUBLIC_BASE_URL"]
-    items = service.pending_feed(s, user, base)
-    totals = service.seller_totals(s, user, utcnow() - timedelta(days=30))
+    items = listing.pending_feed(s, user, base)
+    totals = listing.seller_totals(s, user, utcnow() - timedelta(days=30))
     return render_template(
         "suggestions/feed.html",
         items=items,
@@ -65,7 +65,7 @@ def feed() -> ResponseReturnValue:
         notices=work.notices_for(s, user),
         share_url=share_url,
         why_you=why_you,
-        skip_reasons=service.SKIP_REASONS,
+        skip_reasons=SKIP_REASONS,
         paused=bool(user.seller_profile and user.seller_profile.is_paused),
     )
 
@@ -78,9 +78,9 @@ def history() -> ResponseReturnValue:
     per_page = current_app.config["PAGE_SIZE"]
     number = page_number()
     sort, direction = sort_params(
-        set(service.HISTORY_SORTS), "when", descending_first=frozenset({"when", "clicks"})
+        set(listing.HISTORY_SORTS), "when", descending_first=frozenset({"when", "clicks"})
     )
-    items, total = service.history(
+    items, total = listing.history(
         s,
         current_user,
         current_app.config["PUBLIC_BASE_URL"],
@@ -90,13 +90,13 @@ def history() -> ResponseReturnValue:
         limit=per_page,
     )
     page = Page(number, per_page, total, lambda n: url_with(page=n))
-    totals = service.seller_totals(s, current_user, utcnow() - timedelta(days=30))
+    totals = listing.seller_totals(s, current_user, utcnow() - timedelta(days=30))
     return render_template(
         "suggestions/history.html",
         items=items,
         page=page,
         totals=totals,
-        skip_reasons=service.SKIP_REASONS,
+        skip_reasons=SKIP_REASONS,
         sort=sort,
         direction=direction,
     )
@@ -107,8 +107,8 @@ def history() -> ResponseReturnValue:
 def mark_posted(suggestion_id: int) -> ResponseReturnValue:
     """Mark a suggestion shared on LinkedIn; it moves to History."""
     s = db.session()
-    suggestion = service.get_suggestion(s, suggestion_id, current_user)
-    service.mark_posted(s, suggestion, actor=current_user)
+    suggestion = listing.get_suggestion(s, suggestion_id, current_user)
+    actions.mark_posted(s, suggestion, actor=current_user)
     s.commit()
     flash(
         f"Nice — “{suggestion.content.title}” is marked shared. Its clicks show under History.",
@@ -122,9 +122,9 @@ def mark_posted(suggestion_id: int) -> ResponseReturnValue:
 def skip(suggestion_id: int) -> ResponseReturnValue:
     """Set a suggestion aside with a reason, which tells marketing what doesn't work."""
     s = db.session()
-    suggestion = service.get_suggestion(s, suggestion_id, current_user)
+    suggestion = listing.get_suggestion(s, suggestion_id, current_user)
     try:
-        service.skip(
+        actions.skip(
             s,
             suggestion,
             actor=current_user,
