@@ -363,7 +363,7 @@ def test_a_link_is_shared_only_once_the_seller_marked_it_posted(
         seller = s.get(User, post.seller_id)
         assert seller is not None
         posted_at = utcnow() - timedelta(minutes=50)
-        suggestions.mark_posted(s, post, actor=seller, now=posted_at)
+        suggestions.mark_posted(s, seller, post.id, now=posted_at)
         s.commit()
     page = _text(client.get(f"/leads/{lead_id}"))
     assert f"shared {_local(app, posted_at, '%d %b %Y %H:%M')} (marked posted)" in page

@@ -8,16 +8,17 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field, JsonValue, field_validator
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
-from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
-from contentfeed.suggestions.listing import suggestion_query
+from contentfeed.errors import Conflict, NotFound
+from contentfeed.suggestions.listing import get_suggestion, suggestion_query
 from contentfeed.suggestions.models import SKIP_REASONS, Suggestion, SuggestionStatus
 from contentfeed.suggestions.planning import FeedSettings, live_content_facts
 from contentfeed.suggestions.service import fill_feeds
-from contentfeed.text import checked_text
+from contentfeed.text import Input, MultiLineText
 
 
 def suggest_now(
@@ -59,11 +60,13 @@ def suggest_now(
 
 
 def mark_posted(
-    s: Session, suggestion: Suggestion, *, actor: User, now: datetime | None = None
+    s: Session, actor: User, suggestion_id: int, *, now: datetime | None = None
 ) -> Suggestion:
-    """Record that the seller shared the post (marking twice changes nothing)."""
-    if actor.id != suggestion.seller_id and actor.role not in (Role.ADMIN, Role.MARKETER):
-        raise Forbidden("Only the seller can mark their post shared.")
+    """Record that the seller shared the post (marking twice changes nothing).
+
+    Sellers mark only their own; admins and marketers any (another's is not found).
+    """
+    suggestion = get_suggestion(s, suggestion_id, actor)
     if suggestion.status is SuggestionStatus.POSTED:
         return suggestion
     suggestion.status = SuggestionStatus.POSTED
@@ -73,27 +76,42 @@ def mark_posted(
     return suggestion
 
 
+CHOOSE_A_REASON = "Choose a reason: " + ", ".join(SKIP_REASONS.values()) + "."
+REASON_CHOICES: list[JsonValue] = list(SKIP_REASONS)
+
+
+class SkipIn(Input):
+    """Why the seller sets a suggestion aside; it tells marketing what doesn't work."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        description=", ".join(f"{key}: {text}" for key, text in SKIP_REASONS.items()),
+        json_schema_extra={"enum": REASON_CHOICES},
+    )
+    note: MultiLineText = Field(default="", max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _known_reason(cls, value: str) -> str:
+        if value not in SKIP_REASONS:
+            raise ValueError(CHOOSE_A_REASON)
+        return value
+
+
 def skip(
-    s: Session,
-    suggestion: Suggestion,
-    *,
-    actor: User,
-    reason: str,
-    note: str = "",
-    now: datetime | None = None,
+    s: Session, actor: User, suggestion_id: int, data: SkipIn, *, now: datetime | None = None
 ) -> Suggestion:
-    """Set a suggestion aside with a reason (it tells marketing what doesn't work)."""
-    if actor.id != suggestion.seller_id and actor.role not in (Role.ADMIN, Role.MARKETER):
-        raise Forbidden("Only the seller can skip their suggestion.")
-    if reason not in SKIP_REASONS:
-        message = "Choose a reason: " + ", ".join(SKIP_REASONS.values()) + "."
-        raise Invalid(message, {"reason": message})
-    checked_text("note", note, multiline=True)
+    """Set a suggestion aside with a reason; a post already marked shared cannot be skipped.
+
+    Sellers skip only their own; admins and marketers any (another's is not found).
+    """
+    suggestion = get_suggestion(s, suggestion_id, actor)
     if suggestion.status is SuggestionStatus.POSTED:
         raise Conflict("This post is already marked shared.")
     suggestion.status = SuggestionStatus.SKIPPED
     suggestion.skipped_at = now or utcnow()
-    suggestion.skip_reason = reason
-    suggestion.skip_note = note.strip()[:500]
+    suggestion.skip_reason = data.reason
+    suggestion.skip_note = data.note.strip()
     s.flush()
     return suggestion

@@ -7,19 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Role, User
 from contentfeed.content.models import Content
-from contentfeed.errors import NotFound
+from contentfeed.db import Id, PageNumber, utcnow
+from contentfeed.errors import Forbidden, Invalid, NotFound
 from contentfeed.links import service as links
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 from contentfeed.suggestions.planning import among, chunks
+from contentfeed.text import Input
+
+MAX_PER_PAGE = 200
+TOTALS_DAYS = 30  # the feed and history pages show the seller's last 30 days
 
 
 @dataclass(frozen=True)
@@ -136,10 +142,17 @@ def history(
 
 @dataclass(frozen=True)
 class SellerTotals:
+    """A seller's suggestions, posts, human clicks and posts still waiting, over a period."""
+
     suggested: int
     posted: int
     clicks: int
     pending: int
+
+
+def recent_totals(s: Session, seller: User, now: datetime | None = None) -> SellerTotals:
+    """Count what the seller was suggested, posted and brought in over the last 30 days."""
+    return seller_totals(s, seller, (now or utcnow()) - timedelta(days=TOTALS_DAYS))
 
 
 def seller_totals(s: Session, seller: User, since: datetime) -> SellerTotals:
@@ -169,29 +182,46 @@ def seller_totals(s: Session, seller: User, since: datetime) -> SellerTotals:
     )
 
 
+class SuggestionQuery(Input):
+    """Whose suggestions, in which state, which page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seller_id: Id | None = Field(
+        default=None, description="Admins and marketers: one seller's; sellers: only their own"
+    )
+    status: SuggestionStatus | None = None
+    page: PageNumber = 1
+    per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
+
+
 def list_suggestions(
-    s: Session,
-    base_url: str,
-    *,
-    seller_id: int | None = None,
-    status: SuggestionStatus | None = None,
-    offset: int = 0,
-    limit: int = 50,
+    s: Session, actor: User, query: SuggestionQuery, base_url: str
 ) -> tuple[list[FeedItem], int]:
-    """Return suggestions (one seller's, or everyone's) newest first, and how many match."""
+    """Return a page of suggestions newest first, and how many match: a seller only their own,
+    admins and marketers everyone's or one seller's."""
+    seller_id = query.seller_id
+    if actor.role is Role.SELLER:
+        if seller_id not in (None, actor.id):
+            raise Forbidden("Sellers see only their own suggestions.")
+        seller_id = actor.id
+    elif seller_id is not None:
+        seller = s.get(User, seller_id)
+        if seller is None or seller.role is not Role.SELLER:
+            raise Invalid("No seller has this id.", {"seller_id": "No seller has this id."})
     where: list[sa.ColumnElement[bool]] = []
     if seller_id is not None:
         where.append(Suggestion.seller_id == seller_id)
-    if status is not None:
-        where.append(Suggestion.status == status)
+    if query.status is not None:
+        where.append(Suggestion.status == query.status)
     total = s.scalar(sa.select(sa.func.count()).select_from(Suggestion).where(*where)) or 0
     rows = s.scalars(
         suggestion_query()
         .options(selectinload(Suggestion.seller))
         .where(*where)
         .order_by(Suggestion.day.desc(), Suggestion.slot, Suggestion.id.desc())
-        .offset(offset)
-        .limit(limit)
+        .offset((query.page - 1) * query.per_page)
+        .limit(query.per_page)
     ).all()
     return _with_links(s, rows, base_url), total
 
@@ -199,6 +229,11 @@ def list_suggestions(
 def feed_items(s: Session, suggestions: Sequence[Suggestion], base_url: str) -> list[FeedItem]:
     """Return suggestions with their public links and human clicks."""
     return _with_links(s, suggestions, base_url)
+
+
+def show_suggestion(s: Session, actor: User, suggestion_id: int, base_url: str) -> FeedItem:
+    """Return one suggestion with its link and clicks: sellers only their own, staff any."""
+    return _with_links(s, [get_suggestion(s, suggestion_id, actor)], base_url)[0]
 
 
 def status_counts(s: Session, seller_ids: Sequence[int]) -> dict[int, dict[SuggestionStatus, int]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -11,8 +10,8 @@ from flask_login import current_user
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role, User
-from contentfeed.db import utcnow
+from contentfeed.accounts.access import Role, User
+from contentfeed.api import validate
 from contentfeed.errors import Conflict, Invalid
 from contentfeed.routing import work
 from contentfeed.suggestions import actions, listing
@@ -55,13 +54,10 @@ def feed() -> ResponseReturnValue:
     """Show what the seller could post now, each post ready to copy and share."""
     s = db.session()
     user: User = current_user
-    base = current_app.config["PUBLIC_BASE_URL"]
-    items = listing.pending_feed(s, user, base)
-    totals = listing.seller_totals(s, user, utcnow() - timedelta(days=30))
     return render_template(
         "suggestions/feed.html",
-        items=items,
-        totals=totals,
+        items=listing.pending_feed(s, user, current_app.config["PUBLIC_BASE_URL"]),
+        totals=listing.recent_totals(s, user),
         notices=work.notices_for(s, user),
         share_url=share_url,
         why_you=why_you,
@@ -89,13 +85,11 @@ def history() -> ResponseReturnValue:
         offset=(number - 1) * per_page,
         limit=per_page,
     )
-    page = Page(number, per_page, total, lambda n: url_with(page=n))
-    totals = listing.seller_totals(s, current_user, utcnow() - timedelta(days=30))
     return render_template(
         "suggestions/history.html",
         items=items,
-        page=page,
-        totals=totals,
+        page=Page(number, per_page, total, lambda n: url_with(page=n)),
+        totals=listing.recent_totals(s, current_user),
         skip_reasons=SKIP_REASONS,
         sort=sort,
         direction=direction,
@@ -106,10 +100,7 @@ def history() -> ResponseReturnValue:
 @access.require_role(*SELLER)
 def mark_posted(suggestion_id: int) -> ResponseReturnValue:
     """Mark a suggestion shared on LinkedIn; it moves to History."""
-    s = db.session()
-    suggestion = listing.get_suggestion(s, suggestion_id, current_user)
-    actions.mark_posted(s, suggestion, actor=current_user)
-    s.commit()
+    suggestion = actions.mark_posted(db.session(), current_user, suggestion_id)
     flash(
         f"Nice — “{suggestion.content.title}” is marked shared. Its clicks show under History.",
         "success",
@@ -117,23 +108,36 @@ def mark_posted(suggestion_id: int) -> ResponseReturnValue:
     return redirect(url_for("suggestions.feed"))
 
 
+def _skip_input() -> actions.SkipIn:
+    """Read the skip form; the note is cut to the 500 characters its field takes, as before."""
+    return validate(
+        actions.SkipIn,
+        {
+            "reason": request.form.get("reason", ""),
+            "note": request.form.get("note", "").strip()[:500],
+        },
+    )
+
+
+def _problems(exc: Invalid) -> str:
+    """Say what is wrong with the form in sentences (a field's own sentence, or one naming it)."""
+    return " ".join(
+        problem if problem[:1].isupper() else f"The {field} {problem}."
+        for field, problem in exc.fields.items()
+    )
+
+
 @bp.post("/feed/<int:suggestion_id>/skip")
 @access.require_role(*SELLER)
 def skip(suggestion_id: int) -> ResponseReturnValue:
     """Set a suggestion aside with a reason, which tells marketing what doesn't work."""
-    s = db.session()
-    suggestion = listing.get_suggestion(s, suggestion_id, current_user)
     try:
-        actions.skip(
-            s,
-            suggestion,
-            actor=current_user,
-            reason=request.form.get("reason", ""),
-            note=request.form.get("note", ""),
-        )
-    except (Invalid, Conflict) as exc:
+        suggestion = actions.skip(db.session(), current_user, suggestion_id, _skip_input())
+    except Invalid as exc:
+        flash(_problems(exc) or exc.message, "error")
+        return redirect(url_for("suggestions.feed"))
+    except Conflict as exc:
         flash(exc.message, "error")
         return redirect(url_for("suggestions.feed"))
-    s.commit()
     flash(f"Skipped “{suggestion.content.title}”. Thanks — marketing sees why.", "info")
     return redirect(url_for("suggestions.feed"))
