@@ -12,7 +12,7 @@ from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role, User
 from contentfeed.api import validate
-from contentfeed.errors import Conflict, Invalid
+from contentfeed.errors import Conflict, DomainError, Invalid
 from contentfeed.routing import work
 from contentfeed.suggestions import actions, listing
 from contentfeed.suggestions.models import SKIP_REASONS, Suggestion
@@ -109,7 +109,8 @@ def mark_posted(suggestion_id: int) -> ResponseReturnValue:
 
 
 def _skip_input() -> actions.SkipIn:
-    """Read the skip form; the note is cut to the 500 characters its field takes, as before."""
+    """Read the skip form into the use case's model; a note longer than the field's 500
+    characters (its maxlength) is cut, not refused."""
     return validate(
         actions.SkipIn,
         {
@@ -119,12 +120,13 @@ def _skip_input() -> actions.SkipIn:
     )
 
 
-def _problems(exc: Invalid) -> str:
-    """Say what is wrong with the form in sentences (a field's own sentence, or one naming it)."""
-    return " ".join(
+def _problems(exc: DomainError) -> str:
+    """Say why the form was refused in sentences: a field's own sentence, or one naming it."""
+    said = " ".join(
         problem if problem[:1].isupper() else f"The {field} {problem}."
         for field, problem in exc.fields.items()
     )
+    return said or exc.message
 
 
 @bp.post("/feed/<int:suggestion_id>/skip")
@@ -133,11 +135,8 @@ def skip(suggestion_id: int) -> ResponseReturnValue:
     """Set a suggestion aside with a reason, which tells marketing what doesn't work."""
     try:
         suggestion = actions.skip(db.session(), current_user, suggestion_id, _skip_input())
-    except Invalid as exc:
-        flash(_problems(exc) or exc.message, "error")
-        return redirect(url_for("suggestions.feed"))
-    except Conflict as exc:
-        flash(exc.message, "error")
+    except (Invalid, Conflict) as exc:
+        flash(_problems(exc), "error")
         return redirect(url_for("suggestions.feed"))
     flash(f"Skipped “{suggestion.content.title}”. Thanks — marketing sees why.", "info")
     return redirect(url_for("suggestions.feed"))
