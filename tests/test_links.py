@@ -17,6 +17,7 @@ from contentfeed.content.models import Content
 from contentfeed.db import Base
 from contentfeed.links import service
 from contentfeed.links.models import Click, TrackedLink
+from contentfeed.suggestions import listing as suggestion_feed
 from contentfeed.suggestions import service as suggestions
 
 CHROME = (
@@ -120,7 +121,7 @@ def test_bots_are_recorded_as_bots_not_clicks(app: Flask, link: TrackedLink, age
     with app.app_context():
         s = db.session()
         suggestion_id = s.scalar(sa.select(TrackedLink.suggestion_id))
-        assert suggestions.clicks_by_suggestion(s, [suggestion_id]) == {}  # type: ignore[list-item]
+        assert suggestion_feed.clicks_by_suggestion(s, [suggestion_id]) == {}  # type: ignore[list-item]
 
 
 def test_unknown_code_gets_a_friendly_404(app: Flask, link: TrackedLink) -> None:

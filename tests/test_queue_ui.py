@@ -355,7 +355,7 @@ def test_a_link_is_shared_only_once_the_seller_marked_it_posted(
     assert "suggested, not marked posted" in page
     assert "shared" not in page.lower().replace("shared 0", "")  # no "Shared 24 Nov"
     with app.app_context():
-        from contentfeed.suggestions import service as suggestions
+        from contentfeed.suggestions import actions as suggestions
         from contentfeed.suggestions.models import Suggestion
 
         s = db.session()
@@ -363,7 +363,7 @@ def test_a_link_is_shared_only_once_the_seller_marked_it_posted(
         seller = s.get(User, post.seller_id)
         assert seller is not None
         posted_at = utcnow() - timedelta(minutes=50)
-        suggestions.mark_posted(s, post, actor=seller, now=posted_at)
+        suggestions.mark_posted(s, seller, post.id, now=posted_at)
         s.commit()
     page = _text(client.get(f"/leads/{lead_id}"))
     assert f"shared {_local(app, posted_at, '%d %b %Y %H:%M')} (marked posted)" in page

@@ -17,7 +17,7 @@ from contentfeed import db
 from contentfeed.accounts.models import TeamKind, User
 from contentfeed.content.models import Content
 from contentfeed.links.models import TrackedLink
-from contentfeed.suggestions import engine, service
+from contentfeed.suggestions import engine, expiry, service
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 
 FRIDAY_NOON_UTC = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -318,10 +318,10 @@ def test_stale_and_withdrawn_suggestions_expire(
     fill(app)
     with app.app_context():
         s = db.session()
-        assert service.expire_stale(s, now=FRIDAY_NOON_UTC + timedelta(days=1)) == 0
+        assert expiry.expire_stale(s, now=FRIDAY_NOON_UTC + timedelta(days=1)) == 0
         s.get(Content, item.id).status = "archived"  # type: ignore[union-attr,assignment]
         s.commit()
-        assert service.expire_stale(s, now=FRIDAY_NOON_UTC + timedelta(days=1)) == 1
+        assert expiry.expire_stale(s, now=FRIDAY_NOON_UTC + timedelta(days=1)) == 1
         s.commit()
     assert suggestions_of(app, seller)[0].status is SuggestionStatus.EXPIRED
 

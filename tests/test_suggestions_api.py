@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 from contentfeed import db
 from contentfeed.accounts.models import TeamKind, User
 from contentfeed.content.models import Content
-from contentfeed.suggestions import service
+from contentfeed.suggestions import actions, service
 from tests.apiclient import Api
 
 SUGGESTIONS = "/api/v1/suggestions"
@@ -39,7 +39,7 @@ def suggest(app: Flask) -> Callable[[User], int]:
     def make(seller: User) -> int:
         with app.app_context():
             s = db.session()
-            made = service.suggest_now(s, service.feed_settings(app.config), seller.id)
+            made = actions.suggest_now(s, service.feed_settings(app.config), seller.id)
             s.commit()
             return made[0].id
 

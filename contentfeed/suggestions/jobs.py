@@ -1,28 +1,26 @@
-"""Scheduled suggestion work: fill feeds hourly, expire stale suggestions."""
+"""Scheduled suggestion work: fill feeds hourly, expire stale suggestions, notify sellers."""
 
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy.orm import Session
 
 from contentfeed.scheduler import Job
-from contentfeed.suggestions import notify, service
+from contentfeed.suggestions import expiry, notify, service
 
 
-def fill_feeds(s: Session) -> service.FillResult:
-    """Give every seller whose local day and cadence call for it their suggestions."""
-    return service.fill_feeds(s, service.feed_settings(current_app.config))
+def _feed_settings() -> service.FeedSettings:
+    return service.feed_settings(current_app.config)
 
 
-def expire_suggestions(s: Session) -> int:
-    """Expire suggestions left too long, or whose content was withdrawn or expired."""
-    return service.expire_stale(s)
+def _notify_settings() -> notify.NotifySettings:
+    return notify.NotifySettings.from_config(current_app.config)
 
 
+# Each job is handed the scheduler's session, which scheduler.run_job commits once.
 JOBS = [
     Job(
         id="suggestions.fill_feeds",
-        run=fill_feeds,
+        run=lambda s: service.fill_feeds(s, _feed_settings()),
         trigger="cron",
         trigger_args={"minute": 2},
         description="Fill sellers' feeds at their cadence",
@@ -30,27 +28,16 @@ JOBS = [
     ),
     Job(
         id="suggestions.expire",
-        run=expire_suggestions,
+        run=expiry.expire_stale,
         trigger="cron",
         trigger_args={"minute": 40},
         description="Expire stale suggestions",
     ),
-]
-
-
-def send_notifications(s: Session) -> notify.SendResult:
-    """Queue notifications for new suggestions and send those that are due."""
-    notify.queue_new(s)
-    s.flush()
-    return notify.send_due(s, notify.NotifySettings.from_config(current_app.config))
-
-
-JOBS.append(
     Job(
         id="suggestions.notify",
-        run=send_notifications,
+        run=lambda s: notify.notify_sellers(s, _notify_settings()),
         trigger="interval",
         trigger_args={"minutes": 5},
         description="Tell sellers about new suggestions (email, Slack, Teams)",
-    )
-)
+    ),
+]

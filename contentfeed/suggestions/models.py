@@ -13,6 +13,16 @@ from contentfeed.accounts.models import User
 from contentfeed.content.models import Content, PostVariant
 from contentfeed.db import Base, str_enum, utcnow
 
+# Why a seller sets a suggestion aside; it tells marketing what doesn't work.
+SKIP_REASONS = {
+    "not_relevant": "Not relevant for my network",
+    "already_shared": "I already shared something similar",
+    "too_salesy": "Too promotional",
+    "wrong_language": "Wrong language or region",
+    "bad_timing": "Bad timing",
+    "other": "Something else",
+}
+
 
 class SuggestionStatus(enum.StrEnum):
     PENDING = "pending"

@@ -168,6 +168,17 @@ def send_due(s: Session, settings: NotifySettings, now: datetime | None = None) 
     return SendResult(sent, failed, given_up)
 
 
+def notify_sellers(s: Session, settings: NotifySettings) -> SendResult:
+    """Queue notifications for new suggestions and send those that are due.
+
+    Each attempt is marked sent in the job's session as its message goes out; the job commits
+    once at the end, so a crash before that sends it again on the next run (at least once).
+    """
+    queue_new(s)
+    s.flush()
+    return send_due(s, settings)
+
+
 def deliver(
     channel: str, seller: User, posts: Sequence[Suggestion], settings: NotifySettings
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -11,12 +10,12 @@ from flask_login import current_user
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role, User
-from contentfeed.db import utcnow
-from contentfeed.errors import Conflict, Invalid
+from contentfeed.accounts.access import Role, User
+from contentfeed.api import validate
+from contentfeed.errors import Conflict, DomainError, Invalid
 from contentfeed.routing import work
-from contentfeed.suggestions import service
-from contentfeed.suggestions.models import Suggestion
+from contentfeed.suggestions import actions, listing
+from contentfeed.suggestions.models import SKIP_REASONS, Suggestion
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 bp = Blueprint("suggestions", __name__)
@@ -55,17 +54,14 @@ def feed() -> ResponseReturnValue:
     """Show what the seller could post now, each post ready to copy and share."""
     s = db.session()
     user: User = current_user
-    base = current_app.config["PUBLIC_BASE_URL"]
-    items = service.pending_feed(s, user, base)
-    totals = service.seller_totals(s, user, utcnow() - timedelta(days=30))
     return render_template(
         "suggestions/feed.html",
-        items=items,
-        totals=totals,
+        items=listing.pending_feed(s, user, current_app.config["PUBLIC_BASE_URL"]),
+        totals=listing.recent_totals(s, user),
         notices=work.notices_for(s, user),
         share_url=share_url,
         why_you=why_you,
-        skip_reasons=service.SKIP_REASONS,
+        skip_reasons=SKIP_REASONS,
         paused=bool(user.seller_profile and user.seller_profile.is_paused),
     )
 
@@ -78,9 +74,9 @@ def history() -> ResponseReturnValue:
     per_page = current_app.config["PAGE_SIZE"]
     number = page_number()
     sort, direction = sort_params(
-        set(service.HISTORY_SORTS), "when", descending_first=frozenset({"when", "clicks"})
+        set(listing.HISTORY_SORTS), "when", descending_first=frozenset({"when", "clicks"})
     )
-    items, total = service.history(
+    items, total = listing.history(
         s,
         current_user,
         current_app.config["PUBLIC_BASE_URL"],
@@ -89,14 +85,12 @@ def history() -> ResponseReturnValue:
         offset=(number - 1) * per_page,
         limit=per_page,
     )
-    page = Page(number, per_page, total, lambda n: url_with(page=n))
-    totals = service.seller_totals(s, current_user, utcnow() - timedelta(days=30))
     return render_template(
         "suggestions/history.html",
         items=items,
-        page=page,
-        totals=totals,
-        skip_reasons=service.SKIP_REASONS,
+        page=Page(number, per_page, total, lambda n: url_with(page=n)),
+        totals=listing.recent_totals(s, current_user),
+        skip_reasons=SKIP_REASONS,
         sort=sort,
         direction=direction,
     )
@@ -106,10 +100,7 @@ def history() -> ResponseReturnValue:
 @access.require_role(*SELLER)
 def mark_posted(suggestion_id: int) -> ResponseReturnValue:
     """Mark a suggestion shared on LinkedIn; it moves to History."""
-    s = db.session()
-    suggestion = service.get_suggestion(s, suggestion_id, current_user)
-    service.mark_posted(s, suggestion, actor=current_user)
-    s.commit()
+    suggestion = actions.mark_posted(db.session(), current_user, suggestion_id)
     flash(
         f"Nice — “{suggestion.content.title}” is marked shared. Its clicks show under History.",
         "success",
@@ -117,23 +108,35 @@ def mark_posted(suggestion_id: int) -> ResponseReturnValue:
     return redirect(url_for("suggestions.feed"))
 
 
+def _skip_input() -> actions.SkipIn:
+    """Read the skip form into the use case's model; a note longer than the field's 500
+    characters (its maxlength) is cut, not refused."""
+    return validate(
+        actions.SkipIn,
+        {
+            "reason": request.form.get("reason", ""),
+            "note": request.form.get("note", "").strip()[:500],
+        },
+    )
+
+
+def _problems(exc: DomainError) -> str:
+    """Say why the form was refused in sentences: a field's own sentence, or one naming it."""
+    said = " ".join(
+        problem if problem[:1].isupper() else f"The {field} {problem}."
+        for field, problem in exc.fields.items()
+    )
+    return said or exc.message
+
+
 @bp.post("/feed/<int:suggestion_id>/skip")
 @access.require_role(*SELLER)
 def skip(suggestion_id: int) -> ResponseReturnValue:
     """Set a suggestion aside with a reason, which tells marketing what doesn't work."""
-    s = db.session()
-    suggestion = service.get_suggestion(s, suggestion_id, current_user)
     try:
-        service.skip(
-            s,
-            suggestion,
-            actor=current_user,
-            reason=request.form.get("reason", ""),
-            note=request.form.get("note", ""),
-        )
+        suggestion = actions.skip(db.session(), current_user, suggestion_id, _skip_input())
     except (Invalid, Conflict) as exc:
-        flash(exc.message, "error")
+        flash(_problems(exc), "error")
         return redirect(url_for("suggestions.feed"))
-    s.commit()
     flash(f"Skipped “{suggestion.content.title}”. Thanks — marketing sees why.", "info")
     return redirect(url_for("suggestions.feed"))
