@@ -26,7 +26,7 @@ from contentfeed.api import (
 )
 from contentfeed.db import Id, PageNumber, utcnow
 from contentfeed.errors import Forbidden, Invalid, PayloadTooLarge, Unavailable, error_response
-from contentfeed.leads import attribution, intake, privacy, service, store
+from contentfeed.leads import attribution, intake, listing, privacy, service, store
 from contentfeed.leads.models import EventStatus, Lead, LeadStatus, Touch
 from contentfeed.routing import service as routing
 from contentfeed.text import Input
@@ -331,8 +331,8 @@ class LeadListQuery(LeadFilters):
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 
-def _lead_query(filters: LeadFilters, *, offset: int, limit: int) -> service.LeadQuery:
-    return service.LeadQuery(
+def _lead_query(filters: LeadFilters, *, offset: int, limit: int) -> listing.LeadQuery:
+    return listing.LeadQuery(
         q=filters.q,
         status=filters.status,
         attributed=filters.attributed,
@@ -346,7 +346,7 @@ def _lead_query(filters: LeadFilters, *, offset: int, limit: int) -> service.Lea
     )
 
 
-def touch_out(touch: Touch, context: service.TouchContext) -> TouchOut:
+def touch_out(touch: Touch, context: listing.TouchContext) -> TouchOut:
     """Describe a touch for the API."""
     seller = context.sellers.get(touch.seller_id or 0)
     content = context.contents.get(touch.content_id or 0)
@@ -391,7 +391,7 @@ def routing_state(lead: Lead, names: routing.RoutingNames) -> RoutingState:
     )
 
 
-def lead_out(lead: Lead, context: service.TouchContext, names: routing.RoutingNames) -> LeadOut:
+def lead_out(lead: Lead, context: listing.TouchContext, names: routing.RoutingNames) -> LeadOut:
     """Describe a lead with its touches and credit per model."""
     credits: dict[str, list[SellerCredit]] = {}
     if lead.touches:
@@ -447,12 +447,12 @@ def list_leads() -> Response:
     """
     query = parse_query(LeadListQuery)
     s = db.session()
-    page = service.list_leads(
+    page = listing.list_leads(
         s,
         access.signed_in_user(),
         _lead_query(query, offset=(query.page - 1) * query.per_page, limit=query.per_page),
     )
-    context = service.touch_context(s, [t for lead in page.items for t in lead.touches])
+    context = listing.touch_context(s, [t for lead in page.items for t in lead.touches])
     names = routing.routing_names(s, page.items)
     body = LeadList(
         items=[lead_out(lead, context, names) for lead in page.items],
@@ -475,13 +475,13 @@ def get_lead(lead_id: int) -> Response:
     have worked).
     """
     s = db.session()
-    lead = service.get_lead(s, access.signed_in_user(), lead_id)
-    body = lead_out(lead, service.touch_context(s, lead.touches), routing.routing_names(s, [lead]))
+    lead = listing.get_lead(s, access.signed_in_user(), lead_id)
+    body = lead_out(lead, listing.touch_context(s, lead.touches), routing.routing_names(s, [lead]))
     s.commit()
     return json_response(body)
 
 
-def _csv_row(lead: Lead, context: service.TouchContext) -> list[object]:
+def _csv_row(lead: Lead, context: listing.TouchContext) -> list[object]:
     last = service.last_touch(lead)
     seller = context.sellers.get(last.seller_id or 0) if last else None
     content = context.contents.get(last.content_id or 0) if last else None
@@ -530,8 +530,8 @@ def export_leads() -> Response:
 
     def rows() -> Iterator[list[object]]:
         yield list(CSV_COLUMNS)
-        for batch in service.lead_batches(s, viewer, query, batch=EXPORT_BATCH):
-            context = service.touch_context(s, [t for lead in batch for t in lead.touches])
+        for batch in listing.lead_batches(s, viewer, query, batch=EXPORT_BATCH):
+            context = listing.touch_context(s, [t for lead in batch for t in lead.touches])
             yield from (_csv_row(lead, context) for lead in batch)
 
     stamp = utcnow().strftime("%Y-%m-%d")

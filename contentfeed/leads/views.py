@@ -20,7 +20,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts.models import Role
 from contentfeed.errors import Conflict, DomainError
 from contentfeed.forms import Form
-from contentfeed.leads import attribution, service
+from contentfeed.leads import attribution, listing, service, timeline
 from contentfeed.leads.models import (
     EventStatus,
     InboundEvent,
@@ -82,7 +82,7 @@ class CreditRow:
     percentages: list[str]
 
 
-def _touch_rows(touches: list[Touch], context: service.TouchContext) -> list[TouchRow]:
+def _touch_rows(touches: list[Touch], context: listing.TouchContext) -> list[TouchRow]:
     rows = []
     for touch in touches:
         seller = context.sellers.get(touch.seller_id or 0)
@@ -110,7 +110,7 @@ def _percent(share: float) -> str:
     return f"{text} %"
 
 
-def _credit_rows(touches: list[Touch], context: service.TouchContext) -> list[CreditRow]:
+def _credit_rows(touches: list[Touch], context: listing.TouchContext) -> list[CreditRow]:
     summary = attribution.credit_summary(touches)
     seller_ids: list[int | None] = []
     for touch in touches:
@@ -175,9 +175,9 @@ def index() -> str:
     per_page = int(current_app.config["PAGE_SIZE"])
     number = page_number()
     sort, direction = sort_params(
-        set(service.LEAD_SORTS), "submitted", descending_first=frozenset({"submitted"})
+        set(listing.LEAD_SORTS), "submitted", descending_first=frozenset({"submitted"})
     )
-    query = service.LeadQuery(
+    query = listing.LeadQuery(
         q=args.get("q", "").strip(),
         status=status,
         attributed=ATTRIBUTION_FILTERS.get(attribution_arg),
@@ -186,8 +186,8 @@ def index() -> str:
         offset=(number - 1) * per_page,
         limit=per_page,
     )
-    result = service.list_leads(s, access.signed_in_user(), query)
-    context = service.touch_context(s, [t for lead in result.items for t in lead.touches])
+    result = listing.list_leads(s, access.signed_in_user(), query)
+    context = listing.touch_context(s, [t for lead in result.items for t in lead.touches])
     rows = [(lead, _touch_rows(lead.touches, context)) for lead in result.items]
     return render_template(
         "leads/index.html",
@@ -208,14 +208,14 @@ def index() -> str:
 def detail(lead_id: int) -> str:
     """Tell a lead's story: who, from which seller's post of which content, the form data."""
     s = db.session()
-    lead: Lead = service.get_lead(s, access.signed_in_user(), lead_id)
-    context = service.touch_context(s, lead.touches)
+    lead: Lead = listing.get_lead(s, access.signed_in_user(), lead_id)
+    context = listing.touch_context(s, lead.touches)
     utm = [(name, getattr(lead, name)) for name in UTM_FIELDS if getattr(lead, name)]
-    events = service.lead_events(s, lead.id)
+    events = listing.lead_events(s, lead.id)
     return render_template(
         "leads/detail.html",
         lead=lead,
-        timeline=service.lead_timeline(s, lead, events),
+        timeline=timeline.lead_timeline(s, lead, events),
         touches=_touch_rows(lead.touches, context),
         credit_rows=_credit_rows(lead.touches, context),
         model_labels=[attribution.model_label(m) for m in attribution.MODELS],
