@@ -422,7 +422,7 @@ def test_the_csv_export_pages_through_every_lead_once_newest_first(
     make_token: Callable[..., str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from contentfeed.leads import api as leads_api
+    from contentfeed.leads import api_leads as leads_api
 
     monkeypatch.setattr(leads_api, "EXPORT_BATCH", 2)  # five leads: three batches
     same = utcnow() - timedelta(hours=1)  # two leads submitted in the same second

@@ -4,35 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import AwareDatetime, ConfigDict, Field
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Role, User
 from contentfeed.content.models import Campaign, Content
+from contentfeed.db import Id
 from contentfeed.errors import NotFound
 from contentfeed.leads.models import InboundEvent, Lead, LeadStatus, Touch
-from contentfeed.suggestions.models import Suggestion
+from contentfeed.suggestions.models import Suggestion, SuggestionStatus
+from contentfeed.text import Input
 
 
-@dataclass(frozen=True)
-class LeadQuery:
-    """Filters and page for lists of leads, newest first."""
+class LeadFilters(Input):
+    """Filters for leads."""
 
-    q: str = ""  # in the email, first and last name and company
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(default="", description="Search in email, name and company")
     status: LeadStatus | None = None
-    attributed: bool | None = None  # True: with touches; False: without
-    seller_id: int | None = None  # with a touch of this seller
-    queue_id: int | None = None  # routed to this queue
-    assignee_id: int | None = None  # worked by this user now
-    since: datetime | None = None  # submitted at or after
-    until: datetime | None = None  # submitted before
+    attributed: bool | None = Field(default=None, description="true: with touches; false: none")
+    seller_id: Id | None = Field(default=None, description="Leads with a touch of this seller")
+    queue_id: Id | None = Field(default=None, description="Routed to this queue")
+    assignee_id: Id | None = Field(default=None, description="Worked by this user now")
+    since: AwareDatetime | None = Field(default=None, description="Submitted at or after")
+    until: AwareDatetime | None = Field(default=None, description="Submitted before")
+
+
+class LeadQuery(LeadFilters):
+    """Filters, order and page for lists of leads (newest first unless asked otherwise)."""
+
     sort: str = "submitted"  # one of LEAD_SORTS
     descending: bool = True
-    offset: int = 0
-    limit: int = 50
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=0)
 
 
 # How a list of leads can be ordered; status follows the work (new first, converted last).
@@ -45,14 +54,6 @@ LEAD_SORTS: dict[str, tuple[sa.ColumnElement[Any] | sa.orm.InstrumentedAttribute
 
 
 @dataclass(frozen=True)
-class LeadPage:
-    """One page of leads (touches loaded) and how many match in all."""
-
-    items: list[Lead]
-    total: int
-
-
-@dataclass(frozen=True)
 class TouchContext:
     """The names behind touches' ids: sellers, content items and campaigns."""
 
@@ -62,8 +63,40 @@ class TouchContext:
     # the suggestion behind each link: whether (and when) the seller marked it posted
     suggestions: dict[int, Suggestion] = field(default_factory=dict)
 
+    def post_state(self, touch: Touch) -> tuple[str, datetime | None]:
+        """Return what became of the touch's suggestion: posted (and when), suggested, or ""."""
+        post = self.suggestions.get(touch.suggestion_id or 0)
+        if post is None:
+            return "", None
+        if post.status is SuggestionStatus.POSTED:
+            return "posted", post.posted_at
+        return "suggested", None
 
-def _lead_filters(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
+
+@dataclass(frozen=True)
+class LeadBatch:
+    """Leads (touches loaded) with the names behind their touches."""
+
+    items: list[Lead]
+    context: TouchContext
+
+
+@dataclass(frozen=True)
+class LeadPage(LeadBatch):
+    """One page of leads and how many match in all."""
+
+    total: int
+
+
+@dataclass(frozen=True)
+class LeadDetail:
+    """One lead the viewer may read, with the names behind its touches."""
+
+    lead: Lead
+    context: TouchContext
+
+
+def _lead_filters(query: LeadFilters) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     text = query.q.strip().lower()
     if text:
@@ -92,9 +125,9 @@ def _lead_filters(query: LeadQuery) -> list[sa.ColumnElement[bool]]:
     if query.assignee_id is not None:
         conditions.append(Lead.assignee_id == query.assignee_id)
     if query.since is not None:
-        conditions.append(Lead.submitted_at >= query.since)
+        conditions.append(Lead.submitted_at >= query.since.astimezone(UTC))
     if query.until is not None:
-        conditions.append(Lead.submitted_at < query.until)
+        conditions.append(Lead.submitted_at < query.until.astimezone(UTC))
     return conditions
 
 
@@ -144,12 +177,12 @@ def list_leads(s: Session, viewer: User, query: LeadQuery) -> LeadPage:
         .offset(query.offset)
         .limit(query.limit)
     ).all()
-    return LeadPage(items=list(items), total=total)
+    return LeadPage(items=list(items), context=touch_context(s, _touches(items)), total=total)
 
 
 def lead_batches(
-    s: Session, viewer: User, query: LeadQuery, *, batch: int = 500
-) -> Iterator[list[Lead]]:
+    s: Session, viewer: User, query: LeadFilters, *, batch: int = 500
+) -> Iterator[LeadBatch]:
     """Yield every lead the viewer may read that matches the filters, newest first, with
     touches, in batches.
 
@@ -167,7 +200,7 @@ def lead_batches(
             s.scalars(stmt.order_by(Lead.submitted_at.desc(), Lead.id.desc()).limit(batch))
         )
         if leads:
-            yield leads
+            yield LeadBatch(items=leads, context=touch_context(s, _touches(leads)))
         if len(leads) < batch:
             return
         after = (leads[-1].submitted_at, leads[-1].id)
@@ -185,6 +218,16 @@ def get_lead(s: Session, viewer: User, lead_id: int) -> Lead:
     if lead is None:
         raise NotFound("No lead has this id.")
     return lead
+
+
+def show_lead(s: Session, viewer: User, lead_id: int) -> LeadDetail:
+    """Return one lead the viewer may read with the names behind its touches (NotFound else)."""
+    lead = get_lead(s, viewer, lead_id)
+    return LeadDetail(lead=lead, context=touch_context(s, lead.touches))
+
+
+def _touches(leads: Iterable[Lead]) -> list[Touch]:
+    return [touch for lead in leads for touch in lead.touches]
 
 
 def lead_events(s: Session, lead_id: int) -> list[InboundEvent]:

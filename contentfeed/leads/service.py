@@ -391,6 +391,12 @@ def reprocess_event(
     return process_safely(s, event, settings, now)
 
 
+def failure_of(s: Session, event_id: int) -> str:
+    """Return why an event's last attempt failed ("" for an unknown or processed event)."""
+    event = s.get(InboundEvent, event_id)
+    return event.error if event is not None else ""
+
+
 def purge_raw_events(s: Session, *, retention_days: int, now: datetime | None = None) -> int:
     """Blank the body and headers of events older than the retention; keep status and lead."""
     cutoff = (now or utcnow()) - timedelta(days=retention_days)

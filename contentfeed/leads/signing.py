@@ -68,6 +68,14 @@ def active_secrets(s: Session) -> list[WebhookSecret]:
     return list(s.scalars(query))
 
 
+def list_secrets(s: Session) -> list[WebhookSecret]:
+    """Return every signing secret for the admin page: active ones first, newest first."""
+    query = sa.select(WebhookSecret).order_by(
+        WebhookSecret.revoked_at.is_not(None), WebhookSecret.id.desc()
+    )
+    return list(s.scalars(query))
+
+
 @dataclass(frozen=True)
 class Signer:
     """An active secret, ready to compute signatures."""

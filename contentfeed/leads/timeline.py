@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import User
-from contentfeed.leads.listing import lead_events
+from contentfeed.leads.listing import TouchContext, lead_events, show_lead
 from contentfeed.leads.models import CLOSED_STATUSES, EventStatus, InboundEvent, Lead
 
 # How a delivery reached us, by its event's source (gated:<content id>, token:<id>, webhook).
@@ -175,3 +175,21 @@ def is_resend(later: Lead, earlier: Lead) -> bool:
     new id) rather than the person coming back: same address, the very same submitted time
     (the form's own; a form without one gets its arrival time, never shared by two)."""
     return later.email == earlier.email and later.submitted_at == earlier.submitted_at
+
+
+@dataclass(frozen=True)
+class Story:
+    """What a lead's page tells: the lead, the names behind its touches, its raw deliveries
+    and its named times."""
+
+    lead: Lead
+    context: TouchContext
+    events: list[InboundEvent]
+    timeline: Timeline
+
+
+def tell_story(s: Session, viewer: User, lead_id: int) -> Story:
+    """Return the story of one lead the viewer may read (NotFound for any other)."""
+    found = show_lead(s, viewer, lead_id)
+    events = lead_events(s, found.lead.id)
+    return Story(found.lead, found.context, events, lead_timeline(s, found.lead, events))
