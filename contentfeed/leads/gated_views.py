@@ -170,8 +170,8 @@ def privacy_page() -> ResponseReturnValue:
             return render_template("leads/privacy.html", form=form, result=result), 422
         try:
             person = privacy.ErasureIn(email=form.email.data or "")
-        except InputError as exc:
-            _show_problems(form, _input_problems(exc))
+        except InputError:
+            form.email.errors = [*form.email.errors, "Enter an address, like name@company.com."]
             return render_template("leads/privacy.html", form=form, result=result), 422
         s = db.session()
         if action == "export":
