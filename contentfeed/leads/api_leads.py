@@ -135,6 +135,14 @@ class LeadOut(BaseModel):
     routing: RoutingState
 
 
+# The fields of a lead's answer taken from the lead as they are; the others are worked out.
+COPIED_FIELDS = tuple(
+    name
+    for name in LeadOut.model_fields
+    if name not in {"extra", "attributed", "touches", "credits", "routing"}
+)
+
+
 class LeadList(BaseModel):
     """One page of leads, newest first."""
 
@@ -212,27 +220,8 @@ def lead_out(lead: Lead, context: listing.TouchContext, names: routing.RoutingNa
                 for seller_id, share in by_seller.items()
             ]
     return LeadOut(
-        id=lead.id,
-        email=lead.email,
-        first_name=lead.first_name,
-        last_name=lead.last_name,
-        company=lead.company,
-        job_title=lead.job_title,
-        country=lead.country,
-        phone=lead.phone,
-        consent=lead.consent,
-        consent_text=lead.consent_text,
-        landing_url=lead.landing_url,
-        referrer=lead.referrer,
-        utm_source=lead.utm_source,
-        utm_medium=lead.utm_medium,
-        utm_campaign=lead.utm_campaign,
-        utm_content=lead.utm_content,
-        utm_term=lead.utm_term,
+        **{name: getattr(lead, name) for name in COPIED_FIELDS},
         extra=lead.extra or {},
-        status=lead.status,
-        submitted_at=lead.submitted_at,
-        created_at=lead.created_at,
         attributed=bool(lead.touches),
         touches=[touch_out(t, context) for t in lead.touches],
         credits=credits,
