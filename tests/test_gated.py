@@ -217,3 +217,20 @@ def test_marketer_toggles_gated(
     with app.app_context():
         content = db.session().get(Content, without_file.id)
         assert content is not None and not content.is_gated
+
+
+def test_a_form_the_intake_refuses_keeps_its_failed_raw_event_though_the_page_says_422(
+    app: Flask, client: FlaskClient, make_content: Callable[..., Content]
+) -> None:
+    content_id = make_gated(app, make_content)
+    # The form takes a 200-character name; the intake keeps first names to 120.
+    response = client.post(f"/g/{content_id}", data={**FORM, "name": "A" * 150 + " Doe"})
+    assert response.status_code == 422
+    assert count(app, Lead) == 0
+    with app.app_context():
+        events = db.session().scalars(sa.select(InboundEvent)).all()
+        assert [(e.source, e.status.value, e.attempts) for e in events] == [
+            (gated.source_of(content_id), "failed", 1)
+        ]
+        assert "first_name" in events[0].error
+        assert events[0].next_attempt_at is None  # the same fields cannot do better

@@ -422,7 +422,7 @@ def test_the_csv_export_pages_through_every_lead_once_newest_first(
     make_token: Callable[..., str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from contentfeed.leads import api as leads_api
+    from contentfeed.leads import api_leads as leads_api
 
     monkeypatch.setattr(leads_api, "EXPORT_BATCH", 2)  # five leads: three batches
     same = utcnow() - timedelta(hours=1)  # two leads submitted in the same second
@@ -485,7 +485,7 @@ def test_api_exports_csv_formula_safe(
 
 def test_every_demo_lead_tells_its_times_in_the_order_they_happened(app: Flask) -> None:
     from contentfeed import demo
-    from contentfeed.leads import service
+    from contentfeed.leads.timeline import lead_timeline
 
     with app.app_context():
         s = db.session()
@@ -494,7 +494,7 @@ def test_every_demo_lead_tells_its_times_in_the_order_they_happened(app: Flask) 
         leads = list(s.scalars(sa.select(Lead).order_by(Lead.id)))
         assert leads
         for lead in leads:
-            timeline = service.lead_timeline(s, lead)
+            timeline = lead_timeline(s, lead)
             ours = [m for m in timeline.moments if m.key != "submitted"]
             # Every time after the form's own is ours, and each follows the one before.
             assert timeline.submitted_at <= timeline.received_at, lead.id

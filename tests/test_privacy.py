@@ -175,3 +175,23 @@ def test_privacy_page_exports_and_erases(
     with app.app_context():
         email = db.session().scalar(sa.select(Lead.email))
         assert email is not None and email.endswith("@erased.invalid")
+
+
+def test_privacy_page_refuses_what_the_api_refuses(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+    client_as: Callable[[str], FlaskClient],
+) -> None:
+    # The page parses the same model as the API: an address without "@" is refused, not
+    # searched for.
+    lead_with_touch(app, client, make_user, make_content)
+    admin = client_as("admin")
+    for action in ("export", "erase"):
+        data = {"email": "not an address", "action": action, "confirm": "y"}
+        refused = admin.post("/admin/privacy", data=data)
+        assert refused.status_code == 422, action
+        assert "like name@company.com" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().scalar(sa.select(Lead.erased_at)) is None

@@ -13,13 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
 
+from contentfeed import db
+from contentfeed.accounts.models import User
+from contentfeed.accounts.service import normalise_email
 from contentfeed.content.models import Content, ContentStatus
 from contentfeed.db import utcnow
+from contentfeed.errors import Conflict, Invalid, NotFound
 from contentfeed.leads import service
 from contentfeed.leads.intake import JSON_TYPE
 from contentfeed.leads.models import InboundEvent
+from contentfeed.text import Input
 
 SOURCE_PREFIX = "gated:"
 CONSENT_TEXT = (
@@ -32,14 +38,41 @@ RATE_WINDOW = timedelta(hours=1)
 CLIENT_HEADER = "client"
 
 
-@dataclass(frozen=True)
-class Submission:
-    """What a visitor typed into a gated form (already checked by the form)."""
+class Submission(Input):
+    """What a visitor typed into a gated form."""
 
-    name: str
-    email: str
-    company: str
-    job_title: str
+    name: str = Field(default="", max_length=200)
+    email: str = Field(max_length=254)
+    company: str = Field(default="", max_length=200)
+    job_title: str = Field(default="", max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _normalised(cls, value: str) -> str:
+        try:
+            return normalise_email(value)
+        except Invalid:
+            raise ValueError("Enter a valid email address, like name@company.com.") from None
+
+
+@dataclass(frozen=True)
+class Visit:
+    """Where a submission came from: the facts of the request, none of them stored raw."""
+
+    client: str  # the keyed hash of the address (client_hash)
+    cf_ref: str = ""  # the tracked-link cookie, if the visitor followed one
+    landing_url: str = ""
+    referrer: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class GatedItem:
+    """A library item offered behind the lead form, and its file's download address parts."""
+
+    content: Content
+    public_id: str
+    filename: str
 
 
 def source_of(content_id: int) -> str:
@@ -60,6 +93,26 @@ def gated_item(s: Session, content_id: int, now: datetime | None = None) -> Cont
     ):
         return None
     return content
+
+
+def open_item(s: Session, content_id: int) -> GatedItem:
+    """Return the item behind a public gated page, or raise NotFound when it has none."""
+    content = gated_item(s, content_id)
+    if content is None or content.asset is None:
+        raise NotFound("This download is not available.")
+    return GatedItem(content, content.asset.public_id, content.asset.filename)
+
+
+def toggle_gated(s: Session, actor: User, content_id: int) -> bool:
+    """Gate an item's uploaded file behind the lead form, or open it again; return whether
+    it is gated now."""
+    content = s.get(Content, content_id)
+    if content is None:
+        raise NotFound("No library item has this id.")
+    if content.asset is None and not content.is_gated:
+        raise Conflict("Only an item with an uploaded file can be gated.")
+    content.is_gated = not content.is_gated
+    return content.is_gated
 
 
 def client_hash(address: str, *, secret: str) -> str:
@@ -107,29 +160,29 @@ def lead_body(
 
 
 def submit(
-    s: Session,
-    content: Content,
-    submission: Submission,
-    settings: service.IntakeSettings,
-    *,
-    client: str,
-    cf_ref: str = "",
-    landing_url: str = "",
-    referrer: str = "",
-    user_agent: str = "",
+    item: GatedItem, submission: Submission, visit: Visit, settings: service.IntakeSettings
 ) -> service.Outcome:
-    """Store the submission as a raw event (committed first), then process it into a lead."""
-    body = lead_body(submission, cf_ref=cf_ref, landing_url=landing_url, referrer=referrer)
-    event, _is_new = service.store_event(
-        s,
-        source=source_of(content.id),
-        external_id=secrets.token_hex(16),  # a form post has no id of its own
-        content_type=JSON_TYPE,
-        body=json.dumps(body),
-        headers={"user-agent": user_agent, "content-type": JSON_TYPE},
+    """Keep the submission as a raw event, then process it into a lead.
+
+    Each step is its own unit of work: the raw event is safe before it is processed, and
+    what processing made of it (a lead, or the refusal the visitor is shown with a 422) is
+    kept whatever the page answers.
+    """
+    body = lead_body(
+        submission, cf_ref=visit.cf_ref, landing_url=visit.landing_url, referrer=visit.referrer
     )
-    event.headers = {**event.headers, CLIENT_HEADER: client}
-    s.commit()  # nothing is lost: the raw event is safe before processing
-    outcome = service.process_safely(s, event, settings)
-    s.commit()
-    return outcome
+    with db.unit_of_work() as own:
+        event, _is_new = service.store_event(
+            own,
+            source=source_of(item.content.id),
+            external_id=secrets.token_hex(16),  # a form post has no id of its own
+            content_type=JSON_TYPE,
+            body=json.dumps(body),
+            headers={"user-agent": visit.user_agent, "content-type": JSON_TYPE},
+        )
+        event.headers = {**event.headers, CLIENT_HEADER: visit.client}
+        event_id = event.id
+    with db.unit_of_work() as own:
+        kept = own.get(InboundEvent, event_id)
+        assert kept is not None  # committed by the unit of work above
+        return service.process_safely(own, kept, settings)

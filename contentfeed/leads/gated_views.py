@@ -16,15 +16,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
+from pydantic import ValidationError as InputError
 from wtforms import BooleanField, EmailField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role
+from contentfeed.accounts.access import Role
 from contentfeed.accounts.service import normalise_email
-from contentfeed.content.models import Content
-from contentfeed.errors import Invalid, NotFound
+from contentfeed.errors import Conflict, Invalid
 from contentfeed.forms import Form
 from contentfeed.leads import gated, privacy, service
 from contentfeed.links.service import COOKIE_NAME
@@ -63,15 +63,30 @@ class PrivacyForm(Form):
 # --- gated content -----------------------------------------------------------------------
 
 
-def _file_url(content: Content) -> str:
-    assert content.asset is not None
-    return url_for(
-        "content.file", public_id=content.asset.public_id, filename=content.asset.filename
-    )
+def _file_url(item: gated.GatedItem) -> str:
+    return url_for("content.file", public_id=item.public_id, filename=item.filename)
 
 
-def _page(content: Content, form: GatedForm, status: int, message: str = "") -> ResponseReturnValue:
-    return render_template("leads/gated.html", content=content, form=form, message=message), status
+def _page(
+    item: gated.GatedItem, form: GatedForm, status: int, message: str = ""
+) -> ResponseReturnValue:
+    html = render_template("leads/gated.html", content=item.content, form=form, message=message)
+    return html, status
+
+
+def _show_problems(form: Form, fields: dict[str, str]) -> None:
+    """Put each refused field's complaint beside the form field that holds it."""
+    for name, text in fields.items():
+        field = form._fields.get("name" if name in ("first_name", "last_name") else name)
+        if field is not None:
+            field.errors = [*field.errors, text]
+
+
+def _input_problems(exc: InputError) -> dict[str, str]:
+    return {
+        ".".join(str(p) for p in err["loc"]): err["msg"].removeprefix("Value error, ")
+        for err in exc.errors()
+    }
 
 
 @bp.route("/g/<int:content_id>", methods=["GET", "POST"])  # content.models.GATED_PAGE
@@ -79,63 +94,57 @@ def _page(content: Content, form: GatedForm, status: int, message: str = "") -> 
 def page(content_id: int) -> ResponseReturnValue:
     """The public page of a gated item: a short form, then the download."""
     s = db.session()
-    content = gated.gated_item(s, content_id)
-    if content is None:
-        raise NotFound("This download is not available.")
+    item = gated.open_item(s, content_id)
     form = GatedForm()
     if request.method == "GET":
-        return _page(content, form, 200)
+        return _page(item, form, 200)
     if (form.website.data or "").strip():
-        return redirect(_file_url(content))  # a bot: pretend it worked, store nothing
+        return redirect(_file_url(item))  # a bot: pretend it worked, store nothing
     client = gated.client_hash(request.remote_addr or "", secret=current_app.config["SECRET_KEY"])
     if gated.is_limited(s, client, limit=current_app.config["GATED_SUBMISSIONS_PER_HOUR"]):
         message = "Too many requests from your network just now. Please try again in an hour."
-        return _page(content, form, 429, message)
+        return _page(item, form, 429, message)
     if not form.validate():
-        return _page(content, form, 422, "Please check the fields marked below.")
-    submission = gated.Submission(
-        name=form.name.data or "",
-        email=form.email.data or "",
-        company=form.company.data or "",
-        job_title=form.job_title.data or "",
-    )
-    outcome = gated.submit(
-        s,
-        content,
-        submission,
-        service.IntakeSettings.from_config(current_app.config),
+        return _page(item, form, 422, "Please check the fields marked below.")
+    try:
+        submission = gated.Submission(
+            name=form.name.data or "",
+            email=form.email.data or "",
+            company=form.company.data or "",
+            job_title=form.job_title.data or "",
+        )
+    except InputError as exc:
+        _show_problems(form, _input_problems(exc))
+        return _page(item, form, 422, "Please check the fields marked below.")
+    visit = gated.Visit(
         client=client,
         cf_ref=request.cookies.get(COOKIE_NAME, "")[:200],
         landing_url=request.url[:2000],
         referrer=(request.referrer or "")[:2000],
         user_agent=request.headers.get("User-Agent", ""),
     )
+    outcome = gated.submit(
+        item, submission, visit, service.IntakeSettings.from_config(current_app.config)
+    )
     if outcome.problem is not None:
-        for name, text in outcome.problem.fields.items():
-            field = form._fields.get("name" if name in ("first_name", "last_name") else name)
-            if field is not None:
-                field.errors = [*field.errors, text]
-        return _page(content, form, 422, outcome.problem.message)
+        _show_problems(form, outcome.problem.fields)
+        return _page(item, form, 422, outcome.problem.message)
     # Processed, or failed for a reason of ours: the raw event is kept and retried by the job,
     # so the visitor gets the download either way.
-    return redirect(_file_url(content))
+    return redirect(_file_url(item))
 
 
 @bp.post("/library/<int:content_id>/gated")
 @access.require_role(Role.ADMIN, Role.MARKETER)
 def toggle(content_id: int) -> ResponseReturnValue:
     """Mark an item's uploaded file as gated behind the lead form, or open it again."""
-    s = db.session()
-    content = s.get(Content, content_id)
-    if content is None:
-        raise NotFound("No library item has this id.")
-    if content.asset is None and not content.is_gated:
-        flash("Only an item with an uploaded file can be gated.", "error")
+    try:
+        is_gated = gated.toggle_gated(db.session(), access.signed_in_user(), content_id)
+    except Conflict as exc:
+        flash(exc.message, "error")
     else:
-        content.is_gated = not content.is_gated
-        s.commit()
-        if content.is_gated:
-            address = url_for("gated.page", content_id=content.id, _external=True)
+        if is_gated:
+            address = url_for("gated.page", content_id=content_id, _external=True)
             flash(
                 f"Gated: the file is now offered behind a form at {address}. Posts suggested "
                 "from now on lead there; links suggested before keep leading to the file.",
@@ -159,12 +168,15 @@ def privacy_page() -> ResponseReturnValue:
         action = request.form.get("action", "")
         if not form.validate():
             return render_template("leads/privacy.html", form=form, result=result), 422
+        try:
+            person = privacy.ErasureIn(email=form.email.data or "")
+        except InputError:
+            form.email.errors = [*form.email.errors, "Enter an address, like name@company.com."]
+            return render_template("leads/privacy.html", form=form, result=result), 422
         s = db.session()
-        email = form.email.data or ""
         if action == "export":
-            held = privacy.export(s, email)
+            held = privacy.export(s, person)
             if not held.found:
-                s.rollback()
                 flash(held.message, "info")
                 return render_template("leads/privacy.html", form=form, result=result)
             return Response(
@@ -176,8 +188,7 @@ def privacy_page() -> ResponseReturnValue:
             if not form.confirm.data:
                 form.confirm.errors = ["Tick this to confirm the erasure."]
                 return render_template("leads/privacy.html", form=form, result=result), 422
-            report = privacy.erase_person(s, email, actor=access.signed_in_user())
-            s.commit()
+            report = privacy.erase(s, access.signed_in_user(), person)
             flash(report.summary() + ".", "success")
             return redirect(url_for("gated.privacy"))
         form.form_errors.append("Choose Export or Erase.")

@@ -1,7 +1,7 @@
 """Personal data: export everything held about one person, or erase it.
 
-Neither function commits; the caller does. Neither logs the email address: logs outlive
-erasure, so they must never hold the personal data erasure removes.
+No function here commits: the request that calls them does. None logs the email address:
+logs outlive erasure, so they must never hold the personal data erasure removes.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import User
@@ -20,8 +21,22 @@ from contentfeed.accounts.service import normalise_email
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
 from contentfeed.leads.models import InboundEvent, Lead, Touch
+from contentfeed.text import Input
 
 log = logging.getLogger("contentfeed.leads.privacy")
+
+
+class PersonQuery(Input):
+    """Whose personal data: the address as the person gave it (case and spaces ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class ErasureIn(PersonQuery):
+    """Whose personal data to erase."""
+
 
 ERASED_DOMAIN = "erased.invalid"
 # The Lead fields that describe the person; erasure blanks them all.
@@ -178,19 +193,20 @@ class Export:
     message: str  # says we hold nothing, instead of handing out an empty file; "" otherwise
 
 
-def export(s: Session, email: str) -> Export:
+def export(s: Session, data: PersonQuery) -> Export:
     """Export everything held about one person, saying so when we hold nothing about them.
 
     Found means a lead or a raw delivery names the address (touches, history and CRM messages
-    hang off the leads)."""
-    data = export_person(s, email)
-    if data["leads"] or data["inbound_events"]:
-        return Export(data, found=True, message="")
+    hang off the leads). It changes nothing."""
+    email = data.email
+    held = export_person(s, email)
+    if held["leads"] or held["inbound_events"]:
+        return Export(held, found=True, message="")
     message = (
         f"We hold no personal data about {_normalised(email)}: no lead and no raw delivery "
         "names this address."
     )
-    return Export(data, found=False, message=message)
+    return Export(held, found=False, message=message)
 
 
 def _routing_records(s: Session, lead_ids: list[int]) -> dict[str, Any]:
@@ -262,6 +278,11 @@ def erase_person(s: Session, email: str, *, actor: User | None) -> ErasureReport
         len(events),
     )
     return ErasureReport(leads=len(leads), events=len(events), messages=messages, closed=closed)
+
+
+def erase(s: Session, actor: User | None, data: ErasureIn) -> ErasureReport:
+    """Erase one person's personal data (see ``erase_person``) on an admin's request."""
+    return erase_person(s, data.email, actor=actor)
 
 
 def _blank_routing_records(s: Session, lead_ids: list[int]) -> int:

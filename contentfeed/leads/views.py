@@ -7,30 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from pydantic import ValidationError
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role
-from contentfeed.errors import Conflict, DomainError
+from contentfeed.accounts.access import Role
+from contentfeed.errors import Conflict, DomainError, Invalid
 from contentfeed.forms import Form
-from contentfeed.leads import attribution, service
-from contentfeed.leads.models import (
-    EventStatus,
-    InboundEvent,
-    Lead,
-    LeadStatus,
-    Touch,
-    WebhookSecret,
-)
+from contentfeed.leads import attribution, listing, service, signing, timeline
+from contentfeed.leads.models import EventStatus, LeadStatus, Touch
 from contentfeed.routing import panel
-from contentfeed.suggestions.models import SuggestionStatus
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 bp = Blueprint("leads", __name__)
@@ -48,6 +40,8 @@ FOUND_IN_LABELS = {
     "earlier": "an earlier lead of this person",
     "returned": "a later visit of this person",
 }
+# What became of the seller's suggestion behind a touch, as the pages say it.
+POST_STATES = {"posted": "shared", "suggested": "suggested, not marked posted", "": ""}
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
 
@@ -82,14 +76,13 @@ class CreditRow:
     percentages: list[str]
 
 
-def _touch_rows(touches: list[Touch], context: service.TouchContext) -> list[TouchRow]:
+def _touch_rows(touches: list[Touch], context: listing.TouchContext) -> list[TouchRow]:
     rows = []
     for touch in touches:
         seller = context.sellers.get(touch.seller_id or 0)
         content = context.contents.get(touch.content_id or 0)
         campaign = context.campaigns.get(touch.campaign_id or 0)
-        post = context.suggestions.get(touch.suggestion_id or 0)
-        is_posted = post is not None and post.status is SuggestionStatus.POSTED
+        post, posted_at = context.post_state(touch)
         rows.append(
             TouchRow(
                 touch=touch,
@@ -98,8 +91,8 @@ def _touch_rows(touches: list[Touch], context: service.TouchContext) -> list[Tou
                 content_title=content.title if content else "Removed content",
                 campaign=campaign.name if campaign else "",
                 found_in=FOUND_IN_LABELS.get(touch.found_in, touch.found_in),
-                posted="shared" if is_posted else ("suggested, not marked posted" if post else ""),
-                posted_at=post.posted_at if is_posted and post is not None else None,
+                posted=POST_STATES[post],
+                posted_at=posted_at,
             )
         )
     return rows
@@ -110,7 +103,7 @@ def _percent(share: float) -> str:
     return f"{text} %"
 
 
-def _credit_rows(touches: list[Touch], context: service.TouchContext) -> list[CreditRow]:
+def _credit_rows(touches: list[Touch], context: listing.TouchContext) -> list[CreditRow]:
     summary = attribution.credit_summary(touches)
     seller_ids: list[int | None] = []
     for touch in touches:
@@ -167,7 +160,6 @@ def _can_open_library() -> bool:
 @access.require_role(*READERS)
 def index() -> str:
     """List leads newest first, with search, status and attribution filters."""
-    s = db.session()
     args = request.args
     status_arg = args.get("status", "")
     status = LeadStatus(status_arg) if status_arg in set(LeadStatus) else None
@@ -175,20 +167,22 @@ def index() -> str:
     per_page = int(current_app.config["PAGE_SIZE"])
     number = page_number()
     sort, direction = sort_params(
-        set(service.LEAD_SORTS), "submitted", descending_first=frozenset({"submitted"})
+        set(listing.LEAD_SORTS), "submitted", descending_first=frozenset({"submitted"})
     )
-    query = service.LeadQuery(
-        q=args.get("q", "").strip(),
-        status=status,
-        attributed=ATTRIBUTION_FILTERS.get(attribution_arg),
-        sort=sort,
-        descending=direction == "desc",
-        offset=(number - 1) * per_page,
-        limit=per_page,
-    )
-    result = service.list_leads(s, access.signed_in_user(), query)
-    context = service.touch_context(s, [t for lead in result.items for t in lead.touches])
-    rows = [(lead, _touch_rows(lead.touches, context)) for lead in result.items]
+    try:
+        query = listing.LeadQuery(
+            q=args.get("q", "").strip(),
+            status=status,
+            attributed=ATTRIBUTION_FILTERS.get(attribution_arg),
+            sort=sort,
+            descending=direction == "desc",
+            offset=(number - 1) * per_page,
+            limit=per_page,
+        )
+    except ValidationError:
+        raise Invalid("The search needs attention.", {"q": "no control characters"}) from None
+    result = listing.list_leads(db.session(), access.signed_in_user(), query)
+    rows = [(lead, _touch_rows(lead.touches, result.context)) for lead in result.items]
     return render_template(
         "leads/index.html",
         rows=rows,
@@ -208,20 +202,19 @@ def index() -> str:
 def detail(lead_id: int) -> str:
     """Tell a lead's story: who, from which seller's post of which content, the form data."""
     s = db.session()
-    lead: Lead = service.get_lead(s, access.signed_in_user(), lead_id)
-    context = service.touch_context(s, lead.touches)
+    story = timeline.tell_story(s, access.signed_in_user(), lead_id)
+    lead, context = story.lead, story.context
     utm = [(name, getattr(lead, name)) for name in UTM_FIELDS if getattr(lead, name)]
-    events = service.lead_events(s, lead.id)
     return render_template(
         "leads/detail.html",
         lead=lead,
-        timeline=service.lead_timeline(s, lead, events),
+        timeline=story.timeline,
         touches=_touch_rows(lead.touches, context),
         credit_rows=_credit_rows(lead.touches, context),
         model_labels=[attribution.model_label(m) for m in attribution.MODELS],
         utm=utm,
         extra=[(label, text) for label, text in _flatten(lead.extra or {}) if label],
-        events=events,
+        events=story.events,
         can_open_library=_can_open_library(),
         work=panel.work_panel(s, lead, current_user),
     )
@@ -239,22 +232,15 @@ def secrets() -> ResponseReturnValue:
     new_secret = None
     if form.validate_on_submit():
         try:
-            secret, new_secret = service.create_secret(
+            secret, new_secret = signing.create_secret(
                 s, name=form.name.data or "", created_by=current_user
             )
         except DomainError as exc:
             form.name.errors = [*form.name.errors, exc.fields.get("name", exc.message)]
         else:
-            s.commit()
             flash(f"Secret “{secret.name}” is created.", "success")
             form = SecretForm(formdata=None)
-    all_secrets = list(
-        s.scalars(
-            sa.select(WebhookSecret).order_by(
-                WebhookSecret.revoked_at.is_not(None), WebhookSecret.id.desc()
-            )
-        )
-    )
+    all_secrets = signing.list_secrets(s)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return render_template(
         "leads/secrets.html",
@@ -270,9 +256,7 @@ def secrets() -> ResponseReturnValue:
 @access.require_role(*ADMIN)
 def secret_revoke(secret_id: int) -> Response:
     """Revoke a secret; deliveries signed with it are refused from now on."""
-    s = db.session()
-    secret = service.revoke_secret(s, secret_id)
-    s.commit()
+    secret = signing.revoke_secret(db.session(), secret_id)
     flash(f"Secret “{secret.name}” is revoked.", "success")
     return redirect(url_for("leads.secrets"))
 
@@ -305,16 +289,12 @@ def event_reprocess(event_id: int) -> Response:
     try:
         outcome = service.reprocess_event(s, event_id, settings)
     except Conflict as exc:
-        s.rollback()
         flash(exc.message, "error")
         return redirect(url_for("leads.events"))
-    s.commit()
     if outcome.status is EventStatus.PROCESSED and outcome.lead_id is not None:
         flash(f"Event {event_id} is processed: it is lead #{outcome.lead_id}.", "success")
     elif outcome.problem is not None:
         flash(f"Event {event_id} cannot become a lead: {outcome.problem.message}", "error")
     else:
-        event = s.get(InboundEvent, event_id)
-        error = event.error if event else ""
-        flash(f"Event {event_id} failed again: {error}", "error")
+        flash(f"Event {event_id} failed again: {service.failure_of(s, event_id)}", "error")
     return redirect(url_for("leads.events"))

@@ -1,0 +1,227 @@
+"""Webhook signing secrets: making and revoking them, and checking a delivery's signature."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import secrets
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import EmptyWebhookSecretError
+
+from contentfeed.accounts.models import User
+from contentfeed.db import utcnow
+from contentfeed.errors import BadRequest, Invalid, NotFound, Unauthorized
+from contentfeed.leads import intake
+from contentfeed.leads.models import WebhookSecret
+from contentfeed.text import checked_text
+
+log = logging.getLogger("contentfeed.leads")
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)
+USE_RECORD_INTERVAL = timedelta(minutes=1)
+
+
+def new_secret_value() -> str:
+    """Return a fresh Standard Webhooks secret: whsec_ and base64 of 24 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+
+
+def create_secret(
+    s: Session, *, name: str, created_by: User | None = None
+) -> tuple[WebhookSecret, str]:
+    """Create a signing secret and return it with its value (show the value only once)."""
+    name = checked_text("name", name).strip()
+    if not name:
+        raise Invalid("Name the secret after the sender that uses it.", {"name": "required"})
+    if len(name) > 120:
+        raise Invalid("The name is too long.", {"name": "at most 120 characters"})
+    value = new_secret_value()
+    secret = WebhookSecret(
+        name=name,
+        secret=value,
+        prefix=value[:12],
+        created_by_id=created_by.id if created_by else None,
+    )
+    s.add(secret)
+    s.flush()
+    forget_signers()
+    return secret, value
+
+
+def active_secrets(s: Session) -> list[WebhookSecret]:
+    """Return the secrets that may sign deliveries (all not revoked), oldest first."""
+    query = (
+        sa.select(WebhookSecret)
+        .where(WebhookSecret.revoked_at.is_(None))
+        .order_by(WebhookSecret.id)
+    )
+    return list(s.scalars(query))
+
+
+def list_secrets(s: Session) -> list[WebhookSecret]:
+    """Return every signing secret for the admin page: active ones first, newest first."""
+    query = sa.select(WebhookSecret).order_by(
+        WebhookSecret.revoked_at.is_not(None), WebhookSecret.id.desc()
+    )
+    return list(s.scalars(query))
+
+
+@dataclass(frozen=True)
+class Signer:
+    """An active secret, ready to compute signatures."""
+
+    id: int
+    name: str
+    webhook: Webhook
+
+
+# Each worker keeps the active secrets for a few seconds, so a delivery costs no read for
+# them. A secret made here is found at once (an unmatched signature reloads the list); a
+# revoked one is refused by this process at once and by other workers within SIGNERS_TTL.
+SIGNERS_TTL_SECONDS = 5.0
+_SIGNERS: weakref.WeakKeyDictionary[sa.Engine, tuple[float, list[Signer]]] = (
+    weakref.WeakKeyDictionary()
+)
+_USE_RECORDED: weakref.WeakKeyDictionary[sa.Engine, dict[int, float]] = weakref.WeakKeyDictionary()
+
+
+def forget_signers() -> None:
+    """Drop this process's cached secrets (after a secret is made or revoked)."""
+    _SIGNERS.clear()
+    _USE_RECORDED.clear()
+
+
+def _signers(conn: sa.Connection, *, fresh: bool = False) -> tuple[list[Signer], bool]:
+    """Return the active secrets' signers and whether they were just read."""
+    cached = _SIGNERS.get(conn.engine)
+    if cached is not None and not fresh and time.monotonic() - cached[0] < SIGNERS_TTL_SECONDS:
+        return cached[1], False
+    query = (
+        sa.select(WebhookSecret.id, WebhookSecret.name, WebhookSecret.secret)
+        .where(WebhookSecret.revoked_at.is_(None))
+        .order_by(WebhookSecret.id)
+    )
+    signers = []
+    for secret_id, name, value in conn.execute(query):
+        try:
+            signers.append(Signer(secret_id, name, Webhook(value)))
+        except (binascii.Error, ValueError, EmptyWebhookSecretError):
+            log.error("webhook secret %s (%s) is not a valid whsec_ value", secret_id, name)
+    _SIGNERS[conn.engine] = (time.monotonic(), signers)
+    return signers, True
+
+
+def revoke_secret(s: Session, secret_id: int, now: datetime | None = None) -> WebhookSecret:
+    """Stop accepting a secret's signatures; revoking twice changes nothing."""
+    secret = s.get(WebhookSecret, secret_id)
+    if secret is None:
+        raise NotFound("No webhook secret has this id.")
+    if secret.revoked_at is None:
+        secret.revoked_at = now or utcnow()
+    forget_signers()
+    return secret
+
+
+def _signatures(header: str) -> list[bytes]:
+    """Return the v1 signatures of a webhook-signature header; malformed entries are ignored."""
+    found = []
+    for entry in header.split():
+        version, _, encoded = entry.partition(",")
+        if version != "v1" or not encoded:
+            continue
+        try:
+            found.append(base64.b64decode(encoded, validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    return found
+
+
+def verify_signature(
+    conn: sa.Connection,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    clock_skew_seconds: int,
+    now: datetime | None = None,
+) -> Signer:
+    """Return the active secret whose Standard Webhooks signature matches, or raise Unauthorized.
+
+    The HMAC comes from ``standardwebhooks.Webhook.sign``. Its ``verify`` is not used because
+    its timestamp tolerance is fixed at five minutes and ours is a setting; it would also
+    raise ValueError (a 500) on a malformed signature header instead of refusing it.
+    """
+    now = now or utcnow()
+    msg_id = headers.get("webhook-id", "").strip()
+    raw_timestamp = headers.get("webhook-timestamp", "").strip()
+    header = headers.get("webhook-signature", "").strip()
+    if not (msg_id and raw_timestamp and header):
+        raise Unauthorized(
+            "Sign the request with the Standard Webhooks headers webhook-id, webhook-timestamp "
+            "and webhook-signature, or send 'Authorization: Bearer <token>'."
+        )
+    if len(msg_id) > 200:
+        raise Unauthorized("The webhook-id header is longer than 200 characters.")
+    if (problem := intake.control_character(msg_id)) is not None:
+        # It becomes the stored event's key, which cannot hold a NUL on PostgreSQL.
+        raise Invalid("The webhook-id header needs attention.", {"webhook-id": problem})
+    try:
+        sent_at = datetime.fromtimestamp(int(raw_timestamp), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise Unauthorized(
+            "The webhook-timestamp header must be whole seconds since 1970-01-01 UTC."
+        ) from None
+    if abs(now - sent_at) > timedelta(seconds=clock_skew_seconds):
+        raise Unauthorized(
+            f"The webhook-timestamp is more than {clock_skew_seconds} seconds away from our "
+            "clock; sign each delivery with the current time (old deliveries are refused)."
+        )
+    offered = _signatures(header)
+    if not offered:
+        raise Unauthorized(
+            "The webhook-signature header is malformed: send 'v1,<base64 signature>' entries "
+            "separated by spaces."
+        )
+    try:
+        text = body.decode("utf-8")  # the library signs text
+    except UnicodeDecodeError:
+        raise BadRequest("The body is not valid UTF-8.") from None
+    signers, fresh = _signers(conn)
+    matched = _matching(signers, msg_id, sent_at, text, offered)
+    if matched is None and not fresh:  # perhaps signed with a secret made since we looked
+        matched = _matching(_signers(conn, fresh=True)[0], msg_id, sent_at, text, offered)
+    if matched is None:
+        raise Unauthorized("The webhook signature matches none of the active secrets.")
+    _record_use(conn, matched, now)
+    return matched
+
+
+def _matching(
+    signers: Iterable[Signer], msg_id: str, sent_at: datetime, text: str, offered: list[bytes]
+) -> Signer | None:
+    for signer in signers:
+        expected = base64.b64decode(signer.webhook.sign(msg_id, sent_at, text).partition(",")[2])
+        if any(hmac.compare_digest(expected, signature) for signature in offered):
+            return signer
+    return None
+
+
+def _record_use(conn: sa.Connection, signer: Signer, now: datetime) -> None:
+    """Note when a secret was last used, at most once a minute per worker."""
+    recorded = _USE_RECORDED.setdefault(conn.engine, {})
+    last = recorded.get(signer.id)
+    if last is not None and time.monotonic() - last < USE_RECORD_INTERVAL.total_seconds():
+        return
+    recorded[signer.id] = time.monotonic()
+    conn.execute(
+        sa.update(WebhookSecret).where(WebhookSecret.id == signer.id).values(last_used_at=now)
+    )
