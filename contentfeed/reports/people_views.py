@@ -23,7 +23,8 @@ from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
 from contentfeed.forms import Form, options
 from contentfeed.leads.attribution import model_label
-from contentfeed.reports import people
+from contentfeed.reports import measures, people
+from contentfeed.reports import sales as sales_report
 from contentfeed.reports.models import LeaderboardMode
 from contentfeed.reports.period import Period, parse_period
 from contentfeed.ui import Page, page_number, query_id, sort_params, url_with, viewer_zone
@@ -242,7 +243,7 @@ def leaderboard() -> ResponseReturnValue:
         anonymous=anonymous,
         you=you,
         best_leads=best_leads,
-        format_credit=people.format_credit,
+        format_credit=measures.format_credit,
         csv_url=url_for(
             "reports_people.leaderboard_csv",
             **_args(choice.period, **({"team": team_id} if team_id else {})),
@@ -272,8 +273,8 @@ def leaderboard_csv() -> Response:
             *([] if anonymous else [row.team]),
             row.figures.posts,
             row.figures.clicks,
-            people.format_credit(row.figures.leads),
-            people.format_credit(row.figures.qualified),
+            measures.format_credit(row.figures.leads),
+            measures.format_credit(row.figures.qualified),
         ]
         for row in rows
     ]
@@ -313,7 +314,7 @@ def seller(seller_id: int) -> ResponseReturnValue:
         page=page,
         sort=sort,
         direction=direction,
-        format_credit=people.format_credit,
+        format_credit=measures.format_credit,
         is_self=person.id == current_user.id,
         csv_url=url_for("reports_people.seller_csv", **_args(choice.period, seller_id=seller_id)),
     )
@@ -334,8 +335,8 @@ def seller_csv(seller_id: int) -> Response:
             row.status.label,
             row.posted_at.strftime("%Y-%m-%d %H:%M") if row.posted_at else "",
             row.clicks,
-            people.format_credit(row.leads),
-            people.format_credit(row.qualified),
+            measures.format_credit(row.leads),
+            measures.format_credit(row.qualified),
         ]
         for row in report.history
     ]
@@ -398,9 +399,9 @@ def sales() -> ResponseReturnValue:
     }
     if choice.period is None:
         return render_template("reports/people_sales.html", **context), 422
-    report = people.sales(s, choice.period)
+    report = sales_report.sales(s, choice.period)
     attribution = (
-        people.campaign_attribution(s, campaign, choice.period, context["by"])
+        sales_report.campaign_attribution(s, campaign, choice.period, context["by"])
         if campaign is not None
         else None
     )
@@ -411,9 +412,9 @@ def sales() -> ResponseReturnValue:
         report=report,
         attribution=attribution,
         period_label=_period_label(choice.period),
-        format_credit=people.format_credit,
-        format_duration=people.format_duration,
-        format_rate=people.format_rate,
+        format_credit=measures.format_credit,
+        format_duration=measures.format_duration,
+        format_rate=measures.format_rate,
         model_label=model_label,
         csv_url=lambda table: url_for(
             "reports_people.sales_csv", **{**request.args.to_dict(), "table": table}
@@ -437,17 +438,17 @@ def sales_csv() -> Response:
         campaign, _campaigns = _campaign_arg(s)
         if campaign is None:
             raise Invalid("Pick a campaign.", {"campaign": "a campaign"})
-        result = people.campaign_attribution(s, campaign, period, _by_arg())
+        result = sales_report.campaign_attribution(s, campaign, period, _by_arg())
         s.commit()
         header = ["Seller" if result.by == "seller" else "Content"]
         header += [model_label(model) for model in result.models]
         body = [
-            [row.label, *(people.format_credit(row.credits[m]) for m in result.models)]
+            [row.label, *(measures.format_credit(row.credits[m]) for m in result.models)]
             for row in result.rows
         ]
-        body.append(["Total", *(people.format_credit(result.total(m)) for m in result.models)])
+        body.append(["Total", *(measures.format_credit(result.total(m)) for m in result.models)])
         return _csv(name, header, body)
-    report = people.sales(s, period)
+    report = sales_report.sales(s, period)
     s.commit()
     if table == "status":
         header = ["Queue", *(status.label for status in report.statuses), "Total"]
@@ -479,7 +480,7 @@ def sales_csv() -> Response:
                 row.met,
                 row.missed,
                 row.pending,
-                people.format_rate(row.compliance),
+                measures.format_rate(row.compliance),
                 row.claimed,
                 _minutes(row.median_claim_seconds),
                 row.contacted,
@@ -495,8 +496,8 @@ def sales_csv() -> Response:
             row.leads,
             row.qualified,
             row.converted,
-            people.format_rate(row.qualified_rate),
-            people.format_rate(row.converted_rate),
+            measures.format_rate(row.qualified_rate),
+            measures.format_rate(row.converted_rate),
         ]
         for row in report.sources
     ]

@@ -17,7 +17,7 @@ from contentfeed.accounts.models import Role
 from contentfeed.content.models import Campaign
 from contentfeed.errors import Invalid
 from contentfeed.leads.attribution import MODEL_LABELS, MODELS
-from contentfeed.reports import charts
+from contentfeed.reports import charts, funnel
 from contentfeed.reports import content as report
 from contentfeed.reports.period import Period, parse_period
 from contentfeed.ui import Page, page_number, sort_params, url_with, viewer_zone
@@ -89,8 +89,8 @@ def _today() -> date:
 
 
 def _model() -> str:
-    model = request.args.get("model", report.DEFAULT_MODEL)
-    return model if model in MODELS else report.DEFAULT_MODEL
+    model = request.args.get("model", funnel.DEFAULT_MODEL)
+    return model if model in MODELS else funnel.DEFAULT_MODEL
 
 
 def _group() -> str:
@@ -118,8 +118,8 @@ def _quick_links(period: Period | None) -> list[tuple[str, str, bool]]:
     return links
 
 
-def _estimates() -> report.Estimates:
-    return report.Estimates.from_config(current_app.config)
+def _estimates() -> funnel.Estimates:
+    return funnel.Estimates.from_config(current_app.config)
 
 
 def _invalid_page(template: str, error: Invalid, **context: Any) -> ResponseReturnValue:
@@ -139,7 +139,7 @@ def _invalid_page(template: str, error: Invalid, **context: Any) -> ResponseRetu
     )
 
 
-def _daily_chart(points: Sequence[report.DayPoint], is_whole: bool) -> Markup:
+def _daily_chart(points: Sequence[funnel.DayPoint], is_whole: bool) -> Markup:
     total_clicks = sum(p.clicks for p in points)
     total_leads = sum(p.leads for p in points)
     days = [p.day for p in points]
@@ -170,8 +170,8 @@ def _daily_chart(points: Sequence[report.DayPoint], is_whole: bool) -> Markup:
     return wide + narrow
 
 
-def _bar_chart(rows: Iterable[report.Row], what: str) -> tuple[Markup, list[report.Row]]:
-    top = [r for r in report.sort_rows(list(rows), "clicks", True) if r.figures.clicks][:TOP_BARS]
+def _bar_chart(rows: Iterable[funnel.Row], what: str) -> tuple[Markup, list[funnel.Row]]:
+    top = [r for r in funnel.sort_rows(list(rows), "clicks", True) if r.figures.clicks][:TOP_BARS]
     chart = charts.bar_chart(
         [(r.label, float(r.figures.clicks)) for r in top],
         title=f"Top {what} by clicks",
@@ -184,13 +184,13 @@ def _bar_chart(rows: Iterable[report.Row], what: str) -> tuple[Markup, list[repo
 def _sort() -> tuple[str, str]:
     """The table's sort: figures most first, names A to Z, unless the query says otherwise."""
     return sort_params(
-        set(report.SORTS), report.DEFAULT_SORT, descending_first=report.SORTS.keys() - {"label"}
+        set(funnel.SORTS), funnel.DEFAULT_SORT, descending_first=funnel.SORTS.keys() - {"label"}
     )
 
 
-def _sorted_page(rows: list[report.Row]) -> tuple[list[report.Row], Page, str, str]:
+def _sorted_page(rows: list[funnel.Row]) -> tuple[list[funnel.Row], Page, str, str]:
     sort, direction = _sort()
-    ordered = report.sort_rows(rows, sort, direction == "desc")
+    ordered = funnel.sort_rows(rows, sort, direction == "desc")
     per_page = current_app.config["PAGE_SIZE"]
     number = page_number()
     page = Page(number, per_page, len(ordered), _page_url)
@@ -262,17 +262,17 @@ def dashboard_csv() -> ResponseReturnValue:
 
 
 def _table_lines(
-    first: str, rows: list[report.Row], total: report.Figures, model: str
+    first: str, rows: list[funnel.Row], total: funnel.Figures, model: str
 ) -> list[list[object]]:
     """A report table as CSV lines, in the page's order, with its total row."""
-    is_whole = model in report.WHOLE_MODELS
+    is_whole = model in funnel.WHOLE_MODELS
     sort, direction = _sort()
-    lines: list[list[object]] = [[first, *report.CSV_HEADER]]
+    lines: list[list[object]] = [[first, *funnel.CSV_HEADER]]
     lines += [
-        [row.label, *report.figure_cells(row.figures, is_whole)]
-        for row in report.sort_rows(rows, sort, direction == "desc")
+        [row.label, *funnel.figure_cells(row.figures, is_whole)]
+        for row in funnel.sort_rows(rows, sort, direction == "desc")
     ]
-    lines.append(["Total", *report.figure_cells(total, is_whole)])
+    lines.append(["Total", *funnel.figure_cells(total, is_whole)])
     return lines
 
 
@@ -308,7 +308,7 @@ def campaign(campaign_id: int) -> ResponseReturnValue:
         campaign_id=campaign_id,
         campaign_name=result.campaign_name,
         rows=rows,
-        all_rows=report.sort_rows(result.items, sort, direction == "desc"),
+        all_rows=funnel.sort_rows(result.items, sort, direction == "desc"),
         page=page,
         sort=sort,
         direction=direction,
@@ -340,7 +340,7 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
             ["Content item", "Seller", "Posted at", "Connections", "Clicks", "Leads"]
         ]
         zone = period.zone
-        is_whole = model in report.WHOLE_MODELS
+        is_whole = model in funnel.WHOLE_MODELS
         for content_id, posts in sellers.items():
             for post in posts:
                 posted = (
