@@ -44,7 +44,7 @@ from contentfeed.db import Base
 from contentfeed.leads.attribution import credit_shares
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click, TrackedLink
-from contentfeed.reports import content, funnel, people, rollups, sales
+from contentfeed.reports import campaigns, content, funnel, people, rollups, sales
 from contentfeed.reports.period import Period
 from contentfeed.routing.models import Queue, QueueMember
 from contentfeed.suggestions.models import Suggestion
@@ -381,11 +381,11 @@ def dashboards(s: Session, zone: ZoneInfo) -> list[tuple[str, Callable[[], objec
         ("daily series, 90 d", lambda: content.daily_series(s, last_90, "linear")),
         (
             "campaign drill-down, 30 d",
-            lambda: content.campaign_report(s, last_30, campaign.id, "linear", estimates),
+            lambda: campaigns.campaign_report(s, last_30, campaign.id, "linear", estimates),
         ),
         (
             "campaign drill-down, 90 d",
-            lambda: content.campaign_report(s, last_90, campaign.id, "linear", estimates),
+            lambda: campaigns.campaign_report(s, last_90, campaign.id, "linear", estimates),
         ),
         ("leaderboard, 30 d", lambda: people.leaderboard(s, last_30)),
         ("leaderboard, 90 d", lambda: people.leaderboard(s, last_90)),

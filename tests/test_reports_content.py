@@ -23,8 +23,8 @@ from contentfeed.content.models import Content, ContentKind
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click, TrackedLink
+from contentfeed.reports import campaigns, funnel
 from contentfeed.reports import content as report
-from contentfeed.reports import funnel
 from contentfeed.reports.period import Period
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
@@ -293,7 +293,7 @@ def test_a_late_utc_click_counts_on_the_next_berlin_day(
 
 def test_campaign_drill_down(app: Flask, world: dict[str, int]) -> None:
     with app.app_context():
-        result = report.campaign_report(
+        result = campaigns.campaign_report(
             db.session(), PERIOD, world["campaign"], "last_touch", ESTIMATES
         )
     assert result.campaign_name == "Launch"
@@ -322,7 +322,7 @@ def test_a_campaign_report_leaves_out_other_campaigns(
     and nothing in the Launch campaign's drill-down or its daily series."""
     with app.app_context():
         s = db.session()
-        before = report.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
+        before = campaigns.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
         before_days = report.daily_series(s, PERIOD, "last_touch", campaign_id=world["campaign"])
         before_total = report.period_totals(s, PERIOD, "last_touch", ESTIMATES)
     other = make_content(title="Other launch deck", campaign="Other")
@@ -335,7 +335,7 @@ def test_a_campaign_report_leaves_out_other_campaigns(
         _clicks(s, link, at(3), at(4), at(4, 15))
         _lead(s, "other@example.com", LeadStatus.QUALIFIED, at(5), [(sg, link, {"all": 1})])
         s.commit()
-        after = report.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
+        after = campaigns.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
         after_days = report.daily_series(s, PERIOD, "last_touch", campaign_id=world["campaign"])
         after_total = report.period_totals(s, PERIOD, "last_touch", ESTIMATES)
     assert after_total.clicks == before_total.clicks + 3  # the dashboard sees it...

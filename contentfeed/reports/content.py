@@ -16,29 +16,35 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import SellerProfile, User
 from contentfeed.content.models import Campaign, Content, ContentKind
+from contentfeed.db import Id
 from contentfeed.errors import Invalid, NotFound
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click
 from contentfeed.reports import rollups
 from contentfeed.reports.funnel import (
     DEFAULT_MODEL,
+    DEFAULT_SORT,
     WHOLE_MODELS,
     Change,
     DayPoint,
     Estimates,
     Figures,
+    Model,
     Row,
     check_model,
+    sort_rows,
 )
 from contentfeed.reports.period import Period
 from contentfeed.suggestions.models import Suggestion
+from contentfeed.text import Input
 
 GROUPS: dict[str, str] = {
     "item": "Content item",
@@ -49,6 +55,41 @@ GROUPS: dict[str, str] = {
 QUALIFIED = (LeadStatus.QUALIFIED.value, LeadStatus.CONVERTED.value)
 NO_CAMPAIGN = "No campaign"
 NO_TOPIC = "No topic"
+Group = Literal["item", "campaign", "topic", "kind"]
+
+
+# --- what a content report is asked for ---------------------------------------------------
+
+
+class ContentInput(Input):
+    """A content report's period (already read in the viewer's zone), model and row order.
+
+    The page reads it from its filters, the CSV download from the same filters, the API
+    from its query parameters; each report below takes one.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    period: Period
+    model: Model = DEFAULT_MODEL
+    sort: str = Field(default=DEFAULT_SORT, description="A column of funnel.SORTS")
+    descending: bool = True
+
+
+class DashboardInput(ContentInput):
+    """The dashboard's filters: a period, a model, a grouping and the rows' order."""
+
+    group: Group = "item"
+
+
+class DailyInput(Input):
+    """The daily series: a period, a model, and optionally only one campaign's items."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    period: Period
+    model: Model = DEFAULT_MODEL
+    campaign_id: Id | None = None
 
 
 @dataclass
@@ -76,46 +117,6 @@ class ContentReport:
         )
 
 
-@dataclass(frozen=True)
-class SellerPost:
-    """One seller's post of one item: when, their reach, and what it brought in the period."""
-
-    content_id: int
-    seller_id: int
-    seller_name: str
-    posted_at: datetime | None
-    connections: int
-    clicks: int
-    leads: float
-
-
-@dataclass
-class CampaignReport:
-    """A campaign's drill-down: its items with the same figures, and who posted each."""
-
-    campaign_id: int
-    campaign_name: str
-    period: Period
-    model: str
-    estimates: Estimates
-    items: list[Row]
-    sellers: dict[int, list[SellerPost]]
-    total: Figures
-    previous_total: Figures
-    daily: list[DayPoint]
-
-    @property
-    def is_whole(self) -> bool:
-        """Tell whether lead figures are whole numbers (first or last touch)."""
-        return self.model in WHOLE_MODELS
-
-    def change(self, name: str) -> Change:
-        """Compare one total with the previous period."""
-        return Change(
-            float(getattr(self.total, name) or 0), float(getattr(self.previous_total, name) or 0)
-        )
-
-
 # --- queries -------------------------------------------------------------------------------
 
 
@@ -123,7 +124,8 @@ def _in(column: Any, period: Period) -> sa.ColumnElement[bool]:
     return sa.and_(column >= period.start, column < period.end)
 
 
-def _only_campaign(stmt: Any, content_id: Any, campaign_id: int | None) -> Any:
+def only_campaign(stmt: Any, content_id: Any, campaign_id: int | None) -> Any:
+    """Narrow a statement to one campaign's items (all items when campaign_id is None)."""
     if campaign_id is None:
         return stmt
     return stmt.join(Content, Content.id == content_id).where(Content.campaign_id == campaign_id)
@@ -138,11 +140,11 @@ def item_figures(
     campaign_id: int | None = None,
 ) -> dict[int, Figures]:
     """Return the figures of every content item with any activity in the period (4 queries)."""
-    figures, _days = _collect(s, period, model, estimates, campaign_id, by_day=False)
+    figures, _days = collect(s, period, model, estimates, campaign_id, by_day=False)
     return figures
 
 
-def _collect(
+def collect(
     s: Session,
     period: Period,
     model: str,
@@ -159,7 +161,7 @@ def _collect(
     suggested = sa.select(Suggestion.content_id, sa.func.count()).where(
         _in(Suggestion.created_at, period)
     )
-    suggested = _only_campaign(suggested, Suggestion.content_id, campaign_id)
+    suggested = only_campaign(suggested, Suggestion.content_id, campaign_id)
     for content_id, n in s.execute(suggested.group_by(Suggestion.content_id)):
         figures[content_id].suggested = int(n)
 
@@ -173,7 +175,7 @@ def _collect(
         .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
         .where(_in(Suggestion.posted_at, period))
     )
-    posted = _only_campaign(posted, Suggestion.content_id, campaign_id)
+    posted = only_campaign(posted, Suggestion.content_id, campaign_id)
     for content_id, n, reach in s.execute(posted.group_by(Suggestion.content_id)):
         figures[content_id].posted = int(n)
         figures[content_id].reach = int(reach)
@@ -184,7 +186,7 @@ def _collect(
     day_leads: dict[date, float] = defaultdict(float)
 
     clicks = _clicks_per_item(s, period)
-    clicks = _only_campaign(clicks, clicks.selected_columns[0], campaign_id)
+    clicks = only_campaign(clicks, clicks.selected_columns[0], campaign_id)
     for content_id, n in s.execute(clicks):
         figures[content_id].clicks += int(n)
     if by_day:
@@ -196,7 +198,7 @@ def _collect(
         day_clicks.update(rollups.clicks_by_day(s, period, in_campaign))
 
     lead_keys = [Touch.content_id, lead_key] if by_day else [Touch.content_id]
-    for row in s.execute(_lead_credit(period, model, campaign_id, *lead_keys)):
+    for row in s.execute(lead_credit(period, model, campaign_id, *lead_keys)):
         leads, qualified, converted = (float(v) for v in row[-3:])
         f = figures[row[0]]
         f.leads += leads
@@ -241,7 +243,7 @@ def period_totals(
     check_model(model)
     total = Figures()
     suggested = sa.select(sa.func.count()).select_from(Suggestion)
-    suggested = _only_campaign(suggested, Suggestion.content_id, campaign_id)
+    suggested = only_campaign(suggested, Suggestion.content_id, campaign_id)
     total.suggested = int(s.scalar(suggested.where(_in(Suggestion.created_at, period))) or 0)
     posted = (
         sa.select(
@@ -251,7 +253,7 @@ def period_totals(
         .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
         .where(_in(Suggestion.posted_at, period))
     )
-    n, reach = s.execute(_only_campaign(posted, Suggestion.content_id, campaign_id)).one()
+    n, reach = s.execute(only_campaign(posted, Suggestion.content_id, campaign_id)).one()
     total.posted, total.reach = int(n), int(reach)
     if campaign_id is None:
         clicks = (
@@ -262,14 +264,14 @@ def period_totals(
     else:
         per_item = _clicks_per_item(s, period).subquery()
         clicks = sa.select(sa.func.coalesce(sa.func.sum(per_item.c[1]), 0)).select_from(per_item)
-        clicks = _only_campaign(clicks, per_item.c.content_id, campaign_id)
+        clicks = only_campaign(clicks, per_item.c.content_id, campaign_id)
     total.clicks = int(s.scalar(clicks) or 0)
-    leads, qualified, converted = s.execute(_lead_credit(period, model, campaign_id)).one()
+    leads, qualified, converted = s.execute(lead_credit(period, model, campaign_id)).one()
     total.leads, total.qualified, total.converted = float(leads), float(qualified), float(converted)
     return total.estimate(estimates or Estimates())
 
 
-def _lead_credit(period: Period, model: str, campaign_id: int | None, *keys: Any) -> sa.Select[Any]:
+def lead_credit(period: Period, model: str, campaign_id: int | None, *keys: Any) -> sa.Select[Any]:
     """Sum a model's credit per key over leads submitted in the period (merged ones left out)."""
     credit = Touch.credit(model)
     zero = sa.literal(0.0)
@@ -295,7 +297,7 @@ def _lead_credit(period: Period, model: str, campaign_id: int | None, *keys: Any
             Touch.content_id.is_not(None),
         )
     )
-    grouped: sa.Select[Any] = _only_campaign(stmt, Touch.content_id, campaign_id).group_by(*keys)
+    grouped: sa.Select[Any] = only_campaign(stmt, Touch.content_id, campaign_id).group_by(*keys)
     return grouped
 
 
@@ -303,7 +305,7 @@ def daily_series(
     s: Session, period: Period, model: str = DEFAULT_MODEL, *, campaign_id: int | None = None
 ) -> list[DayPoint]:
     """Return human clicks and lead credit for every viewer-zone day of the period."""
-    _figures, days = _collect(s, period, model, None, campaign_id, by_day=True)
+    _figures, days = collect(s, period, model, None, campaign_id, by_day=True)
     return days
 
 
@@ -369,7 +371,8 @@ def _campaign_names(s: Session) -> dict[int, str]:
     return {cid: name for cid, name in s.execute(sa.select(Campaign.id, Campaign.name))}
 
 
-def _total(figures: Iterable[Figures], estimates: Estimates) -> Figures:
+def sum_figures(figures: Iterable[Figures], estimates: Estimates) -> Figures:
+    """Add rows' figures up into a total row, with its estimates."""
     total = Figures()
     for f in figures:
         total.add(f)
@@ -441,7 +444,7 @@ def content_report(
     est = estimates or Estimates()
     if group not in GROUPS:
         raise Invalid("Pick a grouping from the tabs.", {"group": "unknown grouping"})
-    now, days = _collect(s, period, model, est, None, by_day=True)
+    now, days = collect(s, period, model, est, None, by_day=True)
     before = period_totals(s, period.previous(), model, est)
     return ContentReport(
         period=period,
@@ -450,7 +453,7 @@ def content_report(
         estimates=est,
         rows=group_rows(s, now, group, est),
         # Totals come from items, not rows: a topic row repeats items with several topics.
-        total=_total(now.values(), est),
+        total=sum_figures(now.values(), est),
         previous_total=before,
         daily=days,
     )
@@ -469,7 +472,7 @@ def figures_table(
     the previous period and the daily series the page adds (4 queries instead of 14)."""
     est = estimates or Estimates()
     figures = item_figures(s, period, model, est, campaign_id=campaign_id)
-    return group_rows(s, figures, group, est), _total(figures.values(), est)
+    return group_rows(s, figures, group, est), sum_figures(figures.values(), est)
 
 
 def campaign_name(s: Session, campaign_id: int) -> str:
@@ -480,87 +483,28 @@ def campaign_name(s: Session, campaign_id: int) -> str:
     return name
 
 
-def campaign_report(
-    s: Session,
-    period: Period,
-    campaign_id: int,
-    model: str = DEFAULT_MODEL,
-    estimates: Estimates | None = None,
-) -> CampaignReport:
-    """Build a campaign's drill-down: its items, and per item the sellers who posted it."""
-    est = estimates or Estimates()
-    name = campaign_name(s, campaign_id)
-    now, days = _collect(s, period, model, est, campaign_id, by_day=True)
-    before = period_totals(s, period.previous(), model, est, campaign_id=campaign_id)
-    return CampaignReport(
-        campaign_id=campaign_id,
-        campaign_name=name,
-        period=period,
-        model=model,
-        estimates=est,
-        items=group_rows(s, now, "item", est),
-        sellers=seller_posts(s, period, campaign_id, model),
-        total=_total(now.values(), est),
-        previous_total=before,
-        daily=days,
-    )
+# --- use cases: what the pages, their CSV downloads and the API ask for ---------------------
 
 
-def seller_posts(
-    s: Session, period: Period, campaign_id: int, model: str = DEFAULT_MODEL
-) -> dict[int, list[SellerPost]]:
-    """Return per item of a campaign the sellers who posted it in the period, or whose
-    earlier post brought clicks or leads in it, with those clicks and leads (3 queries)."""
-    check_model(model)
-    clicks: dict[tuple[int, int], int] = {}
-    per_post = rollups.human_clicks(s, period)
-    click_stmt = sa.select(
-        per_post.c.content_id, per_post.c.seller_id, sa.func.sum(per_post.c.clicks)
-    ).select_from(per_post)
-    click_stmt = _only_campaign(click_stmt, per_post.c.content_id, campaign_id)
-    for content_id, seller_id, n in s.execute(
-        click_stmt.group_by(per_post.c.content_id, per_post.c.seller_id)
-    ):
-        if n:
-            clicks[(content_id, seller_id)] = int(n)
-    leads: dict[tuple[int, int], float] = {}
-    for content_id, seller_id, total, _q, _c in s.execute(
-        _lead_credit(period, model, campaign_id, Touch.content_id, Touch.seller_id)
-    ):
-        if seller_id is not None:
-            leads[(content_id, seller_id)] = float(total)
-    active = set(clicks) | {key for key, value in leads.items() if value}
-    posts = (
-        sa.select(
-            Suggestion.content_id,
-            Suggestion.seller_id,
-            User.name,
-            User.email,
-            Suggestion.posted_at,
-            sa.func.coalesce(SellerProfile.linkedin_connections, 0),
-        )
-        .join(User, User.id == Suggestion.seller_id)
-        .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
-        .join(Content, Content.id == Suggestion.content_id)
-        .where(Content.campaign_id == campaign_id, Suggestion.posted_at.is_not(None))
-    )
-    result: dict[int, list[SellerPost]] = defaultdict(list)
-    for content_id, seller_id, name, email, posted_at, connections in s.execute(posts):
-        key = (content_id, seller_id)
-        in_period = posted_at is not None and period.start <= posted_at < period.end
-        if not in_period and key not in active:
-            continue
-        result[content_id].append(
-            SellerPost(
-                content_id=content_id,
-                seller_id=seller_id,
-                seller_name=name or email,
-                posted_at=posted_at,
-                connections=int(connections),
-                clicks=clicks.get(key, 0),
-                leads=leads.get(key, 0.0),
-            )
-        )
-    for posts_of_item in result.values():
-        posts_of_item.sort(key=lambda p: (-p.clicks, -p.leads, p.seller_name.lower()))
-    return dict(result)
+def show_dashboard(
+    s: Session, actor: User | None, ask: DashboardInput, estimates: Estimates
+) -> ContentReport:
+    """Return the dashboard for the filters, its rows in the asked order."""
+    report = content_report(s, ask.period, ask.group, ask.model, estimates)
+    report.rows = sort_rows(report.rows, ask.sort, ask.descending)
+    return report
+
+
+def dashboard_table(
+    s: Session, actor: User | None, ask: DashboardInput, estimates: Estimates
+) -> tuple[list[Row], Figures]:
+    """Return the dashboard's table in the asked order and its total row (the CSV)."""
+    rows, total = figures_table(s, ask.period, ask.group, ask.model, estimates)
+    return sort_rows(rows, ask.sort, ask.descending), total
+
+
+def show_daily(s: Session, actor: User | None, ask: DailyInput) -> list[DayPoint]:
+    """Return the daily series of every item or of one campaign's (NotFound if it is gone)."""
+    if ask.campaign_id is not None:
+        campaign_name(s, ask.campaign_id)
+    return daily_series(s, ask.period, ask.model, campaign_id=ask.campaign_id)

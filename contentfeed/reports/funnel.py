@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from contentfeed.errors import Invalid
 from contentfeed.leads.attribution import MODELS
 
-DEFAULT_MODEL = "last_touch"
+# How a lead's credit is shared out: the names of leads.attribution.MODELS, as a type the
+# report inputs and the API validate against.
+Model = Literal["first_touch", "last_touch", "linear", "u_shaped", "time_decay"]
+DEFAULT_MODEL: Model = "last_touch"
 # Under these models each lead's credit goes whole to one touch: counts are whole numbers.
 WHOLE_MODELS = frozenset({"first_touch", "last_touch"})
 

@@ -4,14 +4,13 @@ query parameters and the period, reference and estimates answers."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app
 from pydantic import BaseModel, ConfigDict, Field
 
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role
+from contentfeed.accounts.access import Role
 from contentfeed.reports import funnel
 from contentfeed.reports.period import Period, parse_period
 from contentfeed.text import Input
@@ -22,8 +21,6 @@ TAG = "reports"
 STAFF = (Role.ADMIN, Role.MARKETER)
 SALES = (Role.ADMIN, Role.MARKETER, Role.REP)
 SELLER_REPORT = (Role.ADMIN, Role.MARKETER, Role.SELLER)
-Model = Literal["first_touch", "last_touch", "linear", "u_shaped", "time_decay"]
-Group = Literal["item", "campaign", "topic", "kind"]
 
 
 # --- query parameters ----------------------------------------------------------------------

@@ -10,16 +10,12 @@ from pydantic import BaseModel, Field
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.api import Timestamp, json_response, operation, parse_query
-from contentfeed.content.models import Campaign
 from contentfeed.db import Id
-from contentfeed.errors import NotFound
-from contentfeed.reports import content, funnel
+from contentfeed.reports import campaigns, content, funnel
 from contentfeed.reports.api.common import (
     STAFF,
     TAG,
     Estimates,
-    Group,
-    Model,
     PeriodOut,
     PeriodQuery,
     Ref,
@@ -28,6 +24,8 @@ from contentfeed.reports.api.common import (
     period_out,
     read_period,
 )
+from contentfeed.reports.content import Group
+from contentfeed.reports.funnel import Model
 
 
 class ModelQuery(PeriodQuery):
@@ -116,7 +114,7 @@ def _row(row: funnel.Row) -> RowOut:
 
 
 def _rows(rows: list[funnel.Row]) -> list[RowOut]:
-    return [_row(r) for r in funnel.sort_rows(rows, funnel.DEFAULT_SORT, descending=True)]
+    return [_row(r) for r in rows]
 
 
 # --- content dashboard ---------------------------------------------------------------------
@@ -142,9 +140,9 @@ def content_dashboard() -> Response:
     """Return the funnel per content item, campaign, topic or kind for a period."""
     query = parse_query(ContentQuery)
     period = read_period(query)
-    s = db.session()
     est = funnel.Estimates.from_config(current_app.config)
-    report = content.content_report(s, period, query.group, query.model, est)
+    ask = content.DashboardInput(period=period, group=query.group, model=query.model)
+    report = content.show_dashboard(db.session(), access.signed_in_user(), ask, est)
     body = ContentReportOut(
         period=period_out(period),
         group=query.group,
@@ -155,7 +153,6 @@ def content_dashboard() -> Response:
         previous_total=_figures(report.previous_total),
         daily=_days(report.daily),
     )
-    s.commit()
     return json_response(body)
 
 
@@ -177,17 +174,14 @@ def daily() -> Response:
     """Return the daily series of clicks and leads, of every item or one campaign's."""
     query = parse_query(DailyQuery)
     period = read_period(query)
-    s = db.session()
-    if query.campaign_id is not None and s.get(Campaign, query.campaign_id) is None:
-        raise NotFound("That campaign doesn't exist (any more).")
-    points = content.daily_series(s, period, query.model, campaign_id=query.campaign_id)
+    ask = content.DailyInput(period=period, model=query.model, campaign_id=query.campaign_id)
+    points = content.show_daily(db.session(), access.signed_in_user(), ask)
     body = DailyOut(
         period=period_out(period),
         model=query.model,
         campaign_id=query.campaign_id,
         days=_days(points),
     )
-    s.commit()
     return json_response(body)
 
 
@@ -233,9 +227,9 @@ def campaign_report(campaign_id: int) -> Response:
     """Return a campaign's items with their figures and, per item, the sellers who posted it."""
     query = parse_query(ModelQuery)
     period = read_period(query)
-    s = db.session()
     est = funnel.Estimates.from_config(current_app.config)
-    report = content.campaign_report(s, period, campaign_id, query.model, est)
+    ask = campaigns.CampaignInput(period=period, campaign_id=campaign_id, model=query.model)
+    report = campaigns.show_campaign(db.session(), access.signed_in_user(), ask, est)
     items = [
         CampaignItemOut(
             **_row(row).model_dump(),
@@ -250,7 +244,7 @@ def campaign_report(campaign_id: int) -> Response:
                 for post in report.sellers.get(row.content_id or 0, [])
             ],
         )
-        for row in funnel.sort_rows(report.items, funnel.DEFAULT_SORT, descending=True)
+        for row in report.items
     ]
     body = CampaignReportOut(
         campaign=Ref(id=report.campaign_id, name=report.campaign_name),
@@ -262,5 +256,4 @@ def campaign_report(campaign_id: int) -> Response:
         previous_total=_figures(report.previous_total),
         daily=_days(report.daily),
     )
-    s.commit()
     return json_response(body)
