@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import SellerProfile, User
 from contentfeed.content.models import Campaign, Content
-from contentfeed.db import Id
 from contentfeed.leads.models import Touch
 from contentfeed.reports import rollups
 from contentfeed.reports.content import (
@@ -49,7 +48,7 @@ from contentfeed.suggestions.models import Suggestion
 class CampaignInput(ContentInput):
     """A campaign's drill-down: which campaign, its period, model and the items' order."""
 
-    campaign_id: Id
+    campaign_id: int  # from the URL: any number, an unknown one is NotFound
 
 
 @dataclass(frozen=True)

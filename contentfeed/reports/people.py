@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ConfigDict
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.models import Content
+from contentfeed.db import Id
 from contentfeed.errors import NotFound
 from contentfeed.leads.models import Lead, Touch
 from contentfeed.links.models import Click, TrackedLink
@@ -28,9 +30,12 @@ from contentfeed.reports import rollups
 from contentfeed.reports.measures import between, counted_lead, is_qualified, round_credit
 from contentfeed.reports.models import LeaderboardMode, ReportSettings
 from contentfeed.reports.period import Period
-from contentfeed.suggestions.models import Suggestion, SuggestionStatus
+from contentfeed.suggestions.models import Suggestion
+from contentfeed.suggestions.models import SuggestionStatus as SuggestionStatus
+from contentfeed.text import Input
 
 LEAD_MODEL = "last_touch"  # the model behind a seller's "leads" on the leaderboard
+STAFF = (Role.ADMIN, Role.MARKETER)  # see every seller's name, figures and page
 
 Scope = Callable[[Any], sa.ColumnElement[bool]]
 
@@ -376,3 +381,118 @@ def save_leaderboard_mode(s: Session, mode: LeaderboardMode, actor: User) -> Rep
     settings.updated_by_id = actor.id
     s.flush()
     return settings
+
+
+class LeaderboardSetting(Input):
+    """What an admin decides about the sellers' leaderboard."""
+
+    leaderboard: LeaderboardMode
+
+
+def save_leaderboard_setting(s: Session, actor: User, data: LeaderboardSetting) -> ReportSettings:
+    """Store whether sellers see the leaderboard, and with names."""
+    return save_leaderboard_mode(s, data.leaderboard, actor)
+
+
+# --- use cases: what the pages, their CSV downloads and the API ask for ---------------------
+
+
+class LeaderboardInput(Input):
+    """The leaderboard's period (read in the viewer's zone) and, optionally, one team."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    period: Period
+    team_id: Id | None = None
+
+
+class SellerInput(Input):
+    """One seller's report: whose, and for which period."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    period: Period
+    seller_id: int
+
+
+class LeaderboardOff(NotFound):
+    """The admin switched the leaderboard off for sellers."""
+
+
+@dataclass(frozen=True)
+class BoardAccess:
+    """How this viewer may see the leaderboard."""
+
+    mode: LeaderboardMode
+    is_staff: bool
+
+    @property
+    def anonymous(self) -> bool:
+        """Sellers see the others as "Seller #n" when the admin made the board anonymous."""
+        return not self.is_staff and self.mode is LeaderboardMode.ANONYMOUS
+
+
+def open_leaderboard(s: Session, viewer: User) -> BoardAccess:
+    """Return how the viewer sees the leaderboard, or raise LeaderboardOff for a seller
+    when the admin switched it off (staff always see it)."""
+    mode = leaderboard_mode(s)
+    if viewer.role is Role.SELLER and mode is LeaderboardMode.OFF:
+        raise LeaderboardOff("The leaderboard is off.")
+    return BoardAccess(mode, viewer.role in STAFF)
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """A leaderboard row as this viewer may see it."""
+
+    rank: int
+    label: str
+    team: str
+    figures: SellerFigures
+    is_you: bool
+    seller_id: int
+    linked: bool  # staff see every seller's page, a seller only their own
+
+
+@dataclass(frozen=True)
+class ShownLeaderboard:
+    """The leaderboard, its rows (in rank order) as the viewer may see them, and theirs."""
+
+    board: Leaderboard
+    rows: list[BoardRow]
+    you: BoardRow | None
+    anonymous: bool
+
+
+def show_leaderboard(
+    s: Session, viewer: User, ask: LeaderboardInput, seen: BoardAccess
+) -> ShownLeaderboard:
+    """Rank the sellers for the period and apply the visibility rules: staff see names;
+    sellers as the admin decided (``seen``, from open_leaderboard)."""
+    board = leaderboard(s, ask.period, ask.team_id)
+    anonymous = seen.anonymous
+    rows = []
+    for position, row in enumerate(board.rows, start=1):
+        is_you = row.seller_id == viewer.id
+        label = "You" if anonymous and is_you else row.name
+        if anonymous and not is_you:
+            label = f"Seller #{position}"
+        team = "" if anonymous else row.team
+        linked = seen.is_staff or is_you
+        rows.append(BoardRow(row.rank, label, team, row.figures, is_you, row.seller_id, linked))
+    you = next((row for row in rows if row.is_you), None)
+    return ShownLeaderboard(board, rows, you, anonymous)
+
+
+def show_seller(s: Session, viewer: User, ask: SellerInput) -> SellerPage:
+    """Return a seller's totals and post history, or NotFound when the viewer may not see
+    them (a seller sees only their own)."""
+    return seller_page(s, visible_seller(s, viewer, ask.seller_id), ask.period)
+
+
+def list_teams(s: Session) -> list[tuple[int, str]]:
+    """Return every team's id and name, by name (the leaderboard's team filter)."""
+    return [
+        (team_id, name)
+        for team_id, name in s.execute(sa.select(Team.id, Team.name).order_by(Team.name))
+    ]

@@ -14,13 +14,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import ConfigDict
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Campaign, Content
 from contentfeed.db import utcnow
+from contentfeed.errors import NotFound
 from contentfeed.leads.attribution import MODELS
-from contentfeed.leads.models import Lead, LeadStatus, Touch
+from contentfeed.leads.models import Lead, Touch
+from contentfeed.leads.models import LeadStatus as LeadStatus
 from contentfeed.reports.measures import (
     QUALIFIED_STATUSES,
     between,
@@ -30,11 +33,13 @@ from contentfeed.reports.measures import (
 )
 from contentfeed.reports.period import Period
 from contentfeed.routing.models import Queue
+from contentfeed.text import Input
 
 NO_SOURCE = "(none)"
 ATTRIBUTED_SOURCE = "Sellers' posts (attributed)"
 OTHER_CAMPAIGNS = "Other campaigns or no campaign"
 FORMER_SELLER = "Former seller"
+CreditBy = Literal["seller", "content"]  # a campaign's credit per seller or per item
 
 
 @dataclass(frozen=True)
@@ -313,7 +318,7 @@ class CampaignAttribution:
     campaign_id: int
     campaign: str
     period: Period
-    by: Literal["seller", "content"]
+    by: CreditBy
     models: tuple[str, ...]
     leads: int
     rows: list[CreditRow]
@@ -327,7 +332,7 @@ def campaign_attribution(
     s: Session,
     campaign: Campaign,
     period: Period,
-    by: Literal["seller", "content"] = "seller",
+    by: CreditBy = "seller",
 ) -> CampaignAttribution:
     """Return each seller's (or item's) credit for a campaign's leads under all five models."""
     touched = (
@@ -372,3 +377,57 @@ def _labels(s: Session, by: str, ids: list[int]) -> dict[int, str]:
     else:
         query = sa.select(Content.id, Content.title).where(Content.id.in_(ids))
     return {key_id: label for key_id, label in s.execute(query)}
+
+
+# --- use cases: what the page, its CSV downloads and the API ask for ------------------------
+
+
+class SalesInput(Input):
+    """The sales view's period (read in the viewer's zone)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    period: Period
+
+
+class AttributionInput(Input):
+    """A campaign's attribution: which campaign, the period, and per seller or per item."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    period: Period
+    campaign_id: int  # from the URL: any number, an unknown one is NotFound
+    by: CreditBy = "seller"
+
+
+def show_sales(s: Session, viewer: User | None, ask: SalesInput) -> SalesReport:
+    """Return the sales view for the period."""
+    return sales(s, ask.period)
+
+
+def show_attribution(s: Session, viewer: User | None, ask: AttributionInput) -> CampaignAttribution:
+    """Return a campaign's credit under every model, or NotFound when it is gone."""
+    campaign = s.get(Campaign, ask.campaign_id)
+    if campaign is None:
+        raise NotFound("That campaign doesn't exist (any more).")
+    return campaign_attribution(s, campaign, ask.period, ask.by)
+
+
+@dataclass(frozen=True)
+class CampaignChoice:
+    """A campaign as the sales view's filter shows it."""
+
+    id: int
+    name: str
+
+
+def list_campaigns(s: Session) -> list[tuple[int, str]]:
+    """Return every campaign's id and name, by name (the attribution table's filter)."""
+    query = sa.select(Campaign.id, Campaign.name).order_by(Campaign.name)
+    return [(campaign_id, name) for campaign_id, name in s.execute(query)]
+
+
+def find_campaign(s: Session, campaign_id: int | None) -> CampaignChoice | None:
+    """Return the campaign a filter names, None when it names none or one that is gone."""
+    campaign = s.get(Campaign, campaign_id) if campaign_id is not None else None
+    return CampaignChoice(campaign.id, campaign.name) if campaign is not None else None

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from flask import Response
 from pydantic import BaseModel, Field
 
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.api import json_response, operation, parse_query
-from contentfeed.content.models import Campaign
-from contentfeed.errors import NotFound
-from contentfeed.leads.models import LeadStatus
 from contentfeed.reports import sales as sales_report
 from contentfeed.reports.api.common import (
     SALES,
@@ -25,12 +20,13 @@ from contentfeed.reports.api.common import (
     period_out,
     read_period,
 )
+from contentfeed.reports.sales import CreditBy, LeadStatus
 
 
 class AttributionQuery(PeriodQuery):
     """The period, and whether credit is shown per seller or per item."""
 
-    by: Literal["seller", "content"] = Field(default="seller")
+    by: CreditBy = Field(default="seller")
 
 
 class QueueStatusOut(BaseModel):
@@ -88,8 +84,8 @@ def sales() -> Response:
     """Return leads per queue and status, SLA compliance and medians, conversion by source."""
     query = parse_query(PeriodQuery)
     period = read_period(query)
-    s = db.session()
-    report = sales_report.sales(s, period)
+    ask = sales_report.SalesInput(period=period)
+    report = sales_report.show_sales(db.session(), access.signed_in_user(), ask)
     body = SalesOut(
         period=period_out(period),
         total=report.total,
@@ -105,7 +101,6 @@ def sales() -> Response:
         speed=[QueueSpeedOut.model_validate(row, from_attributes=True) for row in report.speed],
         sources=[SourceOut.model_validate(row, from_attributes=True) for row in report.sources],
     )
-    s.commit()
     return json_response(body)
 
 
@@ -126,7 +121,7 @@ class AttributionOut(BaseModel):
 
     campaign: Ref
     period: PeriodOut
-    by: Literal["seller", "content"]
+    by: CreditBy
     models: list[str]
     leads: int
     rows: list[CreditRowOut]
@@ -146,13 +141,10 @@ def campaign_attribution(campaign_id: int) -> Response:
     """Return each seller's (or item's) credit for a campaign's leads under all five models."""
     query = parse_query(AttributionQuery)
     period = read_period(query)
-    s = db.session()
-    campaign = s.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound("That campaign doesn't exist (any more).")
-    report = sales_report.campaign_attribution(s, campaign, period, query.by)
+    ask = sales_report.AttributionInput(period=period, campaign_id=campaign_id, by=query.by)
+    report = sales_report.show_attribution(db.session(), access.signed_in_user(), ask)
     body = AttributionOut(
-        campaign=Ref(id=campaign.id, name=campaign.name),
+        campaign=Ref(id=report.campaign_id, name=report.campaign),
         period=period_out(period),
         by=report.by,
         models=list(report.models),
@@ -163,5 +155,4 @@ def campaign_attribution(campaign_id: int) -> Response:
         ],
         totals={model: report.total(model) for model in report.models},
     )
-    s.commit()
     return json_response(body)

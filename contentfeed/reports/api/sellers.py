@@ -21,7 +21,7 @@ from contentfeed.reports.api.common import (
     period_out,
     read_period,
 )
-from contentfeed.suggestions.models import SuggestionStatus
+from contentfeed.reports.people import SuggestionStatus
 
 
 class LeaderboardQuery(PeriodQuery):
@@ -79,8 +79,9 @@ def leaderboard() -> Response:
     """Rank the sellers (all, or one team's) by what their posts brought in the period."""
     query = parse_query(LeaderboardQuery)
     period = read_period(query)
-    s = db.session()
-    board = people.leaderboard(s, period, query.team_id)
+    s, caller = db.session(), access.signed_in_user()
+    ask = people.LeaderboardInput(period=period, team_id=query.team_id)
+    board = people.show_leaderboard(s, caller, ask, people.open_leaderboard(s, caller)).board
     body = LeaderboardOut(
         period=period_out(period),
         team_id=board.team_id,
@@ -97,7 +98,6 @@ def leaderboard() -> Response:
         teams=[TeamRowOut.model_validate(team, from_attributes=True) for team in board.teams],
         totals=_seller_figures(board.totals),
     )
-    s.commit()
     return json_response(body)
 
 
@@ -137,10 +137,8 @@ def seller_report(seller_id: int) -> Response:
     """Return a seller's totals and post history. Sellers may ask only for their own."""
     query = parse_query(PeriodQuery)
     period = read_period(query)
-    s = db.session()
-    caller = access.signed_in_user()
-    seller = people.visible_seller(s, caller, seller_id)
-    page = people.seller_page(s, seller, period)
+    ask = people.SellerInput(period=period, seller_id=seller_id)
+    page = people.show_seller(db.session(), access.signed_in_user(), ask)
     body = SellerReportOut(
         seller=Ref(id=page.seller_id, name=page.name),
         team=page.team,
@@ -148,5 +146,4 @@ def seller_report(seller_id: int) -> Response:
         totals=_seller_figures(page.totals),
         history=[PostOut.model_validate(post, from_attributes=True) for post in page.history],
     )
-    s.commit()
     return json_response(body)
