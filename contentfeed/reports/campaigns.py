@@ -32,8 +32,7 @@ from contentfeed.reports.content import (
 )
 from contentfeed.reports.funnel import (
     DEFAULT_MODEL,
-    WHOLE_MODELS,
-    Change,
+    Compared,
     DayPoint,
     Estimates,
     Figures,
@@ -65,7 +64,7 @@ class SellerPost:
 
 
 @dataclass
-class CampaignReport:
+class CampaignReport(Compared):
     """A campaign's drill-down: its items with the same figures, and who posted each."""
 
     campaign_id: int
@@ -78,17 +77,6 @@ class CampaignReport:
     total: Figures
     previous_total: Figures
     daily: list[DayPoint]
-
-    @property
-    def is_whole(self) -> bool:
-        """Tell whether lead figures are whole numbers (first or last touch)."""
-        return self.model in WHOLE_MODELS
-
-    def change(self, name: str) -> Change:
-        """Compare one total with the previous period."""
-        return Change(
-            float(getattr(self.total, name) or 0), float(getattr(self.previous_total, name) or 0)
-        )
 
 
 def campaign_report(

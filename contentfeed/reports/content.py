@@ -32,8 +32,7 @@ from contentfeed.reports import rollups
 from contentfeed.reports.funnel import (
     DEFAULT_MODEL,
     DEFAULT_SORT,
-    WHOLE_MODELS,
-    Change,
+    Compared,
     DayPoint,
     Estimates,
     Figures,
@@ -93,7 +92,7 @@ class DailyInput(Input):
 
 
 @dataclass
-class ContentReport:
+class ContentReport(Compared):
     """The dashboard: rows in one grouping, the totals now and before, the daily series."""
 
     period: Period
@@ -104,17 +103,6 @@ class ContentReport:
     total: Figures
     previous_total: Figures
     daily: list[DayPoint]
-
-    @property
-    def is_whole(self) -> bool:
-        """Tell whether lead figures are whole numbers (first or last touch)."""
-        return self.model in WHOLE_MODELS
-
-    def change(self, name: str) -> Change:
-        """Compare one total (an attribute of Figures) with the previous period."""
-        return Change(
-            float(getattr(self.total, name) or 0), float(getattr(self.previous_total, name) or 0)
-        )
 
 
 # --- queries -------------------------------------------------------------------------------

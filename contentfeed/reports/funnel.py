@@ -158,6 +158,26 @@ class Change:
         return f"{arrow} {word} {abs(pct):,.0f}%"
 
 
+class Compared:
+    """What a report with totals now and before offers its page: whole-number leads or not,
+    and each total's change (for report dataclasses that have these three fields)."""
+
+    model: str
+    total: Figures
+    previous_total: Figures
+
+    @property
+    def is_whole(self) -> bool:
+        """Tell whether lead figures are whole numbers (first or last touch)."""
+        return self.model in WHOLE_MODELS
+
+    def change(self, name: str) -> Change:
+        """Compare one total (an attribute of Figures) with the previous period."""
+        return Change(
+            float(getattr(self.total, name) or 0), float(getattr(self.previous_total, name) or 0)
+        )
+
+
 def check_model(model: str) -> str:
     """Return the attribution model name, or raise Invalid for an unknown one."""
     if model not in MODELS:
