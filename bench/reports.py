@@ -44,7 +44,7 @@ from contentfeed.db import Base
 from contentfeed.leads.attribution import credit_shares
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click, TrackedLink
-from contentfeed.reports import content, people, rollups
+from contentfeed.reports import campaigns, content, funnel, people, rollups, sales
 from contentfeed.reports.period import Period
 from contentfeed.routing.models import Queue, QueueMember
 from contentfeed.suggestions.models import Suggestion
@@ -367,7 +367,7 @@ def dashboards(s: Session, zone: ZoneInfo) -> list[tuple[str, Callable[[], objec
     )
     seller = s.get(User, seller_id)
     assert seller is not None
-    estimates = content.Estimates()
+    estimates = funnel.Estimates()
     cases: list[tuple[str, Callable[[], object]]] = []
     for label, period in (("30 d", last_30), ("90 d", last_90)):
         for group in content.GROUPS:
@@ -381,25 +381,25 @@ def dashboards(s: Session, zone: ZoneInfo) -> list[tuple[str, Callable[[], objec
         ("daily series, 90 d", lambda: content.daily_series(s, last_90, "linear")),
         (
             "campaign drill-down, 30 d",
-            lambda: content.campaign_report(s, last_30, campaign.id, "linear", estimates),
+            lambda: campaigns.campaign_report(s, last_30, campaign.id, "linear", estimates),
         ),
         (
             "campaign drill-down, 90 d",
-            lambda: content.campaign_report(s, last_90, campaign.id, "linear", estimates),
+            lambda: campaigns.campaign_report(s, last_90, campaign.id, "linear", estimates),
         ),
         ("leaderboard, 30 d", lambda: people.leaderboard(s, last_30)),
         ("leaderboard, 90 d", lambda: people.leaderboard(s, last_90)),
         ("leaderboard of a team, 90 d", lambda: people.leaderboard(s, last_90, seller.team_id)),
         ("seller page, 90 d", lambda: people.seller_page(s, seller, last_90)),
-        ("sales view, 30 d", lambda: people.sales(s, last_30)),
-        ("sales view, 90 d", lambda: people.sales(s, last_90)),
+        ("sales view, 30 d", lambda: sales.sales(s, last_30)),
+        ("sales view, 90 d", lambda: sales.sales(s, last_90)),
         (
             "campaign attribution by seller, 90 d",
-            lambda: people.campaign_attribution(s, campaign, last_90, "seller"),
+            lambda: sales.campaign_attribution(s, campaign, last_90, "seller"),
         ),
         (
             "campaign attribution by item, 90 d",
-            lambda: people.campaign_attribution(s, campaign, last_90, "content"),
+            lambda: sales.campaign_attribution(s, campaign, last_90, "content"),
         ),
     ]
     return cases

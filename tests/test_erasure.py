@@ -18,7 +18,7 @@ from contentfeed import db
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.reports import people
+from contentfeed.reports import sales
 from contentfeed.reports.period import Period
 from contentfeed.routing import work
 from contentfeed.routing.models import OutboxMessage
@@ -94,7 +94,7 @@ def test_an_erased_persons_lead_leaves_the_queue_and_cannot_be_worked_on_the_pag
         assert closed.payload["data"]["first_name"] == ""
         # Reports count it, anonymously, where it was routed.
         today = utcnow().date()
-        report = people.sales(s, Period(today - timedelta(days=1), today, ZoneInfo("UTC")))
+        report = sales.sales(s, Period(today - timedelta(days=1), today, ZoneInfo("UTC")))
         everyone = s.scalar(sa.select(sa.func.count()).select_from(Lead))
         assert report.total == everyone  # the erased lead still counts
         assert report.status_total(LeadStatus.DISQUALIFIED) == 1

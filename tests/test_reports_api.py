@@ -18,8 +18,7 @@ from contentfeed.content.models import Content, ContentKind
 from contentfeed.leads.attribution import MODELS, credit_shares
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click, TrackedLink
-from contentfeed.reports import api as reports_api
-from contentfeed.reports import content, people
+from contentfeed.reports import content, funnel, people, sales
 from contentfeed.reports.period import Period
 from contentfeed.routing.models import Queue
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
@@ -195,7 +194,7 @@ def test_content_dashboard_matches_the_report(app: Flask, world: World, api: Api
     assert sum(day["clicks"] for day in body["daily"]) == 6 and len(body["daily"]) == 31
     with app.app_context():
         report = content.content_report(
-            db.session(), MARCH, "item", "linear", content.Estimates.from_config(app.config)
+            db.session(), MARCH, "item", "linear", funnel.Estimates.from_config(app.config)
         )
     expected = {row.content_id: row.figures for row in report.rows}
     for content_id, figures in rows.items():
@@ -300,7 +299,7 @@ def test_sales_view(world: World, api: Api) -> None:
     assert inbound["routed"] == 2 and inbound["met"] == 2 and inbound["compliance"] == 1.0
     assert inbound["median_claim_seconds"] == 600.0
     sources = {row["source"]: row["leads"] for row in body["sources"]}
-    assert sources == {people.ATTRIBUTED_SOURCE: 2, people.NO_SOURCE: 1}
+    assert sources == {sales.ATTRIBUTED_SOURCE: 2, sales.NO_SOURCE: 1}
 
 
 def test_campaign_attribution_adds_up_under_every_model(world: World, api: Api) -> None:
@@ -370,4 +369,4 @@ def test_reports_are_in_the_openapi_document(api: Api) -> None:
 
 
 def test_the_documented_models_are_the_attribution_models() -> None:
-    assert get_args(reports_api.Model) == MODELS
+    assert get_args(funnel.Model) == MODELS

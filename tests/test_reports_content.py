@@ -23,6 +23,7 @@ from contentfeed.content.models import Content, ContentKind
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click, TrackedLink
+from contentfeed.reports import campaigns, funnel
 from contentfeed.reports import content as report
 from contentfeed.reports.period import Period
 from contentfeed.suggestions import service as suggestions
@@ -32,7 +33,7 @@ from tests.conftest import sign_in
 BERLIN = ZoneInfo("Europe/Berlin")
 PERIOD = Period(date(2026, 10, 1), date(2026, 10, 10), BERLIN)
 ARGS = "from=2026-10-01&to=2026-10-10"
-ESTIMATES = report.Estimates(currency="USD", cpm=20.0, cpc=5.0, impression_rate=0.1)
+ESTIMATES = funnel.Estimates(currency="USD", cpm=20.0, cpc=5.0, impression_rate=0.1)
 
 
 def at(day: int, hour: int = 12, month: int = 10, minute: int = 0) -> datetime:
@@ -96,7 +97,7 @@ def _lead(
     s.add(lead)
     s.flush()
     for suggestion, link, credits in touches:
-        full = {m: credits.get(m, credits.get("all", 0.0)) for m in report.MODELS}
+        full = {m: credits.get(m, credits.get("all", 0.0)) for m in funnel.MODELS}
         s.add(
             Touch(
                 lead_id=lead.id,
@@ -174,7 +175,7 @@ def world(
     }
 
 
-def figures_of(app: Flask, model: str = "last_touch") -> dict[int, report.Figures]:
+def figures_of(app: Flask, model: str = "last_touch") -> dict[int, funnel.Figures]:
     with app.app_context():
         return report.item_figures(db.session(), PERIOD, model, ESTIMATES)
 
@@ -219,7 +220,7 @@ def test_totals_groups_and_previous_period(app: Flask, world: dict[str, int]) ->
             for campaign_id in (None, world["campaign"]):
                 cheap = report.period_totals(s, PERIOD, model, ESTIMATES, campaign_id=campaign_id)
                 items = report.item_figures(s, PERIOD, model, ESTIMATES, campaign_id=campaign_id)
-                added = report.Figures()
+                added = funnel.Figures()
                 for f in items.values():
                     added.add(f)
                 assert astuple(cheap) == pytest.approx(astuple(added))
@@ -250,8 +251,8 @@ def test_totals_groups_and_previous_period(app: Flask, world: dict[str, int]) ->
     assert change.percent == pytest.approx(200.0)
     assert change.text == "▲ up 200%"
     assert result.change("reach").text == "▲ up 2,400%"
-    assert report.Change(1, 4).text == "▼ down 75%"
-    assert report.Change(3, 0).text == "▲ new this period"
+    assert funnel.Change(1, 4).text == "▼ down 75%"
+    assert funnel.Change(3, 0).text == "▲ new this period"
 
 
 def test_daily_series_in_the_viewer_zone(app: Flask, world: dict[str, int]) -> None:
@@ -292,7 +293,7 @@ def test_a_late_utc_click_counts_on_the_next_berlin_day(
 
 def test_campaign_drill_down(app: Flask, world: dict[str, int]) -> None:
     with app.app_context():
-        result = report.campaign_report(
+        result = campaigns.campaign_report(
             db.session(), PERIOD, world["campaign"], "last_touch", ESTIMATES
         )
     assert result.campaign_name == "Launch"
@@ -321,7 +322,7 @@ def test_a_campaign_report_leaves_out_other_campaigns(
     and nothing in the Launch campaign's drill-down or its daily series."""
     with app.app_context():
         s = db.session()
-        before = report.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
+        before = campaigns.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
         before_days = report.daily_series(s, PERIOD, "last_touch", campaign_id=world["campaign"])
         before_total = report.period_totals(s, PERIOD, "last_touch", ESTIMATES)
     other = make_content(title="Other launch deck", campaign="Other")
@@ -334,7 +335,7 @@ def test_a_campaign_report_leaves_out_other_campaigns(
         _clicks(s, link, at(3), at(4), at(4, 15))
         _lead(s, "other@example.com", LeadStatus.QUALIFIED, at(5), [(sg, link, {"all": 1})])
         s.commit()
-        after = report.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
+        after = campaigns.campaign_report(s, PERIOD, world["campaign"], "last_touch", ESTIMATES)
         after_days = report.daily_series(s, PERIOD, "last_touch", campaign_id=world["campaign"])
         after_total = report.period_totals(s, PERIOD, "last_touch", ESTIMATES)
     assert after_total.clicks == before_total.clicks + 3  # the dashboard sees it...
@@ -401,7 +402,7 @@ def test_csv_equals_the_table(app: Flask, world: dict[str, int], marketer: Flask
     rows, disposition = _csv(marketer, f"/reports.csv?{ARGS}&model=linear")
     assert "2026-10-01-to-2026-10-10" in disposition
     header, *body = rows
-    assert header == ["Content item", *report.CSV_HEADER]
+    assert header == ["Content item", *funnel.CSV_HEADER]
     table = {r[0]: dict(zip(header, r, strict=True)) for r in body}
     assert set(table) == {"Alpha whitepaper", "Beta video", "Total"}
     alpha = table["Alpha whitepaper"]

@@ -23,7 +23,7 @@ from contentfeed.content.models import Campaign, Content
 from contentfeed.leads.attribution import MODELS, credit_shares
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click, TrackedLink
-from contentfeed.reports import people
+from contentfeed.reports import measures, people, sales
 from contentfeed.reports.models import LeaderboardMode, ReportSettings
 from contentfeed.reports.period import Period
 from contentfeed.routing.models import Queue
@@ -239,14 +239,14 @@ def test_seller_page_totals_add_up_to_the_history(app: Flask, world: World) -> N
 
 def test_conversion_by_source(app: Flask, world: World) -> None:
     with app.app_context():
-        rows = people.conversion_by_source(db.session(), MARCH)
+        rows = sales.conversion_by_source(db.session(), MARCH)
     assert [(r.source, r.is_attributed, r.leads, r.qualified, r.converted) for r in rows] == [
-        (people.ATTRIBUTED_SOURCE, True, 4, 2, 1),
+        (sales.ATTRIBUTED_SOURCE, True, 4, 2, 1),
         ("newsletter", False, 2, 2, 1),
         ("(none)", False, 1, 0, 0),
     ]
     assert rows[0].qualified_rate == 0.5
-    assert people.format_rate(rows[0].converted_rate) == "25%"
+    assert measures.format_rate(rows[0].converted_rate) == "25%"
 
 
 def test_campaign_attribution_models_side_by_side_sum_to_the_leads(
@@ -256,8 +256,8 @@ def test_campaign_attribution_models_side_by_side_sum_to_the_leads(
         s = db.session()
         launch = s.get(Campaign, world.launch)
         assert launch is not None
-        result = people.campaign_attribution(s, launch, MARCH)
-        by_item = people.campaign_attribution(s, launch, MARCH, by="content")
+        result = sales.campaign_attribution(s, launch, MARCH)
+        by_item = sales.campaign_attribution(s, launch, MARCH, by="content")
     assert result.leads == 3  # L1, L2, L3; the merged and the April lead don't count
     credits = {r.label: r.credits for r in result.rows}
     assert credits["Ana Alpha"]["first_touch"] == 3.0
@@ -317,13 +317,13 @@ def test_sla_compliance_and_medians_on_known_timestamps(
         routed(5, 1, 2, LeadStatus.CONTACTED, merged=True)  # merged: never counts
         routed(27, 1, 2, LeadStatus.CONTACTED, month=2)  # before the period
         s.commit()
-        report = people.sales(s, MARCH, now=at(3, 20, 10, 30))
+        report = sales.sales(s, MARCH, now=at(3, 20, 10, 30))
     [speed] = report.speed
     assert (speed.routed, speed.met, speed.missed, speed.pending) == (4, 1, 2, 1)
     assert speed.compliance == pytest.approx(1 / 3)
     assert speed.median_claim_seconds == pytest.approx(20 * 60)
     assert speed.median_contact_seconds == pytest.approx(75 * 60)
-    assert people.format_duration(speed.median_contact_seconds) == "1 h 15 min"
+    assert measures.format_duration(speed.median_contact_seconds) == "1 h 15 min"
     by_queue = {row.queue: row.counts for row in report.by_queue}
     assert by_queue == {
         "Digital sales": {LeadStatus.CONTACTED: 2, LeadStatus.CLAIMED: 1, LeadStatus.NEW: 1},
@@ -333,12 +333,12 @@ def test_sla_compliance_and_medians_on_known_timestamps(
 
 
 def test_durations_read_like_people_say_them() -> None:
-    assert people.format_duration(None) == "—"
-    assert people.format_duration(20) == "under 1 min"
-    assert people.format_duration(12 * 60) == "12 min"
-    assert people.format_duration(72 * 60) == "1 h 12 min"
-    assert people.format_duration(2 * 3600) == "2 h"
-    assert people.format_duration(26 * 3600) == "1 d 2 h"
+    assert measures.format_duration(None) == "—"
+    assert measures.format_duration(20) == "under 1 min"
+    assert measures.format_duration(12 * 60) == "12 min"
+    assert measures.format_duration(72 * 60) == "1 h 12 min"
+    assert measures.format_duration(2 * 3600) == "2 h"
+    assert measures.format_duration(26 * 3600) == "1 d 2 h"
 
 
 # --- pages --------------------------------------------------------------------------------

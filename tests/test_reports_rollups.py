@@ -17,8 +17,8 @@ from contentfeed import db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.links.models import Click, TrackedLink
+from contentfeed.reports import campaigns, jobs, people, rollups
 from contentfeed.reports import content as report
-from contentfeed.reports import jobs, people, rollups
 from contentfeed.reports.models import DailyClicks, HourlyClicks
 from contentfeed.reports.period import Period
 from contentfeed.scheduler import all_jobs
@@ -116,7 +116,7 @@ def figures(s: Any, period: Period) -> dict[str, Any]:
     """Every click figure the dashboards show, for comparison between rollup states."""
     dashboard = report.content_report(s, period, "item", "linear")
     campaign_id = next(r.campaign_id for r in dashboard.rows if r.campaign_id is not None)
-    drill = report.campaign_report(s, period, campaign_id, "linear")
+    drill = campaigns.campaign_report(s, period, campaign_id, "linear")
     board = people.leaderboard(s, period)
     seller = s.get(User, board.rows[0].seller_id)
     page = people.seller_page(s, seller, period)

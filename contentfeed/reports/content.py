@@ -16,20 +16,34 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import SellerProfile, User
 from contentfeed.content.models import Campaign, Content, ContentKind
+from contentfeed.db import Id
 from contentfeed.errors import Invalid, NotFound
-from contentfeed.leads.attribution import MODELS
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click
 from contentfeed.reports import rollups
+from contentfeed.reports.funnel import (
+    DEFAULT_MODEL,
+    DEFAULT_SORT,
+    Compared,
+    DayPoint,
+    Estimates,
+    Figures,
+    Model,
+    Row,
+    check_model,
+    sort_rows,
+)
 from contentfeed.reports.period import Period
 from contentfeed.suggestions.models import Suggestion
+from contentfeed.text import Input
 
 GROUPS: dict[str, str] = {
     "item": "Content item",
@@ -37,150 +51,48 @@ GROUPS: dict[str, str] = {
     "topic": "Topic",
     "kind": "Kind",
 }
-DEFAULT_MODEL = "last_touch"
-# Under these models each lead's credit goes whole to one touch: counts are whole numbers.
-WHOLE_MODELS = frozenset({"first_touch", "last_touch"})
 QUALIFIED = (LeadStatus.QUALIFIED.value, LeadStatus.CONVERTED.value)
 NO_CAMPAIGN = "No campaign"
 NO_TOPIC = "No topic"
+Group = Literal["item", "campaign", "topic", "kind"]
 
 
-@dataclass(frozen=True)
-class Estimates:
-    """How reach becomes impressions and impressions and clicks become money (estimates)."""
-
-    currency: str = "EUR"
-    cpm: float = 30.0
-    cpc: float = 6.0
-    impression_rate: float = 0.12
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Estimates:
-        """Read REPORT_CURRENCY, REPORT_CPM, REPORT_CPC and REPORT_IMPRESSION_RATE."""
-        return cls(
-            currency=str(config["REPORT_CURRENCY"]),
-            cpm=float(config["REPORT_CPM"]),
-            cpc=float(config["REPORT_CPC"]),
-            impression_rate=float(config["REPORT_IMPRESSION_RATE"]),
-        )
+# --- what a content report is asked for ---------------------------------------------------
 
 
-def _ratio(part: float, whole: float, scale: float = 1.0) -> float | None:
-    return part / whole * scale if whole else None
+class ContentInput(Input):
+    """A content report's period (already read in the viewer's zone), model and row order.
+
+    The page reads it from its filters, the CSV download from the same filters, the API
+    from its query parameters; each report below takes one.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    period: Period
+    model: Model = DEFAULT_MODEL
+    sort: str = Field(default=DEFAULT_SORT, description="A column of funnel.SORTS")
+    descending: bool = True
 
 
-@dataclass
-class Figures:
-    """The funnel of one row: suggested → posted → clicks → leads → qualified → converted."""
+class DashboardInput(ContentInput):
+    """The dashboard's filters: a period, a model, a grouping and the rows' order."""
 
-    suggested: int = 0
-    posted: int = 0
-    clicks: int = 0
-    leads: float = 0.0
-    qualified: float = 0.0
-    converted: float = 0.0
-    reach: int = 0
-    impressions: float = 0.0  # estimate: reach x impression rate
-    emv: float = 0.0  # estimate: impressions x CPM / 1000 + clicks x CPC
+    group: Group = "item"
 
-    @property
-    def post_rate(self) -> float | None:
-        """Posted per suggested (None when nothing was suggested)."""
-        return _ratio(self.posted, self.suggested)
 
-    @property
-    def clicks_per_post(self) -> float | None:
-        """Human clicks per post."""
-        return _ratio(self.clicks, self.posted)
+class DailyInput(Input):
+    """The daily series: a period, a model, and optionally only one campaign's items."""
 
-    @property
-    def leads_per_100_clicks(self) -> float | None:
-        """Leads per hundred clicks."""
-        return _ratio(self.leads, self.clicks, 100.0)
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
-    @property
-    def qualified_rate(self) -> float | None:
-        """Qualified (or converted) per lead."""
-        return _ratio(self.qualified, self.leads)
-
-    @property
-    def converted_rate(self) -> float | None:
-        """Converted per qualified lead."""
-        return _ratio(self.converted, self.qualified)
-
-    def add(self, other: Figures) -> None:
-        """Add another row's counts to this one."""
-        self.suggested += other.suggested
-        self.posted += other.posted
-        self.clicks += other.clicks
-        self.leads += other.leads
-        self.qualified += other.qualified
-        self.converted += other.converted
-        self.reach += other.reach
-        self.impressions += other.impressions
-        self.emv += other.emv
-
-    def estimate(self, estimates: Estimates) -> Figures:
-        """Fill in the estimated impressions and earned media value; return self."""
-        self.impressions = self.reach * estimates.impression_rate
-        self.emv = self.impressions * estimates.cpm / 1000 + self.clicks * estimates.cpc
-        return self
+    period: Period
+    model: Model = DEFAULT_MODEL
+    campaign_id: Id | None = None
 
 
 @dataclass
-class Row:
-    """One line of a report table."""
-
-    key: str  # "item:12", "campaign:3", "campaign:none", "topic:cloud", "kind:video"
-    label: str
-    figures: Figures
-    detail: str = ""  # a second line: an item's campaign and kind
-    content_id: int | None = None
-    campaign_id: int | None = None
-
-
-@dataclass(frozen=True)
-class DayPoint:
-    """Human clicks and lead credit on one viewer-zone day."""
-
-    day: date
-    clicks: int
-    leads: float
-
-
-@dataclass(frozen=True)
-class Change:
-    """How a figure moved against the previous period."""
-
-    current: float
-    previous: float
-
-    @property
-    def percent(self) -> float | None:
-        """The change in percent, None when the previous period had nothing."""
-        return _ratio(self.current - self.previous, self.previous, 100.0)
-
-    @property
-    def direction(self) -> str:
-        """'up', 'down' or 'same'."""
-        if abs(self.current - self.previous) < 1e-9:
-            return "same"
-        return "up" if self.current > self.previous else "down"
-
-    @property
-    def text(self) -> str:
-        """The change in words, with an arrow that does not rely on colour."""
-        if self.direction == "same":
-            return "no change"
-        pct = self.percent
-        if pct is None:
-            return "▲ new this period"
-        arrow, word = ("▲", "up") if pct > 0 else ("▼", "down")
-        return f"{arrow} {word} {abs(pct):,.0f}%"
-
-
-@dataclass
-class ContentReport:
+class ContentReport(Compared):
     """The dashboard: rows in one grouping, the totals now and before, the daily series."""
 
     period: Period
@@ -192,73 +104,16 @@ class ContentReport:
     previous_total: Figures
     daily: list[DayPoint]
 
-    @property
-    def is_whole(self) -> bool:
-        """Tell whether lead figures are whole numbers (first or last touch)."""
-        return self.model in WHOLE_MODELS
-
-    def change(self, name: str) -> Change:
-        """Compare one total (an attribute of Figures) with the previous period."""
-        return Change(
-            float(getattr(self.total, name) or 0), float(getattr(self.previous_total, name) or 0)
-        )
-
-
-@dataclass(frozen=True)
-class SellerPost:
-    """One seller's post of one item: when, their reach, and what it brought in the period."""
-
-    content_id: int
-    seller_id: int
-    seller_name: str
-    posted_at: datetime | None
-    connections: int
-    clicks: int
-    leads: float
-
-
-@dataclass
-class CampaignReport:
-    """A campaign's drill-down: its items with the same figures, and who posted each."""
-
-    campaign_id: int
-    campaign_name: str
-    period: Period
-    model: str
-    estimates: Estimates
-    items: list[Row]
-    sellers: dict[int, list[SellerPost]]
-    total: Figures
-    previous_total: Figures
-    daily: list[DayPoint]
-
-    @property
-    def is_whole(self) -> bool:
-        """Tell whether lead figures are whole numbers (first or last touch)."""
-        return self.model in WHOLE_MODELS
-
-    def change(self, name: str) -> Change:
-        """Compare one total with the previous period."""
-        return Change(
-            float(getattr(self.total, name) or 0), float(getattr(self.previous_total, name) or 0)
-        )
-
 
 # --- queries -------------------------------------------------------------------------------
-
-
-def check_model(model: str) -> str:
-    """Return the attribution model name, or raise Invalid for an unknown one."""
-    if model not in MODELS:
-        raise Invalid("Pick an attribution model from the list.", {"model": "unknown model"})
-    return model
 
 
 def _in(column: Any, period: Period) -> sa.ColumnElement[bool]:
     return sa.and_(column >= period.start, column < period.end)
 
 
-def _only_campaign(stmt: Any, content_id: Any, campaign_id: int | None) -> Any:
+def only_campaign(stmt: Any, content_id: Any, campaign_id: int | None) -> Any:
+    """Narrow a statement to one campaign's items (all items when campaign_id is None)."""
     if campaign_id is None:
         return stmt
     return stmt.join(Content, Content.id == content_id).where(Content.campaign_id == campaign_id)
@@ -273,11 +128,11 @@ def item_figures(
     campaign_id: int | None = None,
 ) -> dict[int, Figures]:
     """Return the figures of every content item with any activity in the period (4 queries)."""
-    figures, _days = _collect(s, period, model, estimates, campaign_id, by_day=False)
+    figures, _days = collect(s, period, model, estimates, campaign_id, by_day=False)
     return figures
 
 
-def _collect(
+def collect(
     s: Session,
     period: Period,
     model: str,
@@ -294,7 +149,7 @@ def _collect(
     suggested = sa.select(Suggestion.content_id, sa.func.count()).where(
         _in(Suggestion.created_at, period)
     )
-    suggested = _only_campaign(suggested, Suggestion.content_id, campaign_id)
+    suggested = only_campaign(suggested, Suggestion.content_id, campaign_id)
     for content_id, n in s.execute(suggested.group_by(Suggestion.content_id)):
         figures[content_id].suggested = int(n)
 
@@ -308,7 +163,7 @@ def _collect(
         .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
         .where(_in(Suggestion.posted_at, period))
     )
-    posted = _only_campaign(posted, Suggestion.content_id, campaign_id)
+    posted = only_campaign(posted, Suggestion.content_id, campaign_id)
     for content_id, n, reach in s.execute(posted.group_by(Suggestion.content_id)):
         figures[content_id].posted = int(n)
         figures[content_id].reach = int(reach)
@@ -319,7 +174,7 @@ def _collect(
     day_leads: dict[date, float] = defaultdict(float)
 
     clicks = _clicks_per_item(s, period)
-    clicks = _only_campaign(clicks, clicks.selected_columns[0], campaign_id)
+    clicks = only_campaign(clicks, clicks.selected_columns[0], campaign_id)
     for content_id, n in s.execute(clicks):
         figures[content_id].clicks += int(n)
     if by_day:
@@ -331,7 +186,7 @@ def _collect(
         day_clicks.update(rollups.clicks_by_day(s, period, in_campaign))
 
     lead_keys = [Touch.content_id, lead_key] if by_day else [Touch.content_id]
-    for row in s.execute(_lead_credit(period, model, campaign_id, *lead_keys)):
+    for row in s.execute(lead_credit(period, model, campaign_id, *lead_keys)):
         leads, qualified, converted = (float(v) for v in row[-3:])
         f = figures[row[0]]
         f.leads += leads
@@ -376,7 +231,7 @@ def period_totals(
     check_model(model)
     total = Figures()
     suggested = sa.select(sa.func.count()).select_from(Suggestion)
-    suggested = _only_campaign(suggested, Suggestion.content_id, campaign_id)
+    suggested = only_campaign(suggested, Suggestion.content_id, campaign_id)
     total.suggested = int(s.scalar(suggested.where(_in(Suggestion.created_at, period))) or 0)
     posted = (
         sa.select(
@@ -386,7 +241,7 @@ def period_totals(
         .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
         .where(_in(Suggestion.posted_at, period))
     )
-    n, reach = s.execute(_only_campaign(posted, Suggestion.content_id, campaign_id)).one()
+    n, reach = s.execute(only_campaign(posted, Suggestion.content_id, campaign_id)).one()
     total.posted, total.reach = int(n), int(reach)
     if campaign_id is None:
         clicks = (
@@ -397,14 +252,14 @@ def period_totals(
     else:
         per_item = _clicks_per_item(s, period).subquery()
         clicks = sa.select(sa.func.coalesce(sa.func.sum(per_item.c[1]), 0)).select_from(per_item)
-        clicks = _only_campaign(clicks, per_item.c.content_id, campaign_id)
+        clicks = only_campaign(clicks, per_item.c.content_id, campaign_id)
     total.clicks = int(s.scalar(clicks) or 0)
-    leads, qualified, converted = s.execute(_lead_credit(period, model, campaign_id)).one()
+    leads, qualified, converted = s.execute(lead_credit(period, model, campaign_id)).one()
     total.leads, total.qualified, total.converted = float(leads), float(qualified), float(converted)
     return total.estimate(estimates or Estimates())
 
 
-def _lead_credit(period: Period, model: str, campaign_id: int | None, *keys: Any) -> sa.Select[Any]:
+def lead_credit(period: Period, model: str, campaign_id: int | None, *keys: Any) -> sa.Select[Any]:
     """Sum a model's credit per key over leads submitted in the period (merged ones left out)."""
     credit = Touch.credit(model)
     zero = sa.literal(0.0)
@@ -430,7 +285,7 @@ def _lead_credit(period: Period, model: str, campaign_id: int | None, *keys: Any
             Touch.content_id.is_not(None),
         )
     )
-    grouped: sa.Select[Any] = _only_campaign(stmt, Touch.content_id, campaign_id).group_by(*keys)
+    grouped: sa.Select[Any] = only_campaign(stmt, Touch.content_id, campaign_id).group_by(*keys)
     return grouped
 
 
@@ -438,7 +293,7 @@ def daily_series(
     s: Session, period: Period, model: str = DEFAULT_MODEL, *, campaign_id: int | None = None
 ) -> list[DayPoint]:
     """Return human clicks and lead credit for every viewer-zone day of the period."""
-    _figures, days = _collect(s, period, model, None, campaign_id, by_day=True)
+    _figures, days = collect(s, period, model, None, campaign_id, by_day=True)
     return days
 
 
@@ -504,7 +359,8 @@ def _campaign_names(s: Session) -> dict[int, str]:
     return {cid: name for cid, name in s.execute(sa.select(Campaign.id, Campaign.name))}
 
 
-def _total(figures: Iterable[Figures], estimates: Estimates) -> Figures:
+def sum_figures(figures: Iterable[Figures], estimates: Estimates) -> Figures:
+    """Add rows' figures up into a total row, with its estimates."""
     total = Figures()
     for f in figures:
         total.add(f)
@@ -576,7 +432,7 @@ def content_report(
     est = estimates or Estimates()
     if group not in GROUPS:
         raise Invalid("Pick a grouping from the tabs.", {"group": "unknown grouping"})
-    now, days = _collect(s, period, model, est, None, by_day=True)
+    now, days = collect(s, period, model, est, None, by_day=True)
     before = period_totals(s, period.previous(), model, est)
     return ContentReport(
         period=period,
@@ -585,7 +441,7 @@ def content_report(
         estimates=est,
         rows=group_rows(s, now, group, est),
         # Totals come from items, not rows: a topic row repeats items with several topics.
-        total=_total(now.values(), est),
+        total=sum_figures(now.values(), est),
         previous_total=before,
         daily=days,
     )
@@ -604,7 +460,7 @@ def figures_table(
     the previous period and the daily series the page adds (4 queries instead of 14)."""
     est = estimates or Estimates()
     figures = item_figures(s, period, model, est, campaign_id=campaign_id)
-    return group_rows(s, figures, group, est), _total(figures.values(), est)
+    return group_rows(s, figures, group, est), sum_figures(figures.values(), est)
 
 
 def campaign_name(s: Session, campaign_id: int) -> str:
@@ -615,155 +471,28 @@ def campaign_name(s: Session, campaign_id: int) -> str:
     return name
 
 
-def campaign_report(
-    s: Session,
-    period: Period,
-    campaign_id: int,
-    model: str = DEFAULT_MODEL,
-    estimates: Estimates | None = None,
-) -> CampaignReport:
-    """Build a campaign's drill-down: its items, and per item the sellers who posted it."""
-    est = estimates or Estimates()
-    name = campaign_name(s, campaign_id)
-    now, days = _collect(s, period, model, est, campaign_id, by_day=True)
-    before = period_totals(s, period.previous(), model, est, campaign_id=campaign_id)
-    return CampaignReport(
-        campaign_id=campaign_id,
-        campaign_name=name,
-        period=period,
-        model=model,
-        estimates=est,
-        items=group_rows(s, now, "item", est),
-        sellers=seller_posts(s, period, campaign_id, model),
-        total=_total(now.values(), est),
-        previous_total=before,
-        daily=days,
-    )
+# --- use cases: what the pages, their CSV downloads and the API ask for ---------------------
 
 
-def seller_posts(
-    s: Session, period: Period, campaign_id: int, model: str = DEFAULT_MODEL
-) -> dict[int, list[SellerPost]]:
-    """Return per item of a campaign the sellers who posted it in the period, or whose
-    earlier post brought clicks or leads in it, with those clicks and leads (3 queries)."""
-    check_model(model)
-    clicks: dict[tuple[int, int], int] = {}
-    per_post = rollups.human_clicks(s, period)
-    click_stmt = sa.select(
-        per_post.c.content_id, per_post.c.seller_id, sa.func.sum(per_post.c.clicks)
-    ).select_from(per_post)
-    click_stmt = _only_campaign(click_stmt, per_post.c.content_id, campaign_id)
-    for content_id, seller_id, n in s.execute(
-        click_stmt.group_by(per_post.c.content_id, per_post.c.seller_id)
-    ):
-        if n:
-            clicks[(content_id, seller_id)] = int(n)
-    leads: dict[tuple[int, int], float] = {}
-    for content_id, seller_id, total, _q, _c in s.execute(
-        _lead_credit(period, model, campaign_id, Touch.content_id, Touch.seller_id)
-    ):
-        if seller_id is not None:
-            leads[(content_id, seller_id)] = float(total)
-    active = set(clicks) | {key for key, value in leads.items() if value}
-    posts = (
-        sa.select(
-            Suggestion.content_id,
-            Suggestion.seller_id,
-            User.name,
-            User.email,
-            Suggestion.posted_at,
-            sa.func.coalesce(SellerProfile.linkedin_connections, 0),
-        )
-        .join(User, User.id == Suggestion.seller_id)
-        .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
-        .join(Content, Content.id == Suggestion.content_id)
-        .where(Content.campaign_id == campaign_id, Suggestion.posted_at.is_not(None))
-    )
-    result: dict[int, list[SellerPost]] = defaultdict(list)
-    for content_id, seller_id, name, email, posted_at, connections in s.execute(posts):
-        key = (content_id, seller_id)
-        in_period = posted_at is not None and period.start <= posted_at < period.end
-        if not in_period and key not in active:
-            continue
-        result[content_id].append(
-            SellerPost(
-                content_id=content_id,
-                seller_id=seller_id,
-                seller_name=name or email,
-                posted_at=posted_at,
-                connections=int(connections),
-                clicks=clicks.get(key, 0),
-                leads=leads.get(key, 0.0),
-            )
-        )
-    for posts_of_item in result.values():
-        posts_of_item.sort(key=lambda p: (-p.clicks, -p.leads, p.seller_name.lower()))
-    return dict(result)
+def show_dashboard(
+    s: Session, actor: User | None, ask: DashboardInput, estimates: Estimates
+) -> ContentReport:
+    """Return the dashboard for the filters, its rows in the asked order."""
+    report = content_report(s, ask.period, ask.group, ask.model, estimates)
+    report.rows = sort_rows(report.rows, ask.sort, ask.descending)
+    return report
 
 
-# --- sorting and the table's columns ---------------------------------------------------------
-
-SORTS: dict[str, Callable[[Row], Any]] = {
-    "label": lambda r: r.label.lower(),
-    "suggested": lambda r: r.figures.suggested,
-    "posted": lambda r: r.figures.posted,
-    "post_rate": lambda r: r.figures.post_rate or 0.0,
-    "clicks": lambda r: r.figures.clicks,
-    "leads": lambda r: r.figures.leads,
-    "qualified": lambda r: r.figures.qualified,
-    "converted": lambda r: r.figures.converted,
-    "reach": lambda r: r.figures.reach,
-    "emv": lambda r: r.figures.emv,
-}
-DEFAULT_SORT = "clicks"
+def dashboard_table(
+    s: Session, actor: User | None, ask: DashboardInput, estimates: Estimates
+) -> tuple[list[Row], Figures]:
+    """Return the dashboard's table in the asked order and its total row (the CSV)."""
+    rows, total = figures_table(s, ask.period, ask.group, ask.model, estimates)
+    return sort_rows(rows, ask.sort, ask.descending), total
 
 
-def sort_rows(rows: list[Row], sort: str, descending: bool) -> list[Row]:
-    """Return rows ordered by a column (ties by label), unknown columns by clicks."""
-    key = SORTS.get(sort, SORTS[DEFAULT_SORT])
-    by_label = sorted(rows, key=lambda r: r.label.lower())
-    return sorted(by_label, key=key, reverse=descending)
-
-
-CSV_HEADER = [
-    "Suggested",
-    "Posted",
-    "Post rate %",
-    "Clicks",
-    "Clicks per post",
-    "Leads",
-    "Leads per 100 clicks",
-    "Qualified",
-    "Qualified %",
-    "Converted",
-    "Converted %",
-    "Reach (estimate)",
-    "Impressions (estimate)",
-    "EMV (estimate)",
-]
-
-
-def _number(value: float | None, decimals: int) -> str:
-    return "" if value is None else f"{value:.{decimals}f}"
-
-
-def figure_cells(f: Figures, is_whole: bool) -> list[str]:
-    """Return a row's figures as CSV cells, in CSV_HEADER order, rounded as the table shows."""
-    lead_decimals = 0 if is_whole else 1
-    pct = 100.0
-    return [
-        str(f.suggested),
-        str(f.posted),
-        _number(None if f.post_rate is None else f.post_rate * pct, 1),
-        str(f.clicks),
-        _number(f.clicks_per_post, 1),
-        _number(f.leads, lead_decimals),
-        _number(f.leads_per_100_clicks, 1),
-        _number(f.qualified, lead_decimals),
-        _number(None if f.qualified_rate is None else f.qualified_rate * pct, 1),
-        _number(f.converted, lead_decimals),
-        _number(None if f.converted_rate is None else f.converted_rate * pct, 1),
-        str(f.reach),
-        _number(f.impressions, 0),
-        _number(f.emv, 2),
-    ]
+def show_daily(s: Session, actor: User | None, ask: DailyInput) -> list[DayPoint]:
+    """Return the daily series of every item or of one campaign's (NotFound if it is gone)."""
+    if ask.campaign_id is not None:
+        campaign_name(s, ask.campaign_id)
+    return daily_series(s, ask.period, ask.model, campaign_id=ask.campaign_id)

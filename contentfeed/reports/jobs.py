@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from contentfeed.reports import rollups
 from contentfeed.scheduler import Job
 
-
-def roll_up_clicks(s: Session) -> rollups.RollupResult:
-    """Recompute today's and yesterday's click rollup, and any older day not rolled up yet."""
-    return rollups.roll_up_clicks(s)
-
+# Recompute today's and yesterday's click rollup, and any older day not rolled up yet; the
+# scheduler commits the run (scheduler.run_job).
+roll_up_clicks = rollups.roll_up_clicks
 
 JOBS = [
     Job(

@@ -1,5 +1,5 @@
-"""Reports about people: the sellers' leaderboard, one seller's page, the sales view and a
-campaign's attribution under every model.
+"""Reports about sellers: the leaderboard, one seller's page, and whether sellers see the
+leaderboard (the sales view and campaign attribution are in ``sales.py``).
 
 Each report is a handful of set-based GROUP BY statements, whatever the number of sellers,
 clicks or leads: no query runs per row. Leads merged into another lead never count. A
@@ -10,91 +10,34 @@ qualified or converted.
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ConfigDict
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import Role, Team, User
-from contentfeed.content.models import Campaign, Content
-from contentfeed.db import utcnow
+from contentfeed.content.models import Content
+from contentfeed.db import Id
 from contentfeed.errors import NotFound
-from contentfeed.leads.attribution import MODELS
-from contentfeed.leads.models import Lead, LeadStatus, Touch
+from contentfeed.leads.models import Lead, Touch
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.reports import rollups
+from contentfeed.reports.measures import between, counted_lead, is_qualified, round_credit
 from contentfeed.reports.models import LeaderboardMode, ReportSettings
 from contentfeed.reports.period import Period
-from contentfeed.routing.models import Queue
-from contentfeed.suggestions.models import Suggestion, SuggestionStatus
+from contentfeed.suggestions.models import Suggestion
+from contentfeed.suggestions.models import SuggestionStatus as SuggestionStatus
+from contentfeed.text import Input
 
-QUALIFIED_STATUSES = (LeadStatus.QUALIFIED, LeadStatus.CONVERTED)
 LEAD_MODEL = "last_touch"  # the model behind a seller's "leads" on the leaderboard
-NO_SOURCE = "(none)"
-ATTRIBUTED_SOURCE = "Sellers' posts (attributed)"
-OTHER_CAMPAIGNS = "Other campaigns or no campaign"
-FORMER_SELLER = "Former seller"
+STAFF = (Role.ADMIN, Role.MARKETER)  # see every seller's name, figures and page
 
 Scope = Callable[[Any], sa.ColumnElement[bool]]
-
-
-# --- shared pieces ----------------------------------------------------------------------
-
-
-def _between(column: Any, period: Period) -> sa.ColumnElement[bool]:
-    """Keep instants inside the period (start included, end excluded)."""
-    return sa.and_(column >= period.start, column < period.end)
-
-
-def _counted_lead(period: Period) -> sa.ColumnElement[bool]:
-    """Keep leads submitted in the period that were not merged into another lead."""
-    return sa.and_(_between(Lead.submitted_at, period), Lead.merged_into_id.is_(None))
-
-
-def _is_qualified() -> sa.ColumnElement[bool]:
-    return Lead.status.in_(QUALIFIED_STATUSES)
-
-
-def _round(value: float | None) -> float:
-    # Credits are stored to 6 decimals; summing floats adds noise below that.
-    return round(float(value or 0.0), 6)
-
-
-def format_credit(value: float) -> str:
-    """Show a credit sum: whole numbers plainly, fractions with two decimals."""
-    if abs(value - round(value)) < 0.005:
-        return f"{round(value):d}"
-    return f"{value:.2f}"
-
-
-def format_duration(seconds: float | None) -> str:
-    """Show a duration like "1 h 12 min" ("—" when there is none)."""
-    if seconds is None:
-        return "—"
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return "under 1 min"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    return f"{mins} min"
-
-
-def format_rate(rate: float | None) -> str:
-    """Show a share as a whole percentage ("—" when there is nothing to divide)."""
-    return "—" if rate is None else f"{rate * 100:.0f}%"
-
-
-def _rate(part: float, whole: float) -> float | None:
-    return part / whole if whole else None
 
 
 # --- seller figures -----------------------------------------------------------------------
@@ -113,15 +56,15 @@ class SellerFigures:
         return SellerFigures(
             self.posts + other.posts,
             self.clicks + other.clicks,
-            _round(self.leads + other.leads),
-            _round(self.qualified + other.qualified),
+            round_credit(self.leads + other.leads),
+            round_credit(self.qualified + other.qualified),
         )
 
 
 def _posts_by_seller(s: Session, period: Period, scope: Scope | None) -> dict[int, int]:
     query = (
         sa.select(Suggestion.seller_id, sa.func.count())
-        .where(_between(Suggestion.posted_at, period))
+        .where(between(Suggestion.posted_at, period))
         .group_by(Suggestion.seller_id)
     )
     if scope is not None:
@@ -140,7 +83,7 @@ def _clicks_by_link(period: Period, seller_id: int) -> sa.Subquery:
     return (
         sa.select(Click.link_id, sa.func.count().label("clicks"))
         .where(
-            _between(Click.clicked_at, period),
+            between(Click.clicked_at, period),
             Click.is_bot.is_(False),
             Click.link_id.in_(links),
         )
@@ -169,16 +112,16 @@ def _leads_by_seller(
         sa.select(
             Touch.seller_id,
             sa.func.sum(credit),
-            sa.func.sum(sa.case((_is_qualified(), credit), else_=0.0)),
+            sa.func.sum(sa.case((is_qualified(), credit), else_=0.0)),
         )
         .join(Lead, Lead.id == Touch.lead_id)
-        .where(_counted_lead(period), Touch.seller_id.is_not(None))
+        .where(counted_lead(period), Touch.seller_id.is_not(None))
         .group_by(Touch.seller_id)
     )
     if scope is not None:
         query = query.where(scope(Touch.seller_id))
     return {
-        seller_id: (_round(leads), _round(qualified))
+        seller_id: (round_credit(leads), round_credit(qualified))
         for seller_id, leads, qualified in s.execute(query)
         if seller_id is not None
     }
@@ -378,10 +321,10 @@ def seller_page(s: Session, seller: User, period: Period) -> SellerPage:
         sa.select(
             Touch.suggestion_id,
             sa.func.sum(credit).label("leads"),
-            sa.func.sum(sa.case((_is_qualified(), credit), else_=0.0)).label("qualified"),
+            sa.func.sum(sa.case((is_qualified(), credit), else_=0.0)).label("qualified"),
         )
         .join(Lead, Lead.id == Touch.lead_id)
-        .where(_counted_lead(period), Touch.seller_id == seller.id)
+        .where(counted_lead(period), Touch.seller_id == seller.id)
         .group_by(Touch.suggestion_id)
         .subquery()
     )
@@ -402,7 +345,7 @@ def seller_page(s: Session, seller: User, period: Period) -> SellerPage:
         .where(
             Suggestion.seller_id == seller.id,
             sa.or_(
-                _between(Suggestion.posted_at, period),
+                between(Suggestion.posted_at, period),
                 clicks.c.clicks.is_not(None),
                 leads.c.leads.is_not(None),
             ),
@@ -410,351 +353,13 @@ def seller_page(s: Session, seller: User, period: Period) -> SellerPage:
         .order_by(Suggestion.posted_at.desc().nulls_last(), Suggestion.id.desc())
     )
     history = [
-        PostRow(sid, cid, title, status, posted_at, int(n), _round(lead), _round(qualified))
+        PostRow(
+            sid, cid, title, status, posted_at, int(n), round_credit(lead), round_credit(qualified)
+        )
         for sid, cid, title, status, posted_at, n, lead, qualified in s.execute(query)
     ]
     team = seller.team.name if seller.team is not None else ""
     return SellerPage(seller.id, seller.name, team, period, totals, history)
-
-
-# --- sales --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueStatusRow:
-    """Leads submitted in the period that sit in one queue, by status."""
-
-    queue_id: int | None
-    queue: str
-    counts: dict[LeadStatus, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-@dataclass(frozen=True)
-class QueueSpeed:
-    """SLA compliance and median response times of the leads routed to a queue in the period.
-
-    A lead met the SLA when first contacted by its due time; it missed when contacted later
-    or still uncontacted after it. Leads not yet due and not yet contacted are left out
-    (``pending``), as are leads without a due time.
-    """
-
-    queue_id: int | None
-    queue: str
-    sla_minutes: int | None
-    routed: int
-    met: int
-    missed: int
-    pending: int
-    claimed: int
-    median_claim_seconds: float | None
-    contacted: int
-    median_contact_seconds: float | None
-
-    @property
-    def compliance(self) -> float | None:
-        return _rate(self.met, self.met + self.missed)
-
-
-@dataclass(frozen=True)
-class SourceRow:
-    """Leads from one source: sellers' posts (any touch) or a utm_source value."""
-
-    source: str
-    is_attributed: bool
-    leads: int
-    qualified: int  # reached qualified (qualified or converted)
-    converted: int
-
-    @property
-    def qualified_rate(self) -> float | None:
-        return _rate(self.qualified, self.leads)
-
-    @property
-    def converted_rate(self) -> float | None:
-        return _rate(self.converted, self.leads)
-
-
-@dataclass(frozen=True)
-class SalesReport:
-    """Leads per queue and status, SLA and speed per queue, and conversion by source."""
-
-    period: Period
-    statuses: list[LeadStatus]
-    by_queue: list[QueueStatusRow]
-    speed: list[QueueSpeed]
-    sources: list[SourceRow]
-
-    @property
-    def total(self) -> int:
-        return sum(row.total for row in self.by_queue)
-
-    def status_total(self, status: LeadStatus) -> int:
-        """Add up one status over every queue."""
-        return sum(row.counts.get(status, 0) for row in self.by_queue)
-
-
-NO_QUEUE = "Not routed"
-
-
-def _queue_names(s: Session) -> dict[int, tuple[str, int]]:
-    rows = s.execute(sa.select(Queue.id, Queue.name, Queue.sla_minutes).order_by(Queue.name))
-    return {queue_id: (name, sla) for queue_id, name, sla in rows}
-
-
-def sales(s: Session, period: Period, *, now: datetime | None = None) -> SalesReport:
-    """Return the sales view for the period (``now`` decides which uncontacted leads are due)."""
-    now = now or utcnow()
-    queues = _queue_names(s)
-    return SalesReport(
-        period,
-        list(LeadStatus),
-        _leads_by_queue(s, period, queues),
-        _speed_by_queue(s, period, queues, now),
-        conversion_by_source(s, period),
-    )
-
-
-def _leads_by_queue(
-    s: Session, period: Period, queues: dict[int, tuple[str, int]]
-) -> list[QueueStatusRow]:
-    query = (
-        sa.select(Lead.queue_id, Lead.status, sa.func.count())
-        .where(_counted_lead(period))
-        .group_by(Lead.queue_id, Lead.status)
-    )
-    counts: dict[int | None, dict[LeadStatus, int]] = {queue_id: {} for queue_id in queues}
-    for queue_id, status, n in s.execute(query):
-        counts.setdefault(queue_id, {})[status] = n
-    return [
-        QueueStatusRow(queue_id, queues[queue_id][0] if queue_id in queues else NO_QUEUE, found)
-        for queue_id, found in _in_queue_order(counts, queues)
-    ]
-
-
-def _in_queue_order(
-    values: dict[int | None, Any], queues: dict[int, tuple[str, int]]
-) -> list[tuple[int | None, Any]]:
-    # Queues by name, then leads without a (still existing) queue last.
-    known = [(queue_id, values[queue_id]) for queue_id in queues if queue_id in values]
-    rest = [(queue_id, value) for queue_id, value in values.items() if queue_id not in queues]
-    return known + rest
-
-
-def _speed_by_queue(
-    s: Session, period: Period, queues: dict[int, tuple[str, int]], now: datetime
-) -> list[QueueSpeed]:
-    routed = sa.and_(_between(Lead.routed_at, period), Lead.merged_into_id.is_(None))
-    contacted_in_time = Lead.first_contact_at <= Lead.due_at
-    missed = sa.or_(
-        Lead.first_contact_at > Lead.due_at,
-        sa.and_(Lead.first_contact_at.is_(None), Lead.due_at <= now),
-    )
-    pending = sa.and_(Lead.first_contact_at.is_(None), Lead.due_at > now)
-
-    def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-        return sa.func.sum(sa.case((condition, 1), else_=0))
-
-    query = (
-        sa.select(
-            Lead.queue_id,
-            sa.func.count(),
-            count_if(sa.and_(Lead.due_at.is_not(None), contacted_in_time)),
-            count_if(sa.and_(Lead.due_at.is_not(None), missed)),
-            count_if(sa.and_(Lead.due_at.is_not(None), pending)),
-            sa.func.count(Lead.claimed_at),
-            sa.func.count(Lead.first_contact_at),
-        )
-        .where(routed)
-        .group_by(Lead.queue_id)
-    )
-    found: dict[int | None, tuple[int, ...]] = {
-        queue_id: tuple(int(v or 0) for v in values) for queue_id, *values in s.execute(query)
-    }
-    medians = _medians(s, routed)
-    rows = []
-    for queue_id, values in _in_queue_order(found, queues):
-        name, sla = queues.get(queue_id, (NO_QUEUE, None)) if queue_id else (NO_QUEUE, None)
-        claim, contact = medians.get(queue_id, (None, None))
-        total, met, miss, wait, claimed, contacted = values
-        rows.append(
-            QueueSpeed(
-                queue_id, name, sla, total, met, miss, wait, claimed, claim, contacted, contact
-            )
-        )
-    return rows
-
-
-def _medians(
-    s: Session, routed: sa.ColumnElement[bool]
-) -> dict[int | None, tuple[float | None, float | None]]:
-    """Median seconds from routing to claim and to first contact, per queue.
-
-    PostgreSQL computes them with percentile_cont; elsewhere the durations are fetched and
-    Python takes the median. Both interpolate between the two middle values, so they agree.
-    """
-    if s.get_bind().dialect.name == "postgresql":
-        to_claim = sa.extract("epoch", Lead.claimed_at - Lead.routed_at)
-        to_contact = sa.extract("epoch", Lead.first_contact_at - Lead.routed_at)
-        query = (
-            sa.select(
-                Lead.queue_id,
-                sa.func.percentile_cont(0.5).within_group(to_claim),
-                sa.func.percentile_cont(0.5).within_group(to_contact),
-            )
-            .where(routed)
-            .group_by(Lead.queue_id)
-        )
-        return {
-            queue_id: (
-                None if claim is None else float(claim),
-                None if contact is None else float(contact),
-            )
-            for queue_id, claim, contact in s.execute(query)
-        }
-    durations: dict[int | None, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    rows = s.execute(
-        sa.select(Lead.queue_id, Lead.routed_at, Lead.claimed_at, Lead.first_contact_at).where(
-            routed, sa.or_(Lead.claimed_at.is_not(None), Lead.first_contact_at.is_not(None))
-        )
-    )
-    for queue_id, routed_at, claimed_at, first_contact_at in rows:
-        assert routed_at is not None
-        claims, contacts = durations[queue_id]
-        if claimed_at is not None:
-            claims.append((claimed_at - routed_at).total_seconds())
-        if first_contact_at is not None:
-            contacts.append((first_contact_at - routed_at).total_seconds())
-    return {
-        queue_id: (
-            statistics.median(claims) if claims else None,
-            statistics.median(contacts) if contacts else None,
-        )
-        for queue_id, (claims, contacts) in durations.items()
-    }
-
-
-def conversion_by_source(s: Session, period: Period) -> list[SourceRow]:
-    """Count leads, qualified and converted per source for leads submitted in the period.
-
-    A lead with any touch is attributed to sellers' posts; the others count under their
-    utm_source (lower-cased, "(none)" when empty). The attributed row comes first.
-    """
-    has_touch = sa.exists().where(Touch.lead_id == Lead.id)
-    source = sa.func.coalesce(
-        sa.func.nullif(sa.func.lower(sa.func.trim(Lead.utm_source)), ""), NO_SOURCE
-    )
-    leads = (
-        sa.select(
-            sa.case((has_touch, ""), else_=source).label("source"),
-            Lead.status.label("status"),
-        )
-        .where(_counted_lead(period))
-        .subquery()
-    )
-    converted = leads.c.status == LeadStatus.CONVERTED.value
-    qualified = leads.c.status.in_([status.value for status in QUALIFIED_STATUSES])
-    query = sa.select(
-        leads.c.source,
-        sa.func.count(),
-        sa.func.sum(sa.case((qualified, 1), else_=0)),
-        sa.func.sum(sa.case((converted, 1), else_=0)),
-    ).group_by(leads.c.source)
-    rows = [
-        SourceRow(key or ATTRIBUTED_SOURCE, key == "", int(n), int(q or 0), int(c or 0))
-        for key, n, q, c in s.execute(query)
-    ]
-    rows.sort(key=lambda r: (not r.is_attributed, -r.leads, r.source))
-    return rows
-
-
-# --- campaign attribution -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CreditRow:
-    """One seller's (or item's) credit under every model."""
-
-    key_id: int | None
-    label: str
-    credits: dict[str, float]
-    is_other: bool = False  # credit going to touches outside the campaign
-
-
-@dataclass(frozen=True)
-class CampaignAttribution:
-    """The leads a campaign's posts touched, credited under each model side by side.
-
-    Every model shares each lead's credit out exactly once, so each model's column adds up
-    to ``leads``; the credit of those leads' touches outside the campaign shows on a row of
-    its own, so nothing goes missing.
-    """
-
-    campaign_id: int
-    campaign: str
-    period: Period
-    by: Literal["seller", "content"]
-    models: tuple[str, ...]
-    leads: int
-    rows: list[CreditRow]
-
-    def total(self, model: str) -> float:
-        """Add up one model's credit over every row."""
-        return _round(sum(row.credits.get(model, 0.0) for row in self.rows))
-
-
-def campaign_attribution(
-    s: Session,
-    campaign: Campaign,
-    period: Period,
-    by: Literal["seller", "content"] = "seller",
-) -> CampaignAttribution:
-    """Return each seller's (or item's) credit for a campaign's leads under all five models."""
-    touched = (
-        sa.select(Touch.lead_id)
-        .join(Lead, Lead.id == Touch.lead_id)
-        .where(Touch.campaign_id == campaign.id, _counted_lead(period))
-        .distinct()
-    )
-    leads = s.scalar(sa.select(sa.func.count()).select_from(touched.subquery())) or 0
-    key_column = Touch.seller_id if by == "seller" else Touch.content_id
-    in_campaign = Touch.campaign_id == campaign.id
-    key = sa.case((in_campaign, key_column), else_=None).label("key")
-    inside = sa.case((in_campaign, 1), else_=0).label("inside")
-    query = (
-        sa.select(inside, key, *(sa.func.sum(Touch.credit(model)) for model in MODELS))
-        .where(Touch.lead_id.in_(touched))
-        .group_by(inside, key)
-    )
-    sums = [(bool(flag), key_id, values) for flag, key_id, *values in s.execute(query)]
-    labels = _labels(s, by, [key_id for flag, key_id, _ in sums if flag and key_id is not None])
-    rows: list[CreditRow] = []
-    other: CreditRow | None = None
-    for flag, key_id, values in sums:
-        credits = {model: _round(value) for model, value in zip(MODELS, values, strict=True)}
-        if not flag:
-            other = CreditRow(None, OTHER_CAMPAIGNS, credits, is_other=True)
-            continue
-        missing = FORMER_SELLER if by == "seller" else "Deleted item"
-        label = labels.get(key_id, missing) if key_id is not None else missing
-        rows.append(CreditRow(key_id, label, credits))
-    rows.sort(key=lambda r: (-r.credits["linear"], r.label.lower()))
-    if other is not None and any(other.credits.values()):
-        rows.append(other)
-    return CampaignAttribution(campaign.id, campaign.name, period, by, MODELS, leads, rows)
-
-
-def _labels(s: Session, by: str, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    if by == "seller":
-        query = sa.select(User.id, User.name).where(User.id.in_(ids))
-    else:
-        query = sa.select(Content.id, Content.title).where(Content.id.in_(ids))
-    return {key_id: label for key_id, label in s.execute(query)}
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -776,3 +381,118 @@ def save_leaderboard_mode(s: Session, mode: LeaderboardMode, actor: User) -> Rep
     settings.updated_by_id = actor.id
     s.flush()
     return settings
+
+
+class LeaderboardSetting(Input):
+    """What an admin decides about the sellers' leaderboard."""
+
+    leaderboard: LeaderboardMode
+
+
+def save_leaderboard_setting(s: Session, actor: User, data: LeaderboardSetting) -> ReportSettings:
+    """Store whether sellers see the leaderboard, and with names."""
+    return save_leaderboard_mode(s, data.leaderboard, actor)
+
+
+# --- use cases: what the pages, their CSV downloads and the API ask for ---------------------
+
+
+class LeaderboardInput(Input):
+    """The leaderboard's period (read in the viewer's zone) and, optionally, one team."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    period: Period
+    team_id: Id | None = None
+
+
+class SellerInput(Input):
+    """One seller's report: whose, and for which period."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    period: Period
+    seller_id: int
+
+
+class LeaderboardOff(NotFound):
+    """The admin switched the leaderboard off for sellers."""
+
+
+@dataclass(frozen=True)
+class BoardAccess:
+    """How this viewer may see the leaderboard."""
+
+    mode: LeaderboardMode
+    is_staff: bool
+
+    @property
+    def anonymous(self) -> bool:
+        """Sellers see the others as "Seller #n" when the admin made the board anonymous."""
+        return not self.is_staff and self.mode is LeaderboardMode.ANONYMOUS
+
+
+def open_leaderboard(s: Session, viewer: User) -> BoardAccess:
+    """Return how the viewer sees the leaderboard, or raise LeaderboardOff for a seller
+    when the admin switched it off (staff always see it)."""
+    mode = leaderboard_mode(s)
+    if viewer.role is Role.SELLER and mode is LeaderboardMode.OFF:
+        raise LeaderboardOff("The leaderboard is off.")
+    return BoardAccess(mode, viewer.role in STAFF)
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """A leaderboard row as this viewer may see it."""
+
+    rank: int
+    label: str
+    team: str
+    figures: SellerFigures
+    is_you: bool
+    seller_id: int
+    linked: bool  # staff see every seller's page, a seller only their own
+
+
+@dataclass(frozen=True)
+class ShownLeaderboard:
+    """The leaderboard, its rows (in rank order) as the viewer may see them, and theirs."""
+
+    board: Leaderboard
+    rows: list[BoardRow]
+    you: BoardRow | None
+    anonymous: bool
+
+
+def show_leaderboard(
+    s: Session, viewer: User, ask: LeaderboardInput, seen: BoardAccess
+) -> ShownLeaderboard:
+    """Rank the sellers for the period and apply the visibility rules: staff see names;
+    sellers as the admin decided (``seen``, from open_leaderboard)."""
+    board = leaderboard(s, ask.period, ask.team_id)
+    anonymous = seen.anonymous
+    rows = []
+    for position, row in enumerate(board.rows, start=1):
+        is_you = row.seller_id == viewer.id
+        label = "You" if anonymous and is_you else row.name
+        if anonymous and not is_you:
+            label = f"Seller #{position}"
+        team = "" if anonymous else row.team
+        linked = seen.is_staff or is_you
+        rows.append(BoardRow(row.rank, label, team, row.figures, is_you, row.seller_id, linked))
+    you = next((row for row in rows if row.is_you), None)
+    return ShownLeaderboard(board, rows, you, anonymous)
+
+
+def show_seller(s: Session, viewer: User, ask: SellerInput) -> SellerPage:
+    """Return a seller's totals and post history, or NotFound when the viewer may not see
+    them (a seller sees only their own)."""
+    return seller_page(s, visible_seller(s, viewer, ask.seller_id), ask.period)
+
+
+def list_teams(s: Session) -> list[tuple[int, str]]:
+    """Return every team's id and name, by name (the leaderboard's team filter)."""
+    return [
+        (team_id, name)
+        for team_id, name in s.execute(sa.select(Team.id, Team.name).order_by(Team.name))
+    ]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -17,20 +16,20 @@ from wtforms.validators import InputRequired
 
 from contentfeed import db, sheets
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role, Team, User
-from contentfeed.content.models import Campaign
+from contentfeed.accounts.access import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
 from contentfeed.forms import Form, options
 from contentfeed.leads.attribution import model_label
-from contentfeed.reports import people
+from contentfeed.reports import measures, people
+from contentfeed.reports import sales as sales_report
 from contentfeed.reports.models import LeaderboardMode
 from contentfeed.reports.period import Period, parse_period
 from contentfeed.ui import Page, page_number, query_id, sort_params, url_with, viewer_zone
 
 bp = Blueprint("reports_people", __name__)
 
-STAFF = (Role.ADMIN, Role.MARKETER)
+STAFF = people.STAFF
 LEADERBOARD_READERS = (Role.ADMIN, Role.MARKETER, Role.SELLER)
 SALES_READERS = (Role.ADMIN, Role.MARKETER, Role.REP)
 QUICK_DAYS = (7, 30, 90)
@@ -125,47 +124,20 @@ def _period_label(period: Period) -> str:
 
 
 @dataclass(frozen=True)
-class ShownRow:
-    """A leaderboard row as this viewer may see it."""
+class ShownRow(people.BoardRow):
+    """A leaderboard row on the page, with the link to the seller's page."""
 
-    rank: int
-    label: str
-    team: str
-    figures: people.SellerFigures
-    is_you: bool
-    seller_id: int
-    period: Period
-    linked: bool  # staff see every seller's page, a seller only their own
+    period: Period | None = None
 
     @property
     def url(self) -> str | None:
         """The seller's page, built only for the rows a page shows (not all 10,000)."""
-        if not self.linked:
+        if not self.linked or self.period is None:
             return None
         return url_for("reports_people.seller", **_args(self.period, seller_id=self.seller_id))
 
 
-def _shown_rows(board: people.Leaderboard, viewer: User, mode: LeaderboardMode) -> list[ShownRow]:
-    """Apply the visibility rules: staff see names; sellers as the admin decided."""
-    is_staff = viewer.role in STAFF
-    anonymous = _is_anonymous(viewer, mode)
-    rows = []
-    for position, row in enumerate(board.rows, start=1):
-        is_you = row.seller_id == viewer.id
-        label = "You" if anonymous and is_you else row.name
-        if anonymous and not is_you:
-            label = f"Seller #{position}"
-        team = "" if anonymous else row.team
-        linked = is_staff or is_you
-        rows.append(
-            ShownRow(
-                row.rank, label, team, row.figures, is_you, row.seller_id, board.period, linked
-            )
-        )
-    return rows
-
-
-LEADERBOARD_SORTS = {
+LEADERBOARD_SORTS: dict[str, Callable[[people.BoardRow], Any]] = {
     "rank": lambda r: r.rank,
     "name": lambda r: r.label.lower(),
     "posts": lambda r: r.figures.posts,
@@ -175,25 +147,13 @@ LEADERBOARD_SORTS = {
 }
 
 
-def _is_anonymous(viewer: User, mode: LeaderboardMode) -> bool:
-    """Sellers see the others as "Seller #n" when the admin made the board anonymous."""
-    return viewer.role not in STAFF and mode is LeaderboardMode.ANONYMOUS
-
-
-def _leaderboard_for_viewer(
-    period: Period, team_id: int | None, mode: LeaderboardMode
-) -> tuple[people.Leaderboard, list[ShownRow]]:
-    """The board and its rows as this viewer may see them (callers have refused OFF)."""
+def _viewer() -> User:
     viewer: User = current_user._get_current_object()
-    board = people.leaderboard(db.session(), period, team_id)
-    return board, _shown_rows(board, viewer, mode)
+    return viewer
 
 
 def _team_arg(s: Any) -> tuple[int | None, list[tuple[int, str]]]:
-    teams = [
-        (team_id, name)
-        for team_id, name in s.execute(sa.select(Team.id, Team.name).order_by(Team.name))
-    ]
+    teams = people.list_teams(s)
     team_id = query_id("team")
     team_id = team_id if any(t == team_id for t, _ in teams) else None
     return team_id, teams
@@ -204,9 +164,10 @@ def _team_arg(s: Any) -> tuple[int | None, list[tuple[int, str]]]:
 def leaderboard() -> ResponseReturnValue:
     """Show the sellers ranked by what their posts brought in, per team or overall."""
     s = db.session()
-    viewer: User = current_user._get_current_object()
-    mode = people.leaderboard_mode(s)
-    if viewer.role is Role.SELLER and mode is LeaderboardMode.OFF:
+    viewer = _viewer()
+    try:
+        seen = people.open_leaderboard(s, viewer)
+    except people.LeaderboardOff:
         return render_template("reports/people_leaderboard_off.html", period=None)
     choice = _read_period()
     team_id, teams = _team_arg(s)
@@ -214,35 +175,36 @@ def leaderboard() -> ResponseReturnValue:
         "choice": choice,
         "teams": teams,
         "team_id": team_id,
-        "mode": mode,
-        "is_staff": viewer.role in STAFF,
+        "mode": seen.mode,
+        "is_staff": seen.is_staff,
     }
     if choice.period is None:
         return render_template("reports/people_leaderboard.html", **context), 422
-    board, rows = _leaderboard_for_viewer(choice.period, team_id, mode)
-    anonymous = _is_anonymous(viewer, mode)
-    allowed = set(LEADERBOARD_SORTS) - ({"name"} if anonymous else set())
+    ask = people.LeaderboardInput(period=choice.period, team_id=team_id)
+    shown = people.show_leaderboard(s, viewer, ask, seen)
+    allowed = set(LEADERBOARD_SORTS) - ({"name"} if shown.anonymous else set())
     sort, direction = sort_params(
         allowed, "rank", descending_first=frozenset({"posts", "clicks", "leads", "qualified"})
     )
-    ordered = sorted(rows, key=LEADERBOARD_SORTS[sort], reverse=direction == "desc")
+    ordered = sorted(shown.rows, key=LEADERBOARD_SORTS[sort], reverse=direction == "desc")
     page = Page(page_number(), PER_PAGE, len(ordered), lambda n: url_with(page=n))
-    you = next((row for row in rows if row.is_you), None)
-    best_leads = max((row.figures.leads for row in rows), default=0.0)
-    s.commit()
+    best_leads = max((row.figures.leads for row in shown.rows), default=0.0)
     return render_template(
         "reports/people_leaderboard.html",
         **context,
-        board=board,
+        board=shown.board,
         period_label=_period_label(choice.period),
-        rows=ordered[page.offset : page.offset + page.per_page],
+        rows=[
+            ShownRow(**vars(row), period=choice.period)
+            for row in ordered[page.offset : page.offset + page.per_page]
+        ],
         page=page,
         sort=sort,
         direction=direction,
-        anonymous=anonymous,
-        you=you,
+        anonymous=shown.anonymous,
+        you=shown.you,
         best_leads=best_leads,
-        format_credit=people.format_credit,
+        format_credit=measures.format_credit,
         csv_url=url_for(
             "reports_people.leaderboard_csv",
             **_args(choice.period, **({"team": team_id} if team_id else {})),
@@ -255,55 +217,53 @@ def leaderboard() -> ResponseReturnValue:
 def leaderboard_csv() -> Response:
     """Download the leaderboard as this viewer sees it."""
     s = db.session()
-    viewer: User = current_user._get_current_object()
-    mode = people.leaderboard_mode(s)
-    if viewer.role is Role.SELLER and mode is LeaderboardMode.OFF:
+    viewer = _viewer()
+    try:
+        seen = people.open_leaderboard(s, viewer)
+    except people.LeaderboardOff:
         abort(404)
     period = _period_or_422(_read_period())
     team_id, _teams = _team_arg(s)
-    _board, rows = _leaderboard_for_viewer(period, team_id, mode)
-    anonymous = _is_anonymous(viewer, mode)
-    header = ["Rank", "Seller", *([] if anonymous else ["Team"])]
+    ask = people.LeaderboardInput(period=period, team_id=team_id)
+    shown = people.show_leaderboard(s, viewer, ask, seen)
+    header = ["Rank", "Seller", *([] if shown.anonymous else ["Team"])]
     header += ["Posts", "Clicks", "Leads", "Qualified"]
     body = [
         [
             row.rank,
             row.label,
-            *([] if anonymous else [row.team]),
+            *([] if shown.anonymous else [row.team]),
             row.figures.posts,
             row.figures.clicks,
-            people.format_credit(row.figures.leads),
-            people.format_credit(row.figures.qualified),
+            measures.format_credit(row.figures.leads),
+            measures.format_credit(row.figures.qualified),
         ]
-        for row in rows
+        for row in shown.rows
     ]
-    s.commit()
     return _csv(f"leaderboard-{period.first}-{period.last}", header, body)
 
 
 # --- one seller ---------------------------------------------------------------------------
 
 
-def _visible_seller(seller_id: int) -> User:
-    return people.visible_seller(db.session(), current_user._get_current_object(), seller_id)
-
-
 @bp.get("/reports/sellers/<int:seller_id>")
 @access.require_role(*STAFF, Role.SELLER)
 def seller(seller_id: int) -> ResponseReturnValue:
     """Show one seller's totals and the posts behind them."""
-    person = _visible_seller(seller_id)
+    s, viewer = db.session(), _viewer()
+    person = people.visible_seller(s, viewer, seller_id)
     choice = _read_period()
     context: dict[str, Any] = {"person": person, "choice": choice}
     if choice.period is None:
         return render_template("reports/people_seller.html", **context), 422
-    report = people.seller_page(db.session(), person, choice.period)
+    report = people.show_seller(
+        s, viewer, people.SellerInput(period=choice.period, seller_id=seller_id)
+    )
     sort, direction = sort_params(
         set(people.POST_SORTS), "posted", descending_first=people.POST_SORTS.keys() - {"content"}
     )
     history = people.sort_posts(report.history, sort, direction == "desc")
     page = Page(page_number(), PER_PAGE, len(history), lambda n: url_with(page=n))
-    db.session().commit()
     return render_template(
         "reports/people_seller.html",
         **context,
@@ -313,8 +273,8 @@ def seller(seller_id: int) -> ResponseReturnValue:
         page=page,
         sort=sort,
         direction=direction,
-        format_credit=people.format_credit,
-        is_self=person.id == current_user.id,
+        format_credit=measures.format_credit,
+        is_self=person.id == viewer.id,
         csv_url=url_for("reports_people.seller_csv", **_args(choice.period, seller_id=seller_id)),
     )
 
@@ -323,10 +283,10 @@ def seller(seller_id: int) -> ResponseReturnValue:
 @access.require_role(*STAFF, Role.SELLER)
 def seller_csv(seller_id: int) -> Response:
     """Download one seller's post history with clicks and leads."""
-    person = _visible_seller(seller_id)
+    s, viewer = db.session(), _viewer()
+    people.visible_seller(s, viewer, seller_id)  # a seller one may not see: 404 before 422
     period = _period_or_422(_read_period())
-    report = people.seller_page(db.session(), person, period)
-    db.session().commit()
+    report = people.show_seller(s, viewer, people.SellerInput(period=period, seller_id=seller_id))
     header = ["Content", "Status", "Posted at (UTC)", "Clicks", "Leads", "Qualified"]
     body = [
         [
@@ -334,8 +294,8 @@ def seller_csv(seller_id: int) -> Response:
             row.status.label,
             row.posted_at.strftime("%Y-%m-%d %H:%M") if row.posted_at else "",
             row.clicks,
-            people.format_credit(row.leads),
-            people.format_credit(row.qualified),
+            measures.format_credit(row.leads),
+            measures.format_credit(row.qualified),
         ]
         for row in report.history
     ]
@@ -354,33 +314,31 @@ def settings() -> ResponseReturnValue:
     if request.method == "GET":
         form.leaderboard.data = people.leaderboard_mode(s).value
     elif form.validate_on_submit():
-        mode = LeaderboardMode(form.leaderboard.data)
-        people.save_leaderboard_mode(s, mode, current_user._get_current_object())
-        s.commit()
-        flash(f"Saved: the leaderboard for sellers is now “{mode.label}”.", "success")
+        data = people.LeaderboardSetting(leaderboard=LeaderboardMode(form.leaderboard.data))
+        people.save_leaderboard_setting(s, _viewer(), data)
+        flash(f"Saved: the leaderboard for sellers is now “{data.leaderboard.label}”.", "success")
         return redirect(url_for("reports_people.settings"))
     status = 422 if form.errors else 200
-    s.commit()
     return render_template("reports/people_settings.html", form=form), status
 
 
 # --- sales --------------------------------------------------------------------------------
 
 
-def _campaign_arg(s: Any) -> tuple[Campaign | None, list[tuple[int, str]]]:
-    campaigns = [
-        (campaign_id, name)
-        for campaign_id, name in s.execute(
-            sa.select(Campaign.id, Campaign.name).order_by(Campaign.name)
-        )
-    ]
-    campaign_id = query_id("campaign")
-    campaign = s.get(Campaign, campaign_id) if campaign_id is not None else None
-    return campaign, campaigns
+def _campaign_arg(s: Any) -> tuple[sales_report.CampaignChoice | None, list[tuple[int, str]]]:
+    campaigns = sales_report.list_campaigns(s)
+    return sales_report.find_campaign(s, query_id("campaign")), campaigns
 
 
-def _by_arg() -> Literal["seller", "content"]:
+def _by_arg() -> sales_report.CreditBy:
     return "content" if request.args.get("by") == "content" else "seller"
+
+
+def _attribution(
+    s: Any, period: Period, campaign: sales_report.CampaignChoice
+) -> sales_report.CampaignAttribution:
+    ask = sales_report.AttributionInput(period=period, campaign_id=campaign.id, by=_by_arg())
+    return sales_report.show_attribution(s, _viewer(), ask)
 
 
 @bp.get("/reports/sales")
@@ -398,22 +356,17 @@ def sales() -> ResponseReturnValue:
     }
     if choice.period is None:
         return render_template("reports/people_sales.html", **context), 422
-    report = people.sales(s, choice.period)
-    attribution = (
-        people.campaign_attribution(s, campaign, choice.period, context["by"])
-        if campaign is not None
-        else None
-    )
-    s.commit()
+    report = sales_report.show_sales(s, _viewer(), sales_report.SalesInput(period=choice.period))
+    attribution = _attribution(s, choice.period, campaign) if campaign is not None else None
     return render_template(
         "reports/people_sales.html",
         **context,
         report=report,
         attribution=attribution,
         period_label=_period_label(choice.period),
-        format_credit=people.format_credit,
-        format_duration=people.format_duration,
-        format_rate=people.format_rate,
+        format_credit=measures.format_credit,
+        format_duration=measures.format_duration,
+        format_rate=measures.format_rate,
         model_label=model_label,
         csv_url=lambda table: url_for(
             "reports_people.sales_csv", **{**request.args.to_dict(), "table": table}
@@ -437,18 +390,16 @@ def sales_csv() -> Response:
         campaign, _campaigns = _campaign_arg(s)
         if campaign is None:
             raise Invalid("Pick a campaign.", {"campaign": "a campaign"})
-        result = people.campaign_attribution(s, campaign, period, _by_arg())
-        s.commit()
+        result = _attribution(s, period, campaign)
         header = ["Seller" if result.by == "seller" else "Content"]
         header += [model_label(model) for model in result.models]
         body = [
-            [row.label, *(people.format_credit(row.credits[m]) for m in result.models)]
+            [row.label, *(measures.format_credit(row.credits[m]) for m in result.models)]
             for row in result.rows
         ]
-        body.append(["Total", *(people.format_credit(result.total(m)) for m in result.models)])
+        body.append(["Total", *(measures.format_credit(result.total(m)) for m in result.models)])
         return _csv(name, header, body)
-    report = people.sales(s, period)
-    s.commit()
+    report = sales_report.show_sales(s, _viewer(), sales_report.SalesInput(period=period))
     if table == "status":
         header = ["Queue", *(status.label for status in report.statuses), "Total"]
         body = [
@@ -479,7 +430,7 @@ def sales_csv() -> Response:
                 row.met,
                 row.missed,
                 row.pending,
-                people.format_rate(row.compliance),
+                measures.format_rate(row.compliance),
                 row.claimed,
                 _minutes(row.median_claim_seconds),
                 row.contacted,
@@ -495,8 +446,8 @@ def sales_csv() -> Response:
             row.leads,
             row.qualified,
             row.converted,
-            people.format_rate(row.qualified_rate),
-            people.format_rate(row.converted_rate),
+            measures.format_rate(row.qualified_rate),
+            measures.format_rate(row.converted_rate),
         ]
         for row in report.sources
     ]

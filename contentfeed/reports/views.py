@@ -8,16 +8,16 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from contentfeed import db, sheets
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role
-from contentfeed.content.models import Campaign
+from contentfeed.accounts.access import Role, User
 from contentfeed.errors import Invalid
 from contentfeed.leads.attribution import MODEL_LABELS, MODELS
-from contentfeed.reports import charts
+from contentfeed.reports import campaigns, charts, funnel
 from contentfeed.reports import content as report
 from contentfeed.reports.period import Period, parse_period
 from contentfeed.ui import Page, page_number, sort_params, url_with, viewer_zone
@@ -84,13 +84,18 @@ def _report_helpers() -> dict[str, Any]:
 # --- request parsing ---------------------------------------------------------------------
 
 
+def _viewer() -> User:
+    viewer: User = current_user._get_current_object()
+    return viewer
+
+
 def _today() -> date:
     return datetime.now(viewer_zone()).date()
 
 
 def _model() -> str:
-    model = request.args.get("model", report.DEFAULT_MODEL)
-    return model if model in MODELS else report.DEFAULT_MODEL
+    model = request.args.get("model", funnel.DEFAULT_MODEL)
+    return model if model in MODELS else funnel.DEFAULT_MODEL
 
 
 def _group() -> str:
@@ -118,8 +123,8 @@ def _quick_links(period: Period | None) -> list[tuple[str, str, bool]]:
     return links
 
 
-def _estimates() -> report.Estimates:
-    return report.Estimates.from_config(current_app.config)
+def _estimates() -> funnel.Estimates:
+    return funnel.Estimates.from_config(current_app.config)
 
 
 def _invalid_page(template: str, error: Invalid, **context: Any) -> ResponseReturnValue:
@@ -139,7 +144,7 @@ def _invalid_page(template: str, error: Invalid, **context: Any) -> ResponseRetu
     )
 
 
-def _daily_chart(points: Sequence[report.DayPoint], is_whole: bool) -> Markup:
+def _daily_chart(points: Sequence[funnel.DayPoint], is_whole: bool) -> Markup:
     total_clicks = sum(p.clicks for p in points)
     total_leads = sum(p.leads for p in points)
     days = [p.day for p in points]
@@ -170,8 +175,8 @@ def _daily_chart(points: Sequence[report.DayPoint], is_whole: bool) -> Markup:
     return wide + narrow
 
 
-def _bar_chart(rows: Iterable[report.Row], what: str) -> tuple[Markup, list[report.Row]]:
-    top = [r for r in report.sort_rows(list(rows), "clicks", True) if r.figures.clicks][:TOP_BARS]
+def _bar_chart(rows: Iterable[funnel.Row], what: str) -> tuple[Markup, list[funnel.Row]]:
+    top = [r for r in funnel.sort_rows(list(rows), "clicks", True) if r.figures.clicks][:TOP_BARS]
     chart = charts.bar_chart(
         [(r.label, float(r.figures.clicks)) for r in top],
         title=f"Top {what} by clicks",
@@ -184,17 +189,19 @@ def _bar_chart(rows: Iterable[report.Row], what: str) -> tuple[Markup, list[repo
 def _sort() -> tuple[str, str]:
     """The table's sort: figures most first, names A to Z, unless the query says otherwise."""
     return sort_params(
-        set(report.SORTS), report.DEFAULT_SORT, descending_first=report.SORTS.keys() - {"label"}
+        set(funnel.SORTS), funnel.DEFAULT_SORT, descending_first=funnel.SORTS.keys() - {"label"}
     )
 
 
-def _sorted_page(rows: list[report.Row]) -> tuple[list[report.Row], Page, str, str]:
-    sort, direction = _sort()
-    ordered = report.sort_rows(rows, sort, direction == "desc")
+def _direction(descending: bool) -> str:
+    return "desc" if descending else "asc"
+
+
+def _page_of(rows: list[funnel.Row]) -> tuple[list[funnel.Row], Page]:
+    """The rows of the page asked for, and the pager."""
     per_page = current_app.config["PAGE_SIZE"]
-    number = page_number()
-    page = Page(number, per_page, len(ordered), _page_url)
-    return ordered[page.offset : page.offset + per_page], page, sort, direction
+    page = Page(page_number(), per_page, len(rows), _page_url)
+    return rows[page.offset : page.offset + per_page], page
 
 
 def _url(endpoint: str, **extra: Any) -> str:
@@ -211,6 +218,25 @@ def _page_url(number: int) -> str:
 # --- the dashboard -------------------------------------------------------------------------
 
 
+def _dashboard_input(period: Period) -> report.DashboardInput:
+    """The dashboard's filters as the report asks for them (unknown values: the defaults)."""
+    sort, direction = _sort()
+    return report.DashboardInput(
+        period=period, group=_group(), model=_model(), sort=sort, descending=direction == "desc"
+    )
+
+
+def _campaign_input(period: Period, campaign_id: int) -> campaigns.CampaignInput:
+    sort, direction = _sort()
+    return campaigns.CampaignInput(
+        period=period,
+        campaign_id=campaign_id,
+        model=_model(),
+        sort=sort,
+        descending=direction == "desc",
+    )
+
+
 @bp.get("/reports")
 @access.require_role(*VIEWERS)
 def dashboard() -> ResponseReturnValue:
@@ -219,25 +245,23 @@ def dashboard() -> ResponseReturnValue:
         period = parse_period(request.args, viewer_zone(), _today())
     except Invalid as error:
         return _invalid_page("reports/dashboard.html", error)
-    s = db.session()
-    group = _group()
-    result = report.content_report(s, period, group, _model(), _estimates())
-    s.commit()
-    rows, page, sort, direction = _sorted_page(result.rows)
-    bars, top = _bar_chart(result.rows, PLURALS[group])
+    ask = _dashboard_input(period)
+    result = report.show_dashboard(db.session(), _viewer(), ask, _estimates())
+    rows, page = _page_of(result.rows)
+    bars, top = _bar_chart(result.rows, PLURALS[ask.group])
     return render_template(
         "reports/dashboard.html",
         error=None,
         period=period,
         model=result.model,
-        group=group,
+        group=ask.group,
         args=request.args,
         quick_links=_quick_links(period),
         report=result,
         rows=rows,
         page=page,
-        sort=sort,
-        direction=direction,
+        sort=ask.sort,
+        direction=_direction(ask.descending),
         daily_chart=_daily_chart(result.daily, result.is_whole),
         bar_chart=bars,
         top_rows=top,
@@ -253,26 +277,20 @@ def dashboard_csv() -> ResponseReturnValue:
         period = parse_period(request.args, viewer_zone(), _today())
     except Invalid as error:
         return _csv_error(error)
-    s = db.session()
-    group, model = _group(), _model()
-    rows, total = report.figures_table(s, period, group, model, _estimates())
-    s.commit()
-    lines = _table_lines(report.GROUPS[group], rows, total, model)
-    return _csv_response(lines, f"contentfeed-content-by-{group}", period)
+    ask = _dashboard_input(period)
+    rows, total = report.dashboard_table(db.session(), _viewer(), ask, _estimates())
+    lines = _table_lines(report.GROUPS[ask.group], rows, total, ask.model)
+    return _csv_response(lines, f"contentfeed-content-by-{ask.group}", period)
 
 
 def _table_lines(
-    first: str, rows: list[report.Row], total: report.Figures, model: str
+    first: str, rows: list[funnel.Row], total: funnel.Figures, model: str
 ) -> list[list[object]]:
-    """A report table as CSV lines, in the page's order, with its total row."""
-    is_whole = model in report.WHOLE_MODELS
-    sort, direction = _sort()
-    lines: list[list[object]] = [[first, *report.CSV_HEADER]]
-    lines += [
-        [row.label, *report.figure_cells(row.figures, is_whole)]
-        for row in report.sort_rows(rows, sort, direction == "desc")
-    ]
-    lines.append(["Total", *report.figure_cells(total, is_whole)])
+    """A report table as CSV lines, in the order given, with its total row."""
+    is_whole = model in funnel.WHOLE_MODELS
+    lines: list[list[object]] = [[first, *funnel.CSV_HEADER]]
+    lines += [[row.label, *funnel.figure_cells(row.figures, is_whole)] for row in rows]
+    lines.append(["Total", *funnel.figure_cells(total, is_whole)])
     return lines
 
 
@@ -287,14 +305,13 @@ def campaign(campaign_id: int) -> ResponseReturnValue:
     try:
         period = parse_period(request.args, viewer_zone(), _today())
     except Invalid as error:
-        found = s.get(Campaign, campaign_id)
-        name = found.name if found else "Campaign"
+        name = campaigns.campaign_label(s, campaign_id)
         return _invalid_page(
             "reports/campaign.html", error, campaign_id=campaign_id, campaign_name=name
         )
-    result = report.campaign_report(s, period, campaign_id, _model(), _estimates())
-    s.commit()
-    rows, page, sort, direction = _sorted_page(result.items)
+    ask = _campaign_input(period, campaign_id)
+    result = campaigns.show_campaign(s, _viewer(), ask, _estimates())
+    rows, page = _page_of(result.items)
     bars, top = _bar_chart(result.items, "items")
     return render_template(
         "reports/campaign.html",
@@ -308,10 +325,10 @@ def campaign(campaign_id: int) -> ResponseReturnValue:
         campaign_id=campaign_id,
         campaign_name=result.campaign_name,
         rows=rows,
-        all_rows=report.sort_rows(result.items, sort, direction == "desc"),
+        all_rows=result.items,
         page=page,
-        sort=sort,
-        direction=direction,
+        sort=ask.sort,
+        direction=_direction(ask.descending),
         daily_chart=_daily_chart(result.daily, result.is_whole),
         bar_chart=bars,
         top_rows=top,
@@ -329,19 +346,15 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
     except Invalid as error:
         return _csv_error(error)
     s = db.session()
-    model = _model()
-    name = report.campaign_name(s, campaign_id)
-    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    ask = _campaign_input(period, campaign_id)
     if request.args.get("table") == "sellers":
-        sellers = report.seller_posts(s, period, campaign_id, model)
-        titles = report.item_titles(s, sellers)
-        s.commit()
+        sellers = campaigns.campaign_sellers(s, _viewer(), ask)
         lines: list[list[object]] = [
             ["Content item", "Seller", "Posted at", "Connections", "Clicks", "Leads"]
         ]
         zone = period.zone
-        is_whole = model in report.WHOLE_MODELS
-        for content_id, posts in sellers.items():
+        is_whole = ask.model in funnel.WHOLE_MODELS
+        for content_id, posts in sellers.posts.items():
             for post in posts:
                 posted = (
                     post.posted_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -350,7 +363,7 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
                 )
                 lines.append(
                     [
-                        titles.get(content_id, ""),
+                        sellers.titles.get(content_id, ""),
                         post.seller_name,
                         posted,
                         post.connections,
@@ -358,13 +371,16 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
                         _credit(post.leads, is_whole).replace(",", ""),
                     ]
                 )
-        return _csv_response(lines, f"contentfeed-campaign-{slug or campaign_id}-sellers", period)
-    rows, total = report.figures_table(
-        s, period, "item", model, _estimates(), campaign_id=campaign_id
-    )
-    s.commit()
-    lines = _table_lines("Content item", rows, total, model)
-    return _csv_response(lines, f"contentfeed-campaign-{slug or campaign_id}", period)
+        slug = _slug(sellers.campaign_name) or campaign_id
+        return _csv_response(lines, f"contentfeed-campaign-{slug}-sellers", period)
+    table = campaigns.campaign_table(s, _viewer(), ask, _estimates())
+    lines = _table_lines("Content item", table.rows, table.total, ask.model)
+    slug = _slug(table.campaign_name) or campaign_id
+    return _csv_response(lines, f"contentfeed-campaign-{slug}", period)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
 # --- CSV -----------------------------------------------------------------------------------

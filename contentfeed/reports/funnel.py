@@ -1,0 +1,253 @@
+"""The funnel figures of a report row and how they are ordered and written out.
+
+A row's counts (suggested, posted, clicks, lead credit, reach) and the rates and estimates
+derived from them; the comparison with the previous period; the table's sort orders and
+CSV cells. Shared by the content dashboard, the campaign drill-down, their CSV downloads
+and the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from contentfeed.errors import Invalid
+from contentfeed.leads.attribution import MODELS
+
+# How a lead's credit is shared out: the names of leads.attribution.MODELS, as a type the
+# report inputs and the API validate against.
+Model = Literal["first_touch", "last_touch", "linear", "u_shaped", "time_decay"]
+DEFAULT_MODEL: Model = "last_touch"
+# Under these models each lead's credit goes whole to one touch: counts are whole numbers.
+WHOLE_MODELS = frozenset({"first_touch", "last_touch"})
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """How reach becomes impressions and impressions and clicks become money (estimates)."""
+
+    currency: str = "EUR"
+    cpm: float = 30.0
+    cpc: float = 6.0
+    impression_rate: float = 0.12
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Estimates:
+        """Read REPORT_CURRENCY, REPORT_CPM, REPORT_CPC and REPORT_IMPRESSION_RATE."""
+        return cls(
+            currency=str(config["REPORT_CURRENCY"]),
+            cpm=float(config["REPORT_CPM"]),
+            cpc=float(config["REPORT_CPC"]),
+            impression_rate=float(config["REPORT_IMPRESSION_RATE"]),
+        )
+
+
+def _ratio(part: float, whole: float, scale: float = 1.0) -> float | None:
+    return part / whole * scale if whole else None
+
+
+@dataclass
+class Figures:
+    """The funnel of one row: suggested → posted → clicks → leads → qualified → converted."""
+
+    suggested: int = 0
+    posted: int = 0
+    clicks: int = 0
+    leads: float = 0.0
+    qualified: float = 0.0
+    converted: float = 0.0
+    reach: int = 0
+    impressions: float = 0.0  # estimate: reach x impression rate
+    emv: float = 0.0  # estimate: impressions x CPM / 1000 + clicks x CPC
+
+    @property
+    def post_rate(self) -> float | None:
+        """Posted per suggested (None when nothing was suggested)."""
+        return _ratio(self.posted, self.suggested)
+
+    @property
+    def clicks_per_post(self) -> float | None:
+        """Human clicks per post."""
+        return _ratio(self.clicks, self.posted)
+
+    @property
+    def leads_per_100_clicks(self) -> float | None:
+        """Leads per hundred clicks."""
+        return _ratio(self.leads, self.clicks, 100.0)
+
+    @property
+    def qualified_rate(self) -> float | None:
+        """Qualified (or converted) per lead."""
+        return _ratio(self.qualified, self.leads)
+
+    @property
+    def converted_rate(self) -> float | None:
+        """Converted per qualified lead."""
+        return _ratio(self.converted, self.qualified)
+
+    def add(self, other: Figures) -> None:
+        """Add another row's counts to this one."""
+        self.suggested += other.suggested
+        self.posted += other.posted
+        self.clicks += other.clicks
+        self.leads += other.leads
+        self.qualified += other.qualified
+        self.converted += other.converted
+        self.reach += other.reach
+        self.impressions += other.impressions
+        self.emv += other.emv
+
+    def estimate(self, estimates: Estimates) -> Figures:
+        """Fill in the estimated impressions and earned media value; return self."""
+        self.impressions = self.reach * estimates.impression_rate
+        self.emv = self.impressions * estimates.cpm / 1000 + self.clicks * estimates.cpc
+        return self
+
+
+@dataclass
+class Row:
+    """One line of a report table."""
+
+    key: str  # "item:12", "campaign:3", "campaign:none", "topic:cloud", "kind:video"
+    label: str
+    figures: Figures
+    detail: str = ""  # a second line: an item's campaign and kind
+    content_id: int | None = None
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    """Human clicks and lead credit on one viewer-zone day."""
+
+    day: date
+    clicks: int
+    leads: float
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a figure moved against the previous period."""
+
+    current: float
+    previous: float
+
+    @property
+    def percent(self) -> float | None:
+        """The change in percent, None when the previous period had nothing."""
+        return _ratio(self.current - self.previous, self.previous, 100.0)
+
+    @property
+    def direction(self) -> str:
+        """'up', 'down' or 'same'."""
+        if abs(self.current - self.previous) < 1e-9:
+            return "same"
+        return "up" if self.current > self.previous else "down"
+
+    @property
+    def text(self) -> str:
+        """The change in words, with an arrow that does not rely on colour."""
+        if self.direction == "same":
+            return "no change"
+        pct = self.percent
+        if pct is None:
+            return "▲ new this period"
+        arrow, word = ("▲", "up") if pct > 0 else ("▼", "down")
+        return f"{arrow} {word} {abs(pct):,.0f}%"
+
+
+class Compared:
+    """What a report with totals now and before offers its page: whole-number leads or not,
+    and each total's change (for report dataclasses that have these three fields)."""
+
+    model: str
+    total: Figures
+    previous_total: Figures
+
+    @property
+    def is_whole(self) -> bool:
+        """Tell whether lead figures are whole numbers (first or last touch)."""
+        return self.model in WHOLE_MODELS
+
+    def change(self, name: str) -> Change:
+        """Compare one total (an attribute of Figures) with the previous period."""
+        return Change(
+            float(getattr(self.total, name) or 0), float(getattr(self.previous_total, name) or 0)
+        )
+
+
+def check_model(model: str) -> str:
+    """Return the attribution model name, or raise Invalid for an unknown one."""
+    if model not in MODELS:
+        raise Invalid("Pick an attribution model from the list.", {"model": "unknown model"})
+    return model
+
+
+# --- sorting and the table's columns ---------------------------------------------------------
+
+SORTS: dict[str, Callable[[Row], Any]] = {
+    "label": lambda r: r.label.lower(),
+    "suggested": lambda r: r.figures.suggested,
+    "posted": lambda r: r.figures.posted,
+    "post_rate": lambda r: r.figures.post_rate or 0.0,
+    "clicks": lambda r: r.figures.clicks,
+    "leads": lambda r: r.figures.leads,
+    "qualified": lambda r: r.figures.qualified,
+    "converted": lambda r: r.figures.converted,
+    "reach": lambda r: r.figures.reach,
+    "emv": lambda r: r.figures.emv,
+}
+DEFAULT_SORT = "clicks"
+
+
+def sort_rows(rows: list[Row], sort: str, descending: bool) -> list[Row]:
+    """Return rows ordered by a column (ties by label), unknown columns by clicks."""
+    key = SORTS.get(sort, SORTS[DEFAULT_SORT])
+    by_label = sorted(rows, key=lambda r: r.label.lower())
+    return sorted(by_label, key=key, reverse=descending)
+
+
+CSV_HEADER = [
+    "Suggested",
+    "Posted",
+    "Post rate %",
+    "Clicks",
+    "Clicks per post",
+    "Leads",
+    "Leads per 100 clicks",
+    "Qualified",
+    "Qualified %",
+    "Converted",
+    "Converted %",
+    "Reach (estimate)",
+    "Impressions (estimate)",
+    "EMV (estimate)",
+]
+
+
+def _number(value: float | None, decimals: int) -> str:
+    return "" if value is None else f"{value:.{decimals}f}"
+
+
+def figure_cells(f: Figures, is_whole: bool) -> list[str]:
+    """Return a row's figures as CSV cells, in CSV_HEADER order, rounded as the table shows."""
+    lead_decimals = 0 if is_whole else 1
+    pct = 100.0
+    return [
+        str(f.suggested),
+        str(f.posted),
+        _number(None if f.post_rate is None else f.post_rate * pct, 1),
+        str(f.clicks),
+        _number(f.clicks_per_post, 1),
+        _number(f.leads, lead_decimals),
+        _number(f.leads_per_100_clicks, 1),
+        _number(f.qualified, lead_decimals),
+        _number(None if f.qualified_rate is None else f.qualified_rate * pct, 1),
+        _number(f.converted, lead_decimals),
+        _number(None if f.converted_rate is None else f.converted_rate * pct, 1),
+        str(f.reach),
+        _number(f.impressions, 0),
+        _number(f.emv, 2),
+    ]
