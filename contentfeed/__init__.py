@@ -13,7 +13,6 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from contentfeed import config, db, errors, http, text, ui
-from contentfeed.config import ROOT
 
 csrf = CSRFProtect()
 
@@ -42,8 +41,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the web app: load settings, wire extensions and blueprints. No I/O beyond config."""
     app = App(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(config.shipped("templates")),
+        static_folder=str(config.shipped("static")),
         instance_relative_config=False,
     )
     app.session_interface = LeanSessionInterface()

@@ -13,7 +13,10 @@ from typing import Any
 from flask import Flask
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# The checkout: config.toml, instance/ and the folders templates/, static/ and migrations/.
+# In an installed wheel this is site-packages; the folders are inside the package instead.
+ROOT = PACKAGE.parent
 ENV_PREFIX = "CONTENTFEED_"
 # Environment variables with our prefix that are not settings of the running service.
 NON_SETTING_ENV = {"CONFIG", "TEST_DATABASE_URL"}
@@ -139,9 +142,25 @@ class Settings(BaseModel):
         return value.rstrip("/")
 
 
+def installed() -> bool:
+    """Tell whether this is an installed wheel (it carries its folders inside the package)."""
+    return (PACKAGE / "templates").is_dir()
+
+
+def shipped(name: str) -> Path:
+    """Return a folder the service reads (templates, static, migrations), checkout or wheel."""
+    return PACKAGE / name if installed() else ROOT / name
+
+
+def project_dir() -> Path:
+    """Return where config.toml and instance/ live: the checkout, or the working directory
+    for an installed wheel (site-packages is no place for settings or data)."""
+    return Path.cwd() if installed() else ROOT
+
+
 def config_path() -> Path:
-    """Return the config file in use: $CONTENTFEED_CONFIG or config.toml at the project root."""
-    return Path(os.environ.get(ENV_PREFIX + "CONFIG", ROOT / "config.toml"))
+    """Return the config file in use: $CONTENTFEED_CONFIG or config.toml in the project dir."""
+    return Path(os.environ.get(ENV_PREFIX + "CONFIG", project_dir() / "config.toml"))
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -211,7 +230,7 @@ def build_settings(
 
 def instance_dir(settings: Settings) -> Path:
     """Return the instance folder (database, secret key, uploads), created if missing."""
-    path = Path(settings.instance_path) if settings.instance_path else ROOT / "instance"
+    path = Path(settings.instance_path) if settings.instance_path else project_dir() / "instance"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
