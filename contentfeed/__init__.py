@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from contentfeed import config, db, errors, http, text, ui
+from contentfeed import config, db, errors, http, security, text, ui
 
 csrf = CSRFProtect()
 
@@ -60,6 +60,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     ui.register(app)
     register_blueprints(app)
     register_middleware(app, settings.trusted_proxies)
+    security.register(app)  # outermost: its headers are on every answer, fast paths' too
     return app
 
 

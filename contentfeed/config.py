@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,8 @@ ROOT = PACKAGE.parent
 ENV_PREFIX = "CONTENTFEED_"
 # Environment variables with our prefix that are not settings of the running service.
 NON_SETTING_ENV = {"CONFIG", "TEST_DATABASE_URL"}
+# A site allowed to frame the gated page: scheme://host[:port], the host may start with *.
+_FRAME_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?")
 
 
 class ConfigError(RuntimeError):
@@ -71,6 +74,7 @@ class Settings(BaseModel):
     attribution_lookback_days: int = Field(default=90, ge=1, le=730)
     raw_event_retention_days: int = Field(default=30, ge=1, le=3650)
     gated_submissions_per_hour: int = Field(default=5, ge=1, le=1000)
+    gated_frame_ancestors: list[str] = Field(default_factory=list)
     routing_default_queue: str = Field(default="Digital sales", min_length=1, max_length=120)
     routing_customer_queue: str = Field(
         default="Customer development", min_length=1, max_length=120
@@ -115,6 +119,19 @@ class Settings(BaseModel):
         if value.strip() and not value.strip().startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL, or empty")
         return value.strip()
+
+    @field_validator("gated_frame_ancestors")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        # Each goes into a header as written: an origin, nothing that could end the directive.
+        origins = [value.strip().rstrip("/") for value in values]
+        for origin in origins:
+            if not _FRAME_ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin like https://www.example.com "
+                    "(scheme, host, optional *. and :port; no path)"
+                )
+        return origins
 
     @field_validator("log_level")
     @classmethod
