@@ -12,8 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from contentfeed import config, db, errors, http, text, ui
-from contentfeed.config import ROOT
+from contentfeed import config, db, errors, http, security, text, ui
 
 csrf = CSRFProtect()
 
@@ -42,8 +41,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the web app: load settings, wire extensions and blueprints. No I/O beyond config."""
     app = App(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(config.shipped("templates")),
+        static_folder=str(config.shipped("static")),
         instance_relative_config=False,
     )
     app.session_interface = LeanSessionInterface()
@@ -61,6 +60,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     ui.register(app)
     register_blueprints(app)
     register_middleware(app, settings.trusted_proxies)
+    security.register(app)  # outermost: its headers are on every answer, fast paths' too
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -13,10 +14,15 @@ from typing import Any
 from flask import Flask
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# The checkout: config.toml, instance/ and the folders templates/, static/ and migrations/.
+# In an installed wheel this is site-packages; the folders are inside the package instead.
+ROOT = PACKAGE.parent
 ENV_PREFIX = "CONTENTFEED_"
 # Environment variables with our prefix that are not settings of the running service.
 NON_SETTING_ENV = {"CONFIG", "TEST_DATABASE_URL"}
+# A site allowed to frame the gated page: scheme://host[:port], the host may start with *.
+_FRAME_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?")
 
 
 class ConfigError(RuntimeError):
@@ -111,6 +117,20 @@ class LeadSettings(Section):
     attribution_lookback_days: int = Field(default=90, ge=1, le=730)
     raw_event_retention_days: int = Field(default=30, ge=1, le=3650)
     gated_submissions_per_hour: int = Field(default=5, ge=1, le=1000)
+    gated_frame_ancestors: list[str] = Field(default_factory=list)
+
+    @field_validator("gated_frame_ancestors")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        # Each goes into a header as written: an origin, nothing that could end the directive.
+        origins = [value.strip().rstrip("/") for value in values]
+        for origin in origins:
+            if not _FRAME_ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin like https://www.example.com "
+                    "(scheme, host, optional *. and :port; no path)"
+                )
+        return origins
 
 
 class RoutingSettings(Section):
@@ -255,6 +275,7 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "attribution_lookback_days": ("leads", "attribution_lookback_days"),
     "raw_event_retention_days": ("leads", "raw_event_retention_days"),
     "gated_submissions_per_hour": ("leads", "gated_submissions_per_hour"),
+    "gated_frame_ancestors": ("leads", "gated_frame_ancestors"),
     "report_currency": ("reports", "currency"),
     "report_cpm": ("reports", "cpm"),
     "report_cpc": ("reports", "cpc"),
@@ -269,9 +290,25 @@ def setting_type(section: str | None, key: str) -> Any:
     return field.annotation if field is not None else None
 
 
+def installed() -> bool:
+    """Tell whether this is an installed wheel (it carries its folders inside the package)."""
+    return (PACKAGE / "templates").is_dir()
+
+
+def shipped(name: str) -> Path:
+    """Return a folder the service reads (templates, static, migrations), checkout or wheel."""
+    return PACKAGE / name if installed() else ROOT / name
+
+
+def project_dir() -> Path:
+    """Return where config.toml and instance/ live: the checkout, or the working directory
+    for an installed wheel (site-packages is no place for settings or data)."""
+    return Path.cwd() if installed() else ROOT
+
+
 def config_path() -> Path:
-    """Return the config file in use: $CONTENTFEED_CONFIG or config.toml at the project root."""
-    return Path(os.environ.get(ENV_PREFIX + "CONFIG", ROOT / "config.toml"))
+    """Return the config file in use: $CONTENTFEED_CONFIG or config.toml in the project dir."""
+    return Path(os.environ.get(ENV_PREFIX + "CONFIG", project_dir() / "config.toml"))
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -366,7 +403,7 @@ def build_settings(
 
 def instance_dir(settings: Settings) -> Path:
     """Return the instance folder (database, secret key, uploads), created if missing."""
-    path = Path(settings.instance_path) if settings.instance_path else ROOT / "instance"
+    path = Path(settings.instance_path) if settings.instance_path else project_dir() / "instance"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from contentfeed.config import ROOT
+from contentfeed import config
 
 
 def alembic_config(database_url: str) -> Config:
     """Return an Alembic config for the project's migrations aimed at one database."""
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    # alembic.ini is the checkout's, for the `alembic` command (revision file names, logging);
+    # a wheel ships only the migrations, and running them needs nothing else from it.
+    cfg = Config(None if config.installed() else str(config.ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(config.shipped("migrations")))
     cfg.attributes["database_url"] = database_url
     cfg.attributes["configure_logger"] = False
     return cfg
