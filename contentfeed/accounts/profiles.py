@@ -2,19 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import NotificationChannel, Role, SellerProfile, User
-from contentfeed.accounts.users import UserPage, normalise_email
-from contentfeed.errors import Invalid
-from contentfeed.text import control_problem, web_address
+from contentfeed.accounts.permissions import require_admin
+from contentfeed.accounts.users import (
+    UserPage,
+    check_timezone,
+    get_user,
+    normalise_email,
+    update_user,
+)
+from contentfeed.errors import Invalid, NotFound
+from contentfeed.text import Input, control_problem, web_address
 
 MAX_CONNECTIONS = 10_000_000  # far beyond LinkedIn's own limit, well inside an integer column
 
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+class SellerProfileData(Input):
+    """A seller's profile: what the profile forms send, and a new seller's defaults.
+
+    The rules on the values (ranges, addresses, channels) are ``seller_profile_problems``,
+    shared with the sellers import, so each refusal names its field the same way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = ""
+    region: str = ""
+    language: str = "en"
+    topics: list[str] = Field(default_factory=list)
+    posts_per_week: int = 3
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    linkedin_url: str = ""
+    linkedin_connections: int = 0
+    notification_channel: NotificationChannel = NotificationChannel.EMAIL
+    notification_target: str = ""
+    is_paused: bool = False
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _split_topics(cls, value: Any) -> Any:
+        """Take topics typed as one comma-separated text."""
+        return value.split(",") if isinstance(value, str) else value
+
+
+class OwnProfileData(SellerProfileData):
+    """A seller's own profile page: their profile and their time zone."""
+
+    timezone: str = ""
 
 
 def update_seller_profile(
@@ -160,3 +203,102 @@ def list_sellers(
         .limit(limit)
     ).all()
     return UserPage(items=items, total=total)
+
+
+def own_seller_profile(s: Session, actor: User) -> SellerProfile:
+    """Return the signed-in seller's profile, repairing an account that lost it."""
+    if actor.seller_profile is None:  # every seller has one
+        update_user(
+            s, actor, name=actor.name, role=actor.role, team=actor.team, timezone=actor.timezone
+        )
+    assert actor.seller_profile is not None
+    return actor.seller_profile
+
+
+def save_own_profile(s: Session, actor: User, data: OwnProfileData) -> SellerProfile:
+    """Store a seller's own profile and time zone together, or neither (one refusal names
+    every field at fault)."""
+    profile = own_seller_profile(s, actor)
+    problems: dict[str, str] = {}
+    if data.timezone:
+        try:
+            check_timezone(data.timezone)
+        except Invalid as exc:
+            problems.update(exc.fields)
+    problems.update(profile_problems(data.model_dump()))
+    if problems:
+        raise Invalid("Some fields need attention.", problems)
+    update_seller_profile(s, profile, **profile_fields(data.model_dump()))
+    update_user(s, actor, name=actor.name, role=actor.role, team=actor.team, timezone=data.timezone)
+    return profile
+
+
+def save_seller_profile(
+    s: Session, actor: User | None, user_id: int, data: SellerProfileData
+) -> SellerProfile:
+    """Store a seller's profile as an admin sets it."""
+    require_admin(actor)
+    user = get_user(s, user_id)
+    if user.seller_profile is None:
+        raise NotFound("This user has no seller profile.")
+    return update_seller_profile(s, user.seller_profile, **profile_fields(data.model_dump()))
+
+
+def profile_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Pick a seller profile's fields (as ``SellerProfileData`` names them) out of values."""
+    return {name: values[name] for name in SellerProfileData.model_fields}
+
+
+# The fields seller_profile_problems judges.
+_CHECKED = (
+    "posts_per_week",
+    "weekdays",
+    "linkedin_url",
+    "linkedin_connections",
+    "notification_channel",
+    "notification_target",
+)
+
+
+def profile_problems(values: Mapping[str, Any]) -> dict[str, str]:
+    """Return what is wrong with a profile's values, by field (empty when fine)."""
+    return seller_profile_problems(**{name: values[name] for name in _CHECKED})
+
+
+def seller_audience(s: Session) -> dict[str, object]:
+    """Summarise who the library speaks to: sellers by region, language and topic.
+
+    Counted in the database (a programme can have 100,000 sellers); only the topic lists,
+    JSON on both databases, are read and counted here.
+    """
+    active = sa.select(SellerProfile).join(SellerProfile.user).where(User.is_active).subquery()
+    working = sa.not_(active.c.is_paused)
+    sellers, paused, reach, posts_per_week = s.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(active.c.is_paused),
+            sa.func.coalesce(sa.func.sum(active.c.linkedin_connections), 0),
+            sa.func.coalesce(sa.func.sum(active.c.posts_per_week).filter(working), 0),
+        )
+    ).one()
+
+    def per(column: sa.ColumnElement[str]) -> dict[str, int]:
+        rows = s.execute(sa.select(column, sa.func.count()).group_by(column))
+        return {value or "—": int(n) for value, n in rows}
+
+    topics = Counter(
+        topic for listed in s.scalars(sa.select(active.c.topics)) for topic in listed or ()
+    )
+    return {
+        "sellers": int(sellers),
+        "paused": int(paused),
+        "reach": int(reach),
+        "posts_per_week": int(posts_per_week),
+        "regions": _most_first(per(active.c.region)),
+        "languages": _most_first(per(active.c.language)),
+        "topics": _most_first(dict(topics))[:12],
+    }
+
+
+def _most_first(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

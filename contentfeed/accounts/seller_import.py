@@ -10,16 +10,34 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from contentfeed.accounts.models import NotificationChannel, Role, SellerProfile, Team, User
+from contentfeed.accounts.models import (
+    NotificationChannel,
+    Role,
+    SellerProfile,
+    Team,
+    TeamKind,
+    User,
+)
+from contentfeed.accounts.permissions import require_admin
 from contentfeed.accounts.profiles import (
     WEEKDAY_NAMES,
-    seller_profile_problems,
+    SellerProfileData,
+    profile_fields,
+    profile_problems,
     update_seller_profile,
 )
-from contentfeed.accounts.seller_sheet import SELLER_COLUMNS, SheetRow, column_key
+from contentfeed.accounts.seller_sheet import (
+    SELLER_COLUMNS,
+    SheetRow,
+    column_key,
+    read_sellers_csv,
+    seller_template_rows,
+)
+from contentfeed.accounts.teams import list_teams
 from contentfeed.accounts.users import check_timezone, normalise_email, update_user
 from contentfeed.errors import DomainError, Invalid
 
@@ -90,32 +108,14 @@ def generate_initial_password() -> str:
 def _profile_values(profile: SellerProfile | None) -> dict[str, Any]:
     """Return a profile's current values, or a new seller's defaults."""
     if profile is None:
-        return {
-            "title": "",
-            "region": "",
-            "language": "en",
-            "topics": [],
-            "posts_per_week": 3,
-            "weekdays": [0, 1, 2, 3, 4],
-            "linkedin_url": "",
-            "linkedin_connections": 0,
-            "notification_channel": NotificationChannel.EMAIL,
-            "notification_target": "",
-            "is_paused": False,
-        }
-    return {
-        "title": profile.title,
-        "region": profile.region,
-        "language": profile.language,
-        "topics": list(profile.topics),
-        "posts_per_week": profile.posts_per_week,
-        "weekdays": list(profile.weekdays),
-        "linkedin_url": profile.linkedin_url,
-        "linkedin_connections": profile.linkedin_connections,
-        "notification_channel": NotificationChannel(profile.notification_channel),
-        "notification_target": profile.notification_target,
-        "is_paused": profile.is_paused,
-    }
+        return SellerProfileData().model_dump()
+    values = {name: getattr(profile, name) for name in SellerProfileData.model_fields}
+    values.update(
+        topics=list(profile.topics),
+        weekdays=list(profile.weekdays),
+        notification_channel=NotificationChannel(profile.notification_channel),
+    )
+    return values
 
 
 def _parse_weekdays(raw: str) -> tuple[list[int], str]:
@@ -218,14 +218,7 @@ def _parse_row(
             values["is_paused"] = False
         else:
             problem("paused", f"“{raw}” isn't yes or no.")
-    rules = seller_profile_problems(
-        posts_per_week=values["posts_per_week"],
-        weekdays=values["weekdays"],
-        linkedin_url=values["linkedin_url"],
-        linkedin_connections=values["linkedin_connections"],
-        notification_channel=values["notification_channel"],
-        notification_target=values["notification_target"],
-    )
+    rules = profile_problems(values)
     reported = {p.column for p in problems}
     for field, message in rules.items():
         column = "paused" if field == "is_paused" else field
@@ -369,21 +362,7 @@ def _import_seller_row(
                     timezone=values["timezone"],
                 )
             assert user.seller_profile is not None
-            update_seller_profile(
-                s,
-                user.seller_profile,
-                title=values["title"],
-                region=values["region"],
-                language=values["language"],
-                topics=values["topics"],
-                posts_per_week=values["posts_per_week"],
-                weekdays=values["weekdays"],
-                linkedin_url=values["linkedin_url"],
-                linkedin_connections=values["linkedin_connections"],
-                notification_channel=values["notification_channel"],
-                notification_target=values["notification_target"],
-                is_paused=values["is_paused"],
-            )
+            update_seller_profile(s, user.seller_profile, **profile_fields(values))
     except DomainError as exc:
         found = [ImportProblem(column_key(k), m) for k, m in exc.fields.items()]
         return _refused(row, email, *(found or [ImportProblem("email", exc.message)]))
@@ -400,3 +379,42 @@ def _import_seller_row(
         changes=changes,
         password=password,
     )
+
+
+class SellerFile(BaseModel):
+    """An uploaded sellers CSV: its bytes, and the name it came with (which tells its format;
+    any text is fine there, so this is no ``Input``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data: bytes
+    filename: str = ""
+
+
+@dataclass(frozen=True)
+class SellerFileImport:
+    """What importing a sellers file did, row by row, and the columns it did not understand."""
+
+    report: SellerImportReport
+    ignored_columns: list[str]
+
+
+def import_seller_file(
+    s: Session,
+    actor: User | None,
+    upload: SellerFile,
+    *,
+    new_password: Callable[[], str] = generate_initial_password,
+) -> SellerFileImport:
+    """Read a sellers CSV and import its rows (a file that can't be read refuses it all)."""
+    require_admin(actor)
+    sheet = read_sellers_csv(upload.data, filename=upload.filename)
+    report = import_sellers(s, sheet.rows, new_password=new_password)
+    return SellerFileImport(report=report, ignored_columns=sheet.ignored_columns)
+
+
+def seller_template(s: Session) -> list[list[str]]:
+    """Return the rows of the CSV template, its examples in a selling team when there is one."""
+    teams = list_teams(s)
+    selling = [t for t in teams if t.kind is TeamKind.BUSINESS_DEVELOPMENT] or list(teams)
+    return seller_template_rows(selling[0].name if selling else "")

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from contentfeed import db
 from contentfeed.accounts.models import LoginFailure, User
-from contentfeed.accounts.users import find_user_by_email
+from contentfeed.accounts.users import find_user_by_email, get_user
 from contentfeed.db import utcnow
 from contentfeed.errors import TooManyAttempts, Unauthorized
+from contentfeed.text import Input
+
+
+class Credentials(Input):
+    """What a person signs in with."""
+
+    email: str
+    password: str
 
 
 def authenticate(
@@ -66,3 +76,48 @@ def authenticate(
 
 
 _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
+
+
+def sign_in(
+    s: Session,
+    data: Credentials,
+    *,
+    client_key: str,
+    max_failures: int,
+    lockout: timedelta,
+) -> User:
+    """Return the user these credentials belong to (in ``s``), or refuse them.
+
+    Nobody is signed in yet, so there is no actor. The check runs in a unit of work of its
+    own: a failure is counted against the lockout, and a success clears it, whatever the
+    page then answers (a refusal answers 401 or 429, which keeps nothing of the request).
+    """
+    refusal: Unauthorized | TooManyAttempts | None = None
+    user_id = 0
+    with db.unit_of_work() as own:
+        try:
+            user_id = authenticate(
+                own,
+                email=data.email,
+                password=data.password,
+                client_key=client_key,
+                max_failures=max_failures,
+                lockout=lockout,
+            ).id
+        except (Unauthorized, TooManyAttempts) as exc:
+            refusal = exc  # raised once the failure count is committed
+    if refusal is not None:
+        raise refusal
+    return get_user(s, user_id)
+
+
+def purge_login_failures(s: Session) -> int:
+    """Forget failed sign-ins older than a day whose lockout is over; return how many."""
+    now = utcnow()
+    result = s.execute(
+        sa.delete(LoginFailure).where(
+            LoginFailure.first_failed_at < now - timedelta(days=1),
+            sa.or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < now),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

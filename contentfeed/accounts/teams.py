@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import Team, TeamKind, User
+from contentfeed.accounts.permissions import require_admin
 from contentfeed.errors import Conflict, Invalid, NotFound
-from contentfeed.text import checked_text, name_key
+from contentfeed.text import Input, MultiLineText, checked_text, name_key
+
+
+class TeamData(Input):
+    """A team as an admin describes it: one shape for the teams pages and the API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    kind: TeamKind
+    description: MultiLineText = ""
 
 
 def list_teams(s: Session) -> Sequence[Team]:
@@ -65,3 +77,16 @@ def save_team(
         team.name, team.kind, team.description = name, kind, description.strip()
     s.flush()
     return team
+
+
+def add_team(s: Session, actor: User | None, data: TeamData) -> Team:
+    """Create a team; its name must be new (ignoring case and accents' composition)."""
+    require_admin(actor)
+    return save_team(s, name=data.name, kind=data.kind, description=data.description)
+
+
+def edit_team(s: Session, actor: User | None, team_id: int, data: TeamData) -> Team:
+    """Rename a team, or change its kind or description."""
+    require_admin(actor)
+    team = get_team(s, team_id)
+    return save_team(s, name=data.name, kind=data.kind, description=data.description, team=team)

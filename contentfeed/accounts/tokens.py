@@ -8,12 +8,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import ApiToken, User
-from contentfeed.db import utcnow
+from contentfeed.accounts.permissions import require_admin
+from contentfeed.accounts.users import get_user
+from contentfeed.db import Id, utcnow
 from contentfeed.errors import Conflict, Invalid, NotFound, Unauthorized
-from contentfeed.text import checked_text
+from contentfeed.text import Input, checked_text
 
 TOKEN_PREFIX = "cf_"  # noqa: S105 - a marker, not a secret
 
@@ -25,6 +28,15 @@ SCOPES: dict[str, str] = {
     "routing:write": "Change routing rules, queues and leads",
     "admin": "Manage users, teams and tokens",
 }
+
+
+class TokenRequest(Input):
+    """A token an admin asks for: whose it is, what it is for, its scopes and lifetime."""
+
+    user_id: Id
+    name: str
+    scopes: list[str]
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 
 def hash_token(plaintext: str) -> str:
@@ -68,14 +80,39 @@ def issue_token(
     return token, plaintext
 
 
-def revoke_token(s: Session, token_id: int) -> ApiToken:
+def revoke_token(s: Session, actor: User | None, token_id: int) -> ApiToken:
     """Revoke a token at once; revoking twice is harmless."""
+    require_admin(actor)
     token = s.get(ApiToken, token_id)
     if token is None:
         raise NotFound("No such token.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token
+
+
+def grant_token(s: Session, actor: User | None, data: TokenRequest) -> tuple[ApiToken, str]:
+    """Issue the token an admin asks for; the plaintext is returned once and never stored."""
+    by = require_admin(actor)
+    days = data.expires_in_days
+    return issue_token(
+        s,
+        get_user(s, data.user_id),
+        name=data.name,
+        scopes=data.scopes,
+        by=by,
+        expires_at=utcnow() + timedelta(days=days) if days else None,
+    )
+
+
+def count_active_tokens(s: Session) -> int:
+    """Count the tokens not revoked (expired ones included, as the admin home shows)."""
+    return (
+        s.scalar(
+            sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))
+        )
+        or 0
+    )
 
 
 def list_tokens(s: Session) -> Sequence[ApiToken]:

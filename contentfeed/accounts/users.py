@@ -8,15 +8,56 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from contentfeed.accounts.models import Role, SellerProfile, Team, User
-from contentfeed.db import utcnow
+from contentfeed.accounts.permissions import require_admin
+from contentfeed.accounts.teams import get_team
+from contentfeed.db import Id, utcnow
 from contentfeed.errors import Conflict, Invalid, NotFound
-from contentfeed.text import checked_text
+from contentfeed.text import Input, checked_text
 
 MIN_PASSWORD_LENGTH = 10
+
+
+class UserData(Input):
+    """A user's details as an admin sets them: one shape for the admin page and the API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    team_id: Id | None = None
+    timezone: str = ""
+
+
+class NewUser(UserData):
+    """A user to create: their details, the email they sign in with, an initial password."""
+
+    email: str = Field(max_length=254)
+    password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH)
+
+
+class UserChanges(UserData):
+    """An admin's edit of a user: their details and, when given, a new password."""
+
+    password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH)
+
+
+class AccountDetails(Input):
+    """What anyone may change about themselves."""
+
+    name: str = Field(max_length=200)
+    timezone: str = ""
+
+
+class PasswordChange(Input):
+    """A new password, given with the current one."""
+
+    current_password: str
+    new_password: str
 
 
 def normalise_email(raw: str) -> str:
@@ -207,3 +248,92 @@ def role_counts(s: Session) -> dict[Role, int]:
     counts = dict.fromkeys(Role, 0)
     counts.update({Role(role): n for role, n in rows})
     return counts
+
+
+def recent_sign_ins(s: Session, limit: int = 6) -> Sequence[User]:
+    """Return the users who signed in last, most recent first."""
+    return s.scalars(
+        sa.select(User)
+        .where(User.last_login_at.is_not(None))
+        .order_by(User.last_login_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def list_active_users(s: Session) -> Sequence[User]:
+    """Return every active user by name."""
+    return s.scalars(sa.select(User).where(User.is_active).order_by(sa.func.lower(User.name))).all()
+
+
+def active_teammates(user: User) -> list[User]:
+    """Return the active members of a user's team, the user left out."""
+    if user.team is None:
+        return []
+    return [m for m in user.team.members if m.is_active and m.id != user.id]
+
+
+# --- use cases ---------------------------------------------------------------------------
+
+
+def add_user(s: Session, actor: User | None, data: NewUser) -> User:
+    """Create the user an admin describes; sellers get a default seller profile."""
+    require_admin(actor)
+    return create_user(
+        s,
+        email=data.email,
+        name=data.name,
+        role=data.role,
+        password=data.password,
+        team=get_team(s, data.team_id) if data.team_id else None,
+        timezone=data.timezone,
+    )
+
+
+def edit_user(s: Session, actor: User | None, user_id: int, data: UserChanges) -> User:
+    """Change a user's details and, when one is given, their password."""
+    require_admin(actor)
+    user = get_user(s, user_id)
+    update_user(
+        s,
+        user,
+        name=data.name,
+        role=data.role,
+        team=get_team(s, data.team_id) if data.team_id else None,
+        timezone=data.timezone,
+    )
+    if data.password:
+        set_password(s, user, data.password)
+    return user
+
+
+def deactivate_account(s: Session, actor: User | None, user_id: int) -> User:
+    """Stop a user signing in or using tokens (their history stays)."""
+    user = get_user(s, user_id)
+    deactivate_user(s, user, by=require_admin(actor))
+    return user
+
+
+def reactivate_account(s: Session, actor: User | None, user_id: int) -> User:
+    """Let a deactivated user sign in again."""
+    require_admin(actor)
+    user = get_user(s, user_id)
+    activate_user(s, user)
+    return user
+
+
+def change_own_details(s: Session, actor: User, data: AccountDetails) -> User:
+    """Change the signed-in user's own name and time zone (role and team stay)."""
+    return update_user(
+        s, actor, name=data.name, role=actor.role, team=actor.team, timezone=data.timezone
+    )
+
+
+def change_own_password(s: Session, actor: User, data: PasswordChange) -> None:
+    """Set the signed-in user's new password, once they have proved the current one."""
+    if not check_password_hash(actor.password_hash, data.current_password):
+        message = "That is not your current password."
+        raise Invalid(message, {"current_password": message})
+    try:
+        set_password(s, actor, data.new_password)
+    except Invalid as exc:
+        raise Invalid(exc.message, {"new_password": exc.message}) from None

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
-from werkzeug.security import check_password_hash
 
 from contentfeed import db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import AccountForm, PasswordForm
-from contentfeed.accounts.models import User
-from contentfeed.accounts.views.shared import apply_errors, bp
+from contentfeed.accounts.views.shared import apply_errors, bp, form_input
 from contentfeed.errors import Invalid
 
 
@@ -19,24 +16,18 @@ from contentfeed.errors import Invalid
 @access.require_role()
 def account() -> ResponseReturnValue:
     """Let anyone change their name, time zone and password."""
-    s = db.session()
-    user: User = current_user
+    user = access.signed_in_user()
     form = AccountForm(obj=user, prefix="account")
     password_form = PasswordForm(prefix="password")
     if request.method == "POST" and "account-name" in request.form and form.validate():
         try:
-            service.update_user(
-                s,
-                user,
-                name=form.name.data or "",
-                role=user.role,
-                team=user.team,
-                timezone=(form.timezone.data or "").strip(),
+            details = {"name": form.name.data or "", "timezone": (form.timezone.data or "").strip()}
+            service.change_own_details(
+                db.session(), user, form_input(service.AccountDetails, details)
             )
         except Invalid as exc:
             apply_errors(form, exc)
         else:
-            s.commit()
             flash("Your details are saved.", "success")
             return redirect(url_for("accounts.account"))
     if (
@@ -44,15 +35,17 @@ def account() -> ResponseReturnValue:
         and "password-new_password" in request.form
         and password_form.validate()
     ):
-        if not check_password_hash(user.password_hash, password_form.current_password.data or ""):
-            password_form.current_password.errors = ["That is not your current password."]
+        try:
+            change = {
+                "current_password": password_form.current_password.data or "",
+                "new_password": password_form.new_password.data or "",
+            }
+            service.change_own_password(
+                db.session(), user, form_input(service.PasswordChange, change)
+            )
+        except Invalid as exc:
+            apply_errors(password_form, exc)
         else:
-            try:
-                service.set_password(s, user, password_form.new_password.data or "")
-            except Invalid as exc:
-                password_form.new_password.errors = [exc.message]
-            else:
-                s.commit()
-                flash("Your password is changed.", "success")
-                return redirect(url_for("accounts.account"))
+            flash("Your password is changed.", "success")
+            return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form, password_form=password_form)

@@ -10,13 +10,12 @@ from datetime import date, timedelta
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from contentfeed import db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import ProfileForm
 from contentfeed.accounts.models import Role, User
-from contentfeed.accounts.views.shared import apply_errors, bp
+from contentfeed.accounts.views.shared import apply_errors, bp, form_input, profile_values
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
 from contentfeed.suggestions import engine
@@ -92,51 +91,19 @@ def describe_cadence(posts_per_week: int, weekdays: list[int], today: date) -> C
 def profile() -> ResponseReturnValue:
     """Let a seller choose their topics, cadence, days, time zone and notifications."""
     s = db.session()
-    user: User = current_user
-    if user.seller_profile is None:  # every seller has one; repair an account that lost it
-        service.update_user(
-            s, user, name=user.name, role=user.role, team=user.team, timezone=user.timezone
-        )
-    seller_profile = user.seller_profile
-    assert seller_profile is not None
+    user = access.signed_in_user()
+    seller_profile = service.own_seller_profile(s, user)
     form = ProfileForm(obj=seller_profile)
     if request.method == "GET":
         form.topics.data = ", ".join(seller_profile.topics)
         form.timezone.data = user.timezone
     if form.validate_on_submit():
-        timezone = (form.timezone.data or "").strip()
-        problems: dict[str, str] = {}
-        if timezone:
-            try:
-                service.check_timezone(timezone)
-            except Invalid as exc:
-                problems.update(exc.fields)
+        values = {**profile_values(form), "timezone": (form.timezone.data or "").strip()}
         try:
-            service.update_seller_profile(
-                s,
-                seller_profile,
-                title=form.title.data or "",
-                region=form.region.data or "",
-                language=form.language.data or "en",
-                topics=(form.topics.data or "").split(","),
-                posts_per_week=form.posts_per_week.data or 0,
-                weekdays=form.weekdays.data or [],
-                linkedin_url=form.linkedin_url.data or "",
-                linkedin_connections=form.linkedin_connections.data or 0,
-                notification_channel=form.notification_channel.data or "email",
-                notification_target=form.notification_target.data or "",
-                is_paused=bool(form.is_paused.data),
-            )
+            service.save_own_profile(s, user, form_input(service.OwnProfileData, values))
         except Invalid as exc:
-            problems.update(exc.fields)
-        if problems:
-            s.rollback()  # a valid half (say, the profile) must not be saved without the rest
-            apply_errors(form, Invalid("Some fields need attention.", problems))
+            apply_errors(form, exc)
         else:
-            service.update_user(
-                s, user, name=user.name, role=user.role, team=user.team, timezone=timezone
-            )
-            s.commit()
             cadence = _cadence_of(user)
             paused = " Suggestions are paused." if seller_profile.is_paused else ""
             flash(f"Your profile is saved: {cadence.sentence}.{paused}", "success")

@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 from contentfeed import db, sheets
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import SellerImportForm
-from contentfeed.accounts.models import TeamKind
 from contentfeed.accounts.views.shared import ADMIN, bp
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
@@ -29,33 +28,30 @@ def _credentials_csv(rows: list[service.SellerImportRow]) -> str:
 def sellers_import() -> ResponseReturnValue:
     """Create and update sellers from a CSV file; new sellers' passwords are shown once."""
     s = db.session()
-    teams = service.list_teams(s)
     if request.method == "GET" and request.args.get("template"):
-        selling = [t for t in teams if t.kind is TeamKind.BUSINESS_DEVELOPMENT] or list(teams)
-        rows = service.seller_template_rows(selling[0].name if selling else "")
-        return sheets.csv_download(rows, "contentfeed-sellers-template.csv")
+        return sheets.csv_download(service.seller_template(s), "contentfeed-sellers-template.csv")
     form = SellerImportForm()
-    report = None
-    ignored: list[str] = []
+    result = None
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            sheet = service.read_sellers_csv(upload.read(), filename=upload.filename or "")
+            result = service.import_seller_file(
+                s,
+                access.signed_in_user(),
+                service.SellerFile(data=upload.read(), filename=upload.filename or ""),
+            )
         except Invalid as exc:
             form.file.errors = [exc.fields.get("file", exc.message)]
-        else:
-            report = service.import_sellers(s, sheet.rows)
-            ignored = sheet.ignored_columns
-            s.commit()
+    report = result.report if result else None
     response = make_response(
         render_template(
             "accounts/sellers_import.html",
             form=form,
             report=report,
-            ignored=ignored,
+            ignored=result.ignored_columns if result else [],
             credentials=_credentials_csv(report.created) if report and report.created else None,
             columns=service.SELLER_COLUMN_HELP,
-            teams=teams,
+            teams=service.list_teams(s),
             max_rows=service.SELLER_IMPORT_MAX_ROWS,
             today=utcnow().strftime("%Y-%m-%d"),
         ),

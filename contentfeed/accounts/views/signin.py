@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response
 from contentfeed import db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import LoginForm
-from contentfeed.accounts.views.shared import bp
-from contentfeed.errors import TooManyAttempts, Unauthorized
+from contentfeed.accounts.views.shared import bp, form_input
+from contentfeed.errors import DomainError
 
 
 def _client_key() -> str:
@@ -44,23 +44,20 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        s = db.session()
         settings = current_app.config
         try:
-            user = service.authenticate(
-                s,
-                email=form.email.data or "",
-                password=form.password.data or "",
+            credentials = {"email": form.email.data or "", "password": form.password.data or ""}
+            user = service.sign_in(
+                db.session(),
+                form_input(service.Credentials, credentials),
                 client_key=_client_key(),
                 max_failures=settings["LOGIN_MAX_FAILURES"],
                 lockout=timedelta(minutes=settings["LOGIN_LOCKOUT_MINUTES"]),
             )
-        except (Unauthorized, TooManyAttempts) as exc:
-            s.commit()  # keep the failure count
+        except DomainError as exc:
             form.form_errors.append(exc.message)
             status = exc.status
         else:
-            s.commit()
             login_user(user, remember=bool(form.remember.data))
             flash(f"Welcome back, {user.first_name}.", "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("accounts.home"))

@@ -8,8 +8,19 @@ from flask.typing import ResponseReturnValue
 from contentfeed import db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import TeamForm
-from contentfeed.accounts.views.shared import ADMIN, apply_errors, bp
+from contentfeed.accounts.views.shared import ADMIN, apply_errors, bp, form_input
 from contentfeed.errors import DomainError
+
+
+def _team_data(form: TeamForm) -> service.TeamData:
+    return form_input(
+        service.TeamData,
+        {
+            "name": form.name.data or "",
+            "kind": form.kind.data or "",
+            "description": form.description.data or "",
+        },
+    )
 
 
 @bp.route("/admin/teams", methods=["GET", "POST"])
@@ -20,16 +31,10 @@ def teams() -> ResponseReturnValue:
     form = TeamForm()
     if form.validate_on_submit():
         try:
-            team = service.save_team(
-                s,
-                name=form.name.data or "",
-                kind=form.kind.data or "",
-                description=form.description.data or "",
-            )
+            team = service.add_team(s, access.signed_in_user(), _team_data(form))
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            s.commit()
             flash(f"Team {team.name} is created.", "success")
             return redirect(url_for("accounts.teams"))
     page = render_template(
@@ -50,17 +55,10 @@ def team_edit(team_id: int) -> ResponseReturnValue:
     form = TeamForm(obj=team)
     if form.validate_on_submit():
         try:
-            service.save_team(
-                s,
-                name=form.name.data or "",
-                kind=form.kind.data or "",
-                description=form.description.data or "",
-                team=team,
-            )
+            service.edit_team(s, access.signed_in_user(), team.id, _team_data(form))
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            s.commit()
             flash(f"Team {team.name} is saved.", "success")
             return redirect(url_for("accounts.team_edit", team_id=team.id))
     return render_template(

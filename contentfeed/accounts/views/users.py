@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from contentfeed import db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import SellerProfileForm, UserForm
-from contentfeed.accounts.models import Role, Team
-from contentfeed.accounts.views.shared import ADMIN, apply_errors, bp
+from contentfeed.accounts.models import Role
+from contentfeed.accounts.views.shared import ADMIN, apply_errors, bp, form_input, profile_values
 from contentfeed.errors import DomainError
 from contentfeed.forms import options
 from contentfeed.ui import Page, page_number, sort_params, url_with
@@ -53,34 +52,39 @@ def users() -> str:
     )
 
 
-def _team_choices(s: sa.orm.Session) -> list[SelectChoice]:
-    return options([(0, "No team")] + [(t.id, t.name) for t in service.list_teams(s)])
+def _team_choices() -> list[SelectChoice]:
+    return options([(0, "No team")] + [(t.id, t.name) for t in service.list_teams(db.session())])
+
+
+def _user_values(form: UserForm) -> dict[str, Any]:
+    """Return the user form's values as the user use cases take them."""
+    values = {
+        "name": form.name.data or "",
+        "role": form.role.data,
+        "team_id": form.team_id.data or None,
+        "timezone": (form.timezone.data or "").strip(),
+        "password": form.password.data or None,
+    }
+    if form.email is not None:
+        values["email"] = form.email.data or ""
+    return values
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @access.require_role(*ADMIN)
 def user_new() -> ResponseReturnValue:
     """Create a user; sellers get a profile to fill in next."""
-    s = db.session()
     form = UserForm()
-    form.team_id.choices = _team_choices(s)
+    form.team_id.choices = _team_choices()
     form.password.label.text = "Initial password"
     form.password.description = "At least 10 characters; the user can change it under Account."
     if form.validate_on_submit():
         try:
-            user = service.create_user(
-                s,
-                email=form.email.data or "",
-                name=form.name.data or "",
-                role=form.role.data or "",
-                password=form.password.data or None,
-                team=s.get(Team, form.team_id.data) if form.team_id.data else None,
-                timezone=(form.timezone.data or "").strip(),
-            )
+            data = form_input(service.NewUser, _user_values(form))
+            user = service.add_user(db.session(), access.signed_in_user(), data)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            s.commit()
             flash(f"{user.name} can now sign in as {user.role_label.lower()}.", "success")
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     return render_template(
@@ -93,9 +97,10 @@ def user_new() -> ResponseReturnValue:
 def user_edit(user_id: int) -> ResponseReturnValue:
     """Edit a user's details and, for sellers, their seller profile."""
     s = db.session()
+    actor = access.signed_in_user()
     user = service.get_user(s, user_id)
     form = UserForm(obj=user, prefix="user")
-    form.team_id.choices = _team_choices(s)
+    form.team_id.choices = _team_choices()
     if request.method == "GET":
         form.team_id.data = user.team_id or 0
     del form.email
@@ -108,44 +113,21 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     saving_profile = "profile-posts_per_week" in request.form
     if request.method == "POST" and not saving_profile and form.validate():
         try:
-            service.update_user(
-                s,
-                user,
-                name=form.name.data or "",
-                role=form.role.data or user.role,
-                team=s.get(Team, form.team_id.data) if form.team_id.data else None,
-                timezone=(form.timezone.data or "").strip(),
+            service.edit_user(
+                s, actor, user.id, form_input(service.UserChanges, _user_values(form))
             )
-            if form.password.data:
-                service.set_password(s, user, form.password.data)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            s.commit()
             flash(f"{user.name} is saved.", "success")
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     if saving_profile and profile_form is not None and profile_form.validate():
-        assert user.seller_profile is not None
         try:
-            service.update_seller_profile(
-                s,
-                user.seller_profile,
-                title=profile_form.title.data or "",
-                region=profile_form.region.data or "",
-                language=profile_form.language.data or "en",
-                topics=(profile_form.topics.data or "").split(","),
-                posts_per_week=profile_form.posts_per_week.data or 0,
-                weekdays=profile_form.weekdays.data or [],
-                linkedin_url=profile_form.linkedin_url.data or "",
-                linkedin_connections=profile_form.linkedin_connections.data or 0,
-                notification_channel=profile_form.notification_channel.data or "email",
-                notification_target=profile_form.notification_target.data or "",
-                is_paused=bool(profile_form.is_paused.data),
-            )
+            data = form_input(service.SellerProfileData, profile_values(profile_form))
+            service.save_seller_profile(s, actor, user.id, data)
         except DomainError as exc:
             apply_errors(profile_form, exc)
         else:
-            s.commit()
             flash(f"{user.first_name}'s seller profile is saved.", "success")
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     has_errors = bool(form.errors or (profile_form and profile_form.errors))
@@ -161,10 +143,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
 @access.require_role(*ADMIN)
 def user_deactivate(user_id: int) -> Response:
     """Stop a user signing in; their history stays."""
-    s = db.session()
-    user = service.get_user(s, user_id)
-    service.deactivate_user(s, user, by=current_user)
-    s.commit()
+    user = service.deactivate_account(db.session(), access.signed_in_user(), user_id)
     flash(f"{user.name} is deactivated and can no longer sign in.", "success")
     return redirect(request.referrer if _safe_referrer() else url_for("accounts.users"))
 
@@ -173,10 +152,7 @@ def user_deactivate(user_id: int) -> Response:
 @access.require_role(*ADMIN)
 def user_activate(user_id: int) -> Response:
     """Let a deactivated user sign in again."""
-    s = db.session()
-    user = service.get_user(s, user_id)
-    service.activate_user(s, user)
-    s.commit()
+    user = service.reactivate_account(db.session(), access.signed_in_user(), user_id)
     flash(f"{user.name} can sign in again.", "success")
     return redirect(request.referrer if _safe_referrer() else url_for("accounts.users"))
 
