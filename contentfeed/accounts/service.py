@@ -4,7 +4,8 @@ call them.
 Each group lives in its own module (users, sign-in, teams, seller profiles, API tokens, the
 sellers CSV and its import, the home overview); this module names them all in one place.
 A use case takes the session, the actor and one validated input model, raises a DomainError
-on refusal and never commits: the request (or the job) does."""
+on refusal and never commits: the request (or the job) does. The one named exception is
+sign_in, which counts failures in a unit of work of its own so they outlive the refusal."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Sign-in: checking credentials, counting failures and locking out guessers. Never commits."""
+"""Sign-in: checking credentials, counting failures and locking out guessers.
+
+Never commits the caller's session; the failure count has a unit of work of its own."""
 
 from __future__ import annotations
 
