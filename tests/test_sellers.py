@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from contentfeed import db
+from contentfeed.accounts import seller_import
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, TeamKind, User
 from contentfeed.accounts.views import describe_cadence
@@ -412,7 +413,7 @@ def test_a_row_failing_midway_leaves_no_trace_and_the_others_stay(
             raise Invalid("refused", {"notification_target": "Unreachable."})
         return real_update(s, profile, **values)
 
-    monkeypatch.setattr(accounts, "update_seller_profile", refuse_bob)
+    monkeypatch.setattr(seller_import, "update_seller_profile", refuse_bob)
     rows = [
         accounts.SheetRow(2, {"email": "ann@example.com", "name": "Ann", "team": "BD DACH"}),
         accounts.SheetRow(3, {"email": "bob@example.com", "name": "Bob", "region": "DACH"}),

@@ -12,7 +12,7 @@ from contentfeed.accounts import access, service
 from contentfeed.accounts.models import Role, Team, TeamKind, User
 from contentfeed.api import json_response, operation, parse_json, parse_query
 from contentfeed.db import Id, PageNumber
-from contentfeed.text import Input, MultiLineText
+from contentfeed.text import Input
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
@@ -59,23 +59,12 @@ class UserQuery(Input):
     per_page: int = Field(default=50, ge=1, le=500)
 
 
-class UserIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=254)
-    name: str = Field(min_length=1, max_length=200)
-    role: Role
-    team_id: Id | None = None
-    timezone: str = ""
-    password: str | None = Field(default=None, min_length=service.MIN_PASSWORD_LENGTH)
+class UserIn(service.NewUser):
+    """A user to create: the admin page's shape (``service.NewUser``)."""
 
 
-class TeamIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=120)
-    kind: TeamKind
-    description: MultiLineText = ""
+class TeamIn(service.TeamData):
+    """A team to create: the teams page's shape (``service.TeamData``)."""
 
 
 def team_out(team: Team) -> TeamOut:
@@ -104,22 +93,16 @@ def user_out(user: User) -> UserOut:
 def list_users() -> Response:
     """List users, filtered by text, role and team, a page at a time."""
     query = parse_query(UserQuery)
-    s = db.session()
     result = service.list_users(
-        s,
+        db.session(),
         search=query.q,
         role=query.role.value if query.role else "",
         team_id=query.team_id,
         offset=(query.page - 1) * query.per_page,
         limit=query.per_page,
     )
-    body = UserList(
-        items=[user_out(u) for u in result.items],
-        page=query.page,
-        per_page=query.per_page,
-        total=result.total,
-    )
-    s.commit()
+    items = [user_out(u) for u in result.items]
+    body = UserList(items=items, page=query.page, per_page=query.per_page, total=result.total)
     return json_response(body)
 
 
@@ -128,10 +111,7 @@ def list_users() -> Response:
 @operation(summary="Get a user", tag="accounts", response=UserOut, errors=(404,))
 def get_user(user_id: int) -> Response:
     """Return one user."""
-    s = db.session()
-    body = user_out(service.get_user(s, user_id))
-    s.commit()
-    return json_response(body)
+    return json_response(user_out(service.get_user(db.session(), user_id)))
 
 
 @bp.post("/users")
@@ -146,19 +126,7 @@ def get_user(user_id: int) -> Response:
 )
 def create_user() -> Response:
     """Create a user; sellers get a default seller profile."""
-    data = parse_json(UserIn)
-    s = db.session()
-    team = service.get_team(s, data.team_id) if data.team_id else None
-    user = service.create_user(
-        s,
-        email=data.email,
-        name=data.name,
-        role=data.role,
-        password=data.password,
-        team=team,
-        timezone=data.timezone,
-    )
-    s.commit()
+    user = service.add_user(db.session(), access.signed_in_user(), parse_json(UserIn))
     response = json_response(user_out(user), 201)
     response.headers["Location"] = url_for("accounts_api.get_user", user_id=user.id)
     return response
@@ -169,10 +137,7 @@ def create_user() -> Response:
 @operation(summary="List teams", tag="accounts", response=TeamList)
 def list_teams() -> Response:
     """List every team."""
-    s = db.session()
-    body = TeamList(items=[team_out(t) for t in service.list_teams(s)])
-    s.commit()
-    return json_response(body)
+    return json_response(TeamList(items=[team_out(t) for t in service.list_teams(db.session())]))
 
 
 @bp.post("/teams")
@@ -187,8 +152,5 @@ def list_teams() -> Response:
 )
 def create_team() -> Response:
     """Create a team."""
-    data = parse_json(TeamIn)
-    s = db.session()
-    team = service.save_team(s, name=data.name, kind=data.kind, description=data.description)
-    s.commit()
+    team = service.add_team(db.session(), access.signed_in_user(), parse_json(TeamIn))
     return json_response(team_out(team), 201)

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from contentfeed.accounts.models import LoginFailure
-from contentfeed.db import utcnow
+from contentfeed.accounts.signin import purge_login_failures
 from contentfeed.scheduler import Job
 
-
-def purge_login_failures(s: Session) -> int:
-    """Forget failed sign-ins older than a day whose lockout is over; return how many."""
-    now = utcnow()
-    result = s.execute(
-        sa.delete(LoginFailure).where(
-            LoginFailure.first_failed_at < now - timedelta(days=1),
-            sa.or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < now),
-        )
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
+__all__ = ["JOBS", "purge_login_failures"]
 
 JOBS = [
     Job(

@@ -1,0 +1,125 @@
+"""Sign-in: checking credentials, counting failures and locking out guessers.
+
+Never commits the caller's session; the failure count has a unit of work of its own."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from contentfeed import db
+from contentfeed.accounts.models import LoginFailure, User
+from contentfeed.accounts.users import find_user_by_email, get_user
+from contentfeed.db import utcnow
+from contentfeed.errors import TooManyAttempts, Unauthorized
+from contentfeed.text import Input
+
+
+class Credentials(Input):
+    """What a person signs in with."""
+
+    email: str
+    password: str
+
+
+def authenticate(
+    s: Session,
+    *,
+    email: str,
+    password: str,
+    client_key: str,
+    max_failures: int,
+    lockout: timedelta,
+    now: datetime | None = None,
+) -> User:
+    """Return the user these credentials belong to, counting failures per email and client.
+
+    Unknown emails and wrong passwords fail alike, so the answer does not reveal which
+    addresses have accounts. After ``max_failures`` failures for an email (or five times as
+    many from one client), further attempts are refused until the lockout has passed.
+    """
+    now = now or utcnow()
+    email_key = "email:" + email.strip().lower()
+    client_key = "client:" + client_key
+    limits = {email_key: max_failures, client_key: max_failures * 5}
+    rows = {key: s.get(LoginFailure, key) for key in limits}
+    for row in rows.values():
+        if row is not None and row.locked_until is not None and row.locked_until > now:
+            minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+            raise TooManyAttempts(
+                f"Too many failed sign-ins. Try again in {minutes} minute{'s' * (minutes != 1)}."
+            )
+    user = find_user_by_email(s, email)
+    hash_to_check = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    is_valid = check_password_hash(hash_to_check, password)
+    if user is not None and user.password_hash and is_valid and user.is_active:
+        if rows[email_key] is not None:
+            s.delete(rows[email_key])
+        user.last_login_at = now
+        return user
+    for key, limit in limits.items():
+        row = rows[key]
+        if row is None or now - row.first_failed_at > lockout:
+            if row is None:
+                row = LoginFailure(key=key)
+                s.add(row)
+            row.failures = 0
+            row.first_failed_at = now
+            row.locked_until = None
+        row.failures += 1
+        if row.failures >= limit:
+            row.locked_until = now + lockout
+    if user is not None and not user.is_active and is_valid:
+        raise Unauthorized("This account has been deactivated. Ask an admin to reactivate it.")
+    raise Unauthorized("That email and password don't match an account.")
+
+
+_DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
+
+
+def sign_in(
+    s: Session,
+    data: Credentials,
+    *,
+    client_key: str,
+    max_failures: int,
+    lockout: timedelta,
+) -> User:
+    """Return the user these credentials belong to (in ``s``), or refuse them.
+
+    Nobody is signed in yet, so there is no actor. The check runs in a unit of work of its
+    own: a failure is counted against the lockout, and a success clears it, whatever the
+    page then answers (a refusal answers 401 or 429, which keeps nothing of the request).
+    """
+    refusal: Unauthorized | TooManyAttempts | None = None
+    user_id = 0
+    with db.unit_of_work() as own:
+        try:
+            user_id = authenticate(
+                own,
+                email=data.email,
+                password=data.password,
+                client_key=client_key,
+                max_failures=max_failures,
+                lockout=lockout,
+            ).id
+        except (Unauthorized, TooManyAttempts) as exc:
+            refusal = exc  # raised once the failure count is committed
+    if refusal is not None:
+        raise refusal
+    return get_user(s, user_id)
+
+
+def purge_login_failures(s: Session) -> int:
+    """Forget failed sign-ins older than a day whose lockout is over; return how many."""
+    now = utcnow()
+    result = s.execute(
+        sa.delete(LoginFailure).where(
+            LoginFailure.first_failed_at < now - timedelta(days=1),
+            sa.or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < now),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,75 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from contentfeed import db
+from contentfeed.accounts import access, service
+from contentfeed.accounts.forms import LoginForm
+from contentfeed.accounts.views.shared import bp, form_input
+from contentfeed.errors import DomainError
+
+
+def _client_key() -> str:
+    """Identify the client for throttling without keeping its address."""
+    address = request.remote_addr or "unknown"
+    salt = current_app.config["SECRET_KEY"]
+    return hashlib.sha256(f"{salt}:{address}".encode()).hexdigest()[:32]
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only follow `next` to a path on this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@access.public
+def login() -> ResponseReturnValue:
+    """Sign in with email and password, throttled after repeated failures."""
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        settings = current_app.config
+        try:
+            credentials = {"email": form.email.data or "", "password": form.password.data or ""}
+            user = service.sign_in(
+                db.session(),
+                form_input(service.Credentials, credentials),
+                client_key=_client_key(),
+                max_failures=settings["LOGIN_MAX_FAILURES"],
+                lockout=timedelta(minutes=settings["LOGIN_LOCKOUT_MINUTES"]),
+            )
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
+            status = exc.status
+        else:
+            login_user(user, remember=bool(form.remember.data))
+            flash(f"Welcome back, {user.first_name}.", "success")
+            return redirect(_safe_next(request.args.get("next")) or url_for("accounts.home"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+@access.require_role()
+def logout() -> Response:
+    """Sign out."""
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("accounts.login"))

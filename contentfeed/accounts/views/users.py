@@ -1,0 +1,162 @@
+"""Admin pages for users: the list, adding one, editing, deactivating and reactivating."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from contentfeed import db
+from contentfeed.accounts import access, service
+from contentfeed.accounts.forms import SellerProfileForm, UserForm
+from contentfeed.accounts.models import Role
+from contentfeed.accounts.views.shared import ADMIN, apply_errors, bp, form_input, profile_values
+from contentfeed.errors import DomainError
+from contentfeed.forms import options
+from contentfeed.ui import Page, page_number, sort_params, url_with
+
+
+@bp.get("/admin/users")
+@access.require_role(*ADMIN)
+def users() -> str:
+    """List users with search, role and team filters, sorting and pagination."""
+    s = db.session()
+    sort, direction = sort_params({"name", "email", "role", "created", "last_login"}, "name")
+    per_page = current_app.config["PAGE_SIZE"]
+    number = page_number()
+    team_arg = request.args.get("team", "")
+    role_arg = request.args.get("role", "")
+    result = service.list_users(
+        s,
+        search=request.args.get("q", ""),
+        role=role_arg if role_arg in {r.value for r in Role} else "",
+        team_id=int(team_arg) if team_arg.isdigit() else None,
+        sort=sort,
+        descending=direction == "desc",
+        offset=(number - 1) * per_page,
+        limit=per_page,
+    )
+    page = Page(number, per_page, result.total, lambda n: url_with(page=n))
+    return render_template(
+        "accounts/users.html",
+        users=result.items,
+        page=page,
+        teams=service.list_teams(s),
+        roles=list(Role),
+        sort=sort,
+        direction=direction,
+    )
+
+
+def _team_choices() -> list[SelectChoice]:
+    return options([(0, "No team")] + [(t.id, t.name) for t in service.list_teams(db.session())])
+
+
+def _user_values(form: UserForm) -> dict[str, Any]:
+    """Return the user form's values as the user use cases take them."""
+    values = {
+        "name": form.name.data or "",
+        "role": form.role.data,
+        "team_id": form.team_id.data or None,
+        "timezone": (form.timezone.data or "").strip(),
+        "password": form.password.data or None,
+    }
+    if form.email is not None:
+        values["email"] = form.email.data or ""
+    return values
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@access.require_role(*ADMIN)
+def user_new() -> ResponseReturnValue:
+    """Create a user; sellers get a profile to fill in next."""
+    form = UserForm()
+    form.team_id.choices = _team_choices()
+    form.password.label.text = "Initial password"
+    form.password.description = "At least 10 characters; the user can change it under Account."
+    if form.validate_on_submit():
+        try:
+            data = form_input(service.NewUser, _user_values(form))
+            user = service.add_user(db.session(), access.signed_in_user(), data)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"{user.name} can now sign in as {user.role_label.lower()}.", "success")
+            return redirect(url_for("accounts.user_edit", user_id=user.id))
+    return render_template(
+        "accounts/user_form.html", form=form, user=None
+    ), 422 if form.errors else 200
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@access.require_role(*ADMIN)
+def user_edit(user_id: int) -> ResponseReturnValue:
+    """Edit a user's details and, for sellers, their seller profile."""
+    s = db.session()
+    actor = access.signed_in_user()
+    user = service.get_user(s, user_id)
+    form = UserForm(obj=user, prefix="user")
+    form.team_id.choices = _team_choices()
+    if request.method == "GET":
+        form.team_id.data = user.team_id or 0
+    del form.email
+    form.password.label.text = "New password"
+    profile_form = None
+    if user.seller_profile is not None:
+        profile_form = SellerProfileForm(obj=user.seller_profile, prefix="profile")
+        if request.method == "GET":
+            profile_form.topics.data = ", ".join(user.seller_profile.topics)
+    saving_profile = "profile-posts_per_week" in request.form
+    if request.method == "POST" and not saving_profile and form.validate():
+        try:
+            service.edit_user(
+                s, actor, user.id, form_input(service.UserChanges, _user_values(form))
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"{user.name} is saved.", "success")
+            return redirect(url_for("accounts.user_edit", user_id=user.id))
+    if saving_profile and profile_form is not None and profile_form.validate():
+        try:
+            data = form_input(service.SellerProfileData, profile_values(profile_form))
+            service.save_seller_profile(s, actor, user.id, data)
+        except DomainError as exc:
+            apply_errors(profile_form, exc)
+        else:
+            flash(f"{user.first_name}'s seller profile is saved.", "success")
+            return redirect(url_for("accounts.user_edit", user_id=user.id))
+    has_errors = bool(form.errors or (profile_form and profile_form.errors))
+    return render_template(
+        "accounts/user_form.html",
+        form=form,
+        profile_form=profile_form,
+        user=user,
+    ), 422 if has_errors else 200
+
+
+@bp.post("/admin/users/<int:user_id>/deactivate")
+@access.require_role(*ADMIN)
+def user_deactivate(user_id: int) -> Response:
+    """Stop a user signing in; their history stays."""
+    user = service.deactivate_account(db.session(), access.signed_in_user(), user_id)
+    flash(f"{user.name} is deactivated and can no longer sign in.", "success")
+    return redirect(request.referrer if _safe_referrer() else url_for("accounts.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/activate")
+@access.require_role(*ADMIN)
+def user_activate(user_id: int) -> Response:
+    """Let a deactivated user sign in again."""
+    user = service.reactivate_account(db.session(), access.signed_in_user(), user_id)
+    flash(f"{user.name} can sign in again.", "success")
+    return redirect(request.referrer if _safe_referrer() else url_for("accounts.users"))
+
+
+def _safe_referrer() -> bool:
+    referrer = request.referrer or ""
+    return urlsplit(referrer).netloc == request.host
