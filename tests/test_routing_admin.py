@@ -18,7 +18,7 @@ from contentfeed import db
 from contentfeed.accounts.models import Team, TeamKind, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead
-from contentfeed.routing import outbox
+from contentfeed.routing import customer_accounts, outbox, queue_setup
 from contentfeed.routing import service as routing
 from contentfeed.routing.models import (
     Account,
@@ -123,7 +123,7 @@ def test_writing_moving_editing_and_deleting_a_rule_changes_where_leads_go(
     )
     assert created.status_code == 302
     with app.app_context():
-        dach = routing.queue_by_name(db.session(), "DACH sales")
+        dach = queue_setup.queue_by_name(db.session(), "DACH sales")
         assert dach is not None
         dach_id = dach.id
 
@@ -583,8 +583,8 @@ def test_accounts_paginate_past_fifty(app: Flask, admin: FlaskClient) -> None:
     with app.app_context():
         s = db.session()
         for n in range(52):
-            routing.save_account(
-                s, routing.AccountIn(name=f"Co {n:02d}", domains=[f"co{n}.example"])
+            customer_accounts.save_account(
+                s, customer_accounts.AccountIn(name=f"Co {n:02d}", domains=[f"co{n}.example"])
             )
         s.commit()
     first = _text(admin.get("/admin/accounts"))
@@ -609,14 +609,14 @@ def test_accounts_sort_by_name_crm_id_and_team(
     with app.app_context():
         s = db.session()
         for name, crm, team, owner in accounts:
-            data = routing.AccountIn(
+            data = customer_accounts.AccountIn(
                 name=name,
                 domains=[f"{name.lower()}.example"],
                 crm_id=crm,
                 owner_team_id=teams[team],
                 owner_id=owners[owner],
             )
-            routing.save_account(s, data)
+            customer_accounts.save_account(s, data)
         s.commit()
 
     def order(url: str) -> list[str]:
@@ -649,7 +649,9 @@ def test_csv_import_reports_each_row_and_export_gives_the_same_file(
     make_user("rep", email="owner@example.com", name="Olga Owner")
     with app.app_context():
         s = db.session()
-        routing.save_account(s, routing.AccountIn(name="Nordbank", domains=["nordbank.example"]))
+        customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Nordbank", domains=["nordbank.example"])
+        )
         s.commit()
     upload = IMPORT_CSV + "Freemail Inc,gmail.com,,,\r\nLost,lost.example,No such team,,\r\n"
     page = _text(
@@ -725,7 +727,7 @@ def dead_message(app: Flask) -> int:
         lead = Lead(email="jane@acme.example", email_domain="acme.example", first_name="Jane")
         s.add(lead)
         s.flush()
-        message = routing.enqueue(s, lead, "lead.routed", utcnow())
+        message = outbox.enqueue(s, lead, "lead.routed", utcnow())
         message.status = OutboxStatus.DEAD
         message.attempts = 8
         message.next_attempt_at = None

@@ -28,6 +28,7 @@ from contentfeed.db import Id, PageNumber, utcnow
 from contentfeed.errors import Forbidden, Invalid, PayloadTooLarge, Unavailable, error_response
 from contentfeed.leads import attribution, intake, privacy, service, store
 from contentfeed.leads.models import EventStatus, Lead, LeadStatus, Touch
+from contentfeed.routing import rulebook
 from contentfeed.routing import service as routing
 from contentfeed.text import Input
 
@@ -368,7 +369,7 @@ def touch_out(touch: Touch, context: service.TouchContext) -> TouchOut:
 
 def routing_state(lead: Lead, names: routing.RoutingNames) -> RoutingState:
     """Describe where a lead is for the API."""
-    reason = routing.routing_reason(lead.routing_trace)
+    reason = rulebook.routing_reason(lead.routing_trace)
     queue_name = names.queues.get(lead.queue_id or 0)
     assignee_name = names.users.get(lead.assignee_id or 0)
     return RoutingState(

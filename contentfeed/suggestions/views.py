@@ -14,7 +14,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Invalid
-from contentfeed.routing import work
+from contentfeed.routing import seller_notices
 from contentfeed.suggestions import service
 from contentfeed.suggestions.models import Suggestion
 from contentfeed.ui import Page, page_number, sort_params, url_with
@@ -62,7 +62,7 @@ def feed() -> ResponseReturnValue:
         "suggestions/feed.html",
         items=items,
         totals=totals,
-        notices=work.notices_for(s, user),
+        notices=seller_notices.notices_for(s, user),
         share_url=share_url,
         why_you=why_you,
         skip_reasons=service.SKIP_REASONS,
