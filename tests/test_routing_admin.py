@@ -353,11 +353,23 @@ def test_dry_run_refuses_a_bad_address(admin: FlaskClient, defaults: dict[str, i
     page = _text(
         admin.post("/admin/routing/dry-run", data={"email": "a@b.example", "country": "D1"}), 422
     )
-    assert "Two letters, e.g. DE." in page
+    assert "Unknown country 'D1'; send an ISO code or name" in page
     page = _text(
         admin.post("/admin/routing/dry-run", data={"email": "a@b.example", "country": "uk"}), 422
     )
-    assert "UK is no ISO country code (the United Kingdom is GB)." in page
+    assert "Unknown country 'uk'" in page and "(the United Kingdom is GB)" in page
+
+
+def test_dry_run_reads_a_country_name_as_the_api_does(
+    admin: FlaskClient, defaults: dict[str, int]
+) -> None:
+    # The page and the API read the sample through one model: "Germany" is DE on both.
+    def untimed(page: str) -> str:
+        return re.sub(r'datetime="[^"]*"|\d{2}:\d{2}(:\d{2})?', "", page)
+
+    result = _dry_run(admin, "li@bigco.example", country="Germany")
+    assert "DE" in result
+    assert untimed(result) == untimed(_dry_run(admin, "li@bigco.example", country="DE"))
 
 
 def test_dry_run_with_an_unknown_link_code_says_so(

@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import User
 from contentfeed.db import utcnow
-from contentfeed.leads import attribution
+from contentfeed.leads import attribution, intake
 from contentfeed.leads.models import (
     OPEN_STATUSES,
     Lead,
@@ -40,6 +41,7 @@ from contentfeed.routing.outbox import enqueue
 from contentfeed.routing.queue_setup import claim_due, new_queue, queue_by_name, sla_due
 from contentfeed.routing.rulebook import evaluate, list_rules
 from contentfeed.routing.seller_notices import tell_seller
+from contentfeed.text import Input
 
 ROUTE_BATCH = 200
 
@@ -360,20 +362,43 @@ def fold_into(s: Session, lead: Lead, earlier: Lead, now: datetime) -> None:
     s.flush()
 
 
-@dataclass(frozen=True)
-class Sample:
-    """A lead as an admin types it to try the rules (email already normalised)."""
-
-    email: str
-    first_name: str = ""
-    last_name: str = ""
-    company: str = ""
-    job_title: str = ""
-    country: str = ""
-    code: str = ""  # a tracked-link code, as utm_content would carry it
+UK_HINT = " (the United Kingdom is GB)"
 
 
-def sample_lead(s: Session, sample: Sample, *, lookback_days: int, now: datetime) -> Lead:
+class SampleLead(Input):
+    """A made-up lead to route; nothing is stored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str = Field(max_length=254)
+    first_name: str = Field(default="", max_length=120)
+    last_name: str = Field(default="", max_length=120)
+    company: str = Field(default="", max_length=200)
+    job_title: str = Field(default="", max_length=200)
+    country: str = Field(default="", description="An ISO code or a country's name")
+    utm_content: str = Field(
+        default="",
+        max_length=200,
+        description="A tracked-link code, as a lead carries it: attributes the sample to the "
+        "link's seller and content",
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _normalise_email(cls, value: str) -> str:
+        return str(intake.checked_email(value))
+
+    @field_validator("country")
+    @classmethod
+    def _alpha_2(cls, value: str) -> str:
+        # The same reading as a lead's country: "DE", "de" and "Germany" are all DE.
+        try:
+            return intake.country_code(value)
+        except ValueError as exc:
+            raise ValueError(str(exc) + (UK_HINT if value.upper() == "UK" else "")) from None
+
+
+def sample_lead(s: Session, sample: SampleLead, *, lookback_days: int, now: datetime) -> Lead:
     """Build an unsaved lead for a dry run, with the touches its code would give it.
 
     Nothing is added to the session; callers roll back after the dry run all the same.
@@ -386,7 +411,7 @@ def sample_lead(s: Session, sample: Sample, *, lookback_days: int, now: datetime
         company=sample.company.strip(),
         job_title=sample.job_title.strip(),
         country=sample.country.strip().upper(),
-        utm_content=sample.code.strip(),
+        utm_content=sample.utm_content.strip(),
         phone="",
         consent=False,
         submitted_at=now,
@@ -440,7 +465,7 @@ class TryResult:
 
 
 def try_sample(
-    s: Session, sample: Sample, settings: RoutingSettings, *, lookback_days: int
+    s: Session, sample: SampleLead, settings: RoutingSettings, *, lookback_days: int
 ) -> TryResult:
     """Say where a lead like the sample would go; the sample and its touches are built in the
     session only for the run and rolled back after it (the admin page and the API both)."""

@@ -3,8 +3,6 @@ and the template helpers that read rules and traces."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,11 +30,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.service import normalise_email
+from contentfeed.api import validate
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.forms import Form, MultiCheckboxField, options
 from contentfeed.routing import (
-    domains,
     queue_setup,
     rule_conditions,
     rulebook,
@@ -58,18 +55,6 @@ from contentfeed.routing.models import (
     Strategy,
 )
 
-CONDITION_LABELS = {
-    "customer": "Known customer",
-    "free_mail": "Free-mail address",
-    "countries": "Country",
-    "regions": "Region",
-    "companies": "Company",
-    "title_keywords": "Job title",
-    "min_score": "Minimum score",
-    "max_score": "Maximum score",
-    "seller_team_ids": "Seller's team",
-}
-
 
 class RuleForm(Form):
     """A routing rule: where leads that meet every condition go."""
@@ -86,63 +71,55 @@ class RuleForm(Form):
         default="",
     )
     enabled = BooleanField("The rule is on", default=True)
-    customer = SelectField(
-        "Known customer",
-        choices=options(
-            [("", "Any lead"), ("yes", "Only known customers"), ("no", "Only non-customers")]
-        ),
-        default="",
-    )
-    free_mail = SelectField(
-        "Email address",
-        choices=options(
-            [
-                ("", "Any address"),
-                ("yes", "Only free-mail (gmail.com, gmx.de, …)"),
-                ("no", "Only work addresses"),
-            ]
-        ),
-        default="",
-    )
-    countries = StringField(
-        "Countries",
-        validators=[Length(max=1000)],
-        description="Two-letter ISO codes separated by commas, e.g. DE, AT, CH.",
-    )
-    regions = MultiCheckboxField(
-        "Regions",
-        choices=options(
-            (name, f"{name} ({', '.join(sorted(codes))})")
-            for name, codes in domains.REGIONS.items()
-        ),
-        description="Any one of the ticked regions matches.",
-    )
-    companies = StringField(
-        "Company name contains",
-        validators=[Length(max=2000)],
-        description="Separate with commas; any one matches, ignoring case.",
-    )
-    title_keywords = StringField(
-        "Job title has",
-        validators=[Length(max=2000)],
-        description="Words separated by commas, e.g. CTO, head of, director.",
-    )
-    min_score = IntegerField(
-        "Score at least",
-        validators=[Optional(), NumberRange(0, 100, message="A whole number from 0 to 100.")],
-        description=f"0{DASH}100.",
-    )
-    max_score = IntegerField(
-        "Score at most",
-        validators=[Optional(), NumberRange(0, 100, message="A whole number from 0 to 100.")],
-        description=f"0{DASH}100.",
-    )
-    seller_team_ids = SelectMultipleField(
-        "Attributed seller's team",
-        coerce=int,
-        choices=[],
-        description="Leads a seller of one of these teams brought in.",
-    )
+
+
+Kind = rule_conditions.Kind
+
+
+def _condition_field(condition: rule_conditions.Condition) -> Any:
+    """The rule form's field for a condition: its kind says which field, the declaration
+    what it is called and says."""
+    label, help_text = condition.form_label or condition.label, condition.form_help
+    if condition.kind is Kind.YES_NO:
+        any_, yes, no = condition.yes_no
+        choices = options([("", any_), ("yes", yes), ("no", no)])
+        return SelectField(label, choices=choices, default="", description=help_text)
+    if condition.kind is Kind.WORDS:
+        length = Length(max=condition.max_chars)
+        return StringField(label, validators=[length], description=help_text)
+    if condition.kind is Kind.CHOICES:
+        choices = options(condition.choices)
+        return MultiCheckboxField(label, choices=choices, description=help_text)
+    if condition.kind is Kind.SCORE:
+        in_range = NumberRange(0, 100, message="A whole number from 0 to 100.")
+        return IntegerField(label, validators=[Optional(), in_range], description=f"0{DASH}100.")
+    return SelectMultipleField(label, coerce=int, choices=[], description=help_text)
+
+
+for _condition in rule_conditions.CONDITIONS:
+    setattr(RuleForm, _condition.key, _condition_field(_condition))
+
+
+def _show_condition(condition: rule_conditions.Condition, value: Any) -> Any:
+    """A stored condition value as its form field holds it."""
+    if condition.kind is Kind.YES_NO:
+        return "" if value is None else ("yes" if value else "no")
+    if condition.kind is Kind.WORDS:
+        return ", ".join(value or [])
+    if condition.kind is Kind.SCORE:
+        return value
+    return list(value or [])
+
+
+def _read_condition(condition: rule_conditions.Condition, data: Any) -> Any:
+    """A condition field's data as the rule's conditions take it (checked when saved)."""
+    if condition.kind is Kind.YES_NO:
+        return YES_NO.get(data or "")
+    if condition.kind is Kind.WORDS:
+        return data or ""
+    if condition.kind is Kind.SCORE:
+        return data
+    return list(data or [])
 
 
 class DryRunForm(Form):
@@ -158,41 +135,15 @@ class DryRunForm(Form):
     company = StringField("Company", validators=[Length(max=200)])
     job_title = StringField("Job title", validators=[Length(max=200)])
     country = StringField(
-        "Country", validators=[Length(max=2)], description="Two-letter ISO code, e.g. DE."
+        "Country",
+        validators=[Length(max=60)],
+        description="An ISO code or the country's name, e.g. DE or Germany.",
     )
     code = StringField(
         "Tracked-link code",
         validators=[Length(max=64)],
         description="Optional: a seller's link code as sent in utm_content, to credit that seller.",
     )
-
-
-def describe_conditions(conditions: Mapping[str, Any], teams: Mapping[int, str]) -> list[str]:
-    """Say a rule's conditions in words, one phrase each."""
-    phrases = []
-    for key, value in conditions.items():
-        if key == "customer":
-            phrases.append("a known customer" if value else "not a known customer")
-        elif key == "free_mail":
-            phrases.append("a free-mail address" if value else "a work address")
-        elif key == "countries":
-            phrases.append("country is " + " or ".join(value))
-        elif key == "regions":
-            phrases.append("region is " + " or ".join(value))
-        elif key == "companies":
-            phrases.append("company contains " + " or ".join(f"“{v}”" for v in value))
-        elif key == "title_keywords":
-            phrases.append("job title has " + " or ".join(f"“{v}”" for v in value))
-        elif key == "min_score":
-            phrases.append(f"score at least {value}")
-        elif key == "max_score":
-            phrases.append(f"score at most {value}")
-        elif key == "seller_team_ids":
-            names = [teams.get(team_id, "a removed team") for team_id in value]
-            phrases.append("seller's team is " + " or ".join(names))
-        else:  # pragma: no cover - conditions are checked when saved
-            phrases.append(f"{key} is {value}")
-    return phrases
 
 
 @bp.app_template_global("routing_strategy_label")
@@ -220,7 +171,7 @@ def parse_time(value: object) -> datetime | None:
 @bp.app_template_global("routing_condition_label")
 def condition_label(key: str) -> str:
     """Return the name people see for a rule condition."""
-    return CONDITION_LABELS.get(key, key.replace("_", " ").capitalize())
+    return rule_conditions.condition_label(key)
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -244,7 +195,7 @@ def rules() -> str:
     rows = [
         RuleRow(
             rule=rule,
-            conditions=describe_conditions(rule.conditions, teams),
+            conditions=rule_conditions.describe_conditions(rule.conditions, teams),
             strategy=rule.strategy.label
             if rule.strategy
             else f"Queue's ({rule.queue.strategy.label.lower()})",
@@ -279,33 +230,21 @@ def rules_defaults() -> Response:
 def _rule_form(s: Session, rule: RoutingRule | None) -> RuleForm:
     form = RuleForm(obj=rule) if rule is not None and request.method == "GET" else RuleForm()
     form.queue_id.choices = options((q.id, q.name) for q in queue_setup.list_queues(s))
-    form.seller_team_ids.choices = options(team_names(s).items())
+    teams = options(team_names(s).items())
+    for condition in rule_conditions.CONDITIONS:
+        if condition.kind is Kind.TEAMS:
+            getattr(form, condition.key).choices = teams
     if rule is not None and request.method == "GET":
-        conditions = rule.conditions
         form.strategy.data = rule.strategy.value if rule.strategy else ""
-        for key in ("customer", "free_mail"):
-            value = conditions.get(key)
-            getattr(form, key).data = "" if value is None else ("yes" if value else "no")
-        for key in ("countries", "companies", "title_keywords"):
-            getattr(form, key).data = ", ".join(conditions.get(key, []))
-        form.regions.data = list(conditions.get("regions", []))
-        form.min_score.data = conditions.get("min_score")
-        form.max_score.data = conditions.get("max_score")
-        form.seller_team_ids.data = list(conditions.get("seller_team_ids", []))
+        for condition in rule_conditions.CONDITIONS:
+            value = rule.conditions.get(condition.key)
+            getattr(form, condition.key).data = _show_condition(condition, value)
     return form
 
 
 def _rule_in(form: RuleForm) -> rulebook.RuleIn:
-    conditions: dict[str, Any] = {
-        "customer": YES_NO.get(form.customer.data or ""),
-        "free_mail": YES_NO.get(form.free_mail.data or ""),
-        "countries": form.countries.data or "",
-        "regions": list(form.regions.data or []),
-        "companies": form.companies.data or "",
-        "title_keywords": form.title_keywords.data or "",
-        "min_score": form.min_score.data,
-        "max_score": form.max_score.data,
-        "seller_team_ids": list(form.seller_team_ids.data or []),
+    conditions = {
+        c.key: _read_condition(c, getattr(form, c.key).data) for c in rule_conditions.CONDITIONS
     }
     strategy = form.strategy.data or ""
     return rulebook.RuleIn(
@@ -337,7 +276,7 @@ def _rule_page(rule: RoutingRule | None) -> ResponseReturnValue:
         form=form,
         rule=rule,
         has_queues=bool(form.queue_id.choices),
-        condition_fields=[getattr(form, key) for key in CONDITION_LABELS],
+        condition_fields=[getattr(form, c.key) for c in rule_conditions.CONDITIONS],
     ), form_status(form)
 
 
@@ -394,38 +333,33 @@ def dry_run() -> ResponseReturnValue:
     s = db.session()
     form = DryRunForm()
     trace = None
-    sample = None
+    shown = None
     unknown_code = False
     if form.validate_on_submit():
-        country = (form.country.data or "").strip().upper()
-        if country and not re.fullmatch(r"[A-Z]{2}", country):
-            form.country.errors = [*form.country.errors, "Two letters, e.g. DE."]
-        elif country and not rule_conditions.is_iso_country(country):
-            message = f"{country} is no ISO country code (the United Kingdom is GB)."
-            form.country.errors = [*form.country.errors, message]
-        try:
-            email = normalise_email(form.email.data or "")
+        typed = {
+            "email": form.email.data or "",
+            "first_name": form.first_name.data or "",
+            "last_name": form.last_name.data or "",
+            "company": form.company.data or "",
+            "job_title": form.job_title.data or "",
+            "country": form.country.data or "",
+            "utm_content": form.code.data or "",
+        }
+        try:  # read as the API reads it: one model, one reading of the country
+            sample = validate(service.SampleLead, typed)
         except Invalid as exc:
-            form.email.errors = [*form.email.errors, exc.message]
-        if not form.errors:
-            typed = service.Sample(
-                email=email,
-                first_name=form.first_name.data or "",
-                last_name=form.last_name.data or "",
-                company=form.company.data or "",
-                job_title=form.job_title.data or "",
-                country=country,
-                code=form.code.data or "",
-            )
+            fields = {"code" if k == "utm_content" else k: v for k, v in exc.fields.items()}
+            apply_errors(form, Invalid(exc.message, fields))
+        else:
             lookback = int(current_app.config["ATTRIBUTION_LOOKBACK_DAYS"])
-            tried = service.try_sample(s, typed, routing_settings(), lookback_days=lookback)
+            tried = service.try_sample(s, sample, routing_settings(), lookback_days=lookback)
             trace, unknown_code = tried.trace, tried.unknown_code
-            sample = {"name": tried.name, "email": tried.email}
+            shown = {"name": tried.name, "email": tried.email}
     return render_template(
         "routing/admin_dry_run.html",
         form=form,
         trace=trace,
-        sample=sample,
+        sample=shown,
         unknown_code=unknown_code,
         default_queue=routing_settings().default_queue,
     ), 422 if form.errors else 200

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from flask import Response, current_app, url_for
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.orm import Session
 
 from contentfeed import db
@@ -17,9 +19,7 @@ from contentfeed.api import (
 )
 from contentfeed.db import Id
 from contentfeed.errors import Invalid
-from contentfeed.leads import intake
 from contentfeed.routing import (
-    domains,
     rule_conditions,
     rulebook,
     service,
@@ -34,59 +34,46 @@ from contentfeed.routing.models import (
     RoutingRule,
     Strategy,
 )
+from contentfeed.routing.service import SampleLead
 from contentfeed.text import Input
 
 # --- rules ---------------------------------------------------------------------------------
 
 
-class Conditions(Input):
-    """What a lead must look like for a rule to match: every condition given must hold.
+def _condition_field(condition: rule_conditions.Condition) -> tuple[Any, Any]:
+    """The API field of a condition: its kind says the type, null leaves it unchecked."""
+    kind, help_text, most = condition.kind, condition.api_help, rule_conditions.MAX_ITEMS
+    if kind is rule_conditions.Kind.YES_NO:
+        return bool | None, Field(default=None, description=help_text)
+    if kind is rule_conditions.Kind.SCORE:
+        return int | None, Field(default=None, ge=0, le=100, description=help_text)
+    if kind is rule_conditions.Kind.TEAMS:
+        return list[Id] | None, Field(default=None, max_length=most, description=help_text)
+    return list[str] | None, Field(default=None, max_length=most, description=help_text)
+
+
+class _StrictInput(Input):
+    model_config = ConfigDict(extra="forbid")
+
+
+CONDITIONS_DOC = """What a lead must look like for a rule to match: every condition given must hold.
 
     Leave a condition out (or null) not to check it; a rule without conditions matches every
     lead.
     """
 
-    model_config = ConfigDict(extra="forbid")
+if TYPE_CHECKING:
 
-    customer: bool | None = Field(
-        default=None,
-        description="true: the email domain (or a parent domain) belongs to a customer "
-        "account; false: it does not",
-    )
-    free_mail: bool | None = Field(
-        default=None, description="true: a free-mail address (gmail.com, …); false: a work domain"
-    )
-    countries: list[str] | None = Field(
-        default=None,
-        max_length=100,
-        description="ISO 3166 two-letter codes; the lead's country is one of them",
-    )
-    regions: list[str] | None = Field(
-        default=None,
-        max_length=100,
-        description="The lead's country lies in one of these regions: "
-        + ", ".join(domains.REGIONS),
-    )
-    companies: list[str] | None = Field(
-        default=None,
-        max_length=100,
-        description="The company name contains one of these (ignoring case)",
-    )
-    title_keywords: list[str] | None = Field(
-        default=None,
-        max_length=100,
-        description="The job title has every word of one of these (ignoring case)",
-    )
-    min_score: int | None = Field(
-        default=None, ge=0, le=100, description="The lead's score is at least this"
-    )
-    max_score: int | None = Field(
-        default=None, ge=0, le=100, description="The lead's score is at most this"
-    )
-    seller_team_ids: list[Id] | None = Field(
-        default=None,
-        max_length=100,
-        description="The attributed (last-touch) seller is in one of these teams",
+    class Conditions(_StrictInput):
+        """The conditions, one optional field per declared condition."""
+
+else:
+    Conditions = create_model(
+        "Conditions",
+        __base__=_StrictInput,
+        __doc__=CONDITIONS_DOC,
+        __module__=__name__,
+        **{c.key: _condition_field(c) for c in rule_conditions.CONDITIONS},
     )
 
 
@@ -247,35 +234,6 @@ def reorder_rules() -> Response:
 # --- dry run -------------------------------------------------------------------------------
 
 
-class SampleLead(Input):
-    """A made-up lead to route; nothing is stored."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    email: str = Field(max_length=254)
-    first_name: str = Field(default="", max_length=120)
-    last_name: str = Field(default="", max_length=120)
-    company: str = Field(default="", max_length=200)
-    job_title: str = Field(default="", max_length=200)
-    country: str = Field(default="", description="An ISO code or a country's name")
-    utm_content: str = Field(
-        default="",
-        max_length=200,
-        description="A tracked-link code, as a lead carries it: attributes the sample to the "
-        "link's seller and content",
-    )
-
-    @field_validator("email")
-    @classmethod
-    def _normalise_email(cls, value: str) -> str:
-        return str(intake.checked_email(value))
-
-    @field_validator("country")
-    @classmethod
-    def _alpha_2(cls, value: str) -> str:
-        return intake.country_code(value)
-
-
 class FactsOut(BaseModel):
     """What the rules see of a lead."""
 
@@ -360,20 +318,10 @@ def dry_run() -> Response:
     Nothing is stored: no lead, no touches, and the reps' turn counters stay where they are.
     """
     data = parse_json(SampleLead)
-    s = db.session()
     config = current_app.config
-    sample = service.Sample(
-        email=data.email,
-        first_name=data.first_name,
-        last_name=data.last_name,
-        company=data.company,
-        job_title=data.job_title,
-        country=data.country,
-        code=data.utm_content,
-    )
     tried = service.try_sample(
-        s,
-        sample,
+        db.session(),
+        data,
         service.RoutingSettings.from_config(config),
         lookback_days=int(config["ATTRIBUTION_LOOKBACK_DAYS"]),
     )
