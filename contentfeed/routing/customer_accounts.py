@@ -119,6 +119,11 @@ def list_accounts(s: Session, q: str = "") -> list[Account]:
     return list(s.scalars(query))
 
 
+def count_accounts(s: Session) -> int:
+    """Count every customer account."""
+    return s.scalar(sa.select(sa.func.count()).select_from(Account)) or 0
+
+
 def account_for_domain(s: Session, domain: str) -> Account | None:
     """Return the customer account an email domain belongs to (subdomains included)."""
     if not domain or domains.is_freemail(domain):

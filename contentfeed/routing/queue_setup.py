@@ -142,6 +142,7 @@ def save_queue(s: Session, data: QueueIn, queue: Queue | None = None) -> Queue:
     queue.lead_user_id = data.lead_user_id
     s.add(queue)
     s.flush()
+    s.refresh(queue, ["lead_user"])  # the lead's id may have changed: load who it is now
     return queue
 
 
@@ -177,13 +178,20 @@ def _fair_start(queue: Queue) -> int:
     return min((m.assigned_count for m in queue.members), default=0)
 
 
-def remove_member(s: Session, queue: Queue, user_id: int) -> None:
-    """Take a rep out of a queue (their leads stay theirs)."""
+def has_queues(s: Session) -> bool:
+    """Tell whether any queue exists."""
+    return bool(s.scalar(sa.select(sa.func.count()).select_from(Queue)))
+
+
+def remove_member(s: Session, queue: Queue, user_id: int) -> User:
+    """Take a rep out of a queue (their leads stay theirs); return who it was."""
     member = next((m for m in queue.members if m.user_id == user_id), None)
     if member is None:
         raise NotFound("This rep is not in the queue.")
+    user = member.user
     queue.members.remove(member)
     s.flush()
+    return user
 
 
 def _calendar(queue: Queue) -> calendar.Calendar | None:

@@ -34,6 +34,11 @@ def list_rules(s: Session) -> list[RoutingRule]:
     )
 
 
+def has_rules(s: Session) -> bool:
+    """Tell whether any routing rule exists."""
+    return bool(s.scalar(sa.select(sa.func.count()).select_from(RoutingRule)))
+
+
 def get_rule(s: Session, rule_id: int) -> RoutingRule:
     """Return a rule or raise NotFound."""
     rule = s.get(RoutingRule, rule_id)
@@ -74,6 +79,7 @@ def save_rule(s: Session, data: RuleIn, rule: RoutingRule | None = None) -> Rout
     rule.strategy = data.strategy
     rule.enabled = data.enabled
     s.flush()
+    s.refresh(rule, ["queue"])  # the queue's id may have changed: load which it is now
     return rule
 
 

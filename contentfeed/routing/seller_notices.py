@@ -3,12 +3,13 @@ leads what needs their attention."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from contentfeed.accounts.models import User
+from contentfeed.accounts.models import NotificationChannel, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import (
     Lead,
@@ -20,6 +21,8 @@ from contentfeed.routing.models import (
     Queue,
     SellerNotice,
 )
+from contentfeed.routing.outbox import backoff
+from contentfeed.suggestions import notify
 
 # --- telling the seller --------------------------------------------------------------------
 
@@ -106,3 +109,60 @@ def tell_queue_lead(s: Session, lead: Lead, text: str, now: datetime) -> None:
             next_attempt_at=now,
         )
     )
+
+
+# --- sending them --------------------------------------------------------------------------
+
+NOTICE_BATCH = 200
+
+
+@dataclass(frozen=True)
+class NoticeResult:
+    """What one run of the notice job did."""
+
+    sent: int = 0
+    failed: int = 0
+
+
+def send_due(
+    s: Session, settings: notify.NotifySettings, feed_url: str, now: datetime | None = None
+) -> NoticeResult:
+    """Send the due notices through each user's channel (sellers: theirs; others: email)."""
+    now = now or utcnow()
+    due = s.scalars(
+        sa.select(SellerNotice)
+        .where(SellerNotice.sent_at.is_(None), SellerNotice.next_attempt_at <= now)
+        .order_by(SellerNotice.id)
+        .limit(NOTICE_BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    recipients = {
+        user.id: user
+        for user in s.scalars(
+            sa.select(User)
+            .options(selectinload(User.seller_profile))
+            .where(User.id.in_({notice.user_id for notice in due}))
+        )
+    }
+    sent = failed = 0
+    for notice in due:
+        user = recipients.get(notice.user_id)
+        profile = user.seller_profile if user else None
+        channel = profile.notification_channel.value if profile else NotificationChannel.EMAIL.value
+        if user is None or channel == NotificationChannel.NONE.value:
+            notice.sent_at, notice.next_attempt_at = now, None  # shown in the app only
+            continue
+        lines = [notice.text, "", feed_url]
+        notice.attempts += 1
+        try:
+            notify.send_message(channel, user, notice.subject, lines, notice.text, settings)
+        except notify.DeliveryFailed as exc:
+            notice.last_error = str(exc)[:2000]
+            gave_up = exc.permanent or notice.attempts >= settings.max_attempts
+            notice.next_attempt_at = None if gave_up else now + backoff(notice.attempts)
+            failed += 1
+            continue
+        notice.sent_at, notice.next_attempt_at, notice.last_error = now, None, ""
+        sent += 1
+    s.flush()
+    return NoticeResult(sent, failed)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from pydantic import ConfigDict, Field, field_validator
@@ -44,6 +44,9 @@ from contentfeed.routing.seller_notices import tell_seller
 from contentfeed.text import Input
 
 ROUTE_BATCH = 200
+# The session a scheduled job is handed, named here for the jobs module (which imports no
+# sqlalchemy of its own).
+JobSession: TypeAlias = Session
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,14 @@ from sqlalchemy.orm import Session, selectinload
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
-from contentfeed.leads.models import CLOSED_STATUSES, Lead, LeadStatus
+from contentfeed.leads.models import CLOSED_STATUSES
+
+# Routing's pages and API handlers name leads and their statuses through this module, the
+# face of lead work for adapters (they import no other domain's models).
+from contentfeed.leads.models import Lead as Lead
+from contentfeed.leads.models import LeadStatus as LeadStatus
 from contentfeed.leads.service import last_touch
-from contentfeed.routing.lead_history import record
+from contentfeed.routing.lead_history import history, record
 from contentfeed.routing.models import LeadActivity, Queue, QueueMember
 from contentfeed.routing.outbox import enqueue
 from contentfeed.routing.queue_setup import claim_due, get_queue
@@ -77,6 +82,14 @@ def my_leads(s: Session, user: User) -> list[Lead]:
             .order_by(Lead.due_at, Lead.id)
         )
     )
+
+
+def history_of(s: Session, user: User, lead_id: int) -> list[LeadActivity]:
+    """Return the history of a lead of the user's queues (merged leads too), oldest first."""
+    lead = s.get(Lead, lead_id)
+    if lead is None or not can_work(user, {q.id for q in queues_of(s, user)}, lead):
+        raise NotFound("No lead in your queues has this id.")
+    return history(s, lead.id)
 
 
 def _workable(s: Session, user: User, lead_id: int, *, lock: bool = True) -> Lead:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from flask import (
     flash,
     redirect,
@@ -14,7 +13,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import (
     SelectField,
@@ -25,21 +23,19 @@ from wtforms.validators import DataRequired, Length
 
 from contentfeed import db, sheets
 from contentfeed.accounts import access
-from contentfeed.accounts.models import User
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.forms import Form, options
 from contentfeed.routing import (
     accounts_import,
     customer_accounts,
+    people,
 )
 from contentfeed.routing.admin_views import bp
 from contentfeed.routing.admin_views.common import (
     ADMIN,
     apply_errors,
     form_status,
-    sorted_teams,
-    team_names,
 )
 from contentfeed.routing.models import (
     Account,
@@ -89,7 +85,7 @@ def accounts() -> str:
     """List the known customer accounts, searchable by name or domain."""
     s = db.session()
     q = request.args.get("q", "").strip()
-    teams = team_names(s)
+    teams = people.team_names(s)
     sorts: dict[str, Callable[[Account], str]] = {
         "name": lambda a: a.name.lower(),
         "crm": lambda a: a.crm_id.lower(),
@@ -110,22 +106,21 @@ def accounts() -> str:
         teams=teams,
         sort=sort,
         direction=direction,
-        total=s.scalar(sa.select(sa.func.count()).select_from(Account)) or 0,
+        total=customer_accounts.count_accounts(s),
     )
 
 
-def _account_form(s: Session, account: Account | None) -> AccountForm:
+def _account_form(account: Account | None) -> AccountForm:
+    s = db.session()
     form = (
         AccountForm(obj=account)
         if account is not None and request.method == "GET"
         else AccountForm()
     )
     form.owner_team_id.choices = options(
-        [(0, "No team"), *((team_id, name) for team_id, name in sorted_teams(s))]
+        [(0, "No team"), *((team_id, name) for team_id, name in people.sorted_teams(s))]
     )
-    owners = s.scalars(
-        sa.select(User).where(User.is_active.is_(True)).order_by(sa.func.lower(User.name))
-    ).all()
+    owners = people.active_users(s)
     choices = [(0, "Nobody")] + [(u.id, f"{u.name} ({u.role_label.lower()})") for u in owners]
     if account is not None and account.owner is not None and account.owner not in owners:
         choices.append((account.owner.id, f"{account.owner.name} (no longer active)"))
@@ -139,7 +134,7 @@ def _account_form(s: Session, account: Account | None) -> AccountForm:
 
 def _account_page(account: Account | None) -> ResponseReturnValue:
     s = db.session()
-    form = _account_form(s, account)
+    form = _account_form(account)
     if form.validate_on_submit():
         data = customer_accounts.AccountIn(
             name=form.name.data or "",
@@ -151,10 +146,8 @@ def _account_page(account: Account | None) -> ResponseReturnValue:
         try:
             saved = customer_accounts.save_account(s, data, account)
         except DomainError as exc:
-            s.rollback()
             apply_errors(form, exc)
         else:
-            s.commit()
             verb = "saved" if account is not None else "added"
             flash(
                 f"{saved.name} is {verb}: leads from {', '.join(saved.domain_names)} count as "
@@ -189,7 +182,6 @@ def account_delete(account_id: int) -> Response:
     account = customer_accounts.get_account(s, account_id)
     name = account.name
     customer_accounts.delete_account(s, account.id)
-    s.commit()
     flash(f"{name} is removed; its domains no longer count as a customer.", "success")
     return redirect(url_for("routing_admin.accounts"))
 
@@ -208,16 +200,13 @@ def accounts_import_page() -> ResponseReturnValue:
             )
             report = accounts_import.import_accounts(s, text)
         except Invalid as exc:
-            s.rollback()
             form.file.errors = [exc.fields.get("file", exc.message)]
-        else:
-            s.commit()
     return render_template(
         "routing/admin_accounts_import.html",
         form=form,
         report=report,
         columns=accounts_import.COLUMN_HELP,
-        teams=[name for _id, name in sorted_teams(s)],
+        teams=[name for _id, name in people.sorted_teams(s)],
     ), form_status(form)
 
 
@@ -226,7 +215,6 @@ def accounts_import_page() -> ResponseReturnValue:
 def accounts_export() -> Response:
     """Download every account as CSV, in the columns the import reads."""
     s = db.session()
-    rows = accounts_import.export_rows(customer_accounts.list_accounts(s), team_names(s))
-    s.commit()
+    rows = accounts_import.export_rows(customer_accounts.list_accounts(s), people.team_names(s))
     stamp = utcnow().strftime("%Y-%m-%d")
     return sheets.csv_download(rows, f"contentfeed-accounts-{stamp}.csv")

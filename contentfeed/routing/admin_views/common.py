@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from flask import (
     current_app,
 )
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import Session
 
-from contentfeed.accounts.models import Role, Team
+from contentfeed.accounts.access import Role
 from contentfeed.errors import DomainError
 from contentfeed.routing import (
     service,
@@ -43,6 +41,7 @@ def _sentence(message: str) -> str:
 
 
 def form_status(form: FlaskForm) -> int:
+    """Answer 422 when the form shows errors, else 200."""
     return 422 if form.errors or form.form_errors else 200
 
 
@@ -76,14 +75,5 @@ def workdays_text(days: Sequence[int]) -> str:
     return ", ".join(WEEKDAYS[d] for d in days)
 
 
-def team_names(s: Session) -> dict[int, str]:
-    return dict(s.execute(sa.select(Team.id, Team.name)).all())
-
-
 def routing_settings() -> service.RoutingSettings:
     return service.RoutingSettings.from_config(current_app.config)
-
-
-def sorted_teams(s: Session) -> list[tuple[int, str]]:
-    """Return (id, name) of every team, by name."""
-    return list(s.execute(sa.select(Team.id, Team.name).order_by(sa.func.lower(Team.name))).all())

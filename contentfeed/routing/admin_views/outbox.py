@@ -73,7 +73,6 @@ def outbox_enable() -> Response:
     """Turn the CRM destination back on after it answered 410 Gone."""
     s = db.session()
     outbox.enable(s)
-    s.commit()
     flash("The CRM destination is on again: waiting messages go out on the next run.", "success")
     return redirect(url_for("routing_admin.outbox"))
 
@@ -89,7 +88,6 @@ def outbox_resend(message_id: int) -> Response:
         s.rollback()
         flash(exc.message, "error")
     else:
-        s.commit()
         flash(f"Message {message.message_id} is pending again and goes out shortly.", "success")
     status = request.form.get("status", "")
     return redirect(

@@ -6,7 +6,6 @@ import functools
 import zoneinfo
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import (
     flash,
     redirect,
@@ -27,10 +26,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role, User
+from contentfeed.accounts.access import Role, User
 from contentfeed.errors import DomainError
 from contentfeed.forms import Form, MultiCheckboxField, options
 from contentfeed.routing import (
+    people,
     queue_setup,
 )
 from contentfeed.routing.admin_views import bp
@@ -129,13 +129,7 @@ class QueueCard:
 def queues() -> str:
     """List the queues with their SLA, lead and reps, each rep's settings editable in place."""
     s = db.session()
-    reps = list(
-        s.scalars(
-            sa.select(User)
-            .where(User.role == Role.REP, User.is_active.is_(True))
-            .order_by(sa.func.lower(User.name))
-        )
-    )
+    reps = people.active_users(s, [Role.REP])
     cards = []
     for queue in queue_setup.list_queues(s):
         member_ids = {m.user_id for m in queue.members}
@@ -173,11 +167,7 @@ def _timezone_names() -> list[str]:
 def _queue_page(queue: Queue | None) -> ResponseReturnValue:
     s = db.session()
     form = QueueForm(obj=queue) if queue is not None and request.method == "GET" else QueueForm()
-    leaders = s.scalars(
-        sa.select(User)
-        .where(User.role.in_([Role.REP, Role.ADMIN]), User.is_active.is_(True))
-        .order_by(sa.func.lower(User.name))
-    ).all()
+    leaders = people.active_users(s, [Role.REP, Role.ADMIN])
     choices = [(0, "Nobody")] + [(u.id, f"{u.name} ({u.role_label.lower()})") for u in leaders]
     if queue is not None and queue.lead_user is not None and queue.lead_user not in leaders:
         choices.append((queue.lead_user.id, f"{queue.lead_user.name} (no longer active)"))
@@ -209,10 +199,8 @@ def _queue_page(queue: Queue | None) -> ResponseReturnValue:
         try:
             saved = queue_setup.save_queue(s, data, queue)
         except DomainError as exc:
-            s.rollback()
             apply_errors(form, exc)
         else:
-            s.commit()
             flash(f"Queue “{saved.name}” is {'saved' if queue else 'created'}.", "success")
             return redirect(url_for("routing_admin.queues") + f"#queue-{saved.id}")
     return render_template(
@@ -269,7 +257,6 @@ def member_save(queue_id: int) -> Response:
         flash(exc.message, "error")
         return back
     name = member.user.name
-    s.commit()
     if is_new:
         flash(f"{name} now works {queue.name}.", "success")
     else:
@@ -283,9 +270,7 @@ def member_remove(queue_id: int, member_user_id: int) -> Response:
     """Take a rep out of a queue; the leads they hold stay theirs."""
     s = db.session()
     queue = queue_setup.get_queue(s, queue_id)
-    user = s.get(User, member_user_id)
-    queue_setup.remove_member(s, queue, member_user_id)
-    s.commit()
+    user = queue_setup.remove_member(s, queue, member_user_id)
     who = user.name if user else "The rep"
     flash(f"{who} no longer works {queue.name}; the leads they hold stay theirs.", "success")
     return redirect(url_for("routing_admin.queues") + f"#queue-{queue.id}")

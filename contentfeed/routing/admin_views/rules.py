@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     current_app,
     flash,
@@ -17,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import (
     BooleanField,
@@ -34,6 +32,7 @@ from contentfeed.api import validate
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.forms import Form, MultiCheckboxField, options
 from contentfeed.routing import (
+    people,
     queue_setup,
     rule_conditions,
     rulebook,
@@ -47,10 +46,8 @@ from contentfeed.routing.admin_views.common import (
     apply_errors,
     form_status,
     routing_settings,
-    team_names,
 )
 from contentfeed.routing.models import (
-    Queue,
     RoutingRule,
     Strategy,
 )
@@ -191,7 +188,7 @@ class RuleRow:
 def rules() -> str:
     """List the rules in the order they are tried, with their conditions in words."""
     s = db.session()
-    teams = team_names(s)
+    teams = people.team_names(s)
     rows = [
         RuleRow(
             rule=rule,
@@ -208,7 +205,7 @@ def rules() -> str:
         rows=rows,
         settings=settings,
         default_queue=queue_setup.queue_by_name(s, settings.default_queue),
-        has_queues=bool(s.scalar(sa.select(sa.func.count()).select_from(Queue))),
+        has_queues=queue_setup.has_queues(s),
     )
 
 
@@ -217,9 +214,8 @@ def rules() -> str:
 def rules_defaults() -> Response:
     """Create the default queues and rules now instead of on the first routed lead."""
     s = db.session()
-    had_rules = bool(s.scalar(sa.select(sa.func.count()).select_from(RoutingRule)))
+    had_rules = rulebook.has_rules(s)
     service.ensure_defaults(s, routing_settings(), force=True)
-    s.commit()
     if had_rules:
         flash("There are rules already; nothing was added.", "info")
     else:
@@ -227,10 +223,11 @@ def rules_defaults() -> Response:
     return redirect(url_for("routing_admin.rules"))
 
 
-def _rule_form(s: Session, rule: RoutingRule | None) -> RuleForm:
+def _rule_form(rule: RoutingRule | None) -> RuleForm:
+    s = db.session()
     form = RuleForm(obj=rule) if rule is not None and request.method == "GET" else RuleForm()
     form.queue_id.choices = options((q.id, q.name) for q in queue_setup.list_queues(s))
-    teams = options(team_names(s).items())
+    teams = options(people.team_names(s).items())
     for condition in rule_conditions.CONDITIONS:
         if condition.kind is Kind.TEAMS:
             getattr(form, condition.key).choices = teams
@@ -258,15 +255,13 @@ def _rule_in(form: RuleForm) -> rulebook.RuleIn:
 
 def _rule_page(rule: RoutingRule | None) -> ResponseReturnValue:
     s = db.session()
-    form = _rule_form(s, rule)
+    form = _rule_form(rule)
     if form.validate_on_submit():
         try:
             saved = rulebook.save_rule(s, _rule_in(form), rule)
         except DomainError as exc:
-            s.rollback()
             apply_errors(form, exc)
         else:
-            s.commit()
             verb = "saved" if rule is not None else "created"
             where = "" if rule is not None else " It is tried last; move it up if it should win."
             flash(f"Rule “{saved.name}” is {verb}.{where}", "success")
@@ -306,7 +301,6 @@ def rule_move(rule_id: int) -> Response:
         flash("Say whether to move the rule up or down.", "error")
         return redirect(url_for("routing_admin.rules"))
     rulebook.move_rule(s, rule_id, steps[direction])
-    s.commit()
     flash(f"Rule “{rule.name}” moved {direction}: it is now number {rule.position}.", "success")
     return redirect(url_for("routing_admin.rules") + f"#rule-{rule_id}")
 
@@ -318,7 +312,6 @@ def rule_delete(rule_id: int) -> Response:
     s = db.session()
     name = rulebook.get_rule(s, rule_id).name
     rulebook.delete_rule(s, rule_id)
-    s.commit()
     flash(f"Rule “{name}” is deleted.", "success")
     return redirect(url_for("routing_admin.rules"))
 

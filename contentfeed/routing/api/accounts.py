@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from flask import Response, request, url_for
 from pydantic import BaseModel, ConfigDict, Field, RootModel
-from sqlalchemy.orm import Session
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Team
 from contentfeed.api import (
     Timestamp,
     UserRef,
@@ -24,6 +23,7 @@ from contentfeed.errors import Invalid, UnsupportedMediaType
 from contentfeed.routing import (
     accounts_import,
     customer_accounts,
+    people,
 )
 from contentfeed.routing.api import bp
 from contentfeed.routing.api.common import (
@@ -107,15 +107,20 @@ class ImportReportOut(BaseModel):
     rows: list[ImportedRow]
 
 
-def account_out(s: Session, account: Account) -> AccountOut:
-    """Describe a customer account for the API."""
-    team = s.get(Team, account.owner_team_id) if account.owner_team_id else None
+def account_out(account: Account, teams: Mapping[int, str]) -> AccountOut:
+    """Describe a customer account for the API, naming its team from the team names given."""
+    team_id = account.owner_team_id
+    team = (
+        TeamRef(id=team_id, name=teams[team_id])
+        if team_id is not None and team_id in teams
+        else None
+    )
     return AccountOut(
         id=account.id,
         name=account.name,
         domains=sorted(account.domain_names),
         crm_id=account.crm_id,
-        owner_team=TeamRef(id=team.id, name=team.name) if team else None,
+        owner_team=team,
         owner=UserRef(id=account.owner.id, name=account.owner.name) if account.owner else None,
         created_at=account.created_at,
         updated_at=account.updated_at,
@@ -141,10 +146,10 @@ def list_accounts() -> Response:
     """List customer accounts by name, optionally searched by name or domain."""
     query = parse_query(AccountQuery)
     s = db.session()
+    teams = people.team_names(s)
     body = AccountList(
-        items=[account_out(s, a) for a in customer_accounts.list_accounts(s, query.q)]
+        items=[account_out(a, teams) for a in customer_accounts.list_accounts(s, query.q)]
     )
-    s.commit()
     return json_response(body)
 
 
@@ -162,8 +167,7 @@ def create_account() -> Response:
     data = parse_json(AccountIn)
     s = db.session()
     account = customer_accounts.save_account(s, _account_data(data))
-    body = account_out(s, account)
-    s.commit()
+    body = account_out(account, people.team_names(s))
     response = json_response(body, 201)
     response.headers["Location"] = url_for("routing_api.get_account", account_id=account.id)
     return response
@@ -175,8 +179,7 @@ def create_account() -> Response:
 def get_account(account_id: int) -> Response:
     """Return one customer account with its domains."""
     s = db.session()
-    body = account_out(s, customer_accounts.get_account(s, account_id))
-    s.commit()
+    body = account_out(customer_accounts.get_account(s, account_id), people.team_names(s))
     return json_response(body)
 
 
@@ -194,8 +197,8 @@ def update_account(account_id: int) -> Response:
     s = db.session()
     account = customer_accounts.get_account(s, account_id)
     data = parse_json(AccountIn)
-    body = account_out(s, customer_accounts.save_account(s, _account_data(data), account))
-    s.commit()
+    saved = customer_accounts.save_account(s, _account_data(data), account)
+    body = account_out(saved, people.team_names(s))
     return json_response(body)
 
 
@@ -206,7 +209,6 @@ def delete_account(account_id: int) -> Response:
     """Delete an account and its domains; its leads stay, no longer marked as a customer's."""
     s = db.session()
     customer_accounts.delete_account(s, account_id)
-    s.commit()
     return Response(status=204)
 
 
@@ -243,5 +245,4 @@ def import_accounts() -> Response:
             for row in report.rows
         ],
     )
-    s.commit()
     return json_response(body)

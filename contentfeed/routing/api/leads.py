@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
-from sqlalchemy.orm import Session
 
 from contentfeed import db
 from contentfeed.accounts import access
@@ -17,24 +16,17 @@ from contentfeed.api import (
     parse_json,
 )
 from contentfeed.db import Id
-from contentfeed.errors import NotFound
-from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import (
-    work,
-)
+from contentfeed.routing import service, work
 from contentfeed.routing.api import bp
 from contentfeed.routing.api.common import (
-    NOT_IN_YOUR_QUEUES,
     WORK_TAG,
     WORKERS,
     WRITE_SCOPE,
-    queue_ref,
-    user_ref,
 )
-from contentfeed.routing.lead_history import history as activity_of
 from contentfeed.routing.models import (
     LeadActivity,
 )
+from contentfeed.routing.work import Lead, LeadStatus
 from contentfeed.text import Input, MultiLineText
 
 # --- working a lead ------------------------------------------------------------------------
@@ -116,16 +108,22 @@ class History(BaseModel):
     items: list[HistoryEntry]
 
 
-def lead_routing(s: Session, lead: Lead) -> LeadRouting:
-    """Describe a lead's routing for the API."""
+def lead_routing(lead: Lead, names: service.RoutingNames) -> LeadRouting:
+    """Describe a lead's routing for the API, naming its queue and rep."""
+    queue_name = names.queues.get(lead.queue_id) if lead.queue_id is not None else None
+    user_name = names.users.get(lead.assignee_id) if lead.assignee_id is not None else None
     return LeadRouting(
         id=lead.id,
         name=lead.full_name,
         email=lead.email,
         company=lead.company,
         status=lead.status,
-        queue=queue_ref(s, lead.queue_id),
-        assignee=user_ref(s, lead.assignee_id),
+        queue=QueueRef(id=lead.queue_id, name=queue_name)
+        if lead.queue_id is not None and queue_name is not None
+        else None,
+        assignee=UserRef(id=lead.assignee_id, name=user_name)
+        if lead.assignee_id is not None and user_name is not None
+        else None,
         due_at=lead.due_at,
         claimed_at=lead.claimed_at,
         first_contact_at=lead.first_contact_at,
@@ -146,6 +144,10 @@ def _entry_out(entry: LeadActivity) -> HistoryEntry:
     )
 
 
+def _routing_of(lead: Lead) -> LeadRouting:
+    return lead_routing(lead, service.routing_names(db.session(), [lead]))
+
+
 @bp.post("/queues/<int:queue_id>/claim-next")
 @access.require_scope(WRITE_SCOPE, *WORKERS)
 @operation(
@@ -162,8 +164,7 @@ def claim_next(queue_id: int) -> Response:
     """
     s = db.session()
     lead = work.claim_next(s, access.signed_in_user(), queue_id)
-    body = ClaimedNext(lead=lead_routing(s, lead) if lead else None)
-    s.commit()
+    body = ClaimedNext(lead=_routing_of(lead) if lead else None)
     return json_response(body)
 
 
@@ -174,8 +175,7 @@ def claim_lead(lead_id: int) -> Response:
     """Claim one waiting lead of your queues; 409 when someone has it already."""
     s = db.session()
     lead = work.claim(s, access.signed_in_user(), lead_id)
-    body = lead_routing(s, lead)
-    s.commit()
+    body = _routing_of(lead)
     return json_response(body)
 
 
@@ -191,8 +191,7 @@ def release_lead(lead_id: int) -> Response:
     """
     s = db.session()
     lead = work.release(s, access.signed_in_user(), lead_id)
-    body = lead_routing(s, lead)
-    s.commit()
+    body = _routing_of(lead)
     return json_response(body)
 
 
@@ -210,8 +209,7 @@ def reassign_lead(lead_id: int) -> Response:
     data = parse_json(ReassignIn)
     s = db.session()
     lead = work.reassign(s, access.signed_in_user(), lead_id, data.user_id)
-    body = lead_routing(s, lead)
-    s.commit()
+    body = _routing_of(lead)
     return json_response(body)
 
 
@@ -240,8 +238,7 @@ def set_lead_status(lead_id: int) -> Response:
         note=data.note,
         reason=data.reason,
     )
-    body = lead_routing(s, lead)
-    s.commit()
+    body = _routing_of(lead)
     return json_response(body)
 
 
@@ -262,7 +259,6 @@ def add_lead_note(lead_id: int) -> Response:
     s = db.session()
     entry = work.add_note(s, access.signed_in_user(), lead_id, data.text)
     body = _entry_out(entry)
-    s.commit()
     return json_response(body, 201)
 
 
@@ -271,11 +267,6 @@ def add_lead_note(lead_id: int) -> Response:
 @operation(summary="A lead's history", tag=WORK_TAG, response=History, errors=(404,))
 def lead_history(lead_id: int) -> Response:
     """List what happened to a lead of your queues, oldest first: routing, claims, notes, …"""
-    s = db.session()
-    user = access.signed_in_user()
-    lead = s.get(Lead, lead_id)
-    if lead is None or not work.can_work(user, {q.id for q in work.queues_of(s, user)}, lead):
-        raise NotFound(NOT_IN_YOUR_QUEUES)
-    body = History(items=[_entry_out(entry) for entry in activity_of(s, lead.id)])
-    s.commit()
+    entries = work.history_of(db.session(), access.signed_in_user(), lead_id)
+    body = History(items=[_entry_out(entry) for entry in entries])
     return json_response(body)

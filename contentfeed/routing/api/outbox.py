@@ -114,7 +114,6 @@ def list_outbox() -> Response:
         summary=OutboxCounts(**asdict(counts)),
         items=[message_out(m) for m in outbox.list_messages(s, query.status, limit=query.limit)],
     )
-    s.commit()
     return json_response(body)
 
 
@@ -131,5 +130,4 @@ def resend_message(message_id: int) -> Response:
     s = db.session()
     message = outbox.resend(s, message_id)
     body = message_out(message)
-    s.commit()
     return json_response(body)

@@ -148,7 +148,6 @@ def list_queue_settings() -> Response:
     """List every queue with its strategy, SLA, calendar and members."""
     s = db.session()
     body = QueueSettingsList(items=[queue_settings(q) for q in queue_setup.list_queues(s)])
-    s.commit()
     return json_response(body)
 
 
@@ -167,9 +166,7 @@ def update_queue(queue_id: int) -> Response:
     queue = queue_setup.get_queue(s, queue_id)
     data = parse_json(QueueIn)
     queue_setup.save_queue(s, queue_setup.QueueIn(**data.model_dump()), queue)
-    s.refresh(queue, ["lead_user"])
     body = queue_settings(queue)
-    s.commit()
     return json_response(body)
 
 
@@ -196,7 +193,6 @@ def set_queue_member(queue_id: int, member_user_id: int) -> Response:
         available=data.available,
     )
     body = member_out(member)
-    s.commit()
     return json_response(body)
 
 
@@ -207,5 +203,4 @@ def remove_queue_member(queue_id: int, member_user_id: int) -> Response:
     """Take a rep out of a queue; the leads they hold stay theirs."""
     s = db.session()
     queue_setup.remove_member(s, queue_setup.get_queue(s, queue_id), member_user_id)
-    s.commit()
     return Response(status=204)

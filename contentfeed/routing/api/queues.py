@@ -14,7 +14,6 @@ from contentfeed.api import (
     operation,
 )
 from contentfeed.db import utcnow
-from contentfeed.leads.models import LeadStatus
 from contentfeed.routing import (
     work,
 )
@@ -27,6 +26,7 @@ from contentfeed.routing.models import (
     Queue,
     Strategy,
 )
+from contentfeed.routing.work import LeadStatus
 
 # --- the rep's queues ----------------------------------------------------------------------
 
@@ -103,7 +103,6 @@ def list_my_queues() -> Response:
     counts = work.queue_counts(s, [q.id for q in queues], utcnow())
     empty = work.QueueCounts(0, 0, 0)
     body = QueueList(items=[_queue_summary(q, counts.get(q.id, empty)) for q in queues])
-    s.commit()
     return json_response(body)
 
 
@@ -141,5 +140,4 @@ def list_queue_leads(queue_id: int) -> Response:
         for row in view.rows
     ]
     body = QueueLeads(queue=_queue_summary(queue, view.counts), items=items)
-    s.commit()
     return json_response(body)

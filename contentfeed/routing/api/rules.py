@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app, url_for
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from sqlalchemy.orm import Session
 
 from contentfeed import db
 from contentfeed.accounts import access
@@ -134,15 +133,15 @@ def rule_out(rule: RoutingRule) -> RuleOut:
     )
 
 
-def _save_rule(s: Session, data: RuleIn, rule: RoutingRule | None = None) -> RoutingRule:
+def _save_rule(data: RuleIn, rule: RoutingRule | None = None) -> RoutingRule:
     conditions = data.conditions.model_dump(exclude_none=True)
     try:
         rule_conditions.check_conditions(conditions)
     except Invalid as exc:  # name the fields as the body has them: conditions.<key>
         fields = {f"conditions.{key}": text for key, text in exc.fields.items()}
         raise Invalid(exc.message, fields) from None
-    rule = rulebook.save_rule(
-        s,
+    return rulebook.save_rule(
+        db.session(),
         rulebook.RuleIn(
             name=data.name,
             queue_id=data.queue_id,
@@ -152,8 +151,6 @@ def _save_rule(s: Session, data: RuleIn, rule: RoutingRule | None = None) -> Rou
         ),
         rule,
     )
-    s.refresh(rule, ["queue"])
-    return rule
 
 
 @bp.get("/routing/rules")
@@ -163,7 +160,6 @@ def list_rules() -> Response:
     """List the rules in the order they are tried."""
     s = db.session()
     body = RuleList(items=[rule_out(rule) for rule in rulebook.list_rules(s)])
-    s.commit()
     return json_response(body)
 
 
@@ -173,10 +169,8 @@ def list_rules() -> Response:
 def create_rule() -> Response:
     """Add a rule; it is tried after the existing ones (reorder to move it up)."""
     data = parse_json(RuleIn)
-    s = db.session()
-    rule = _save_rule(s, data)
+    rule = _save_rule(data)
     body = rule_out(rule)
-    s.commit()
     response = json_response(body, 201)
     response.headers["Location"] = url_for("routing_api.get_rule", rule_id=rule.id)
     return response
@@ -189,7 +183,6 @@ def get_rule(rule_id: int) -> Response:
     """Return one rule with its conditions."""
     s = db.session()
     body = rule_out(rulebook.get_rule(s, rule_id))
-    s.commit()
     return json_response(body)
 
 
@@ -203,8 +196,7 @@ def update_rule(rule_id: int) -> Response:
     s = db.session()
     rule = rulebook.get_rule(s, rule_id)
     data = parse_json(RuleIn)
-    body = rule_out(_save_rule(s, data, rule))
-    s.commit()
+    body = rule_out(_save_rule(data, rule))
     return json_response(body)
 
 
@@ -215,7 +207,6 @@ def delete_rule(rule_id: int) -> Response:
     """Delete a rule; the others keep their order."""
     s = db.session()
     rulebook.delete_rule(s, rule_id)
-    s.commit()
     return Response(status=204)
 
 
@@ -227,7 +218,6 @@ def reorder_rules() -> Response:
     data = parse_json(RuleOrderIn)
     s = db.session()
     body = RuleList(items=[rule_out(rule) for rule in rulebook.reorder_rules(s, data.rule_ids)])
-    s.commit()
     return json_response(body)
 
 
