@@ -9,8 +9,8 @@ from flask import Blueprint
 
 bp = Blueprint("routing_api", __name__, url_prefix="/api/v1")
 
-# The resource modules add their routes to bp, so they are imported after it exists, in the
-# order the API description lists them.
+# The resource modules add their routes to bp, so they are imported after it exists (the
+# OpenAPI document sorts the paths itself).
 # isort: off
 from contentfeed.routing.api import queues  # noqa: E402
 from contentfeed.routing.api import leads  # noqa: E402
