@@ -351,20 +351,22 @@ def seed_routing(s: Session, now: datetime) -> None:
     """Route the demo leads as the routing job would have when each came in, then let the
     reps work some of them, so the queue, the lead pages and the reports have a story."""
     from contentfeed.leads.models import Lead, LeadStatus
+    from contentfeed.routing import customer_accounts, queue_setup, rulebook, work
     from contentfeed.routing import service as routing
-    from contentfeed.routing import work
     from contentfeed.routing.models import Strategy
 
     for customer in demo_data().customers:
-        routing.save_account(
+        customer_accounts.save_account(
             s,
-            routing.AccountIn(name=customer.name, domains=customer.domains, crm_id=customer.crm_id),
+            customer_accounts.AccountIn(
+                name=customer.name, domains=customer.domains, crm_id=customer.crm_id
+            ),
         )
     settings = routing.RoutingSettings()
     routing.ensure_defaults(s, settings)
     admin = s.scalar(sa.select(User).where(User.email == demo_email("admin")))
     reps = {u.email: u for u in s.scalars(sa.select(User).where(User.role == Role.REP))}
-    for queue in routing.list_queues(s):
+    for queue in queue_setup.list_queues(s):
         queue.lead_user_id = admin.id if admin else None
         # Digital sales calls back within half an hour of claiming; customer development,
         # handed its leads round robin, has two hours (set before routing hands them out).
@@ -372,7 +374,7 @@ def seed_routing(s: Session, now: datetime) -> None:
         if queue.name == settings.customer_queue:
             queue.strategy = Strategy.ROUND_ROBIN
             queue.claim_minutes = 120
-    rules = routing.list_rules(s)
+    rules = rulebook.list_rules(s)
     unrouted = sa.select(Lead).where(Lead.routed_at.is_(None)).order_by(Lead.submitted_at)
     leads = list(s.scalars(unrouted))
     # Each was routed a minute after it reached us (the three newest within the last hour,

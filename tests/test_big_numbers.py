@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from contentfeed import db
 from contentfeed.accounts.models import User
-from contentfeed.routing import service as routing
+from contentfeed.routing import queue_setup
 from tests.conftest import sign_in
 from tests.test_api import bearer
 from tests.test_sellers import field_errors, profile_form
@@ -95,7 +95,7 @@ def test_api_body_id_beyond_any_row_is_refused_naming_the_field(
 ) -> None:
     with app.app_context():
         s = db.session()
-        routing.save_queue(s, routing.QueueIn(name="Digital sales"))
+        queue_setup.save_queue(s, queue_setup.QueueIn(name="Digital sales"))
         s.commit()
     response = client.open(
         path, method=method, json={**body, field: HUGE}, headers=bearer(admin_token)

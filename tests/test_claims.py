@@ -19,7 +19,7 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import service, work
+from contentfeed.routing import lead_history, queue_setup, work
 from contentfeed.routing.models import OutboxMessage, Queue, Strategy
 from tests.apiclient import Api
 from tests.test_routing import add_rule, kinds, make_queue, new_lead, route
@@ -46,7 +46,7 @@ def status_messages(s: Session, lead_id: int) -> int:
 def overdue_lead(s: Session, rep: User, t0: datetime, **queue: object) -> Lead:
     """A lead routed at t0 to a queue with a 60-minute SLA, ``rep`` a member; not claimed."""
     q = make_queue(s, "Inbound", sla_minutes=60, **queue)
-    service.set_member(s, q, rep.id)
+    queue_setup.set_member(s, q, rep.id)
     add_rule(s, "Everyone", q)
     lead = new_lead(s, "olga@alpha.example", first_name="Olga", at=t0)
     route(s, t0)
@@ -118,7 +118,7 @@ def test_a_claim_past_its_deadline_goes_back_once_with_one_crm_message(
         assert (lead.status, lead.assignee_id, lead.claim_due_at) == (LeadStatus.NEW, None, None)
         assert lead.returned_count == 1
         assert kinds(s, lead.id).count("returned") == 1
-        [entry] = [a for a in service.history(s, lead.id) if a.kind == "returned"]
+        [entry] = [a for a in lead_history.history(s, lead.id) if a.kind == "returned"]
         assert "Ann Rep did not contact them within 30 minutes of claiming" in entry.text
         assert status_messages(s, lead.id) == 2  # claimed, then returned
 
@@ -173,7 +173,7 @@ def test_leads_handed_out_by_assignment_get_a_claim_deadline(
     with app.app_context():
         s = db.session()
         queue = make_queue(s, "Handed out", strategy, sla_minutes=20, claim_minutes=45)
-        service.set_member(s, queue, ann.id)
+        queue_setup.set_member(s, queue, ann.id)
         add_rule(s, "Everyone", queue)
         lead = new_lead(s, "olga@alpha.example", at=t0)
         route(s, t0)
@@ -204,7 +204,7 @@ def test_the_claim_window_counts_business_hours_when_the_queue_does(
             business_hours=True,
             timezone="Europe/Berlin",
         )
-        service.set_member(s, queue, ann.id)
+        queue_setup.set_member(s, queue, ann.id)
         add_rule(s, "Everyone", queue)
         lead = new_lead(s, "jane@acme.example", at=friday)
         route(s, friday)
@@ -226,13 +226,13 @@ def test_the_claim_window_counts_business_hours_when_the_queue_does(
 def test_the_claim_window_is_checked_and_saved(app: Flask) -> None:
     with app.app_context():
         s = db.session()
-        for minutes in (0, -5, service.MAX_CLAIM_MINUTES + 1):
+        for minutes in (0, -5, queue_setup.MAX_CLAIM_MINUTES + 1):
             with pytest.raises(Invalid) as refused:
                 make_queue(s, f"Q{minutes}", claim_minutes=minutes)
             assert "claim_minutes" in refused.value.fields
         queue = make_queue(s, "Fine", claim_minutes=90)
         assert queue.claim_minutes == 90
-        assert make_queue(s, "Default").claim_minutes == service.DEFAULT_CLAIM_MINUTES
+        assert make_queue(s, "Default").claim_minutes == queue_setup.DEFAULT_CLAIM_MINUTES
 
 
 def test_the_queue_form_sets_the_claim_window(
@@ -254,7 +254,7 @@ def test_the_queue_form_sets_the_claim_window(
     saved = admin.post("/admin/queues/new", data={**data, "claim_minutes": "45"})
     assert saved.status_code in (302, 303)
     with app.app_context():
-        queue = service.queue_by_name(db.session(), "Key accounts")
+        queue = queue_setup.queue_by_name(db.session(), "Key accounts")
         assert queue is not None and queue.claim_minutes == 45
         queue_id = queue.id
     edit = admin.get(f"/admin/queues/{queue_id}").get_data(as_text=True)
@@ -285,7 +285,7 @@ def test_the_queues_api_reads_and_checks_the_claim_window(
     assert [q["claim_minutes"] for q in listed] == [20]
     mine = api("GET", "/api/v1/queues", token).json["items"]  # what a rep sees of the queue
     assert [q["claim_minutes"] for q in mine] == [20]
-    for bad in (0, service.MAX_CLAIM_MINUTES + 1):
+    for bad in (0, queue_setup.MAX_CLAIM_MINUTES + 1):
         refused = api(
             "PUT", path, token, queue_id=queue_id, json={"name": "Inbound", "claim_minutes": bad}
         )

@@ -25,6 +25,7 @@ from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead
+from contentfeed.routing import outbox, queue_setup
 from contentfeed.routing import service as routing
 from contentfeed.routing.models import Strategy
 from contentfeed.suggestions import service as suggestions
@@ -71,10 +72,10 @@ def _seed(app: Flask, make_user: Callable[..., User], make_content: Callable[...
     make_content(status="draft")
     with app.app_context():
         s = db.session()
-        queue = routing.save_queue(
-            s, routing.QueueIn(name="Digital sales", strategy=Strategy.CLAIM)
+        queue = queue_setup.save_queue(
+            s, queue_setup.QueueIn(name="Digital sales", strategy=Strategy.CLAIM)
         )
-        routing.set_member(s, queue, rep.id)
+        queue_setup.set_member(s, queue, rep.id)
         s.commit()
         suggestions.fill_feeds(
             s, suggestions.feed_settings(app.config), only=[seller.id], ignore_cadence=True, seed=1
@@ -131,7 +132,7 @@ def test_no_input_answers_a_server_error(
         s = db.session()
         routing.route_pending(s, routing.RoutingSettings.from_config(app.config))
         routed = s.scalars(sa.select(Lead)).one()
-        routing.enqueue(s, routed, "lead.routed", utcnow())
+        outbox.enqueue(s, routed, "lead.routed", utcnow())
         s.commit()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=_config(token))
     links: list[int] = []

@@ -22,7 +22,7 @@ from contentfeed import db
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import jobs
+from contentfeed.routing import jobs, queue_setup
 from contentfeed.routing import service as routing
 from contentfeed.routing.models import LeadActivity, Queue, QueueMember
 from tests.conftest import sign_in
@@ -138,7 +138,7 @@ def test_a_rep_who_joins_a_queue_sees_its_leads_and_not_after_a_search(
         s = db.session()
         queue = s.get(Queue, world.queues["south"])
         assert queue is not None
-        routing.set_member(s, queue, nobody.id)
+        queue_setup.set_member(s, queue, nobody.id)
         s.commit()
     listed = client.get("/api/v1/leads?q=person", headers=headers).json
     assert {item["email"] for item in listed["items"]} == {
@@ -158,7 +158,7 @@ def _routed_lead(app: Flask, make_user: Callable[..., User]) -> tuple[User, int,
         s = db.session()
         routing.ensure_defaults(s, routing.RoutingSettings.from_config(app.config))
         queue = s.scalars(sa.select(Queue).where(Queue.name == "Digital sales")).one()
-        routing.set_member(s, queue, rep.id)
+        queue_setup.set_member(s, queue, rep.id)
         s.add(Lead(email="ada@example.com", email_domain="example.com", first_name="Ada"))
         s.add(Lead(email="bo@example.com", email_domain="example.com", first_name="Bo"))
         s.commit()

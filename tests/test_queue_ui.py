@@ -23,7 +23,7 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads import privacy
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import jobs, work
+from contentfeed.routing import customer_accounts, jobs, queue_setup, work
 from contentfeed.routing import service as routing
 from contentfeed.routing.models import LeadActivity, OutboxMessage, Queue, SellerNotice
 from tests.conftest import sign_in
@@ -54,9 +54,9 @@ def rep_in(app: Flask, make_user: Callable[..., User], queue_name: str, **kwargs
     with app.app_context():
         s = db.session()
         routing.ensure_defaults(s, routing.RoutingSettings.from_config(app.config))
-        queue = routing.queue_by_name(s, queue_name)
+        queue = queue_setup.queue_by_name(s, queue_name)
         assert queue is not None
-        routing.set_member(s, queue, rep.id)
+        queue_setup.set_member(s, queue, rep.id)
         s.commit()
     return rep
 
@@ -119,7 +119,9 @@ def test_known_customer_goes_to_customer_development(
 ) -> None:
     with app.app_context():
         s = db.session()
-        routing.save_account(s, routing.AccountIn(name="Acme", domains=["acme-widgets.example"]))
+        customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Acme", domains=["acme-widgets.example"])
+        )
         s.commit()
     rep = rep_in(app, make_user, "Customer development")
     route(app)

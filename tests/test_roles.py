@@ -20,6 +20,7 @@ from contentfeed.content.models import Asset, ImportBatch
 from contentfeed.db import utcnow
 from contentfeed.leads import service as lead_service
 from contentfeed.leads.models import InboundEvent, Lead
+from contentfeed.routing import customer_accounts, outbox, queue_setup
 from contentfeed.routing import service as routing
 from contentfeed.routing.models import Queue, RoutingRule
 from contentfeed.suggestions import service as suggestions
@@ -138,10 +139,13 @@ def url_args(
         assert queue is not None
         rule = s.scalar(sa.select(RoutingRule).order_by(RoutingRule.id))
         assert rule is not None
-        account = routing.save_account(
-            s, routing.AccountIn(name="Matrix customer", domains=["matrix-customer.example"])
+        account = customer_accounts.save_account(
+            s,
+            customer_accounts.AccountIn(
+                name="Matrix customer", domains=["matrix-customer.example"]
+            ),
         )
-        message = routing.enqueue(s, lead, "lead.routed", utcnow())
+        message = outbox.enqueue(s, lead, "lead.routed", utcnow())
         s.commit()
         queue_id, rule_id, account_id, message_id = queue.id, rule.id, account.id, message.id
     return {
@@ -234,7 +238,7 @@ def test_a_rep_reads_a_lead_only_through_their_queues(
         queue = s.get(Queue, url_args["queue_id"])
         assert lead is not None and queue is not None
         lead.queue_id = queue.id
-        routing.set_member(s, queue, insider.id)
+        queue_setup.set_member(s, queue, insider.id)
         s.commit()
     reads = [
         rule

@@ -25,7 +25,19 @@ from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
 from contentfeed.leads import attribution
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import TrackedLink
-from contentfeed.routing import calendar, domains, jobs, service, work
+from contentfeed.routing import (
+    calendar,
+    customer_accounts,
+    domains,
+    jobs,
+    lead_history,
+    outbox,
+    queue_setup,
+    rule_conditions,
+    rulebook,
+    service,
+    work,
+)
 from contentfeed.routing.models import (
     LeadActivity,
     Queue,
@@ -67,11 +79,13 @@ def route(s: Session, now: datetime | None = None) -> service.RouteResult:
 
 
 def make_queue(s: Session, name: str, strategy: Strategy = Strategy.CLAIM, **fields: Any) -> Queue:
-    return service.save_queue(s, service.QueueIn(name=name, strategy=strategy, **fields))
+    return queue_setup.save_queue(s, queue_setup.QueueIn(name=name, strategy=strategy, **fields))
 
 
 def add_rule(s: Session, name: str, queue: Queue, **conditions: Any) -> RoutingRule:
-    return service.save_rule(s, service.RuleIn(name=name, queue_id=queue.id, conditions=conditions))
+    return rulebook.save_rule(
+        s, rulebook.RuleIn(name=name, queue_id=queue.id, conditions=conditions)
+    )
 
 
 def queue_name(s: Session, lead: Lead) -> str:
@@ -80,7 +94,7 @@ def queue_name(s: Session, lead: Lead) -> str:
 
 
 def kinds(s: Session, lead_id: int) -> list[str]:
-    return [entry.kind for entry in service.history(s, lead_id)]
+    return [entry.kind for entry in lead_history.history(s, lead_id)]
 
 
 def link_code(app: Flask, seller: User) -> str:
@@ -129,14 +143,14 @@ def test_known_customers_go_to_customer_development_and_everyone_else_to_digital
     with app.app_context():
         s = db.session()
         service.ensure_defaults(s, SETTINGS)
-        acme = service.save_account(
-            s, service.AccountIn(name="Acme", domains=["https://www.Acme.com/about"])
+        acme = customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Acme", domains=["https://www.Acme.com/about"])
         )
         assert acme.domain_names == ["acme.com"]
         # An admin cannot make a free-mail provider a customer's domain.
         with pytest.raises(Invalid) as refused:
-            service.save_account(
-                s, service.AccountIn(name="Acme", domains=["acme.com", "gmail.com"]), acme
+            customer_accounts.save_account(
+                s, customer_accounts.AccountIn(name="Acme", domains=["acme.com", "gmail.com"]), acme
             )
         assert "gmail.com is a free-mail provider" in refused.value.fields["domains"]
         assert acme.domain_names == ["acme.com"]
@@ -163,7 +177,9 @@ def test_known_customers_go_to_customer_development_and_everyone_else_to_digital
 def test_a_free_mail_or_taken_domain_cannot_be_given_to_an_account(app: Flask) -> None:
     with app.app_context():
         s = db.session()
-        service.save_account(s, service.AccountIn(name="Acme", domains=["acme.com"]))
+        customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Acme", domains=["acme.com"])
+        )
         for domains_given, message in [
             (["googlemail.com"], "googlemail.com is a free-mail provider"),
             (["mail.gmx.de"], "mail.gmx.de is a free-mail provider"),
@@ -172,7 +188,9 @@ def test_a_free_mail_or_taken_domain_cannot_be_given_to_an_account(app: Flask) -
             ([], "give at least one domain"),
         ]:
             with pytest.raises(Invalid) as refused:
-                service.check_account(s, service.AccountIn(name="Other", domains=domains_given))
+                customer_accounts.check_account(
+                    s, customer_accounts.AccountIn(name="Other", domains=domains_given)
+                )
             assert message in refused.value.fields["domains"]
 
 
@@ -180,8 +198,8 @@ def test_an_account_listing_a_subdomain_matches_that_subdomain_only(app: Flask) 
     with app.app_context():
         s = db.session()
         service.ensure_defaults(s, SETTINGS)
-        sales = service.save_account(
-            s, service.AccountIn(name="Acme Sales", domains=["sales.acme.com"])
+        sales = customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Acme Sales", domains=["sales.acme.com"])
         )
         leads = {
             email: new_lead(s, email)
@@ -205,13 +223,15 @@ def test_an_account_listing_a_subdomain_matches_that_subdomain_only(app: Flask) 
 def test_the_most_specific_account_wins(app: Flask) -> None:
     with app.app_context():
         s = db.session()
-        group = service.save_account(s, service.AccountIn(name="Acme Group", domains=["acme.com"]))
-        sales = service.save_account(
-            s, service.AccountIn(name="Acme Sales", domains=["sales.acme.com"])
+        group = customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Acme Group", domains=["acme.com"])
         )
-        assert service.account_for_domain(s, "eu.sales.acme.com") is sales
-        assert service.account_for_domain(s, "support.acme.com") is group
-        assert service.account_for_domain(s, "acme.com.evil.example") is None
+        sales = customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Acme Sales", domains=["sales.acme.com"])
+        )
+        assert customer_accounts.account_for_domain(s, "eu.sales.acme.com") is sales
+        assert customer_accounts.account_for_domain(s, "support.acme.com") is group
+        assert customer_accounts.account_for_domain(s, "acme.com.evil.example") is None
 
 
 def test_the_big_free_mail_providers_are_known() -> None:
@@ -258,7 +278,9 @@ def test_each_rule_condition_routes_to_its_queue(
     now = utcnow()
     with app.app_context():
         s = db.session()
-        service.save_account(s, service.AccountIn(name="Acme", domains=["acme.com"]))
+        customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Acme", domains=["acme.com"])
+        )
         rules: list[tuple[str, dict[str, Any]]] = [
             ("Customers", {"customer": True}),
             ("Free mail", {"free_mail": True}),
@@ -314,14 +336,14 @@ def test_rule_order_decides_and_a_switched_off_rule_is_skipped(app: Flask) -> No
         route(s)
         assert queue_name(s, first) == "DACH desk"  # both match: the first wins
 
-        service.move_rule(s, seniors.id, -1)
+        rulebook.move_rule(s, seniors.id, -1)
         second = new_lead(s, "bob@beta.example", country="DE", job_title="Sales Director")
         route(s)
         assert queue_name(s, second) == "Executive desk"
 
-        service.save_rule(
+        rulebook.save_rule(
             s,
-            service.RuleIn(
+            rulebook.RuleIn(
                 name="Seniors",
                 queue_id=seniors.queue_id,
                 conditions=seniors.conditions,
@@ -337,12 +359,12 @@ def test_rule_order_decides_and_a_switched_off_rule_is_skipped(app: Flask) -> No
             ("Seniors", False, "switched off"),
             ("Germany", True, "all conditions hold"),
         ]
-        assert [rule.id for rule in service.list_rules(s)] == [seniors.id, germany.id]
+        assert [rule.id for rule in rulebook.list_rules(s)] == [seniors.id, germany.id]
 
 
 def test_bad_conditions_are_refused_naming_each_field(app: Flask) -> None:
     with pytest.raises(Invalid) as refused:
-        service.check_conditions(
+        rule_conditions.check_conditions(
             {
                 "colour": "red",
                 "customer": "yes",
@@ -368,13 +390,13 @@ def test_bad_conditions_are_refused_naming_each_field(app: Flask) -> None:
     assert "'Atlantis'" in fields["regions"]
     assert fields["min_score"] == "a whole number from 0 to 100"
     with pytest.raises(Invalid) as refused:
-        service.check_conditions({"min_score": 50, "max_score": 10})
+        rule_conditions.check_conditions({"min_score": 50, "max_score": 10})
     assert set(refused.value.fields) == {"max_score"}
     with pytest.raises(Invalid) as refused:  # two letters, but no country: never matches
-        service.check_conditions({"countries": "de, uk"})
+        rule_conditions.check_conditions({"countries": "de, uk"})
     assert "'UK'" in refused.value.fields["countries"]
     assert "GB" in refused.value.fields["countries"]
-    assert service.check_conditions({"countries": "fr, de", "customer": False}) == {
+    assert rule_conditions.check_conditions({"countries": "fr, de", "customer": False}) == {
         "countries": ["DE", "FR"],
         "customer": False,
     }
@@ -383,7 +405,7 @@ def test_bad_conditions_are_refused_naming_each_field(app: Flask) -> None:
         queue = make_queue(s, "Somewhere")
         with pytest.raises(Invalid):
             add_rule(s, "Broken", queue, colour="red")
-        assert service.list_rules(s) == []
+        assert rulebook.list_rules(s) == []
 
 
 # --- the trace ---------------------------------------------------------------------------
@@ -397,14 +419,16 @@ def test_the_trace_says_why_each_rule_held_or_not_and_who_got_the_lead(
     with app.app_context():
         s = db.session()
         service.ensure_defaults(s, SETTINGS)
-        service.save_account(s, service.AccountIn(name="Acme", domains=["acme.com"]))
-        sales = service.queue_by_name(s, "Digital sales")
-        assert sales is not None
-        service.save_queue(
-            s, service.QueueIn(name="Digital sales", strategy=Strategy.ROUND_ROBIN), sales
+        customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Acme", domains=["acme.com"])
         )
-        service.set_member(s, sales, ann.id)
-        service.set_member(s, sales, ben.id, available=False)
+        sales = queue_setup.queue_by_name(s, "Digital sales")
+        assert sales is not None
+        queue_setup.save_queue(
+            s, queue_setup.QueueIn(name="Digital sales", strategy=Strategy.ROUND_ROBIN), sales
+        )
+        queue_setup.set_member(s, sales, ann.id)
+        queue_setup.set_member(s, sales, ben.id, available=False)
         lead = new_lead(s, "Jane@Acme-Widgets.example", company="Acme Widgets")
         route(s)
         s.commit()
@@ -444,7 +468,7 @@ def test_the_trace_says_why_each_rule_held_or_not_and_who_got_the_lead(
         assert assignment["picked"] == ann.id
         assert assignment["why"] == "Ann Rep is next in turn"
         assert lead.assignee_id == ann.id and lead.status is LeadStatus.CLAIMED
-        [routed] = [a for a in service.history(s, lead.id) if a.kind == "routed"]
+        [routed] = [a for a in lead_history.history(s, lead.id) if a.kind == "routed"]
         assert routed.text == (
             "Routed to Digital sales: rule 'Everyone else' matched. Assigned to Ann Rep."
         )
@@ -471,7 +495,7 @@ def assignment_sequence(
         s = db.session()
         queue = make_queue(s, "Inbound", strategy)
         for rep, weight in zip(reps, weights, strict=True):
-            service.set_member(s, queue, rep.id, weight=weight)
+            queue_setup.set_member(s, queue, rep.id, weight=weight)
         add_rule(s, "Everyone", queue)
         start = utcnow()
         for n in range(leads):
@@ -535,9 +559,9 @@ def test_unavailable_reps_and_reps_at_capacity_are_skipped(
     with app.app_context():
         s = db.session()
         queue = make_queue(s, "Inbound", Strategy.ROUND_ROBIN)
-        service.set_member(s, queue, ann.id, capacity=2)
-        service.set_member(s, queue, ben.id, available=False)
-        service.set_member(s, queue, cat.id, capacity=1)
+        queue_setup.set_member(s, queue, ann.id, capacity=2)
+        queue_setup.set_member(s, queue, ben.id, available=False)
+        queue_setup.set_member(s, queue, cat.id, capacity=1)
         add_rule(s, "Everyone", queue)
         leads = [new_lead(s, f"p{n}@c{n}.example") for n in range(4)]
         route(s, now)
@@ -599,7 +623,7 @@ def test_a_returning_person_is_added_to_their_open_lead(
         assert {t.code for t in first.touches} == {sam_code, sue_code}
         for model in attribution.MODELS:
             assert sum(t.credits[model] for t in first.touches) == pytest.approx(1.0)
-        came_back = [a for a in service.history(s, first.id) if a.kind == "came_back"]
+        came_back = [a for a in lead_history.history(s, first.id) if a.kind == "came_back"]
         assert len(came_back) == 1
         assert came_back[0].text.startswith(f"Jane came back via {sue_code}")
 
@@ -641,8 +665,8 @@ def test_claiming_gives_the_most_urgent_lead_and_statuses_move_as_allowed(
     with app.app_context():
         s = db.session()
         queue = make_queue(s, "Inbound", sla_minutes=60)
-        service.set_member(s, queue, ann.id)
-        service.set_member(s, queue, ben.id)
+        queue_setup.set_member(s, queue, ann.id)
+        queue_setup.set_member(s, queue, ben.id)
         add_rule(s, "Everyone", queue)
         later = new_lead(s, "later@alpha.example", at=t0)
         route(s, t0)
@@ -733,8 +757,8 @@ def test_two_reps_claiming_the_same_lead_at_once_get_different_leads(
     with app.app_context():
         s = db.session()
         queue = make_queue(s, "Inbound")
-        service.set_member(s, queue, ann.id)
-        service.set_member(s, queue, ben.id)
+        queue_setup.set_member(s, queue, ann.id)
+        queue_setup.set_member(s, queue, ben.id)
         add_rule(s, "Everyone", queue)
         for n in range(3):
             new_lead(s, f"p{n}@c{n}.example")
@@ -795,7 +819,7 @@ def test_twenty_reps_claiming_from_one_queue_never_share_or_lose_a_lead(
         s = db.session()
         queue = make_queue(s, "Inbound")
         for rep in reps:
-            service.set_member(s, queue, rep.id)
+            queue_setup.set_member(s, queue, rep.id)
         add_rule(s, "Everyone", queue)
         for n in range(15):
             new_lead(s, f"p{n}@c{n}.example")
@@ -862,7 +886,7 @@ def test_a_claim_not_worked_in_time_goes_back_keeping_its_age(
     with app.app_context():
         s = db.session()
         queue = make_queue(s, "Inbound", sla_minutes=60, claim_minutes=55, lead_user_id=lena.id)
-        service.set_member(s, queue, ann.id)
+        queue_setup.set_member(s, queue, ann.id)
         add_rule(s, "Everyone", queue)
         old = new_lead(s, "old@alpha.example", first_name="Olga", company="Alpha")
         route(s, t0)
@@ -892,7 +916,7 @@ def test_a_claim_not_worked_in_time_goes_back_keeping_its_age(
         view = work.queue_view(s, queue, t0 + timedelta(minutes=61))
         assert [row.lead.id for row in view.rows] == [old.id, worked.id, young.id]
         assert view.rows[0].overdue
-        [returned] = [a for a in service.history(s, old.id) if a.kind == "returned"]
+        [returned] = [a for a in lead_history.history(s, old.id) if a.kind == "returned"]
         assert "Ann Rep did not contact them within 55 minutes of claiming" in returned.text
         notices = list(s.scalars(sa.select(SellerNotice).where(SellerNotice.lead_id == old.id)))
         assert [(n.user_id, n.kind) for n in notices] == [(lena.id, "queue_alert")]
@@ -1060,7 +1084,7 @@ def test_queue_counts_cover_every_open_lead_not_only_the_rows_listed(app: Flask)
     with app.app_context():
         s = db.session()
         service.ensure_defaults(s, SETTINGS)
-        queue = service.queue_by_name(s, SETTINGS.default_queue)
+        queue = queue_setup.queue_by_name(s, SETTINGS.default_queue)
         assert queue is not None
         for n in range(3):  # already contacted, due earliest
             lead = new_lead(s, f"done{n}@acme.example", at=t0)
@@ -1101,7 +1125,7 @@ def test_routing_names_the_seller_credited_under_last_touch_even_on_a_tie(
             ),
         ]
         s.flush()
-        payload = service.lead_payload(lead, "lead.created", utcnow())
+        payload = outbox.lead_payload(lead, "lead.created", utcnow())
         assert payload["data"]["attributed_seller_id"] == credited.id
 
 

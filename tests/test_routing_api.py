@@ -20,7 +20,7 @@ from contentfeed.content.models import Content
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, Touch
 from contentfeed.links.models import TrackedLink
-from contentfeed.routing import service
+from contentfeed.routing import queue_setup, service
 from contentfeed.routing.models import OutboxMessage, OutboxStatus, Queue
 from contentfeed.suggestions import service as suggestions
 from tests.apiclient import Api
@@ -63,7 +63,7 @@ def make_rep(
         with app.app_context():
             s = db.session()
             for queue_id in queue_ids:
-                service.set_member(s, service.get_queue(s, queue_id), rep.id)
+                queue_setup.set_member(s, queue_setup.get_queue(s, queue_id), rep.id)
             s.commit()
         return rep, make_token(rep, *WRITE)
 

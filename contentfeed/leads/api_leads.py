@@ -17,6 +17,7 @@ from contentfeed.leads import attribution, listing
 from contentfeed.leads.api import TAG, bp
 from contentfeed.leads.listing import LeadFilters
 from contentfeed.leads.models import Lead, LeadStatus, Touch
+from contentfeed.routing import rulebook
 from contentfeed.routing import service as routing
 
 READERS = (Role.ADMIN, Role.MARKETER, Role.REP)
@@ -181,7 +182,7 @@ def touch_out(touch: Touch, context: listing.TouchContext) -> TouchOut:
 
 def routing_state(lead: Lead, names: routing.RoutingNames) -> RoutingState:
     """Describe where a lead is for the API."""
-    reason = routing.routing_reason(lead.routing_trace)
+    reason = rulebook.routing_reason(lead.routing_trace)
     queue_name = names.queues.get(lead.queue_id or 0)
     assignee_name = names.users.get(lead.assignee_id or 0)
     return RoutingState(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Team, User
 from contentfeed.errors import DomainError
-from contentfeed.routing import service
+from contentfeed.routing import customer_accounts
 from contentfeed.routing.models import Account
 from contentfeed.sheets import read_csv, refuse_file, unquote_formula
 from contentfeed.text import control_problem
@@ -145,7 +145,7 @@ def _import_row(
             )
     existing = _find_account(s, crm_id, name)
     # On an update an empty cell keeps the account's value.
-    data = service.AccountIn(
+    data = customer_accounts.AccountIn(
         name=name,
         domains=split_domains(cells.get("domains", "")),
         crm_id=crm_id or (existing.crm_id if existing else ""),
@@ -154,7 +154,7 @@ def _import_row(
     )
     try:
         with s.begin_nested():
-            service.save_account(s, data, existing)
+            customer_accounts.save_account(s, data, existing)
     except DomainError as exc:
         problems = "; ".join(f"{key}: {text}" for key, text in exc.fields.items())
         return ImportRow(number, name, "error", problems or exc.message)

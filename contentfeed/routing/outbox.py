@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,8 @@ from standardwebhooks import Webhook
 from contentfeed import http
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, DomainError, NotFound
+from contentfeed.leads.models import Lead
+from contentfeed.leads.service import last_touch
 from contentfeed.routing.models import Destination, OutboxMessage, OutboxStatus
 
 log = logging.getLogger("contentfeed.routing")
@@ -243,3 +246,55 @@ def list_messages(
     if status is not None:
         query = query.where(OutboxMessage.status == status)
     return list(s.scalars(query))
+
+
+# --- the CRM outbox ------------------------------------------------------------------------
+
+
+def lead_payload(lead: Lead, event_type: str, now: datetime) -> dict[str, Any]:
+    """The JSON the CRM receives about a lead (personal fields; erased with the lead)."""
+    last = last_touch(lead)
+    return {
+        "type": event_type,
+        "timestamp": now.isoformat(),
+        "data": {
+            "lead_id": lead.id,
+            "status": lead.status.value,
+            "email": lead.email,
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "company": lead.company,
+            "job_title": lead.job_title,
+            "country": lead.country,
+            "phone": lead.phone,
+            "consent": lead.consent,
+            "score": lead.score,
+            "queue_id": lead.queue_id,
+            "assignee_id": lead.assignee_id,
+            "account_id": lead.account_id,
+            "submitted_at": lead.submitted_at.isoformat() if lead.submitted_at else None,
+            "utm_source": lead.utm_source,
+            "utm_campaign": lead.utm_campaign,
+            "attributed_seller_id": last.seller_id if last else None,
+            "attributed_content_id": last.content_id if last else None,
+            "attributed_campaign_id": last.campaign_id if last else None,
+            "disqualify_reason": lead.disqualify_reason,
+        },
+    }
+
+
+def enqueue(s: Session, lead: Lead, event_type: str, now: datetime) -> OutboxMessage:
+    """Write a message for the CRM in the caller's transaction (delivered by a job)."""
+    message = OutboxMessage(
+        message_id=f"msg_{uuid.uuid4().hex}",
+        destination="crm",
+        event_type=event_type,
+        lead_id=lead.id,
+        payload=lead_payload(lead, event_type, now),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    s.add(message)
+    return message

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import domains, service, work
+from contentfeed.routing import domains, lead_history, work
 from contentfeed.routing.models import LeadActivity, Queue
 
 WORKERS = (Role.REP, Role.ADMIN)
@@ -98,7 +98,7 @@ def work_panel(s: Session, lead: Lead, viewer: User) -> dict[str, object]:
     if can_work and lead.is_open and queue is not None:
         reps = [m.user for m in queue.members if m.user.is_active and m.user_id != lead.assignee_id]
     merged_into = s.get(Lead, lead.merged_into_id) if lead.merged_into_id else None
-    history = service.history(s, lead.id)
+    history = lead_history.history(s, lead.id)
     return {
         "queue": queue,
         "assignee": assignee,

@@ -6,17 +6,16 @@ from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import Role, User
+from contentfeed.accounts.access import Role
 from contentfeed.db import MAX_ID, utcnow
 from contentfeed.errors import DomainError, Invalid
-from contentfeed.leads.models import LeadStatus
-from contentfeed.routing import work
+from contentfeed.routing import people, work
 from contentfeed.routing.panel import company_text, due_cell, due_text
+from contentfeed.routing.work import LeadStatus
 
 bp = Blueprint("routing", __name__)
 
@@ -31,7 +30,6 @@ def queue() -> str:
     now = utcnow()
     views = [work.queue_view(s, q, now) for q in work.queues_of(s, current_user)]
     mine = work.my_leads(s, current_user)
-    s.commit()
     return render_template(
         "routing/queue.html",
         views=views,
@@ -48,7 +46,6 @@ def claim_next(queue_id: int) -> Response:
     """Take the most urgent waiting lead of a queue and open it."""
     s = db.session()
     lead = work.claim_next(s, current_user, queue_id)
-    s.commit()
     if lead is None:
         flash("Nothing is waiting in this queue right now.", "info")
         return redirect(url_for("routing.queue"))
@@ -62,12 +59,12 @@ def _back(lead_id: int) -> Response:
     return redirect(url_for("leads.detail", lead_id=lead_id) + "#work")
 
 
-def _act(lead_id: int, do: Callable[[Session], str]) -> Response:
+def _act(lead_id: int, do: Callable[[], str]) -> Response:
     """Run one lead action from the lead page: commit and flash what was done, or roll back
     and flash why not (a lead outside the rep's queues stays a 404)."""
     s = db.session()
     try:
-        message = do(s)
+        message = do()
     except DomainError as exc:
         s.rollback()
         if exc.status in (401, 403, 404):
@@ -75,7 +72,6 @@ def _act(lead_id: int, do: Callable[[Session], str]) -> Response:
         detail = "; ".join(exc.fields.values())
         flash(exc.message + (f" ({detail})" if detail and detail != exc.message else ""), "error")
         return _back(lead_id)
-    s.commit()
     flash(message, "success")
     return _back(lead_id)
 
@@ -85,8 +81,8 @@ def _act(lead_id: int, do: Callable[[Session], str]) -> Response:
 def lead_claim(lead_id: int) -> Response:
     """Claim this lead."""
 
-    def claim(s: Session) -> str:
-        work.claim(s, current_user, lead_id)
+    def claim() -> str:
+        work.claim(db.session(), current_user, lead_id)
         return "The lead is yours."
 
     return _act(lead_id, claim)
@@ -97,8 +93,8 @@ def lead_claim(lead_id: int) -> Response:
 def lead_release(lead_id: int) -> Response:
     """Give this lead back to its queue."""
 
-    def release(s: Session) -> str:
-        work.release(s, current_user, lead_id)
+    def release() -> str:
+        work.release(db.session(), current_user, lead_id)
         return "Released back to the queue."
 
     return _act(lead_id, release)
@@ -109,13 +105,13 @@ def lead_release(lead_id: int) -> Response:
 def lead_status(lead_id: int) -> Response:
     """Move this lead on: contacted, qualified, disqualified (with a reason), converted."""
 
-    def move(s: Session) -> str:
+    def move() -> str:
         try:
             status = LeadStatus(request.form.get("status", ""))
         except ValueError:
             raise Invalid("Pick a status.", {"status": "unknown status"}) from None
         lead = work.set_status(
-            s,
+            db.session(),
             current_user,
             lead_id,
             status,
@@ -132,13 +128,15 @@ def lead_status(lead_id: int) -> Response:
 def lead_reassign(lead_id: int) -> Response:
     """Hand this lead to another rep."""
 
-    def hand_over(s: Session) -> str:
+    def hand_over() -> str:
         to = request.form.get("user_id", type=int)
         if to is None or not 1 <= to <= MAX_ID:
             raise Invalid("Pick the rep to hand it to.", {"user_id": "required"})
+        s = db.session()
         lead = work.reassign(s, current_user, lead_id, to)
-        assignee = s.get(User, lead.assignee_id) if lead.assignee_id else None
-        return f"Handed to {assignee.name}." if assignee else "Handed over."
+        names = people.user_names(s, [lead.assignee_id] if lead.assignee_id else [])
+        name = names.get(lead.assignee_id) if lead.assignee_id else None
+        return f"Handed to {name}." if name else "Handed over."
 
     return _act(lead_id, hand_over)
 
@@ -148,8 +146,8 @@ def lead_reassign(lead_id: int) -> Response:
 def lead_note(lead_id: int) -> Response:
     """Add a note to this lead."""
 
-    def note(s: Session) -> str:
-        work.add_note(s, current_user, lead_id, request.form.get("text", ""))
+    def note() -> str:
+        work.add_note(db.session(), current_user, lead_id, request.form.get("text", ""))
         return "Note added."
 
     return _act(lead_id, note)

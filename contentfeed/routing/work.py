@@ -1,13 +1,13 @@
 """Working the queue: claiming leads (one rep per lead, also under load), their statuses and
-notes, release and reassignment, the queue page, the SLA sweep, and telling the seller how a
-lead their post brought ended. Routing itself (where a lead goes) is in service.py.
+notes, release and reassignment, the queue page and the SLA sweep. Routing itself (where a
+lead goes) is in service.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -15,10 +15,18 @@ from sqlalchemy.orm import Session, selectinload
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
-from contentfeed.leads.models import CLOSED_STATUSES, Lead, LeadStatus
+from contentfeed.leads.models import CLOSED_STATUSES
+
+# Routing's pages and API handlers name leads and their statuses through this module, the
+# face of lead work for adapters (they import no other domain's models).
+from contentfeed.leads.models import Lead as Lead
+from contentfeed.leads.models import LeadStatus as LeadStatus
 from contentfeed.leads.service import last_touch
-from contentfeed.routing.models import LeadActivity, Queue, QueueMember, SellerNotice
-from contentfeed.routing.service import claim_due, enqueue, get_queue, record
+from contentfeed.routing.lead_history import history, record
+from contentfeed.routing.models import LeadActivity, Queue, QueueMember
+from contentfeed.routing.outbox import enqueue
+from contentfeed.routing.queue_setup import claim_due, get_queue
+from contentfeed.routing.seller_notices import tell_queue_lead, tell_seller_outcome
 from contentfeed.text import checked_text
 
 # The statuses a queue shows: qualified leads have left the queue for the rep's pipeline.
@@ -74,6 +82,14 @@ def my_leads(s: Session, user: User) -> list[Lead]:
             .order_by(Lead.due_at, Lead.id)
         )
     )
+
+
+def history_of(s: Session, user: User, lead_id: int) -> list[LeadActivity]:
+    """Return the history of a lead of the user's queues (merged leads too), oldest first."""
+    lead = s.get(Lead, lead_id)
+    if lead is None or not can_work(user, {q.id for q in queues_of(s, user)}, lead):
+        raise NotFound("No lead in your queues has this id.")
+    return history(s, lead.id)
 
 
 def _workable(s: Session, user: User, lead_id: int, *, lock: bool = True) -> Lead:
@@ -466,7 +482,7 @@ def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
         text = f"Returned to the queue: {who} did not contact them within {window}."
         record(s, lead, "returned", text, now=now)
         enqueue(s, lead, "lead.status_changed", now)
-        _tell_queue_lead(s, lead, text, now)
+        tell_queue_lead(s, lead, text, now)
     overdue = s.scalars(
         sa.select(Lead).where(
             Lead.status == LeadStatus.NEW,
@@ -479,65 +495,6 @@ def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
         lead.overdue_at = now
         text = "Overdue: nobody claimed this lead within the SLA."
         record(s, lead, "overdue", text, now=now)
-        _tell_queue_lead(s, lead, text, now)
+        tell_queue_lead(s, lead, text, now)
     s.flush()
     return SlaResult(returned=len(stale), flagged=len(overdue))
-
-
-def _tell_queue_lead(s: Session, lead: Lead, text: str, now: datetime) -> None:
-    queue = s.get(Queue, lead.queue_id) if lead.queue_id else None
-    if queue is None or queue.lead_user_id is None:
-        return
-    s.add(
-        SellerNotice(
-            user_id=queue.lead_user_id,
-            lead_id=lead.id,
-            kind="queue_alert",
-            subject=f"{queue.name}: lead #{lead.id} needs attention",
-            text=f"{lead.full_name} ({lead.company or lead.email_domain}): {text}",
-            created_at=now,
-            next_attempt_at=now,
-        )
-    )
-
-
-# --- telling the seller how it ended --------------------------------------------------------
-
-
-def tell_seller_outcome(s: Session, lead: Lead, status: LeadStatus, now: datetime) -> None:
-    """Tell the attributed seller how the lead their post brought ended."""
-    last = last_touch(lead)
-    if last is None or last.seller_id is None:
-        return
-    outcome = {
-        LeadStatus.QUALIFIED: "was qualified: a real opportunity",
-        LeadStatus.DISQUALIFIED: "was not a fit this time",
-        LeadStatus.CONVERTED: "became a customer opportunity in the CRM",
-    }[status]
-    who = lead.company or lead.email_domain or "the person"
-    s.add(
-        SellerNotice(
-            user_id=last.seller_id,
-            lead_id=lead.id,
-            kind="outcome",
-            subject=f"The lead from {who} {outcome.split(':')[0]}",
-            text=f"The lead from {who} that your post brought {outcome}. Thank you for sharing!",
-            created_at=now,
-            next_attempt_at=now,
-        )
-    )
-
-
-def notices_for(
-    s: Session, user: User, *, days: int = 14, now: datetime | None = None
-) -> list[SellerNotice]:
-    """Return a user's notices of the past ``days`` days, newest first."""
-    since = (now or utcnow()) - timedelta(days=days)
-    return list(
-        s.scalars(
-            sa.select(SellerNotice)
-            .where(SellerNotice.user_id == user.id, SellerNotice.created_at >= since)
-            .order_by(SellerNotice.created_at.desc(), SellerNotice.id.desc())
-            .limit(20)
-        )
-    )

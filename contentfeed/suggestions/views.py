@@ -13,7 +13,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts.access import Role, User
 from contentfeed.api import validate
 from contentfeed.errors import Conflict, DomainError, Invalid
-from contentfeed.routing import work
+from contentfeed.routing import seller_notices
 from contentfeed.suggestions import actions, listing
 from contentfeed.suggestions.models import SKIP_REASONS, Suggestion
 from contentfeed.ui import Page, page_number, sort_params, url_with
@@ -58,7 +58,7 @@ def feed() -> ResponseReturnValue:
         "suggestions/feed.html",
         items=listing.pending_feed(s, user, current_app.config["PUBLIC_BASE_URL"]),
         totals=listing.recent_totals(s, user),
-        notices=work.notices_for(s, user),
+        notices=seller_notices.notices_for(s, user),
         share_url=share_url,
         why_you=why_you,
         skip_reasons=SKIP_REASONS,

@@ -1,0 +1,276 @@
+"""Admin pages for queues: their SLA and calendar, and the reps who work them."""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from dataclasses import dataclass
+
+from flask import (
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from contentfeed import db
+from contentfeed.accounts import access
+from contentfeed.accounts.access import Role, User
+from contentfeed.errors import DomainError
+from contentfeed.forms import Form, MultiCheckboxField, options
+from contentfeed.routing import (
+    people,
+    queue_setup,
+)
+from contentfeed.routing.admin_views import bp
+from contentfeed.routing.admin_views.common import (
+    ADMIN,
+    DASH,
+    WEEKDAYS,
+    apply_errors,
+    form_status,
+    int_arg,
+    routing_settings,
+    sla_text,
+    workdays_text,
+)
+from contentfeed.routing.models import (
+    Queue,
+    Strategy,
+)
+
+
+class QueueForm(Form):
+    """A queue's settings: strategy, SLA and its calendar, and who leads it."""
+
+    name = StringField(
+        "Name", validators=[DataRequired(message="Give the queue a name."), Length(max=120)]
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[Length(max=2000)],
+        description="Who works it and which leads land here.",
+    )
+    strategy = SelectField(
+        "How leads reach a rep",
+        choices=options((s.value, s.label) for s in Strategy),
+        description="Reps claim: reps pick leads themselves. Round-robin: each available rep "
+        "in turn. Weighted: in proportion to each rep's weight.",
+    )
+    sla_minutes = IntegerField(
+        "SLA in minutes",
+        validators=[InputRequired(message="Give the SLA in minutes, e.g. 60.")],
+        description="How long reps have to claim and contact a new lead.",
+    )
+    claim_minutes = IntegerField(
+        "Contact within minutes of claiming",
+        validators=[Optional()],
+        default=queue_setup.DEFAULT_CLAIM_MINUTES,
+        description="A rep who claims a lead, or is given one, contacts the person within "
+        "this many minutes or the lead goes back to the queue. Counted from the claim, "
+        "whatever the lead's SLA says.",
+    )
+    business_hours = BooleanField(
+        "Count the SLA in business hours only",
+        description="Only the working days and hours below count; otherwise the clock runs "
+        "day and night.",
+    )
+    timezone = StringField(
+        "Time zone",
+        validators=[DataRequired(message="Give a time zone, e.g. Europe/Berlin."), Length(max=64)],
+        default="UTC",
+        description="IANA name such as Europe/Berlin.",
+    )
+    workdays = MultiCheckboxField(
+        "Working days",
+        coerce=int,
+        choices=options(enumerate(WEEKDAYS)),
+        default=[0, 1, 2, 3, 4],
+    )
+    day_start = StringField("Day starts", default="09:00")
+    day_end = StringField("Day ends", default="17:00")
+    lead_user_id = SelectField(
+        "Queue lead",
+        coerce=int,
+        choices=[],
+        default=0,
+        validate_choice=True,
+        description="Told when a lead goes overdue or a claim is returned.",
+    )
+
+
+# --- queues ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueCard:
+    """A queue with what its card shows."""
+
+    queue: Queue
+    sla: str
+    calendar: str
+    addable: list[User]
+    claim: str = ""  # the claim window in words
+
+
+@bp.get("/admin/queues")
+@access.require_role(*ADMIN)
+def queues() -> str:
+    """List the queues with their SLA, lead and reps, each rep's settings editable in place."""
+    s = db.session()
+    reps = people.active_users(s, [Role.REP])
+    cards = []
+    for queue in queue_setup.list_queues(s):
+        member_ids = {m.user_id for m in queue.members}
+        calendar = ""
+        if queue.business_hours:
+            calendar = (
+                f"{workdays_text(queue.workdays)} {queue.day_start}{DASH}{queue.day_end} "
+                f"({queue.timezone})"
+            )
+        cards.append(
+            QueueCard(
+                queue=queue,
+                sla=sla_text(queue.sla_minutes),
+                calendar=calendar,
+                claim=sla_text(queue.claim_minutes),
+                addable=[rep for rep in reps if rep.id not in member_ids],
+            )
+        )
+    settings = routing_settings()
+    return render_template(
+        "routing/admin_queues.html",
+        cards=cards,
+        settings=settings,
+        has_reps=bool(reps),
+    )
+
+
+@functools.cache
+def _timezone_names() -> list[str]:
+    """Return the IANA zone names people pick from (areas and cities, plus UTC)."""
+    areas = {"Africa", "America", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"}
+    return ["UTC", *sorted(n for n in zoneinfo.available_timezones() if n.split("/")[0] in areas)]
+
+
+def _queue_page(queue: Queue | None) -> ResponseReturnValue:
+    s = db.session()
+    form = QueueForm(obj=queue) if queue is not None and request.method == "GET" else QueueForm()
+    leaders = people.active_users(s, [Role.REP, Role.ADMIN])
+    choices = [(0, "Nobody")] + [(u.id, f"{u.name} ({u.role_label.lower()})") for u in leaders]
+    if queue is not None and queue.lead_user is not None and queue.lead_user not in leaders:
+        choices.append((queue.lead_user.id, f"{queue.lead_user.name} (no longer active)"))
+    form.lead_user_id.choices = options(choices)
+    if request.method == "GET":
+        if queue is not None:
+            form.strategy.data = queue.strategy.value
+            form.lead_user_id.data = queue.lead_user_id or 0
+        else:
+            form.sla_minutes.data = routing_settings().default_sla_minutes
+            form.strategy.data = Strategy.CLAIM.value
+    if form.validate_on_submit():
+        claim_minutes = form.claim_minutes.data
+        if claim_minutes is None:  # left out: the queue keeps its window
+            claim_minutes = queue.claim_minutes if queue else queue_setup.DEFAULT_CLAIM_MINUTES
+        data = queue_setup.QueueIn(
+            name=form.name.data or "",
+            description=form.description.data or "",
+            strategy=Strategy(form.strategy.data),
+            sla_minutes=form.sla_minutes.data or 0,
+            claim_minutes=claim_minutes,
+            business_hours=bool(form.business_hours.data),
+            timezone=(form.timezone.data or "").strip(),
+            workdays=list(form.workdays.data or []),
+            day_start=form.day_start.data or "",
+            day_end=form.day_end.data or "",
+            lead_user_id=form.lead_user_id.data or None,
+        )
+        try:
+            saved = queue_setup.save_queue(s, data, queue)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Queue “{saved.name}” is {'saved' if queue else 'created'}.", "success")
+            return redirect(url_for("routing_admin.queues") + f"#queue-{saved.id}")
+    return render_template(
+        "routing/admin_queue_form.html",
+        form=form,
+        queue=queue,
+        timezones=_timezone_names(),
+    ), form_status(form)
+
+
+@bp.route("/admin/queues/new", methods=["GET", "POST"])
+@access.require_role(*ADMIN)
+def queue_new() -> ResponseReturnValue:
+    """Create a queue."""
+    return _queue_page(None)
+
+
+@bp.route("/admin/queues/<int:queue_id>", methods=["GET", "POST"])
+@access.require_role(*ADMIN)
+def queue_edit(queue_id: int) -> ResponseReturnValue:
+    """Change a queue's strategy, SLA, calendar or lead."""
+    return _queue_page(queue_setup.get_queue(db.session(), queue_id))
+
+
+@bp.post("/admin/queues/<int:queue_id>/members")
+@access.require_role(*ADMIN)
+def member_save(queue_id: int) -> Response:
+    """Add a rep to a queue, or change a member's weight, capacity and availability."""
+    s = db.session()
+    queue = queue_setup.get_queue(s, queue_id)
+    back = redirect(url_for("routing_admin.queues") + f"#queue-{queue.id}")
+    form = request.form
+    user_id = int_arg(form.get("user_id"))
+    weight = int_arg(form.get("weight", "1"))
+    capacity = int_arg(form.get("capacity", "0"))
+    if user_id is None:
+        flash("Pick the rep to add.", "error")
+        return back
+    if weight is None or capacity is None:
+        flash("Weight and capacity are whole numbers (capacity 0 means no limit).", "error")
+        return back
+    is_new = all(m.user_id != user_id for m in queue.members)
+    try:
+        member = queue_setup.set_member(
+            s,
+            queue,
+            user_id,
+            weight=weight,
+            capacity=capacity,
+            available="available" in form,
+        )
+    except DomainError as exc:
+        s.rollback()
+        flash(exc.message, "error")
+        return back
+    name = member.user.name
+    if is_new:
+        flash(f"{name} now works {queue.name}.", "success")
+    else:
+        flash(f"{name}'s settings in {queue.name} are saved.", "success")
+    return back
+
+
+@bp.post("/admin/queues/<int:queue_id>/members/<int:member_user_id>/remove")
+@access.require_role(*ADMIN)
+def member_remove(queue_id: int, member_user_id: int) -> Response:
+    """Take a rep out of a queue; the leads they hold stay theirs."""
+    s = db.session()
+    queue = queue_setup.get_queue(s, queue_id)
+    user = queue_setup.remove_member(s, queue, member_user_id)
+    who = user.name if user else "The rep"
+    flash(f"{who} no longer works {queue.name}; the leads they hold stay theirs.", "success")
+    return redirect(url_for("routing_admin.queues") + f"#queue-{queue.id}")

@@ -1,0 +1,140 @@
+"""Customer accounts: known companies and the email domains their people write from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from contentfeed.accounts.models import Team, User
+from contentfeed.errors import Invalid, NotFound
+from contentfeed.routing import domains
+from contentfeed.routing.models import (
+    Account,
+    AccountDomain,
+)
+from contentfeed.text import LINE_PROBLEM, control_problem
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountIn:
+    """An account as an admin or the CRM import gives it."""
+
+    name: str
+    domains: list[str]
+    crm_id: str = ""
+    owner_team_id: int | None = None
+    owner_id: int | None = None
+
+
+def check_account(s: Session, data: AccountIn, account_id: int | None = None) -> list[str]:
+    """Check an account's fields and return its normalised domains, or raise Invalid."""
+    problems: dict[str, str] = {}
+    if control_problem(data.crm_id):
+        problems["crm_id"] = LINE_PROBLEM
+    if control_problem(data.name):
+        problems["name"] = LINE_PROBLEM
+    elif not data.name.strip():
+        problems["name"] = "required"
+    elif len(data.name.strip()) > 200:
+        problems["name"] = "at most 200 characters"
+    names: list[str] = []
+    for raw in data.domains:
+        domain = domains.normalise_domain(raw)
+        if not domain:
+            continue
+        if "." not in domain or not re.fullmatch(r"[a-z0-9.-]+", domain) or len(domain) > 253:
+            problems["domains"] = f"{raw.strip()!r} is not a domain"
+            break
+        if domains.is_freemail(domain):
+            problems["domains"] = f"{domain} is a free-mail provider, not a company's domain"
+            break
+        if domain not in names:
+            names.append(domain)
+    if not names and "domains" not in problems:
+        problems["domains"] = "give at least one domain, e.g. acme.com"
+    if names:
+        taken = s.execute(
+            sa.select(AccountDomain.domain, Account.name)
+            .join(Account)
+            .where(AccountDomain.domain.in_(names), AccountDomain.account_id != (account_id or 0))
+        ).first()
+        if taken is not None:
+            problems["domains"] = f"{taken.domain} already belongs to {taken.name}"
+    if data.owner_team_id is not None and s.get(Team, data.owner_team_id) is None:
+        problems["owner_team_id"] = "no team has this id"
+    if data.owner_id is not None and s.get(User, data.owner_id) is None:
+        problems["owner_id"] = "no user has this id"
+    if problems:
+        raise Invalid("Some fields need attention.", problems)
+    return names
+
+
+def save_account(s: Session, data: AccountIn, account: Account | None = None) -> Account:
+    """Create an account, or update one, with its domains."""
+    names = check_account(s, data, account.id if account else None)
+    account = account or Account()
+    account.name = data.name.strip()
+    account.crm_id = data.crm_id.strip()[:120]
+    account.owner_team_id = data.owner_team_id
+    account.owner_id = data.owner_id
+    kept = {d.domain: d for d in account.domains}
+    account.domains = [kept.get(name) or AccountDomain(domain=name) for name in names]
+    s.add(account)
+    s.flush()
+    return account
+
+
+def get_account(s: Session, account_id: int) -> Account:
+    """Return an account or raise NotFound."""
+    account = s.get(Account, account_id)
+    if account is None:
+        raise NotFound("No account has this id.")
+    return account
+
+
+def delete_account(s: Session, account_id: int) -> None:
+    """Forget a customer account; its leads keep their routing (their account link clears)."""
+    s.delete(get_account(s, account_id))
+    s.flush()
+
+
+def list_accounts(s: Session, q: str = "") -> list[Account]:
+    """Return the accounts, by name, optionally searched by name or domain."""
+    query = sa.select(Account).options(selectinload(Account.domains)).order_by(Account.name)
+    if q.strip():
+        like = f"%{q.strip().lower()}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Account.name).like(like),
+                Account.id.in_(
+                    sa.select(AccountDomain.account_id).where(AccountDomain.domain.like(like))
+                ),
+            )
+        )
+    return list(s.scalars(query))
+
+
+def count_accounts(s: Session) -> int:
+    """Count every customer account."""
+    return s.scalar(sa.select(sa.func.count()).select_from(Account)) or 0
+
+
+def account_for_domain(s: Session, domain: str) -> Account | None:
+    """Return the customer account an email domain belongs to (subdomains included)."""
+    if not domain or domains.is_freemail(domain):
+        return None
+    candidates = domains.candidate_domains(domain)
+    rows = s.execute(
+        sa.select(AccountDomain.domain, AccountDomain.account_id).where(
+            AccountDomain.domain.in_(candidates)
+        )
+    ).all()
+    if not rows:
+        return None
+    best = min(rows, key=lambda row: candidates.index(row.domain))  # the most specific
+    return s.get(Account, best.account_id)

@@ -1,0 +1,177 @@
+"""Routing rules: saving and ordering them, and trying them on a lead's facts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from contentfeed.errors import Invalid, NotFound
+from contentfeed.routing.lead_facts import Facts
+from contentfeed.routing.models import (
+    Queue,
+    RoutingRule,
+    Strategy,
+)
+from contentfeed.routing.rule_conditions import (
+    check_conditions,
+    condition_holds,
+)
+from contentfeed.text import checked_text
+
+
+def list_rules(s: Session) -> list[RoutingRule]:
+    """Return the rules in the order they are tried."""
+    return list(
+        s.scalars(
+            sa.select(RoutingRule)
+            .options(selectinload(RoutingRule.queue))
+            .order_by(RoutingRule.position, RoutingRule.id)
+        )
+    )
+
+
+def has_rules(s: Session) -> bool:
+    """Tell whether any routing rule exists."""
+    return bool(s.scalar(sa.select(sa.func.count()).select_from(RoutingRule)))
+
+
+def get_rule(s: Session, rule_id: int) -> RoutingRule:
+    """Return a rule or raise NotFound."""
+    rule = s.get(RoutingRule, rule_id)
+    if rule is None:
+        raise NotFound("No routing rule has this id.")
+    return rule
+
+
+@dataclass(frozen=True)
+class RuleIn:
+    """A rule as an admin writes it."""
+
+    name: str
+    queue_id: int
+    conditions: dict[str, Any] = field(default_factory=dict)
+    strategy: Strategy | None = None
+    enabled: bool = True
+
+
+def save_rule(s: Session, data: RuleIn, rule: RoutingRule | None = None) -> RoutingRule:
+    """Create a rule (tried last) or update one."""
+    problems: dict[str, str] = {}
+    checked_text("name", data.name)
+    if not data.name.strip() or len(data.name.strip()) > 120:
+        problems["name"] = "required, at most 120 characters"
+    if s.get(Queue, data.queue_id) is None:
+        problems["queue_id"] = "no queue has this id"
+    if problems:
+        raise Invalid("Some fields need attention.", problems)
+    conditions = check_conditions(data.conditions)
+    if rule is None:
+        last = s.scalar(sa.select(sa.func.max(RoutingRule.position))) or 0
+        rule = RoutingRule(position=last + 1)
+        s.add(rule)
+    rule.name = data.name.strip()
+    rule.queue_id = data.queue_id
+    rule.conditions = conditions
+    rule.strategy = data.strategy
+    rule.enabled = data.enabled
+    s.flush()
+    s.refresh(rule, ["queue"])  # the queue's id may have changed: load which it is now
+    return rule
+
+
+def delete_rule(s: Session, rule_id: int) -> None:
+    """Delete a rule; the others keep their order."""
+    s.delete(get_rule(s, rule_id))
+    s.flush()
+
+
+def reorder_rules(s: Session, rule_ids: Sequence[int]) -> list[RoutingRule]:
+    """Put the rules in the given order (every rule exactly once)."""
+    rules = {rule.id: rule for rule in list_rules(s)}
+    if sorted(rule_ids) != sorted(rules):
+        raise Invalid(
+            "Give every rule's id exactly once, in the new order.",
+            {"rule_ids": f"expected the ids {sorted(rules)}"},
+        )
+    for position, rule_id in enumerate(rule_ids, start=1):
+        rules[rule_id].position = position
+    s.flush()
+    return [rules[rule_id] for rule_id in rule_ids]
+
+
+def move_rule(s: Session, rule_id: int, step: int) -> None:
+    """Move a rule one place up (step -1) or down (step 1)."""
+    ids = [rule.id for rule in list_rules(s)]
+    if rule_id not in ids:
+        raise NotFound("No routing rule has this id.")
+    at = ids.index(rule_id)
+    to = min(max(at + step, 0), len(ids) - 1)
+    ids.insert(to, ids.pop(at))
+    reorder_rules(s, ids)
+
+
+def evaluate(
+    rules: Sequence[RoutingRule], facts: Facts
+) -> tuple[RoutingRule | None, list[dict[str, Any]]]:
+    """Try the rules in order; return the first that matches and the trace of each tried."""
+    tried: list[dict[str, Any]] = []
+    for rule in rules:
+        if not rule.enabled:
+            tried.append(
+                {"rule_id": rule.id, "name": rule.name, "matched": False, "why": "switched off"}
+            )
+            continue
+        checks = []
+        for name, value in rule.conditions.items():
+            ok, why = condition_holds(name, value, facts)
+            checks.append({"condition": name, "ok": ok, "why": why})
+        matched = all(check["ok"] for check in checks)
+        if not checks:
+            why = "no conditions: matches every lead"
+        elif matched:
+            why = "all conditions hold"
+        else:
+            why = "not matched: " + "; ".join(str(c["why"]) for c in checks if not c["ok"])
+        tried.append(
+            {
+                "rule_id": rule.id,
+                "name": rule.name,
+                "matched": matched,
+                "why": why,
+                "checks": checks,
+            }
+        )
+        if matched:
+            return rule, tried
+    return None, tried
+
+
+@dataclass(frozen=True)
+class RoutingReason:
+    """Why a lead is in its queue, as its routing trace recorded it when it was routed."""
+
+    rule_id: int | None  # None: no rule matched (the default queue), or a repeat visit
+    rule_name: str
+    why: str
+
+
+def routing_reason(trace: Mapping[str, Any] | None) -> RoutingReason | None:
+    """Read the matched rule and the reason from a lead's routing trace (None: not routed)."""
+    if not trace:
+        return None
+    if "duplicate_of" in trace:  # a repeat visit, folded into the person's open lead
+        return RoutingReason(None, "", str(trace.get("why", "")))
+    queue = trace.get("queue") or {}
+    why = str(queue.get("why", "")) if isinstance(queue, Mapping) else ""
+    # The rule that matched is the last one tried, and only when it matched.
+    tried = [entry for entry in trace.get("rules") or [] if isinstance(entry, Mapping)]
+    if tried and tried[-1].get("matched"):
+        rule_id = tried[-1].get("rule_id")
+        return RoutingReason(
+            int(rule_id) if isinstance(rule_id, int) else None, str(tried[-1].get("name", "")), why
+        )
+    return RoutingReason(None, "", why)
