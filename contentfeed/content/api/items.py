@@ -1,13 +1,12 @@
-"""Library API under /api/v1: content items, workflow actions, variants, campaigns."""
+"""Library items under /api/v1/content: list, add, get and change."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Any, Literal, cast
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Response, url_for
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,7 +18,6 @@ from pydantic.config import JsonDict
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import User
 from contentfeed.api import (
     Link,
     Timestamp,
@@ -30,32 +28,29 @@ from contentfeed.api import (
     validate,
 )
 from contentfeed.content import service
+from contentfeed.content.api import bp
+from contentfeed.content.api.common import (
+    AUTHORS,
+    TAG,
+    compliance_rules,
+    signed_in,
+)
+from contentfeed.content.api.variants import VariantIn, VariantOut, variant_out
 from contentfeed.content.models import (
     Asset,
     Campaign,
     Content,
     ContentKind,
     ContentStatus,
-    PostVariant,
 )
 from contentfeed.content.service import ContentData
-from contentfeed.content.templating import VariantCheck
 from contentfeed.db import Id, PageNumber, utcnow
 from contentfeed.errors import Invalid
-from contentfeed.text import Input, MultiLineText
+from contentfeed.text import Input
 
-bp = Blueprint("content_api", __name__, url_prefix="/api/v1")
-
-M = TypeVar("M", bound=Input)
-TAG = "content"
-AUTHORS = service.AUTHORS
-STAFF = service.STAFF
 MAX_PER_PAGE = 200
 STATUS_CHOICES: list[JsonValue] = list(service.STATUS_FILTERS)
 SORT_CHOICES: list[JsonValue] = [*sorted(service.SORTS)]
-
-
-# --- responses ---------------------------------------------------------------------------
 
 
 class CampaignRef(BaseModel):
@@ -80,22 +75,6 @@ class AssetOut(BaseModel):
     filename: str
     content_type: str
     size: int
-
-
-class VariantOut(BaseModel):
-    """A post variant: a sandboxed template a seller copies once rendered for them."""
-
-    id: int
-    position: int
-    body: str
-
-
-class CheckedVariantOut(VariantOut):
-    """A variant just saved, with its sample rendering and what is worth a second look."""
-
-    rendered_sample: str = Field(description="The post as a sample seller would share it")
-    length: int = Field(description="Characters in the rendered sample")
-    warnings: list[str]
 
 
 class ContentOut(BaseModel):
@@ -134,33 +113,6 @@ class ContentList(BaseModel):
     total: int
 
 
-class VariantList(BaseModel):
-    """An item's post variants, in order."""
-
-    items: list[VariantOut]
-
-
-class CampaignOut(BaseModel):
-    """A campaign; its slug is the utm_campaign of tracked links."""
-
-    id: int
-    name: str
-    slug: str
-    description: str
-    starts_at: Timestamp | None
-    ends_at: Timestamp | None
-    item_count: int
-
-
-class CampaignList(BaseModel):
-    """Every campaign, newest first."""
-
-    items: list[CampaignOut]
-
-
-# --- requests ----------------------------------------------------------------------------
-
-
 class ContentQuery(Input):
     """Filters, sort and page for the library list."""
 
@@ -194,14 +146,6 @@ class ContentQuery(Input):
         if value not in service.SORTS:
             raise ValueError(f"must be one of {', '.join(sorted(service.SORTS))}")
         return value
-
-
-class VariantIn(Input):
-    """A post variant's text: Jinja with {{ seller.first_name }}, {{ link }} and the like."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    body: MultiLineText
 
 
 class ContentIn(ContentData):
@@ -245,45 +189,6 @@ ContentPatch = _partial(
     "ContentPatch",
     "Fields to change; the rest keep their values, and the result is checked as a whole.",
 )
-
-
-class ActionIn(Input):
-    """An optional comment for the audit trail; sending back to draft requires one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    comment: MultiLineText = Field(default="", max_length=5000)
-
-
-class CampaignIn(Input):
-    """A new campaign."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: str = Field(min_length=1, max_length=160)
-    description: MultiLineText = Field(default="", max_length=5000)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-
-
-# --- describing --------------------------------------------------------------------------
-
-
-def variant_out(variant: PostVariant) -> VariantOut:
-    """Describe a variant for the API."""
-    return VariantOut(id=variant.id, position=variant.position, body=variant.body)
-
-
-def checked_variant_out(variant: PostVariant, check: VariantCheck) -> CheckedVariantOut:
-    """Describe a just-saved variant with its check's sample rendering and warnings."""
-    return CheckedVariantOut(
-        id=variant.id,
-        position=variant.position,
-        body=variant.body,
-        rendered_sample=check.rendered,
-        length=check.length,
-        warnings=check.warnings,
-    )
 
 
 def _campaign_ref(campaign: Campaign | None) -> CampaignRef | None:
@@ -330,37 +235,6 @@ def content_out(content: Content, now: datetime | None = None) -> ContentOut:
     )
 
 
-def campaign_out(campaign: Campaign, item_count: int) -> CampaignOut:
-    """Describe a campaign for the API."""
-    return CampaignOut(
-        id=campaign.id,
-        name=campaign.name,
-        slug=campaign.slug,
-        description=campaign.description,
-        starts_at=campaign.starts_at,
-        ends_at=campaign.ends_at,
-        item_count=item_count,
-    )
-
-
-def _actor() -> User:
-    return access.signed_in_user()
-
-
-def _rules() -> service.Compliance:
-    return service.Compliance.from_config(current_app.config)
-
-
-def _optional_json(model: type[M]) -> M:
-    """Parse the JSON body into a model; a request without a body counts as ``{}``."""
-    if not request.get_data(cache=True):
-        return validate(model, {})
-    return parse_json(model)
-
-
-# --- items -------------------------------------------------------------------------------
-
-
 @bp.get("/content")
 @access.require_scope("read")
 @operation(summary="List library items", tag=TAG, response=ContentList, query=ContentQuery)
@@ -371,7 +245,7 @@ def list_content() -> Response:
     now = utcnow()
     page = service.list_library(
         s,
-        _actor(),
+        signed_in(),
         service.LibraryQuery(
             q=query.q,
             status=query.status,
@@ -417,10 +291,10 @@ def create_content() -> Response:
     """Create a draft from a URL, with its first post variants, pre-filled from the page."""
     data = parse_json(ContentIn)
     s = db.session()
-    actor = _actor()
+    actor = signed_in()
     fields = ContentData.model_validate(data.model_dump(exclude={"variants", "prefill"}))
     content = service.create_content(s, fields, actor=actor, prefill=data.prefill)
-    rules = _rules()
+    rules = compliance_rules()
     for index, variant in enumerate(data.variants):
         try:
             service.add_variant(s, content, variant.body, actor=actor, rules=rules)
@@ -441,7 +315,7 @@ def create_content() -> Response:
 def get_content(content_id: int) -> Response:
     """Return one item; drafts and items in review are hidden from sellers and reps."""
     s = db.session()
-    body = content_out(service.get_content(s, content_id, _actor()))
+    body = content_out(service.get_content(s, content_id, signed_in()))
     s.commit()
     return json_response(body)
 
@@ -458,7 +332,7 @@ def get_content(content_id: int) -> Response:
 def update_content(content_id: int) -> Response:
     """Change the given fields, keep the others; contributors change only their own drafts."""
     s = db.session()
-    actor = _actor()
+    actor = signed_in()
     content = service.get_content(s, content_id, actor)
     service.require_edit(actor, content)
     patch = parse_json(ContentPatch)
@@ -467,177 +341,3 @@ def update_content(content_id: int) -> Response:
     service.update_content(s, content, data, actor=actor)
     s.commit()
     return json_response(content_out(content))
-
-
-# --- workflow ----------------------------------------------------------------------------
-
-
-def _transition(content_id: int, action: str) -> Response:
-    s = db.session()
-    actor = _actor()
-    content = service.get_content(s, content_id, actor)
-    data = _optional_json(ActionIn)
-    service.transition(s, content, action, actor=actor, comment=data.comment)
-    s.commit()
-    return json_response(content_out(content))
-
-
-@bp.post("/content/<int:content_id>/submit")
-@access.require_scope("content:write", *AUTHORS)
-@operation(
-    summary="Send an item for approval",
-    tag=TAG,
-    response=ContentOut,
-    body=ActionIn,
-    errors=(404, 409),
-    links={"approve": Link("content_api.approve", "POST", {"content_id": "$response.body#/id"})},
-)
-def submit(content_id: int) -> Response:
-    """Move a draft with at least one variant to review (the body may be left out)."""
-    return _transition(content_id, "submit")
-
-
-@bp.post("/content/<int:content_id>/approve")
-@access.require_scope("content:write", *AUTHORS)
-@operation(
-    summary="Approve an item", tag=TAG, response=ContentOut, body=ActionIn, errors=(404, 409)
-)
-def approve(content_id: int) -> Response:
-    """Approve an item in review so it enters the library (marketers and admins)."""
-    return _transition(content_id, "approve")
-
-
-@bp.post("/content/<int:content_id>/send-back")
-@access.require_scope("content:write", *AUTHORS)
-@operation(
-    summary="Send an item back to draft",
-    tag=TAG,
-    response=ContentOut,
-    body=ActionIn,
-    errors=(404, 409),
-)
-def send_back(content_id: int) -> Response:
-    """Return an item to draft with a comment saying what needs to change."""
-    return _transition(content_id, "send_back")
-
-
-@bp.post("/content/<int:content_id>/archive")
-@access.require_scope("content:write", *AUTHORS)
-@operation(
-    summary="Archive an item", tag=TAG, response=ContentOut, body=ActionIn, errors=(404, 409)
-)
-def archive(content_id: int) -> Response:
-    """Take an item out of the library (the body may be left out)."""
-    return _transition(content_id, "archive")
-
-
-# --- variants ----------------------------------------------------------------------------
-
-
-@bp.get("/content/<int:content_id>/variants")
-@access.require_scope("read")
-@operation(summary="List an item's variants", tag=TAG, response=VariantList, errors=(404,))
-def list_variants(content_id: int) -> Response:
-    """List an item's post variants in order."""
-    s = db.session()
-    content = service.get_content(s, content_id, _actor())
-    body = VariantList(items=[variant_out(v) for v in content.variants])
-    s.commit()
-    return json_response(body)
-
-
-@bp.post("/content/<int:content_id>/variants")
-@access.require_scope("content:write", *AUTHORS)
-@operation(
-    summary="Add a post variant",
-    tag=TAG,
-    response=CheckedVariantOut,
-    status=201,
-    body=VariantIn,
-    errors=(404, 409),
-)
-def create_variant(content_id: int) -> Response:
-    """Add a variant after checking its template, length and compliance."""
-    s = db.session()
-    actor = _actor()
-    content = service.get_content(s, content_id, actor)
-    service.require_edit(actor, content)
-    data = parse_json(VariantIn)
-    variant, check = service.add_variant(s, content, data.body, actor=actor, rules=_rules())
-    s.commit()
-    return json_response(checked_variant_out(variant, check), 201)
-
-
-@bp.patch("/content/<int:content_id>/variants/<int:variant_id>")
-@access.require_scope("content:write", *AUTHORS)
-@operation(
-    summary="Change a post variant",
-    tag=TAG,
-    response=CheckedVariantOut,
-    body=VariantIn,
-    errors=(404,),
-)
-def update_variant(content_id: int, variant_id: int) -> Response:
-    """Change a variant's text after checking it again."""
-    s = db.session()
-    actor = _actor()
-    content = service.get_content(s, content_id, actor)
-    variant = service.get_variant(content, variant_id)
-    service.require_edit(actor, content)
-    data = parse_json(VariantIn)
-    check = service.update_variant(s, content, variant, data.body, actor=actor, rules=_rules())
-    s.commit()
-    return json_response(checked_variant_out(variant, check))
-
-
-@bp.delete("/content/<int:content_id>/variants/<int:variant_id>")
-@access.require_scope("content:write", *AUTHORS)
-@operation(summary="Delete a post variant", tag=TAG, status=204, errors=(404, 409))
-def delete_variant(content_id: int, variant_id: int) -> Response:
-    """Delete a variant; an item past draft keeps at least one."""
-    s = db.session()
-    actor = _actor()
-    content = service.get_content(s, content_id, actor)
-    variant = service.get_variant(content, variant_id)
-    service.delete_variant(s, content, variant, actor=actor)
-    s.commit()
-    return Response(status=204)
-
-
-# --- campaigns ---------------------------------------------------------------------------
-
-
-@bp.get("/campaigns")
-@access.require_scope("read")
-@operation(summary="List campaigns", tag=TAG, response=CampaignList)
-def list_campaigns() -> Response:
-    """List every campaign, newest first, with how many library items each has."""
-    s = db.session()
-    body = CampaignList(items=[campaign_out(c, n) for c, n in service.list_campaigns(s)])
-    s.commit()
-    return json_response(body)
-
-
-@bp.post("/campaigns")
-@access.require_scope("content:write", *STAFF)
-@operation(
-    summary="Create a campaign",
-    tag=TAG,
-    response=CampaignOut,
-    status=201,
-    body=CampaignIn,
-    errors=(409,),
-)
-def create_campaign() -> Response:
-    """Create a campaign; its slug becomes the utm_campaign of tracked links."""
-    data = parse_json(CampaignIn)
-    s = db.session()
-    campaign = service.save_campaign(
-        s,
-        name=data.name,
-        description=data.description,
-        starts_at=data.starts_at,
-        ends_at=data.ends_at,
-    )
-    s.commit()
-    return json_response(campaign_out(campaign, 0), 201)
