@@ -1,4 +1,4 @@
-"""Library items: their fields, who may see and change them, adding and editing one.
+"""Library items: their fields, adding and editing one.
 
 Never commits; the caller commits once.
 """
@@ -14,22 +14,22 @@ import sqlalchemy as sa
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session
 
-from contentfeed.accounts.models import Role, Team, User
+from contentfeed.accounts.models import Team, User
+from contentfeed.content.compliance import Compliance
+from contentfeed.content.history import record_event
 from contentfeed.content.models import (
     Asset,
     Campaign,
     Content,
-    ContentEvent,
     ContentKind,
     ContentStatus,
 )
 from contentfeed.content.prefill import Prefill, prefill_from_url
+from contentfeed.content.variants import MAX_VARIANTS, VariantData, add_variant
+from contentfeed.content.visibility import AUTHORS, require_edit
 from contentfeed.db import Id, utcnow
-from contentfeed.errors import Forbidden, Invalid, NotFound
+from contentfeed.errors import Forbidden, Invalid
 from contentfeed.text import Input, MultiLineText, web_address
-
-STAFF = (Role.ADMIN, Role.MARKETER)
-AUTHORS = (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)
 
 
 def _split_list(value: Any) -> Any:
@@ -107,67 +107,52 @@ class ContentData(Input):
 # --- seeing and changing -----------------------------------------------------------------
 
 
-def can_see_everything(user: User) -> bool:
-    """Tell whether a user sees drafts and items in review (the library's authors)."""
-    return user.role in AUTHORS
-
-
-def can_edit(user: User, content: Content) -> bool:
-    """Marketers and admins edit any item; contributors only their own drafts."""
-    if user.role in STAFF:
-        return True
-    return (
-        user.role is Role.CONTRIBUTOR
-        and content.created_by_id == user.id
-        and content.status is ContentStatus.DRAFT
-    )
-
-
-def get_content(s: Session, content_id: int, viewer: User, now: datetime | None = None) -> Content:
-    """Return an item the viewer may see, or raise NotFound (drafts stay hidden from sellers)."""
-    content = s.get(Content, content_id)
-    if content is None or (not can_see_everything(viewer) and not content.is_live(now or utcnow())):
-        raise NotFound("No such content item.")
-    return content
-
-
-def require_edit(user: User, content: Content) -> None:
-    """Raise Forbidden unless the user may change this item (callers may check before parsing)."""
-    if not can_edit(user, content):
-        if user.role is Role.CONTRIBUTOR:
-            raise Forbidden("Contributors can change only their own drafts.")
-        raise Forbidden("Your role can't change library content.")
-
-
-def record_event(
-    s: Session,
-    content: Content,
-    actor: User | None,
-    action: str,
-    *,
-    from_status: str = "",
-    to_status: str = "",
-    comment: str = "",
-    changes: dict[str, Any] | None = None,
-) -> None:
-    """Add a line to an item's audit trail."""
-    s.add(
-        ContentEvent(
-            content=content,
-            actor_id=actor.id if actor else None,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            comment=comment,
-            changes=changes or {},
-        )
-    )
-
-
 def _title_from_url(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path.rstrip("/").rsplit("/", 1)[-1].replace("-", " ").replace("_", " ")
     return (path.capitalize() or parts.hostname or url)[:300]
+
+
+# The fields a new item stores as given; the others may be filled from the page or the file.
+_STORED_AS_GIVEN = set(ContentData.model_fields) - {"title", "url", "summary", "image_url"}
+
+
+class NewContent(ContentData):
+    """A new library item: its fields, optional first variants, and whether to pre-fill."""
+
+    variants: list[VariantData] = Field(
+        default_factory=list,
+        max_length=MAX_VARIANTS,
+        description="Created with the item; one refused variant refuses the whole request",
+    )
+    prefill: bool = Field(
+        default=True,
+        description="Fill a missing title, summary and image from the page's preview tags",
+    )
+
+
+def add_item(
+    s: Session,
+    data: NewContent,
+    *,
+    actor: User,
+    rules: Compliance,
+    asset: Asset | None = None,
+    asset_url: str = "",
+) -> Content:
+    """Add a draft with its first variants (all or nothing), from a URL or an uploaded file."""
+    content = create_content(
+        s, data, actor=actor, asset=asset, asset_url=asset_url, prefill=data.prefill
+    )
+    for index, variant in enumerate(data.variants):
+        try:
+            add_variant(s, content, variant.body, actor=actor, rules=rules)
+        except Invalid as exc:  # the caller's unit of work drops the item with its variants
+            raise Invalid(
+                f"Post variant {index + 1}: {exc.message}",
+                {f"variants.{index}.{name}": text for name, text in exc.fields.items()},
+            ) from None
+    return content
 
 
 def create_content(
@@ -193,7 +178,7 @@ def create_content(
         found = prefill_from_url(url)
     title = data.title or found.title or (asset.filename if asset else "") or _title_from_url(url)
     content = Content(
-        **data.model_dump(exclude={"title", "url", "summary", "image_url"}),
+        **data.model_dump(include=_STORED_AS_GIVEN),
         title=title[:300],
         url=url,
         summary=data.summary or found.description,

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import User
-from contentfeed.content.items import can_see_everything
 from contentfeed.content.models import Content, ContentKind, ContentStatus, PostVariant
+from contentfeed.content.visibility import can_see_everything
 from contentfeed.db import utcnow
 
 STATUS_FILTERS = {

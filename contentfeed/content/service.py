@@ -15,16 +15,12 @@ from contentfeed.content.campaigns import (
     slugify,
 )
 from contentfeed.content.compliance import PREVIEW_CODE, Compliance
+from contentfeed.content.history import record_event
 from contentfeed.content.items import (
-    AUTHORS,
-    STAFF,
     ContentData,
-    can_edit,
-    can_see_everything,
+    NewContent,
+    add_item,
     create_content,
-    get_content,
-    record_event,
-    require_edit,
     update_content,
 )
 from contentfeed.content.library import (
@@ -43,16 +39,28 @@ from contentfeed.content.library import (
 from contentfeed.content.variants import (
     MAX_VARIANTS,
     RENDER_FAILED,
+    VariantData,
     add_variant,
     check_body,
     content_view,
     delete_variant,
     describe_render_failure,
+    find_preview_seller,
     get_variant,
     note_render_failures,
     render_problems,
+    save_variant,
     seller_view,
     update_variant,
+)
+from contentfeed.content.visibility import (
+    AUTHORS,
+    STAFF,
+    can_edit,
+    can_see_everything,
+    get_content,
+    get_editable,
+    require_edit,
 )
 from contentfeed.content.workflow import TRANSITIONS, Transition, available_transitions, transition
 from contentfeed.db import utcnow
@@ -70,7 +78,10 @@ __all__ = [
     "ContentData",
     "LibraryPage",
     "LibraryQuery",
+    "NewContent",
     "Transition",
+    "VariantData",
+    "add_item",
     "add_variant",
     "available_transitions",
     "can_edit",
@@ -82,8 +93,10 @@ __all__ = [
     "describe_render_failure",
     "escape_like",
     "find_campaign",
+    "find_preview_seller",
     "get_campaign",
     "get_content",
+    "get_editable",
     "get_variant",
     "known_languages",
     "known_topics",
@@ -96,6 +109,7 @@ __all__ = [
     "render_problems",
     "require_edit",
     "save_campaign",
+    "save_variant",
     "seller_view",
     "slugify",
     "topic_clause",

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from pydantic import ConfigDict
 from sqlalchemy.orm import Session
 
-from contentfeed.accounts.models import User
+from contentfeed.accounts.models import Role, User
 from contentfeed.content.compliance import Compliance
-from contentfeed.content.items import record_event, require_edit
+from contentfeed.content.history import record_event
 from contentfeed.content.models import Content, ContentEvent, ContentStatus, PostVariant
 from contentfeed.content.templating import (
     SAMPLE_SELLER,
@@ -22,10 +23,19 @@ from contentfeed.content.templating import (
     VariantCheck,
     check_variant,
 )
-from contentfeed.errors import Conflict, NotFound
-from contentfeed.text import checked_text
+from contentfeed.content.visibility import require_edit
+from contentfeed.errors import Conflict, Invalid, NotFound
+from contentfeed.text import Input, MultiLineText, checked_text
 
 MAX_VARIANTS = 10
+
+
+class VariantData(Input):
+    """A post variant's text: Jinja with {{ seller.first_name }}, {{ link }} and the like."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: MultiLineText
 
 
 def seller_view(user: User | None) -> SellerView:
@@ -70,6 +80,33 @@ def add_variant(
     s.flush()
     record_event(s, content, actor, "variant_added", changes={"variant": position})
     return variant, check
+
+
+def save_variant(
+    s: Session,
+    content: Content,
+    body: str,
+    *,
+    actor: User,
+    rules: Compliance,
+    variant: PostVariant | None = None,
+) -> tuple[PostVariant, VariantCheck]:
+    """Add a post variant, or change the given one, after checking its text."""
+    if variant is None:
+        return add_variant(s, content, body, actor=actor, rules=rules)
+    return variant, update_variant(s, content, variant, body, actor=actor, rules=rules)
+
+
+def find_preview_seller(s: Session, seller_id: object) -> User | None:
+    """Return the active seller a preview is rendered for (None: the sample seller), or refuse."""
+    if seller_id is None:
+        return None
+    seller = None
+    if isinstance(seller_id, int) and not isinstance(seller_id, bool):
+        seller = s.get(User, seller_id)
+    if seller is None or seller.role is not Role.SELLER or not seller.is_active:
+        raise Invalid("Choose an active seller.", {"seller_id": "Not a seller."})
+    return seller
 
 
 def get_variant(content: Content, variant_id: int) -> PostVariant:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import Role, User
-from contentfeed.content.items import AUTHORS, STAFF, record_event
+from contentfeed.content.history import record_event
 from contentfeed.content.models import Content, ContentStatus
+from contentfeed.content.visibility import AUTHORS, STAFF
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
 from contentfeed.text import checked_text

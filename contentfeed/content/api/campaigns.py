@@ -79,7 +79,6 @@ def list_campaigns() -> Response:
     """List every campaign, newest first, with how many library items each has."""
     s = db.session()
     body = CampaignList(items=[campaign_out(c, n) for c, n in service.list_campaigns(s)])
-    s.commit()
     return json_response(body)
 
 
@@ -104,5 +103,4 @@ def create_campaign() -> Response:
         starts_at=data.starts_at,
         ends_at=data.ends_at,
     )
-    s.commit()
     return json_response(campaign_out(campaign, 0), 201)

@@ -7,7 +7,7 @@ from typing import TypeVar
 from flask import current_app, request
 
 from contentfeed.accounts import access
-from contentfeed.accounts.models import User
+from contentfeed.accounts.access import User
 from contentfeed.api import (
     parse_json,
     validate,

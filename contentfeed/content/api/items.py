@@ -35,7 +35,7 @@ from contentfeed.content.api.common import (
     compliance_rules,
     signed_in,
 )
-from contentfeed.content.api.variants import VariantIn, VariantOut, variant_out
+from contentfeed.content.api.variants import VariantOut, variant_out
 from contentfeed.content.models import (
     Asset,
     Campaign,
@@ -45,7 +45,6 @@ from contentfeed.content.models import (
 )
 from contentfeed.content.service import ContentData
 from contentfeed.db import Id, PageNumber, utcnow
-from contentfeed.errors import Invalid
 from contentfeed.text import Input
 
 MAX_PER_PAGE = 200
@@ -146,20 +145,6 @@ class ContentQuery(Input):
         if value not in service.SORTS:
             raise ValueError(f"must be one of {', '.join(sorted(service.SORTS))}")
         return value
-
-
-class ContentIn(ContentData):
-    """A new library item: its fields, optional first variants, and whether to pre-fill."""
-
-    variants: list[VariantIn] = Field(
-        default_factory=list,
-        max_length=service.MAX_VARIANTS,
-        description="Created with the item; one refused variant refuses the whole request",
-    )
-    prefill: bool = Field(
-        default=True,
-        description="Fill a missing title, summary and image from the page's preview tags",
-    )
 
 
 class _PatchBase(Input):
@@ -267,7 +252,6 @@ def list_content() -> Response:
         per_page=query.per_page,
         total=page.total,
     )
-    s.commit()
     return json_response(body)
 
 
@@ -278,7 +262,7 @@ def list_content() -> Response:
     tag=TAG,
     response=ContentOut,
     status=201,
-    body=ContentIn,
+    body=service.NewContent,
     links={
         "approve": Link("content_api.approve", "POST", {"content_id": "$response.body#/id"}),
         "submit": Link("content_api.submit", "POST", {"content_id": "$response.body#/id"}),
@@ -289,21 +273,9 @@ def list_content() -> Response:
 )
 def create_content() -> Response:
     """Create a draft from a URL, with its first post variants, pre-filled from the page."""
-    data = parse_json(ContentIn)
-    s = db.session()
-    actor = signed_in()
-    fields = ContentData.model_validate(data.model_dump(exclude={"variants", "prefill"}))
-    content = service.create_content(s, fields, actor=actor, prefill=data.prefill)
-    rules = compliance_rules()
-    for index, variant in enumerate(data.variants):
-        try:
-            service.add_variant(s, content, variant.body, actor=actor, rules=rules)
-        except Invalid as exc:  # nothing is committed: the item and its variants go together
-            raise Invalid(
-                f"Post variant {index + 1}: {exc.message}",
-                {f"variants.{index}.{name}": text for name, text in exc.fields.items()},
-            ) from None
-    s.commit()
+    content = service.add_item(
+        db.session(), parse_json(service.NewContent), actor=signed_in(), rules=compliance_rules()
+    )
     response = json_response(content_out(content), 201)
     response.headers["Location"] = url_for("content_api.get_content", content_id=content.id)
     return response
@@ -314,10 +286,7 @@ def create_content() -> Response:
 @operation(summary="Get a library item", tag=TAG, response=ContentOut, errors=(404,))
 def get_content(content_id: int) -> Response:
     """Return one item; drafts and items in review are hidden from sellers and reps."""
-    s = db.session()
-    body = content_out(service.get_content(s, content_id, signed_in()))
-    s.commit()
-    return json_response(body)
+    return json_response(content_out(service.get_content(db.session(), content_id, signed_in())))
 
 
 @bp.patch("/content/<int:content_id>")
@@ -333,11 +302,9 @@ def update_content(content_id: int) -> Response:
     """Change the given fields, keep the others; contributors change only their own drafts."""
     s = db.session()
     actor = signed_in()
-    content = service.get_content(s, content_id, actor)
-    service.require_edit(actor, content)
+    content = service.get_editable(s, content_id, actor)  # refused before the body is read
     patch = parse_json(ContentPatch)
     current = {name: getattr(content, name) for name in ContentData.model_fields}
     data = validate(ContentData, {**current, **patch.model_dump(exclude_unset=True)})
     service.update_content(s, content, data, actor=actor)
-    s.commit()
     return json_response(content_out(content))

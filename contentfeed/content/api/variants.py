@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
 )
 
@@ -28,7 +27,6 @@ from contentfeed.content.models import (
     PostVariant,
 )
 from contentfeed.content.templating import VariantCheck
-from contentfeed.text import Input, MultiLineText
 
 
 class VariantOut(BaseModel):
@@ -51,14 +49,6 @@ class VariantList(BaseModel):
     """An item's post variants, in order."""
 
     items: list[VariantOut]
-
-
-class VariantIn(Input):
-    """A post variant's text: Jinja with {{ seller.first_name }}, {{ link }} and the like."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    body: MultiLineText
 
 
 def variant_out(variant: PostVariant) -> VariantOut:
@@ -86,7 +76,6 @@ def list_variants(content_id: int) -> Response:
     s = db.session()
     content = service.get_content(s, content_id, signed_in())
     body = VariantList(items=[variant_out(v) for v in content.variants])
-    s.commit()
     return json_response(body)
 
 
@@ -97,20 +86,12 @@ def list_variants(content_id: int) -> Response:
     tag=TAG,
     response=CheckedVariantOut,
     status=201,
-    body=VariantIn,
+    body=service.VariantData,
     errors=(404, 409),
 )
 def create_variant(content_id: int) -> Response:
     """Add a variant after checking its template, length and compliance."""
-    s = db.session()
-    actor = signed_in()
-    content = service.get_content(s, content_id, actor)
-    service.require_edit(actor, content)
-    data = parse_json(VariantIn)
-    variant, check = service.add_variant(
-        s, content, data.body, actor=actor, rules=compliance_rules()
-    )
-    s.commit()
+    variant, check = _save(content_id, None)
     return json_response(checked_variant_out(variant, check), 201)
 
 
@@ -120,22 +101,26 @@ def create_variant(content_id: int) -> Response:
     summary="Change a post variant",
     tag=TAG,
     response=CheckedVariantOut,
-    body=VariantIn,
+    body=service.VariantData,
     errors=(404,),
 )
 def update_variant(content_id: int, variant_id: int) -> Response:
     """Change a variant's text after checking it again."""
+    variant, check = _save(content_id, variant_id)
+    return json_response(checked_variant_out(variant, check))
+
+
+def _save(content_id: int, variant_id: int | None) -> tuple[PostVariant, VariantCheck]:
+    """Add a variant (no id) or change one, refusing who may not before reading the body."""
     s = db.session()
     actor = signed_in()
     content = service.get_content(s, content_id, actor)
-    variant = service.get_variant(content, variant_id)
+    variant = service.get_variant(content, variant_id) if variant_id is not None else None
     service.require_edit(actor, content)
-    data = parse_json(VariantIn)
-    check = service.update_variant(
-        s, content, variant, data.body, actor=actor, rules=compliance_rules()
+    data = parse_json(service.VariantData)
+    return service.save_variant(
+        s, content, data.body, actor=actor, rules=compliance_rules(), variant=variant
     )
-    s.commit()
-    return json_response(checked_variant_out(variant, check))
 
 
 @bp.delete("/content/<int:content_id>/variants/<int:variant_id>")
@@ -148,5 +133,4 @@ def delete_variant(content_id: int, variant_id: int) -> Response:
     content = service.get_content(s, content_id, actor)
     variant = service.get_variant(content, variant_id)
     service.delete_variant(s, content, variant, actor=actor)
-    s.commit()
     return Response(status=204)

@@ -41,7 +41,6 @@ def _transition(content_id: int, action: str) -> Response:
     content = service.get_content(s, content_id, actor)
     data = optional_json(ActionIn)
     service.transition(s, content, action, actor=actor, comment=data.comment)
-    s.commit()
     return json_response(content_out(content))
 
 

@@ -30,6 +30,7 @@ from contentfeed.content.imports.columns import (
 )
 from contentfeed.content.imports.export import (
     export_csv,
+    streamed,
     template_csv,
     template_json,
     template_rows,
@@ -68,6 +69,7 @@ __all__ = [
     "report_csv",
     "report_of",
     "start_import",
+    "streamed",
     "template_csv",
     "template_json",
     "template_rows",

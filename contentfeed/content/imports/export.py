@@ -169,3 +169,18 @@ def _export_lines(s: Session, stmt: sa.Select[Content], zone: ZoneInfo) -> Itera
         for item in items:
             s.expunge(item)  # keep memory flat on a large library
         yield "".join(lines)
+
+
+def streamed(s: Session, chunks: Iterator[str]) -> Iterator[str]:
+    """Yield a download's chunks without holding a transaction (and its locks) while the
+    client reads.
+
+    The body is sent after the request's boundary committed and its teardown closed the
+    session, so this closes it again when the stream ends (or when the client goes away).
+    """
+    try:
+        for chunk in chunks:
+            s.rollback()  # nothing is written while streaming: this only ends the read
+            yield chunk
+    finally:
+        s.close()

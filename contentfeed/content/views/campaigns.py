@@ -12,7 +12,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import Session
 
 from contentfeed import db
 from contentfeed.accounts import access
@@ -31,26 +30,23 @@ from contentfeed.content.views.common import (
 from contentfeed.errors import DomainError
 
 
-def _save_campaign(s: Session, form: CampaignForm, campaign: Campaign | None) -> Campaign | None:
+def _save_campaign(form: CampaignForm, campaign: Campaign | None) -> Campaign | None:
     """Save the form through the service; on refusal put the reason beside its field."""
     try:
-        saved = service.save_campaign(
-            s,
+        return service.save_campaign(
+            db.session(),
             name=form.name.data or "",
             description=form.description.data or "",
             starts_at=day_bound(form.starts_on.data, time.min),
             ends_at=day_bound(form.ends_on.data, time(23, 59, 59)),
             campaign=campaign,
         )
-    except DomainError as exc:
-        s.rollback()
+    except DomainError as exc:  # refused before anything changed; the 422 rolls back
         if "ends_at" in exc.fields:
             form.ends_on.errors = [*form.ends_on.errors, exc.fields["ends_at"]]
         else:
             apply_errors(form, exc)
         return None
-    s.commit()
-    return saved
 
 
 @bp.route("/campaigns", methods=["GET", "POST"])
@@ -60,7 +56,7 @@ def campaigns() -> ResponseReturnValue:
     s = db.session()
     form = CampaignForm()
     if form.validate_on_submit():
-        campaign = _save_campaign(s, form, None)
+        campaign = _save_campaign(form, None)
         if campaign is not None:
             flash(
                 f"Campaign {campaign.name} is created; links carry utm_campaign={campaign.slug}.",
@@ -83,7 +79,7 @@ def campaign_edit(campaign_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         form.starts_on.data = local_date(campaign.starts_at)
         form.ends_on.data = local_date(campaign.ends_at)
-    if form.validate_on_submit() and _save_campaign(s, form, campaign) is not None:
+    if form.validate_on_submit() and _save_campaign(form, campaign) is not None:
         flash(f"Campaign {campaign.name} is saved.", "success")
         return redirect(url_for("content.campaign_edit", campaign_id=campaign.id))
     items = service.list_library(

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from contentfeed.accounts import access
+from contentfeed.accounts.access import User
 from contentfeed.accounts.forms import LANGUAGES
-from contentfeed.accounts.models import User
 from contentfeed.content import service
 from contentfeed.content.assets import ALLOWED_TYPES
 from contentfeed.content.forms import PRIORITIES

@@ -15,14 +15,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
+from contentfeed.accounts.access import Role, User
 from contentfeed.accounts.forms import LANGUAGES
-from contentfeed.accounts.models import Role, User
 from contentfeed.content import service
 from contentfeed.content.models import (
     Content,
@@ -182,8 +181,9 @@ def _describe(event: ContentEvent, names: dict[str, dict[int, str]]) -> EventVie
 
 
 def _render_detail(
-    s: Session, content: Content, user: User, refused: Refused | None = None, status: int = 200
+    content: Content, user: User, refused: Refused | None = None, status: int = 200
 ) -> ResponseReturnValue:
+    s = db.session()
     rules = compliance_rules()
     variants = []
     for variant in content.variants:
@@ -231,7 +231,7 @@ def detail(content_id: int) -> ResponseReturnValue:
     """Show an item's story: its link card, details, workflow, variants and history."""
     s = db.session()
     user = signed_in()
-    return _render_detail(s, service.get_content(s, content_id, user), user)
+    return _render_detail(service.get_content(s, content_id, user), user)
 
 
 @bp.post("/library/<int:content_id>/workflow/<action>")
@@ -246,11 +246,9 @@ def workflow(content_id: int, action: str) -> Response:
     back = url_for("content.detail", content_id=content_id)
     try:
         service.transition(s, content, action, actor=user, comment=request.form.get("comment", ""))
-    except (Conflict, Invalid) as exc:
-        s.rollback()
+    except (Conflict, Invalid) as exc:  # refused before anything changed
         flash(exc.message, "error")
         return redirect(back)
-    s.commit()
     if action == "approve":
         label, _ = status_of(content, utcnow())
         if label == "Expired":
@@ -279,43 +277,33 @@ def _flash_check(check: VariantCheck, done: str) -> None:
 @access.require_role(*service.AUTHORS)
 def variant_new(content_id: int) -> ResponseReturnValue:
     """Add a post variant, refused beside its text when the template can't be used."""
-    s = db.session()
-    user = signed_in()
-    content = service.get_content(s, content_id, user)
-    body = request.form.get("body", "")
-    try:
-        variant, check = service.add_variant(s, content, body, actor=user, rules=compliance_rules())
-    except Conflict as exc:
-        s.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("content.detail", content_id=content_id))
-    except Invalid as exc:
-        s.rollback()
-        return _render_detail(s, content, user, Refused(None, body, exc.message), 422)
-    s.commit()
-    _flash_check(check, f"Variant {variant.position} is added.")
-    return redirect(url_for("content.detail", content_id=content_id) + f"#variant-{variant.id}")
+    return _save_variant(content_id, None)
 
 
 @bp.post("/library/<int:content_id>/variants/<int:variant_id>")
 @access.require_role(*service.AUTHORS)
 def variant_edit(content_id: int, variant_id: int) -> ResponseReturnValue:
     """Change a post variant's text, refused beside it when the template can't be used."""
+    return _save_variant(content_id, variant_id)
+
+
+def _save_variant(content_id: int, variant_id: int | None) -> ResponseReturnValue:
     s = db.session()
     user = signed_in()
     content = service.get_content(s, content_id, user)
-    variant = service.get_variant(content, variant_id)
+    variant = service.get_variant(content, variant_id) if variant_id is not None else None
     body = request.form.get("body", "")
     try:
-        check = service.update_variant(
-            s, content, variant, body, actor=user, rules=compliance_rules()
+        saved, check = service.save_variant(
+            s, content, body, actor=user, rules=compliance_rules(), variant=variant
         )
+    except Conflict as exc:  # too many variants, refused before anything changed
+        flash(exc.message, "error")
+        return redirect(url_for("content.detail", content_id=content_id))
     except Invalid as exc:
-        s.rollback()
-        return _render_detail(s, content, user, Refused(variant_id, body, exc.message), 422)
-    s.commit()
-    _flash_check(check, f"Variant {variant.position} is saved.")
-    return redirect(url_for("content.detail", content_id=content_id) + f"#variant-{variant.id}")
+        return _render_detail(content, user, Refused(variant_id, body, exc.message), 422)
+    _flash_check(check, f"Variant {saved.position} is {'added' if variant is None else 'saved'}.")
+    return redirect(url_for("content.detail", content_id=content_id) + f"#variant-{saved.id}")
 
 
 @bp.post("/library/<int:content_id>/variants/<int:variant_id>/delete")
@@ -328,11 +316,9 @@ def variant_delete(content_id: int, variant_id: int) -> Response:
     variant = service.get_variant(content, variant_id)
     try:
         service.delete_variant(s, content, variant, actor=user)
-    except Conflict as exc:
-        s.rollback()
+    except Conflict as exc:  # refused before anything changed
         flash(exc.message, "error")
     else:
-        s.commit()
         flash(f"Variant {variant.position} is deleted.", "success")
     return redirect(url_for("content.detail", content_id=content_id) + "#variants")
 
@@ -348,16 +334,15 @@ def preview(content_id: int) -> Response:
     except NotFound as exc:
         return json_error(404, exc.message)
     payload = request.get_json(silent=True)
-    body = payload.get("body") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        payload = {}
+    body = payload.get("body")
     if not isinstance(body, str):
         return json_error(422, "Send the post text as 'body'.", {"body": "Missing."})
-    seller_id = payload.get("seller_id") if isinstance(payload, dict) else None
-    seller = None
-    if seller_id is not None:
-        if isinstance(seller_id, int) and not isinstance(seller_id, bool):
-            seller = s.get(User, seller_id)
-        if seller is None or seller.role is not Role.SELLER or not seller.is_active:
-            return json_error(422, "Choose an active seller.", {"seller_id": "Not a seller."})
+    try:
+        seller = service.find_preview_seller(s, payload.get("seller_id"))
+    except Invalid as exc:
+        return json_error(422, exc.message, exc.fields)
     try:
         check = service.check_body(content, body, compliance_rules(), seller=seller)
     except Invalid as exc:

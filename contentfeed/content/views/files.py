@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import (
     current_app,
     send_from_directory,
@@ -13,22 +12,15 @@ from flask.typing import ResponseReturnValue
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.content.assets import asset_path
-from contentfeed.content.models import (
-    Asset,
-)
+from contentfeed.content.assets import asset_path, find_asset
 from contentfeed.content.views import bp
-from contentfeed.errors import NotFound
 
 
 @bp.get("/files/<public_id>/<path:filename>")
 @access.public
 def file(public_id: str, filename: str) -> ResponseReturnValue:
     """Serve an uploaded file at its stable public address (sellers' links point here)."""
-    s = db.session()
-    asset = s.scalar(sa.select(Asset).where(Asset.public_id == public_id))
-    if asset is None or asset.filename != filename:
-        raise NotFound("This file is no longer available.")
+    asset = find_asset(db.session(), public_id, filename)
     folder = Path(current_app.config["UPLOAD_DIR"])
     path = asset_path(asset, folder)
     response = send_from_directory(

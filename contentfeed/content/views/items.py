@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,7 +17,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from contentfeed import db
@@ -34,6 +34,7 @@ from contentfeed.content.views import bp
 from contentfeed.content.views.common import (
     apply_errors,
     apply_validation,
+    compliance_rules,
     json_error,
     signed_in,
     to_utc,
@@ -42,8 +43,9 @@ from contentfeed.errors import DomainError
 from contentfeed.forms import options
 
 
-def _content_form(s: Session, content: Content | None) -> ContentForm:
+def _content_form(content: Content | None) -> ContentForm:
     """Build the item form with its choices, pre-filled from an item on first view."""
+    s = db.session()
     form = ContentForm(obj=content)
     form.campaign_id.choices = options(
         [(0, "No campaign")] + [(c.id, c.name) for c, _ in service.list_campaigns(s)]
@@ -57,10 +59,10 @@ def _content_form(s: Session, content: Content | None) -> ContentForm:
     return form
 
 
-def _content_data(form: ContentForm, url: str) -> service.ContentData | None:
+def _content_data(form: ContentForm, url: str, model: type[Data]) -> Data | None:
     """Check the form's values as the service will; put any complaint beside its field."""
     try:
-        return service.ContentData.model_validate(
+        return model.model_validate(
             {
                 "url": url.strip(),
                 "title": form.title.data or "",
@@ -88,18 +90,21 @@ def _chosen_file(form: ContentForm) -> FileStorage | None:
     return data if isinstance(data, FileStorage) and data.filename else None
 
 
+Data = TypeVar("Data", bound=service.ContentData)
+
+
 @bp.route("/library/new", methods=["GET", "POST"])
 @access.require_role(*service.AUTHORS)
 def new() -> ResponseReturnValue:
     """Add an item from a web address (pre-filled from the page) or an uploaded file."""
     s = db.session()
     user = signed_in()
-    form = _content_form(s, None)
+    form = _content_form(None)
     if form.validate_on_submit():
         upload = _chosen_file(form)
         if upload is not None and (form.url.data or "").strip():
             form.file.errors = [*form.file.errors, "Choose a web address or a file, not both."]
-        data = _content_data(form, "" if upload else form.url.data or "")
+        data = _content_data(form, "" if upload else form.url.data or "", service.NewContent)
         if data is not None and not form.errors:
             folder = Path(current_app.config["UPLOAD_DIR"])
             asset: Asset | None = None
@@ -115,16 +120,14 @@ def new() -> ResponseReturnValue:
                         uploaded_by=user,
                     )
                     asset_url = public_url(asset, current_app.config["PUBLIC_BASE_URL"])
-                content = service.create_content(
-                    s, data, actor=user, asset=asset, asset_url=asset_url
+                content = service.add_item(
+                    s, data, actor=user, rules=compliance_rules(), asset=asset, asset_url=asset_url
                 )
-            except DomainError as exc:
-                s.rollback()
+            except DomainError as exc:  # the 422 answer rolls the asset's row back
                 if asset is not None:
                     asset_path(asset, folder).unlink(missing_ok=True)
                 apply_errors(form, exc)
             else:
-                s.commit()
                 flash(
                     f"“{content.title}” is saved as a draft. Write a post variant next.", "success"
                 )
@@ -143,21 +146,18 @@ def edit(content_id: int) -> ResponseReturnValue:
     """Change an item's details; an uploaded file's address stays as it is."""
     s = db.session()
     user = signed_in()
-    content = service.get_content(s, content_id, user)
-    service.require_edit(user, content)
-    form = _content_form(s, content)
+    content = service.get_editable(s, content_id, user)
+    form = _content_form(content)
     del form.file
     if form.validate_on_submit():
         url = content.url if content.asset_id is not None else form.url.data or ""
-        data = _content_data(form, url)
+        data = _content_data(form, url, service.ContentData)
         if data is not None:
             try:
                 service.update_content(s, content, data, actor=user)
             except DomainError as exc:
-                s.rollback()
                 apply_errors(form, exc)
             else:
-                s.commit()
                 flash(f"“{content.title}” is saved.", "success")
                 return redirect(url_for("content.detail", content_id=content.id))
     return render_template("content/form.html", form=form, content=content), (
