@@ -26,7 +26,6 @@ from contentfeed.content.imports.columns import (
     MAX_ROWS,
     VARIANT_COLUMNS,
     ColumnHelp,
-    column_key,
 )
 from contentfeed.content.imports.export import (
     export_csv,
@@ -58,7 +57,6 @@ __all__ = [
     "RowOutcome",
     "author_of",
     "can_open",
-    "column_key",
     "export_csv",
     "get_batch",
     "imported_titles",

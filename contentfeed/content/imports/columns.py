@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,11 +76,6 @@ COLUMN_HELP: tuple[ColumnHelp, ...] = (
         f"up to variant_{service.MAX_VARIANTS} if you need more.",
     ),
 )
-
-
-def column_key(name: str) -> str:
-    """Normalise a column name: 'Image URL' and 'image-url' both mean image_url."""
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
 def csv_line(values: Sequence[Any]) -> str:

@@ -12,9 +12,10 @@ from contentfeed.content.imports.columns import (
     KNOWN_COLUMNS,
     MAX_ROWS,
     ROW_KEY,
-    column_key,
 )
-from contentfeed.sheets import decode_upload, read_csv, refuse_file, unquote_formula
+from contentfeed.sheets import column_key, read_sheet, read_text, refuse_file
+
+EMPTY_HINT = "Fill in a template and upload it again."
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,7 @@ class ParsedFile:
 
 def parse_upload(filename: str, data: bytes, *, max_rows: int = MAX_ROWS) -> ParsedFile:
     """Read a CSV or JSON upload into row dicts, or refuse the whole file saying why."""
-    text = decode_upload(
-        data, kinds="CSV or JSON", empty_hint="Fill in a template and upload it again."
-    )
+    text = read_text(data, kinds="CSV or JSON", empty_hint=EMPTY_HINT).text
     suffix = PurePath(filename).suffix.lower()
     starts_json = text.lstrip()[:1] in ("[", "{")
     if suffix == ".json" or (suffix not in (".csv", ".txt") and starts_json):
@@ -59,31 +58,14 @@ def _check_columns(keys: Sequence[str]) -> None:
 
 
 def _read_csv(text: str) -> ParsedFile:
-    records = read_csv(text)
-    while records and not any(cell.strip() for cell in records[0]):  # blank lines on top
-        records.pop(0)
-    if not records:
-        raise refuse_file("The file is empty. Fill in a template and upload it again.")
-    header = records[0]
-    keys = [column_key(name) for name in header]
-    repeated = sorted({k for k in keys if k and keys.count(k) > 1})
-    if repeated:
-        raise refuse_file(f"The column {repeated[0]} appears more than once in the first line.")
-    _check_columns(keys)
-    ignored = [
-        name.strip()
-        for name, key in zip(header, keys, strict=True)
-        if key and key not in KNOWN_COLUMNS
-    ]
+    sheet = read_sheet(text, empty_hint=EMPTY_HINT)
+    _check_columns(sheet.keys)
+    ignored = [column.name for column in sheet.unknown(KNOWN_COLUMNS) if column.key]
     rows: list[dict[str, Any]] = []
-    for number, record in enumerate(records[1:], start=2):
-        row: dict[str, Any] = {}
-        for key, cell in zip(keys, record, strict=False):
-            value = unquote_formula(cell.replace("\r\n", "\n").strip())
-            if key in KNOWN_COLUMNS and value:
-                row[key] = value
+    for record in sheet.rows:
+        row = {k: v for k, v in record.cells.items() if k in KNOWN_COLUMNS and v}
         if row:
-            rows.append({ROW_KEY: number, **row})
+            rows.append({ROW_KEY: record.number, **row})
     if not rows:
         raise refuse_file("The file names its columns but has no rows to import.")
     return ParsedFile(rows=rows, ignored_columns=ignored)

@@ -12,6 +12,7 @@ from contentfeed.content.imports.columns import (
     csv_line,
 )
 from contentfeed.content.models import Content, ImportBatch
+from contentfeed.sheets import RowReport
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,14 @@ class RowOutcome:
         return self.content_id is not None
 
     @property
+    def report(self) -> RowReport:
+        """Say it as every import reports a row: its number, accepted or not, and why."""
+        return RowReport(self.row, self.is_imported, "; ".join(self.reasons))
+
+    @property
     def text(self) -> str:
         """Describe a refused row in words: 'row 7: url — …; target_teams — …'."""
-        return f"row {self.row}: " + "; ".join(self.reasons)
+        return self.report.text
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from contentfeed.content.imports.columns import (
     CAMPAIGN_NAME_MAX,
     FIELD_COLUMNS,
     VARIANT_COLUMNS,
-    column_key,
 )
 from contentfeed.content.models import Content, ContentKind
 from contentfeed.content.templating import TemplateRefused, blocked_word_in
@@ -145,10 +144,15 @@ def variant_reason(column: str, body: str, exc: TemplateRefused, rules: service.
     return f"{column} — {message}"
 
 
+def _kind_key(value: str) -> str:
+    """Normalise a kind as typed: 'Case study' and 'case-study' both mean case_study."""
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
 def _kind(value: str) -> ContentKind | None:
-    key = column_key(value)
+    key = _kind_key(value)
     for kind in ContentKind:
-        if key in (kind.value, column_key(kind.label)):
+        if key in (kind.value, _kind_key(kind.label)):
             return kind
     return None
 
