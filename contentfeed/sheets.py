@@ -1,17 +1,25 @@
 """Spreadsheets in and out.
 
-Reading uploads (CSV, and JSON for the library): the checks every import shares, refusing a
-whole file with a message a marketer or an admin can act on. Writing CSV: every export goes
-through ``csv_text`` / ``csv_download``, so every file has the same line endings, encoding
-and protection against cells a spreadsheet would run as formulas (lead names, UTM values and
-titles come from outside and could start with "=").
+Reading uploads: one reader for every import (``read_text`` then ``read_sheet``). It finds
+the encoding (UTF-8 with or without a byte-order mark, UTF-16 with one, and Windows-1252 /
+Latin-1 as Excel saves "CSV" in German and other Western locales), the delimiter (``,``,
+``;`` as German Excel writes, or a tab), normalises the header ("Image URL", "image-url"
+and "IMAGE_URL:" all mean image_url, with aliases given by the caller) and numbers each row
+as the spreadsheet shows it; ``RowReport`` is the per-row outcome every import reports.
+Whole files are refused with a message a marketer or an admin can act on.
+
+Writing CSV: every export goes through ``csv_text`` / ``csv_download``, so every file has
+the same line endings, encoding and protection against cells a spreadsheet would run as
+formulas (lead names, UTM values and titles come from outside and could start with "=").
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from flask import Response
 
@@ -21,6 +29,12 @@ from contentfeed.errors import Invalid
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx/.ods (zip), .xls (OLE)
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode text" (tab-separated)
+DELIMITERS = (",", ";", "\t")
+# Control characters no text file holds; found after decoding as Windows-1252 they mean the
+# bytes were something else (UTF-16 without its mark, a binary file).
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOT_KEY = re.compile(r"[\W_]+")
 
 
 def refuse_file(message: str) -> Invalid:
@@ -28,16 +42,49 @@ def refuse_file(message: str) -> Invalid:
     return Invalid(message, {"file": message})
 
 
+# --- the text of an upload -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadText:
+    """An upload's text and the encoding it was read in."""
+
+    text: str
+    encoding: str  # "utf-8", "utf-16" or "cp1252"
+
+
+def read_text(data: bytes, *, kinds: str = "CSV", empty_hint: str = "") -> UploadText:
+    """Return an upload's text in whichever encoding it was saved (UTF-8, UTF-16 with a
+    byte-order mark, else Windows-1252), refusing empty files, spreadsheet workbooks and
+    binary files. ``kinds`` names what may be uploaded ("CSV", "CSV or JSON")."""
+    _refuse_empty_or_workbook(data, empty_hint)
+    if data.startswith(UTF16_BOMS):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _not_text() from None
+        if not text.strip(" \t\r\n"):
+            raise refuse_file(f"The file is empty. {empty_hint}".strip())
+        encoding = "utf-16"
+    else:
+        try:
+            text, encoding = data.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError:
+            try:
+                text, encoding = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:  # bytes Windows-1252 leaves undefined
+                raise _not_text() from None
+            if _NOT_TEXT.search(text):
+                raise _not_text() from None
+    if "\x00" in text:
+        raise refuse_file(f"This isn't a {kinds} file. Upload a file like the template.")
+    return UploadText(text, encoding)
+
+
 def decode_upload(data: bytes, *, kinds: str = "CSV", empty_hint: str = "") -> str:
-    """Return an upload's text, refusing empty files, spreadsheet workbooks, non-UTF-8 text
-    and binary files. ``kinds`` names what may be uploaded ("CSV", "CSV or JSON")."""
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise refuse_file(f"The file is empty. {empty_hint}".strip())
-    if data.startswith(WORKBOOK_SIGNATURES):
-        raise refuse_file(
-            "This is a spreadsheet workbook, not a CSV file. In your spreadsheet choose "
-            "Save as (or Download) with the format “CSV UTF-8”, then upload that file."
-        )
+    """Return an upload's UTF-8 text, refusing empty files, spreadsheet workbooks, other
+    encodings and binary files (for imports not yet reading through ``read_text``)."""
+    _refuse_empty_or_workbook(data, empty_hint)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -50,20 +97,160 @@ def decode_upload(data: bytes, *, kinds: str = "CSV", empty_hint: str = "") -> s
     return text
 
 
+def _refuse_empty_or_workbook(data: bytes, empty_hint: str) -> None:
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise refuse_file(f"The file is empty. {empty_hint}".strip())
+    if data.startswith(WORKBOOK_SIGNATURES):
+        raise refuse_file(
+            "This is a spreadsheet workbook, not a CSV file. In your spreadsheet choose "
+            "Save as (or Download) with the format “CSV UTF-8”, then upload that file."
+        )
+
+
+def _not_text() -> Invalid:
+    return refuse_file(
+        "The file isn't UTF-8 or Windows-1252 text, so names with accents would be garbled. "
+        "Save it as “CSV UTF-8” and upload it again."
+    )
+
+
+# --- records, the header and rows -----------------------------------------------------------
+
+
+def detect_delimiter(text: str) -> str:
+    """Return the delimiter the header line uses most: ``;`` only when it outnumbers ``,``,
+    a tab only when it outnumbers both (a name with a comma stays one cell)."""
+    header_line = text.lstrip("\r\n").split("\n", 1)[0]
+    commas, semicolons, tabs = (header_line.count(d) for d in DELIMITERS)
+    if tabs > max(commas, semicolons):
+        return "\t"
+    return ";" if semicolons > commas else ","
+
+
 def read_csv(text: str) -> list[list[str]]:
-    """Split CSV text into records (; or , between cells, whichever the header uses).
+    """Split CSV text into records (``detect_delimiter`` picks ``,`` ``;`` or a tab).
 
     Blank lines are kept, so a record's position matches the row number a spreadsheet shows.
     """
-    header_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text))
     try:
         return list(reader)
     except csv.Error as exc:
         raise refuse_file(
             f"The file couldn't be read as CSV (line {reader.line_num}: {exc})."
         ) from None
+
+
+def column_key(name: str, aliases: Mapping[str, str] | None = None) -> str:
+    """Normalise a column name: case, spaces, a byte-order mark and punctuation don't count
+    ('Image URL', 'image-url' and 'IMAGE_URL:' are image_url); then apply the aliases
+    (whose names are normalised the same way)."""
+    key = _NOT_KEY.sub("_", name.replace("\ufeff", "").strip().lower()).strip("_")
+    if aliases:
+        return {_NOT_KEY.sub("_", k.lower()).strip("_"): v for k, v in aliases.items()}.get(
+            key, key
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of an uploaded sheet: its name as the file spells it, and its key."""
+
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One data row: its number as a spreadsheet shows it (the header is row 1 unless blank
+    lines come first), and its cells by column key, trimmed, formula quotes undone."""
+
+    number: int
+    cells: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """An uploaded sheet: its columns and its non-blank rows."""
+
+    columns: list[Column]
+    rows: list[SheetRow]
+    delimiter: str
+
+    @property
+    def keys(self) -> list[str]:
+        """Return the column keys in the file's order."""
+        return [column.key for column in self.columns]
+
+    def missing(self, required: Iterable[str]) -> list[str]:
+        """Return the required columns the sheet lacks, in the order given."""
+        return [key for key in required if key not in self.keys]
+
+    @property
+    def found(self) -> str:
+        """Name the columns found, for a message about the ones missing."""
+        return ", ".join(key for key in self.keys if key) or "nothing"
+
+    def unknown(self, known: Collection[str]) -> list[Column]:
+        """Return the columns an import leaves out (unnamed ones included)."""
+        return [column for column in self.columns if column.key not in known]
+
+
+def read_sheet(
+    text: str, *, aliases: Mapping[str, str] | None = None, empty_hint: str = ""
+) -> Sheet:
+    """Read CSV text into a header and numbered rows, or refuse it: empty (past blank lines
+    on top), or a column named twice. Rows whose cells are all empty are left out."""
+    records = read_csv(text)
+    first = 0
+    while first < len(records) and not any(cell.strip() for cell in records[first]):
+        first += 1
+    if first == len(records):
+        raise refuse_file(f"The file is empty. {empty_hint}".strip())
+    columns = [Column(name.strip(), column_key(name, aliases)) for name in records[first]]
+    keys = [column.key for column in columns]
+    repeated = sorted({k for k in keys if k and keys.count(k) > 1})
+    if repeated:
+        raise refuse_file(f"The column {repeated[0]} appears more than once in the first line.")
+    rows = []
+    for number, record in enumerate(records[first + 1 :], start=first + 2):
+        if not any(cell.strip() for cell in record):
+            continue
+        cells = {
+            key: unquote_formula(cell.replace("\r\n", "\n").strip())
+            for key, cell in zip(keys, record, strict=False)
+        }
+        rows.append(SheetRow(number, cells))
+    return Sheet(columns=columns, rows=rows, delimiter=detect_delimiter(text))
+
+
+# --- the per-row report ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowReport:
+    """What became of one row of an upload: its number, accepted or refused, and why."""
+
+    number: int
+    accepted: bool
+    message: str = ""
+
+    @property
+    def text(self) -> str:
+        """Say it in words: 'row 7: url — missing'."""
+        return f"row {self.number}: {self.message}" if self.message else f"row {self.number}"
+
+
+def report_rows(
+    reports: Iterable[RowReport], *, accepted: str = "imported", refused: str = "refused"
+) -> list[list[object]]:
+    """Return per-row outcomes as CSV rows (header first), in row order, for csv_download."""
+    ordered = sorted(reports, key=lambda report: report.number)
+    return [
+        ["row", "outcome", "message"],
+        *([r.number, accepted if r.accepted else refused, r.message] for r in ordered),
+    ]
 
 
 # --- writing -------------------------------------------------------------------------------

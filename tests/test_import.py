@@ -340,12 +340,61 @@ def test_semicolon_separated_csv_with_a_byte_order_mark_is_read(
     assert item.variants[0].body == "Zeile eins\n{{ link }}"
 
 
+def test_a_windows_1252_file_with_semicolons_as_german_excel_saves_it_is_read(
+    app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    text = (
+        "title;url;summary;variant_1\r\n"
+        "Größe zählt;https://example.com/groesse;Spart 20 € garantiert;{{ link }}\r\n"
+    )
+    _, progress = run(client_as("marketer"), "export.csv", text.encode("cp1252"))
+    assert progress["imported"] == 1
+    item = by_url(app)["https://example.com/groesse"]
+    assert (item.title, item.summary) == ("Größe zählt", "Spart 20 € garantiert")
+
+
+def test_a_latin_1_file_is_read(app: Flask, client_as: Callable[[str], FlaskClient]) -> None:
+    data = "title,url\nGröße,https://x.example\n".encode("latin-1")
+    _, progress = run(client_as("marketer"), "latin1.csv", data)
+    assert progress["imported"] == 1
+    assert by_url(app)["https://x.example"].title == "Größe"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8"])
+def test_a_tab_separated_file_is_read(
+    app: Flask, client_as: Callable[[str], FlaskClient], encoding: str
+) -> None:
+    # Excel's "Unicode text" is tab-separated UTF-16 with a byte-order mark.
+    text = "title\turl\ttopics\r\nZoë, the story\thttps://example.com/zoe\tcloud; data\r\n"
+    _, progress = run(client_as("marketer"), "export.txt", text.encode(encoding))
+    assert progress["imported"] == 1
+    item = by_url(app)["https://example.com/zoe"]
+    assert (item.title, item.topics) == ("Zoë, the story", ["cloud", "data"])
+
+
+def test_odd_header_spellings_name_the_same_columns(
+    app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    text = (
+        "\ufeff TITLE: ,URL*,Image-URL,Target  Languages,Variant #1\r\n"
+        "Odd headers,https://example.com/odd,https://example.com/odd.png,de,{{ link }}\r\n"
+    )
+    _, progress = run(client_as("marketer"), "odd.csv", text.encode("utf-8"))
+    assert progress["imported"] == 1
+    item = by_url(app)["https://example.com/odd"]
+    assert item.title == "Odd headers"
+    assert item.image_url == "https://example.com/odd.png"
+    assert item.target_languages == ["de"]
+    assert item.variants[0].body == "{{ link }}"
+
+
 @pytest.mark.parametrize(
     ("filename", "data", "message"),
     [
         ("empty.csv", b"", "The file is empty."),
         ("header-only.csv", b"title,url\r\n", "has no rows to import"),
-        ("latin1.csv", "title,url\nGröße,https://x.example\n".encode("latin-1"), "isn't UTF-8"),
+        # Neither UTF-8 nor Windows-1252 (0x81 is undefined there): not text we can read.
+        ("unknown.csv", b"title,url\n\x81\x8d,https://x.example\n", "isn't UTF-8"),
         ("guide.pdf", b"%PDF-1.7 binary", "isn't a CSV or JSON file"),
         ("sheet.csv", b"PK\x03\x04\x14\x00", "spreadsheet workbook"),
         ("broken.json", b'[{"title": "x",}]', "isn't valid JSON (line 1"),

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import IO
 
 import filetype
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Asset
-from contentfeed.errors import Invalid
+from contentfeed.errors import Invalid, NotFound
 
 # extension -> MIME type, for the kinds of file marketing shares.
 ALLOWED_TYPES = {
@@ -93,6 +94,14 @@ def store_upload(
     )
     s.add(asset)
     s.flush()
+    return asset
+
+
+def find_asset(s: Session, public_id: str, filename: str) -> Asset:
+    """Return the uploaded file at this public address, or raise NotFound."""
+    asset = s.scalar(sa.select(Asset).where(Asset.public_id == public_id))
+    if asset is None or asset.filename != filename:
+        raise NotFound("This file is no longer available.")
     return asset
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,12 +18,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
-from sqlalchemy.orm import Session
 
 from contentfeed import db
 from contentfeed.accounts import access
-from contentfeed.accounts.models import User
+from contentfeed.accounts.access import User
 from contentfeed.content import imports, service
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid, NotFound
@@ -36,8 +33,7 @@ REPORT_TABS = ("refused", "imported")
 
 
 def _user() -> User:
-    user: User = current_user._get_current_object()
-    return user
+    return access.signed_in_user()
 
 
 def _wants_json() -> bool:
@@ -51,20 +47,6 @@ def _detail_url(content_id: int, *, external: bool = False) -> str | None:
     if "content.detail" not in current_app.view_functions:
         return None
     return url_for("content.detail", content_id=content_id, _external=external)
-
-
-def _streamed(s: Session, chunks: Iterator[str]) -> Iterator[str]:
-    """Yield chunks without holding a transaction (and its locks) while the client reads.
-
-    The body is sent after the request's own teardown closed the session, so the stream
-    closes it again when it ends (or when the client goes away).
-    """
-    try:
-        for chunk in chunks:
-            s.commit()  # nothing was written: this only ends the read transaction
-            yield chunk
-    finally:
-        s.close()
 
 
 def _attachment(filename: str) -> dict[str, str]:
@@ -94,7 +76,6 @@ def start() -> ResponseReturnValue:
             except Invalid as exc:
                 error = exc.fields.get("file", exc.message)
             else:
-                s.commit()
                 rows = f"{batch.total:,} row{'s' if batch.total != 1 else ''}"
                 flash(f"“{batch.filename}” is uploaded: {rows} to import.", "success")
                 return redirect(url_for(".batch", batch_id=batch.id))
@@ -125,9 +106,8 @@ def batch(batch_id: int) -> ResponseReturnValue:
         lines = imports.report_csv(
             s, found, lambda cid: _detail_url(cid, external=True) or str(cid)
         )
-        s.commit()
         return Response(
-            stream_with_context(_streamed(s, lines)),
+            stream_with_context(imports.streamed(s, lines)),
             mimetype="text/csv",
             headers=_attachment(f"contentfeed-import-{found.id}-report.csv"),
         )
@@ -182,7 +162,8 @@ def step(batch_id: int) -> ResponseReturnValue:
         zone=_importer_zone(author),
         chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"],
     )
-    s.commit()
+    # One step is one chunk: the request's boundary commits it (with the batch's progress,
+    # which the page's next step and other requests read), so there is no commit per chunk.
     if _wants_json():
         return jsonify(progress.as_json())
     anchor = "report" if progress.is_finished else "progress"
@@ -229,9 +210,8 @@ def export() -> ResponseReturnValue:
     zone = viewer_zone()
     lines = imports.export_csv(s, _user(), query, zone, utcnow())
     today = datetime.now(zone).date().isoformat()
-    s.commit()
     return Response(
-        stream_with_context(_streamed(s, lines)),
+        stream_with_context(imports.streamed(s, lines)),
         mimetype="text/csv",
         headers=_attachment(f"contentfeed-library-{today}.csv"),
     )

@@ -1,0 +1,245 @@
+"""Checking one row: every field read and every reason to refuse it collected."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from contentfeed.accounts.models import User
+from contentfeed.content import service
+from contentfeed.content.imports.columns import (
+    CAMPAIGN_NAME_MAX,
+    FIELD_COLUMNS,
+    VARIANT_COLUMNS,
+)
+from contentfeed.content.models import Content, ContentKind
+from contentfeed.content.templating import TemplateRefused, blocked_word_in
+
+
+class RowRefused(Exception):
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+@dataclass
+class Chunk:
+    """What processing one chunk needs to know and remembers between its rows."""
+
+    s: Session
+    actor: User
+    rules: service.Compliance
+    zone: ZoneInfo
+    teams: dict[str, int]
+    team_names: list[str]
+    titles_by_url: dict[str, str]
+
+
+def read_row(
+    chunk: Chunk, row: Mapping[str, Any]
+) -> tuple[service.ContentData, str, list[tuple[str, str]]]:
+    """Check every field of a row, collecting every reason to refuse it."""
+    reasons: list[str] = []
+    fields: dict[str, Any] = {}
+
+    def text(column: str) -> str:
+        value = row.get(column)
+        if value is None or isinstance(value, str):
+            return (value or "").strip()
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            reasons.append(f"{column} — must be text")
+            return ""
+        return str(value)
+
+    title, url = text("title"), text("url")
+    if not title:
+        reasons.append("title — missing: every row needs a title")
+    if not url:
+        reasons.append("url — missing: every row needs the web address of the content")
+    fields.update(title=title, url=url, summary=text("summary"), image_url=text("image_url"))
+    kind_text = text("kind")
+    if kind_text:
+        kind = _kind(kind_text)
+        if kind is None:
+            names = ", ".join(k.label.lower() for k in ContentKind)
+            reasons.append(f"kind — “{kind_text}” isn't a kind; use one of: {names}")
+        else:
+            fields["kind"] = kind
+    campaign = text("campaign")
+    if len(campaign) > CAMPAIGN_NAME_MAX:
+        reasons.append(f"campaign — the name is too long: at most {CAMPAIGN_NAME_MAX} characters")
+    fields["language"] = text("language") or "en"
+    for column in ("topics", "target_regions", "target_languages"):
+        values = _list(row.get(column))
+        if values is None:
+            reasons.append(f"{column} — must be text such as “a; b” or a list of texts")
+        else:
+            fields[column] = values
+    fields["target_team_ids"] = _team_ids(chunk, row.get("target_teams"), reasons)
+    priority = _priority(row.get("priority"))
+    if priority is None:
+        reasons.append(f"priority — “{row.get('priority')}” isn't a whole number from 1 to 5")
+    else:
+        fields["priority"] = priority
+    for column in ("starts_at", "expires_at"):
+        raw = text(column)
+        if raw:
+            moment = _moment(raw, chunk.zone)
+            if moment is None:
+                reasons.append(
+                    f"{column} — “{raw}” isn't a date; write it as 2026-12-01 or 2026-12-01T09:00"
+                )
+            else:
+                fields[column] = moment
+    data = service.ContentData()
+    try:
+        data = service.ContentData.model_validate(fields)
+    except ValidationError as exc:
+        reasons.extend(_validation_reasons(exc, {r.split(" — ", 1)[0] for r in reasons}))
+    if url and url in chunk.titles_by_url:
+        reasons.append(f"url — duplicate: “{chunk.titles_by_url[url]}” already has this address")
+    variants = []
+    sample = Content(title=title, summary=fields["summary"], url=url)
+    for column in VARIANT_COLUMNS:
+        body = text(column)
+        if not body:
+            continue
+        variants.append((column, body))
+        try:
+            service.check_body(sample, body, chunk.rules)
+        except TemplateRefused as exc:
+            reasons.append(variant_reason(column, body, exc, chunk.rules))
+    if reasons:
+        raise RowRefused(sorted(reasons, key=_column_order))
+    return data, campaign, variants
+
+
+_ORDER = {name: index for index, name in enumerate((*FIELD_COLUMNS, *VARIANT_COLUMNS))}
+
+
+def _column_order(reason: str) -> int:
+    """Sort a row's reasons in the order of the columns they are about."""
+    return _ORDER.get(reason.split(" — ", 1)[0], len(_ORDER))
+
+
+def variant_reason(column: str, body: str, exc: TemplateRefused, rules: service.Compliance) -> str:
+    message = exc.message
+    line = exc.line
+    if line is None:
+        # Blocked words are found in the whole text; point at the line that holds one.
+        for number, text in enumerate(body.splitlines(), start=1):
+            if blocked_word_in(text, rules.blocked_words):
+                line = number
+                message = f"Line {line}: {message}"
+                break
+    if message.startswith("Line "):
+        message = "line " + message.removeprefix("Line ")
+    return f"{column} — {message}"
+
+
+def _kind_key(value: str) -> str:
+    """Normalise a kind as typed: 'Case study' and 'case-study' both mean case_study."""
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
+def _kind(value: str) -> ContentKind | None:
+    key = _kind_key(value)
+    for kind in ContentKind:
+        if key in (kind.value, _kind_key(kind.label)):
+            return kind
+    return None
+
+
+def _list(value: Any) -> list[str] | None:
+    if value is None or isinstance(value, str):
+        return [part.strip() for part in re.split(r"[;,]", value or "") if part.strip()]
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return None
+
+
+def _names(value: Any) -> list[str] | None:
+    """Split team names on ';' (or on ',' when there is no ';'), keeping 'Sales, North' whole."""
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    if not isinstance(value, str):
+        return None if value is not None else []
+    separator = ";" if ";" in value else ","
+    return [part.strip() for part in value.split(separator) if part.strip()]
+
+
+def _team_ids(chunk: Chunk, value: Any, reasons: list[str]) -> list[int]:
+    if isinstance(value, str) and value.strip().lower() in chunk.teams:
+        return [chunk.teams[value.strip().lower()]]
+    names = _names(value)
+    if names is None:
+        reasons.append("target_teams — must be team names separated by ;")
+        return []
+    unknown = [name for name in names if name.lower() not in chunk.teams]
+    if unknown:
+        which = " or ".join(f"“{name}”" for name in unknown)
+        known = chunk.team_names
+        hint = f" (teams: {', '.join(known)})" if 0 < len(known) <= 8 else ""
+        reasons.append(f"target_teams — no team called {which}{hint}")
+    return sorted({chunk.teams[name.lower()] for name in names if name.lower() in chunk.teams})
+
+
+def _priority(value: Any) -> int | None:
+    if value is None or value == "":
+        return 3
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d+(\.0+)?\s*", value):
+        number = int(float(value))
+    else:
+        return None
+    return number if 1 <= number <= 5 else None
+
+
+def _moment(value: str, zone: ZoneInfo) -> datetime | None:
+    """Read an ISO 8601 date or date-time; a date or a time without offset is in `zone`."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return datetime.combine(date.fromisoformat(value), time(), tzinfo=zone).astimezone(UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+_FIELD_COLUMNS = {"target_team_ids": "target_teams", "campaign_id": "campaign"}
+
+
+def _validation_reasons(exc: ValidationError, already: set[str]) -> list[str]:
+    reasons = []
+    for error in exc.errors():
+        column = (
+            _FIELD_COLUMNS.get(str(error["loc"][0]), str(error["loc"][0])) if error["loc"] else ""
+        )
+        message = str(error["msg"]).removeprefix("Value error, ")
+        context = error.get("ctx") or {}
+        if error["type"] == "string_too_long":
+            message = f"is too long: at most {context.get('max_length', 0):,} characters"
+        elif error["type"] == "too_long":
+            message = f"has too many entries: at most {context.get('max_length', 0)}"
+        elif column == "language":
+            message = "use a language code such as en or de"
+        if not column and message.startswith("expires_at "):
+            column, message = "expires_at", message.removeprefix("expires_at ")
+        if column in already:
+            continue
+        reasons.append(f"{column} — {message}" if column else message)
+    return reasons

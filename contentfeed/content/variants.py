@@ -1,0 +1,210 @@
+"""Post variants: the texts sellers share, checked in the sandbox; and render failures.
+
+Never commits; the caller commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from pydantic import ConfigDict
+from sqlalchemy.orm import Session
+
+from contentfeed.accounts.models import Role, User
+from contentfeed.content.compliance import Compliance
+from contentfeed.content.history import record_event
+from contentfeed.content.models import Content, ContentEvent, ContentStatus, PostVariant
+from contentfeed.content.templating import (
+    SAMPLE_SELLER,
+    ContentView,
+    SellerView,
+    VariantCheck,
+    check_variant,
+)
+from contentfeed.content.visibility import require_edit
+from contentfeed.errors import Conflict, Invalid, NotFound
+from contentfeed.text import Input, MultiLineText, checked_text
+
+MAX_VARIANTS = 10
+
+
+class VariantData(Input):
+    """A post variant's text: Jinja with {{ seller.first_name }}, {{ link }} and the like."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: MultiLineText
+
+
+def seller_view(user: User | None) -> SellerView:
+    """Describe a seller to post templates."""
+    if user is None:
+        return SAMPLE_SELLER
+    title = user.seller_profile.title if user.seller_profile else ""
+    return SellerView(first_name=user.first_name, name=user.name, title=title)
+
+
+def content_view(content: Content) -> ContentView:
+    """Describe an item to post templates."""
+    return ContentView(title=content.title, summary=content.summary, url=content.url)
+
+
+def check_body(
+    content: Content, body: str, rules: Compliance, seller: User | None = None, link: str = ""
+) -> VariantCheck:
+    """Check a variant's text against the sandbox, the length limit and compliance."""
+    checked_text("body", body, multiline=True)
+    return check_variant(
+        body,
+        content=content_view(content),
+        link=link or rules.preview_link,
+        disclosure=rules.disclosure,
+        blocked_words=rules.blocked_words,
+        seller=seller_view(seller),
+    )
+
+
+def add_variant(
+    s: Session, content: Content, body: str, *, actor: User, rules: Compliance
+) -> tuple[PostVariant, VariantCheck]:
+    """Add a post variant after checking it; return it with the check's warnings."""
+    require_edit(actor, content)
+    if len(content.variants) >= MAX_VARIANTS:
+        raise Conflict(f"An item can have at most {MAX_VARIANTS} variants.")
+    check = check_body(content, body, rules)
+    position = max((v.position for v in content.variants), default=0) + 1
+    variant = PostVariant(content=content, body=body.strip(), position=position)
+    s.add(variant)
+    s.flush()
+    record_event(s, content, actor, "variant_added", changes={"variant": position})
+    return variant, check
+
+
+def save_variant(
+    s: Session,
+    content: Content,
+    body: str,
+    *,
+    actor: User,
+    rules: Compliance,
+    variant: PostVariant | None = None,
+) -> tuple[PostVariant, VariantCheck]:
+    """Add a post variant, or change the given one, after checking its text."""
+    if variant is None:
+        return add_variant(s, content, body, actor=actor, rules=rules)
+    return variant, update_variant(s, content, variant, body, actor=actor, rules=rules)
+
+
+def find_preview_seller(s: Session, seller_id: object) -> User | None:
+    """Return the active seller a preview is rendered for (None: the sample seller), or refuse."""
+    if seller_id is None:
+        return None
+    seller = None
+    if isinstance(seller_id, int) and not isinstance(seller_id, bool):
+        seller = s.get(User, seller_id)
+    if seller is None or seller.role is not Role.SELLER or not seller.is_active:
+        raise Invalid("Choose an active seller.", {"seller_id": "Not a seller."})
+    return seller
+
+
+def get_variant(content: Content, variant_id: int) -> PostVariant:
+    """Return one of an item's variants or raise NotFound."""
+    for variant in content.variants:
+        if variant.id == variant_id:
+            return variant
+    raise NotFound("No such variant on this item.")
+
+
+def update_variant(
+    s: Session, content: Content, variant: PostVariant, body: str, *, actor: User, rules: Compliance
+) -> VariantCheck:
+    """Change a variant's text after checking it."""
+    require_edit(actor, content)
+    check = check_body(content, body, rules)
+    if variant.body != body.strip():
+        variant.body = body.strip()
+        record_event(s, content, actor, "variant_edited", changes={"variant": variant.position})
+    s.flush()
+    return check
+
+
+def delete_variant(s: Session, content: Content, variant: PostVariant, *, actor: User) -> None:
+    """Remove a variant; an approved item keeps at least one."""
+    require_edit(actor, content)
+    if content.status is not ContentStatus.DRAFT and len(content.variants) <= 1:
+        raise Conflict("This item is in use; it needs at least one variant. Add another first.")
+    content.variants.remove(variant)
+    record_event(s, content, actor, "variant_deleted", changes={"variant": variant.position})
+    s.flush()
+
+
+RENDER_FAILED = "variant_failed"
+_MAX_FAILED_SELLER_IDS = 1000  # enough to count the sellers of a big team
+
+
+def note_render_failures(
+    s: Session, variant_id: int, reason: str, seller_ids: Sequence[int], now: datetime
+) -> None:
+    """Record for the item's authors that a variant could not be rendered for some sellers.
+
+    One entry per variant text and reason: later runs that fail the same way add their
+    sellers to it instead of filling the item's history with copies.
+    """
+    variant = s.get(PostVariant, variant_id)
+    if variant is None:
+        return
+    earlier = s.scalars(
+        sa.select(ContentEvent)
+        .where(
+            ContentEvent.content_id == variant.content_id,
+            ContentEvent.action == RENDER_FAILED,
+            ContentEvent.created_at >= variant.updated_at,
+        )
+        .order_by(ContentEvent.id.desc())
+    )
+    for event in earlier:
+        if event.changes.get("variant_id") == variant.id and event.changes.get("reason") == reason:
+            ids = sorted({*event.changes.get("seller_ids", []), *seller_ids})
+            ids = ids[:_MAX_FAILED_SELLER_IDS]
+            event.changes = {**event.changes, "seller_ids": ids, "last_at": now.isoformat()}
+            return
+    ids = sorted(set(seller_ids))[:_MAX_FAILED_SELLER_IDS]
+    record_event(
+        s,
+        variant.content,
+        None,
+        RENDER_FAILED,
+        changes={
+            "variant": variant.position,
+            "variant_id": variant.id,
+            "reason": reason,
+            "seller_ids": ids,
+            "last_at": now.isoformat(),
+        },
+    )
+
+
+def render_problems(content: Content) -> dict[int, list[str]]:
+    """Say, per variant, for how many sellers its current text could not be rendered, and why."""
+    problems: dict[int, list[str]] = {}
+    updated = {v.id: v.updated_at for v in content.variants}
+    for event in content.events:
+        variant_id = event.changes.get("variant_id")
+        if event.action != RENDER_FAILED or variant_id not in updated:
+            continue
+        if event.created_at < updated[variant_id]:
+            continue  # about an earlier text of the variant
+        problems.setdefault(variant_id, []).append(describe_render_failure(event))
+    return problems
+
+
+def describe_render_failure(event: ContentEvent) -> str:
+    """Say a recorded render failure in words."""
+    n = len(event.changes.get("seller_ids", []))
+    sellers = "1 seller" if n == 1 else f"{n:,}{'+' if n >= _MAX_FAILED_SELLER_IDS else ''} sellers"
+    return (
+        f"Variant {event.changes.get('variant', '?')} could not be rendered for {sellers}: "
+        f"{event.changes.get('reason', 'unknown reason')}"
+    )

@@ -1,0 +1,143 @@
+"""What every library page shares: the signed-in author, form errors, dates in words."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    current_app,
+    jsonify,
+)
+from flask_wtf import FlaskForm
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+
+from contentfeed.accounts import access
+from contentfeed.accounts.access import User
+from contentfeed.accounts.forms import LANGUAGES
+from contentfeed.content import service
+from contentfeed.content.assets import ALLOWED_TYPES
+from contentfeed.content.forms import PRIORITIES
+from contentfeed.content.models import (
+    Content,
+    ContentStatus,
+)
+from contentfeed.content.views import bp
+from contentfeed.db import utcnow
+from contentfeed.errors import CODES, DomainError
+from contentfeed.ui import viewer_zone
+
+DASH = "\u2013"  # en dash, for date ranges
+PRIORITY_LABELS = dict(PRIORITIES)
+
+
+def signed_in() -> User:
+    return access.signed_in_user()
+
+
+def compliance_rules() -> service.Compliance:
+    return service.Compliance.from_config(current_app.config)
+
+
+def apply_errors(form: FlaskForm, error: DomainError) -> None:
+    """Show a service's field errors beside the form's fields."""
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+    if not any(hasattr(form, name) for name in error.fields):
+        form.form_errors.append(error.message)
+
+
+def apply_validation(form: FlaskForm, error: ValidationError) -> None:
+    """Show pydantic's complaints beside the fields they are about."""
+    for problem in error.errors():
+        message = problem["msg"].removeprefix("Value error, ")
+        name = str(problem["loc"][0]) if problem["loc"] else ""
+        field = getattr(form, name, None) if name else None
+        message = message[:1].upper() + message[1:]
+        if field is None:
+            form.form_errors.append(message)
+        else:
+            field.errors = [*field.errors, message]
+
+
+def json_error(status: int, message: str, fields: dict[str, str] | None = None) -> Response:
+    response = jsonify(error=CODES.get(status, "error"), message=message, fields=fields or {})
+    response.status_code = status
+    return response
+
+
+def to_utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+def day_bound(day: date | None, at: time) -> datetime | None:
+    """Turn a date picked in the viewer's zone into a UTC moment."""
+    if day is None:
+        return None
+    return datetime.combine(day, at, tzinfo=viewer_zone()).astimezone(UTC)
+
+
+def local_date(value: datetime | None) -> date | None:
+    return value.astimezone(viewer_zone()).date() if value is not None else None
+
+
+def window_text(starts: datetime | None, ends: datetime | None, empty: str = "always") -> str:
+    """Describe a publish window briefly: a date range, 'until 15 Dec', 'from 3 Dec' or 'always'."""
+    zone = viewer_zone()
+    this_year = datetime.now(zone).year
+    start = starts.astimezone(zone) if starts else None
+    end = ends.astimezone(zone) if ends else None
+
+    def day(moment: datetime, *, month: bool = True, year: bool | None = None) -> str:
+        text = f"{moment.day} {moment:%b}" if month else str(moment.day)
+        show_year = moment.year != this_year if year is None else year
+        return f"{text} {moment.year}" if show_year and month else text
+
+    if start and end:
+        if start.date() == end.date():
+            return day(start)
+        if (start.year, start.month) == (end.year, end.month):
+            return f"{start.day}{DASH}{day(end)}"
+        if start.year == end.year:
+            return f"{day(start, year=False)} {DASH} {day(end)}"
+        return f"{day(start, year=True)} {DASH} {day(end, year=True)}"
+    if start:
+        return f"from {day(start)}"
+    if end:
+        return f"until {day(end)}"
+    return empty
+
+
+def status_of(content: Content, now: datetime) -> tuple[str, str]:
+    """Return the status people see (an approved item's window counts) and its badge kind."""
+    if content.status is ContentStatus.APPROVED:
+        if content.expires_at is not None and content.expires_at <= now:
+            return "Expired", "warning"
+        if content.starts_at is not None and content.starts_at > now:
+            return "Scheduled", "info"
+        return "Active", "success"
+    kind = "accent" if content.status is ContentStatus.IN_REVIEW else "neutral"
+    return content.status.label, kind
+
+
+def domain_of(url: str) -> str:
+    """Return the host of a web address without 'www.', as LinkedIn's link cards show it."""
+    return (urlsplit(url).hostname or "").removeprefix("www.")
+
+
+@bp.context_processor
+def _library_helpers() -> dict[str, Any]:
+    return {
+        "window_text": window_text,
+        "status_of": status_of,
+        "domain_of": domain_of,
+        "priority_label": lambda n: PRIORITY_LABELS.get(n, str(n)),
+        "language_name": lambda code: LANGUAGES.get(code, code),
+        "now": utcnow(),
+        "viewer_zone_name": viewer_zone().key,
+        "upload_accept": ",".join([*(f".{ext}" for ext in ALLOWED_TYPES), ".jpeg"]),
+    }

@@ -1,0 +1,358 @@
+"""The item page: its story, the workflow, post variants and their preview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from contentfeed import db
+from contentfeed.accounts import access
+from contentfeed.accounts import service as accounts
+from contentfeed.accounts.access import Role, User
+from contentfeed.accounts.forms import LANGUAGES
+from contentfeed.content import service
+from contentfeed.content.models import (
+    Content,
+    ContentEvent,
+    ContentKind,
+)
+from contentfeed.content.templating import (
+    LINKEDIN_MAX_CHARS,
+    PLACEHOLDERS,
+    SAMPLE_SELLER,
+    VariantCheck,
+)
+from contentfeed.content.views import bp
+from contentfeed.content.views.common import (
+    PRIORITY_LABELS,
+    compliance_rules,
+    json_error,
+    signed_in,
+    status_of,
+)
+from contentfeed.db import utcnow
+from contentfeed.errors import Conflict, Invalid, NotFound
+from contentfeed.suggestions import service as suggestions
+from contentfeed.ui import localtime
+
+FIELD_LABELS = {
+    "title": "Title",
+    "summary": "Summary",
+    "url": "Web address",
+    "image_url": "Image",
+    "kind": "Kind",
+    "campaign_id": "Campaign",
+    "language": "Language",
+    "topics": "Topics",
+    "target_team_ids": "Teams",
+    "target_regions": "Regions",
+    "target_languages": "Seller languages",
+    "priority": "Priority",
+    "starts_at": "Publish from",
+    "expires_at": "Expires",
+}
+EVENT_TEXT = {
+    "created": "added this item as a draft",
+    "edited": "edited the details",
+    "submit": "sent it for approval",
+    "approve": "approved it",
+    "send_back": "sent it back to draft",
+    "archive": "archived it",
+    "variant_added": "added variant {n}",
+    "variant_edited": "edited variant {n}",
+    "variant_deleted": "deleted variant {n}",
+}
+WORKFLOW_DONE = {
+    "submit": "Sent for approval. A marketer will review it.",
+    "send_back": "Sent back to draft with your comment.",
+    "archive": "Archived. Sellers won't be suggested it any more.",
+}
+
+
+@dataclass(frozen=True)
+class VariantView:
+    """A variant as the item page shows it: its text (as typed), its preview or its problem."""
+
+    id: int | None
+    position: int
+    body: str
+    check: VariantCheck | None
+    error: str
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One line of the audit trail, in words."""
+
+    actor: str
+    text: str
+    at: datetime
+    comment: str
+    changes: list[Change]
+    action: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A variant the service refused, to show again with the typed text and the reason."""
+
+    variant_id: int | None
+    body: str
+    error: str
+
+
+def _variant_view(
+    content: Content, variant_id: int | None, position: int, body: str, rules: service.Compliance
+) -> VariantView:
+    try:
+        check = service.check_body(content, body, rules)
+    except Invalid as exc:
+        return VariantView(variant_id, position, body, None, exc.message)
+    return VariantView(variant_id, position, body, check, "")
+
+
+def _shown_value(key: str, value: Any, names: dict[str, dict[int, str]]) -> str:
+    """Say a stored value in words (names for ids, local times, labels for codes)."""
+    if value in (None, "", []):
+        return "none"
+    if key in {"starts_at", "expires_at"}:
+        return localtime(datetime.fromisoformat(value))
+    if key == "campaign_id":
+        return names["campaigns"].get(value, "a deleted campaign")
+    if key == "target_team_ids":
+        return ", ".join(names["teams"].get(i, "a deleted team") for i in value)
+    if key == "kind":
+        return ContentKind(value).label
+    if key == "language":
+        return LANGUAGES.get(str(value), str(value))
+    if key == "target_languages":
+        return ", ".join(LANGUAGES.get(v, v) for v in value)
+    if key == "priority":
+        return PRIORITY_LABELS.get(value, str(value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    text = str(value)
+    return text if len(text) <= 90 else text[:88] + "…"
+
+
+def _describe(event: ContentEvent, names: dict[str, dict[int, str]]) -> EventView:
+    changes = event.changes or {}
+    text = EVENT_TEXT.get(event.action, event.action.replace("_", " ")).format(
+        n=changes.get("variant", "")
+    )
+    shown = []
+    if event.action == "edited":
+        for key, pair in changes.items():
+            before, after = pair
+            if key == "summary":
+                shown.append(Change(FIELD_LABELS[key], "", "rewritten"))
+            else:
+                shown.append(
+                    Change(
+                        FIELD_LABELS.get(key, key.replace("_", " ").capitalize()),
+                        _shown_value(key, before, names),
+                        _shown_value(key, after, names),
+                    )
+                )
+    actor = event.actor.name if event.actor else "Someone no longer here"
+    if event.action == service.RENDER_FAILED:
+        actor = "The scheduler"
+        text = "reported: " + service.describe_render_failure(event)
+    return EventView(actor, text, event.created_at, event.comment, shown, event.action)
+
+
+def _render_detail(
+    content: Content, user: User, refused: Refused | None = None, status: int = 200
+) -> ResponseReturnValue:
+    s = db.session()
+    rules = compliance_rules()
+    variants = []
+    for variant in content.variants:
+        if refused is not None and refused.variant_id == variant.id:
+            variants.append(
+                VariantView(variant.id, variant.position, refused.body, None, refused.error)
+            )
+        else:
+            variants.append(
+                _variant_view(content, variant.id, variant.position, variant.body, rules)
+            )
+    names = {
+        "campaigns": {c.id: c.name for c, _ in service.list_campaigns(s)},
+        "teams": {t.id: t.name for t in accounts.list_teams(s)},
+    }
+    sellers = accounts.list_users(s, role=Role.SELLER.value, include_inactive=False, limit=500)
+    new_variant = (
+        refused if refused is not None and refused.variant_id is None else Refused(None, "", "")
+    )
+    return render_template(
+        "content/detail.html",
+        content=content,
+        variants=variants,
+        new_variant=new_variant,
+        refused=refused,
+        transitions=service.available_transitions(user, content),
+        can_edit=service.can_edit(user, content),
+        is_staff=user.role in service.STAFF,
+        sellers=sellers.items,
+        sample=SAMPLE_SELLER,
+        placeholders=PLACEHOLDERS,
+        limit=LINKEDIN_MAX_CHARS,
+        max_variants=service.MAX_VARIANTS,
+        team_names=names["teams"],
+        events=[_describe(e, names) for e in content.events],
+        render_problems=service.render_problems(content),
+        activity=suggestions.content_activity(s, content.id),
+        skip_reasons=suggestions.SKIP_REASONS,
+    ), status
+
+
+@bp.get("/library/<int:content_id>")
+@access.require_role(*service.AUTHORS)
+def detail(content_id: int) -> ResponseReturnValue:
+    """Show an item's story: its link card, details, workflow, variants and history."""
+    s = db.session()
+    user = signed_in()
+    return _render_detail(service.get_content(s, content_id, user), user)
+
+
+@bp.post("/library/<int:content_id>/workflow/<action>")
+@access.require_role(*service.AUTHORS)
+def workflow(content_id: int, action: str) -> Response:
+    """Move an item through the approval workflow."""
+    if action not in service.TRANSITIONS:
+        raise NotFound("No such workflow action.")
+    s = db.session()
+    user = signed_in()
+    content = service.get_content(s, content_id, user)
+    back = url_for("content.detail", content_id=content_id)
+    try:
+        service.transition(s, content, action, actor=user, comment=request.form.get("comment", ""))
+    except (Conflict, Invalid) as exc:  # refused before anything changed
+        flash(exc.message, "error")
+        return redirect(back)
+    if action == "approve":
+        label, _ = status_of(content, utcnow())
+        if label == "Expired":
+            flash(
+                "Approved, but its window has ended: change the expiry date to use it.", "warning"
+            )
+        elif label == "Scheduled":
+            flash(f"Approved. Sellers get it from {localtime(content.starts_at)}.", "success")
+        else:
+            flash("Approved. Sellers can be suggested it from now on.", "success")
+    else:
+        flash(WORKFLOW_DONE[action], "success")
+    return redirect(back)
+
+
+# --- variants ----------------------------------------------------------------------------
+
+
+def _flash_check(check: VariantCheck, done: str) -> None:
+    flash(done, "success")
+    for warning in check.warnings:
+        flash(warning, "warning")
+
+
+@bp.post("/library/<int:content_id>/variants")
+@access.require_role(*service.AUTHORS)
+def variant_new(content_id: int) -> ResponseReturnValue:
+    """Add a post variant, refused beside its text when the template can't be used."""
+    return _save_variant(content_id, None)
+
+
+@bp.post("/library/<int:content_id>/variants/<int:variant_id>")
+@access.require_role(*service.AUTHORS)
+def variant_edit(content_id: int, variant_id: int) -> ResponseReturnValue:
+    """Change a post variant's text, refused beside it when the template can't be used."""
+    return _save_variant(content_id, variant_id)
+
+
+def _save_variant(content_id: int, variant_id: int | None) -> ResponseReturnValue:
+    s = db.session()
+    user = signed_in()
+    content = service.get_content(s, content_id, user)
+    variant = service.get_variant(content, variant_id) if variant_id is not None else None
+    body = request.form.get("body", "")
+    try:
+        saved, check = service.save_variant(
+            s, content, body, actor=user, rules=compliance_rules(), variant=variant
+        )
+    except Conflict as exc:  # too many variants, refused before anything changed
+        flash(exc.message, "error")
+        return redirect(url_for("content.detail", content_id=content_id))
+    except Invalid as exc:
+        return _render_detail(content, user, Refused(variant_id, body, exc.message), 422)
+    _flash_check(check, f"Variant {saved.position} is {'added' if variant is None else 'saved'}.")
+    return redirect(url_for("content.detail", content_id=content_id) + f"#variant-{saved.id}")
+
+
+@bp.post("/library/<int:content_id>/variants/<int:variant_id>/delete")
+@access.require_role(*service.AUTHORS)
+def variant_delete(content_id: int, variant_id: int) -> Response:
+    """Delete a post variant (an item in use keeps at least one)."""
+    s = db.session()
+    user = signed_in()
+    content = service.get_content(s, content_id, user)
+    variant = service.get_variant(content, variant_id)
+    try:
+        service.delete_variant(s, content, variant, actor=user)
+    except Conflict as exc:  # refused before anything changed
+        flash(exc.message, "error")
+    else:
+        flash(f"Variant {variant.position} is deleted.", "success")
+    return redirect(url_for("content.detail", content_id=content_id) + "#variants")
+
+
+@bp.post("/library/<int:content_id>/preview")
+@access.require_role(*service.AUTHORS)
+def preview(content_id: int) -> Response:
+    """Render a variant's text for one seller (or the sample seller), as JSON."""
+    s = db.session()
+    user = signed_in()
+    try:
+        content = service.get_content(s, content_id, user)
+    except NotFound as exc:
+        return json_error(404, exc.message)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        payload = {}
+    body = payload.get("body")
+    if not isinstance(body, str):
+        return json_error(422, "Send the post text as 'body'.", {"body": "Missing."})
+    try:
+        seller = service.find_preview_seller(s, payload.get("seller_id"))
+    except Invalid as exc:
+        return json_error(422, exc.message, exc.fields)
+    try:
+        check = service.check_body(content, body, compliance_rules(), seller=seller)
+    except Invalid as exc:
+        return jsonify(
+            rendered="", length=0, limit=LINKEDIN_MAX_CHARS, warnings=[], error=exc.message
+        )
+    return jsonify(
+        rendered=check.rendered,
+        length=check.length,
+        limit=LINKEDIN_MAX_CHARS,
+        warnings=check.warnings,
+        error=None,
+    )
