@@ -9,7 +9,8 @@ after another in the caller's transaction; on SQLite they are local calls, not r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -163,6 +164,25 @@ def _insert_event_statement(dialect: str) -> sa.Insert:
     )
 
 
+@contextmanager
+def unit_of_work(conn: sa.Connection) -> Iterator[sa.Connection]:
+    """Commit the hot path's writes on ``conn`` when the block ends; roll back if it raises.
+
+    The webhook runs on a connection of its own, outside the request's session, so the
+    request boundary does not commit it: each of its writes (the raw event, kept before
+    the lead is read; the lead; a failure noted on the event) is one such named unit. On
+    an autocommit connection (PostgreSQL's hot engine) each statement is already durable
+    and the commit costs nothing.
+    """
+    try:
+        yield conn
+    except BaseException:
+        with suppress(*db.DATABASE_DOWN):  # a dead connection has nothing to roll back
+            conn.rollback()
+        raise
+    conn.commit()
+
+
 def insert_event(conn: sa.Connection, values: Mapping[str, Any]) -> int | None:
     """Add a raw event unless its (source, external_id) was received before.
 
@@ -176,18 +196,20 @@ def insert_event(conn: sa.Connection, values: Mapping[str, Any]) -> int | None:
 def insert_event_finding_touches(
     conn: sa.Connection, values: Mapping[str, Any], search: TouchSearch
 ) -> tuple[int | None, list[Credited]]:
-    """Add a raw event (as insert_event) and find the touches of the lead it carries.
+    """Keep a raw event (as insert_event, committed on its own before anything else) and
+    find the touches of the lead it carries.
 
-    On PostgreSQL one statement does both, and it commits the event on its own (the
-    connection is in autocommit mode) before the lead is written. Returns the new event's
-    id (None for a redelivery) and the touches.
+    On PostgreSQL one statement does both (on the autocommit connection it is its own
+    transaction); elsewhere the event is committed, then the touches are read. Returns the
+    new event's id (None for a redelivery) and the touches.
     """
     if conn.dialect.name != "postgresql":
-        event_id = insert_event(conn, values)
-        conn.commit()
+        with unit_of_work(conn):
+            event_id = insert_event(conn, values)
         return event_id, attribution.find_touches_for(conn, search)
     statement = _insert_event_finding_touches_statement(search.parts(conn.dialect.name))
-    rows = _run(conn, statement, {**values, **search.params()})
+    with unit_of_work(conn):
+        rows = _run(conn, statement, {**values, **search.params()})
     event_ids = [row.touch_id for row in rows if row.kind == "event"]
     return (event_ids[0] if event_ids else None), search.credited(rows)
 
