@@ -6,10 +6,8 @@ nothing and inserts one row; then check every accepted lead is stored and attrib
 PostgreSQL only. Each request is a distinct lead (its own webhook-id, signed with the
 standardwebhooks library as a sender would) carrying a seller's tracked-link code, so the
 real endpoint authenticates, stores the raw event, processes it into a lead and attributes
-it (through leads/fastpath.py, as in production). A third server runs the same app with
-that middleware taken out (the Flask view answers, through the same use case), to tell what
-the middleware is worth. All servers run with the same gunicorn settings; wrk loads them
-alternately, and each figure is compared with the others of the same run.
+it (through the Flask view over leads.webhook, as in production). Both servers run with the
+same gunicorn settings; wrk loads them alternately.
 """
 
 from __future__ import annotations
@@ -112,32 +110,20 @@ def main() -> None:
             "BENCH_PSYCOPG_URL": psycopg_url,
             "CONTENTFEED_CONFIG": f"{folder}/none.toml",
         }
-        real_port, flask_port, bare_port = free_port(), free_port(), free_port()
+        real_port, bare_port = free_port(), free_port()
         servers = [
             serve("real", real_port, env, args.workers),
-            serve("real_flask_webhook", flask_port, env, args.workers),
             serve("bare_intake", bare_port, env, args.workers),
         ]
         real_runs: list[Load] = []
-        flask_runs: list[Load] = []
         bare_runs: list[Load] = []
         try:
             for run in range(args.runs):
                 script = Path(folder) / f"run{run}.lua"
                 rows = Path(folder) / f"run{run}.tsv"
-                signed_rows(rows, secret, codes, args.per_run, start=2 * run * args.per_run)
+                signed_rows(rows, secret, codes, args.per_run, start=run * args.per_run)
                 script.write_text(LUA % rows)
-                # The Flask-only server gets deliveries of its own: the same webhook-ids
-                # would be redeliveries there, answered without writing a lead.
-                flask_rows = Path(folder) / f"run{run}_flask.tsv"
-                flask_script = Path(folder) / f"run{run}_flask.lua"
-                start = (2 * run + 1) * args.per_run
-                signed_rows(flask_rows, secret, codes, args.per_run, start=start)
-                flask_script.write_text(LUA % flask_rows)
                 real_runs.append(load(real_port, script, args.seconds, args.connections, threads=1))
-                flask_runs.append(
-                    load(flask_port, flask_script, args.seconds, args.connections, threads=1)
-                )
                 bare_runs.append(load(bare_port, script, args.seconds, args.connections, threads=1))
         finally:
             for server in servers:
@@ -151,10 +137,8 @@ def main() -> None:
                 sa.text("SELECT count(*) FROM inbound_event WHERE status = 'processed'")
             )
             events = s.scalar(sa.text("SELECT count(*) FROM inbound_event"))
-        answered = sum(r.requests for r in (*real_runs, *flask_runs))
+        answered = sum(r.requests for r in real_runs)
         rps_real = statistics.median(r.rps for r in real_runs)
-        rps_flask = statistics.median(r.rps for r in flask_runs)
-        p50_flask = statistics.median(r.p50_ms for r in flask_runs)
         rps_bare = statistics.median(r.rps for r in bare_runs)
         p50_real = statistics.median(r.p50_ms for r in real_runs)
         p99_real = statistics.median(r.p99_ms for r in real_runs)
@@ -163,11 +147,8 @@ def main() -> None:
         print(
             f"postgresql webhook {rps_real:7.0f} leads/s"
             f" p50 {p50_real:5.2f} ms p99 {p99_real:6.2f} ms"
-            f" | without the middleware {rps_flask:7.0f} leads/s p50 {p50_flask:5.2f} ms"
             f" | bare insert {rps_bare:7.0f} req/s p50 {p50_bare:5.2f} ms p99 {p99_bare:6.2f} ms"
-            f" | ratio {rps_real / rps_bare:5.1%} (without the middleware"
-            f" {rps_flask / rps_bare:5.1%}; with / without {rps_real / rps_flask:5.1%})"
-            f" | answered {answered:,}, events {events:,},"
+            f" | ratio {rps_real / rps_bare:5.1%} | answered {answered:,}, events {events:,},"
             f" processed {processed:,}, leads {stored:,}, attributed {attributed:,}"
         )
         if not (
@@ -176,7 +157,7 @@ def main() -> None:
             == processed
             == stored
             == attributed
-            <= answered + 2 * args.connections * args.runs
+            <= answered + args.connections * args.runs
         ):
             raise SystemExit("LEADS DO NOT ADD UP")
 

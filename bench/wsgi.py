@@ -1,5 +1,5 @@
-"""WSGI entry points for the benchmarks: the real app (with and without a fast-path
-middleware), and bare Flask apps that stand for the ceiling."""
+"""WSGI entry points for the benchmarks: the real app, and bare Flask apps that stand for
+the ceiling; and taking a fast-path middleware out of an app (tests, comparisons)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def real() -> Flask:
 
 
 def without_fastpath(app: Flask, kind: type[Any]) -> Flask:
-    """Take one fast-path middleware (e.g. WebhookFastPath) out of the app's WSGI chain."""
+    """Take one fast-path middleware (e.g. RedirectFastPath) out of the app's WSGI chain."""
     outer: Any = None
     layer: Any = app.wsgi_app
     while hasattr(layer, "inner"):
@@ -37,13 +37,6 @@ def without_fastpath(app: Flask, kind: type[Any]) -> Flask:
             return app
         outer, layer = layer, layer.inner
     raise LookupError(f"{kind.__name__} is not in the app's WSGI chain")
-
-
-def real_flask_webhook() -> Flask:
-    """The real app with the lead webhook served by its Flask view alone."""
-    from contentfeed.leads.fastpath import WebhookFastPath
-
-    return without_fastpath(real(), WebhookFastPath)
 
 
 def bare() -> Flask:

@@ -16,8 +16,10 @@ from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import Base
 from contentfeed.links import service
+from contentfeed.links.fastpath import RedirectFastPath
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.suggestions import service as suggestions
+from tests.fastpaths import app_served_both_ways
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -26,6 +28,10 @@ CHROME = (
 LINKEDIN_BOT = (
     "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)"
 )
+
+
+# Every test here runs through the redirect's WSGI fast path and through Flask alone.
+served_app = app_served_both_ways(RedirectFastPath)
 
 
 @pytest.fixture

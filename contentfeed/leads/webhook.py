@@ -2,9 +2,10 @@
 
 ``receive_delivery`` holds every check of a POST to /api/v1/webhooks/leads (size, signature
 or token, body, media type, fields), takes the lead in and says what to answer: status,
-headers and JSON body. The Flask view (leads/api.py) and the WSGI fast path
-(leads/fastpath.py) only turn a request into a ``Delivery`` and a ``Reply`` into a response,
-so both answer alike by construction.
+headers and JSON body. The Flask view (leads/api.py) only turns the request into a
+``Delivery`` and the ``Reply`` into a response. (A WSGI middleware serving signed
+deliveries below Flask measured within noise of the view, 99-103 %, and was removed:
+BENCHMARKS.md.)
 
 The intake runs on a connection of its own (autocommit on PostgreSQL) with Core statements,
 outside the request's session: its writes are committed by the named units of work of
@@ -19,7 +20,6 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from http import HTTPStatus
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,7 +34,6 @@ from contentfeed.leads.service import IntakeSettings, Outcome
 
 log = logging.getLogger("contentfeed.leads")
 
-PATH = "/api/v1/webhooks/leads"
 WRITE_SCOPE = "leads:write"
 
 
@@ -60,7 +59,7 @@ class Sender:
 
 @dataclass(frozen=True)
 class Delivery:
-    """A POST to the webhook as it arrived, whichever server layer received it."""
+    """A POST to the webhook as it arrived."""
 
     # Header names lower-cased.
     headers: Mapping[str, str]
@@ -78,11 +77,6 @@ class Reply:
     status: int
     body: Mapping[str, object]
     headers: tuple[tuple[str, str], ...] = field(default=())
-
-    @property
-    def status_line(self) -> str:
-        """Return the WSGI status line, e.g. '202 ACCEPTED'."""
-        return f"{self.status} {HTTPStatus(self.status).phrase.upper()}"
 
     def payload(self) -> bytes:
         """Return the body as JSON bytes."""

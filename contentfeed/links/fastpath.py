@@ -46,7 +46,7 @@ class RedirectFastPath:
             return self.inner(environ, start_response)
         headers = [
             *answer.headers,
-            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Type", service.REDIRECT_TYPE),
             ("Content-Length", "0"),
         ]
         start_response("302 FOUND", headers)

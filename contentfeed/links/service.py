@@ -305,6 +305,8 @@ def _follow(
     return link[1]
 
 
+# A redirect's (empty) body.
+REDIRECT_TYPE = "text/plain; charset=utf-8"
 # Where the fast path hands a visit's page answer on to the Flask view (the WSGI environ).
 PAGE_KEY = "contentfeed.links.page"
 

@@ -32,7 +32,9 @@ def follow(code: str) -> ResponseReturnValue:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         answer = service.answer_visit(service.hot_connections(app), visit, app.config)
     if isinstance(answer, service.Redirect):
-        return Response(status=302, headers=answer.headers)
+        return Response(
+            status=302, headers=answer.headers, content_type="text/plain; charset=utf-8"
+        )
     if answer is service.Page.PREVIEW:
         return render_template("links/preview.html"), 200
     if answer is service.Page.UNAVAILABLE:
