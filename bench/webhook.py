@@ -6,8 +6,8 @@ nothing and inserts one row; then check every accepted lead is stored and attrib
 PostgreSQL only. Each request is a distinct lead (its own webhook-id, signed with the
 standardwebhooks library as a sender would) carrying a seller's tracked-link code, so the
 real endpoint authenticates, stores the raw event, processes it into a lead and attributes
-it (through leads/fastpath.py, as in production). Both servers run with the same gunicorn
-settings; wrk loads them alternately.
+it (through the Flask view over leads.webhook, as in production). Both servers run with the
+same gunicorn settings; wrk loads them alternately.
 """
 
 from __future__ import annotations

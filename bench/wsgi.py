@@ -1,8 +1,10 @@
-"""WSGI entry points for bench/redirect.py: the real app, and a bare Flask app answering 302."""
+"""WSGI entry points for the benchmarks: the real app, and bare Flask apps that stand for
+the ceiling; and taking a fast-path middleware out of an app (tests, comparisons)."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from flask import Flask, redirect
 from werkzeug.wrappers import Response
@@ -20,6 +22,21 @@ def real() -> Flask:
             "log_level": "WARNING",
         }
     )
+
+
+def without_fastpath(app: Flask, kind: type[Any]) -> Flask:
+    """Take one fast-path middleware (e.g. RedirectFastPath) out of the app's WSGI chain."""
+    outer: Any = None
+    layer: Any = app.wsgi_app
+    while hasattr(layer, "inner"):
+        if isinstance(layer, kind):
+            if outer is None:
+                app.wsgi_app = layer.inner  # type: ignore[method-assign]
+            else:
+                outer.inner = layer.inner
+            return app
+        outer, layer = layer, layer.inner
+    raise LookupError(f"{kind.__name__} is not in the app's WSGI chain")
 
 
 def bare() -> Flask:

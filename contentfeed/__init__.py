@@ -65,13 +65,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_middleware(app: Flask, trusted_proxies: int) -> None:
-    """Answer tracked links and signed lead deliveries below Flask; behind proxies, trust
-    their forwarded headers."""
-    from contentfeed.leads.fastpath import WebhookFastPath
+    """Answer tracked links below Flask; behind proxies, trust their forwarded headers."""
     from contentfeed.links.fastpath import RedirectFastPath
 
     app.wsgi_app = RedirectFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
-    app.wsgi_app = WebhookFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     if trusted_proxies:
         n = trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

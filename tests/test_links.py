@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,14 +12,18 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from bench.wsgi import without_fastpath
 from contentfeed import db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import Base
 from contentfeed.links import service
+from contentfeed.links.fastpath import RedirectFastPath
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.suggestions import listing as suggestion_feed
 from contentfeed.suggestions import service as suggestions
+from tests.conftest import make_test_app
+from tests.fastpaths import SERVED_BY, app_served_both_ways
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -27,6 +32,10 @@ CHROME = (
 LINKEDIN_BOT = (
     "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)"
 )
+
+
+# Every test here runs through the redirect's WSGI fast path and through Flask alone.
+served_app = app_served_both_ways(RedirectFastPath)
 
 
 @pytest.fixture
@@ -174,3 +183,17 @@ def test_a_link_withdrawn_after_a_visit_answers_404_and_records_nothing(
     response = client.get(f"/r/{link.code}", headers={"User-Agent": CHROME})
     assert response.status_code == 404  # even though this process had seen the link
     assert len(clicks(app)) == 0
+
+
+@pytest.mark.parametrize("served_by", SERVED_BY)
+def test_a_link_followed_while_the_database_is_down_asks_to_come_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served_by: str
+) -> None:
+    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
+    down = make_test_app(f"sqlite:///{tmp_path / 'missing-folder' / 'contentfeed.db'}", tmp_path)
+    if served_by == "flask":
+        without_fastpath(down, RedirectFastPath)
+    response = down.test_client().get("/r/abcdEFGH")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "briefly unavailable" in response.get_data(as_text=True)

@@ -1,5 +1,5 @@
 """The lead webhook's answers: a redelivery gets the first answer, control characters are
-refused naming the field, on the fast path and in the Flask view alike."""
+refused naming the field, for a body with a Content-Length and a chunked one alike."""
 
 from __future__ import annotations
 
@@ -26,9 +26,8 @@ from contentfeed.leads.models import EventStatus, InboundEvent, Lead
 from tests.test_api import check_against_spec
 from tests.test_webhook import FORM, JSON, LEAD, URL, count, make_secret, signed_headers, spec_of
 
-# The fast path (WSGI middleware) serves bodies with a Content-Length; a chunked body has
-# none, so the Flask view takes it. Both must answer alike.
-ROUTES = ("fastpath", "view")
+# A body with a Content-Length, and a chunked one (no length): both must answer alike.
+ROUTES = ("length", "chunked")
 
 
 def post(
@@ -40,10 +39,10 @@ def post(
     msg_id: str | None = None,
     content_type: str = JSON,
 ) -> TestResponse:
-    """Post a signed delivery through the fast path or, with no length, the Flask view."""
+    """Post a signed delivery with its length or, chunked, without."""
     body = payload if isinstance(payload, str) else json.dumps(payload)
     headers = signed_headers(secret, body, msg_id=msg_id, content_type=content_type)
-    if route == "fastpath":
+    if route == "length":
         return client.post(URL, data=body.encode(), headers=headers)
     return client.post(
         URL,
@@ -128,6 +127,33 @@ def live(app: Flask) -> Iterator[LiveServer]:
     server.server.server_close()
 
 
+def test_a_chunked_signed_delivery_is_taken_in_as_one_with_a_length(
+    app: Flask, live: LiveServer
+) -> None:
+    """Transfer-Encoding: chunked, no Content-Length: the same 202 and the same lead."""
+    secret = make_secret(app)
+    body = json.dumps(LEAD).encode()
+    chunked = live.post(body, signed_headers(secret, body.decode()), chunked=True)
+    with_length = live.post(
+        body, signed_headers(secret, body.decode(), msg_id="msg_with_length"), chunked=False
+    )
+    assert chunked[0] == with_length[0] == 202, (chunked, with_length)
+    assert chunked[1]["status"] == with_length[1]["status"] == "processed"
+    assert chunked[1]["lead_id"] is not None
+    assert chunked[1]["lead_id"] != with_length[1]["lead_id"]
+    with app.app_context():
+        leads = db.session().scalars(sa.select(Lead).order_by(Lead.id)).all()
+        assert [lead.email for lead in leads] == ["jane.doe@example.com"] * 2
+        assert (
+            leads[0].extra
+            == leads[1].extra
+            == {
+                "newsletter": "weekly",
+                "answers": {"team_size": "50-200", "tools": ["crm", "erp"]},
+            }
+        )
+
+
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("payload", [LEAD, REFUSED], ids=["good", "refused"])
 def test_concurrent_copies_all_get_the_first_answer(
@@ -143,7 +169,7 @@ def test_concurrent_copies_all_get_the_first_answer(
 
     def deliver() -> None:
         barrier.wait()
-        answer = live.post(body.encode(), headers, chunked=route == "view")
+        answer = live.post(body.encode(), headers, chunked=route == "chunked")
         with lock:
             answers.append(answer)
 
@@ -265,7 +291,7 @@ def test_a_raw_nul_byte_in_the_body_is_refused_before_storing(
         client,
         secret,
         "email=a%40example.com&company=Acme\x00",
-        route="fastpath",
+        route="length",
         content_type=FORM,
     )
     assert response.status_code == 400, response.get_data(as_text=True)

@@ -8,7 +8,6 @@ Credit is computed under every model at once and stored on each touch, so report
 from __future__ import annotations
 
 import math
-import re
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -25,7 +24,7 @@ from contentfeed.content.models import Content
 from contentfeed.db import UTCDateTime
 from contentfeed.leads.models import CREDIT_MODELS, Lead, Touch
 from contentfeed.links.models import Click, TrackedLink
-from contentfeed.links.service import COOKIE_NAME
+from contentfeed.links.service import CODE_PATTERN, COOKIE_NAME
 from contentfeed.suggestions.models import Suggestion
 
 MODELS = CREDIT_MODELS
@@ -37,9 +36,6 @@ MODEL_LABELS: dict[str, str] = {
     "time_decay": "Time decay",
 }
 DEFAULT_HALF_LIFE_DAYS = 7.0
-# Tracked-link codes are URL-safe base64 (links.service.new_code); anything else in
-# utm_content is a marketer's own value, not ours.
-CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{4,16}")
 # Shares are stored to 6 decimals: fine enough for any report, short in JSON.
 _UNITS = 1_000_000
 

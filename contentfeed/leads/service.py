@@ -7,7 +7,6 @@ Signing secrets live in ``signing``, reading leads in ``listing`` and a lead's s
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -209,113 +208,6 @@ def mark_failed(event: InboundEvent, error: str, *, max_attempts: int, now: date
     event.error = error[:4000]
     event.attempts += 1
     event.next_attempt_at = next_attempt_at(event.attempts, max_attempts=max_attempts, now=now)
-
-
-def take_in(
-    conn: sa.Connection,
-    values: Mapping[str, Any],
-    data: Mapping[str, Any],
-    settings: IntakeSettings,
-    now: datetime | None = None,
-) -> Outcome:
-    """Store a delivery's raw event, commit it, then write its lead: the webhook's path.
-
-    ``data`` is the body as the caller decoded it (intake.read_data). The fields are checked
-    and the touches looked up (in the same round trip as the event's insert, on PostgreSQL)
-    before the lead is written in one more. A redelivery (same source
-    and id) answers where the first copy stands and changes nothing. A failure while writing
-    the lead is kept on the event and retried later by the job; fields at fault are kept as
-    a failed event and not retried; only a dead database raises.
-    """
-    now = now or utcnow()
-    try:
-        fields = intake.parse_lead(dict(data))
-    except DomainError as exc:
-        # The fields are at fault: the event is kept as failed for the admins to see, and
-        # not retried (the same body cannot do better).
-        failed = {**values, "status": EventStatus.FAILED, "error": _describe(exc)[:4000]}
-        event_id = store.insert_event(conn, {**failed, "attempts": 1})
-        conn.commit()
-        if event_id is None:
-            return _earlier_outcome(conn, values)
-        return Outcome(event_id, None, EventStatus.FAILED, problem=exc)
-
-    lead = lead_values(fields, values["received_at"])
-    search = attribution.touch_search(
-        fields.attribution_fields(),
-        email=fields.email,
-        converted_at=lead["submitted_at"],
-        lookback_days=settings.lookback_days,
-    )
-    event_id, touches = store.insert_event_finding_touches(conn, values, search)
-    conn.commit()  # nothing is lost: the raw event is safe before the lead is written
-    if event_id is None:
-        return _earlier_outcome(conn, values)
-    try:
-        lead_id = store.write_lead(conn, event_id, lead, touches, now=now)
-        conn.commit()
-    except (sa.exc.OperationalError, sa.exc.InterfaceError):
-        raise  # the database is gone: the caller answers 503 (the event is kept)
-    except Exception as exc:
-        log.exception("processing inbound event %s failed", event_id)
-        conn.rollback()
-        retry_at = (
-            None
-            if cannot_succeed(exc)
-            else next_attempt_at(1, max_attempts=settings.max_attempts, now=now)
-        )
-        store.mark_event(
-            conn,
-            event_id,
-            status=EventStatus.FAILED,
-            attempts=1,
-            error=f"{type(exc).__name__}: {exc}"[:4000],
-            next_attempt_at=retry_at,
-        )
-        conn.commit()
-        return Outcome(event_id, None, EventStatus.FAILED)
-    return Outcome(event_id, lead_id, EventStatus.PROCESSED, len(touches))
-
-
-def _earlier_outcome(conn: sa.Connection, values: Mapping[str, Any]) -> Outcome:
-    """The answer the first copy of a redelivered event was given.
-
-    A first copy still being processed is waited for, briefly, so that every copy learns the
-    lead (or, should that take longer, that the event is received and kept).
-    """
-    deadline = time.monotonic() + REDELIVERY_WAIT_SECONDS
-    pause, longest = REDELIVERY_POLL_SECONDS
-    while True:
-        row = store.find_event(conn, values["source"], values["external_id"])
-        conn.commit()  # ends the read, so that the next one sees the first copy's commit
-        if row is None:  # pragma: no cover - the conflicting row is committed or ours
-            raise RuntimeError("the conflicting inbound event could not be read")
-        status = EventStatus(row.status)
-        if status is not EventStatus.RECEIVED or time.monotonic() >= deadline:
-            break
-        time.sleep(pause)
-        pause = min(pause * 2, longest)
-    if status is EventStatus.FAILED and (problem := _refusal(conn, row.id)) is not None:
-        return Outcome(row.id, None, status, problem=problem)
-    return Outcome(row.id, row.lead_id, status, row.touches)
-
-
-def _refusal(conn: sa.Connection, event_id: int) -> DomainError | None:
-    """The refusal a failed event's first copy was answered, when its fields were at fault.
-
-    Checking the fields is a pure function of the stored body, so checking them again gives
-    the first answer word for word, with no copy of it to store. A purged body (past the
-    retention) cannot be checked; its redelivery is told "failed" as a processing failure is.
-    """
-    content_type, body = store.event_body(conn, event_id)
-    conn.commit()
-    if not body:
-        return None
-    try:
-        intake.parse_lead(intake.read_data(content_type, body))
-    except DomainError as exc:
-        return exc
-    return None
 
 
 def process_safely(

@@ -9,7 +9,8 @@ after another in the caller's transaction; on SQLite they are local calls, not r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -23,8 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from contentfeed import db
-from contentfeed.db import UTCDateTime
+from contentfeed import db, tables
 from contentfeed.leads import attribution
 from contentfeed.leads.attribution import Credited, TouchSearch
 from contentfeed.leads.models import (
@@ -32,7 +32,6 @@ from contentfeed.leads.models import (
     EventStatus,
     InboundEvent,
     Lead,
-    LeadStatus,
     Touch,
 )
 
@@ -57,6 +56,51 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: lowered[name][:500] for name in KEPT_HEADERS if name in lowered}
 
 
+# The statements are written from the tables (contentfeed.tables): a column a model gains
+# is written with its default here too, as the ORM would.
+_EVENT: sa.Table = InboundEvent.__table__  # type: ignore[assignment]
+_LEAD: sa.Table = Lead.__table__  # type: ignore[assignment]
+_TOUCH: sa.Table = Touch.__table__  # type: ignore[assignment]
+EVENT_COLUMNS = tables.insert_columns(_EVENT)
+LEAD_COLUMNS = tables.insert_columns(_LEAD)
+# A touch names its link, click, suggestion, seller, content and campaign when it has them,
+# and its credit under every model; its lead is the one inserted beside it.
+TOUCH_COLUMNS = tuple(
+    name
+    for name in tables.insert_columns(
+        _TOUCH,
+        also=(
+            "link_id",
+            "click_id",
+            "suggestion_id",
+            "seller_id",
+            "content_id",
+            "campaign_id",
+            *CREDIT_COLUMNS.values(),
+        ),
+    )
+    if name != "lead_id"
+)
+_EVENT_DEFAULTS = tables.python_defaults(_EVENT, EVENT_COLUMNS)
+_LEAD_DEFAULTS = tables.python_defaults(_LEAD, LEAD_COLUMNS)
+_TOUCH_DEFAULTS = tables.python_defaults(_TOUCH, TOUCH_COLUMNS)
+# The columns of a touch-query row between its kind and its touch_id (attribution.py).
+TOUCH_ROW = tuple(
+    sa.column(name, _TOUCH.c[name].type)
+    for name in (
+        "code",
+        "link_id",
+        "click_id",
+        "suggestion_id",
+        "seller_id",
+        "content_id",
+        "campaign_id",
+        "touched_at",
+    )
+)
+DONE_COLUMNS = ("status", "processed_at", "error", "next_attempt_at")
+
+
 def event_values(
     *,
     source: str,
@@ -66,85 +110,21 @@ def event_values(
     headers: Mapping[str, str],
     now: datetime,
 ) -> dict[str, Any]:
-    """Return the column values of a newly received raw event."""
+    """Return the column values of a newly received raw event (status and the rest as the
+    model's defaults: received, no error, no attempt yet)."""
     return {
+        **_EVENT_DEFAULTS(),
         "source": source,
         "external_id": external_id,
         "content_type": content_type[:120],
         "body": body,
         "headers": kept_headers(headers),
-        "status": EventStatus.RECEIVED,
-        "error": "",
-        "attempts": 0,
         "received_at": now,
     }
 
 
 # Statements are built once and run with parameters: building a statement costs more
 # Python than running it, and a built statement's cache key is remembered.
-EVENT_COLUMNS = (
-    "source",
-    "external_id",
-    "content_type",
-    "body",
-    "headers",
-    "status",
-    "error",
-    "attempts",
-    "received_at",
-)
-LEAD_COLUMNS = (
-    "email",
-    "email_domain",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "country",
-    "phone",
-    "consent",
-    "consent_text",
-    "landing_url",
-    "referrer",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "extra",
-    "submitted_at",
-    "status",
-    "created_at",
-    "updated_at",
-    "score",
-    "routing_trace",
-    "disqualify_reason",
-    "returned_count",
-)
-TOUCH_COLUMNS = (
-    "code",
-    "found_in",
-    "link_id",
-    "click_id",
-    "suggestion_id",
-    "seller_id",
-    "content_id",
-    "campaign_id",
-    "touched_at",
-    *CREDIT_COLUMNS.values(),
-)
-# The columns of a touch-query row between its kind and its touch_id (attribution.py).
-TOUCH_ROW = (
-    sa.column("code", sa.String()),
-    sa.column("link_id", sa.Integer()),
-    sa.column("click_id", sa.BigInteger()),
-    sa.column("suggestion_id", sa.Integer()),
-    sa.column("seller_id", sa.Integer()),
-    sa.column("content_id", sa.Integer()),
-    sa.column("campaign_id", sa.Integer()),
-    sa.column("touched_at", UTCDateTime()),
-)
-DONE_COLUMNS = ("status", "processed_at", "error", "next_attempt_at")
 
 
 def _param(table: sa.Table, column: str, prefix: str = "") -> sa.BindParameter[Any]:
@@ -163,6 +143,25 @@ def _insert_event_statement(dialect: str) -> sa.Insert:
     )
 
 
+@contextmanager
+def unit_of_work(conn: sa.Connection) -> Iterator[sa.Connection]:
+    """Commit the hot path's writes on ``conn`` when the block ends; roll back if it raises.
+
+    The webhook runs on a connection of its own, outside the request's session, so the
+    request boundary does not commit it: each of its writes (the raw event, kept before
+    the lead is read; the lead; a failure noted on the event) is one such named unit. On
+    an autocommit connection (PostgreSQL's hot engine) each statement is already durable
+    and the commit costs nothing.
+    """
+    try:
+        yield conn
+    except BaseException:
+        with suppress(*db.DATABASE_DOWN):  # a dead connection has nothing to roll back
+            conn.rollback()
+        raise
+    conn.commit()
+
+
 def insert_event(conn: sa.Connection, values: Mapping[str, Any]) -> int | None:
     """Add a raw event unless its (source, external_id) was received before.
 
@@ -176,18 +175,20 @@ def insert_event(conn: sa.Connection, values: Mapping[str, Any]) -> int | None:
 def insert_event_finding_touches(
     conn: sa.Connection, values: Mapping[str, Any], search: TouchSearch
 ) -> tuple[int | None, list[Credited]]:
-    """Add a raw event (as insert_event) and find the touches of the lead it carries.
+    """Keep a raw event (as insert_event, committed on its own before anything else) and
+    find the touches of the lead it carries.
 
-    On PostgreSQL one statement does both, and it commits the event on its own (the
-    connection is in autocommit mode) before the lead is written. Returns the new event's
-    id (None for a redelivery) and the touches.
+    On PostgreSQL one statement does both (on the autocommit connection it is its own
+    transaction); elsewhere the event is committed, then the touches are read. Returns the
+    new event's id (None for a redelivery) and the touches.
     """
     if conn.dialect.name != "postgresql":
-        event_id = insert_event(conn, values)
-        conn.commit()
+        with unit_of_work(conn):
+            event_id = insert_event(conn, values)
         return event_id, attribution.find_touches_for(conn, search)
     statement = _insert_event_finding_touches_statement(search.parts(conn.dialect.name))
-    rows = _run(conn, statement, {**values, **search.params()})
+    with unit_of_work(conn):
+        rows = _run(conn, statement, {**values, **search.params()})
     event_ids = [row.touch_id for row in rows if row.kind == "event"]
     return (event_ids[0] if event_ids else None), search.credited(rows)
 
@@ -245,17 +246,11 @@ def write_lead(
     now: datetime,
 ) -> int:
     """Insert a lead with its touches and mark its event processed; return the lead's id."""
+    # Column defaults do not apply inside WITH, so the model's are given here: a new lead
+    # (status new), unscored and unrouted until routing fills these in (routing/service.py).
+    values = {**_LEAD_DEFAULTS(), **lead, "created_at": now, "updated_at": now}
     params: dict[str, Any] = {
-        **{f"lead_{name}": value for name, value in lead.items()},
-        "lead_status": LeadStatus.NEW,
-        "lead_created_at": now,
-        "lead_updated_at": now,
-        # Routing fills these in later (routing/service.py); column defaults do not apply
-        # inside WITH, so they are given here.
-        "lead_score": 0,
-        "lead_routing_trace": {},
-        "lead_disqualify_reason": "",
-        "lead_returned_count": 0,
+        **{f"lead_{name}": value for name, value in values.items()},
         "event_id": event_id,
         "done_status": EventStatus.PROCESSED,
         "done_processed_at": now,
@@ -278,6 +273,7 @@ def write_lead(
 def _touch_values(item: Credited) -> dict[str, Any]:
     touch = item.touch
     return {
+        **_TOUCH_DEFAULTS(),
         "code": touch.code,
         "found_in": touch.found_in,
         "link_id": touch.link_id,

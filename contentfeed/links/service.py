@@ -11,8 +11,10 @@ import hashlib
 import re
 import secrets
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -21,12 +23,19 @@ import crawleruseragents
 import sqlalchemy as sa
 from flask import Flask
 from ua_parser import parse as parse_user_agent
+from werkzeug.http import dump_cookie
 from werkzeug.urls import iri_to_uri
 
-from contentfeed import db
+from contentfeed import db, tables
+from contentfeed.content.service import PREVIEW_CODE
 from contentfeed.errors import Unavailable
+from contentfeed.links.models import Click
 
 CODE_BYTES = 6  # 48 bits of randomness, 8 URL-safe characters
+# What a link code may be made of, and how long it may be: every code we made, and the
+# longer hand-made ones of old. The redirect, attribution and relinking all read this.
+CODE_CHARACTERS = "A-Za-z0-9_-"
+CODE_PATTERN = re.compile(f"[{CODE_CHARACTERS}]{{4,16}}")
 COOKIE_NAME = "cf_ref"
 DATABASE_DOWN = "The database is briefly unavailable. Please try the link again in a minute."
 UTM_FIXED = (("utm_source", "linkedin"), ("utm_medium", "social"))
@@ -89,7 +98,7 @@ def public_link(base_url: str, code: str) -> str:
 
 def _spelled(code: str) -> re.Pattern[str]:
     # Any base URL (with a path prefix or none) followed by /r/<code>, the code ending there.
-    return re.compile(r"https?://[^\s\"'<>?=&]*?/r/" + re.escape(code) + r"(?![A-Za-z0-9_-])")
+    return re.compile(r"https?://[^\s\"'<>?=&]*?/r/" + re.escape(code) + f"(?![{CODE_CHARACTERS}])")
 
 
 def relink(text: str, code: str, link: str) -> str:
@@ -142,6 +151,7 @@ class Visit:
 def _click_values(visit: Visit, secret: str, now: datetime) -> dict[str, object]:
     is_bot, family = classify_agent(visit.user_agent)
     return {
+        **_CLICK_DEFAULTS(),
         "clicked_at": now,
         "is_bot": is_bot,
         "referrer_host": referrer_host(visit.referrer),
@@ -154,11 +164,16 @@ def _click_values(visit: Visit, secret: str, now: datetime) -> dict[str, object]
 
 # The redirect talks to the driver directly: no ORM, no statement building per request.
 # A link's target never changes once made, so each worker remembers the codes it has seen
-# (bounded): a repeat visit costs a single insert and no read at all.
+# (bounded): a repeat visit costs a single insert and no read at all. The click's columns
+# come from its table (contentfeed.tables): one the model gains is written with its default.
+_CLICK: sa.Table = Click.__table__  # type: ignore[assignment]
+CLICK_COLUMNS = tables.insert_columns(_CLICK)
+_CLICK_DEFAULTS = tables.python_defaults(_CLICK, CLICK_COLUMNS)
 _FIND = "SELECT id, target_url FROM tracked_link WHERE code = {p}"
+# Column names are the table's, never input.
 _RECORD = (
-    "INSERT INTO click (link_id, clicked_at, is_bot, referrer_host, agent_family, visitor_hash) "
-    "VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+    f"INSERT INTO click ({', '.join(CLICK_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('{p}' for _ in CLICK_COLUMNS)})"
 )
 _KNOWN_LINKS: OrderedDict[str, tuple[int, str]] = OrderedDict()
 _KNOWN_LINKS_MAX = 100_000
@@ -258,6 +273,15 @@ def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str |
     return None  # pragma: no cover - the loop returns or raises
 
 
+def _sqlite_value(value: object) -> object:
+    """Give sqlite3 a value as SQLAlchemy would store it (datetimes as text, booleans as 0/1)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's format
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
 def _follow(
     connection: Any, is_pg: bool, code: str, values: dict[str, object], now: datetime
 ) -> str | None:
@@ -271,18 +295,67 @@ def _follow(
             return None
         link = (int(row[0]), str(row[1]))
         _remember(code, link)
-    clicked_at = now if is_pg else now.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's format
+    row = {**values, "link_id": link[0]}
     cursor.execute(
         _RECORD.format(p=placeholder),
-        (
-            link[0],
-            clicked_at,
-            values["is_bot"] if is_pg else int(bool(values["is_bot"])),
-            values["referrer_host"],
-            values["agent_family"],
-            values["visitor_hash"],
-        ),
+        tuple(row[name] if is_pg else _sqlite_value(row[name]) for name in CLICK_COLUMNS),
     )
     if not is_pg:
         connection.commit()  # PostgreSQL connections here are in autocommit mode
     return link[1]
+
+
+# A redirect's (empty) body.
+REDIRECT_TYPE = "text/plain; charset=utf-8"
+# Where the fast path hands a visit's page answer on to the Flask view (the WSGI environ).
+PAGE_KEY = "contentfeed.links.page"
+
+
+class Page(StrEnum):
+    """The pages a visit may be answered with instead of a redirect (drawn by Flask)."""
+
+    PREVIEW = "preview"
+    UNKNOWN = "unknown"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A visit answered: where to send the visitor, with the response's headers."""
+
+    target: str
+    headers: list[tuple[str, str]]
+
+
+def answer_visit(
+    connections: HotConnections, visit: Visit, config: Mapping[str, Any]
+) -> Redirect | Page:
+    """Record a visit of /r/<code> and say how to answer it: a redirect or a page.
+
+    The redirect carries the visitor's referral cookie (the code), and is never cached.
+    """
+    if visit.code == PREVIEW_CODE:
+        return Page.PREVIEW
+    if CODE_PATTERN.fullmatch(visit.code) is None:
+        return Page.UNKNOWN
+    try:
+        target = follow_link(connections, visit, config["SECRET_KEY"])
+    except Unavailable:
+        return Page.UNAVAILABLE
+    if target is None:
+        return Page.UNKNOWN
+    cookie = dump_cookie(
+        COOKIE_NAME,
+        visit.code,
+        max_age=config["LINK_COOKIE_DAYS"] * 86400,
+        secure=config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    headers = [
+        ("Location", target),
+        ("Cache-Control", "no-store"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Set-Cookie", cookie),
+    ]
+    return Redirect(target, headers)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from contentfeed import tables
 from contentfeed.accounts.models import User
 from contentfeed.content import service as content_service
 from contentfeed.content.templating import SellerView, TemplateRefused, render_post
@@ -263,7 +264,7 @@ def _write(
     for chunk_start in range(0, len(link_rows), 5000):
         chunk = link_rows[chunk_start : chunk_start + 5000]
         if is_pg:
-            s.execute(_PG_INSERT_LINKS, {"rows": _as_json(chunk)})
+            _insert_links_pg(s, chunk)
         else:
             s.execute(sa.insert(TrackedLink), chunk)
     return len(inserted), not_rendered
@@ -271,53 +272,51 @@ def _write(
 
 # On PostgreSQL, many rows go in as one JSON document expanded by json_to_recordset(): one
 # short statement and one parameter (json.dumps is C-fast), instead of thousands of
-# placeholders or per-column arrays that the driver would format in Python.
-_SUGGESTION_COLUMNS = {
-    "seller_id": "integer",
-    "content_id": "integer",
-    "variant_id": "integer",
-    "day": "date",
-    "slot": "integer",
-    "rendered_text": "text",
-    "status": "varchar",
-    "score": "float8",
-    "score_parts": "json",
-    "created_at": "timestamptz",
-    "expires_at": "timestamptz",
-    "skip_reason": "varchar",
-    "skip_note": "varchar",
-}
-_LINK_COLUMNS = {
-    "code": "varchar",
-    "suggestion_id": "integer",
-    "target_url": "varchar",
-    "created_at": "timestamptz",
-}
+# placeholders or per-column arrays that the driver would format in Python. The columns
+# and their types come from the tables (contentfeed.tables): a column a model gains is
+# written with its default, as the ORM insert on SQLite does.
+_SUGGESTION: sa.Table = Suggestion.__table__  # type: ignore[assignment]
+_LINK: sa.Table = TrackedLink.__table__  # type: ignore[assignment]
+_SUGGESTION_COLUMNS = tables.insert_columns(_SUGGESTION, also=("variant_id", "expires_at"))
+_LINK_COLUMNS = tables.insert_columns(_LINK)
 
 
-def _recordset_insert(table: str, columns: dict[str, str], tail: str = "") -> sa.TextClause:
+def _recordset_insert(table: sa.Table, columns: Sequence[str], tail: str = "") -> sa.TextClause:
     names = ", ".join(columns)
-    shape = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-    # Table and column names are the constants above, never input.
+    shape = ", ".join(f"{name} {tables.pg_type(table.c[name])}" for name in columns)
+    # Table and column names are the table definition's, never input.
     statement = (
-        f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
+        f"INSERT INTO {table.name} ({names}) SELECT {names} "  # noqa: S608
         f"FROM json_to_recordset(CAST(:rows AS json)) AS r({shape}) {tail}"
     )
     return sa.text(statement)
 
 
 _PG_INSERT_SUGGESTIONS = _recordset_insert(
-    "suggestion", _SUGGESTION_COLUMNS, "ON CONFLICT DO NOTHING RETURNING id, seller_id, day, slot"
+    _SUGGESTION,
+    _SUGGESTION_COLUMNS,
+    "ON CONFLICT DO NOTHING RETURNING id, seller_id, day, slot",
 )
-_PG_INSERT_LINKS = _recordset_insert("tracked_link", _LINK_COLUMNS)
+_PG_INSERT_LINKS = _recordset_insert(_LINK, _LINK_COLUMNS)
 
 
-def _as_json(rows: list[dict[str, Any]]) -> str:
+def _as_json(table: sa.Table, columns: Sequence[str], rows: list[dict[str, Any]]) -> str:
+    """Return rows as a JSON document, each with every column (the model's defaults for
+    columns the caller did not give)."""
+    missing = set(columns) - set(rows[0]) if rows else set()
+    if missing:
+        defaults = tables.python_defaults(table, missing)
+        rows = [{**defaults(), **row} for row in rows]
     return json.dumps(rows, default=lambda value: value.isoformat())
+
+
+def _insert_links_pg(s: Session, rows: list[dict[str, Any]]) -> None:
+    s.execute(_PG_INSERT_LINKS, {"rows": _as_json(_LINK, _LINK_COLUMNS, rows)})
 
 
 def _insert_suggestions_pg(
     s: Session, rows: list[dict[str, Any]]
 ) -> list[tuple[int, int, date, int]]:
-    result = s.execute(_PG_INSERT_SUGGESTIONS, {"rows": _as_json(rows)})
+    rows_json = _as_json(_SUGGESTION, _SUGGESTION_COLUMNS, rows)
+    result = s.execute(_PG_INSERT_SUGGESTIONS, {"rows": rows_json})
     return [(row[0], row[1], row[2], row[3]) for row in result]
