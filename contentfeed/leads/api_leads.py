@@ -16,32 +16,25 @@ from contentfeed.db import PageNumber, utcnow
 from contentfeed.leads import attribution, listing
 from contentfeed.leads.api import TAG, bp
 from contentfeed.leads.listing import LeadFilters
-from contentfeed.leads.models import Lead, LeadStatus, Touch
+from contentfeed.leads.models import FORM_FIELDS, Lead, LeadStatus, Touch
 from contentfeed.routing import rulebook
 from contentfeed.routing import service as routing
 
 READERS = (Role.ADMIN, Role.MARKETER, Role.REP)
 MAX_PER_PAGE = 200
 EXPORT_BATCH = 500
+# The lead's own columns in the CSV: what the form told us, the web addresses last, the consent
+# wording left to the lead's page and the personal-data export.
+URL_FIELDS = ("landing_url", "referrer")
+CSV_LEAD_FIELDS = (
+    *(name for name in FORM_FIELDS if name not in {*URL_FIELDS, "consent_text"}),
+    *URL_FIELDS,
+)
 CSV_COLUMNS = (
     "id",
     "submitted_at",
     "status",
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "country",
-    "phone",
-    "consent",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "landing_url",
-    "referrer",
+    *CSV_LEAD_FIELDS,
     "touches",
     "last_touch_seller_id",
     "last_touch_seller",
@@ -273,6 +266,13 @@ def get_lead(lead_id: int) -> Response:
     return json_response(lead_out(found.lead, found.context, names))
 
 
+def _csv_cell(value: object) -> object:
+    """Write a yes/no field as the words a spreadsheet reader expects."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
 def _csv_row(lead: Lead, context: listing.TouchContext) -> list[object]:
     last = listing.last_touch(lead)
     seller = context.sellers.get(last.seller_id or 0) if last else None
@@ -282,21 +282,7 @@ def _csv_row(lead: Lead, context: listing.TouchContext) -> list[object]:
         lead.id,
         lead.submitted_at.astimezone(UTC).isoformat(),
         lead.status.value,
-        lead.email,
-        lead.first_name,
-        lead.last_name,
-        lead.company,
-        lead.job_title,
-        lead.country,
-        lead.phone,
-        "yes" if lead.consent else "no",
-        lead.utm_source,
-        lead.utm_medium,
-        lead.utm_campaign,
-        lead.utm_content,
-        lead.utm_term,
-        lead.landing_url,
-        lead.referrer,
+        *(_csv_cell(getattr(lead, name)) for name in CSV_LEAD_FIELDS),
         len(lead.touches),
         last.seller_id if last and last.seller_id is not None else "",
         seller.name if seller else "",

@@ -24,6 +24,7 @@ from pydantic import (
 from contentfeed import text
 from contentfeed.accounts.service import normalise_email
 from contentfeed.errors import BadRequest, Invalid, UnsupportedMediaType
+from contentfeed.leads.models import UTM_FIELDS
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -33,11 +34,7 @@ MAX_EXTRA_DEPTH = 3
 MAX_EXTRA_TEXT = 2000
 # The string fields attribution and reports read, handed on as they were parsed.
 ATTRIBUTION_FIELDS = (
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
+    *UTM_FIELDS,
     "ref",
     "cf_ref",
     "landing_url",

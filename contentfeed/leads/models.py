@@ -93,29 +93,33 @@ class InboundEvent(Base):
     __table_args__ = (sa.UniqueConstraint("source", "external_id"),)
 
 
+# Marks the columns a lead's form fills in (see FORM_FIELDS).
+FORM = {"form": True}
+
+
 class Lead(Base):
     """A person who came in through a form, with what they told us and their consent."""
 
     __tablename__ = "lead"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True, info=FORM)
     email_domain: Mapped[str] = mapped_column(sa.String(253), index=True)
-    first_name: Mapped[str] = mapped_column(sa.String(120), default="")
-    last_name: Mapped[str] = mapped_column(sa.String(120), default="")
-    company: Mapped[str] = mapped_column(sa.String(200), default="")
-    job_title: Mapped[str] = mapped_column(sa.String(200), default="")
-    country: Mapped[str] = mapped_column(sa.String(2), default="")
-    phone: Mapped[str] = mapped_column(sa.String(50), default="")
-    consent: Mapped[bool] = mapped_column(default=False)
-    consent_text: Mapped[str] = mapped_column(sa.Text, default="")
-    landing_url: Mapped[str] = mapped_column(sa.String(2000), default="")
-    referrer: Mapped[str] = mapped_column(sa.String(2000), default="")
-    utm_source: Mapped[str] = mapped_column(sa.String(200), default="")
-    utm_medium: Mapped[str] = mapped_column(sa.String(200), default="")
-    utm_campaign: Mapped[str] = mapped_column(sa.String(200), default="")
-    utm_content: Mapped[str] = mapped_column(sa.String(200), default="")
-    utm_term: Mapped[str] = mapped_column(sa.String(200), default="")
+    first_name: Mapped[str] = mapped_column(sa.String(120), default="", info=FORM)
+    last_name: Mapped[str] = mapped_column(sa.String(120), default="", info=FORM)
+    company: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
+    job_title: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
+    country: Mapped[str] = mapped_column(sa.String(2), default="", info=FORM)
+    phone: Mapped[str] = mapped_column(sa.String(50), default="", info=FORM)
+    consent: Mapped[bool] = mapped_column(default=False, info=FORM)
+    consent_text: Mapped[str] = mapped_column(sa.Text, default="", info=FORM)
+    landing_url: Mapped[str] = mapped_column(sa.String(2000), default="", info=FORM)
+    referrer: Mapped[str] = mapped_column(sa.String(2000), default="", info=FORM)
+    utm_source: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
+    utm_medium: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
+    utm_campaign: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
+    utm_content: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
+    utm_term: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[LeadStatus] = mapped_column(
         str_enum(LeadStatus), default=LeadStatus.NEW, index=True
@@ -173,6 +177,12 @@ class Lead(Base):
     def _lower_email(self, key: str, value: str) -> str:
         # One person, one spelling: matching a person's earlier leads relies on it.
         return value.strip().lower()
+
+
+# What a lead's form told us, in the table's order: the one list the intake, the API, the CSV
+# download, the personal-data export and the lead page take a lead's own fields from.
+FORM_FIELDS: tuple[str, ...] = tuple(c.key for c in Lead.__table__.columns if c.info.get("form"))
+UTM_FIELDS = tuple(name for name in FORM_FIELDS if name.startswith("utm_"))
 
 
 class Touch(Base):

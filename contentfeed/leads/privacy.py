@@ -20,7 +20,7 @@ from contentfeed.accounts.models import User
 from contentfeed.accounts.service import normalise_email
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
-from contentfeed.leads.models import InboundEvent, Lead, Touch
+from contentfeed.leads.models import FORM_FIELDS, InboundEvent, Lead, Touch
 from contentfeed.text import Input
 
 log = logging.getLogger("contentfeed.leads.privacy")
@@ -54,21 +54,7 @@ LEAD_FIELDS = (
     "id",
     "email",
     "email_domain",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "country",
-    "phone",
-    "consent",
-    "consent_text",
-    "landing_url",
-    "referrer",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
+    *(name for name in FORM_FIELDS if name != "email"),
     "extra",
     "status",
     "submitted_at",

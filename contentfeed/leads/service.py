@@ -21,7 +21,7 @@ from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, DomainError, NotFound
 from contentfeed.leads import attribution, intake, store
 from contentfeed.leads.listing import last_touch as last_touch
-from contentfeed.leads.models import EventStatus, InboundEvent
+from contentfeed.leads.models import FORM_FIELDS, EventStatus, InboundEvent
 from contentfeed.leads.signing import create_secret as create_secret
 from contentfeed.leads.signing import new_secret_value as new_secret_value
 from contentfeed.leads.signing import revoke_secret as revoke_secret
@@ -120,23 +120,8 @@ def store_event(
 def lead_values(fields: intake.LeadIn, received_at: datetime) -> dict[str, Any]:
     """Return the columns of the lead a checked delivery becomes."""
     return {
-        "email": fields.email,
+        **{name: getattr(fields, name) for name in FORM_FIELDS},
         "email_domain": fields.email.rpartition("@")[2],
-        "first_name": fields.first_name,
-        "last_name": fields.last_name,
-        "company": fields.company,
-        "job_title": fields.job_title,
-        "country": fields.country,
-        "phone": fields.phone,
-        "consent": fields.consent,
-        "consent_text": fields.consent_text,
-        "landing_url": fields.landing_url,
-        "referrer": fields.referrer,
-        "utm_source": fields.utm_source,
-        "utm_medium": fields.utm_medium,
-        "utm_campaign": fields.utm_campaign,
-        "utm_content": fields.utm_content,
-        "utm_term": fields.utm_term,
         "extra": fields.extra_fields(),
         "submitted_at": fields.submitted_at or received_at,
     }

@@ -21,7 +21,7 @@ from contentfeed.accounts.access import Role
 from contentfeed.errors import Conflict, DomainError, Invalid
 from contentfeed.forms import Form
 from contentfeed.leads import attribution, listing, service, signing, timeline
-from contentfeed.leads.models import EventStatus, LeadStatus, Touch
+from contentfeed.leads.models import UTM_FIELDS, EventStatus, LeadStatus, Touch
 from contentfeed.routing import panel
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
@@ -42,7 +42,6 @@ FOUND_IN_LABELS = {
 }
 # What became of the seller's suggestion behind a touch, as the pages say it.
 POST_STATES = {"posted": "shared", "suggested": "suggested, not marked posted", "": ""}
-UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
 
 class SecretForm(Form):
