@@ -28,7 +28,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.common import bench_app, build_world, fresh_database
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.suggestions import service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +122,7 @@ def run(kind: str, seconds: int, runs: int, connections: int, workers: int) -> N
             s = db.session()
             service.fill_feeds(
                 s,
-                service.feed_settings(app.config),
+                service.feed_settings(config.settings_of(app)),
                 ignore_cadence=True,
                 seed=1,
                 now=datetime.now(UTC) - timedelta(minutes=1),

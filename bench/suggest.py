@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from bench.common import bench_app, build_world, fresh_database
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.links.models import TrackedLink
 from contentfeed.suggestions import service
 from contentfeed.suggestions.models import Suggestion
@@ -89,7 +89,7 @@ def run(kind: str, sellers: int, items: int) -> None:
             s = db.session()
             start = time.perf_counter()
             result = service.fill_feeds(
-                s, service.feed_settings(app.config), ignore_cadence=True, seed=1
+                s, service.feed_settings(config.settings_of(app)), ignore_cadence=True, seed=1
             )
             s.commit()
             elapsed = time.perf_counter() - start

@@ -26,7 +26,7 @@ from standardwebhooks import Webhook
 
 from bench.common import bench_app, build_world, fresh_database
 from bench.redirect import Load, free_port, load, serve
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.leads import service as leads
 from contentfeed.suggestions import service as suggestions
 
@@ -90,7 +90,7 @@ def main() -> None:
             s = db.session()
             suggestions.fill_feeds(
                 s,
-                suggestions.feed_settings(app.config),
+                suggestions.feed_settings(config.settings_of(app)),
                 ignore_cadence=True,
                 seed=1,
                 now=datetime.now(UTC) - timedelta(minutes=1),

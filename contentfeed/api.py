@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import AfterValidator, BaseModel, ValidationError
 from werkzeug.routing import IntegerConverter
 
+from contentfeed import config
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.errors import CODES, Invalid
@@ -253,7 +254,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 'answer {"error": code, "message": text, "fields": {field: problem}}.'
             ),
         },
-        "servers": [{"url": current_app.config["PUBLIC_BASE_URL"]}],
+        "servers": [{"url": config.current().public_base_url}],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -15,7 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import ScriptInfo, routes_command, shell_command, with_appcontext
 
-from contentfeed import create_app, db, demo, migrate
+from contentfeed import config, create_app, db, demo, migrate
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role
 from contentfeed.config import ConfigError, record_base_url
@@ -27,12 +27,13 @@ from contentfeed.suggestions import service as suggestions
 
 def _configure_logging(app: Flask) -> None:
     logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=config.settings_of(app).log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # APScheduler announces every run of every job at INFO; our own job lines say what
     # was done, so keep its chatter for warnings (a 5-second job would flood the log).
     logging.getLogger("apscheduler").setLevel(
-        max(logging.WARNING, logging.getLevelName(app.config["LOG_LEVEL"]))
+        max(logging.WARNING, logging.getLevelName(config.settings_of(app).log_level))
     )
 
 
@@ -77,7 +78,7 @@ def db_group() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Migrate the configured database to the latest schema (a deploy step)."""
-    url = current_app.config["DATABASE_URL"]
+    url = config.current().database_url
     migrate.upgrade(url, revision)
     click.echo(f"Database is at revision {revision}: {db.engine().url.render_as_string()}")
 
@@ -181,7 +182,7 @@ def suggest(email: str | None, ignore_cadence: bool, seed: int | None) -> None:
         only = [user.id]
     result = suggestions.fill_feeds(
         s,
-        suggestions.feed_settings(current_app.config),
+        suggestions.feed_settings(config.current()),
         only=only,
         ignore_cadence=ignore_cadence,
         seed=seed,
@@ -207,7 +208,7 @@ def demo_data() -> None:
 def _seed_demo() -> list[tuple[str, str]]:
     s = db.session()
     already = demo.has_demo_data(s)
-    logins = demo.seed(s, current_app.config["PUBLIC_BASE_URL"])
+    logins = demo.seed(s, config.current().public_base_url)
     s.commit()
     click.echo("Demo data was already there." if already else "Demo data added.")
     return logins
@@ -220,14 +221,14 @@ def record_served_address(app: Flask, host: str, port: int) -> str:
     this install) started in a second shell writes tracked links that reach this server.
     """
     if app.config.get("PUBLIC_BASE_URL_SOURCE") == "configured":
-        return str(app.config["PUBLIC_BASE_URL"])
+        return config.settings_of(app).public_base_url
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
     if ":" in shown:  # an IPv6 address is bracketed in a URL
         shown = f"[{shown}]"
     url = f"http://{shown}:{port}"
-    app.config["PUBLIC_BASE_URL"] = url
+    settings = config.override(app, public_base_url=url)
     app.config["PUBLIC_BASE_URL_SOURCE"] = "recorded"
-    record_base_url(Path(app.config["INSTANCE_PATH"]), url)
+    record_base_url(Path(settings.instance_path), url)
     return url
 
 
@@ -237,7 +238,7 @@ def _warn_if_nothing_answers(app: Flask) -> None:
     Links written now would be dead. Only loopback addresses are tried (a public address
     may well be unreachable from here while it works for everyone else).
     """
-    base = str(app.config["PUBLIC_BASE_URL"])
+    base = config.settings_of(app).public_base_url
     parts = urlsplit(base)
     host = parts.hostname or ""
     if host != "localhost":
@@ -272,7 +273,7 @@ def quickstart(host: str, port: int, no_demo: bool, threads: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     _configure_logging(app)
     record_served_address(app, host, port)
-    migrate.upgrade(app.config["DATABASE_URL"])
+    migrate.upgrade(config.settings_of(app).database_url)
     click.echo(f"Database ready: {db.engine().url.render_as_string()}")
     if not no_demo:
         logins = _seed_demo()

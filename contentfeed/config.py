@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PACKAGE = Path(__file__).resolve().parent
@@ -59,6 +59,11 @@ class LibrarySettings(Section):
     upload_dir: str = ""
     upload_max_mb: int = Field(default=25, ge=1, le=2048)
     import_chunk_rows: int = Field(default=200, ge=1, le=10_000)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """Return the largest upload accepted, in bytes."""
+        return self.upload_max_mb * 1_000_000
 
 
 class ComplianceSettings(Section):
@@ -453,8 +458,10 @@ def _chose_base_url(
 
 
 def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Load and check settings into app.config (upper-case keys) and return them.
+    """Load and check the settings, keep them on the app (``settings_of``) and return them.
 
+    The folders and secrets left empty are resolved here (the SQLite file and uploads under
+    the instance folder, a generated secret key), so the services read concrete values.
     Unless public_base_url is set (config file other than the default, environment or
     overrides), the address the quickstart recorded in the instance folder is used, so a CLI
     command in a second shell writes links to the server that is actually running.
@@ -463,30 +470,34 @@ def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> Settings:
     file_values, env_values = read_file(path), read_env(os.environ)
     settings = build_settings(file_values, env_values, overrides, source=str(path))
     instance = instance_dir(settings)
-    database_url = settings.database_url or f"sqlite:///{instance / 'contentfeed.db'}"
-    secret_key = settings.secret_key or stored_secret_key(instance)
     base_source = "configured"
     base_url = settings.public_base_url
     if not _chose_base_url(file_values, env_values, overrides or {}):
         recorded = recorded_base_url(instance)
         base_url, base_source = (recorded, "recorded") if recorded else (base_url, "default")
+    library = settings.library
     settings = settings.model_copy(
         update={
-            "database_url": database_url,
-            "secret_key": secret_key,
+            "database_url": settings.database_url or f"sqlite:///{instance / 'contentfeed.db'}",
+            "secret_key": settings.secret_key or stored_secret_key(instance),
             "instance_path": str(instance),
             "public_base_url": base_url,
+            "library": library.model_copy(
+                update={"upload_dir": library.upload_dir or str(instance / "uploads")}
+            ),
         }
     )
-    app.config.update(flat_config(settings))
-    # Where PUBLIC_BASE_URL came from: configured, recorded (by the quickstart) or default.
+    # Where public_base_url came from: configured, recorded (by the quickstart) or default.
     app.config["PUBLIC_BASE_URL_SOURCE"] = base_source
-    library, sign_in = settings.library, settings.sign_in
-    upload_dir = Path(library.upload_dir) if library.upload_dir else instance / "uploads"
+    _keep(app, settings)
+    return settings
+
+
+def _keep(app: Flask, settings: Settings) -> None:
+    """Hand the settings to the app: ours whole, Flask's and its extensions' as their keys."""
+    sign_in, library = settings.sign_in, settings.library
     app.config.update(
-        UPLOAD_DIR=str(upload_dir),
-        UPLOAD_MAX_BYTES=library.upload_max_mb * 1_000_000,
-        SQLALCHEMY_ENGINES={"default": database_url},
+        SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=sign_in.cookie_secure,
@@ -496,25 +507,31 @@ def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> Settings:
         PERMANENT_SESSION_LIFETIME=sign_in.lifetime_hours * 3600,
         WTF_CSRF_TIME_LIMIT=None,
         # Whole-request cap: the largest upload plus room for the form's other fields.
-        MAX_CONTENT_LENGTH=library.upload_max_mb * 1_000_000 + 1_000_000,
+        MAX_CONTENT_LENGTH=library.max_upload_bytes + 1_000_000,
         JSON_SORT_KEYS=False,
     )
     app.extensions["contentfeed.settings"] = settings
-    return settings
-
-
-def flat_config(settings: Settings) -> dict[str, Any]:
-    """Return the settings as app.config keys: top-level ones by name, grouped ones by their
-    older flat names (ROUTING_DEDUPE_DAYS), for the code that still reads them there."""
-    values = {key.upper(): getattr(settings, key) for key in Settings.model_fields}
-    for key in SECTIONS:
-        values.pop(key.upper())
-    for flat, (section, key) in FLAT_NAMES.items():
-        values[flat.upper()] = getattr(getattr(settings, section), key)
-    return values
 
 
 def settings_of(app: Flask) -> Settings:
     """Return the checked settings of an app."""
     settings: Settings = app.extensions["contentfeed.settings"]
     return settings
+
+
+def current() -> Settings:
+    """Return the settings of the app handling this request, job or command."""
+    return settings_of(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def override(app: Flask, **values: Any) -> Settings:
+    """Change some of a running app's settings, checked as at start-up (by their names in
+    config.toml, grouped ``routing={"dedupe_days": 0}`` or flat ``routing_dedupe_days=0``).
+
+    For the commands that learn a setting as they run (the address the quickstart serves at)
+    and for tests.
+    """
+    settings = settings_of(app)
+    changed = build_settings(settings.model_dump(), {}, values, source="settings")
+    _keep(app, changed)
+    return changed

@@ -20,6 +20,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
+from contentfeed import config
+
 # How a database outage shows, however it is reached: through SQLAlchemy (refused, lost or
 # timed-out connections, SQLite's "database is locked"), as a session left in a failed
 # transaction by an earlier lost connection, as an exhausted pool, or raw from the driver on
@@ -127,7 +129,7 @@ def _is_memory(connection: sqlite3.Connection) -> bool:
 
 def init_app(app: Flask) -> None:
     """Give the app its engine; sessions open lazily and close with the app context."""
-    url = sa.make_url(app.config["DATABASE_URL"])
+    url = sa.make_url(config.settings_of(app).database_url)
     options: dict[str, Any] = {}
     if url.get_backend_name() == "postgresql":
         options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}

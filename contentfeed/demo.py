@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from contentfeed import config
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, Team, TeamKind, User
 from contentfeed.content.models import Content, ContentKind, ContentStatus, PostVariant
@@ -206,7 +207,6 @@ def _create_with_file(
     s: Session, data: ContentData, item: DemoItem, author: User, base_url: str
 ) -> Content:
     """Create a library item from a file in demo_files/, uploaded as a marketer would."""
-    from flask import current_app
 
     from contentfeed.content import assets
     from contentfeed.content import service as content
@@ -217,8 +217,8 @@ def _create_with_file(
             s,
             stream,
             path.name,
-            folder=Path(current_app.config["UPLOAD_DIR"]),
-            max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
+            folder=Path(config.current().library.upload_dir),
+            max_bytes=config.current().library.max_upload_bytes,
             uploaded_by=author,
         )
     record = content.create_content(

@@ -26,6 +26,7 @@ from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 from urllib3.util.retry import Retry
 
+from contentfeed import config
 from contentfeed.errors import DomainError
 
 USER_AGENT = "contentfeed/0.1 (+https://github.com/contentfeed)"
@@ -114,10 +115,11 @@ class _TimeoutSession(requests.Session):
 def init_app(app: Flask) -> None:
     """Create the app's outbound sessions from its settings: one for destinations an admin
     configured, one for URLs users typed (guarded unless private addresses are allowed)."""
-    timeout, retries = app.config["HTTP_TIMEOUT_SECONDS"], app.config["HTTP_RETRIES"]
+    settings = config.settings_of(app).http
+    timeout, retries = settings.timeout_seconds, settings.retries
     app.extensions["contentfeed.http"] = _TimeoutSession(timeout, retries)
     app.extensions["contentfeed.http.user_urls"] = _TimeoutSession(
-        timeout, retries, guarded=not app.config["HTTP_ALLOW_PRIVATE_ADDRESSES"]
+        timeout, retries, guarded=not settings.allow_private_addresses
     )
 
 
@@ -155,7 +157,7 @@ def check_url(url: str) -> None:
         raise BlockedAddress(
             "Only http:// and https:// addresses can be fetched.", {"url": "scheme"}
         )
-    if current_app.config["HTTP_ALLOW_PRIVATE_ADDRESSES"]:
+    if config.current().http.allow_private_addresses:
         return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
@@ -173,7 +175,7 @@ def check_url(url: str) -> None:
 
 def fetch_user_url(url: str, *, max_bytes: int | None = None, accept: str = "*/*") -> Fetched:
     """GET a user-supplied URL with the guard on every hop, a timeout and a size cap."""
-    cap = max_bytes or current_app.config["HTTP_MAX_RESPONSE_BYTES"]
+    cap = max_bytes or config.current().http.max_response_bytes
     session = _user_url_client()
     current = url
     for _hop in range(MAX_REDIRECTS + 1):

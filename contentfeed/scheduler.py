@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from contentfeed import db
+from contentfeed import config, db
 
 log = logging.getLogger("contentfeed.scheduler")
 
@@ -207,7 +207,7 @@ def leader_lock(app: Flask) -> LeaderLock:
         engine = db.engine()
     if engine.dialect.name == "postgresql":
         return PostgresLeaderLock(engine)
-    return FileLeaderLock(Path(app.config["INSTANCE_PATH"]) / "scheduler.lock")
+    return FileLeaderLock(Path(config.settings_of(app).instance_path) / "scheduler.lock")
 
 
 class SchedulerProcess:

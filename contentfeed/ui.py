@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter, Map
 
+from contentfeed import config
 from contentfeed.accounts.models import Role
 from contentfeed.db import MAX_ID, MAX_PAGE
 from contentfeed.errors import Invalid
@@ -244,7 +245,7 @@ def sort_params(
 def viewer_zone() -> ZoneInfo:
     """Return the viewer's time zone: their own, else the company default."""
     name = getattr(current_user, "timezone", "") if current_user.is_authenticated else ""
-    return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])
+    return ZoneInfo(name or config.current().default_timezone)
 
 
 def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
@@ -270,12 +271,13 @@ def _template_context() -> dict[str, Any]:
         items, zone = nav_items(), viewer_zone()
     except SQLAlchemyError:
         # The database is down and an error page is being drawn: show it without the user.
-        items, zone = [], ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+        items, zone = [], ZoneInfo(config.current().default_timezone)
     return {
         "nav_items": items,
         "url_with": url_with,
         "sort_url": sort_url,
         "now_hour": datetime.now(zone).hour,
+        "settings": config.current(),
     }
 
 

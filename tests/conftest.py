@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
-from contentfeed import create_app, db, models
+from contentfeed import config, create_app, db, models
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role, Team, TeamKind, User
 from contentfeed.content import service as content_service
@@ -313,7 +313,7 @@ def make_tracked_link(
             s = db.session()
             suggestions.fill_feeds(
                 s,
-                suggestions.feed_settings(app.config),
+                suggestions.feed_settings(config.settings_of(app)),
                 only=[seller.id],
                 ignore_cadence=True,
                 seed=1,

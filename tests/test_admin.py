@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import ApiToken, Role, Team, User
 from tests.conftest import sign_in
 
@@ -127,7 +127,7 @@ def test_users_list_filters_by_role_and_search(
 def test_users_list_paginates(
     app: Flask, client_as: Callable[[str], FlaskClient], make_user: Callable[..., User]
 ) -> None:
-    app.config["PAGE_SIZE"] = 5
+    config.override(app, page_size=5)
     for _ in range(7):
         make_user("seller")
     admin = client_as("admin")

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.leads import attribution
@@ -208,7 +208,7 @@ def share_link(app: Flask, content: Content) -> Callable[[User], TrackedLink]:
             s = db.session()
             suggestions.fill_feeds(
                 s,
-                suggestions.feed_settings(app.config),
+                suggestions.feed_settings(config.settings_of(app)),
                 only=[seller.id],
                 ignore_cadence=True,
                 seed=1,

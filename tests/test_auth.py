@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from contentfeed import config
 from contentfeed.accounts.models import User
 from tests.conftest import PASSWORD, make_test_app, sign_in
 
@@ -63,7 +64,7 @@ def test_repeated_failures_lock_the_account_even_with_the_right_password(
 ) -> None:
     user = make_user("seller")
     client = app.test_client()
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+    for _ in range(config.settings_of(app).sign_in.max_failures):
         client.post("/login", data={"email": user.email, "password": "wrong-password-x"})
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 429

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import make_server
 
-from contentfeed import db, demo
+from contentfeed import config, db, demo
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
@@ -73,12 +73,12 @@ def test_seller_copies_a_post_and_marks_it_shared(
         variants=("{{ seller.first_name }} here: {{ content.title }} {{ link }}",),
     )
     seller = make_user("seller", name="Sam Seller")
-    app.config["PUBLIC_BASE_URL"] = live_server
+    config.override(app, public_base_url=live_server)
     with app.app_context():
         s = db.session()
         suggestions.fill_feeds(
             s,
-            suggestions.feed_settings(app.config),
+            suggestions.feed_settings(config.settings_of(app)),
             only=[seller.id],
             ignore_cadence=True,
             seed=1,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
 
-from contentfeed import cli, db
+from contentfeed import cli, config, db
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import ApiToken, Role, User
 from contentfeed.cli import main
@@ -131,14 +131,16 @@ def test_demo_library_is_realistic_and_every_variant_passes_the_checks(app: Flas
         # A gated whitepaper: its file uploaded, its page live, sellers' links leading there.
         [gated] = [c for c in items if c.is_gated]
         assert gated.asset is not None and gated.asset.extension == "pdf"
-        assert (Path(app.config["UPLOAD_DIR"]) / f"{gated.asset.public_id}.pdf").is_file()
+        assert (
+            Path(config.settings_of(app).library.upload_dir) / f"{gated.asset.public_id}.pdf"
+        ).is_file()
         targets = s.scalars(
             sa.select(TrackedLink.target_url)
             .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
             .where(Suggestion.content_id == gated.id)
         ).all()
         assert targets and all(f"/g/{gated.id}?" in url for url in targets)
-        rules = content_service.Compliance.from_config(app.config)
+        rules = content_service.Compliance.of(config.settings_of(app))
         for item in items:
             assert item.variants, item.title
             for variant in item.variants:
@@ -220,7 +222,7 @@ def test_suggest_in_a_second_shell_links_to_the_port_the_quickstart_serves(
     assert code == 0, output
 
     second = make_test_app(database_url, tmp_path)  # another process of the same install
-    assert second.config["PUBLIC_BASE_URL"] == f"http://127.0.0.1:{port}"
+    assert config.settings_of(second).public_base_url == f"http://127.0.0.1:{port}"
     code, output = run(second, "suggest", "--now", "--seller", seller.email)
     assert code == 0, output
     assert "Warning" not in output
@@ -239,10 +241,10 @@ def test_a_configured_public_base_url_wins_over_the_recorded_one(
     _quickstart_without_serving(monkeypatch)
     assert run(app, "quickstart", "--port", "5077", "--no-demo")[0] == 0
     configured = make_test_app(database_url, tmp_path, public_base_url="https://cf.example.com")
-    assert configured.config["PUBLIC_BASE_URL"] == "https://cf.example.com"
+    assert config.settings_of(configured).public_base_url == "https://cf.example.com"
     # ...and a quickstart then leaves it alone, and the recorded address too.
     assert run(configured, "quickstart", "--port", "5088", "--no-demo")[0] == 0
-    assert configured.config["PUBLIC_BASE_URL"] == "https://cf.example.com"
-    assert make_test_app(database_url, tmp_path).config["PUBLIC_BASE_URL"] == (
+    assert config.settings_of(configured).public_base_url == "https://cf.example.com"
+    assert config.settings_of(make_test_app(database_url, tmp_path)).public_base_url == (
         "http://127.0.0.1:5077"
     )

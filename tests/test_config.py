@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from contentfeed import create_app
+from contentfeed import config, create_app
 from contentfeed.config import (
     ROOT,
     SECTIONS,
@@ -112,8 +112,8 @@ def test_secret_key_is_generated_once_and_kept(
     monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "missing.toml"))
     first = create_app({"instance_path": str(tmp_path), "database_url": "sqlite://"})
     second = create_app({"instance_path": str(tmp_path), "database_url": "sqlite://"})
-    assert len(first.config["SECRET_KEY"]) >= 40
-    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert len(config.settings_of(first).secret_key) >= 40
+    assert config.settings_of(first).secret_key == config.settings_of(second).secret_key
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
@@ -124,8 +124,8 @@ def test_config_file_from_environment_is_read(
     path.write_text('page_size = 40\npublic_base_url = "https://cf.example.com/"\n')
     monkeypatch.setenv("CONTENTFEED_CONFIG", str(path))
     app = create_app({"instance_path": str(tmp_path), "database_url": "sqlite://"})
-    assert app.config["PAGE_SIZE"] == 40
-    assert app.config["PUBLIC_BASE_URL"] == "https://cf.example.com"
+    assert config.settings_of(app).page_size == 40
+    assert config.settings_of(app).public_base_url == "https://cf.example.com"
 
 
 def test_embedded_default_is_sqlite_under_instance(
@@ -134,5 +134,5 @@ def test_embedded_default_is_sqlite_under_instance(
     monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "missing.toml"))
     monkeypatch.delenv("CONTENTFEED_DATABASE_URL", raising=False)
     app = create_app({"instance_path": str(tmp_path)})
-    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'contentfeed.db'}"
+    assert config.settings_of(app).database_url == f"sqlite:///{tmp_path / 'contentfeed.db'}"
     assert not (tmp_path / "contentfeed.db").exists(), "create_app must not touch the database"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content import service
 from contentfeed.content.assets import store_upload
@@ -265,7 +265,7 @@ def test_uploaded_file_is_served_at_its_public_address(
             s,
             io.BytesIO(PDF),
             "Guide 2026.pdf",
-            folder=Path(app.config["UPLOAD_DIR"]),
+            folder=Path(config.settings_of(app).library.upload_dir),
             max_bytes=10_000,
             uploaded_by=None,
         )

@@ -51,8 +51,8 @@ def new_item(**fields: Any) -> dict[str, Any]:
 
 def use_default_blocked_words(app: Flask) -> list[str]:
     """Apply config.toml's compliance list (tests otherwise run without a config file)."""
-    words: list[str] = config.read_file(config.ROOT / "config.toml")["compliance_blocked_words"]
-    app.config["COMPLIANCE_BLOCKED_WORDS"] = words
+    words: list[str] = config.read_file(config.ROOT / "config.toml")["compliance"]["blocked_words"]
+    config.override(app, compliance_blocked_words=words)
     return words
 
 

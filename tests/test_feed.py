@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
@@ -27,7 +27,7 @@ def suggest(app: Flask, seller: User, times: int = 1) -> list[Suggestion]:
         for n in range(times):
             suggestions.fill_feeds(
                 s,
-                suggestions.feed_settings(app.config),
+                suggestions.feed_settings(config.settings_of(app)),
                 only=[seller.id],
                 ignore_cadence=True,
                 seed=n,
@@ -201,7 +201,7 @@ def test_feed_history_and_api_show_one_address_per_code(
     with app.app_context():
         code = db.session().scalars(sa.select(TrackedLink.code)).one()
     assert f"http://127.0.0.1:5000/r/{code}" in sg.rendered_text  # written for the old port
-    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:5077"
+    config.override(app, public_base_url="http://127.0.0.1:5077")
     client = sign_in(app.test_client(), seller)
 
     feed = client.get("/feed").get_data(as_text=True)

@@ -19,7 +19,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events
 from schemathesis.engine.run import PhaseName
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
@@ -78,7 +78,11 @@ def _seed(app: Flask, make_user: Callable[..., User], make_content: Callable[...
         queue_setup.set_member(s, queue, rep.id)
         s.commit()
         suggestions.fill_feeds(
-            s, suggestions.feed_settings(app.config), only=[seller.id], ignore_cadence=True, seed=1
+            s,
+            suggestions.feed_settings(config.settings_of(app)),
+            only=[seller.id],
+            ignore_cadence=True,
+            seed=1,
         )
         s.commit()
 
@@ -130,7 +134,7 @@ def test_no_input_answers_a_server_error(
     assert lead.status_code == 202, lead.get_data(as_text=True)
     with app.app_context():
         s = db.session()
-        routing.route_pending(s, routing.RoutingSettings.from_config(app.config))
+        routing.route_pending(s, config.settings_of(app).routing)
         routed = s.scalars(sa.select(Lead)).one()
         outbox.enqueue(s, routed, "lead.routed", utcnow())
         s.commit()

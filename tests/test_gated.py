@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Asset, Content
 from contentfeed.db import utcnow
@@ -70,7 +70,7 @@ def test_gated_page_shows_the_form(
     # What LinkedIn's preview reads when a seller shares a link that leads here.
     assert '<meta property="og:title" content="The cloud whitepaper">' in html
     assert '<meta property="og:description" content="Ten lessons from ten migrations.">' in html
-    base = app.config["PUBLIC_BASE_URL"]
+    base = config.settings_of(app).public_base_url
     assert f'<meta property="og:url" content="{base}/g/{content_id}">' in html
 
 
@@ -86,7 +86,7 @@ def test_submission_becomes_an_attributed_lead_and_starts_the_download(
         s = db.session()
         suggestions.fill_feeds(
             s,
-            suggestions.feed_settings(app.config),
+            suggestions.feed_settings(config.settings_of(app)),
             only=[seller.id],
             ignore_cadence=True,
             seed=1,
@@ -134,7 +134,7 @@ def test_a_flood_from_one_address_is_limited(
     app: Flask, client: FlaskClient, make_content: Callable[..., Content]
 ) -> None:
     content_id = make_gated(app, make_content)
-    app.config["GATED_SUBMISSIONS_PER_HOUR"] = 3  # the gated_submissions_per_hour setting
+    config.override(app, gated_submissions_per_hour=3)  # the gated_submissions_per_hour setting
     for n in range(3):
         response = client.post(f"/g/{content_id}", data={**FORM, "email": f"p{n}@acme.example"})
         assert response.status_code == 302

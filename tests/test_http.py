@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from contentfeed import http
+from contentfeed import config, http
 from tests.conftest import make_test_app
 
 
@@ -113,7 +113,7 @@ def test_redirect_to_a_local_address_is_refused(
     def check_first_hop_only_allowed(url: str) -> None:
         checked.append(url)
         if len(checked) > 1:
-            app.config["HTTP_ALLOW_PRIVATE_ADDRESSES"] = False
+            config.override(app, http_allow_private_addresses=False)
         original(url)
 
     monkeypatch.setattr(http, "check_url", check_first_hop_only_allowed)

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.imports import COLUMNS
@@ -109,7 +109,7 @@ def test_good_rows_become_drafts_and_each_refused_row_says_why(
     make_team: Callable[..., Team],
     make_content: Callable[..., Content],
 ) -> None:
-    app.config["COMPLIANCE_BLOCKED_WORDS"] = ["guarantee"]
+    config.override(app, compliance_blocked_words=["guarantee"])
     nordics = make_team("Nordics")
     make_content(title="Existing story", url="https://example.com/existing", status="approved")
     good = {
@@ -269,7 +269,7 @@ def numbered_rows(count: int) -> list[dict[str, Any]]:
 def test_a_large_file_is_processed_a_chunk_at_a_time_and_a_finished_step_changes_nothing(
     app: Flask, client_as: Callable[[str], FlaskClient]
 ) -> None:
-    app.config["IMPORT_CHUNK_ROWS"] = 200
+    config.override(app, import_chunk_rows=200)
     rows = numbered_rows(450)
     rows[300]["url"] = "not a web address"  # row 302
     client = client_as("marketer")
@@ -307,7 +307,7 @@ def test_a_large_file_is_processed_a_chunk_at_a_time_and_a_finished_step_changes
 def test_without_javascript_the_step_button_processes_rows_and_comes_back(
     app: Flask, client_as: Callable[[str], FlaskClient]
 ) -> None:
-    app.config["IMPORT_CHUNK_ROWS"] = 2
+    config.override(app, import_chunk_rows=2)
     client = client_as("contributor")
     batch_id = start(client, "three.csv", csv_text(numbered_rows(3)))
     response = client.post(f"/library/import/{batch_id}/step")

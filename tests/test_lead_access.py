@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
@@ -156,7 +156,7 @@ def _routed_lead(app: Flask, make_user: Callable[..., User]) -> tuple[User, int,
     rep = make_user(Role.REP, name="Riley Rep")
     with app.app_context():
         s = db.session()
-        routing.ensure_defaults(s, routing.RoutingSettings.from_config(app.config))
+        routing.ensure_defaults(s, config.settings_of(app).routing)
         queue = s.scalars(sa.select(Queue).where(Queue.name == "Digital sales")).one()
         queue_setup.set_member(s, queue, rep.id)
         s.add(Lead(email="ada@example.com", email_domain="example.com", first_name="Ada"))

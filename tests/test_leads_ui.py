@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
@@ -42,7 +42,7 @@ def seller_lead(
         s = db.session()
         suggestions.fill_feeds(
             s,
-            suggestions.feed_settings(app.config),
+            suggestions.feed_settings(config.settings_of(app)),
             only=[seller.id],
             ignore_cadence=True,
             seed=1,
@@ -184,10 +184,10 @@ def test_empty_list_says_so(client_as: Callable[[str], FlaskClient]) -> None:
 
 
 def test_list_paginates(app: Flask, client_as: Callable[[str], FlaskClient]) -> None:
-    app.config["PAGE_SIZE"] = 2
+    config.override(app, page_size=5)  # the smallest page the setting allows
     with app.app_context():
         s = db.session()
-        for n in range(3):
+        for n in range(6):
             s.add(
                 Lead(
                     email=f"p{n}@example.com",
@@ -199,9 +199,9 @@ def test_list_paginates(app: Flask, client_as: Callable[[str], FlaskClient]) -> 
         s.commit()
     admin = client_as("admin")
     first = _text(admin.get("/leads"))
-    assert "Person0" in first and "Person1" in first and "Person2" not in first
+    assert "Person0" in first and "Person4" in first and "Person5" not in first
     second = _text(admin.get("/leads?page=2"))
-    assert "Person2" in second and "Person0" not in second
+    assert "Person5" in second and "Person0" not in second
 
 
 # --- the story ---------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def test_detail_tells_the_story(
         assert lead is not None
         clicked = lead.touches[0].touched_at
     # The click time is shown, in the viewer's zone (the company default for test users).
-    zone = ZoneInfo(app.config["DEFAULT_TIMEZONE"])
+    zone = ZoneInfo(config.settings_of(app).default_timezone)
     assert clicked.astimezone(zone).strftime("%d %b %Y") in page
 
     rep = client_as("rep")

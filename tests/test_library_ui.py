@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from contentfeed import config
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from tests.conftest import make_test_app, sign_in
@@ -334,7 +335,7 @@ def test_variant_warnings_are_shown_and_the_last_variant_of_an_item_in_use_stays
 def test_library_search_filters_sort_and_pages(
     app: Flask, client_as: Callable[[str], FlaskClient], make_content: Callable[..., Content]
 ) -> None:
-    app.config["PAGE_SIZE"] = 5
+    config.override(app, page_size=5)
     make_content(title="Kubernetes cost control", topics=["finops"], campaign="Q4 push")
     make_content(title="Datenbanken ohne Ausfall", language="de", kind="whitepaper")
     make_content(title="Summary only", summary="Running Kubernetes at the edge")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from bench.wsgi import without_fastpath
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import Base
@@ -48,7 +48,7 @@ def link(
         s = db.session()
         suggestions.fill_feeds(
             s,
-            suggestions.feed_settings(app.config),
+            suggestions.feed_settings(config.settings_of(app)),
             only=[seller.id],
             ignore_cadence=True,
             seed=1,

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
@@ -112,7 +112,7 @@ def suggest_to(app: Flask, *sellers: User) -> None:
         s = db.session()
         suggestions.fill_feeds(
             s,
-            suggestions.feed_settings(app.config),
+            suggestions.feed_settings(config.settings_of(app)),
             only=[x.id for x in sellers],
             ignore_cadence=True,
             seed=1,
@@ -128,7 +128,7 @@ def run_notify(app: Flask, at_minutes: int = 0) -> notify.SendResult:
         s.flush()
         result = notify.send_due(
             s,
-            notify.NotifySettings.from_config(app.config),
+            notify.NotifySettings.of(config.settings_of(app)),
             now=utcnow() + timedelta(minutes=at_minutes),
         )
         s.commit()

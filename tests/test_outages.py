@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 from werkzeug.serving import make_server
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import LoginFailure, User
 from contentfeed.db import Base, utcnow
 from contentfeed.leads import jobs as leads_jobs
@@ -178,7 +178,7 @@ def _reachable(cluster: Cluster) -> bool:
 
 def kill_connections(app: Flask) -> int:
     """pg_terminate_backend every connection of this app (and only its, by application_name)."""
-    url = sa.make_url(app.config["DATABASE_URL"])
+    url = sa.make_url(config.settings_of(app).database_url)
     name = url.query["application_name"]
     admin = sa.create_engine(url.set(query={}), poolclass=sa.pool.NullPool)
     with admin.connect() as conn:
@@ -268,7 +268,9 @@ def test_killed_connections_are_replaced_and_every_request_served(
 ) -> None:
     # The same database as pg_app, through an app whose connections carry a name of their own.
     name = f"cfkill_{uuid.uuid4().hex[:8]}"
-    url = sa.make_url(pg_app.config["DATABASE_URL"]).update_query_dict({"application_name": name})
+    url = sa.make_url(config.settings_of(pg_app).database_url).update_query_dict(
+        {"application_name": name}
+    )
     app = make_test_app(url.render_as_string(hide_password=False), tmp_path / "killable")
     admin = make_user("admin")
     token = make_token(admin, "read")
@@ -300,7 +302,7 @@ def test_killed_connections_are_replaced_and_every_request_served(
     link_followed()  # the dead idle one, and the dead pooled one it would take next
     lead_taken(4)
     lists_read()
-    assert sorted(leads_by_email(pg_app.config["DATABASE_URL"])) == [
+    assert sorted(leads_by_email(config.settings_of(pg_app).database_url)) == [
         f"person{n}@example.com" for n in (1, 2, 3, 4)
     ]
 
@@ -328,7 +330,7 @@ def test_a_lost_connection_on_the_webhooks_hot_path_is_retried_once(
     response = post_lead(client, secret, 7)
     assert response.status_code == 202, response.get_data(as_text=True)
     assert response.json is not None and response.json["lead_id"] is not None
-    assert list(leads_by_email(app.config["DATABASE_URL"])) == ["person7@example.com"]
+    assert list(leads_by_email(config.settings_of(app).database_url)) == ["person7@example.com"]
 
 
 # --- a database that is unavailable answers 503 with Retry-After everywhere -----------------
@@ -463,7 +465,7 @@ def test_the_scheduler_rides_out_killed_connections_and_a_restart(
     process = SchedulerProcess(app, jobs=route_jobs(0.2), poll_seconds=0.1, max_backoff_seconds=0.5)
     thread = process.start_in_thread()
     client = app.test_client()
-    url = app.config["DATABASE_URL"]
+    url = config.settings_of(app).database_url
 
     def routed(n: int) -> bool:
         found = leads_by_email(url).get(f"person{n}@example.com", [])
@@ -512,7 +514,7 @@ def test_a_trickle_of_leads_through_a_database_restart_loses_nothing(
 ) -> None:
     app = cluster_app
     secret = make_secret(app)
-    url = app.config["DATABASE_URL"]
+    url = config.settings_of(app).database_url
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -586,6 +588,6 @@ def _recover_abandoned(app: Flask) -> None:
             .where(InboundEvent.status == EventStatus.RECEIVED)
         )
         if stranded:
-            settings = service.IntakeSettings.from_config(app.config)
+            settings = config.settings_of(app).leads
             service.retry_due(s, settings, now=utcnow() + service.ABANDONED_AFTER * 2)
             s.commit()

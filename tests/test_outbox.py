@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
@@ -115,7 +115,7 @@ def routed_leads(app: Flask, *emails: str, now: datetime) -> list[int]:
 def deliver(app: Flask, now: datetime) -> outbox.DeliveryResult:
     with app.app_context():
         s = db.session()
-        result = outbox.deliver_due(s, outbox.OutboxSettings.from_config(app.config), now)
+        result = outbox.deliver_due(s, config.settings_of(app).crm, now)
         s.commit()
         return result
 
@@ -191,7 +191,7 @@ def test_a_message_is_written_with_the_change_it_reports(
 
 def test_without_a_crm_url_nothing_is_sent_and_messages_wait(app: Flask) -> None:
     routed_leads(app, "jane@acme.example", now=utcnow())
-    assert app.config["CRM_WEBHOOK_URL"] == ""
+    assert config.settings_of(app).crm.webhook_url == ""
     with app.app_context():
         s = db.session()
         assert jobs.deliver_outbox(s) == outbox.DeliveryResult()

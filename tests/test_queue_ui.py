@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads import privacy
@@ -53,7 +53,7 @@ def rep_in(app: Flask, make_user: Callable[..., User], queue_name: str, **kwargs
     rep = make_user(Role.REP, **kwargs)
     with app.app_context():
         s = db.session()
-        routing.ensure_defaults(s, routing.RoutingSettings.from_config(app.config))
+        routing.ensure_defaults(s, config.settings_of(app).routing)
         queue = queue_setup.queue_by_name(s, queue_name)
         assert queue is not None
         queue_setup.set_member(s, queue, rep.id)
@@ -273,7 +273,7 @@ def test_a_lead_is_handed_to_another_rep_of_its_queue(
 
 def _local(app: Flask, at: datetime, fmt: str) -> str:
     """A time as the page shows it: in the company's default zone (the test users have none)."""
-    return at.astimezone(ZoneInfo(app.config["DEFAULT_TIMEZONE"])).strftime(fmt)
+    return at.astimezone(ZoneInfo(config.settings_of(app).default_timezone)).strftime(fmt)
 
 
 def _order(page: str, *phrases: str) -> list[int]:

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.models import Content, ContentKind
 from contentfeed.leads.attribution import MODELS, credit_shares
@@ -194,7 +194,7 @@ def test_content_dashboard_matches_the_report(app: Flask, world: World, api: Api
     assert sum(day["clicks"] for day in body["daily"]) == 6 and len(body["daily"]) == 31
     with app.app_context():
         report = content.content_report(
-            db.session(), MARCH, "item", "linear", funnel.Estimates.from_config(app.config)
+            db.session(), MARCH, "item", "linear", config.settings_of(app).reports
         )
     expected = {row.content_id: row.figures for row in report.rows}
     for content_id, figures in rows.items():

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content, ContentKind
 from contentfeed.db import utcnow
@@ -122,8 +122,8 @@ def world(
 ) -> dict[str, int]:
     """Two sellers (500 and 1,500 connections), two items of campaign Launch, posts, clicks
     (bots among them), leads with statuses; plus activity outside the period."""
-    app.config.update(
-        REPORT_CURRENCY="USD", REPORT_CPM=20.0, REPORT_CPC=5.0, REPORT_IMPRESSION_RATE=0.1
+    config.override(
+        app, reports={"currency": "USD", "cpm": 20.0, "cpc": 5.0, "impression_rate": 0.1}
     )
     s1 = make_user("seller", name="Ada Seller", linkedin_connections=500)
     s2 = make_user("seller", name="Bo Seller", linkedin_connections=1500)
@@ -482,7 +482,7 @@ def test_real_clicks_through_the_redirect_leave_bots_out(
         s = db.session()
         suggestions.fill_feeds(
             s,
-            suggestions.feed_settings(app.config),
+            suggestions.feed_settings(config.settings_of(app)),
             only=[seller.id],
             ignore_cadence=True,
             seed=1,

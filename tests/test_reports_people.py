@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.models import Campaign, Content
 from contentfeed.leads.attribution import MODELS, credit_shares
@@ -419,7 +419,11 @@ def test_bot_clicks_through_the_redirect_do_not_count(
     with app.app_context():
         s = db.session()
         suggestions.fill_feeds(
-            s, suggestions.feed_settings(app.config), only=[seller.id], ignore_cadence=True, seed=1
+            s,
+            suggestions.feed_settings(config.settings_of(app)),
+            only=[seller.id],
+            ignore_cadence=True,
+            seed=1,
         )
         s.commit()
         code = s.scalars(sa.select(TrackedLink.code)).one()

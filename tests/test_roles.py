@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import Role, TeamKind, User
 from contentfeed.accounts.service import SCOPES
 from contentfeed.content.models import Asset, ImportBatch
@@ -108,7 +108,11 @@ def url_args(
     with app.app_context():
         s = db.session()
         suggestions.fill_feeds(
-            s, suggestions.feed_settings(app.config), only=[target.id], ignore_cadence=True, seed=1
+            s,
+            suggestions.feed_settings(config.settings_of(app)),
+            only=[target.id],
+            ignore_cadence=True,
+            seed=1,
         )
         s.commit()
         suggestion_id = s.scalars(

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.models import Content
 from contentfeed.db import Base, utcnow
@@ -103,7 +103,7 @@ def link_code(app: Flask, seller: User) -> str:
         s = db.session()
         suggestions.fill_feeds(
             s,
-            suggestions.feed_settings(app.config),
+            suggestions.feed_settings(config.settings_of(app)),
             only=[seller.id],
             ignore_cadence=True,
             seed=1,

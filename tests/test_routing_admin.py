@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import Team, TeamKind, User
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead
@@ -98,7 +98,7 @@ def test_rules_page_explains_the_order_and_the_default_queue(
 ) -> None:
     page = _text(admin.get("/admin/routing"))
     assert "The first rule that matches wins" in page
-    assert "routing_default_queue" in page and "Digital sales" in page
+    assert "default_queue" in page and "[routing]" in page and "Digital sales" in page
     assert _rule_order(admin) == ["Known customers", "Everyone else"]
     assert "a known customer" in page  # conditions in words
     assert "any lead (no conditions)" in page
@@ -756,7 +756,7 @@ def test_outbox_lists_a_dead_message_and_sends_it_again(
     assert re.search(r'href="/leads/\d+">Lead #\d+</a>', page)
     assert "Send again" in page
     words = re.sub(r"<[^>]+>", "", page)
-    assert "messages wait until crm_webhook_url is set in config.toml" in words
+    assert "messages wait until webhook_url is set under [crm] in config.toml" in words
     assert "Send again" not in _text(admin.get("/admin/outbox?status=pending"))
 
     sent = admin.post(f"/admin/outbox/{dead_message}/resend", data={"status": "dead"})
@@ -790,7 +790,7 @@ def test_outbox_sending_a_delivered_message_again_is_refused(
 def test_outbox_banner_when_the_crm_is_switched_off_and_turning_it_back_on(
     app: Flask, admin: FlaskClient
 ) -> None:
-    app.config["CRM_WEBHOOK_URL"] = "https://crm.example/hooks/leads"
+    config.override(app, crm_webhook_url="https://crm.example/hooks/leads")
     with app.app_context():
         s = db.session()
         target = outbox.destination(s)
@@ -800,7 +800,7 @@ def test_outbox_banner_when_the_crm_is_switched_off_and_turning_it_back_on(
     page = _text(admin.get("/admin/outbox"))
     assert "Sending to the CRM is switched off" in page
     assert "answered 410 Gone" in page and "Turn back on" in page
-    assert "crm_webhook_url is set" not in page
+    assert "webhook_url is set" not in page
     assert "The outbox is empty" in page
 
     enabled = admin.post("/admin/outbox/enable")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
@@ -245,7 +245,7 @@ def test_dry_run_attributes_a_code_and_stores_nothing(
         s = db.session()
         suggestions.fill_feeds(
             s,
-            suggestions.feed_settings(app.config),
+            suggestions.feed_settings(config.settings_of(app)),
             only=[seller.id],
             ignore_cadence=True,
             seed=1,

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from contentfeed import db, demo, security
+from contentfeed import config, db, demo, security
 from contentfeed.config import ROOT, ConfigError, build_settings
 from contentfeed.content.models import Content
 from tests import test_browser
@@ -129,7 +129,7 @@ def test_configured_sites_may_frame_the_gated_page_and_its_download_only(
     gated_id = make_gated(app, make_content)
     sites = ["https://www.example.com", "https://*.example.org:8443"]
     framed = make_test_app(database_url, tmp_path, gated_frame_ancestors=sites)
-    uploads = Path(framed.config["UPLOAD_DIR"])
+    uploads = Path(config.settings_of(framed).library.upload_dir)
     uploads.mkdir(parents=True, exist_ok=True)
     (uploads / f"gated{gated_id}.pdf").write_bytes(b"%PDF")
     client = framed.test_client()

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import TeamKind, User
 from contentfeed.content.models import Content
 from contentfeed.links.models import TrackedLink
@@ -28,7 +28,7 @@ def fill(app: Flask, **kwargs: Any) -> service.FillResult:
         s = db.session()
         kwargs.setdefault("now", FRIDAY_NOON_UTC)
         kwargs.setdefault("seed", 1)
-        result = service.fill_feeds(s, service.feed_settings(app.config), **kwargs)
+        result = service.fill_feeds(s, service.feed_settings(config.settings_of(app)), **kwargs)
         s.commit()
         return result
 
@@ -344,7 +344,10 @@ def test_two_schedulers_at_once_create_no_duplicate(
                 s = db.session()
                 barrier.wait()
                 service.fill_feeds(
-                    s, service.feed_settings(app.config), now=FRIDAY_NOON_UTC, seed=seed
+                    s,
+                    service.feed_settings(config.settings_of(app)),
+                    now=FRIDAY_NOON_UTC,
+                    seed=seed,
                 )
                 s.commit()
         except BaseException as exc:  # pragma: no cover - reported below

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import TeamKind, User
 from contentfeed.content.models import Content
 from contentfeed.suggestions import actions, service
@@ -39,7 +39,7 @@ def suggest(app: Flask) -> Callable[[User], int]:
     def make(seller: User) -> int:
         with app.app_context():
             s = db.session()
-            made = actions.suggest_now(s, service.feed_settings(app.config), seller.id)
+            made = actions.suggest_now(s, service.feed_settings(config.settings_of(app)), seller.id)
             s.commit()
             return made[0].id
 
@@ -76,7 +76,7 @@ def test_seller_sees_only_their_own_marks_one_posted_and_skips_another(
     item = listing.json["items"][0]
     assert item["seller"] == {"id": sam.id, "name": "Sam Seller"}
     assert item["status"] == "pending"
-    assert item["link"].startswith(app.config["PUBLIC_BASE_URL"] + "/r/")
+    assert item["link"].startswith(config.settings_of(app).public_base_url + "/r/")
     assert item["link"] in item["rendered_text"]
     assert item["rendered_text"].startswith("Sam here: read Guide")
     assert item["content"]["kind"] == "whitepaper"

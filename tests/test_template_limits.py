@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content, PostVariant
 from contentfeed.content.templating import (
@@ -171,7 +171,11 @@ def _fill(app: Flask, seller_ids: list[int]) -> suggestions.FillResult:
     with app.app_context():
         s = db.session()
         result = suggestions.fill_feeds(
-            s, suggestions.feed_settings(app.config), only=seller_ids, ignore_cadence=True, seed=1
+            s,
+            suggestions.feed_settings(config.settings_of(app)),
+            only=seller_ids,
+            ignore_cadence=True,
+            seed=1,
         )
         s.commit()
         return result

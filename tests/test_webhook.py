@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from standardwebhooks import Webhook
 from werkzeug.test import TestResponse
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.cli import main
 from contentfeed.content.models import Content
@@ -240,9 +240,9 @@ def test_clock_skew_follows_the_setting(app: Flask, client: FlaskClient) -> None
     body = json.dumps(LEAD)
     # Ten minutes old: beyond the library's fixed five minutes, within a 15-minute setting.
     headers = signed_headers(secret, body, timestamp=utcnow() - timedelta(minutes=10))
-    app.config["WEBHOOK_CLOCK_SKEW_SECONDS"] = 900
+    config.override(app, webhook_clock_skew_seconds=900)
     assert client.post(URL, data=body.encode(), headers=headers).status_code == 202
-    app.config["WEBHOOK_CLOCK_SKEW_SECONDS"] = 60
+    config.override(app, webhook_clock_skew_seconds=60)
     late = signed_headers(secret, body, timestamp=utcnow() - timedelta(seconds=90))
     assert client.post(URL, data=body.encode(), headers=late).status_code == 401
 
@@ -688,7 +688,7 @@ def test_a_lead_from_a_sellers_link_is_attributed_to_seller_post_and_content(
         s = db.session()
         suggestions.fill_feeds(
             s,
-            suggestions.feed_settings(app.config),
+            suggestions.feed_settings(config.settings_of(app)),
             only=[seller.id],
             ignore_cadence=True,
             seed=1,

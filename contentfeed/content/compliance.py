@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from contentfeed.config import Settings
 
 PREVIEW_CODE = "preview"
 
 
 @dataclass(frozen=True)
 class Compliance:
-    """The compliance rules from config: a disclosure appended to posts, words refused."""
+    """The compliance rules: a disclosure appended to posts, words refused."""
 
     disclosure: str = ""
     blocked_words: list[str] = field(default_factory=list)
     public_base_url: str = "http://127.0.0.1:5000"
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Compliance:
-        """Read the rules from an app's config."""
+    def of(cls, settings: Settings) -> Compliance:
+        """Take the rules ([compliance] in config.toml) from the service's settings."""
         return cls(
-            disclosure=config["COMPLIANCE_DISCLOSURE"],
-            blocked_words=list(config["COMPLIANCE_BLOCKED_WORDS"]),
-            public_base_url=config["PUBLIC_BASE_URL"],
+            disclosure=settings.compliance.disclosure,
+            blocked_words=list(settings.compliance.blocked_words),
+            public_base_url=settings.public_base_url,
         )
 
     @property

@@ -19,7 +19,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.accounts.access import User
 from contentfeed.content import imports, service
@@ -89,7 +89,7 @@ def start() -> ResponseReturnValue:
         progress_of=imports.progress_of,
         columns=imports.COLUMN_HELP,
         max_rows=imports.MAX_ROWS,
-        max_mb=current_app.config["UPLOAD_MAX_MB"],
+        max_mb=config.current().library.upload_max_mb,
         zone=viewer_zone().key,
         library_url=library_url,
     ), 422 if error else 200
@@ -117,7 +117,7 @@ def batch(batch_id: int) -> ResponseReturnValue:
     if show not in REPORT_TABS:
         show = "refused" if report.refused else "imported"
     outcomes = report.refused if show == "refused" else report.imported
-    per_page = current_app.config["PAGE_SIZE"]
+    per_page = config.current().page_size
     number = page_number()
     page = Page(number, per_page, len(outcomes), lambda n: url_with(page=n, _anchor="report"))
     shown = outcomes[page.offset : page.offset + per_page]
@@ -143,7 +143,7 @@ def _importer_zone(author: User) -> ZoneInfo:
     """Dates without an offset mean the importer's time zone."""
     if author.id == _user().id:
         return viewer_zone()
-    return ZoneInfo(author.timezone or current_app.config["DEFAULT_TIMEZONE"])
+    return ZoneInfo(author.timezone or config.current().default_timezone)
 
 
 @bp.post("/import/<int:batch_id>/step")
@@ -158,9 +158,9 @@ def step(batch_id: int) -> ResponseReturnValue:
         s,
         found,
         actor=author,
-        rules=service.Compliance.from_config(current_app.config),
+        rules=service.Compliance.of(config.current()),
         zone=_importer_zone(author),
-        chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"],
+        chunk_rows=config.current().library.import_chunk_rows,
     )
     # One step is one chunk: the request's boundary commits it (with the batch's progress,
     # which the page's next step and other requests read), so there is no commit per chunk.

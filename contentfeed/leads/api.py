@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.api import (
     operation,
 )
 from contentfeed.errors import Unavailable, error_response
-from contentfeed.leads import intake, service, webhook
+from contentfeed.leads import intake, webhook
 
 bp = Blueprint("leads_api", __name__, url_prefix="/api/v1")
 
@@ -63,7 +63,7 @@ def receive() -> Response:
     except tabs and line breaks in free text (`consent_text`, extra fields). 503 (with
     Retry-After) means the database is briefly unavailable: deliver again.
     """
-    config = current_app.config
+    settings = config.current().leads
     delivery = webhook.Delivery(
         headers={name.lower(): value for name, value in request.headers.items()},
         length=request.content_length,
@@ -73,8 +73,8 @@ def receive() -> Response:
     reply = webhook.receive_delivery(
         db.hot_engine(),
         delivery,
-        service.IntakeSettings.from_config(config),
-        max_body_bytes=int(config["WEBHOOK_MAX_BODY_KB"]) * 1024,
+        settings,
+        max_body_bytes=settings.max_body_kb * 1024,
         authenticate=_token_sender,
     )
     return Response(

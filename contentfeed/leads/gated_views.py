@@ -7,7 +7,6 @@ import json
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,13 +19,13 @@ from pydantic import ValidationError as InputError
 from wtforms import BooleanField, EmailField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.accounts.service import normalise_email
 from contentfeed.errors import Conflict, Invalid
 from contentfeed.forms import Form
-from contentfeed.leads import gated, privacy, service
+from contentfeed.leads import gated, privacy
 from contentfeed.links.service import COOKIE_NAME
 
 bp = Blueprint("gated", __name__)
@@ -100,8 +99,8 @@ def page(content_id: int) -> ResponseReturnValue:
         return _page(item, form, 200)
     if (form.website.data or "").strip():
         return redirect(_file_url(item))  # a bot: pretend it worked, store nothing
-    client = gated.client_hash(request.remote_addr or "", secret=current_app.config["SECRET_KEY"])
-    if gated.is_limited(s, client, limit=current_app.config["GATED_SUBMISSIONS_PER_HOUR"]):
+    client = gated.client_hash(request.remote_addr or "", secret=config.current().secret_key)
+    if gated.is_limited(s, client, limit=config.current().leads.gated_submissions_per_hour):
         message = "Too many requests from your network just now. Please try again in an hour."
         return _page(item, form, 429, message)
     if not form.validate():
@@ -123,9 +122,7 @@ def page(content_id: int) -> ResponseReturnValue:
         referrer=(request.referrer or "")[:2000],
         user_agent=request.headers.get("User-Agent", ""),
     )
-    outcome = gated.submit(
-        item, submission, visit, service.IntakeSettings.from_config(current_app.config)
-    )
+    outcome = gated.submit(item, submission, visit, config.current().leads)
     if outcome.problem is not None:
         _show_problems(form, outcome.problem.fields)
         return _page(item, form, 422, outcome.problem.message)

@@ -6,15 +6,14 @@ the job's session and commits once at the end.
 
 from __future__ import annotations
 
-from flask import current_app
-
+from contentfeed import config
 from contentfeed.leads import service
 from contentfeed.scheduler import Job
 
 JOBS = [
     Job(
         id="leads.retry_events",
-        run=lambda s: service.retry_due(s, service.IntakeSettings.from_config(current_app.config)),
+        run=lambda s: service.retry_due(s, config.current().leads),
         trigger="interval",
         trigger_args={"minutes": 2},
         description="Retry failed lead deliveries with backoff",
@@ -22,7 +21,7 @@ JOBS = [
     Job(
         id="leads.purge_raw_events",
         run=lambda s: service.purge_raw_events(
-            s, retention_days=int(current_app.config["RAW_EVENT_RETENTION_DAYS"])
+            s, retention_days=int(config.current().leads.raw_event_retention_days)
         ),
         trigger="cron",
         trigger_args={"hour": 3, "minute": 17},

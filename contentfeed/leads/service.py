@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from contentfeed.config import LeadSettings
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, DomainError, NotFound
 from contentfeed.leads import attribution, intake, store
@@ -43,22 +44,8 @@ REDELIVERY_WAIT_SECONDS = 3.0
 REDELIVERY_POLL_SECONDS = (0.01, 0.2)
 
 
-@dataclass(frozen=True)
-class IntakeSettings:
-    """The settings intake needs, read once from the app's config."""
-
-    clock_skew_seconds: int = 300
-    max_attempts: int = 8
-    lookback_days: int = 90
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> IntakeSettings:
-        """Read the intake settings from app.config."""
-        return cls(
-            clock_skew_seconds=int(config["WEBHOOK_CLOCK_SKEW_SECONDS"]),
-            max_attempts=int(config["LEAD_EVENT_MAX_ATTEMPTS"]),
-            lookback_days=int(config["ATTRIBUTION_LOOKBACK_DAYS"]),
-        )
+# What intake needs ([leads] in config.toml), by the name the intake has always used.
+IntakeSettings = LeadSettings
 
 
 @dataclass(frozen=True)
@@ -202,7 +189,9 @@ def process_safely(
     now = now or utcnow()
     try:
         with s.begin_nested():
-            return process_event(s, event, lookback_days=settings.lookback_days, now=now)
+            return process_event(
+                s, event, lookback_days=settings.attribution_lookback_days, now=now
+            )
     except DomainError as exc:
         # The fields are at fault: retrying the same body cannot help, so no next attempt.
         event.status = EventStatus.FAILED

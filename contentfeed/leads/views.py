@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from pydantic import ValidationError
@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.errors import Conflict, DomainError, Invalid
@@ -163,7 +163,7 @@ def index() -> str:
     status_arg = args.get("status", "")
     status = LeadStatus(status_arg) if status_arg in set(LeadStatus) else None
     attribution_arg = args.get("attribution", "")
-    per_page = int(current_app.config["PAGE_SIZE"])
+    per_page = int(config.current().page_size)
     number = page_number()
     sort, direction = sort_params(
         set(listing.LEAD_SORTS), "submitted", descending_first=frozenset({"submitted"})
@@ -240,14 +240,14 @@ def secrets() -> ResponseReturnValue:
             flash(f"Secret “{secret.name}” is created.", "success")
             form = SecretForm(formdata=None)
     all_secrets = signing.list_secrets(s)
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    base = config.current().public_base_url.rstrip("/")
     return render_template(
         "leads/secrets.html",
         secrets=all_secrets,
         form=form,
         new_secret=new_secret,
         webhook_url=base + url_for("leads_api.receive"),
-        skew=current_app.config["WEBHOOK_CLOCK_SKEW_SECONDS"],
+        skew=config.current().leads.clock_skew_seconds,
     ), 422 if form.errors else 200
 
 
@@ -268,7 +268,7 @@ def secret_revoke(secret_id: int) -> Response:
 def events() -> str:
     """List failed and stuck lead deliveries with their error, attempts and next attempt."""
     s = db.session()
-    per_page = int(current_app.config["PAGE_SIZE"])
+    per_page = int(config.current().page_size)
     number = page_number()
     items, total = service.list_failed_events(s, offset=(number - 1) * per_page, limit=per_page)
     return render_template(
@@ -284,7 +284,7 @@ def events() -> str:
 def event_reprocess(event_id: int) -> Response:
     """Process a failed or stuck event again now, whatever its attempts so far."""
     s = db.session()
-    settings = service.IntakeSettings.from_config(current_app.config)
+    settings = config.current().leads
     try:
         outcome = service.reprocess_event(s, event_id, settings)
     except Conflict as exc:

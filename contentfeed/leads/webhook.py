@@ -235,7 +235,7 @@ def take_in(
         fields.attribution_fields(),
         email=fields.email,
         converted_at=lead["submitted_at"],
-        lookback_days=settings.lookback_days,
+        lookback_days=settings.attribution_lookback_days,
     )
     # Nothing is lost: the raw event is kept (committed on its own) before the lead is written.
     event_id, touches = store.insert_event_finding_touches(conn, values, search)

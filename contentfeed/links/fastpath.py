@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from contentfeed import config
 from contentfeed.links import service
 
 if TYPE_CHECKING:
@@ -40,7 +41,9 @@ class RedirectFastPath:
             referrer=environ.get("HTTP_REFERER"),
             address=environ.get("REMOTE_ADDR", ""),
         )
-        answer = service.answer_visit(service.hot_connections(self.app), visit, self.app.config)
+        answer = service.answer_visit(
+            service.hot_connections(self.app), visit, config.settings_of(self.app)
+        )
         if isinstance(answer, service.Page):
             environ[service.PAGE_KEY] = answer
             return self.inner(environ, start_response)

@@ -11,7 +11,6 @@ import hashlib
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -27,6 +26,7 @@ from werkzeug.http import dump_cookie
 from werkzeug.urls import iri_to_uri
 
 from contentfeed import db, tables
+from contentfeed.config import Settings
 from contentfeed.content.service import PREVIEW_CODE
 from contentfeed.errors import Unavailable
 from contentfeed.links.models import Click
@@ -327,9 +327,7 @@ class Redirect:
     headers: list[tuple[str, str]]
 
 
-def answer_visit(
-    connections: HotConnections, visit: Visit, config: Mapping[str, Any]
-) -> Redirect | Page:
+def answer_visit(connections: HotConnections, visit: Visit, settings: Settings) -> Redirect | Page:
     """Record a visit of /r/<code> and say how to answer it: a redirect or a page.
 
     The redirect carries the visitor's referral cookie (the code), and is never cached.
@@ -339,7 +337,7 @@ def answer_visit(
     if CODE_PATTERN.fullmatch(visit.code) is None:
         return Page.UNKNOWN
     try:
-        target = follow_link(connections, visit, config["SECRET_KEY"])
+        target = follow_link(connections, visit, settings.secret_key)
     except Unavailable:
         return Page.UNAVAILABLE
     if target is None:
@@ -347,8 +345,8 @@ def answer_visit(
     cookie = dump_cookie(
         COOKIE_NAME,
         visit.code,
-        max_age=config["LINK_COOKIE_DAYS"] * 86400,
-        secure=config["SESSION_COOKIE_SECURE"],
+        max_age=settings.links.cookie_days * 86400,
+        secure=settings.sign_in.cookie_secure,
         httponly=True,
         samesite="Lax",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
+from contentfeed import config
 from contentfeed.accounts import access
 from contentfeed.errors import Unavailable
 from contentfeed.links import service
@@ -30,7 +31,7 @@ def follow(code: str) -> ResponseReturnValue:
             address=request.remote_addr or "",
         )
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        answer = service.answer_visit(service.hot_connections(app), visit, app.config)
+        answer = service.answer_visit(service.hot_connections(app), visit, config.settings_of(app))
     if isinstance(answer, service.Redirect):
         return Response(
             status=302, headers=answer.headers, content_type="text/plain; charset=utf-8"

@@ -8,11 +8,12 @@ and the API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from contentfeed.config import ReportSettings
 from contentfeed.errors import Invalid
 from contentfeed.leads.attribution import MODELS
 
@@ -21,27 +22,9 @@ from contentfeed.leads.attribution import MODELS
 Model = Literal["first_touch", "last_touch", "linear", "u_shaped", "time_decay"]
 DEFAULT_MODEL: Model = "last_touch"
 # Under these models each lead's credit goes whole to one touch: counts are whole numbers.
+# The estimates' rates ([reports] in config.toml), by the name the reports use.
+Estimates = ReportSettings
 WHOLE_MODELS = frozenset({"first_touch", "last_touch"})
-
-
-@dataclass(frozen=True)
-class Estimates:
-    """How reach becomes impressions and impressions and clicks become money (estimates)."""
-
-    currency: str = "EUR"
-    cpm: float = 30.0
-    cpc: float = 6.0
-    impression_rate: float = 0.12
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Estimates:
-        """Read REPORT_CURRENCY, REPORT_CPM, REPORT_CPC and REPORT_IMPRESSION_RATE."""
-        return cls(
-            currency=str(config["REPORT_CURRENCY"]),
-            cpm=float(config["REPORT_CPM"]),
-            cpc=float(config["REPORT_CPC"]),
-            impression_rate=float(config["REPORT_IMPRESSION_RATE"]),
-        )
 
 
 def _ratio(part: float, whole: float, scale: float = 1.0) -> float | None:

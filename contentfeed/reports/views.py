@@ -6,13 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from contentfeed import db, sheets
+from contentfeed import config, db, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role, User
 from contentfeed.errors import Invalid
@@ -124,7 +124,7 @@ def _quick_links(period: Period | None) -> list[tuple[str, str, bool]]:
 
 
 def _estimates() -> funnel.Estimates:
-    return funnel.Estimates.from_config(current_app.config)
+    return config.current().reports
 
 
 def _invalid_page(template: str, error: Invalid, **context: Any) -> ResponseReturnValue:
@@ -199,7 +199,7 @@ def _direction(descending: bool) -> str:
 
 def _page_of(rows: list[funnel.Row]) -> tuple[list[funnel.Row], Page]:
     """The rows of the page asked for, and the pager."""
-    per_page = current_app.config["PAGE_SIZE"]
+    per_page = config.current().page_size
     page = Page(page_number(), per_page, len(rows), _page_url)
     return rows[page.offset : page.offset + per_page], page
 

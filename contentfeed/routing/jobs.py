@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
+from contentfeed import config
 from contentfeed.routing import outbox, seller_notices, service, work
 from contentfeed.routing.seller_notices import NoticeResult
 from contentfeed.scheduler import Job
@@ -14,7 +13,7 @@ __all__ = ["JOBS", "NoticeResult", "deliver_outbox", "route_leads", "send_notice
 
 def route_leads(s: service.JobSession) -> service.RouteResult:
     """Route the leads that came in since the last run."""
-    return service.route_pending(s, service.RoutingSettings.from_config(current_app.config))
+    return service.route_pending(s, config.current().routing)
 
 
 def sla_sweep(s: service.JobSession) -> work.SlaResult:
@@ -24,13 +23,13 @@ def sla_sweep(s: service.JobSession) -> work.SlaResult:
 
 def deliver_outbox(s: service.JobSession) -> outbox.DeliveryResult:
     """Send the CRM messages that are due."""
-    return outbox.deliver_due(s, outbox.OutboxSettings.from_config(current_app.config))
+    return outbox.deliver_due(s, config.current().crm)
 
 
 def send_notices(s: service.JobSession) -> NoticeResult:
     """Send lead notices through each user's channel (sellers: theirs; others: email)."""
-    settings = notify.NotifySettings.from_config(current_app.config)
-    return seller_notices.send_due(s, settings, f"{current_app.config['PUBLIC_BASE_URL']}/feed")
+    settings = notify.NotifySettings.of(config.current())
+    return seller_notices.send_due(s, settings, f"{config.current().public_base_url}/feed")
 
 
 JOBS = [

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from contentfeed import http
+from contentfeed.config import CrmSettings
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, DomainError, NotFound
 from contentfeed.leads.models import Lead
@@ -33,26 +33,10 @@ log = logging.getLogger("contentfeed.routing")
 
 CRM = "crm"
 BATCH = 100
+# Where messages go and how hard to try ([crm] in config.toml).
+OutboxSettings = CrmSettings
 FIRST_DELAY = timedelta(seconds=30)
 LONGEST_DELAY = timedelta(hours=6)
-
-
-@dataclass(frozen=True)
-class OutboxSettings:
-    """Where messages go and how hard to try."""
-
-    url: str = ""
-    secret: str = ""
-    max_attempts: int = 8
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> OutboxSettings:
-        """Read the outbox settings from app.config."""
-        return cls(
-            url=str(config["CRM_WEBHOOK_URL"]).strip(),
-            secret=str(config["CRM_WEBHOOK_SECRET"]).strip(),
-            max_attempts=int(config["OUTBOX_MAX_ATTEMPTS"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -87,7 +71,7 @@ def deliver_due(
     """Send the messages that are due, oldest first; a lead's later messages wait for its
     earlier ones."""
     now = now or utcnow()
-    if not settings.url:
+    if not settings.webhook_url:
         return DeliveryResult()
     target = destination(s)
     if target.disabled_at is not None:
@@ -139,10 +123,10 @@ def deliver_due(
             message.next_attempt_at = now
             target.disabled_at = now
             target.disabled_reason = (
-                f"{settings.url} answered 410 Gone at {now:%Y-%m-%d %H:%M} UTC; nothing is "
+                f"{settings.webhook_url} answered 410 Gone at {now:%Y-%m-%d %H:%M} UTC; nothing is "
                 "sent until an admin turns it back on."
             )
-            log.warning("CRM destination disabled: %s answered 410 Gone", settings.url)
+            log.warning("CRM destination disabled: %s answered 410 Gone", settings.webhook_url)
             s.flush()
             return DeliveryResult(delivered, retrying, dead, disabled=True)
         message.last_error = error
@@ -173,12 +157,12 @@ def _send(message: OutboxMessage, settings: OutboxSettings) -> tuple[int | None,
         "webhook-id": message.message_id,
         "webhook-timestamp": str(int(sent_at.timestamp())),
     }
-    if settings.secret:
-        headers["webhook-signature"] = Webhook(settings.secret).sign(
+    if settings.webhook_secret:
+        headers["webhook-signature"] = Webhook(settings.webhook_secret).sign(
             message.message_id, sent_at, body
         )
     try:
-        response = http.post_to_destination(settings.url, body, headers)
+        response = http.post_to_destination(settings.webhook_url, body, headers)
     except DomainError as exc:
         return None, exc.message
     with response:

@@ -11,7 +11,7 @@ attributed seller is told (seller_notices.py). Working a routed lead is work.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
@@ -21,6 +21,9 @@ from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import User
+
+# The routing settings ([routing] in config.toml), by the name this domain has always used.
+from contentfeed.config import RoutingSettings as RoutingSettings
 from contentfeed.db import utcnow
 from contentfeed.leads import attribution, intake
 from contentfeed.leads.models import (
@@ -47,28 +50,6 @@ ROUTE_BATCH = 200
 # The session a scheduled job is handed, named here for the jobs module (which imports no
 # sqlalchemy of its own).
 JobSession: TypeAlias = Session
-
-
-@dataclass(frozen=True)
-class RoutingSettings:
-    """The routing settings, read once from the app's config."""
-
-    default_queue: str = "Digital sales"
-    customer_queue: str = "Customer development"
-    default_sla_minutes: int = 60
-    customer_sla_minutes: int = 240
-    dedupe_days: int = 30
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> RoutingSettings:
-        """Read the routing settings from app.config."""
-        return cls(
-            default_queue=str(config["ROUTING_DEFAULT_QUEUE"]),
-            customer_queue=str(config["ROUTING_CUSTOMER_QUEUE"]),
-            default_sla_minutes=int(config["ROUTING_DEFAULT_SLA_MINUTES"]),
-            customer_sla_minutes=int(config["ROUTING_CUSTOMER_SLA_MINUTES"]),
-            dedupe_days=int(config["ROUTING_DEDUPE_DAYS"]),
-        )
 
 
 # --- defaults ----------------------------------------------------------------------------

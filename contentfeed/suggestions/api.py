@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.api import Link, json_response, operation, parse_json, parse_query
@@ -30,7 +30,7 @@ STAFF = (Role.ADMIN, Role.MARKETER)
 
 
 def _base_url() -> str:
-    base: str = current_app.config["PUBLIC_BASE_URL"]
+    base: str = config.current().public_base_url
     return base
 
 
@@ -135,6 +135,6 @@ def list_sellers() -> Response:
 def suggest_now(seller_id: int) -> Response:
     """Give a seller one more suggestion today, ignoring cadence and pause; 409 if none fits."""
     s = db.session()
-    created = actions.suggest_now(s, service.feed_settings(current_app.config), seller_id)
+    created = actions.suggest_now(s, service.feed_settings(config.current()), seller_id)
     items = listing.feed_items(s, created, _base_url())
     return json_response(CreatedSuggestions(items=[suggestion_out(i) for i in items]), 201)

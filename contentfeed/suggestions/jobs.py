@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
+from contentfeed import config
 from contentfeed.scheduler import Job
 from contentfeed.suggestions import expiry, notify, service
 
 
 def _feed_settings() -> service.FeedSettings:
-    return service.feed_settings(current_app.config)
+    return service.feed_settings(config.current())
 
 
 def _notify_settings() -> notify.NotifySettings:
-    return notify.NotifySettings.from_config(current_app.config)
+    return notify.NotifySettings.of(config.current())
 
 
 # Each job is handed the scheduler's session, which scheduler.run_job commits once.

@@ -11,7 +11,7 @@ import logging
 import smtplib
 import ssl
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from contentfeed import http
 from contentfeed.accounts.models import NotificationChannel, User
+from contentfeed.config import EmailSettings, Settings
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError
 from contentfeed.suggestions.models import NotificationAttempt, Suggestion, SuggestionStatus
@@ -40,29 +41,19 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class NotifySettings:
+    """What telling sellers needs: their feed's address, the mail server, how hard to try."""
+
     feed_url: str
-    smtp_host: str
-    smtp_port: int
-    smtp_security: str
-    smtp_username: str
-    smtp_password: str
-    smtp_from: str
-    smtp_timeout: float
+    email: EmailSettings
     max_attempts: int
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> NotifySettings:
-        """Read the notification settings from an app's config."""
+    def of(cls, settings: Settings) -> NotifySettings:
+        """Take them from the service's settings."""
         return cls(
-            feed_url=f"{config['PUBLIC_BASE_URL']}/feed",
-            smtp_host=config["SMTP_HOST"],
-            smtp_port=config["SMTP_PORT"],
-            smtp_security=config["SMTP_SECURITY"],
-            smtp_username=config["SMTP_USERNAME"],
-            smtp_password=config["SMTP_PASSWORD"],
-            smtp_from=config["SMTP_FROM"],
-            smtp_timeout=config["SMTP_TIMEOUT_SECONDS"],
-            max_attempts=config["NOTIFICATION_MAX_ATTEMPTS"],
+            feed_url=f"{settings.public_base_url}/feed",
+            email=settings.email,
+            max_attempts=settings.notifications.max_attempts,
         )
 
 
@@ -226,30 +217,30 @@ def send_email(
     address: str, user: User, subject: str, lines: Sequence[str], settings: NotifySettings
 ) -> None:
     """Send an email over SMTP (STARTTLS, TLS or plain, as configured)."""
-    if not settings.smtp_host:
+    if not settings.email.host:
         raise DeliveryFailed("Email is not configured (smtp_host is empty).", permanent=True)
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = settings.smtp_from
+    message["From"] = settings.email.sender
     message["To"] = address
     message.set_content("\n".join([f"Hi {user.first_name},", "", *lines]))
     try:
-        if settings.smtp_security == "tls":
+        if settings.email.security == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.smtp_host,
-                settings.smtp_port,
-                timeout=settings.smtp_timeout,
+                settings.email.host,
+                settings.email.port,
+                timeout=settings.email.timeout_seconds,
                 context=ssl.create_default_context(),
             )
         else:
             smtp = smtplib.SMTP(
-                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
+                settings.email.host, settings.email.port, timeout=settings.email.timeout_seconds
             )
         with smtp:
-            if settings.smtp_security == "starttls":
+            if settings.email.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_username:
-                smtp.login(settings.smtp_username, settings.smtp_password)
+            if settings.email.username:
+                smtp.login(settings.email.username, settings.email.password)
             smtp.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryFailed(f"The mail server refused {address}: {exc}", permanent=True) from exc

@@ -6,11 +6,10 @@ Never commits; the caller commits once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import Role, SellerProfile, User
+from contentfeed.config import Settings
 from contentfeed.content.models import Campaign, Content, ContentStatus, PostVariant, shared_url
 from contentfeed.content.service import Compliance
 from contentfeed.content.templating import ContentView
@@ -40,14 +40,14 @@ class FeedSettings:
     rules: Compliance
 
 
-def feed_settings(config: Mapping[str, Any]) -> FeedSettings:
-    """Read what filling feeds needs from an app's config."""
+def feed_settings(settings: Settings) -> FeedSettings:
+    """Take what filling feeds needs from the service's settings."""
     return FeedSettings(
-        public_base_url=config["PUBLIC_BASE_URL"],
-        default_timezone=config["DEFAULT_TIMEZONE"],
-        local_hour=config["SUGGEST_LOCAL_HOUR"],
-        ttl_days=config["SUGGESTION_TTL_DAYS"],
-        rules=Compliance.from_config(config),
+        public_base_url=settings.public_base_url,
+        default_timezone=settings.default_timezone,
+        local_hour=settings.suggestions.local_hour,
+        ttl_days=settings.suggestions.ttl_days,
+        rules=Compliance.of(settings),
     )
 
 

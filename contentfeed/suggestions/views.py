@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role, User
 from contentfeed.api import validate
@@ -56,7 +56,7 @@ def feed() -> ResponseReturnValue:
     user: User = current_user
     return render_template(
         "suggestions/feed.html",
-        items=listing.pending_feed(s, user, current_app.config["PUBLIC_BASE_URL"]),
+        items=listing.pending_feed(s, user, config.current().public_base_url),
         totals=listing.recent_totals(s, user),
         notices=seller_notices.notices_for(s, user),
         share_url=share_url,
@@ -71,7 +71,7 @@ def feed() -> ResponseReturnValue:
 def history() -> ResponseReturnValue:
     """List the seller's past suggestions with what each post brought in."""
     s = db.session()
-    per_page = current_app.config["PAGE_SIZE"]
+    per_page = config.current().page_size
     number = page_number()
     sort, direction = sort_params(
         set(listing.HISTORY_SORTS), "when", descending_first=frozenset({"when", "clicks"})
@@ -79,7 +79,7 @@ def history() -> ResponseReturnValue:
     items, total = listing.history(
         s,
         current_user,
-        current_app.config["PUBLIC_BASE_URL"],
+        config.current().public_base_url,
         sort=sort,
         descending=direction == "desc",
         offset=(number - 1) * per_page,

@@ -8,10 +8,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import ProfileForm
 from contentfeed.accounts.models import Role, User
@@ -113,8 +113,8 @@ def profile() -> ResponseReturnValue:
         form=form,
         seller_profile=seller_profile,
         cadence=_cadence_of(user),
-        zone=suggestions.seller_zone(user, current_app.config["DEFAULT_TIMEZONE"]).key,
-        local_hour=current_app.config["SUGGEST_LOCAL_HOUR"],
+        zone=suggestions.seller_zone(user, config.current().default_timezone).key,
+        local_hour=config.current().suggestions.local_hour,
         timezones=_timezone_names(),
     ), 422 if form.errors else 200
 
@@ -144,6 +144,6 @@ def _timezone_names() -> list[str]:
 def _cadence_of(user: User) -> Cadence:
     profile = user.seller_profile
     assert profile is not None
-    zone = suggestions.seller_zone(user, current_app.config["DEFAULT_TIMEZONE"])
+    zone = suggestions.seller_zone(user, config.current().default_timezone)
     today = utcnow().astimezone(zone).date()
     return describe_cadence(profile.posts_per_week, list(profile.weekdays), today)

@@ -6,12 +6,12 @@ import hashlib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import LoginForm
 from contentfeed.accounts.views.shared import bp, form_input
@@ -21,7 +21,7 @@ from contentfeed.errors import DomainError
 def _client_key() -> str:
     """Identify the client for throttling without keeping its address."""
     address = request.remote_addr or "unknown"
-    salt = current_app.config["SECRET_KEY"]
+    salt = config.current().secret_key
     return hashlib.sha256(f"{salt}:{address}".encode()).hexdigest()[:32]
 
 
@@ -44,15 +44,15 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        settings = current_app.config
+        settings = config.current().sign_in
         try:
             credentials = {"email": form.email.data or "", "password": form.password.data or ""}
             user = service.sign_in(
                 db.session(),
                 form_input(service.Credentials, credentials),
                 client_key=_client_key(),
-                max_failures=settings["LOGIN_MAX_FAILURES"],
-                lockout=timedelta(minutes=settings["LOGIN_LOCKOUT_MINUTES"]),
+                max_failures=settings.max_failures,
+                lockout=timedelta(minutes=settings.lockout_minutes),
             )
         except DomainError as exc:
             form.form_errors.append(exc.message)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import SellerProfileForm, UserForm
 from contentfeed.accounts.models import Role
@@ -26,7 +26,7 @@ def users() -> str:
     """List users with search, role and team filters, sorting and pagination."""
     s = db.session()
     sort, direction = sort_params({"name", "email", "role", "created", "last_login"}, "name")
-    per_page = current_app.config["PAGE_SIZE"]
+    per_page = config.current().page_size
     number = page_number()
     team_arg = request.args.get("team", "")
     role_arg = request.args.get("role", "")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import current_app, request
+from flask import request
 
+from contentfeed import config
 from contentfeed.accounts import access
 from contentfeed.accounts.access import User
 from contentfeed.api import (
@@ -26,7 +27,7 @@ def signed_in() -> User:
 
 
 def compliance_rules() -> service.Compliance:
-    return service.Compliance.from_config(current_app.config)
+    return service.Compliance.of(config.current())
 
 
 def optional_json(model: type[M]) -> M:

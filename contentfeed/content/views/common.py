@@ -7,13 +7,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
-    current_app,
     jsonify,
 )
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
+from contentfeed import config
 from contentfeed.accounts import access
 from contentfeed.accounts.access import User
 from contentfeed.accounts.forms import LANGUAGES
@@ -38,7 +38,7 @@ def signed_in() -> User:
 
 
 def compliance_rules() -> service.Compliance:
-    return service.Compliance.from_config(current_app.config)
+    return service.Compliance.of(config.current())
 
 
 def apply_errors(form: FlaskForm, error: DomainError) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import (
-    current_app,
     send_from_directory,
 )
 from flask.typing import ResponseReturnValue
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.content.assets import asset_path, find_asset
 from contentfeed.content.views import bp
@@ -21,7 +20,7 @@ from contentfeed.content.views import bp
 def file(public_id: str, filename: str) -> ResponseReturnValue:
     """Serve an uploaded file at its stable public address (sellers' links point here)."""
     asset = find_asset(db.session(), public_id, filename)
-    folder = Path(current_app.config["UPLOAD_DIR"])
+    folder = Path(config.current().library.upload_dir)
     path = asset_path(asset, folder)
     response = send_from_directory(
         folder,

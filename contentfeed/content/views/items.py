@@ -7,7 +7,6 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -19,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 from werkzeug.datastructures import FileStorage
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.accounts import service as accounts
 from contentfeed.content import service
@@ -106,7 +105,7 @@ def new() -> ResponseReturnValue:
             form.file.errors = [*form.file.errors, "Choose a web address or a file, not both."]
         data = _content_data(form, "" if upload else form.url.data or "", service.NewContent)
         if data is not None and not form.errors:
-            folder = Path(current_app.config["UPLOAD_DIR"])
+            folder = Path(config.current().library.upload_dir)
             asset: Asset | None = None
             try:
                 asset_url = ""
@@ -116,10 +115,10 @@ def new() -> ResponseReturnValue:
                         upload.stream,
                         upload.filename or "",
                         folder=folder,
-                        max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
+                        max_bytes=config.current().library.max_upload_bytes,
                         uploaded_by=user,
                     )
-                    asset_url = public_url(asset, current_app.config["PUBLIC_BASE_URL"])
+                    asset_url = public_url(asset, config.current().public_base_url)
                 content = service.add_item(
                     s, data, actor=user, rules=compliance_rules(), asset=asset, asset_url=asset_url
                 )

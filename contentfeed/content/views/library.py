@@ -12,7 +12,7 @@ from flask import (
     url_for,
 )
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.content import service
 from contentfeed.content.models import (
@@ -43,7 +43,7 @@ def library() -> str:
     direction = "desc" if direction == "desc" else "asc"
     status = args.get("status", "active")
     status = status if status in service.STATUS_FILTERS else "active"
-    per_page = current_app.config["PAGE_SIZE"]
+    per_page = config.current().page_size
     number = page_number()
     now = utcnow()
     query = service.LibraryQuery(

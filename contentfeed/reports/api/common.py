@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
+from contentfeed import config
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.reports import funnel
@@ -42,7 +43,7 @@ class PeriodQuery(Input):
 def read_period(query: PeriodQuery) -> Period:
     """Turn the parsed dates into a period in the caller's zone (422 for a bad range)."""
     user = access.signed_in_user()
-    zone = ZoneInfo(user.timezone or current_app.config["DEFAULT_TIMEZONE"])
+    zone = ZoneInfo(user.timezone or config.current().default_timezone)
     args = {
         key: value.isoformat()
         for key, value in (("from", query.from_), ("to", query.to))

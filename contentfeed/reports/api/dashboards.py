@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, current_app
+from flask import Response
 from pydantic import BaseModel, Field
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.api import Timestamp, json_response, operation, parse_query
 from contentfeed.db import Id
@@ -140,7 +140,7 @@ def content_dashboard() -> Response:
     """Return the funnel per content item, campaign, topic or kind for a period."""
     query = parse_query(ContentQuery)
     period = read_period(query)
-    est = funnel.Estimates.from_config(current_app.config)
+    est = config.current().reports
     ask = content.DashboardInput(period=period, group=query.group, model=query.model)
     report = content.show_dashboard(db.session(), access.signed_in_user(), ask, est)
     body = ContentReportOut(
@@ -227,7 +227,7 @@ def campaign_report(campaign_id: int) -> Response:
     """Return a campaign's items with their figures and, per item, the sellers who posted it."""
     query = parse_query(ModelQuery)
     period = read_period(query)
-    est = funnel.Estimates.from_config(current_app.config)
+    est = config.current().reports
     ask = campaigns.CampaignInput(period=period, campaign_id=campaign_id, model=query.model)
     report = campaigns.show_campaign(db.session(), access.signed_in_user(), ask, est)
     items = [

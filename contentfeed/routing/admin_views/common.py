@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from flask import (
-    current_app,
-)
 from flask_wtf import FlaskForm
 
+from contentfeed import config
 from contentfeed.accounts.access import Role
 from contentfeed.errors import DomainError
 from contentfeed.routing import (
@@ -76,4 +74,4 @@ def workdays_text(days: Sequence[int]) -> str:
 
 
 def routing_settings() -> service.RoutingSettings:
-    return service.RoutingSettings.from_config(current_app.config)
+    return config.current().routing

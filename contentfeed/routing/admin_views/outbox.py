@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import (
-    current_app,
     flash,
     redirect,
     render_template,
@@ -12,7 +11,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.errors import Conflict
 from contentfeed.routing import (
@@ -51,7 +50,7 @@ def outbox_page() -> str:
         OutboxStatus.DEAD: summary.dead,
     }
     total = counts[status] if status else sum(counts.values())
-    per_page = int(current_app.config["PAGE_SIZE"])
+    per_page = int(config.current().page_size)
     number = page_number()
     messages = outbox.list_messages(s, status, limit=per_page, offset=(number - 1) * per_page)
     return render_template(
@@ -62,8 +61,8 @@ def outbox_page() -> str:
         status=status,
         labels=OUTBOX_STATUS_LABELS,
         page=Page(number, per_page, total, lambda n: url_with(page=n)),
-        has_url=bool(str(current_app.config["CRM_WEBHOOK_URL"]).strip()),
-        max_attempts=int(current_app.config["OUTBOX_MAX_ATTEMPTS"]),
+        has_url=bool(str(config.current().crm.webhook_url).strip()),
+        max_attempts=int(config.current().crm.max_attempts),
     )
 
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import (
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.api import validate
 from contentfeed.errors import DomainError, Invalid
@@ -344,7 +343,7 @@ def dry_run() -> ResponseReturnValue:
             fields = {"code" if k == "utm_content" else k: v for k, v in exc.fields.items()}
             apply_errors(form, Invalid(exc.message, fields))
         else:
-            lookback = int(current_app.config["ATTRIBUTION_LOOKBACK_DAYS"])
+            lookback = int(config.current().leads.attribution_lookback_days)
             tried = service.try_sample(s, sample, routing_settings(), lookback_days=lookback)
             trace, unknown_code = tried.trace, tried.unknown_code
             shown = {"name": tried.name, "email": tried.email}

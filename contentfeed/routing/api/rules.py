@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Response, current_app, url_for
+from flask import Response, url_for
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.api import (
     QueueRef,
@@ -308,11 +308,11 @@ def dry_run() -> Response:
     Nothing is stored: no lead, no touches, and the reps' turn counters stay where they are.
     """
     data = parse_json(SampleLead)
-    config = current_app.config
+    settings = config.current()
     tried = service.try_sample(
         db.session(),
         data,
-        service.RoutingSettings.from_config(config),
-        lookback_days=int(config["ATTRIBUTION_LOOKBACK_DAYS"]),
+        settings.routing,
+        lookback_days=settings.leads.attribution_lookback_days,
     )
     return json_response(DryRunOut.model_validate(tried.trace))
