@@ -81,22 +81,6 @@ def read_text(data: bytes, *, kinds: str = "CSV", empty_hint: str = "") -> Uploa
     return UploadText(text, encoding)
 
 
-def decode_upload(data: bytes, *, kinds: str = "CSV", empty_hint: str = "") -> str:
-    """Return an upload's UTF-8 text, refusing empty files, spreadsheet workbooks, other
-    encodings and binary files (for imports not yet reading through ``read_text``)."""
-    _refuse_empty_or_workbook(data, empty_hint)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise refuse_file(
-            "The file isn't UTF-8 text, so names with accents would be garbled. Save it as "
-            "“CSV UTF-8” and upload it again."
-        ) from None
-    if "\x00" in text:
-        raise refuse_file(f"This isn't a {kinds} file. Upload a file like the template.")
-    return text
-
-
 def _refuse_empty_or_workbook(data: bytes, empty_hint: str) -> None:
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
         raise refuse_file(f"The file is empty. {empty_hint}".strip())

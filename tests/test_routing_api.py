@@ -606,6 +606,22 @@ def test_accounts_import_reports_each_row(
     assert accounts[0]["owner_team"]["name"] == "Customer development"
 
 
+def test_accounts_import_reads_what_german_excel_saves(
+    api: Api, client: FlaskClient, admin: str
+) -> None:
+    """Semicolons, Windows-1252 and headers as a person types them ("Name", "Domains")."""
+    sheet = "Name;Domains;CRM-ID\r\nMüller Maschinenbau;mueller.example;K-1\r\n".encode("cp1252")
+    response = client.post(
+        "/api/v1/accounts/import", data=sheet, content_type="text/csv", headers=bearer(admin)
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["created"] == 1
+    accounts = api("GET", "/api/v1/accounts", admin).json["items"]
+    assert [(a["name"], a["domains"], a["crm_id"]) for a in accounts] == [
+        ("Müller Maschinenbau", ["mueller.example"], "K-1")
+    ]
+
+
 def test_accounts_import_refuses_what_is_not_a_csv_file(
     api: Api, client: FlaskClient, admin: str
 ) -> None:

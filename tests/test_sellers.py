@@ -383,6 +383,19 @@ def test_unreadable_files_are_refused_beside_the_file_field(
     assert message in field_errors(response.get_data(as_text=True), "file")
 
 
+def test_import_reads_a_sheet_german_excel_saved(
+    app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    """Excel in a German locale saves "CSV" as Windows-1252 with semicolons."""
+    sheet = "E-Mail;Name\r\njoerg@example.com;Jörg Neumann\r\n".encode("cp1252")
+    response = upload(client_as("admin"), sheet)
+    assert response.status_code == 200, text_of(response.get_data(as_text=True))[:2000]
+    assert "Created 1 Updated 0 Refused 0" in text_of(response.get_data(as_text=True))
+    with app.app_context():
+        user = db.session().scalar(sa.select(User).where(User.email == "joerg@example.com"))
+        assert user is not None and user.name == "Jörg Neumann"
+
+
 def test_import_needs_a_file_and_has_a_row_limit(client_as: Callable[[str], FlaskClient]) -> None:
     admin = client_as("admin")
     missing = admin.post("/admin/sellers/import", data={}, content_type="multipart/form-data")

@@ -8,8 +8,6 @@ from contentfeed.errors import Invalid
 from contentfeed.sheets import (
     RowReport,
     column_key,
-    decode_upload,
-    detect_delimiter,
     read_sheet,
     read_text,
     report_rows,
@@ -54,46 +52,6 @@ def test_what_is_not_readable_text_is_refused(data: bytes, message: str) -> None
     with pytest.raises(Invalid) as refused:
         read_text(data, empty_hint="Try again.")
     assert message in refused.value.fields["file"]
-
-
-def test_decode_upload_still_reads_utf_8_only() -> None:
-    assert decode_upload(TEXT.encode("utf-8-sig")) == TEXT
-    with pytest.raises(Invalid, match="isn't UTF-8 text"):
-        decode_upload(TEXT.encode("cp1252"))
-
-
-@pytest.mark.parametrize(
-    ("header", "delimiter"),
-    [
-        ("title,url,topics", ","),
-        ("title;url;topics", ";"),
-        ("title\turl\ttopics", "\t"),
-        ("title;url,topics", ","),  # a tie keeps the comma
-        ("Name, Vorname;Ort;PLZ", ";"),
-        ("title,url\tnotes", ","),
-        ("\r\n\r\ntitle;url", ";"),
-    ],
-)
-def test_the_delimiter_is_the_one_the_header_uses_most(header: str, delimiter: str) -> None:
-    assert detect_delimiter(header + "\r\nrow") == delimiter
-
-
-@pytest.mark.parametrize(
-    ("name", "key"),
-    [
-        ("image_url", "image_url"),
-        ("Image URL", "image_url"),
-        ("image-url", "image_url"),
-        (" IMAGE_URL: ", "image_url"),
-        ("\ufeffTitle", "title"),
-        ("Variant #1", "variant_1"),
-        ("Target  teams (names)", "target_teams_names"),
-        ("Größe", "größe"),
-        ("---", ""),
-    ],
-)
-def test_header_names_are_normalised(name: str, key: str) -> None:
-    assert column_key(name) == key
 
 
 def test_aliases_apply_after_normalising_both_sides() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from contentfeed.sheets import decode_upload, read_csv, refuse_file
+from contentfeed import sheets
+from contentfeed.sheets import SheetRow as SheetRow
+from contentfeed.sheets import read_sheet, read_text, refuse_file
 
 SELLER_IMPORT_MAX_ROWS = 5_000
 SELLER_COLUMNS: tuple[str, ...] = (
@@ -44,15 +45,8 @@ SELLER_COLUMN_HELP: dict[str, str] = {
     "paused": "yes or no.",
 }
 # Spreadsheets write "Is paused" or "posts per week": both still count.
+EMPTY_HINT = "Download the template, fill it in and upload it."
 _COLUMN_ALIASES = {"is_paused": "paused", "e_mail": "email", "full_name": "name"}
-
-
-@dataclass(frozen=True)
-class SheetRow:
-    """One data row of an uploaded sheet: its row number as a spreadsheet shows it, and cells."""
-
-    number: int
-    cells: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -64,14 +58,15 @@ class SellerSheet:
 
 
 def column_key(name: str) -> str:
-    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
-    return _COLUMN_ALIASES.get(key, key)
+    """Return the seller column a header cell names (case, spaces and punctuation aside)."""
+    return sheets.column_key(name, _COLUMN_ALIASES)
 
 
 def read_sellers_csv(
     data: bytes, *, filename: str = "", max_rows: int = SELLER_IMPORT_MAX_ROWS
 ) -> SellerSheet:
-    """Read a seller CSV (UTF-8, with or without BOM; ; or , between cells) into rows."""
+    """Read a seller CSV into rows: any encoding and delimiter a spreadsheet saves (the shared
+    reader, sheets.read_sheet), the email column required, unknown columns named."""
     suffix = PurePath(filename).suffix.lower()
     if suffix in (".xlsx", ".xls", ".ods", ".numbers"):
         raise refuse_file(
@@ -82,35 +77,19 @@ def read_sellers_csv(
         raise refuse_file(
             f"“{PurePath(filename).name}” isn't a CSV file. Upload a .csv file like the template."
         )
-    text = decode_upload(data, empty_hint="Download the template, fill it in and upload it.")
+    text = read_text(data, empty_hint=EMPTY_HINT).text
     if text.lstrip().startswith(("%PDF", "<", "{", "[")):
         raise refuse_file("This isn't a CSV file. Upload a .csv file like the template.")
-    records = read_csv(text)
-    first = 0
-    while first < len(records) and not any(cell.strip() for cell in records[first]):
-        first += 1
-    if first == len(records):
-        raise refuse_file("The file is empty. Download the template, fill it in and upload it.")
-    keys = [column_key(name) for name in records[first]]
-    if "email" not in keys:
-        found = ", ".join(k for k in keys if k) or "nothing"
+    sheet = read_sheet(text, aliases=_COLUMN_ALIASES, empty_hint=EMPTY_HINT)
+    if "email" not in sheet.keys:
         raise refuse_file(
             "The first line must name the columns, with at least an email column "
-            f"(found: {found}). Download the template to see the format."
+            f"(found: {sheet.found}). Download the template to see the format."
         )
-    repeated = sorted({k for k in keys if k and keys.count(k) > 1})
-    if repeated:
-        raise refuse_file(f"The column {repeated[0]} appears more than once in the first line.")
-    rows = []
-    for index, record in enumerate(records[first + 1 :], start=first + 2):
-        if not any(cell.strip() for cell in record):
-            continue
-        cells = {
-            key: value.strip()
-            for key, value in zip(keys, record, strict=False)
-            if key in SELLER_COLUMNS
-        }
-        rows.append(SheetRow(index, cells))
+    rows = [
+        SheetRow(row.number, {k: v for k, v in row.cells.items() if k in SELLER_COLUMNS})
+        for row in sheet.rows
+    ]
     if not rows:
         raise refuse_file("The file has a header line but no sellers below it.")
     if len(rows) > max_rows:
@@ -118,7 +97,7 @@ def read_sellers_csv(
             f"The file has {len(rows):,} sellers; one import takes at most {max_rows:,}. "
             "Split it into smaller files."
         )
-    ignored = [k or "(unnamed)" for k in keys if k not in SELLER_COLUMNS]
+    ignored = [column.key or "(unnamed)" for column in sheet.unknown(SELLER_COLUMNS)]
     return SellerSheet(rows=rows, ignored_columns=ignored)
 
 

@@ -15,7 +15,7 @@ from contentfeed.accounts.models import Team, User
 from contentfeed.errors import DomainError
 from contentfeed.routing import customer_accounts
 from contentfeed.routing.models import Account
-from contentfeed.sheets import read_csv, refuse_file, unquote_formula
+from contentfeed.sheets import read_sheet, read_text, refuse_file
 from contentfeed.text import control_problem
 
 COLUMNS = ("name", "domains", "owner_team", "owner_email", "crm_id")
@@ -26,6 +26,7 @@ COLUMN_HELP = {
     "owner_email": "the account owner's email address (optional)",
     "crm_id": "the CRM's id (optional); when given, the account with this id is updated",
 }
+EMPTY_HINT = "Export the accounts to see the format."
 IMPORT_MAX_ROWS = 10_000
 
 
@@ -69,8 +70,11 @@ def split_domains(text: str) -> list[str]:
     return [part for part in re.split(r"[;,\s]+", text) if part]
 
 
-def _column_key(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+def import_accounts_file(s: Session, data: bytes) -> ImportReport:
+    """Create or update accounts from an uploaded CSV file, in whichever encoding and with
+    whichever delimiter a spreadsheet saved it (sheets.read_text, sheets.read_sheet)."""
+    text = read_text(data, empty_hint=EMPTY_HINT).text
+    return import_accounts(s, text)
 
 
 def import_accounts(s: Session, text: str) -> ImportReport:
@@ -79,37 +83,21 @@ def import_accounts(s: Session, text: str) -> ImportReport:
     A row updates the account with its crm_id when it gives one, else the account of its name
     (ignoring case); otherwise it creates one. A bad row changes nothing and says why.
     """
-    records = read_csv(text)
-    first = 0
-    while first < len(records) and not any(cell.strip() for cell in records[first]):
-        first += 1
-    if first == len(records):
-        raise refuse_file("The file is empty. Export the accounts to see the format.")
-    keys = [_column_key(cell) for cell in records[first]]
-    missing = [column for column in ("name", "domains") if column not in keys]
-    if missing:
-        found = ", ".join(k for k in keys if k) or "nothing"
+    sheet = read_sheet(text, empty_hint=EMPTY_HINT)
+    if sheet.missing(("name", "domains")):
         raise refuse_file(
             f"The first line must name the columns, with at least name and domains (found: "
-            f"{found})."
+            f"{sheet.found})."
         )
-    numbered = [
-        (number, record)
-        for number, record in enumerate(records[first + 1 :], start=first + 2)
-        if any(cell.strip() for cell in record)
-    ]
-    if not numbered:
+    if not sheet.rows:
         raise refuse_file("The file has a header line but no accounts below it.")
-    if len(numbered) > IMPORT_MAX_ROWS:
+    if len(sheet.rows) > IMPORT_MAX_ROWS:
         raise refuse_file(
-            f"The file has {len(numbered):,} accounts; one import takes at most "
+            f"The file has {len(sheet.rows):,} accounts; one import takes at most "
             f"{IMPORT_MAX_ROWS:,}. Split it into smaller files."
         )
     teams = {team.name.lower(): team for team in s.scalars(sa.select(Team))}
-    rows = [
-        (number, {k: unquote_formula(v.strip()) for k, v in zip(keys, record, strict=False)})
-        for number, record in numbered
-    ]
+    rows = [(row.number, row.cells) for row in sheet.rows]
     emails = {cells["owner_email"].lower() for _n, cells in rows if cells.get("owner_email")}
     owners = {
         user.email.lower(): user

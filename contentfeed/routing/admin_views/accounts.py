@@ -40,7 +40,6 @@ from contentfeed.routing.admin_views.common import (
 from contentfeed.routing.models import (
     Account,
 )
-from contentfeed.sheets import decode_upload
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 ACCOUNTS_PER_PAGE = 50
@@ -195,10 +194,7 @@ def accounts_import_page() -> ResponseReturnValue:
     report = None
     if form.validate_on_submit():
         try:
-            text = decode_upload(
-                form.file.data.read(), empty_hint="Export the accounts to see the format."
-            )
-            report = accounts_import.import_accounts(s, text)
+            report = accounts_import.import_accounts_file(s, form.file.data.read())
         except Invalid as exc:
             form.file.errors = [exc.fields.get("file", exc.message)]
     return render_template(

@@ -35,7 +35,6 @@ from contentfeed.routing.api.common import (
 from contentfeed.routing.models import (
     Account,
 )
-from contentfeed.sheets import decode_upload
 from contentfeed.text import Input
 
 # --- customer accounts ---------------------------------------------------------------------
@@ -232,8 +231,7 @@ def import_accounts() -> Response:
         raise UnsupportedMediaType("Send the CSV file as the body with 'Content-Type: text/csv'.")
     s = db.session()
     try:
-        text = decode_upload(request.get_data(), kinds="CSV")
-        report = accounts_import.import_accounts(s, text)
+        report = accounts_import.import_accounts_file(s, request.get_data())
     except Invalid as exc:  # the body is the file here
         raise Invalid(exc.message, {"body": exc.message}) from None
     body = ImportReportOut(
