@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC
 
 from flask import Response
-from pydantic import BaseModel, Field, JsonValue
+from pydantic import BaseModel, Field, JsonValue, create_model
 
 from contentfeed import db, sheets
 from contentfeed.accounts import access
@@ -97,26 +97,18 @@ class RoutingState(BaseModel):
     why: str = Field(description="Why it went where it did, in words; empty before routing")
 
 
-class LeadOut(BaseModel):
+# A lead's own fields in the API, as the table declares them (FORM_FIELDS): adding a column
+# adds it to the answer.
+LeadFields = create_model(
+    "LeadFields",
+    id=(int, ...),
+    **{name: (Lead.__table__.c[name].type.python_type, ...) for name in FORM_FIELDS},  # type: ignore[call-overload]
+)
+
+
+class LeadOut(LeadFields):
     """A lead with what the person told us and the touches that brought them."""
 
-    id: int
-    email: str
-    first_name: str
-    last_name: str
-    company: str
-    job_title: str
-    country: str
-    phone: str
-    consent: bool
-    consent_text: str
-    landing_url: str
-    referrer: str
-    utm_source: str
-    utm_medium: str
-    utm_campaign: str
-    utm_content: str
-    utm_term: str
     extra: dict[str, JsonValue] = Field(description="Other form fields, as sent")
     status: LeadStatus
     submitted_at: Timestamp
