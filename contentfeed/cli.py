@@ -96,18 +96,17 @@ def create_user(email: str, role: str, name: str, password: str | None) -> None:
     """Create a user who can sign in."""
     generated = password is None
     password = password or secrets.token_urlsafe(12)
-    s = db.session()
     try:
-        user = accounts.create_user(
-            s,
-            email=email,
-            name=name or email.split("@")[0].replace(".", " ").title(),
-            role=role,
-            password=password,
-        )
+        with db.unit_of_work() as s:  # a command is its own unit of work, kept before it says so
+            user = accounts.create_user(
+                s,
+                email=email,
+                name=name or email.split("@")[0].replace(".", " ").title(),
+                role=role,
+                password=password,
+            )
     except DomainError as exc:
         raise _fail(exc) from exc
-    s.commit()
     click.echo(f"Created {user.role_label.lower()} {user.name} <{user.email}>.")
     if generated:
         click.echo(f"Password: {password}")
@@ -127,15 +126,14 @@ def create_user(email: str, role: str, name: str, password: str | None) -> None:
 @with_appcontext
 def create_token(email: str, scopes: tuple[str, ...], name: str) -> None:
     """Issue an API token for a user and print it (shown only this once)."""
-    s = db.session()
-    user = accounts.find_user_by_email(s, email)
-    if user is None:
-        raise click.ClickException(f"No user with the email {email}.")
     try:
-        _token, plaintext = accounts.issue_token(s, user, name=name, scopes=scopes)
+        with db.unit_of_work() as s:
+            user = accounts.find_user_by_email(s, email)
+            if user is None:
+                raise click.ClickException(f"No user with the email {email}.")
+            _token, plaintext = accounts.issue_token(s, user, name=name, scopes=scopes)
     except DomainError as exc:
         raise _fail(exc) from exc
-    s.commit()
     click.echo(plaintext)
 
 
@@ -149,12 +147,11 @@ def webhook_secret_group() -> None:
 @with_appcontext
 def webhook_secret_create(name: str) -> None:
     """Create a lead webhook signing secret and print it (whsec_..., shown only this once)."""
-    s = db.session()
     try:
-        _secret, value = leads.create_secret(s, name=name)
+        with db.unit_of_work() as s:
+            _secret, value = leads.create_secret(s, name=name)
     except DomainError as exc:
         raise _fail(exc) from exc
-    s.commit()
     click.echo(value)
 
 
@@ -173,21 +170,20 @@ def webhook_secret_create(name: str) -> None:
 def suggest(email: str | None, ignore_cadence: bool, seed: int | None) -> None:
     """Run fill-feeds once: due sellers (or one seller) get their suggestions."""
     _warn_if_nothing_answers(current_app._get_current_object())  # type: ignore[attr-defined]
-    s = db.session()
-    only = None
-    if email:
-        user = accounts.find_user_by_email(s, email)
-        if user is None or user.role is not Role.SELLER:
-            raise click.ClickException(f"No seller with the email {email}.")
-        only = [user.id]
-    result = suggestions.fill_feeds(
-        s,
-        suggestions.feed_settings(config.current()),
-        only=only,
-        ignore_cadence=ignore_cadence,
-        seed=seed,
-    )
-    s.commit()
+    with db.unit_of_work() as s:
+        only = None
+        if email:
+            user = accounts.find_user_by_email(s, email)
+            if user is None or user.role is not Role.SELLER:
+                raise click.ClickException(f"No seller with the email {email}.")
+            only = [user.id]
+        result = suggestions.fill_feeds(
+            s,
+            suggestions.feed_settings(config.current()),
+            only=only,
+            ignore_cadence=ignore_cadence,
+            seed=seed,
+        )
     if result.sellers_due == 0:
         click.echo("No seller is due a suggestion right now (use --now to ignore cadence).")
     elif result.created == 0 and result.not_rendered:
@@ -206,10 +202,9 @@ def demo_data() -> None:
 
 
 def _seed_demo() -> list[tuple[str, str]]:
-    s = db.session()
-    already = demo.has_demo_data(s)
-    logins = demo.seed(s, config.current().public_base_url)
-    s.commit()
+    with db.unit_of_work() as s:
+        already = demo.has_demo_data(s)
+        logins = demo.seed(s, config.current().public_base_url)
     click.echo("Demo data was already there." if already else "Demo data added.")
     return logins
 
