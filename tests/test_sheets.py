@@ -8,6 +8,7 @@ from contentfeed.errors import Invalid
 from contentfeed.sheets import (
     RowReport,
     column_key,
+    detect_delimiter,
     read_sheet,
     read_text,
     report_rows,
@@ -52,6 +53,40 @@ def test_what_is_not_readable_text_is_refused(data: bytes, message: str) -> None
     with pytest.raises(Invalid) as refused:
         read_text(data, empty_hint="Try again.")
     assert message in refused.value.fields["file"]
+
+
+@pytest.mark.parametrize(
+    ("header", "delimiter"),
+    [
+        ("title,url,topics", ","),
+        ("title;url;topics", ";"),
+        ("title\turl\ttopics", "\t"),
+        ("title;url,topics", ","),  # a tie keeps the comma
+        ("Name, Vorname;Ort;PLZ", ";"),
+        ("title,url\tnotes", ","),
+        ("\r\n\r\ntitle;url", ";"),
+    ],
+)
+def test_the_delimiter_is_the_one_the_header_uses_most(header: str, delimiter: str) -> None:
+    assert detect_delimiter(header + "\r\nrow") == delimiter
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("image_url", "image_url"),
+        ("Image URL", "image_url"),
+        ("image-url", "image_url"),
+        (" IMAGE_URL: ", "image_url"),
+        ("\ufeffTitle", "title"),
+        ("Variant #1", "variant_1"),
+        ("Target  teams (names)", "target_teams_names"),
+        ("Größe", "größe"),
+        ("---", ""),
+    ],
+)
+def test_header_names_are_normalised(name: str, key: str) -> None:
+    assert column_key(name) == key
 
 
 def test_aliases_apply_after_normalising_both_sides() -> None:
