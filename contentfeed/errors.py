@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -196,6 +197,25 @@ def _database_down(exc: Exception) -> Response:
     return response
 
 
+def _lost_race(exc: Exception) -> Response:
+    """A unique or foreign-key constraint refused the request's writes when they reached the
+    database (as the request's unit of work commits): someone else made the same change a
+    moment earlier. Nothing of this request is kept."""
+    from flask import current_app
+
+    current_app.logger.info(
+        "constraint refused %s %s: %s",
+        request.method,
+        request.path,
+        str(getattr(exc, "orig", exc)).strip().split("\n", 1)[0][:300],
+    )
+    return error_response(
+        409,
+        "Someone else changed this at the same moment, so nothing was saved. "
+        "Reload the page to see the current state and try again.",
+    )
+
+
 def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
@@ -213,6 +233,9 @@ def register(app: Flask) -> None:
     # hot paths: every way an outage shows answers 503 with Retry-After, never 500.
     for kind in db.DATABASE_DOWN:
         app.register_error_handler(kind, _database_down)
+    # Two people acting at once: the loser's commit meets a unique constraint the checks before
+    # it could not see yet. A 409 to try again, not a 500.
+    app.register_error_handler(sa.exc.IntegrityError, _lost_race)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -39,6 +39,14 @@ def kept_anyway() -> tuple[str, int]:
     return "refused", 429
 
 
+@bp.post("/_probe/same-name")
+def same_name() -> tuple[str, int]:
+    # As a second admin's request would: the name was free when checked, taken by commit time.
+    db.session().add(Team(name="answered 200", kind=TeamKind.DIGITAL_SALES))
+    db.session().add(Team(name="also new", kind=TeamKind.DIGITAL_SALES))
+    return "saved", 201
+
+
 @pytest.fixture
 def probed(app: Flask) -> Flask:
     app.register_blueprint(bp)
@@ -75,3 +83,14 @@ def test_a_named_unit_of_work_keeps_its_write_whatever_the_request_answers(
     names = _team_names(probed)
     assert "kept anyway" in names
     assert "not kept" not in names
+
+
+def test_a_write_that_loses_a_race_at_commit_answers_409_and_keeps_nothing(
+    probed: Flask,
+) -> None:
+    client = probed.test_client()
+    assert client.post("/_probe/200").status_code == 200
+    answer = client.post("/_probe/same-name")
+    assert answer.status_code == 409
+    assert "Someone else changed this" in answer.get_data(as_text=True)
+    assert "also new" not in _team_names(probed)
