@@ -164,5 +164,8 @@ class SellerImportForm(Form):
     file = FileField(
         "CSV file",
         validators=[FileRequired(message="Choose a CSV file to import.")],
-        description="UTF-8, cells separated by , or ;, at most 5,000 sellers.",
+        description=(
+            "As your spreadsheet saves CSV (cells separated by , or ; or tabs), "
+            "at most 5,000 sellers."
+        ),
     )

@@ -71,7 +71,7 @@ class ImportForm(Form):
     file = FileField(
         "CSV file",
         validators=[FileRequired(message="Choose a CSV file to import.")],
-        description="UTF-8, cells separated by , or ;.",
+        description="As your spreadsheet saves CSV: cells separated by , or ; or tabs.",
     )
 
 
