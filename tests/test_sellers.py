@@ -396,6 +396,16 @@ def test_import_reads_a_sheet_german_excel_saved(
         assert user is not None and user.name == "Jörg Neumann"
 
 
+def test_a_name_too_long_is_refused_for_its_length_not_as_missing(
+    client_as: Callable[[str], FlaskClient],
+) -> None:
+    sheet = ("email,name\r\nlong@example.com," + "W" * 5000 + "\r\n").encode()
+    page = text_of(upload(client_as("admin"), sheet).get_data(as_text=True))
+    assert "Created 0 Updated 0 Refused 1" in page
+    assert "At most 200 characters (this one has 5000)" in page
+    assert "Required for a new seller" not in page
+
+
 def test_import_needs_a_file_and_has_a_row_limit(client_as: Callable[[str], FlaskClient]) -> None:
     admin = client_as("admin")
     missing = admin.post("/admin/sellers/import", data={}, content_type="multipart/form-data")

@@ -328,7 +328,8 @@ def _import_seller_row(
                 f"{email} belongs to {article} {label}, not a seller; only sellers are imported.",
             ),
         )
-    if user is None and not values["name"].strip():
+    named = any(problem.column == "name" for problem in problems)  # e.g. a name too long
+    if user is None and not values["name"].strip() and not named:
         problems.insert(0, ImportProblem("name", "Required for a new seller."))
     if problems:
         return _refused(row, email, *problems)
