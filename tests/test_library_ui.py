@@ -524,6 +524,27 @@ def test_times_are_typed_and_shown_in_the_viewers_time_zone(
 # --- campaigns ---------------------------------------------------------------------------
 
 
+def test_a_campaign_description_has_one_limit_on_the_page_and_in_the_api(
+    client_as: Callable[[str], FlaskClient],
+    make_user: Callable[..., Any],
+    make_token: Callable[..., str],
+) -> None:
+    marketer = client_as("marketer")
+    long = "Wer sind unsere Kunden? " * 150  # 3,600 characters: within the one limit
+    created = marketer.post("/campaigns", data={"name": "Lang", "description": long})
+    assert created.status_code == 302
+    too_long = marketer.post("/campaigns", data={"name": "Zu lang", "description": "x" * 5001})
+    assert too_long.status_code == 422
+    assert "At most 5,000 characters" in _field_error(_text(too_long), "description")
+    token = make_token(make_user("marketer"), "read", "content:write")
+    api = marketer.post(
+        "/api/v1/campaigns",
+        json={"name": "Per API", "description": "x" * 5001},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.status_code == 422 and "description" in api.json["fields"]
+
+
 def test_campaigns_are_created_and_a_duplicate_name_is_refused(
     client_as: Callable[[str], FlaskClient],
 ) -> None:

@@ -52,6 +52,10 @@ def find_campaign(s: Session, name: str) -> Campaign | None:
     return next((c for c in s.scalars(sa.select(Campaign)) if name_key(c.name) == key), None)
 
 
+# How long a campaign's description may be, from the page and the API alike.
+DESCRIPTION_MAX = 5000
+
+
 def save_campaign(
     s: Session,
     *,
@@ -64,6 +68,9 @@ def save_campaign(
     """Create a campaign, or update one when given; its slug becomes utm_campaign."""
     name = checked_text("name", name).strip()
     checked_text("description", description, multiline=True)
+    if len(description) > DESCRIPTION_MAX:
+        message = f"At most {DESCRIPTION_MAX:,} characters (this one has {len(description):,})."
+        raise Invalid("The description is too long.", {"description": message})
     if not name:
         raise Invalid("A campaign name is required.", {"name": "A campaign name is required."})
     if starts_at and ends_at and ends_at <= starts_at:

@@ -24,6 +24,7 @@ from contentfeed.content.api.common import (
     STAFF,
     TAG,
 )
+from contentfeed.content.campaigns import DESCRIPTION_MAX
 from contentfeed.content.models import (
     Campaign,
 )
@@ -54,7 +55,7 @@ class CampaignIn(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=160)
-    description: MultiLineText = Field(default="", max_length=5000)
+    description: MultiLineText = Field(default="", max_length=DESCRIPTION_MAX)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
 
