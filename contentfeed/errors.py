@@ -197,17 +197,29 @@ def _database_down(exc: Exception) -> Response:
     return response
 
 
-def _lost_race(exc: Exception) -> Response:
+# What another request's write that got there first looks like: a unique constraint (someone
+# took the name) or a foreign key (someone deleted what this pointed at). PostgreSQL's
+# SQLSTATEs, and SQLite's wording. A NOT NULL or CHECK violation is a bug, not a race.
+_RACE_SQLSTATES = {"23505", "23503"}
+_RACE_SQLITE = ("UNIQUE constraint failed", "FOREIGN KEY constraint failed")
+
+
+def _lost_race(exc: sa.exc.IntegrityError) -> Response:
     """A unique or foreign-key constraint refused the request's writes when they reached the
-    database (as the request's unit of work commits): someone else made the same change a
-    moment earlier. Nothing of this request is kept."""
+    database (as the request's unit of work commits): someone else made a change a moment
+    earlier. Nothing of this request is kept. Other constraint errors are bugs: a 500."""
     from flask import current_app
 
+    original = exc.orig
+    if getattr(original, "sqlstate", None) not in _RACE_SQLSTATES and not str(original).startswith(
+        _RACE_SQLITE
+    ):
+        return _unexpected(exc)
     current_app.logger.info(
         "constraint refused %s %s: %s",
         request.method,
         request.path,
-        str(getattr(exc, "orig", exc)).strip().split("\n", 1)[0][:300],
+        str(original).strip().split("\n", 1)[0][:300],
     )
     return error_response(
         409,
