@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from contentfeed import config, db, errors, http, security, text, ui
+from contentfeed import config, db, errors, http, i18n, security, text, ui
 
 csrf = CSRFProtect()
 
@@ -54,6 +54,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     http.init_app(app)
     csrf.init_app(app)
+    i18n.init_app(app)
     register_auth(app)
     errors.register(app)
     text.register(app)

@@ -324,3 +324,49 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             return _make_app()
 
     Server().run()
+
+
+# --- translations ----------------------------------------------------------------------------
+
+
+@main.group("translations")
+def translations_group() -> None:
+    """The interface's translation catalogues (run in a checkout)."""
+
+
+@translations_group.command("update")
+def translations_update() -> None:
+    """Extract the texts from code and templates and bring each catalogue up to date."""
+    from contentfeed import catalogues
+
+    for locale, missing in catalogues.update().items():
+        click.echo(f"{catalogues.po_path(locale)}: {missing} text(s) to translate")
+
+
+@translations_group.command("compile")
+def translations_compile() -> None:
+    """Compile each catalogue (messages.po -> messages.mo) for the service to read."""
+    from contentfeed import catalogues
+
+    for path in catalogues.compile_all():
+        click.echo(f"wrote {path}")
+
+
+@translations_group.command("check")
+def translations_check() -> None:
+    """Fail when a text lacks a translation or a compiled catalogue is out of date."""
+    from contentfeed import catalogues
+
+    problems = 0
+    for gap in catalogues.gaps():
+        for label, texts in (("not in the catalogue (run update)", gap.missing),
+                             ("untranslated", gap.untranslated), ("fuzzy", gap.fuzzy)):
+            for text in texts:
+                click.echo(f"{gap.locale}: {label}: {text!r}")
+                problems += 1
+        if gap.stale_compiled:
+            click.echo(f"{gap.locale}: the compiled catalogue is out of date (run compile)")
+            problems += 1
+    if problems:
+        raise click.ClickException(f"{problems} problem(s) in the translation catalogues")
+    click.echo("every text is translated and compiled")

@@ -9,7 +9,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from flask import Flask, current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -198,6 +198,7 @@ class Settings(BaseModel):
     instance_path: str = ""
     public_base_url: str = "http://127.0.0.1:5000"
     default_timezone: str = "Europe/Berlin"
+    default_locale: Literal["en", "de"] = "en"
     log_level: str = "INFO"
     page_size: int = Field(default=25, ge=5, le=500)
     trusted_proxies: int = Field(default=0, ge=0, le=5)

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter, Map
 
-from contentfeed import config
+from contentfeed import config, i18n
 from contentfeed.accounts.models import Role
 from contentfeed.db import MAX_ID, MAX_PAGE
 from contentfeed.errors import Invalid
@@ -248,11 +248,11 @@ def viewer_zone() -> ZoneInfo:
     return ZoneInfo(name or config.current().default_timezone)
 
 
-def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
-    """Format a UTC datetime in the viewer's time zone."""
-    if value is None:
-        return "—"
-    return value.astimezone(viewer_zone()).strftime(fmt)
+def localtime(value: datetime | None, format: str = "medium") -> str:
+    """Format a UTC datetime in the viewer's locale and time zone ("date": the day only)."""
+    if format == "date":
+        return i18n.date_text(value)
+    return i18n.datetime_text(value, format)
 
 
 def sort_url(key: str, direction: str | None) -> str:
@@ -262,8 +262,8 @@ def sort_url(key: str, direction: str | None) -> str:
 
 
 def weekday_name(day: int) -> str:
-    """Return the short English name of a weekday number (0 is Monday)."""
-    return ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][day]
+    """Return the short name of a weekday number in the viewer's language (0 is Monday)."""
+    return i18n.weekday_text(day)
 
 
 def _template_context() -> dict[str, Any]:

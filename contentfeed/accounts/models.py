@@ -86,6 +86,8 @@ class User(Base):
         sa.ForeignKey("team.id", ondelete="SET NULL"), index=True
     )
     timezone: Mapped[str] = mapped_column(sa.String(64), default="")
+    # The interface language the user chose in the header ("" = not chosen: see contentfeed.i18n).
+    locale: Mapped[str] = mapped_column(sa.String(8), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]

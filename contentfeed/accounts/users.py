@@ -17,6 +17,7 @@ from contentfeed.accounts.permissions import require_admin
 from contentfeed.accounts.teams import get_team
 from contentfeed.db import Id, utcnow
 from contentfeed.errors import Conflict, Invalid, NotFound
+from contentfeed.i18n import LOCALES, _
 from contentfeed.text import Input, checked_text
 
 MIN_PASSWORD_LENGTH = 10
@@ -326,6 +327,15 @@ def change_own_details(s: Session, actor: User, data: AccountDetails) -> User:
     return update_user(
         s, actor, name=data.name, role=actor.role, team=actor.team, timezone=data.timezone
     )
+
+
+def choose_language(s: Session, actor: User, locale: str) -> User:
+    """Keep the interface language the user chose ("" = let the profile and browser decide)."""
+    if locale and locale not in LOCALES:
+        raise Invalid(_("We do not speak that language yet."), {"locale": _("Unknown language.")})
+    actor.locale = locale
+    s.flush()
+    return actor
 
 
 def change_own_password(s: Session, actor: User, data: PasswordChange) -> None:

@@ -8,7 +8,6 @@
  *  - button[data-copy-target="#id"]  copies the text (or value) of #id
  *  - form[data-confirm="…"] asks for confirmation before submitting
  *                           (also button[data-confirm] on the submitter)
- *  - <time datetime="…" data-relative>  shows "12 min ago" / "in 3 h"
  *  - .table-wrap            becomes keyboard-scrollable when it overflows
  */
 (function () {
@@ -19,6 +18,15 @@
   root.classList.add("js");
 
   /* ---------------------------------------------------------------- helpers */
+
+  // The page's language: <html data-texts> holds the scripts' texts translated, keyed by
+  // their English wording (absent in English).
+  var texts = {};
+  try { texts = JSON.parse(root.getAttribute("data-texts") || "{}"); } catch (e) { texts = {}; }
+
+  function t(text) {
+    return Object.prototype.hasOwnProperty.call(texts, text) ? texts[text] : text;
+  }
 
   function $all(selector, scope) {
     return Array.prototype.slice.call((scope || document).querySelectorAll(selector));
@@ -63,7 +71,7 @@
     var menu = document.getElementById(toggle.getAttribute("aria-controls"));
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
     var label = toggle.querySelector(".visually-hidden");
-    if (label) label.textContent = open ? "Close menu" : "Menu";
+    if (label) label.textContent = open ? t("Close menu") : t("Menu");
     if (menu) menu.classList.toggle("is-open", open);
   }
 
@@ -208,12 +216,12 @@
       var text = textOf(target);
       copyText(text).then(function (ok) {
         if (ok) {
-          flashButton(button, "Copied \u2713", "is-copied");
-          announce(button.getAttribute("data-copy-message") || "Copied to clipboard.");
+          flashButton(button, t("Copied \u2713"), "is-copied");
+          announce(button.getAttribute("data-copy-message") || t("Copied to clipboard."));
         } else {
           selectContents(target);
-          flashButton(button, "Press Ctrl+C", "is-failed");
-          announce("Couldn't copy automatically. The text is selected: press Control+C or Command+C to copy it.");
+          flashButton(button, t("Press Ctrl+C"), "is-failed");
+          announce(t("Couldn't copy automatically. The text is selected: press Control+C or Command+C to copy it."));
         }
       });
     });
@@ -234,72 +242,6 @@
     }, true);
   }
 
-  /* ----------------------------------------------------------- relative time */
-
-  function parseDate(value) {
-    if (!value) return null;
-    var iso = String(value).trim();
-    // Python may emit microseconds: keep milliseconds only.
-    iso = iso.replace(/(\.\d{3})\d+/, "$1");
-    // A date-time without an offset is taken as UTC (the server's convention).
-    if (/T\d{2}:\d{2}/.test(iso) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(iso)) iso += "Z";
-    var date = new Date(iso);
-    return isNaN(date.getTime()) ? null : date;
-  }
-
-  function plural(n, one, many) {
-    return n + " " + (n === 1 ? one : many);
-  }
-
-  function relativeText(date, now) {
-    var seconds = Math.round((date.getTime() - now) / 1000);
-    var future = seconds > 0;
-    var abs = Math.abs(seconds);
-    var amount;
-
-    if (abs < 45) return future ? "in a moment" : "just now";
-    if (abs < 3600) {
-      amount = Math.max(1, Math.floor(abs / 60)) + " min";
-    } else if (abs < 86400) {
-      amount = Math.floor(abs / 3600) + " h";
-    } else if (abs < 86400 * 30) {
-      amount = plural(Math.floor(abs / 86400), "day", "days");
-    } else {
-      return date.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
-    }
-    return future ? "in " + amount : amount + " ago";
-  }
-
-  function fullText(date) {
-    try {
-      return date.toLocaleString(undefined, {
-        weekday: "short",
-        year: "numeric",
-        month: "short",
-        day: "numeric",
-        hour: "2-digit",
-        minute: "2-digit",
-        timeZoneName: "short"
-      });
-    } catch (e) {
-      return date.toString();
-    }
-  }
-
-  function refreshTimes(scope) {
-    var now = Date.now();
-    $all("time[data-relative]", scope).forEach(function (el) {
-      var date = parseDate(el.getAttribute("datetime"));
-      if (!date) return;
-      var text = relativeText(date, now);
-      if (el.textContent !== text) el.textContent = text;
-      if (!el.hasAttribute("data-title-set")) {
-        el.setAttribute("title", fullText(date));
-        el.setAttribute("data-title-set", "");
-      }
-    });
-  }
-
   /* ------------------------------------------------- scrollable table wraps */
 
   function initTableWraps() {
@@ -309,7 +251,7 @@
         if (!wrap.hasAttribute("role")) wrap.setAttribute("role", "region");
         if (!wrap.hasAttribute("aria-label") && !wrap.hasAttribute("aria-labelledby")) {
           var caption = wrap.querySelector("caption");
-          wrap.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table (scrolls sideways)");
+          wrap.setAttribute("aria-label", caption ? caption.textContent.trim() : t("Table (scrolls sideways)"));
         }
       }
     });
@@ -322,8 +264,6 @@
     initFlashes();
     initCopy();
     initConfirm();
-    refreshTimes();
-    window.setInterval(refreshTimes, 30000);
     initTableWraps();
     var resizeTimer;
     window.addEventListener("resize", function () {
@@ -335,7 +275,7 @@
   // Small public surface for pages that insert content dynamically.
   window.contentfeed = {
     announce: announce,
-    refreshTimes: refreshTimes,
+    t: t,
     copyText: copyText
   };
 

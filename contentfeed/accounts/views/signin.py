@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from contentfeed import config, db
+from contentfeed import config, db, i18n
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import LoginForm
 from contentfeed.accounts.views.shared import bp, form_input
@@ -64,6 +64,19 @@ def login() -> ResponseReturnValue:
     elif request.method == "POST":
         status = 422
     return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/language")
+@access.public
+def choose_language() -> Response:
+    """Switch the interface language: kept with a signed-in user, in a cookie for everyone."""
+    code = i18n.supported(request.form.get("locale")) or config.current().default_locale
+    if current_user.is_authenticated:
+        service.choose_language(db.session(), current_user, code)
+    i18n.set_request_locale(code)
+    response = redirect(_safe_next(request.form.get("next")) or url_for("accounts.home"))
+    i18n.remember_choice(response, code)
+    return response
 
 
 @bp.post("/logout")
