@@ -45,6 +45,7 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "static": PUBLIC,
     "accounts.login": PUBLIC,
     "accounts.logout": ALL,
+    "accounts.choose_language": PUBLIC,
     "accounts.home": ALL,
     "accounts.account": ALL,
     "accounts.users": ADMIN,

@@ -103,6 +103,7 @@ def test_seller_changes_topics_cadence_and_timezone(
 ) -> None:
     seller = make_user("seller", email="sam@example.com")
     sign_in(client, seller)
+    client.post("/language", data={"locale": "en"})  # the profile below is German; Sam reads English
     first = client.get("/profile")
     assert first.status_code == 200
     assert "3 posts a week, on Mon, Wed and Fri" in text_of(first.get_data(as_text=True))
@@ -269,6 +270,9 @@ def test_admin_imports_sellers_who_can_then_sign_in(
         "/login", data={"email": "jane.doe@example.com", "password": password}
     )
     assert signed_in.status_code == 302
+    # Jane's profile language is German, and so is her interface; she reads English.
+    assert 'lang="de"' in newcomer.get("/profile").get_data(as_text=True)
+    newcomer.post("/language", data={"locale": "en", "next": "/profile"})
     assert "3 posts a week, on Mon, Wed and Thu" in text_of(
         newcomer.get("/profile").get_data(as_text=True)
     )
