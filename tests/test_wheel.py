@@ -28,6 +28,7 @@ CARRIED = (
     "contentfeed/demo_files/zero-downtime-migrations.pdf",
     "contentfeed/routing/freemail.txt",
     "contentfeed/demo_data.toml",
+    "contentfeed/translations/de/LC_MESSAGES/messages.mo",
 )
 
 
@@ -134,6 +135,11 @@ def test_the_installed_wheel_migrates_starts_and_serves_its_pages(tmp_path: Path
         login = _wait_for(f"http://127.0.0.1:{port}/login", process, seconds=30)
         assert login.status_code == 200
         assert 'name="password"' in login.text
+        # The compiled German catalogue travels in the wheel and is read.
+        german = requests.get(
+            f"http://127.0.0.1:{port}/login", headers={"Accept-Language": "de"}, timeout=5
+        )
+        assert '<html lang="de"' in german.text and "Zum Inhalt springen" in german.text
         stylesheet = requests.get(f"http://127.0.0.1:{port}/static/css/app.css", timeout=5)
         assert stylesheet.status_code == 200
         assert stylesheet.headers["Content-Type"].startswith("text/css")
