@@ -29,7 +29,7 @@ from pydantic import (
 
 from contentfeed import text
 from contentfeed.accounts.service import normalise_email
-from contentfeed.errors import BadRequest, Invalid, UnsupportedMediaType
+from contentfeed.errors import BadRequest, DomainError, Invalid, UnsupportedMediaType
 from contentfeed.i18n import _
 from contentfeed.leads.models import FIELD_ALIASES, UTM_FIELDS
 
@@ -369,6 +369,17 @@ def read_data(content_type: str, text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object of fields.")
     return data
+
+
+def field_names(content_type: str, body: str) -> list[str]:
+    """Return the field names a stored delivery sent, for an admin mapping them ([] when
+    the body is purged or cannot be read)."""
+    if not body:
+        return []
+    try:
+        return [printable(str(name)) for name in read_data(content_type, body)]
+    except DomainError:
+        return []
 
 
 def _depth(value: Any) -> int:
