@@ -6,6 +6,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from werkzeug.datastructures import MultiDict
 
 from contentfeed import text
 from contentfeed.accounts.service import normalise_email
@@ -461,6 +463,41 @@ def rename_fields(
     for target, name, value in wanted:
         renamed[target if chosen[target] == name else name] = value
     return renamed
+
+
+# The names the gated form itself uses (leads/gated_views.GatedForm), kept as they are, and
+# the fields of ours it takes under its own names.
+GATED_OWN_NAMES = frozenset(
+    {"name", "email", "company", "job_title", "consent", "website", "csrf_token"}
+)
+GATED_FORM_FIELDS = frozenset({"email", "company", "job_title"})
+
+
+def gated_form_data(form: MultiDict[str, str]) -> MultiDict[str, str]:
+    """Return a gated form's posted fields under the form's own names, for a page (a
+    marketer's own German landing page, say) that posts to it with German or other names:
+    vorname and nachname fill name, e-mail email, firma company, position job_title, and
+    einwilligung (ja/nein, yes/no, ...) the consent box. The form's own names win."""
+    data: MultiDict[str, str] = MultiDict()
+    names: dict[str, str] = {}
+    for key, value in form.items(multi=True):
+        ours = None if key in GATED_OWN_NAMES else our_field(key)
+        if ours in ("first_name", "last_name"):
+            names[ours] = value.strip()
+        elif ours in GATED_FORM_FIELDS:
+            if ours not in form:
+                data.add(ours, value)
+        elif ours == "consent":
+            with suppress(ValueError):  # not a yes: the box stays unticked, the form says so
+                if "consent" not in form and consent_value(value) is True:
+                    data.add("consent", "y")
+        elif ours is None and field_key(key) == "name" and "name" not in form:
+            data.add("name", value)  # "Name", "NAME"
+        else:
+            data.add(key, value)
+    if names and "name" not in form:
+        data.add("name", f"{names.get('first_name', '')} {names.get('last_name', '')}".strip())
+    return data
 
 
 def parse_lead(data: Mapping[str, Any], mapping: Mapping[str, Any] | None = None) -> LeadIn:
