@@ -61,8 +61,14 @@ def extract() -> Catalog:
         str(root),
         method_map,
         options_map,
-        keywords={"_": None, "_l": None, "gettext": None, "lazy_gettext": None,
-                  "ngettext": (1, 2), "lazy_ngettext": (1, 2)},
+        keywords={
+            "_": None,
+            "_l": None,
+            "gettext": None,
+            "lazy_gettext": None,
+            "ngettext": (1, 2),
+            "lazy_ngettext": (1, 2),
+        },
         strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
@@ -109,8 +115,15 @@ def _write_po(catalog: Catalog, path: Path) -> None:
     catalog.creation_date = catalog.revision_date = HEADER_DATE
     catalog.last_translator = "contentfeed"
     catalog.language_team = "contentfeed"
-    write_po(buffer, catalog, width=96, sort_output=True, no_location=True, ignore_obsolete=True,
-             include_previous=False)
+    write_po(
+        buffer,
+        catalog,
+        width=96,
+        sort_output=True,
+        no_location=True,
+        ignore_obsolete=True,
+        include_previous=False,
+    )
     path.write_bytes(buffer.getvalue())
 
 
@@ -137,7 +150,15 @@ def _compiled_matches(locale: str) -> bool:
     with mo_path(locale).open("rb") as fileobj:
         shipped = read_mo(fileobj)
     expected = read_mo(io.BytesIO(compiled(locale)))
-    return {m.id: m.string for m in shipped if m.id} == {m.id: m.string for m in expected if m.id}
+    return _messages(shipped) == _messages(expected)
+
+
+def _messages(catalog: Catalog) -> dict[object, object]:
+    # A plural's id and strings come as lists from read_mo: made tuples to compare them.
+    def plain(value: object) -> object:
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {plain(m.id): plain(m.string) for m in catalog if m.id}
 
 
 def gaps() -> list[Gap]:
