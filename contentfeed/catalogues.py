@@ -61,14 +61,8 @@ def extract() -> Catalog:
         str(root),
         method_map,
         options_map,
-        keywords={
-            "_": None,
-            "_l": None,
-            "gettext": None,
-            "lazy_gettext": None,
-            "ngettext": (1, 2),
-            "lazy_ngettext": (1, 2),
-        },
+        keywords={"_": None, "_l": None, "gettext": None, "lazy_gettext": None,
+                  "ngettext": (1, 2), "lazy_ngettext": (1, 2)},
         strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
@@ -115,15 +109,8 @@ def _write_po(catalog: Catalog, path: Path) -> None:
     catalog.creation_date = catalog.revision_date = HEADER_DATE
     catalog.last_translator = "contentfeed"
     catalog.language_team = "contentfeed"
-    write_po(
-        buffer,
-        catalog,
-        width=96,
-        sort_output=True,
-        no_location=True,
-        ignore_obsolete=True,
-        include_previous=False,
-    )
+    write_po(buffer, catalog, width=96, sort_output=True, no_location=True, ignore_obsolete=True,
+             include_previous=False)
     path.write_bytes(buffer.getvalue())
 
 
