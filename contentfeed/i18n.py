@@ -27,13 +27,14 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel import dates as babel_dates
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale, gettext, lazy_gettext, ngettext
+from flask_babel import Babel, force_locale, get_locale
 from flask_babel import format_currency as _format_currency
 from flask_babel import format_date as _format_date
 from flask_babel import format_datetime as _format_datetime
 from flask_babel import format_decimal as _format_decimal
 from flask_babel import format_percent as _format_percent
 from flask_babel import format_time as _format_time
+from flask_babel import gettext, lazy_gettext, ngettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from contentfeed import config
@@ -44,19 +45,19 @@ __all__ = [
     "LOCALE_COOKIE",
     "_",
     "_l",
+    "ngettext",
+    "speaking",
+    "locale_of",
     "current_locale",
+    "locale_name",
     "date_text",
     "datetime_text",
-    "decimal_text",
-    "locale_name",
-    "locale_of",
-    "money_text",
-    "ngettext",
-    "number_text",
-    "percent_text",
-    "relative_text",
-    "speaking",
     "time_text",
+    "relative_text",
+    "number_text",
+    "decimal_text",
+    "percent_text",
+    "money_text",
     "weekday_text",
 ]
 

@@ -92,6 +92,7 @@ from contentfeed.accounts.users import (
     active_teammates,
     add_user,
     change_own_details,
+    choose_language,
     change_own_password,
     check_password_strength,
     check_timezone,
