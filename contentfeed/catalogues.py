@@ -137,7 +137,15 @@ def _compiled_matches(locale: str) -> bool:
     with mo_path(locale).open("rb") as fileobj:
         shipped = read_mo(fileobj)
     expected = read_mo(io.BytesIO(compiled(locale)))
-    return {m.id: m.string for m in shipped if m.id} == {m.id: m.string for m in expected if m.id}
+    return _messages(shipped) == _messages(expected)
+
+
+def _messages(catalog: Catalog) -> dict[object, object]:
+    # A plural's id and strings come as lists from read_mo: made tuples to compare them.
+    def plain(value: object) -> object:
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {plain(m.id): plain(m.string) for m in catalog if m.id}
 
 
 def gaps() -> list[Gap]:

@@ -20,6 +20,9 @@ import io
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from flask import Response
 
@@ -207,6 +210,103 @@ def read_sheet(
         }
         rows.append(SheetRow(number, cells))
     return Sheet(columns=columns, rows=rows, delimiter=detect_delimiter(text))
+
+
+# --- dates and numbers in cells ---------------------------------------------------------------
+
+# 31.12.2026, 31.12.26, 1.2.2026, optionally with a time: 31.12.2026 14:30, 31.12.2026, 14:30:15
+# or 31.12.2026 14:30 Uhr, as German spreadsheets write them.
+_DOTTED = re.compile(
+    r"(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>\d{4}|\d{2})"
+    r"(?:(?:\s+|\s*,\s*|T)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"(?:\s*Uhr)?)?",
+    re.IGNORECASE,
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_moment(value: str, zone: ZoneInfo) -> datetime | None:
+    """Read a date or a date and time as people and spreadsheets write them, in UTC: ISO 8601
+    (2026-12-31, 2026-12-31T14:30, 2026-12-31 14:30+01:00) or German (31.12.2026,
+    31.12.2026 14:30, 31.12.26, 31.12.2026 14:30 Uhr). A date alone is the start of that day;
+    a time without an offset is in ``zone``. None when it is neither."""
+    text = value.strip()
+    moment: datetime
+    try:
+        if _ISO_DATE.fullmatch(text):
+            moment = datetime.combine(date.fromisoformat(text), time(), tzinfo=zone)
+        elif found := _DOTTED.fullmatch(text):
+            year = int(found["year"])
+            moment = datetime(
+                year + 2000 if len(found["year"]) == 2 else year,
+                int(found["month"]),
+                int(found["day"]),
+                int(found["hour"] or 0),
+                int(found["minute"] or 0),
+                int(found["second"] or 0),
+                tzinfo=zone,
+            )
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+# Spaces (also no-break ones) and apostrophes group digits: 12 345, 12'345 (Swiss).
+_GROUPING = re.compile(r"[\s\u00a0\u202f'\u2019_]")
+_GROUPED = {sep: re.compile(rf"[1-9]\d{{0,2}}(?:\{sep}\d{{3}})+") for sep in ",."}
+
+
+def parse_number(value: str) -> Decimal | None:
+    """Read a number written the English or the German way: 1234.5, 1,234.5, 1.234,5,
+    1234,5, 12 345, 12'345, -3; None when it is not one.
+
+    With both "," and "." the last one is the decimal mark. With one of them: used more than
+    once, or once before exactly three digits (1.234, 1,234), it groups thousands; otherwise
+    it is the decimal mark (3,5 and 3.5 are three and a half).
+    """
+    text = _GROUPING.sub("", value.strip()).replace("\u2212", "-")
+    sign = ""
+    if text[:1] in "+-" and text[:1]:
+        sign, text = text[0], text[1:]
+    if not text or not re.fullmatch(r"[\d.,]+", text) or not text[0].isdigit():
+        return None
+    if "," in text and "." in text:
+        mark = "," if text.rfind(",") > text.rfind(".") else "."
+        whole, _, fraction = text.rpartition(mark)
+        group = "." if mark == "," else ","
+        if not _GROUPED[group].fullmatch(whole) and group in whole:
+            return None
+        text = whole.replace(group, "") + "." + fraction
+    else:
+        for sep in ",.":
+            if sep not in text:
+                continue
+            whole, _, fraction = text.partition(sep)
+            grouped = len(fraction) == 3 and 0 < len(whole) <= 3 and whole[0] != "0"
+            if text.count(sep) > 1 or grouped:
+                if not _GROUPED[sep].fullmatch(text):
+                    return None
+                text = text.replace(sep, "")
+            else:
+                text = f"{whole}.{fraction}"
+    if not re.fullmatch(r"\d+(\.\d+)?", text):
+        return None
+    try:
+        return Decimal(sign + text)
+    except InvalidOperation:  # pragma: no cover - the pattern above is a Decimal's
+        return None
+
+
+def parse_whole_number(value: str) -> int | None:
+    """Read a whole number as parse_number does (1.234, 1,234, 12 345, 3,0); None otherwise."""
+    number = parse_number(value)
+    if number is None or number != number.to_integral_value():
+        return None
+    return int(number)
 
 
 # --- the per-row report ---------------------------------------------------------------------

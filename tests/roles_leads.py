@@ -17,6 +17,7 @@ LEADS: dict[str, frozenset[object] | str] = {
     "leads.detail": READERS,
     "leads.secrets": ADMIN,
     "leads.secret_revoke": ADMIN,
+    "leads.secret_mapping": ADMIN,
     "leads.events": ADMIN,
     "leads.event_reprocess": ADMIN,
     "leads_api.list_leads": READERS,
@@ -24,6 +25,8 @@ LEADS: dict[str, frozenset[object] | str] = {
     "leads_api.export_leads": READERS,
     "leads_api.export_person": ADMIN,
     "leads_api.erase_person": ADMIN,
+    "leads_api.list_secrets": ADMIN,
+    "leads_api.set_field_mapping": ADMIN,
 }
 
 __all__ = ["ADMIN", "ALL", "PUBLIC", "STAFF"]

@@ -40,6 +40,7 @@ from contentfeed.accounts.seller_sheet import (
 from contentfeed.accounts.teams import list_teams
 from contentfeed.accounts.users import check_timezone, normalise_email, update_user
 from contentfeed.errors import DomainError, Invalid
+from contentfeed.sheets import parse_whole_number
 
 _DAY_NAMES = {name.lower(): n for n, name in enumerate(WEEKDAY_NAMES)}
 _YES = {"yes", "y", "true", "1", "ja", "x"}
@@ -137,8 +138,9 @@ def _parse_weekdays(raw: str) -> tuple[list[int], str]:
 
 
 def _parse_count(raw: str) -> int | None:
-    cleaned = re.sub(r"[\s,_']", "", raw)
-    return int(cleaned) if cleaned.isdigit() else None
+    """A count as written in English or German (1,234, 1.234, 12 345); None when negative."""
+    count = parse_whole_number(raw)
+    return count if count is not None and count >= 0 else None
 
 
 # Free-text columns and their stored lengths.

@@ -92,4 +92,4 @@ def _token_sender(plaintext: str) -> webhook.Sender:
 
 
 # The other resources' routes live beside their schemas, on this same blueprint.
-from contentfeed.leads import api_leads, api_privacy  # noqa: E402, F401
+from contentfeed.leads import api_leads, api_privacy, api_secrets  # noqa: E402, F401

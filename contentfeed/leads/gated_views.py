@@ -25,7 +25,7 @@ from contentfeed.accounts.access import Role
 from contentfeed.accounts.service import normalise_email
 from contentfeed.errors import Conflict, Invalid
 from contentfeed.forms import Form
-from contentfeed.leads import gated, privacy
+from contentfeed.leads import gated, intake, privacy
 from contentfeed.links.service import COOKIE_NAME
 
 bp = Blueprint("gated", __name__)
@@ -94,7 +94,10 @@ def page(content_id: int) -> ResponseReturnValue:
     """The public page of a gated item: a short form, then the download."""
     s = db.session()
     item = gated.open_item(s, content_id)
-    form = GatedForm()
+    # German (and other) field names from a page that posts here are read as the form's own.
+    form = (
+        GatedForm(intake.gated_form_data(request.form)) if request.method == "POST" else GatedForm()
+    )
     if request.method == "GET":
         return _page(item, form, 200)
     if (form.website.data or "").strip():

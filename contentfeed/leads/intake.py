@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+import phonenumbers
 import pycountry
+from babel import Locale, localedata
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -19,12 +25,15 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
+from werkzeug.datastructures import MultiDict
 
 from contentfeed import text
 from contentfeed.accounts.service import normalise_email
-from contentfeed.errors import BadRequest, Invalid, UnsupportedMediaType
-from contentfeed.leads.models import UTM_FIELDS
+from contentfeed.errors import BadRequest, DomainError, Invalid, UnsupportedMediaType
+from contentfeed.i18n import _
+from contentfeed.leads.models import FIELD_ALIASES, UTM_FIELDS
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -111,15 +120,139 @@ def checked_email(value: Any) -> Any:
         raise ValueError(exc.message) from None
 
 
+# --- countries ---------------------------------------------------------------------------
+
+# The languages whose country names are looked up first (cheap); every other locale Babel has
+# is read only when a name is found in none of these.
+COMMON_LOCALES = ("en", "de", "fr", "it", "es", "nl", "pt", "pl", "da", "sv", "cs")
+# Names people write that no table holds.
+COUNTRY_EXTRAS = {"uk": "GB", "great britain": "GB", "england": "GB", "holland": "NL"}
+_SPACES = re.compile(r"\s+")
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def _name_key(name: str) -> str:
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip().casefold()
+
+
+def _spellings(name: str) -> Iterable[str]:
+    """A country name as written, without its accents, and with German umlauts spelled out
+    ("Österreich", "Osterreich", "Oesterreich")."""
+    key = _name_key(name)
+    yield key
+    yield key.translate(_UMLAUTS)
+    yield "".join(c for c in unicodedata.normalize("NFKD", key) if not unicodedata.combining(c))
+
+
+def _add_names(table: dict[str, str], names: Iterable[tuple[str, str]]) -> None:
+    for name, code in names:
+        for spelling in _spellings(name):
+            table.setdefault(spelling, code)
+
+
+@cache
+def _alpha_2_codes() -> frozenset[str]:
+    return frozenset(str(country.alpha_2) for country in pycountry.countries)
+
+
+def _territory_names(locales: Iterable[str]) -> Iterable[tuple[str, str]]:
+    codes = _alpha_2_codes()
+    for identifier in locales:
+        for code, name in Locale.parse(identifier).territories.items():
+            if code in codes:
+                yield name, code
+
+
+@cache
+def _common_country_names() -> dict[str, str]:
+    """Codes and names: ISO codes, pycountry's English names, Babel's in COMMON_LOCALES."""
+    table: dict[str, str] = {}
+    for country in pycountry.countries:
+        code = str(country.alpha_2)
+        names = [code, str(country.alpha_3)]
+        names += [
+            str(getattr(country, a))
+            for a in ("name", "official_name", "common_name")
+            if getattr(country, a, None)
+        ]
+        _add_names(table, ((name, code) for name in names))
+    _add_names(table, ((name, code) for name, code in COUNTRY_EXTRAS.items()))
+    _add_names(table, _territory_names(COMMON_LOCALES))
+    return table
+
+
+@cache
+def _all_country_names() -> dict[str, str]:
+    """Every locale's country names (read once, on the first name not found above)."""
+    table = dict(_common_country_names())
+    _add_names(table, _territory_names(sorted(localedata.locale_identifiers())))
+    return table
+
+
+def find_country(value: str) -> str | None:
+    """Return the ISO alpha-2 code of a country code or name in any language Babel knows
+    ("DE", "DEU", "Germany", "Deutschland", "Allemagne"), or None."""
+    key = _name_key(value)
+    for table in (_common_country_names, _all_country_names):
+        for spelling in _spellings(key):
+            if spelling in table():
+                return table()[spelling]
+    return None
+
+
 def country_code(value: str) -> str:
-    """Return the ISO alpha-2 code of a country code or English name ("" stays "")."""
+    """Return the ISO alpha-2 code of a country code or name ("" stays "")."""
     if not value:
         return ""
+    code = find_country(value)
+    if code is None:
+        raise ValueError(
+            _("unknown country %(name)s; send an ISO code or the country's name", name=repr(value))
+        )
+    return code
+
+
+# --- consent and phone numbers -------------------------------------------------------------
+
+# What forms send for a ticked or unticked box, in the languages they are built in.
+CONSENT_WORDS: dict[str, bool] = {
+    **dict.fromkeys(("true", "t", "yes", "y", "1", "on", "ja", "j", "oui", "si", "sí"), True),
+    **dict.fromkeys(("false", "f", "no", "n", "0", "off", "nein", "non", ""), False),
+}
+
+
+def consent_value(value: Any) -> Any:
+    """Read a consent answer: true/false, yes/no, ja/nein, oui/non, 1/0, on/off, any case."""
+    if isinstance(value, str):
+        answer = CONSENT_WORDS.get(value.strip().casefold())
+        if answer is None:
+            raise ValueError(_("send true or false (yes/no, ja/nein, 1/0, on/off)"))
+        return answer
+    return value
+
+
+def phone_number(value: str, country: str = "") -> str:
+    """Return a phone number in E.164 ("+491712345678"), read with the lead's country as the
+    region of a number without a country code; a number that cannot be read stays as typed."""
+    if not value:
+        return value
     try:
-        country = pycountry.countries.lookup(value)
-    except LookupError:
-        raise ValueError(f"unknown country {value!r}; send an ISO code or name") from None
-    return str(country.alpha_2)
+        number = phonenumbers.parse(value, country or None)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_valid_number(number):
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# --- field names ----------------------------------------------------------------------------
+
+_NOT_NAME = re.compile(r"[\s_\-.]+")
+
+
+def field_key(name: str) -> str:
+    """A field name with case, spaces, "_", "-" and "." not counting ("E-Mail" is email)."""
+    return _NOT_NAME.sub("", unicodedata.normalize("NFKC", name)).casefold()
 
 
 class LeadIn(BaseModel):
@@ -133,10 +266,19 @@ class LeadIn(BaseModel):
     company: Text200 = ""
     job_title: Text200 = ""
     country: Text60 = Field(
-        default="", description="ISO 3166 code or English name; stored as the alpha-2 code"
+        default="",
+        description="ISO 3166 code or the country's name in English, German or another "
+        "language; stored as the alpha-2 code",
     )
-    phone: Text50 = ""
-    consent: bool = Field(default=False, description="Forms may send yes/true/1/on")
+    phone: Text50 = Field(
+        default="",
+        description="Stored in E.164 (+491712345678), read with the country as the region; "
+        "kept as sent when it cannot be read as a phone number",
+    )
+    consent: Annotated[bool, BeforeValidator(consent_value)] = Field(
+        default=False,
+        description="Forms may send yes/no, ja/nein, oui/non, true/false, 1/0, on/off",
+    )
     consent_text: FreeText2000 = Field(default="", description="The consent wording or its version")
     landing_url: Text2000 = ""
     referrer: Text2000 = ""
@@ -167,6 +309,11 @@ class LeadIn(BaseModel):
     @classmethod
     def _alpha_2(cls, value: str) -> str:
         return country_code(value)
+
+    @model_validator(mode="after")
+    def _e164(self) -> LeadIn:
+        self.phone = phone_number(self.phone, self.country)
+        return self
 
     @field_validator("submitted_at")
     @classmethod
@@ -226,6 +373,17 @@ def read_data(content_type: str, text: str) -> dict[str, Any]:
     return data
 
 
+def field_names(content_type: str, body: str) -> list[str]:
+    """Return the field names a stored delivery sent, for an admin mapping them ([] when
+    the body is purged or cannot be read)."""
+    if not body:
+        return []
+    try:
+        return [printable(str(name)) for name in read_data(content_type, body)]
+    except DomainError:
+        return []
+
+
 def _depth(value: Any) -> int:
     if isinstance(value, dict):
         return 1 + max((_depth(v) for v in value.values()), default=0)
@@ -262,8 +420,90 @@ def _longest_text(value: Any) -> int:
     return 0
 
 
-def parse_lead(data: dict[str, Any]) -> LeadIn:
-    """Check a lead's fields, naming each one at fault (422)."""
+@cache
+def _known_names() -> dict[str, str]:
+    """Our field names and the other names forms send them under, by field_key."""
+    names = {field_key(name): name for name in LeadIn.model_fields}
+    for name, aliases in FIELD_ALIASES.items():
+        names.setdefault(field_key(name), name)
+        for alias in aliases:
+            names.setdefault(field_key(alias), name)
+    return names
+
+
+def our_field(name: str) -> str | None:
+    """Return the field of ours a sender's field name means ("Vorname" is first_name)."""
+    return _known_names().get(field_key(name))
+
+
+def rename_fields(
+    data: Mapping[str, Any], mapping: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return a delivery's fields under our names: a secret's ``mapping`` first (its value
+    one of our fields, another name to keep the field under as extra data, or "" to leave
+    it out), then the names forms send out of the box (FIELD_ALIASES: German and English,
+    any case or spacing). Fields we do not know keep their names. When two fields mean the
+    same one, the one spelled as ours wins (else the first); the other keeps its name."""
+    mapped = {field_key(str(k)): str(v or "").strip() for k, v in (mapping or {}).items()}
+    wanted: list[tuple[str, str, Any]] = []
+    for name, value in data.items():
+        key = field_key(name)
+        if key in mapped:
+            target = mapped[key]
+            if not target:
+                continue
+            wanted.append((our_field(target) or target, name, value))
+        else:
+            wanted.append((our_field(name) or name, name, value))
+    chosen: dict[str, str] = {}
+    for target, name, _value in wanted:
+        if target not in chosen or name == target:
+            chosen[target] = name
+    renamed: dict[str, Any] = {}
+    for target, name, value in wanted:
+        renamed[target if chosen[target] == name else name] = value
+    return renamed
+
+
+# The names the gated form itself uses (leads/gated_views.GatedForm), kept as they are, and
+# the fields of ours it takes under its own names.
+GATED_OWN_NAMES = frozenset(
+    {"name", "email", "company", "job_title", "consent", "website", "csrf_token"}
+)
+GATED_FORM_FIELDS = frozenset({"email", "company", "job_title"})
+
+
+def gated_form_data(form: MultiDict[str, str]) -> MultiDict[str, str]:
+    """Return a gated form's posted fields under the form's own names, for a page (a
+    marketer's own German landing page, say) that posts to it with German or other names:
+    vorname and nachname fill name, e-mail email, firma company, position job_title, and
+    einwilligung (ja/nein, yes/no, ...) the consent box. The form's own names win."""
+    data: MultiDict[str, str] = MultiDict()
+    names: dict[str, str] = {}
+    for key, value in form.items(multi=True):
+        ours = None if key in GATED_OWN_NAMES else our_field(key)
+        if ours in ("first_name", "last_name"):
+            names[ours] = value.strip()
+        elif ours in GATED_FORM_FIELDS:
+            if ours not in form:
+                data.add(ours, value)
+        elif ours == "consent":
+            with suppress(ValueError):  # not a yes: the box stays unticked, the form says so
+                if "consent" not in form and consent_value(value) is True:
+                    data.add("consent", "y")
+        elif ours is None and field_key(key) == "name" and "name" not in form:
+            data.add("name", value)  # "Name", "NAME"
+        else:
+            data.add(key, value)
+    if names and "name" not in form:
+        data.add("name", f"{names.get('first_name', '')} {names.get('last_name', '')}".strip())
+    return data
+
+
+def parse_lead(data: Mapping[str, Any], mapping: Mapping[str, Any] | None = None) -> LeadIn:
+    """Check a lead's fields, naming each one at fault (422); the fields are first renamed
+    to ours (``rename_fields``, with the signing secret's ``mapping``)."""
+    data = rename_fields(data, mapping)
     try:
         lead = LeadIn.model_validate(data)
     except ValidationError as exc:

@@ -63,6 +63,11 @@ class WebhookSecret(Base):
     )
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    # The sender's own field names mapped to ours, for the deliveries this secret signs:
+    # {"Firmenname": "company", "Anrede": "salutation", "Bundesland": ""}. The value is one
+    # of our fields (LeadIn's), another name to keep the field under in the extra data, or
+    # "" to leave it out (see intake.apply_mapping).
+    field_mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class InboundEvent(Base):
@@ -89,12 +94,23 @@ class InboundEvent(Base):
     lead_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("lead.id", ondelete="SET NULL"), index=True
     )
+    # The secret that signed a webhook delivery: its field mapping is applied when the event
+    # is processed (again), so a delivery refused for a field can succeed once it is mapped.
+    secret_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("webhook_secret.id", ondelete="SET NULL")
+    )
 
     __table_args__ = (sa.UniqueConstraint("source", "external_id"),)
 
 
-# Marks the columns a lead's form fills in (see FORM_FIELDS).
-FORM = {"form": True}
+def form(*aliases: str) -> dict[str, Any]:
+    """Mark a column a lead's form fills in (see FORM_FIELDS), with the other names forms
+    send it under (German ones first); case, spaces, "_" and "-" do not count."""
+    return {"form": True, "aliases": aliases}
+
+
+# Marks a column a form fills in under its own name only.
+FORM = form()
 
 
 class Lead(Base):
@@ -103,16 +119,38 @@ class Lead(Base):
     __tablename__ = "lead"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(254), index=True, info=FORM)
+    email: Mapped[str] = mapped_column(
+        sa.String(254),
+        index=True,
+        info=form("e-mail", "e-mail-adresse", "email-adresse", "mail", "email address"),
+    )
     email_domain: Mapped[str] = mapped_column(sa.String(253), index=True)
-    first_name: Mapped[str] = mapped_column(sa.String(120), default="", info=FORM)
-    last_name: Mapped[str] = mapped_column(sa.String(120), default="", info=FORM)
-    company: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
-    job_title: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
-    country: Mapped[str] = mapped_column(sa.String(2), default="", info=FORM)
-    phone: Mapped[str] = mapped_column(sa.String(50), default="", info=FORM)
-    consent: Mapped[bool] = mapped_column(default=False, info=FORM)
-    consent_text: Mapped[str] = mapped_column(sa.Text, default="", info=FORM)
+    first_name: Mapped[str] = mapped_column(
+        sa.String(120), default="", info=form("vorname", "firstname", "given name")
+    )
+    last_name: Mapped[str] = mapped_column(
+        sa.String(120),
+        default="",
+        info=form("nachname", "familienname", "lastname", "surname", "family name"),
+    )
+    company: Mapped[str] = mapped_column(
+        sa.String(200),
+        default="",
+        info=form("firma", "unternehmen", "organisation", "organization", "company name"),
+    )
+    job_title: Mapped[str] = mapped_column(
+        sa.String(200),
+        default="",
+        info=form("position", "jobtitel", "berufsbezeichnung", "funktion", "job title"),
+    )
+    country: Mapped[str] = mapped_column(sa.String(2), default="", info=form("land"))
+    phone: Mapped[str] = mapped_column(
+        sa.String(50),
+        default="",
+        info=form("telefon", "telefonnummer", "tel", "phone number", "telephone"),
+    )
+    consent: Mapped[bool] = mapped_column(default=False, info=form("einwilligung", "zustimmung"))
+    consent_text: Mapped[str] = mapped_column(sa.Text, default="", info=form("einwilligungstext"))
     landing_url: Mapped[str] = mapped_column(sa.String(2000), default="", info=FORM)
     referrer: Mapped[str] = mapped_column(sa.String(2000), default="", info=FORM)
     utm_source: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
@@ -183,6 +221,18 @@ class Lead(Base):
 # download, the personal-data export and the lead page take a lead's own fields from.
 FORM_FIELDS: tuple[str, ...] = tuple(c.key for c in Lead.__table__.columns if c.info.get("form"))
 UTM_FIELDS = tuple(name for name in FORM_FIELDS if name.startswith("utm_"))
+# Fields a form sends that are no column of their own but kept in Lead.extra under our name.
+EXTRA_FIELD_ALIASES: dict[str, tuple[str, ...]] = {"message": ("nachricht", "mitteilung")}
+# Every other name a form may send a field under, by field: the columns' aliases above and
+# the extra ones.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    **{
+        c.key: tuple(c.info.get("aliases", ()))
+        for c in Lead.__table__.columns
+        if c.key in FORM_FIELDS
+    },
+    **EXTRA_FIELD_ALIASES,
+}
 
 
 class Touch(Base):

@@ -121,7 +121,10 @@ def process_on(
 
     Raises DomainError when the fields are at fault; anything else is unexpected.
     """
-    fields = intake.parse_lead(intake.read_data(event.content_type, event.body))
+    # The secret's mapping as it is now: a delivery refused for a field it did not map can
+    # succeed once an admin maps it.
+    mapping = store.field_mapping(conn, event.secret_id)
+    fields = intake.parse_lead(intake.read_data(event.content_type, event.body), mapping)
     lead = lead_values(fields, event.received_at)
     touches = attribution.find_touches(
         conn,
@@ -136,7 +139,12 @@ def process_on(
 
 def _ref(event: InboundEvent) -> store.EventRef:
     return store.EventRef(
-        event.id, event.content_type, event.body, event.received_at, event.attempts
+        event.id,
+        event.content_type,
+        event.body,
+        event.received_at,
+        event.attempts,
+        event.secret_id,
     )
 
 

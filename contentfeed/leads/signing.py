@@ -10,20 +10,23 @@ import secrets
 import time
 import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from contentfeed.accounts.models import User
 from contentfeed.db import utcnow
-from contentfeed.errors import BadRequest, Invalid, NotFound, Unauthorized
+from contentfeed.errors import BadRequest, Conflict, Invalid, NotFound, Unauthorized
+from contentfeed.i18n import _
 from contentfeed.leads import intake
 from contentfeed.leads.models import WebhookSecret
-from contentfeed.text import checked_text
+from contentfeed.text import Input, checked_text
 
 log = logging.getLogger("contentfeed.leads")
 
@@ -76,6 +79,90 @@ def list_secrets(s: Session) -> list[WebhookSecret]:
     return list(s.scalars(query))
 
 
+# --- field mappings ------------------------------------------------------------------------
+
+MAX_MAPPED_FIELDS = 100
+MAX_FIELD_NAME = 100
+IGNORE = "-"  # in the page's text: leave the field out
+
+
+class FieldMappingIn(Input):
+    """A sender's field names mapped to ours: {"Firmenname": "company", "Bundesland": ""}.
+
+    The value is one of our fields (first_name, company, country, ...; German and other
+    names for them are understood too), another name to keep the field under in the lead's
+    extra data ("Anrede": "salutation"), or empty to leave the field out.
+    """
+
+    fields: dict[str, str] = Field(default_factory=dict, max_length=MAX_MAPPED_FIELDS)
+
+
+def checked_mapping(data: FieldMappingIn) -> dict[str, str]:
+    """Return a mapping with each value spelled as our field when it names one, or refuse it
+    (422) naming each entry at fault."""
+    problems: dict[str, str] = {}
+    mapping: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for source, target in data.fields.items():
+        name, target = source.strip(), target.strip()
+        if target == IGNORE:
+            target = ""
+        if not name:
+            problems["fields"] = _("Every mapped field needs the sender's field name.")
+        elif len(name) > MAX_FIELD_NAME or len(target) > MAX_FIELD_NAME:
+            problems[name[:MAX_FIELD_NAME]] = _(
+                "Field names are at most %(n)d characters.", n=MAX_FIELD_NAME
+            )
+        elif (key := intake.field_key(name)) in seen:
+            problems[name] = _("%(name)s is mapped twice.", name=seen[key])
+        else:
+            seen[key] = name
+            mapping[name] = (intake.our_field(target) or target) if target else ""
+    if problems:
+        raise Invalid(_("The field mapping needs attention."), problems)
+    return mapping
+
+
+def set_field_mapping(
+    s: Session, actor: User | None, secret_id: int, data: FieldMappingIn
+) -> WebhookSecret:
+    """Replace a secret's field mapping; deliveries it signs (and failed ones processed
+    again) are read with it from now on."""
+    secret = s.get(WebhookSecret, secret_id)
+    if secret is None:
+        raise NotFound(_("No webhook secret has this id."))
+    if secret.revoked_at is not None:
+        raise Conflict(_("This secret is revoked; its mapping can no longer change."))
+    secret.field_mapping = checked_mapping(data)
+    forget_signers()
+    return secret
+
+
+def mapping_text(mapping: Mapping[str, Any]) -> str:
+    """Write a mapping as the page's text: one "their name = our name" per line."""
+    return "\n".join(f"{name} = {target or IGNORE}" for name, target in mapping.items())
+
+
+def parse_mapping_text(text: str) -> FieldMappingIn:
+    """Read the page's text (one "their name = our name" per line; "-" or nothing after "="
+    leaves the field out), or refuse it (422) naming the line at fault."""
+    fields: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, equals, target = line.partition("=")
+        if not equals:
+            message = _("Line %(n)d: write “their name = our name”.", n=number)
+            raise Invalid(message, {"mapping": message})
+        fields[name.strip()] = target.strip()
+    try:
+        return FieldMappingIn(fields=fields)
+    except ValidationError as exc:
+        message = _("The field mapping needs attention.")
+        detail = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise Invalid(message, {"mapping": detail}) from None
+
+
 @dataclass(frozen=True)
 class Signer:
     """An active secret, ready to compute signatures."""
@@ -83,6 +170,8 @@ class Signer:
     id: int
     name: str
     webhook: Webhook
+    # The sender's field names mapped to ours (WebhookSecret.field_mapping).
+    mapping: Mapping[str, Any] = field(default_factory=dict)
 
 
 # Each worker keeps the active secrets for a few seconds, so a delivery costs no read for
@@ -107,14 +196,16 @@ def _signers(conn: sa.Connection, *, fresh: bool = False) -> tuple[list[Signer],
     if cached is not None and not fresh and time.monotonic() - cached[0] < SIGNERS_TTL_SECONDS:
         return cached[1], False
     query = (
-        sa.select(WebhookSecret.id, WebhookSecret.name, WebhookSecret.secret)
+        sa.select(
+            WebhookSecret.id, WebhookSecret.name, WebhookSecret.secret, WebhookSecret.field_mapping
+        )
         .where(WebhookSecret.revoked_at.is_(None))
         .order_by(WebhookSecret.id)
     )
     signers = []
-    for secret_id, name, value in conn.execute(query):
+    for secret_id, name, value, mapping in conn.execute(query):
         try:
-            signers.append(Signer(secret_id, name, Webhook(value)))
+            signers.append(Signer(secret_id, name, Webhook(value), dict(mapping or {})))
         except (binascii.Error, ValueError, EmptyWebhookSecretError):
             log.error("webhook secret %s (%s) is not a valid whsec_ value", secret_id, name)
     _SIGNERS[conn.engine] = (time.monotonic(), signers)

@@ -33,6 +33,7 @@ from contentfeed.leads.models import (
     InboundEvent,
     Lead,
     Touch,
+    WebhookSecret,
 )
 
 # The headers kept with a raw event; never the signature or an Authorization header.
@@ -48,6 +49,7 @@ class EventRef:
     body: str
     received_at: datetime
     attempts: int = 0
+    secret_id: int | None = None  # the secret that signed it, whose field mapping applies
 
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -61,7 +63,7 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
 _EVENT: sa.Table = InboundEvent.__table__  # type: ignore[assignment]
 _LEAD: sa.Table = Lead.__table__  # type: ignore[assignment]
 _TOUCH: sa.Table = Touch.__table__  # type: ignore[assignment]
-EVENT_COLUMNS = tables.insert_columns(_EVENT)
+EVENT_COLUMNS = tables.insert_columns(_EVENT, also=("secret_id",))
 LEAD_COLUMNS = tables.insert_columns(_LEAD)
 # A touch names its link, click, suggestion, seller, content and campaign when it has them,
 # and its credit under every model; its lead is the one inserted beside it.
@@ -109,9 +111,11 @@ def event_values(
     body: str,
     headers: Mapping[str, str],
     now: datetime,
+    secret_id: int | None = None,
 ) -> dict[str, Any]:
     """Return the column values of a newly received raw event (status and the rest as the
-    model's defaults: received, no error, no attempt yet)."""
+    model's defaults: received, no error, no attempt yet); ``secret_id`` names the secret
+    that signed a webhook delivery."""
     return {
         **_EVENT_DEFAULTS(),
         "source": source,
@@ -120,6 +124,7 @@ def event_values(
         "body": body,
         "headers": kept_headers(headers),
         "received_at": now,
+        "secret_id": secret_id,
     }
 
 
@@ -235,6 +240,20 @@ def event_body(conn: sa.Connection, event_id: int) -> tuple[str, str]:
     )
     row = conn.execute(query).one()
     return row.content_type, row.body
+
+
+def field_mapping(conn: sa.Connection, secret_id: int | None) -> dict[str, Any]:
+    """Return a signing secret's current field mapping ({} for none or no secret)."""
+    if secret_id is None:
+        return {}
+    query = sa.select(WebhookSecret.field_mapping).where(WebhookSecret.id == secret_id)
+    return dict(conn.scalar(query) or {})
+
+
+def event_mapping(conn: sa.Connection, event_id: int) -> dict[str, Any]:
+    """Return the current field mapping of the secret that signed a stored event."""
+    query = sa.select(InboundEvent.secret_id).where(InboundEvent.id == event_id)
+    return field_mapping(conn, conn.scalar(query))
 
 
 def write_lead(

@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
-from wtforms import StringField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from contentfeed import config, db
@@ -20,7 +20,8 @@ from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.errors import Conflict, DomainError, Invalid
 from contentfeed.forms import Form
-from contentfeed.leads import attribution, listing, service, signing, timeline
+from contentfeed.i18n import _, _l
+from contentfeed.leads import attribution, intake, listing, service, signing, timeline
 from contentfeed.leads.models import UTM_FIELDS, EventStatus, LeadStatus, Touch
 from contentfeed.routing import panel
 from contentfeed.ui import Page, page_number, sort_params, url_with
@@ -48,8 +49,16 @@ class SecretForm(Form):
     """Name a new webhook signing secret after the sender that uses it."""
 
     name = StringField(
-        "Name", validators=[DataRequired(), Length(max=120)], description="e.g. Website forms"
+        _l("Name"),
+        validators=[DataRequired(), Length(max=120)],
+        description=_l("e.g. Website forms"),
     )
+
+
+class MappingForm(Form):
+    """A sender's field names mapped to ours, one "their name = our name" per line."""
+
+    mapping = TextAreaField(_l("Field mapping"), validators=[Length(max=20_000)])
 
 
 @dataclass(frozen=True)
@@ -237,18 +246,71 @@ def secrets() -> ResponseReturnValue:
         except DomainError as exc:
             form.name.errors = [*form.name.errors, exc.fields.get("name", exc.message)]
         else:
-            flash(f"Secret “{secret.name}” is created.", "success")
+            flash(_("Secret “%(name)s” is created.", name=secret.name), "success")
             form = SecretForm(formdata=None)
-    all_secrets = signing.list_secrets(s)
+    return _secrets_page(form, new_secret=new_secret)
+
+
+def _secrets_page(
+    form: SecretForm,
+    *,
+    new_secret: str | None = None,
+    mapping_form: MappingForm | None = None,
+    mapping_secret_id: int | None = None,
+) -> ResponseReturnValue:
+    """The secrets page; a refused mapping is shown again, with its errors, on its secret."""
+    all_secrets = signing.list_secrets(db.session())
     base = config.current().public_base_url.rstrip("/")
+    mappings = {
+        secret.id: (
+            mapping_form
+            if secret.id == mapping_secret_id and mapping_form is not None
+            else MappingForm(
+                formdata=None,
+                prefix=f"s{secret.id}",
+                mapping=signing.mapping_text(secret.field_mapping or {}),
+            )
+        )
+        for secret in all_secrets
+    }
+    refused = bool(form.errors or (mapping_form is not None and mapping_form.errors))
     return render_template(
         "leads/secrets.html",
         secrets=all_secrets,
         form=form,
         new_secret=new_secret,
+        mappings=mappings,
+        mapping_secret_id=mapping_secret_id,
+        our_fields=[name for name in intake.LeadIn.model_fields if name != "external_id"],
         webhook_url=base + url_for("leads_api.receive"),
         skew=config.current().leads.clock_skew_seconds,
-    ), 422 if form.errors else 200
+    ), 422 if refused else 200
+
+
+@bp.post("/admin/webhook-secrets/<int:secret_id>/mapping")
+@access.require_role(*ADMIN)
+def secret_mapping(secret_id: int) -> ResponseReturnValue:
+    """Map a sender's own field names to ours for the deliveries this secret signs."""
+    form = MappingForm(prefix=f"s{secret_id}")
+    if form.validate():
+        try:
+            data = signing.parse_mapping_text(form.mapping.data or "")
+            secret = signing.set_field_mapping(
+                db.session(), access.signed_in_user(), secret_id, data
+            )
+        except Invalid as exc:
+            details = [
+                f"{name}: {text}" if name != "mapping" else text
+                for name, text in exc.fields.items()
+            ]
+            form.mapping.errors = [*form.mapping.errors, *(details or [exc.message])]
+        except Conflict as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("leads.secrets"))
+        else:
+            flash(_("The field mapping of “%(name)s” is saved.", name=secret.name), "success")
+            return redirect(url_for("leads.secrets"))
+    return _secrets_page(SecretForm(formdata=None), mapping_form=form, mapping_secret_id=secret_id)
 
 
 @bp.post("/admin/webhook-secrets/<int:secret_id>/revoke")
@@ -256,7 +318,7 @@ def secrets() -> ResponseReturnValue:
 def secret_revoke(secret_id: int) -> Response:
     """Revoke a secret; deliveries signed with it are refused from now on."""
     secret = signing.revoke_secret(db.session(), secret_id)
-    flash(f"Secret “{secret.name}” is revoked.", "success")
+    flash(_("Secret “%(name)s” is revoked.", name=secret.name), "success")
     return redirect(url_for("leads.secrets"))
 
 
@@ -271,9 +333,12 @@ def events() -> str:
     per_page = int(config.current().page_size)
     number = page_number()
     items, total = service.list_failed_events(s, offset=(number - 1) * per_page, limit=per_page)
+    secret_names = {secret.id: secret.name for secret in signing.list_secrets(s)}
     return render_template(
         "leads/events.html",
         events=items,
+        secret_names=secret_names,
+        sent_fields={e.id: intake.field_names(e.content_type, e.body) for e in items},
         page=Page(number, per_page, total, lambda n: url_with(page=n)),
         failed=EventStatus.FAILED,
     )
@@ -291,9 +356,32 @@ def event_reprocess(event_id: int) -> Response:
         flash(exc.message, "error")
         return redirect(url_for("leads.events"))
     if outcome.status is EventStatus.PROCESSED and outcome.lead_id is not None:
-        flash(f"Event {event_id} is processed: it is lead #{outcome.lead_id}.", "success")
+        flash(
+            _(
+                "Event %(event)s is processed: it is lead #%(lead)s.",
+                event=event_id,
+                lead=outcome.lead_id,
+            ),
+            "success",
+        )
     elif outcome.problem is not None:
-        flash(f"Event {event_id} cannot become a lead: {outcome.problem.message}", "error")
+        details = "; ".join(f"{name}: {text}" for name, text in outcome.problem.fields.items())
+        problem = outcome.problem.message + (f" ({details})" if details else "")
+        flash(
+            _(
+                "Event %(event)s cannot become a lead: %(problem)s",
+                event=event_id,
+                problem=problem,
+            ),
+            "error",
+        )
     else:
-        flash(f"Event {event_id} failed again: {service.failure_of(s, event_id)}", "error")
+        flash(
+            _(
+                "Event %(event)s failed again: %(error)s",
+                event=event_id,
+                error=service.failure_of(s, event_id),
+            ),
+            "error",
+        )
     return redirect(url_for("leads.events"))

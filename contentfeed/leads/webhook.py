@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from contentfeed import db
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Forbidden, Invalid, PayloadTooLarge, Unavailable
-from contentfeed.leads import attribution, intake, service, store
+from contentfeed.leads import attribution, intake, service, signing, store
 from contentfeed.leads.models import EventStatus
 from contentfeed.leads.service import IntakeSettings, Outcome
 
@@ -157,13 +157,14 @@ def _take_in(
     """Authenticate and decode a delivery, then take its lead in (refusals raise)."""
     headers = delivery.headers
     sender: Sender | None = None
+    signer: signing.Signer | None = None
     if delivery.bearer is not None:
         sender = authenticate(delivery.bearer)
         if WRITE_SCOPE not in sender.scopes:
             raise Forbidden(f"This token lacks the '{WRITE_SCOPE}' scope.")
     else:
         with store.unit_of_work(conn):  # the secret's last use, at most once a minute
-            service.verify_signature(
+            signer = service.verify_signature(
                 conn, raw, headers, clock_skew_seconds=settings.clock_skew_seconds
             )
     text = intake.decode_body(raw)
@@ -178,8 +179,9 @@ def _take_in(
         body=text,
         headers=headers,
         now=utcnow(),
+        secret_id=signer.id if signer is not None else None,
     )
-    return take_in(conn, values, data, settings)
+    return take_in(conn, values, data, settings, mapping=signer.mapping if signer else None)
 
 
 def _event_key(
@@ -207,10 +209,13 @@ def take_in(
     data: Mapping[str, Any],
     settings: IntakeSettings,
     now: datetime | None = None,
+    *,
+    mapping: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Keep a delivery's raw event, then write its lead: the webhook's intake.
 
-    ``data`` is the body as the caller decoded it (intake.read_data). The fields are checked
+    ``data`` is the body as the caller decoded it (intake.read_data), its fields renamed by
+    the signing secret's ``mapping`` and the names forms send out of the box. The fields are checked
     and the touches looked up (in the same round trip as the event's insert, on PostgreSQL)
     before the lead is written in one more. A redelivery (same source and id) answers where
     the first copy stands and changes nothing. A failure while writing the lead is kept on
@@ -219,7 +224,7 @@ def take_in(
     """
     now = now or utcnow()
     try:
-        fields = intake.parse_lead(dict(data))
+        fields = intake.parse_lead(data, mapping)
     except DomainError as exc:
         # The fields are at fault: the event is kept as failed for the admins to see, and
         # not retried (the same body cannot do better).
@@ -299,10 +304,11 @@ def _refusal(conn: sa.Connection, event_id: int) -> DomainError | None:
     """
     with store.unit_of_work(conn):
         content_type, body = store.event_body(conn, event_id)
+        mapping = store.event_mapping(conn, event_id)
     if not body:
         return None
     try:
-        intake.parse_lead(intake.read_data(content_type, body))
+        intake.parse_lead(intake.read_data(content_type, body), mapping)
     except DomainError as exc:
         return exc
     return None

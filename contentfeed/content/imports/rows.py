@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from contentfeed import sheets
 from contentfeed.accounts.models import User
 from contentfeed.content import service
 from contentfeed.content.imports.columns import (
@@ -200,24 +201,17 @@ def _priority(value: Any) -> int | None:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and re.fullmatch(r"\s*\d+(\.0+)?\s*", value):
-        number = int(float(value))
+    elif isinstance(value, str) and (whole := sheets.parse_whole_number(value)) is not None:
+        number = whole  # 3, 3.0 and the German 3,0
     else:
         return None
     return number if 1 <= number <= 5 else None
 
 
 def _moment(value: str, zone: ZoneInfo) -> datetime | None:
-    """Read an ISO 8601 date or date-time; a date or a time without offset is in `zone`."""
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return datetime.combine(date.fromisoformat(value), time(), tzinfo=zone).astimezone(UTC)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
+    """Read an ISO 8601 or German date or date-time (2026-12-31, 31.12.2026 14:30); a date
+    or a time without offset is in `zone` (sheets.parse_moment)."""
+    return sheets.parse_moment(value, zone)
 
 
 _FIELD_COLUMNS = {"target_team_ids": "target_teams", "campaign_id": "campaign"}
