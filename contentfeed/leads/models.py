@@ -115,12 +115,8 @@ class Lead(Base):
     consent_text: Mapped[str] = mapped_column(sa.Text, default="", info=FORM)
     # Which consent wording the person agreed to ([consent] version) and in which language:
     # kept with the lead, so a new version of the text never rewrites what they accepted.
-    consent_version: Mapped[str] = mapped_column(
-        sa.String(64), default="", server_default="", info=FORM
-    )
-    consent_locale: Mapped[str] = mapped_column(
-        sa.String(16), default="", server_default="", info=FORM
-    )
+    consent_version: Mapped[str] = mapped_column(sa.String(64), default="", info=FORM)
+    consent_locale: Mapped[str] = mapped_column(sa.String(16), default="", info=FORM)
     landing_url: Mapped[str] = mapped_column(sa.String(2000), default="", info=FORM)
     referrer: Mapped[str] = mapped_column(sa.String(2000), default="", info=FORM)
     utm_source: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
