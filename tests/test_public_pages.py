@@ -181,10 +181,13 @@ def test_the_file_needs_the_form_a_valid_signature_and_a_fresh_link(
     good = gated.download_token(content_id, secret=secret)
     assert fetch(client, f"/g/{content_id}/download/{good}/whitepaper.pdf") == 200
 
+    foreign = gated.download_token(content_id, secret="another install")
+    confirming = gated.confirm_token(content_id, secret=secret)  # right key, wrong kind
     refused = [
         f"/g/{content_id}/download/{good}x/whitepaper.pdf",  # tampered
-        f"/g/{content_id}/download/{gated.download_token(content_id, secret='other')}/whitepaper.pdf",
-        f"/g/{content_id}/download/{gated.confirm_token(content_id, secret=secret)}/whitepaper.pdf",
+        f"/g/{content_id}/download/{foreign}/whitepaper.pdf",
+        f"/g/{content_id}/download/{confirming}/whitepaper.pdf",
+        f"/g/{content_id}/download/{good}/other.pdf",
         f"/g/{content_id}/thanks/nonsense",
     ]
     for url in refused:

@@ -4,6 +4,7 @@ the double opt-in link; the marketers' toggle) and personal data."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -25,7 +26,7 @@ from contentfeed import config, db, i18n
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.accounts.service import normalise_email
-from contentfeed.content.views.files import send_asset
+from contentfeed.content.assets import send_asset
 from contentfeed.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from contentfeed.forms import Form
 from contentfeed.i18n import _, _l
@@ -223,7 +224,8 @@ def download(content_id: int, token: str, filename: str) -> ResponseReturnValue:
         return _link_refused(exc, content_id)
     if filename != item.filename or item.content.asset is None:
         return _link_refused(Forbidden(_("This link is not valid.")), content_id)
-    response = make_response(send_asset(item.content.asset, max_age=0))
+    folder = Path(settings.library.upload_dir)
+    response = make_response(send_asset(item.content.asset, folder, max_age=0))
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
