@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -19,6 +20,7 @@ PACKAGE = Path(__file__).resolve().parent
 # In an installed wheel this is site-packages; the folders are inside the package instead.
 ROOT = PACKAGE.parent
 ENV_PREFIX = "CONTENTFEED_"
+log = logging.getLogger(__name__)
 # Environment variables with our prefix that are not settings of the running service.
 NON_SETTING_ENV = {"CONFIG", "TEST_DATABASE_URL"}
 # A site allowed to frame the gated page: scheme://host[:port], the host may start with *.
@@ -138,6 +140,65 @@ class LeadSettings(Section):
         return origins
 
 
+class CompanySettings(Section):
+    """Who runs the public pages (gated form, thank-you, link pages): the operator's name and
+    logo instead of contentfeed's, and the imprint and privacy policy every form needs."""
+
+    name: str = Field(default="", max_length=200)
+    logo_url: str = ""
+    imprint_url: str = ""
+    privacy_url: str = ""
+
+    @field_validator("logo_url", "imprint_url", "privacy_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        # Put into href/src as written: an absolute web address, or a path on this site.
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://", "/")):
+            raise ValueError("must be an http(s):// URL or a path starting with /, or empty")
+        return value
+
+
+DEFAULT_CONSENT_TEXTS: dict[str, str] = {
+    "en": (
+        "I agree that my details may be stored and used to contact me about this content and "
+        "related products. I can withdraw this consent at any time."
+    ),
+    "de": (
+        "Ich bin damit einverstanden, dass meine Angaben gespeichert und verwendet werden, um "
+        "mich zu diesem Inhalt und zu verwandten Produkten zu kontaktieren. Diese Einwilligung "
+        "kann ich jederzeit widerrufen."
+    ),
+}
+
+
+class ConsentSettings(Section):
+    """The consent the gated form asks for, per language and versioned, and what follows it."""
+
+    # Change the wording: change the version too. Each lead keeps the version, language and
+    # exact text it agreed to, so a new version never rewrites what earlier leads accepted.
+    version: str = Field(default="1", min_length=1, max_length=64)
+    texts: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CONSENT_TEXTS))
+    double_opt_in: bool = False
+    confirm_days: int = Field(default=7, ge=1, le=90)
+    download_hours: int = Field(default=24, ge=1, le=24 * 30)
+
+    @field_validator("texts")
+    @classmethod
+    def _texts(cls, value: dict[str, str]) -> dict[str, str]:
+        texts = {code.strip().lower(): text.strip() for code, text in value.items()}
+        if not texts.get("en"):
+            raise ValueError("needs an English text (en), the one shown when no other fits")
+        if any(not text for text in texts.values()):
+            raise ValueError("a language's consent text may not be empty")
+        return texts
+
+    def text_for(self, locale: str) -> tuple[str, str]:
+        """Return (language, text) of the consent for a visitor's locale, English otherwise."""
+        code = locale.split("_")[0].lower()
+        return (code, self.texts[code]) if code in self.texts else ("en", self.texts["en"])
+
+
 class RoutingSettings(Section):
     """The default queues and rules made on first use, and duplicate leads."""
 
@@ -212,9 +273,18 @@ class Settings(BaseModel):
     email: EmailSettings = EmailSettings()
     notifications: NotificationSettings = NotificationSettings()
     leads: LeadSettings = LeadSettings()
+    company: CompanySettings = CompanySettings()
+    consent: ConsentSettings = ConsentSettings()
     routing: RoutingSettings = RoutingSettings()
     crm: CrmSettings = CrmSettings()
     reports: ReportSettings = ReportSettings()
+
+    @property
+    def company_name(self) -> str:
+        """Return the name public pages show: [company] name, else this site's host name."""
+        from urllib.parse import urlsplit
+
+        return self.company.name.strip() or urlsplit(self.public_base_url).hostname or "contentfeed"
 
     @field_validator("log_level")
     @classmethod
@@ -282,6 +352,7 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "raw_event_retention_days": ("leads", "raw_event_retention_days"),
     "gated_submissions_per_hour": ("leads", "gated_submissions_per_hour"),
     "gated_frame_ancestors": ("leads", "gated_frame_ancestors"),
+    "consent_double_opt_in": ("consent", "double_opt_in"),
     "report_currency": ("reports", "currency"),
     "report_cpm": ("reports", "cpm"),
     "report_cpc": ("reports", "cpc"),
@@ -407,6 +478,23 @@ def build_settings(
         raise ConfigError("; ".join(problems)) from None
 
 
+def public_page_problems(settings: Settings) -> list[str]:
+    """Return what an admin should fix before the public pages face a German lawyer."""
+    company = settings.company
+    problems = []
+    if not company.name.strip():
+        problems.append(
+            f"[company] name is empty: public pages show {settings.company_name!r} as the operator"
+        )
+    for key, what in (("imprint_url", "imprint (Impressum)"), ("privacy_url", "privacy policy")):
+        if not getattr(company, key):
+            problems.append(
+                f"[company] {key} is empty: the gated form and other public pages show no "
+                f"link to your {what}"
+            )
+    return problems
+
+
 def instance_dir(settings: Settings) -> Path:
     """Return the instance folder (database, secret key, uploads), created if missing."""
     path = Path(settings.instance_path) if settings.instance_path else project_dir() / "instance"
@@ -488,6 +576,8 @@ def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> Settings:
             ),
         }
     )
+    for problem in public_page_problems(settings):
+        log.warning("%s", problem)
     # Where public_base_url came from: configured, recorded (by the quickstart) or default.
     app.config["PUBLIC_BASE_URL_SOURCE"] = base_source
     _keep(app, settings)

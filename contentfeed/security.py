@@ -36,9 +36,9 @@ POLICY = (
     "form-action 'self'",
 )
 NO_FRAMING = ("'none'",)
-# The endpoints another site may frame when gated_frame_ancestors names it: the gated page and
-# the download its form redirects to (inside the same frame).
-FRAMEABLE_ENDPOINTS = frozenset({"gated.page", "content.file"})
+# The endpoints another site may frame when gated_frame_ancestors names it: the gated page,
+# the thank-you page its form redirects to and the download there (inside the same frame).
+FRAMEABLE_ENDPOINTS = frozenset({"gated.page", "gated.thanks", "gated.download", "content.file"})
 HSTS = "max-age=31536000; includeSubDomains"
 
 

@@ -102,7 +102,8 @@ def test_submission_becomes_an_attributed_lead_and_starts_the_download(
     assert ("utm_content", code) in parse_qsl(target.query)
     response = client.post(f"/g/{content_id}", data=FORM)
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert response.headers["Location"].endswith(f"/files/gated{content_id}/whitepaper.pdf")
+    # The thank-you page with its signed download, not the file's public address.
+    assert urlsplit(response.headers["Location"]).path.startswith(f"/g/{content_id}/thanks/")
     with app.app_context():
         s = db.session()
         [lead] = s.scalars(sa.select(Lead)).all()
@@ -125,7 +126,7 @@ def test_honeypot_pretends_success_and_stores_nothing(
     content_id = make_gated(app, make_content)
     response = client.post(f"/g/{content_id}", data={**FORM, "website": "http://spam.example"})
     assert response.status_code == 302
-    assert "/files/" in response.headers["Location"]
+    assert f"/g/{content_id}/thanks/" in response.headers["Location"]
     assert count(app, Lead) == 0
     assert count(app, InboundEvent) == 0
 

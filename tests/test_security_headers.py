@@ -138,9 +138,13 @@ def test_configured_sites_may_frame_the_gated_page_and_its_download_only(
     assert page.status_code == 200
     assert _directives(page)["frame-ancestors"] == " ".join(sites)
     assert _directives(page)["script-src"] == "'self'"
-    download = client.post(f"/g/{gated_id}", data=FORM)
-    assert download.status_code == 302
-    file = _get(client, download.headers["Location"])
+    submitted = client.post(f"/g/{gated_id}", data=FORM)
+    assert submitted.status_code == 302
+    thanks = _get(client, submitted.headers["Location"])
+    assert thanks.status_code == 200
+    assert _directives(thanks)["frame-ancestors"] == " ".join(sites)
+    [link] = re.findall(r'href="(/g/[^"]+/download/[^"]+)"', thanks.get_data(as_text=True))
+    file = _get(client, link)
     assert file.status_code == 200
     # The file keeps its own, stricter policy and may be shown in the same frame.
     assert _directives(file)["default-src"] == "'none'"

@@ -9,11 +9,12 @@ from typing import IO
 
 import filetype
 import sqlalchemy as sa
+from flask import Response, send_from_directory
 from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from contentfeed.accounts.models import User
-from contentfeed.content.models import Asset
+from contentfeed.content.models import Asset, Content
 from contentfeed.errors import Invalid, NotFound
 
 # extension -> MIME type, for the kinds of file marketing shares.
@@ -113,3 +114,27 @@ def public_url(asset: Asset, base_url: str) -> str:
 def asset_path(asset: Asset, folder: Path) -> Path:
     """Return where an asset's bytes are kept."""
     return folder / f"{asset.public_id}.{asset.extension}"
+
+
+def gated_content_id(s: Session, asset: Asset) -> int | None:
+    """Return the id of the gated item offering this file behind its lead form, or None:
+    such a file is handed to visitors only through the form's signed download link."""
+    query = sa.select(Content.id).where(Content.asset_id == asset.id, Content.is_gated.is_(True))
+    return s.scalars(query.limit(1)).first()
+
+
+def send_asset(asset: Asset, folder: Path, max_age: int = 3600) -> Response:
+    """Answer a request with an uploaded file's bytes, under a policy that runs nothing in it."""
+    response = send_from_directory(
+        folder,
+        asset_path(asset, folder).name,
+        mimetype=asset.content_type,
+        download_name=asset.filename,
+        as_attachment=False,
+        max_age=max_age,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    )
+    return response

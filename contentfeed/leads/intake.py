@@ -91,6 +91,7 @@ def _none_to_empty(value: Any) -> Any:
 # Trimmed strings of at most N characters; null counts as empty.
 _Empty = BeforeValidator(_none_to_empty)
 _OneLine = AfterValidator(one_line)
+Text16 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=16), _OneLine]
 Text50 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=50), _OneLine]
 Text60 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=60), _OneLine]
 Text64 = Annotated[str, _Empty, StringConstraints(strip_whitespace=True, max_length=64), _OneLine]
@@ -280,6 +281,8 @@ class LeadIn(BaseModel):
         description="Forms may send yes/no, ja/nein, oui/non, true/false, 1/0, on/off",
     )
     consent_text: FreeText2000 = Field(default="", description="The consent wording or its version")
+    consent_version: Text64 = Field(default="", description="The version of the consent wording")
+    consent_locale: Text16 = Field(default="", description="The language the consent was shown in")
     landing_url: Text2000 = ""
     referrer: Text2000 = ""
     utm_source: Text200 = ""

@@ -151,6 +151,10 @@ class Lead(Base):
     )
     consent: Mapped[bool] = mapped_column(default=False, info=form("einwilligung", "zustimmung"))
     consent_text: Mapped[str] = mapped_column(sa.Text, default="", info=form("einwilligungstext"))
+    # Which consent wording the person agreed to ([consent] version) and in which language:
+    # kept with the lead, so a new version of the text never rewrites what they accepted.
+    consent_version: Mapped[str] = mapped_column(sa.String(64), default="", info=FORM)
+    consent_locale: Mapped[str] = mapped_column(sa.String(16), default="", info=FORM)
     landing_url: Mapped[str] = mapped_column(sa.String(2000), default="", info=FORM)
     referrer: Mapped[str] = mapped_column(sa.String(2000), default="", info=FORM)
     utm_source: Mapped[str] = mapped_column(sa.String(200), default="", info=FORM)
@@ -166,6 +170,10 @@ class Lead(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     erased_at: Mapped[datetime | None]
+    # Double opt-in ([consent] double_opt_in): when the confirmation email was asked for, and
+    # when the person confirmed by its link (None: not yet, or no double opt-in).
+    consent_confirm_requested_at: Mapped[datetime | None]
+    consent_confirmed_at: Mapped[datetime | None]
 
     # Routing (routing/service.py): where the lead went, who works it and how fast.
     score: Mapped[int] = mapped_column(default=0)
@@ -205,6 +213,16 @@ class Lead(Base):
     def full_name(self) -> str:
         """Return the person's name, or their email when they gave none."""
         return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    @property
+    def consent_state(self) -> str:
+        """Return the consent as the CRM reads it: none, given (single opt-in), pending (the
+        confirmation email is out) or confirmed (double opt-in done)."""
+        if not self.consent:
+            return "none"
+        if self.consent_confirmed_at is not None:
+            return "confirmed"
+        return "pending" if self.consent_confirm_requested_at is not None else "given"
 
     @property
     def is_open(self) -> bool:

@@ -235,6 +235,10 @@ def list_messages(
 # --- the CRM outbox ------------------------------------------------------------------------
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def lead_payload(lead: Lead, event_type: str, now: datetime) -> dict[str, Any]:
     """The JSON the CRM receives about a lead (personal fields; erased with the lead)."""
     last = last_touch(lead)
@@ -252,6 +256,13 @@ def lead_payload(lead: Lead, event_type: str, now: datetime) -> dict[str, Any]:
             "country": lead.country,
             "phone": lead.phone,
             "consent": lead.consent,
+            # What was agreed and when: the wording's version and language, given (the form)
+            # and confirmed (double opt-in); state none, given, pending or confirmed.
+            "consent_state": lead.consent_state,
+            "consent_version": lead.consent_version,
+            "consent_locale": lead.consent_locale,
+            "consent_given_at": _iso(lead.submitted_at) if lead.consent else None,
+            "consent_confirmed_at": _iso(lead.consent_confirmed_at),
             "score": lead.score,
             "queue_id": lead.queue_id,
             "assignee_id": lead.assignee_id,

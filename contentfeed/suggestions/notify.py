@@ -271,3 +271,35 @@ def post_webhook(channel: str, url: str, subject: str, text: str, settings: Noti
         )
     if response.status_code >= 300:
         raise DeliveryFailed(f"The {channel} webhook answered {response.status_code}.")
+
+
+def send_text_email(address: str, subject: str, body: str, email: EmailSettings) -> None:
+    """Send a plain-text email to someone who is not a user (a visitor's double opt-in), over
+    the same SMTP server and security as the digests; DeliveryFailed when it cannot go out."""
+    if not email.host:
+        raise DeliveryFailed("Email is not configured (smtp_host is empty).", permanent=True)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = email.sender
+    message["To"] = address
+    message.set_content(body)
+    try:
+        if email.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                email.host,
+                email.port,
+                timeout=email.timeout_seconds,
+                context=ssl.create_default_context(),
+            )
+        else:
+            smtp = smtplib.SMTP(email.host, email.port, timeout=email.timeout_seconds)
+        with smtp:
+            if email.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if email.username:
+                smtp.login(email.username, email.password)
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise DeliveryFailed(f"The mail server refused {address}: {exc}", permanent=True) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryFailed(f"Email could not be sent: {exc}") from exc
