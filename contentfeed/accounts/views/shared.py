@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from contentfeed.accounts.forms import SellerProfileForm
 from contentfeed.accounts.models import Role
 from contentfeed.errors import DomainError, Invalid
+from contentfeed.i18n import _
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,7 +41,7 @@ def form_input(model: type[M], values: dict[str, Any]) -> M:
             message = problem["msg"].removeprefix("Value error, ")
             name = str(problem["loc"][0]) if problem["loc"] else "form"
             fields.setdefault(name, message[:1].upper() + message[1:])
-        raise Invalid("Some fields need attention.", fields) from None
+        raise Invalid(_("Some fields need attention."), fields) from None
 
 
 def profile_values(form: SellerProfileForm) -> dict[str, Any]:
