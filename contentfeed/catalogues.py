@@ -137,7 +137,16 @@ def _compiled_matches(locale: str) -> bool:
     with mo_path(locale).open("rb") as fileobj:
         shipped = read_mo(fileobj)
     expected = read_mo(io.BytesIO(compiled(locale)))
-    return {m.id: m.string for m in shipped if m.id} == {m.id: m.string for m in expected if m.id}
+    return _entries(shipped) == _entries(expected)
+
+
+def _entries(catalog: Catalog) -> dict[object, object]:
+    """Return a catalogue's texts by id; a plural's id and forms (lists in a read .mo) as tuples."""
+
+    def frozen(value: object) -> object:
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {frozen(m.id): frozen(m.string) for m in catalog if m.id}
 
 
 def gaps() -> list[Gap]:
