@@ -20,7 +20,8 @@ from contentfeed import config
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.errors import CODES, Invalid
-from contentfeed.text import Input
+from contentfeed.i18n import _
+from contentfeed.text import Input, input_problem
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,10 @@ def json_response(model: BaseModel, status: int = 200) -> Response:
 def parse_json(model: type[M]) -> M:
     """Parse the request's JSON body into a model, or refuse it naming the fields at fault."""
     if not request.is_json:
-        raise Invalid("Send a JSON body with 'Content-Type: application/json'.")
+        raise Invalid(_("Send a JSON body with 'Content-Type: application/json'."))
     data = request.get_json(silent=True)
     if data is None:
-        raise Invalid("The body is not valid JSON.")
+        raise Invalid(_("The body is not valid JSON."))
     return validate(model, data)
 
 
@@ -154,10 +155,10 @@ def validate(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         fields = {
-            ".".join(str(p) for p in err["loc"]) or "body": err["msg"].removeprefix("Value error, ")
+            ".".join(str(p) for p in err["loc"]) or "body": input_problem(err)
             for err in exc.errors()
         }
-        raise Invalid("Some fields need attention.", fields) from None
+        raise Invalid(_("Some fields need attention."), fields) from None
 
 
 _RULE_ARG = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")

@@ -8,23 +8,48 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from contentfeed import db
+from contentfeed.i18n import _, _l
 
+# Each status's page title, in the request's language (str() them where text is needed).
 TITLES = {
-    400: "That request didn't look right",
-    401: "Please sign in",
-    403: "You don't have access to this page",
-    404: "Page not found",
-    405: "That action isn't allowed here",
-    409: "That conflicts with the current state",
-    413: "That upload is too large",
-    415: "Unsupported content type",
-    422: "Some fields need attention",
-    429: "Too many attempts",
-    500: "Something went wrong on our side",
-    503: "The service is briefly unavailable",
+    400: _l("That request didn't look right"),
+    401: _l("Please sign in"),
+    403: _l("You don't have access to this page"),
+    404: _l("Page not found"),
+    405: _l("That action isn't allowed here"),
+    409: _l("That conflicts with the current state"),
+    413: _l("That upload is too large"),
+    415: _l("Unsupported content type"),
+    422: _l("Some fields need attention"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong on our side"),
+    503: _l("The service is briefly unavailable"),
+}
+
+# What werkzeug's own exceptions say (in English only), said in the request's language; a
+# description given at the raise is kept.
+DESCRIPTIONS = {
+    400: _l("The browser or client sent a request this server could not understand."),
+    401: _l("Sign in, or send valid credentials, to see this."),
+    403: _l("You don't have the permission to see this."),
+    404: _l(
+        "There is nothing at this address. If you typed it, check the spelling; if a link led "
+        "here, it may be out of date."
+    ),
+    405: _l("This address doesn't take that kind of request."),
+    409: _l("The request conflicts with the current state of what it changes."),
+    413: _l("What was sent is larger than this server accepts."),
+    415: _l("The server doesn't accept content of that type."),
+    422: _l("The request was well-formed but could not be followed."),
+    429: _l("Too many requests in a short time. Wait a moment and try again."),
+    500: _l(
+        "The server met an error and could not finish the request. Please try again; if it "
+        "keeps happening, tell your admin."
+    ),
+    503: _l("The service is briefly unavailable. Please try again in a minute."),
 }
 
 CODES = {
@@ -127,7 +152,7 @@ def error_response(
         body: dict[str, Any] = {"error": code, "message": message, "fields": fields or {}}
         response = jsonify(body)
     else:
-        title = TITLES.get(status, "Something went wrong")
+        title = str(TITLES.get(status, _("Something went wrong")))
         response = Response(
             render_template("errors/error.html", status=status, title=title, message=message)
         )
@@ -152,7 +177,7 @@ def _domain_error(exc: DomainError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    message = exc.description or TITLES.get(status, "Error")
+    message = _described(exc, status)
     response = error_response(status, message)
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
@@ -163,9 +188,21 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
+def _described(exc: HTTPException, status: int) -> str:
+    """Return what an HTTP exception says: its own words when given at the raise, else ours
+    in the request's language."""
+    own = exc.description
+    default = getattr(type(exc), "description", None)
+    if own and own != default:
+        return str(own)
+    if status in DESCRIPTIONS:
+        return str(DESCRIPTIONS[status])
+    return str(own or TITLES.get(status, _("Error")))
+
+
 def _csrf_error(exc: CSRFError) -> Response:
     return error_response(
-        400, "The form expired or was sent from another site. Reload the page and try again."
+        400, _("The form expired or was sent from another site. Reload the page and try again.")
     )
 
 
@@ -183,7 +220,7 @@ def _database_down(exc: Exception) -> Response:
         request.path,
         str(exc).strip().split("\n", 1)[0][:300],
     )
-    message = "The database is briefly unavailable. Please try again in a minute."
+    message = _("The database is briefly unavailable. Please try again in a minute.")
     if "_login_user" not in g:
         # Rendering the page would load the signed-in user (Flask-Login's template context)
         # from the very database that is down; the 5xx page shows no user anyway.
@@ -191,7 +228,7 @@ def _database_down(exc: Exception) -> Response:
     try:
         response = error_response(503, message)
     except db.DATABASE_DOWN:
-        response = Response(f"{TITLES[503]}. {message}\n", mimetype="text/plain")
+        response = Response(f"{TITLES[503]!s}. {message}\n", mimetype="text/plain")
         response.status_code = 503
     response.headers["Retry-After"] = str(Unavailable.retry_after_seconds)
     return response
@@ -223,8 +260,10 @@ def _lost_race(exc: sa.exc.IntegrityError) -> Response:
     )
     return error_response(
         409,
-        "Someone else changed this at the same moment, so nothing was saved. "
-        "Reload the page to see the current state and try again.",
+        _(
+            "Someone else changed this at the same moment, so nothing was saved. "
+            "Reload the page to see the current state and try again."
+        ),
     )
 
 
@@ -234,7 +273,7 @@ def _unexpected(exc: Exception) -> Response:
     from flask import current_app
 
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-    return error_response(500, InternalServerError.description)
+    return error_response(500, str(DESCRIPTIONS[500]))
 
 
 def register(app: Flask) -> None:

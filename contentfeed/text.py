@@ -21,12 +21,15 @@ from pydantic import BaseModel, ValidationInfo, field_validator
 from werkzeug.urls import iri_to_uri
 
 from contentfeed.errors import Invalid, NotFound
+from contentfeed.i18n import _, _l
 
 # C0 controls, DEL, C1 controls and lone surrogates. Multi-line text (summaries, notes, post
 # bodies) may also hold tab, line feed and carriage return (browsers send CR LF).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _NOT_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
+# What a refused text is told, after its field's name, in English; control_problem says it in
+# the request's language.
 LINE_PROBLEM = "must not contain control characters such as NUL, tabs or line breaks"
 TEXT_PROBLEM = "must not contain control characters such as NUL"
 
@@ -43,7 +46,9 @@ def control_problem(value: str, *, multiline: bool = False) -> str | None:
     """Say why a text is refused for its control characters, or None when it has none."""
     if control_character(value, multiline=multiline) is None:
         return None
-    return TEXT_PROBLEM if multiline else LINE_PROBLEM
+    if multiline:
+        return _("must not contain control characters such as NUL")
+    return _("must not contain control characters such as NUL, tabs or line breaks")
 
 
 def checked_text(field: str, value: str, *, multiline: bool = False) -> str:
@@ -51,7 +56,8 @@ def checked_text(field: str, value: str, *, multiline: bool = False) -> str:
     characters: for use cases that take free text from a page and the API alike."""
     problem = control_problem(value, multiline=multiline)
     if problem:
-        raise Invalid(f"The {field.replace('_', ' ')} {problem}.", {field: problem})
+        message = _("The %(field)s %(problem)s.", field=field.replace("_", " "), problem=problem)
+        raise Invalid(message, {field: problem})
     return value
 
 
@@ -59,12 +65,13 @@ def _refuse_control_characters_in_url() -> None:
     """Refuse a query string (every search box, filter and API query) holding control
     characters before any view runs, naming the parameter; no path has them either."""
     if control_problem(request.path):
-        raise NotFound("Page not found.")
+        raise NotFound(_("Page not found."))
     for name, value in request.args.items(multi=True):
         problem = control_problem(name) or control_problem(value)
         if problem:
             shown = name if not control_problem(name) else "query"
-            raise Invalid(f"The query parameter '{shown}' {problem}.", {shown: problem})
+            message = _("The query parameter '%(name)s' %(problem)s.", name=shown, problem=problem)
+            raise Invalid(message, {shown: problem})
 
 
 def register(app: Flask) -> None:
@@ -88,18 +95,55 @@ def web_address(value: str) -> str:
     characters a URL may not hold are percent-encoded, and an international host is IDNA-encoded.
     """
     if CONTROL_CHARACTERS.search(value):
-        raise ValueError("must not contain control characters such as line breaks or tabs")
+        raise ValueError(_("must not contain control characters such as line breaks or tabs"))
     if not value:
         return value
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError("must be a full web address starting with https:// or http://")
+        raise ValueError(_("must be a full web address starting with https:// or http://"))
     if " " in parts.netloc:
-        raise ValueError("must not contain spaces in the host name")
+        raise ValueError(_("must not contain spaces in the host name"))
     try:
         return iri_to_uri(value)
     except UnicodeError:
-        raise ValueError("has a host name that is not valid") from None
+        raise ValueError(_("has a host name that is not valid")) from None
+
+
+# pydantic's words for the problems people meet most (English only in pydantic), in the
+# request's language; the placeholders are filled from the error's context.
+_INPUT_PROBLEMS = {
+    "missing": _l("Field required"),
+    "extra_forbidden": _l("Extra inputs are not permitted"),
+    "string_type": _l("Input should be a valid string"),
+    "string_too_short": _l("String should have at least %(min_length)s characters"),
+    "string_too_long": _l("String should have at most %(max_length)s characters"),
+    "int_type": _l("Input should be a valid integer"),
+    "int_parsing": _l("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": _l("Input should be a valid integer, got a number with a fractional part"),
+    "greater_than_equal": _l("Input should be greater than or equal to %(ge)s"),
+    "less_than_equal": _l("Input should be less than or equal to %(le)s"),
+    "greater_than": _l("Input should be greater than %(gt)s"),
+    "less_than": _l("Input should be less than %(lt)s"),
+    "bool_type": _l("Input should be a valid boolean"),
+    "bool_parsing": _l("Input should be a valid boolean, unable to interpret input"),
+    "list_type": _l("Input should be a valid list"),
+    "enum": _l("Input should be %(expected)s"),
+    "literal_error": _l("Input should be %(expected)s"),
+}
+
+
+def input_problem(error: Any) -> str:
+    """Say what pydantic found wrong in one field (an item of ``ValidationError.errors()``) in
+    the request's language: our wording for the common kinds, a validator's own message (raised
+    translated) without pydantic's "Value error, ", else pydantic's words."""
+    text = _INPUT_PROBLEMS.get(error.get("type", ""))
+    if text is None:
+        return str(error.get("msg", "")).removeprefix("Value error, ")
+    context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    try:
+        return str(text) % context
+    except (KeyError, ValueError, TypeError):
+        return str(error.get("msg", ""))
 
 
 class MultiLine:

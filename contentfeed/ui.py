@@ -19,6 +19,7 @@ from contentfeed import config, i18n
 from contentfeed.accounts.models import Role
 from contentfeed.db import MAX_ID, MAX_PAGE
 from contentfeed.errors import Invalid
+from contentfeed.i18n import _, _l
 
 
 @dataclass(frozen=True)
@@ -27,20 +28,20 @@ class NavEntry:
     endpoint, or a prefix such as "leads." for a whole blueprint); the entry is marked
     current on every page of its section, not only on its own."""
 
-    label: str
+    label: Any  # a lazy text: said in each request's language
     endpoint: str
     roles: tuple[Role, ...]
     section: tuple[str, ...] = ()
-    group: str = ""  # entries of a group share one menu in the header ("Admin")
+    group: Any = ""  # entries of a group share one menu in the header ("Admin")
 
 
-ADMIN_GROUP = "Admin"
+ADMIN_GROUP = _l("Admin")
 # Entries whose endpoint is not registered yet are left out, so a domain's page appears in
 # the navigation the moment its blueprint exists.
 NAVIGATION: list[NavEntry] = [
-    NavEntry("Home", "accounts.home", tuple(Role)),
+    NavEntry(_l("Home"), "accounts.home", tuple(Role)),
     NavEntry(
-        "Library",
+        _l("Library"),
         "content.library",
         (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR),
         (
@@ -52,34 +53,41 @@ NAVIGATION: list[NavEntry] = [
             "content_import.",
         ),
     ),
-    NavEntry("Campaigns", "content.campaigns", (Role.ADMIN, Role.MARKETER), ("content.campaign_",)),
-    NavEntry("Feed", "suggestions.feed", (Role.SELLER,)),
-    NavEntry("History", "suggestions.history", (Role.SELLER,)),
-    NavEntry("Profile", "accounts.profile", (Role.SELLER,)),
-    NavEntry("Queue", "routing.queue", (Role.REP, Role.ADMIN), ("routing.",)),
     NavEntry(
-        "Leads",
+        _l("Campaigns"), "content.campaigns", (Role.ADMIN, Role.MARKETER), ("content.campaign_",)
+    ),
+    NavEntry(_l("Feed"), "suggestions.feed", (Role.SELLER,)),
+    NavEntry(_l("History"), "suggestions.history", (Role.SELLER,)),
+    NavEntry(_l("Profile"), "accounts.profile", (Role.SELLER,)),
+    NavEntry(_l("Queue"), "routing.queue", (Role.REP, Role.ADMIN), ("routing.",)),
+    NavEntry(
+        _l("Leads"),
         "leads.index",
         (Role.ADMIN, Role.MARKETER, Role.REP),
         ("leads.detail", "gated.privacy"),  # personal data: export and erase a person
     ),
     NavEntry(
-        "Reports", "reports.dashboard", (Role.ADMIN, Role.MARKETER), ("reports.", "reports_people.")
+        _l("Reports"),
+        "reports.dashboard",
+        (Role.ADMIN, Role.MARKETER),
+        ("reports.", "reports_people."),
     ),
-    NavEntry("Leaderboard", "reports_people.leaderboard", (Role.SELLER,), ("reports_people.",)),
-    NavEntry("Reports", "reports_people.sales", (Role.REP,), ("reports_people.",)),
-    NavEntry("Routing", "routing_admin.rules", (Role.ADMIN,), ("routing_admin.",), ADMIN_GROUP),
+    NavEntry(_l("Leaderboard"), "reports_people.leaderboard", (Role.SELLER,), ("reports_people.",)),
+    NavEntry(_l("Reports"), "reports_people.sales", (Role.REP,), ("reports_people.",)),
+    NavEntry(_l("Routing"), "routing_admin.rules", (Role.ADMIN,), ("routing_admin.",), ADMIN_GROUP),
     NavEntry(
-        "Users",
+        _l("Users"),
         "accounts.users",
         (Role.ADMIN,),
         ("accounts.user_", "accounts.sellers_import"),
         ADMIN_GROUP,
     ),
-    NavEntry("Teams", "accounts.teams", (Role.ADMIN,), ("accounts.team_",), ADMIN_GROUP),
-    NavEntry("Webhook secrets", "leads.secrets", (Role.ADMIN,), ("leads.secret_",), ADMIN_GROUP),
-    NavEntry("Failed events", "leads.events", (Role.ADMIN,), ("leads.event_",), ADMIN_GROUP),
-    NavEntry("API tokens", "accounts.tokens", (Role.ADMIN,), ("accounts.token_",), ADMIN_GROUP),
+    NavEntry(_l("Teams"), "accounts.teams", (Role.ADMIN,), ("accounts.team_",), ADMIN_GROUP),
+    NavEntry(
+        _l("Webhook secrets"), "leads.secrets", (Role.ADMIN,), ("leads.secret_",), ADMIN_GROUP
+    ),
+    NavEntry(_l("Failed events"), "leads.events", (Role.ADMIN,), ("leads.event_",), ADMIN_GROUP),
+    NavEntry(_l("API tokens"), "accounts.tokens", (Role.ADMIN,), ("accounts.token_",), ADMIN_GROUP),
 ]
 
 
@@ -112,9 +120,9 @@ def nav_items() -> list[NavItem]:
         if entry.endpoint in current_app.view_functions and current_user.role in entry.roles
     ]
     items: list[NavItem] = []
-    for group, members in groupby(entries, key=lambda entry: entry.group):
+    for group, members in groupby(entries, key=lambda entry: str(entry.group)):
         links = [
-            NavItem(entry.label, url_for(entry.endpoint), _is_current(entry, endpoint))
+            NavItem(str(entry.label), url_for(entry.endpoint), _is_current(entry, endpoint))
             for entry in members
         ]
         if group:
@@ -203,7 +211,7 @@ def page_number() -> int:
     raw = request.args.get("page", "1").strip()
     number = _number(raw)
     if number is not None and number > MAX_PAGE:
-        message = f"Page numbers go up to {MAX_PAGE:,}."
+        message = _("Page numbers go up to %(most)s.", most=i18n.number_text(MAX_PAGE))
         raise Invalid(message, {"page": message})
     return max(1, number or 1)
 

@@ -18,13 +18,16 @@ from contentfeed.accounts.models import ApiToken
 from contentfeed.accounts.models import Role as Role
 from contentfeed.accounts.models import User as User
 from contentfeed.errors import Forbidden, Unauthorized
+from contentfeed.i18n import _, _l
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
-login_manager.login_message = "Please sign in to continue."
+login_manager.login_message = _l("Please sign in to continue.")
+# Flask-Login flashes str(login_message): the text in the language of the request it redirects.
+login_manager.localize_callback = str
 login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
 
@@ -51,7 +54,7 @@ def signed_in_user() -> User:
     if token is not None:
         return token.user
     if not current_user.is_authenticated:
-        raise Unauthorized("Please sign in.")
+        raise Unauthorized(_("Please sign in."))
     user: User = current_user._get_current_object()
     return user
 
@@ -65,7 +68,7 @@ def require_role(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
             if not current_user.is_authenticated:
                 return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))  # type: ignore[return-value]
             if roles and current_user.role not in roles:
-                raise Forbidden("Your role doesn't include this page.")
+                raise Forbidden(_("Your role doesn't include this page."))
             return view(*args, **kwargs)
 
         wrapped.allowed_roles = roles or tuple(Role)  # type: ignore[attr-defined]
@@ -91,13 +94,13 @@ def require_scope(scope: str, *roles: Role) -> Callable[[Callable[P, R]], Callab
         def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
             plaintext = bearer_token()
             if plaintext is None:
-                raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
+                raise Unauthorized(_("Send an API token as 'Authorization: Bearer <token>'."))
             token = service.token_for(db.session(), plaintext)
             g.api_token = token
             if scope not in token.scopes:
-                raise Forbidden(f"This token lacks the '{scope}' scope.")
+                raise Forbidden(_("This token lacks the '%(scope)s' scope.", scope=scope))
             if roles and token.user.role not in roles:
-                raise Forbidden("The token's user has no role that allows this.")
+                raise Forbidden(_("The token's user has no role that allows this."))
             return view(*args, **kwargs)
 
         wrapped.required_scope = scope  # type: ignore[attr-defined]

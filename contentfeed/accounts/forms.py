@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -15,9 +17,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from contentfeed.accounts.models import ROLE_LABELS, TEAM_KIND_LABELS, NotificationChannel
-from contentfeed.accounts.service import MIN_PASSWORD_LENGTH, SCOPES, WEEKDAY_NAMES
+from contentfeed.accounts.models import (
+    NOTIFICATION_CHANNEL_LABELS,
+    ROLE_LABELS,
+    TEAM_KIND_LABELS,
+    NotificationChannel,
+)
+from contentfeed.accounts.service import MIN_PASSWORD_LENGTH, SCOPES
 from contentfeed.forms import Form, MultiCheckboxField, options
+from contentfeed.i18n import _l, weekday_text
 
 LANGUAGES = {
     "en": "English",
@@ -31,118 +39,147 @@ LANGUAGES = {
     "pl": "Polish",
     "ja": "Japanese",
 }
+# The same names in the request's language (LANGUAGES stays plain text for its other readers).
+LANGUAGE_LABELS = {
+    "en": _l("English"),
+    "de": _l("German"),
+    "fr": _l("French"),
+    "es": _l("Spanish"),
+    "it": _l("Italian"),
+    "nl": _l("Dutch"),
+    "sv": _l("Swedish"),
+    "da": _l("Danish"),
+    "pl": _l("Polish"),
+    "ja": _l("Japanese"),
+}
+
+
+def language_label(code: str) -> str:
+    """Return a language's name in the request's language ("Deutsch"), or the code itself."""
+    label = LANGUAGE_LABELS.get(code)
+    return str(label) if label is not None else code
 
 
 class LoginForm(Form):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
-    password = PasswordField("Password", validators=[DataRequired()])
-    remember = BooleanField("Keep me signed in on this device")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class UserForm(Form):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(
-        "Role", choices=options((r.value, label) for r, label in ROLE_LABELS.items())
+        _l("Role"), choices=options((r.value, label) for r, label in ROLE_LABELS.items())
     )
-    team_id = SelectField("Team", coerce=int, choices=[], validate_choice=True)
+    team_id = SelectField(_l("Team"), coerce=int, choices=[], validate_choice=True)
     timezone = StringField(
-        "Time zone",
+        _l("Time zone"),
         validators=[Optional(), Length(max=64)],
-        description="IANA name such as Europe/Berlin; empty uses the company default.",
+        description=_l("IANA name such as Europe/Berlin; empty uses the company default."),
     )
     password = PasswordField(
-        "Initial password",
+        _l("Initial password"),
         validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. Leave empty to keep it unchanged.",
+        description=_l(
+            "At least %(count)s characters. Leave empty to keep it unchanged.",
+            count=MIN_PASSWORD_LENGTH,
+        ),
     )
 
 
 class SellerProfileForm(Form):
-    title = StringField("Job title", validators=[Optional(), Length(max=200)])
+    title = StringField(_l("Job title"), validators=[Optional(), Length(max=200)])
     region = StringField(
-        "Region", validators=[Optional(), Length(max=64)], description="e.g. DACH, Nordics, UK&I"
+        _l("Region"),
+        validators=[Optional(), Length(max=64)],
+        description=_l("e.g. DACH, Nordics, UK&I"),
     )
     language = SelectField(
-        "Language",
-        choices=options(LANGUAGES.items()),
+        _l("Language"),
+        choices=options(LANGUAGE_LABELS.items()),
     )
     topics = StringField(
-        "Topics",
+        _l("Topics"),
         validators=[Optional(), Length(max=500)],
-        description="Comma-separated, e.g. cloud, security, databases.",
+        description=_l("Comma-separated, e.g. cloud, security, databases."),
     )
     posts_per_week = IntegerField(
-        "Posts per week", validators=[NumberRange(min=0, max=21)], default=3
+        _l("Posts per week"), validators=[NumberRange(min=0, max=21)], default=3
     )
-    weekdays = MultiCheckboxField(
-        "Preferred weekdays", coerce=int, choices=options(enumerate(WEEKDAY_NAMES))
-    )
-    linkedin_url = URLField("LinkedIn profile", validators=[Optional(), Length(max=300)])
+    weekdays = MultiCheckboxField(_l("Preferred weekdays"), coerce=int, choices=[])
+    linkedin_url = URLField(_l("LinkedIn profile"), validators=[Optional(), Length(max=300)])
     linkedin_connections = IntegerField(
-        "LinkedIn connections", validators=[Optional(), NumberRange(min=0)], default=0
+        _l("LinkedIn connections"), validators=[Optional(), NumberRange(min=0)], default=0
     )
     notification_channel = SelectField(
-        "Notify me by",
+        _l("Notify me by"),
         choices=options(
-            [
-                (NotificationChannel.EMAIL.value, "Email digest"),
-                (NotificationChannel.SLACK.value, "Slack message"),
-                (NotificationChannel.TEAMS.value, "Microsoft Teams message"),
-                (NotificationChannel.NONE.value, "No notifications"),
-            ]
+            (channel.value, NOTIFICATION_CHANNEL_LABELS[channel]) for channel in NotificationChannel
         ),
     )
     notification_target = StringField(
-        "Notification address",
+        _l("Notification address"),
         validators=[Optional(), Length(max=500)],
-        description="Email address, or the Slack / Teams incoming-webhook URL.",
+        description=_l("Email address, or the Slack / Teams incoming-webhook URL."),
     )
-    is_paused = BooleanField("Pause suggestions (holidays, leave)")
+    is_paused = BooleanField(_l("Pause suggestions (holidays, leave)"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The weekdays' names in the request's language ("Mo.", "Mon"), 0 is Monday.
+        self.weekdays.choices = options((day, weekday_text(day)) for day in range(7))
 
 
 class TeamForm(Form):
-    name = StringField("Team name", validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=120)])
     kind = SelectField(
-        "Kind", choices=options((k.value, label) for k, label in TEAM_KIND_LABELS.items())
+        _l("Kind"), choices=options((k.value, label) for k, label in TEAM_KIND_LABELS.items())
     )
-    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
 
 
 class TokenForm(Form):
-    user_id = SelectField("Acts as user", coerce=int, choices=[])
+    user_id = SelectField(_l("Acts as user"), coerce=int, choices=[])
     name = StringField(
-        "Name",
+        _l("Name"),
         validators=[DataRequired(), Length(max=120)],
-        description="What uses it, e.g. 'Website form relay' or 'CRM sync'.",
+        description=_l("What uses it, e.g. 'Website form relay' or 'CRM sync'."),
     )
     scopes = MultiCheckboxField(
-        "Scopes",
-        choices=options((scope, f"{scope} — {text}") for scope, text in SCOPES.items()),
-        validators=[DataRequired(message="Choose at least one scope.")],
+        _l("Scopes"),
+        choices=options((scope, scope) for scope in SCOPES),
+        validators=[DataRequired(message=_l("Choose at least one scope."))],
     )
     expires_in_days = IntegerField(
-        "Expires after (days)",
+        _l("Expires after (days)"),
         validators=[Optional(), NumberRange(min=1, max=3650)],
-        description="Leave empty for a token that lasts until revoked.",
+        description=_l("Leave empty for a token that lasts until revoked."),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each scope with what it allows, in the request's language.
+        self.scopes.choices = options(
+            (scope, f"{scope} — {text}") for scope, text in SCOPES.items()
+        )
 
 
 class AccountForm(Form):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     timezone = StringField(
-        "Time zone",
+        _l("Time zone"),
         validators=[Optional(), Length(max=64)],
-        description="IANA name such as Europe/Berlin or Asia/Tokyo.",
+        description=_l("IANA name such as Europe/Berlin or Asia/Tokyo."),
     )
 
 
 class PasswordForm(Form):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(
-        "New password",
+        _l("New password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        description=_l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
     )
 
 
@@ -154,17 +191,17 @@ class ProfileForm(SellerProfileForm):
     """A seller's own profile: the seller profile plus their time zone."""
 
     timezone = StringField(
-        "Time zone",
+        _l("Time zone"),
         validators=[Optional(), Length(max=64)],
-        description="IANA name such as Europe/Berlin; suggestions follow your local day.",
+        description=_l("IANA name such as Europe/Berlin; suggestions follow your local day."),
     )
 
 
 class SellerImportForm(Form):
     file = FileField(
-        "CSV file",
-        validators=[FileRequired(message="Choose a CSV file to import.")],
-        description=(
+        _l("CSV file"),
+        validators=[FileRequired(message=_l("Choose a CSV file to import."))],
+        description=_l(
             "As your spreadsheet saves CSV (cells separated by , or ; or tabs), "
             "at most 5,000 sellers."
         ),

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contentfeed.db import Base, str_enum, utcnow
+from contentfeed.i18n import _l
 
 
 class Role(enum.StrEnum):
@@ -20,16 +21,28 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        """Return the name people see."""
-        return ROLE_LABELS[self]
+        """Return the name people see, in the request's language."""
+        return str(ROLE_LABELS[self])
+
+    @property
+    def plural_label(self) -> str:
+        """Return the name of everyone with the role ("Sellers"), in the request's language."""
+        return str(ROLE_PLURAL_LABELS[self])
 
 
 ROLE_LABELS = {
-    Role.ADMIN: "Admin",
-    Role.MARKETER: "Marketer",
-    Role.CONTRIBUTOR: "Contributor",
-    Role.SELLER: "Seller",
-    Role.REP: "Sales rep",
+    Role.ADMIN: _l("Admin"),
+    Role.MARKETER: _l("Marketer"),
+    Role.CONTRIBUTOR: _l("Contributor"),
+    Role.SELLER: _l("Seller"),
+    Role.REP: _l("Sales rep"),
+}
+ROLE_PLURAL_LABELS = {
+    Role.ADMIN: _l("Admins"),
+    Role.MARKETER: _l("Marketers"),
+    Role.CONTRIBUTOR: _l("Contributors"),
+    Role.SELLER: _l("Sellers"),
+    Role.REP: _l("Sales reps"),
 }
 
 
@@ -42,16 +55,16 @@ class TeamKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        """Return the name people see."""
-        return TEAM_KIND_LABELS[self]
+        """Return the name people see, in the request's language."""
+        return str(TEAM_KIND_LABELS[self])
 
 
 TEAM_KIND_LABELS = {
-    TeamKind.BUSINESS_DEVELOPMENT: "Business development",
-    TeamKind.CUSTOMER_DEVELOPMENT: "Customer development",
-    TeamKind.KEY_ACCOUNTS: "Key accounts",
-    TeamKind.DIGITAL_SALES: "Digital sales",
-    TeamKind.EXECUTIVE: "Executive",
+    TeamKind.BUSINESS_DEVELOPMENT: _l("Business development"),
+    TeamKind.CUSTOMER_DEVELOPMENT: _l("Customer development"),
+    TeamKind.KEY_ACCOUNTS: _l("Key accounts"),
+    TeamKind.DIGITAL_SALES: _l("Digital sales"),
+    TeamKind.EXECUTIVE: _l("Executive"),
 }
 
 
@@ -60,6 +73,19 @@ class NotificationChannel(enum.StrEnum):
     SLACK = "slack"
     TEAMS = "teams"
     NONE = "none"
+
+    @property
+    def label(self) -> str:
+        """Return the name people see, in the request's language."""
+        return str(NOTIFICATION_CHANNEL_LABELS[self])
+
+
+NOTIFICATION_CHANNEL_LABELS = {
+    NotificationChannel.EMAIL: _l("Email digest"),
+    NotificationChannel.SLACK: _l("Slack message"),
+    NotificationChannel.TEAMS: _l("Microsoft Teams message"),
+    NotificationChannel.NONE: _l("No notifications"),
+}
 
 
 class Team(Base):

@@ -20,6 +20,7 @@ from contentfeed.accounts.users import (
     update_user,
 )
 from contentfeed.errors import Invalid, NotFound
+from contentfeed.i18n import _, number_text
 from contentfeed.text import Input, control_problem, web_address
 
 MAX_CONNECTIONS = 10_000_000  # far beyond LinkedIn's own limit, well inside an integer column
@@ -87,7 +88,7 @@ def update_seller_profile(
         notification_target=notification_target,
     )
     if fields:
-        raise Invalid("Some profile fields need attention.", fields)
+        raise Invalid(_("Some profile fields need attention."), fields)
     # Stored percent-encoded, like every user-given web address.
     linkedin_url = web_address(linkedin_url.strip())
     channel = NotificationChannel(notification_channel)
@@ -135,36 +136,38 @@ def seller_profile_problems(
     if fields:
         return fields
     if not 0 <= posts_per_week <= 21:
-        fields["posts_per_week"] = "Between 0 and 21 posts a week."
+        fields["posts_per_week"] = _("Between 0 and 21 posts a week.")
     if any(not 0 <= int(d) <= 6 for d in weekdays):
-        fields["weekdays"] = "Weekdays are 0 (Monday) to 6 (Sunday)."
+        fields["weekdays"] = _("Weekdays are 0 (Monday) to 6 (Sunday).")
     if not 0 <= linkedin_connections <= MAX_CONNECTIONS:
         # The column is an integer: a bigger number would overflow it (a 500, not a message).
-        fields["linkedin_connections"] = f"Between 0 and {MAX_CONNECTIONS:,}."
+        fields["linkedin_connections"] = _(
+            "Between 0 and %(most)s.", most=number_text(MAX_CONNECTIONS)
+        )
     linkedin_url = linkedin_url.strip()
     if linkedin_url and not linkedin_url.startswith("https://www.linkedin.com/"):
-        fields["linkedin_url"] = "Use your profile address, https://www.linkedin.com/in/…"
+        fields["linkedin_url"] = _("Use your profile address, https://www.linkedin.com/in/…")
     try:
         channel = NotificationChannel(notification_channel)
     except ValueError:
         choices = ", ".join(c.value for c in NotificationChannel)
-        fields["notification_channel"] = f"Choose one of {choices}."
+        fields["notification_channel"] = _("Choose one of %(choices)s.", choices=choices)
         return fields
     target = notification_target.strip()
     if channel in WEBHOOK_CHANNELS and not target.startswith("https://"):
-        fields["notification_target"] = "Paste the incoming-webhook URL (https://…)."
+        fields["notification_target"] = _("Paste the incoming-webhook URL (https://…).")
     for name, url in (("linkedin_url", linkedin_url), ("notification_target", target)):
         if name in fields or (name == "notification_target" and channel not in WEBHOOK_CHANNELS):
             continue
         try:
             web_address(url)
         except ValueError as exc:
-            fields[name] = f"The address {exc}."
+            fields[name] = _("The address %(problem)s.", problem=exc)
     if channel is NotificationChannel.EMAIL and target:
         try:
             normalise_email(target)
         except Invalid:
-            fields["notification_target"] = (
+            fields["notification_target"] = _(
                 "Enter an email address, or leave empty for your sign-in email."
             )
     return fields
@@ -227,7 +230,7 @@ def save_own_profile(s: Session, actor: User, data: OwnProfileData) -> SellerPro
             problems.update(exc.fields)
     problems.update(profile_problems(data.model_dump()))
     if problems:
-        raise Invalid("Some fields need attention.", problems)
+        raise Invalid(_("Some fields need attention."), problems)
     update_seller_profile(s, profile, **profile_fields(data.model_dump()))
     update_user(s, actor, name=actor.name, role=actor.role, team=actor.team, timezone=data.timezone)
     return profile
@@ -240,7 +243,7 @@ def save_seller_profile(
     require_admin(actor)
     user = get_user(s, user_id)
     if user.seller_profile is None:
-        raise NotFound("This user has no seller profile.")
+        raise NotFound(_("This user has no seller profile."))
     return update_seller_profile(s, user.seller_profile, **profile_fields(data.model_dump()))
 
 

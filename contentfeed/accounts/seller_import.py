@@ -41,7 +41,16 @@ from contentfeed.accounts.teams import list_teams
 from contentfeed.accounts.users import check_timezone, normalise_email, update_user
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.sheets import parse_whole_number
+from contentfeed.i18n import _, _l
 
+# Who holds an account of another role, as the refusal of an import row names them.
+_SOMEONE_OF_ROLE = {
+    Role.ADMIN: _l("an admin"),
+    Role.MARKETER: _l("a marketer"),
+    Role.CONTRIBUTOR: _l("a contributor"),
+    Role.SELLER: _l("a seller"),
+    Role.REP: _l("a sales rep"),
+}
 _DAY_NAMES = {name.lower(): n for n, name in enumerate(WEEKDAY_NAMES)}
 _YES = {"yes", "y", "true", "1", "ja", "x"}
 _NO = {"no", "n", "false", "0", "nein"}
@@ -130,9 +139,10 @@ def _parse_weekdays(raw: str) -> tuple[list[int], str]:
         elif len(lowered) >= 3 and lowered[:3] in _DAY_NAMES:
             days.add(_DAY_NAMES[lowered[:3]])
         else:
-            return [], (
-                f"“{token}” isn't a weekday: use Mon to Sun, or 0 (Monday) to 6 (Sunday), "
-                "separated by ;."
+            return [], _(
+                "“%(value)s” isn't a weekday: use Mon to Sun, or 0 (Monday) to 6 (Sunday), "
+                "separated by ;.",
+                value=token,
             )
     return sorted(days), ""
 
@@ -166,14 +176,25 @@ def _parse_row(
     for column, limit in _TEXT_LIMITS.items():
         raw = cells.get(column, "")
         if len(raw) > limit:
-            problem(column, f"At most {limit} characters (this one has {len(raw)}).")
+            problem(
+                column,
+                _(
+                    "At most %(most)s characters (this one has %(count)s).",
+                    most=limit,
+                    count=len(raw),
+                ),
+            )
         elif raw:
             values[column] = raw
     if raw := cells.get("team", ""):
         team = teams.get(raw.lower())
         if team is None:
             problem(
-                "team", f"No team called “{raw}”. Create it under Teams first, or fix the name."
+                "team",
+                _(
+                    "No team called “%(name)s”. Create it under Teams first, or fix the name.",
+                    name=raw,
+                ),
             )
         else:
             values["team"] = team
@@ -181,18 +202,26 @@ def _parse_row(
         if _LANGUAGE_CODE.match(raw.lower()):
             values["language"] = raw.lower()
         else:
-            problem("language", f"“{raw}” isn't a language code; use one such as en or de.")
+            problem(
+                "language",
+                _("“%(value)s” isn't a language code; use one such as en or de.", value=raw),
+            )
     if raw := cells.get("timezone", ""):
         try:
             values["timezone"] = check_timezone(raw)
         except Invalid:
-            problem("timezone", f"Unknown time zone “{raw}”; use an IANA name like Europe/Berlin.")
+            problem(
+                "timezone",
+                _("Unknown time zone “%(value)s”; use an IANA name like Europe/Berlin.", value=raw),
+            )
     if raw := cells.get("topics", ""):
         values["topics"] = [t for t in re.split(r"[;,]", raw) if t.strip()]
     if raw := cells.get("posts_per_week", ""):
         count = _parse_count(raw)
         if count is None or not 0 <= count <= 21:
-            problem("posts_per_week", f"Between 0 and 21 posts a week (got “{raw}”).")
+            problem(
+                "posts_per_week", _("Between 0 and 21 posts a week (got “%(value)s”).", value=raw)
+            )
         else:
             values["posts_per_week"] = count
     if raw := cells.get("weekdays", ""):
@@ -204,7 +233,10 @@ def _parse_row(
     if raw := cells.get("linkedin_connections", ""):
         count = _parse_count(raw)
         if count is None:
-            problem("linkedin_connections", f"“{raw}” isn't a whole number of connections.")
+            problem(
+                "linkedin_connections",
+                _("“%(value)s” isn't a whole number of connections.", value=raw),
+            )
         else:
             values["linkedin_connections"] = count
     if raw := cells.get("notification_channel", ""):
@@ -212,14 +244,21 @@ def _parse_row(
             values["notification_channel"] = NotificationChannel(raw.lower())
         except ValueError:
             choices = ", ".join(c.value for c in NotificationChannel)
-            problem("notification_channel", f"“{raw}” isn't a channel; use one of {choices}.")
+            problem(
+                "notification_channel",
+                _(
+                    "“%(value)s” isn't a channel; use one of %(choices)s.",
+                    value=raw,
+                    choices=choices,
+                ),
+            )
     if raw := cells.get("paused", ""):
         if raw.lower() in _YES:
             values["is_paused"] = True
         elif raw.lower() in _NO:
             values["is_paused"] = False
         else:
-            problem("paused", f"“{raw}” isn't yes or no.")
+            problem("paused", _("“%(value)s” isn't yes or no.", value=raw))
     rules = profile_problems(values)
     reported = {p.column for p in problems}
     for field, message in rules.items():
@@ -260,7 +299,7 @@ def import_sellers(
     for row in rows:
         raw = row.cells.get("email", "")
         if not raw:
-            results[row.number] = _refused(row, "", ImportProblem("email", "Required."))
+            results[row.number] = _refused(row, "", ImportProblem("email", _("Required.")))
             continue
         try:
             emails[row.number] = normalise_email(raw)
@@ -284,7 +323,9 @@ def import_sellers(
             results[row.number] = _refused(
                 row,
                 email,
-                ImportProblem("email", f"Already in row {first_row[email]} of this file."),
+                ImportProblem(
+                    "email", _("Already in row %(row)s of this file.", row=first_row[email])
+                ),
             )
             continue
         first_row[email] = row.number
@@ -321,18 +362,20 @@ def _import_seller_row(
     )
     values, problems = _parse_row(row.cells, teams, current)
     if user is not None and user.role is not Role.SELLER:
-        label = Role(user.role).label.lower()
-        article = "an" if label[0] in "aeiou" else "a"
         problems.insert(
             0,
             ImportProblem(
                 "email",
-                f"{email} belongs to {article} {label}, not a seller; only sellers are imported.",
+                _(
+                    "%(email)s belongs to %(someone)s, not a seller; only sellers are imported.",
+                    email=email,
+                    someone=_SOMEONE_OF_ROLE[Role(user.role)],
+                ),
             ),
         )
     named = any(problem.column == "name" for problem in problems)  # e.g. a name too long
     if user is None and not values["name"].strip() and not named:
-        problems.insert(0, ImportProblem("name", "Required for a new seller."))
+        problems.insert(0, ImportProblem("name", _("Required for a new seller.")))
     if problems:
         return _refused(row, email, *problems)
     before = _snapshot(user) if user is not None else {}
@@ -370,7 +413,9 @@ def _import_seller_row(
         found = [ImportProblem(column_key(k), m) for k, m in exc.fields.items()]
         return _refused(row, email, *(found or [ImportProblem("email", exc.message)]))
     except sa.exc.IntegrityError:  # a rival import or edit got there first
-        message = "Another change to this seller happened at the same time; import the row again."
+        message = _(
+            "Another change to this seller happened at the same time; import the row again."
+        )
         return _refused(row, email, ImportProblem("email", message))
     after = _snapshot(user)
     changes = tuple(k for k in _TRACKED if before and before.get(k) != after.get(k))

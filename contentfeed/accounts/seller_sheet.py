@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 
 from contentfeed import sheets
+from contentfeed.i18n import _, _l, number_text
 from contentfeed.sheets import SheetRow as SheetRow
 from contentfeed.sheets import read_sheet, read_text, refuse_file
 
@@ -27,25 +29,26 @@ SELLER_COLUMNS: tuple[str, ...] = (
     "notification_target",
     "paused",
 )
-SELLER_COLUMN_HELP: dict[str, str] = {
-    "email": "Finds an existing seller to update, or names a new one.",
-    "name": "Full name; required for a new seller.",
-    "team": "Team name, as under Teams; the team must exist.",
-    "title": "Job title, e.g. Account Executive.",
-    "region": "e.g. DACH, Nordics, UK&I.",
-    "language": "Language code such as en or de.",
-    "timezone": "IANA name such as Europe/Berlin.",
-    "topics": "Separated by ; — “cloud; security”.",
-    "posts_per_week": "0 to 21 (3 for a new seller when empty).",
-    "weekdays": "“Mon;Wed;Thu” or “0;2;3” (0 is Monday); Monday to Friday when empty.",
+# What each column holds, in the request's language (the column names stay as they are).
+SELLER_COLUMN_HELP: dict[str, Any] = {
+    "email": _l("Finds an existing seller to update, or names a new one."),
+    "name": _l("Full name; required for a new seller."),
+    "team": _l("Team name, as under Teams; the team must exist."),
+    "title": _l("Job title, e.g. Account Executive."),
+    "region": _l("e.g. DACH, Nordics, UK&I."),
+    "language": _l("Language code such as en or de."),
+    "timezone": _l("IANA name such as Europe/Berlin."),
+    "topics": _l("Separated by ; — “cloud; security”."),
+    "posts_per_week": _l("0 to 21 (3 for a new seller when empty)."),
+    "weekdays": _l("“Mon;Wed;Thu” or “0;2;3” (0 is Monday); Monday to Friday when empty."),
     "linkedin_url": "https://www.linkedin.com/in/…",
-    "linkedin_connections": "A whole number.",
-    "notification_channel": "email, slack, teams or none.",
-    "notification_target": "Email address, or the Slack / Teams incoming-webhook URL.",
-    "paused": "yes or no.",
+    "linkedin_connections": _l("A whole number."),
+    "notification_channel": _l("email, slack, teams or none."),
+    "notification_target": _l("Email address, or the Slack / Teams incoming-webhook URL."),
+    "paused": _l("yes or no."),
 }
 # Spreadsheets write "Is paused" or "posts per week": both still count.
-EMPTY_HINT = "Download the template, fill it in and upload it."
+EMPTY_HINT = _l("Download the template, fill it in and upload it.")
 _COLUMN_ALIASES = {"is_paused": "paused", "e_mail": "email", "full_name": "name"}
 
 
@@ -70,34 +73,47 @@ def read_sellers_csv(
     suffix = PurePath(filename).suffix.lower()
     if suffix in (".xlsx", ".xls", ".ods", ".numbers"):
         raise refuse_file(
-            f"“{PurePath(filename).name}” is a spreadsheet workbook. In your spreadsheet choose "
-            "Save as (or Download) with the format “CSV UTF-8”, then upload that file."
+            _(
+                "“%(file)s” is a spreadsheet workbook. In your spreadsheet choose Save as (or "
+                "Download) with the format “CSV UTF-8”, then upload that file.",
+                file=PurePath(filename).name,
+            )
         )
     if suffix not in ("", ".csv", ".txt"):
         raise refuse_file(
-            f"“{PurePath(filename).name}” isn't a CSV file. Upload a .csv file like the template."
+            _(
+                "“%(file)s” isn't a CSV file. Upload a .csv file like the template.",
+                file=PurePath(filename).name,
+            )
         )
-    text = read_text(data, empty_hint=EMPTY_HINT).text
+    text = read_text(data, empty_hint=str(EMPTY_HINT)).text
     if text.lstrip().startswith(("%PDF", "<", "{", "[")):
-        raise refuse_file("This isn't a CSV file. Upload a .csv file like the template.")
-    sheet = read_sheet(text, aliases=_COLUMN_ALIASES, empty_hint=EMPTY_HINT)
+        raise refuse_file(_("This isn't a CSV file. Upload a .csv file like the template."))
+    sheet = read_sheet(text, aliases=_COLUMN_ALIASES, empty_hint=str(EMPTY_HINT))
     if "email" not in sheet.keys:
         raise refuse_file(
-            "The first line must name the columns, with at least an email column "
-            f"(found: {sheet.found}). Download the template to see the format."
+            _(
+                "The first line must name the columns, with at least an email column "
+                "(found: %(found)s). Download the template to see the format.",
+                found=sheet.found,
+            )
         )
     rows = [
         SheetRow(row.number, {k: v for k, v in row.cells.items() if k in SELLER_COLUMNS})
         for row in sheet.rows
     ]
     if not rows:
-        raise refuse_file("The file has a header line but no sellers below it.")
+        raise refuse_file(_("The file has a header line but no sellers below it."))
     if len(rows) > max_rows:
         raise refuse_file(
-            f"The file has {len(rows):,} sellers; one import takes at most {max_rows:,}. "
-            "Split it into smaller files."
+            _(
+                "The file has %(count)s sellers; one import takes at most %(most)s. "
+                "Split it into smaller files.",
+                count=number_text(len(rows)),
+                most=number_text(max_rows),
+            )
         )
-    ignored = [column.key or "(unnamed)" for column in sheet.unknown(SELLER_COLUMNS)]
+    ignored = [column.key or _("(unnamed)") for column in sheet.unknown(SELLER_COLUMNS)]
     return SellerSheet(rows=rows, ignored_columns=ignored)
 
 

@@ -15,6 +15,7 @@ from contentfeed.accounts.models import LoginFailure, User
 from contentfeed.accounts.users import find_user_by_email, get_user
 from contentfeed.db import utcnow
 from contentfeed.errors import TooManyAttempts, Unauthorized
+from contentfeed.i18n import _, ngettext
 from contentfeed.text import Input
 
 
@@ -50,7 +51,11 @@ def authenticate(
         if row is not None and row.locked_until is not None and row.locked_until > now:
             minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
             raise TooManyAttempts(
-                f"Too many failed sign-ins. Try again in {minutes} minute{'s' * (minutes != 1)}."
+                ngettext(
+                    "Too many failed sign-ins. Try again in %(num)d minute.",
+                    "Too many failed sign-ins. Try again in %(num)d minutes.",
+                    minutes,
+                )
             )
     user = find_user_by_email(s, email)
     hash_to_check = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
@@ -73,8 +78,8 @@ def authenticate(
         if row.failures >= limit:
             row.locked_until = now + lockout
     if user is not None and not user.is_active and is_valid:
-        raise Unauthorized("This account has been deactivated. Ask an admin to reactivate it.")
-    raise Unauthorized("That email and password don't match an account.")
+        raise Unauthorized(_("This account has been deactivated. Ask an admin to reactivate it."))
+    raise Unauthorized(_("That email and password don't match an account."))
 
 
 _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from contentfeed.accounts.models import Team, TeamKind, User
 from contentfeed.accounts.permissions import require_admin
 from contentfeed.errors import Conflict, Invalid, NotFound
+from contentfeed.i18n import _
 from contentfeed.text import Input, MultiLineText, checked_text, name_key
 
 
@@ -43,7 +44,7 @@ def get_team(s: Session, team_id: int) -> Team:
     """Return one team or raise NotFound."""
     team = s.get(Team, team_id)
     if team is None:
-        raise NotFound("No such team.")
+        raise NotFound(_("No such team."))
     return team
 
 
@@ -62,14 +63,18 @@ def save_team(
     name = checked_text("name", name).strip()
     checked_text("description", description, multiline=True)
     if not name:
-        raise Invalid("A team name is required.", {"name": "A team name is required."})
+        raise Invalid(_("A team name is required."), {"name": _("A team name is required.")})
     try:
         kind = TeamKind(kind)
     except ValueError:
-        raise Invalid(f"Unknown team kind {kind!r}.", {"kind": "unknown kind"}) from None
+        message = _("Unknown team kind “%(kind)s”.", kind=kind)
+        raise Invalid(message, {"kind": _("unknown kind")}) from None
     clash = find_team(s, name)
     if clash is not None and clash is not team:
-        raise Conflict(f"A team called {clash.name} already exists.", {"name": "already in use"})
+        raise Conflict(
+            _("A team called %(name)s already exists.", name=clash.name),
+            {"name": _("already in use")},
+        )
     if team is None:
         team = Team(name=name, kind=kind, description=description.strip())
         s.add(team)

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -16,17 +17,18 @@ from contentfeed.accounts.permissions import require_admin
 from contentfeed.accounts.users import get_user
 from contentfeed.db import Id, utcnow
 from contentfeed.errors import Conflict, Invalid, NotFound, Unauthorized
+from contentfeed.i18n import _, _l
 from contentfeed.text import Input, checked_text
 
 TOKEN_PREFIX = "cf_"  # noqa: S105 - a marker, not a secret
 
-SCOPES: dict[str, str] = {
-    "read": "Read everything the token's user may see",
-    "content:write": "Create and change library content",
-    "suggestions:write": "Mark suggestions posted or skipped, suggest now",
-    "leads:write": "Post leads to the lead webhook",
-    "routing:write": "Change routing rules, queues and leads",
-    "admin": "Manage users, teams and tokens",
+SCOPES: dict[str, Any] = {  # scope: what it allows (in the request's language)
+    "read": _l("Read everything the token's user may see"),
+    "content:write": _l("Create and change library content"),
+    "suggestions:write": _l("Mark suggestions posted or skipped, suggest now"),
+    "leads:write": _l("Post leads to the lead webhook"),
+    "routing:write": _l("Change routing rules, queues and leads"),
+    "admin": _l("Manage users, teams and tokens"),
 }
 
 
@@ -57,14 +59,22 @@ def issue_token(
     scopes = sorted(set(scopes))
     unknown = [scope for scope in scopes if scope not in SCOPES]
     if unknown or not scopes:
-        message = (
-            f"Unknown scope {', '.join(unknown)}." if unknown else "Choose at least one scope."
-        ) + f" Scopes: {', '.join(SCOPES)}."
+        names = ", ".join(SCOPES)
+        if unknown:
+            message = _(
+                "Unknown scope %(scope)s. Scopes: %(scopes)s.",
+                scope=", ".join(unknown),
+                scopes=names,
+            )
+        else:
+            message = _("Choose at least one scope. Scopes: %(scopes)s.", scopes=names)
         raise Invalid(message, {"scopes": message})
     if not checked_text("name", name).strip():
-        raise Invalid("Give the token a name, e.g. the system that uses it.", {"name": "required"})
+        raise Invalid(
+            _("Give the token a name, e.g. the system that uses it."), {"name": _("required")}
+        )
     if not user.is_active:
-        raise Conflict("This user is deactivated; reactivate them before issuing a token.")
+        raise Conflict(_("This user is deactivated; reactivate them before issuing a token."))
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user,
@@ -85,7 +95,7 @@ def revoke_token(s: Session, actor: User | None, token_id: int) -> ApiToken:
     require_admin(actor)
     token = s.get(ApiToken, token_id)
     if token is None:
-        raise NotFound("No such token.")
+        raise NotFound(_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token
@@ -133,7 +143,9 @@ def token_for(s: Session, plaintext: str, now: datetime | None = None) -> ApiTok
         .where(ApiToken.token_hash == hash_token(plaintext))
     )
     if token is None or not token.is_usable(now) or not token.user.is_active:
-        raise Unauthorized("The API token is unknown, revoked, expired or its user is deactivated.")
+        raise Unauthorized(
+            _("The API token is unknown, revoked, expired or its user is deactivated.")
+        )
     # Record use at most once a minute, so reads do not turn into a write per request.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now

@@ -17,7 +17,7 @@ from contentfeed.accounts.permissions import require_admin
 from contentfeed.accounts.teams import get_team
 from contentfeed.db import Id, utcnow
 from contentfeed.errors import Conflict, Invalid, NotFound
-from contentfeed.i18n import LOCALES, _
+from contentfeed.i18n import LOCALES, _, current_locale
 from contentfeed.text import Input, checked_text
 
 MIN_PASSWORD_LENGTH = 10
@@ -66,14 +66,16 @@ def normalise_email(raw: str) -> str:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise Invalid(str(exc), {"email": str(exc)}) from None
+        # email_validator explains why in English only; other languages say it in short.
+        message = str(exc) if current_locale() == LOCALES[0] else _("That isn't an email address.")
+        raise Invalid(message, {"email": message}) from None
     return result.normalized.lower()
 
 
 def check_password_strength(password: str) -> None:
     """Refuse passwords too short to resist guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        message = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        message = _("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
         raise Invalid(message, {"password": message})
 
 
@@ -82,7 +84,7 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        message = f"Unknown time zone {name!r}; use a name like Europe/Berlin."
+        message = _("Unknown time zone “%(name)s”; use a name like Europe/Berlin.", name=name)
         raise Invalid(message, {"timezone": message}) from None
     return name
 
@@ -94,7 +96,7 @@ def get_user(s: Session, user_id: int) -> User:
     """Return one user or raise NotFound."""
     user = s.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -117,15 +119,20 @@ def create_user(
     email = normalise_email(email)
     name = checked_text("name", name).strip()
     if not name:
-        raise Invalid("A name is required.", {"name": "A name is required."})
+        raise Invalid(_("A name is required."), {"name": _("A name is required.")})
     try:
         role = Role(role)
     except ValueError:
-        message = f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}."
+        message = _(
+            "Unknown role “%(role)s”; choose one of %(roles)s.",
+            role=role,
+            roles=", ".join(r.value for r in Role),
+        )
         raise Invalid(message, {"role": message}) from None
     if find_user_by_email(s, email) is not None:
         raise Conflict(
-            f"A user with the email {email} already exists.", {"email": "already in use"}
+            _("A user with the email %(email)s already exists.", email=email),
+            {"email": _("already in use")},
         )
     if timezone:
         check_timezone(timezone)
@@ -145,7 +152,7 @@ def update_user(
 ) -> User:
     """Change a user's name, role, team and time zone."""
     if not checked_text("name", name).strip():
-        raise Invalid("A name is required.", {"name": "A name is required."})
+        raise Invalid(_("A name is required."), {"name": _("A name is required.")})
     if timezone:
         check_timezone(timezone)
     user.name = name.strip()
@@ -167,9 +174,9 @@ def set_password(s: Session, user: User, password: str) -> None:
 def deactivate_user(s: Session, user: User, *, by: User) -> None:
     """Stop a user signing in or using tokens; an admin cannot lock themselves out."""
     if user.id == by.id:
-        raise Conflict("You cannot deactivate your own account.")
+        raise Conflict(_("You cannot deactivate your own account."))
     if user.role is Role.ADMIN and _active_admin_count(s) <= 1:
-        raise Conflict("This is the last active admin; make someone else admin first.")
+        raise Conflict(_("This is the last active admin; make someone else admin first."))
     user.is_active = False
     user.deactivated_at = utcnow()
 
@@ -341,7 +348,7 @@ def choose_language(s: Session, actor: User, locale: str) -> User:
 def change_own_password(s: Session, actor: User, data: PasswordChange) -> None:
     """Set the signed-in user's new password, once they have proved the current one."""
     if not check_password_hash(actor.password_hash, data.current_password):
-        message = "That is not your current password."
+        message = _("That is not your current password.")
         raise Invalid(message, {"current_password": message})
     try:
         set_password(s, actor, data.new_password)

@@ -10,6 +10,7 @@ from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import AccountForm, PasswordForm
 from contentfeed.accounts.views.shared import apply_errors, bp, form_input
 from contentfeed.errors import Invalid
+from contentfeed.i18n import _
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -28,7 +29,7 @@ def account() -> ResponseReturnValue:
         except Invalid as exc:
             apply_errors(form, exc)
         else:
-            flash("Your details are saved.", "success")
+            flash(_("Your details are saved."), "success")
             return redirect(url_for("accounts.account"))
     if (
         request.method == "POST"
@@ -46,6 +47,6 @@ def account() -> ResponseReturnValue:
         except Invalid as exc:
             apply_errors(password_form, exc)
         else:
-            flash("Your password is changed.", "success")
+            flash(_("Your password is changed."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form, password_form=password_form)

@@ -18,6 +18,7 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.accounts.views.shared import apply_errors, bp, form_input, profile_values
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
+from contentfeed.i18n import _, ngettext
 from contentfeed.suggestions import engine
 from contentfeed.suggestions import service as suggestions
 from contentfeed.ui import weekday_name
@@ -49,7 +50,9 @@ class Cadence:
 
 
 def _join_words(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if len(words) == 1:
+        return words[0]
+    return _("%(first)s and %(last)s", first=", ".join(words[:-1]), last=words[-1])
 
 
 def describe_cadence(posts_per_week: int, weekdays: list[int], today: date) -> Cadence:
@@ -69,13 +72,22 @@ def describe_cadence(posts_per_week: int, weekdays: list[int], today: date) -> C
     ]
     planned = [d for d in week if d.posts]
     if not planned:
-        sentence = "No posts planned: choose 1 or more posts a week to get suggestions"
+        sentence = _("No posts planned: choose 1 or more posts a week to get suggestions")
     elif all(d.posts == 1 for d in planned):
-        noun = "post" if posts_per_week == 1 else "posts"
-        sentence = f"{posts_per_week} {noun} a week, on {_join_words([d.name for d in planned])}"
+        sentence = ngettext(
+            "%(num)d post a week, on %(days)s",
+            "%(num)d posts a week, on %(days)s",
+            posts_per_week,
+            days=_join_words([d.name for d in planned]),
+        )
     else:
-        parts = [f"{d.posts} on {d.name}" for d in planned]
-        sentence = f"{posts_per_week} posts a week: {_join_words(parts)}"
+        parts = [_("%(count)s on %(day)s", count=d.posts, day=d.name) for d in planned]
+        sentence = ngettext(
+            "%(num)d post a week: %(days)s",
+            "%(num)d posts a week: %(days)s",
+            posts_per_week,
+            days=_join_words(parts),
+        )
     later = [d.day for d in planned if d.day > today]
     next_day = later[0] if later else (planned[0].day + timedelta(days=7) if planned else None)
     return Cadence(
@@ -105,8 +117,14 @@ def profile() -> ResponseReturnValue:
             apply_errors(form, exc)
         else:
             cadence = _cadence_of(user)
-            paused = " Suggestions are paused." if seller_profile.is_paused else ""
-            flash(f"Your profile is saved: {cadence.sentence}.{paused}", "success")
+            if seller_profile.is_paused:
+                message = _(
+                    "Your profile is saved: %(cadence)s. Suggestions are paused.",
+                    cadence=cadence.sentence,
+                )
+            else:
+                message = _("Your profile is saved: %(cadence)s.", cadence=cadence.sentence)
+            flash(message, "success")
             return redirect(url_for("accounts.profile"))
     return render_template(
         "accounts/profile.html",

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ValidationError
 from contentfeed.accounts.forms import SellerProfileForm
 from contentfeed.accounts.models import Role
 from contentfeed.errors import DomainError, Invalid
+from contentfeed.i18n import _
+from contentfeed.text import input_problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,10 +39,10 @@ def form_input(model: type[M], values: dict[str, Any]) -> M:
     except ValidationError as exc:
         fields: dict[str, str] = {}
         for problem in exc.errors():
-            message = problem["msg"].removeprefix("Value error, ")
+            message = input_problem(problem)
             name = str(problem["loc"][0]) if problem["loc"] else "form"
             fields.setdefault(name, message[:1].upper() + message[1:])
-        raise Invalid("Some fields need attention.", fields) from None
+        raise Invalid(_("Some fields need attention."), fields) from None
 
 
 def profile_values(form: SellerProfileForm) -> dict[str, Any]:

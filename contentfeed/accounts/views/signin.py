@@ -16,6 +16,7 @@ from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import LoginForm
 from contentfeed.accounts.views.shared import bp, form_input
 from contentfeed.errors import DomainError
+from contentfeed.i18n import _
 
 
 def _client_key() -> str:
@@ -59,7 +60,7 @@ def login() -> ResponseReturnValue:
             status = exc.status
         else:
             login_user(user, remember=bool(form.remember.data))
-            flash(f"Welcome back, {user.first_name}.", "success")
+            flash(_("Welcome back, %(name)s.", name=user.first_name), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("accounts.home"))
     elif request.method == "POST":
         status = 422
@@ -84,5 +85,5 @@ def choose_language() -> Response:
 def logout() -> Response:
     """Sign out."""
     logout_user()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("accounts.login"))

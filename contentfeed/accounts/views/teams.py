@@ -10,6 +10,7 @@ from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import TeamForm
 from contentfeed.accounts.views.shared import ADMIN, apply_errors, bp, form_input
 from contentfeed.errors import DomainError
+from contentfeed.i18n import _
 
 
 def _team_data(form: TeamForm) -> service.TeamData:
@@ -35,7 +36,7 @@ def teams() -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"Team {team.name} is created.", "success")
+            flash(_("Team %(name)s is created.", name=team.name), "success")
             return redirect(url_for("accounts.teams"))
     page = render_template(
         "accounts/teams.html",
@@ -59,7 +60,7 @@ def team_edit(team_id: int) -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"Team {team.name} is saved.", "success")
+            flash(_("Team %(name)s is saved.", name=team.name), "success")
             return redirect(url_for("accounts.team_edit", team_id=team.id))
     return render_template(
         "accounts/team_form.html", team=team, form=form

@@ -14,6 +14,7 @@ from contentfeed.accounts.views.shared import ADMIN, apply_errors, bp, form_inpu
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError
 from contentfeed.forms import options
+from contentfeed.i18n import _
 
 
 @bp.route("/admin/tokens", methods=["GET", "POST"])
@@ -43,7 +44,7 @@ def tokens() -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"Token “{token.name}” is issued.", "success")
+            flash(_("Token “%(name)s” is issued.", name=token.name), "success")
             form = TokenForm(formdata=None)
             form.user_id.choices = choices
     return render_template(
@@ -58,7 +59,7 @@ def tokens() -> ResponseReturnValue:
 def _user_choices() -> list[SelectChoice]:
     """Offer every active user, with their role, as the one a token acts as."""
     return options(
-        (u.id, f"{u.name} ({u.role_label.lower()})")
+        (u.id, _("%(name)s (%(role)s)", name=u.name, role=u.role_label))
         for u in service.list_active_users(db.session())
     )
 
@@ -68,5 +69,5 @@ def _user_choices() -> list[SelectChoice]:
 def token_revoke(token_id: int) -> Response:
     """Revoke a token; calls using it are refused from now on."""
     token = service.revoke_token(db.session(), access.signed_in_user(), token_id)
-    flash(f"Token “{token.name}” is revoked.", "success")
+    flash(_("Token “%(name)s” is revoked.", name=token.name), "success")
     return redirect(url_for("accounts.tokens"))

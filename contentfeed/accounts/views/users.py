@@ -17,6 +17,7 @@ from contentfeed.accounts.models import Role
 from contentfeed.accounts.views.shared import ADMIN, apply_errors, bp, form_input, profile_values
 from contentfeed.errors import DomainError
 from contentfeed.forms import options
+from contentfeed.i18n import _
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 
@@ -53,7 +54,7 @@ def users() -> str:
 
 
 def _team_choices() -> list[SelectChoice]:
-    return options([(0, "No team")] + [(t.id, t.name) for t in service.list_teams(db.session())])
+    return options([(0, _("No team"))] + [(t.id, t.name) for t in service.list_teams(db.session())])
 
 
 def _user_values(form: UserForm) -> dict[str, Any]:
@@ -76,8 +77,11 @@ def user_new() -> ResponseReturnValue:
     """Create a user; sellers get a profile to fill in next."""
     form = UserForm()
     form.team_id.choices = _team_choices()
-    form.password.label.text = "Initial password"
-    form.password.description = "At least 10 characters; the user can change it under Account."
+    form.password.label.text = _("Initial password")
+    form.password.description = _(
+        "At least %(count)s characters; the user can change it under Account.",
+        count=service.MIN_PASSWORD_LENGTH,
+    )
     if form.validate_on_submit():
         try:
             data = form_input(service.NewUser, _user_values(form))
@@ -85,7 +89,10 @@ def user_new() -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"{user.name} can now sign in as {user.role_label.lower()}.", "success")
+            flash(
+                _("%(name)s can now sign in as %(role)s.", name=user.name, role=user.role_label),
+                "success",
+            )
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     return render_template(
         "accounts/user_form.html", form=form, user=None
@@ -104,7 +111,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         form.team_id.data = user.team_id or 0
     del form.email
-    form.password.label.text = "New password"
+    form.password.label.text = _("New password")
     profile_form = None
     if user.seller_profile is not None:
         profile_form = SellerProfileForm(obj=user.seller_profile, prefix="profile")
@@ -119,7 +126,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"{user.name} is saved.", "success")
+            flash(_("%(name)s is saved.", name=user.name), "success")
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     if saving_profile and profile_form is not None and profile_form.validate():
         try:
@@ -128,7 +135,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(profile_form, exc)
         else:
-            flash(f"{user.first_name}'s seller profile is saved.", "success")
+            flash(_("%(name)s's seller profile is saved.", name=user.first_name), "success")
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     has_errors = bool(form.errors or (profile_form and profile_form.errors))
     return render_template(
@@ -144,7 +151,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
 def user_deactivate(user_id: int) -> Response:
     """Stop a user signing in; their history stays."""
     user = service.deactivate_account(db.session(), access.signed_in_user(), user_id)
-    flash(f"{user.name} is deactivated and can no longer sign in.", "success")
+    flash(_("%(name)s is deactivated and can no longer sign in.", name=user.name), "success")
     return redirect(request.referrer if _safe_referrer() else url_for("accounts.users"))
 
 
@@ -153,7 +160,7 @@ def user_deactivate(user_id: int) -> Response:
 def user_activate(user_id: int) -> Response:
     """Let a deactivated user sign in again."""
     user = service.reactivate_account(db.session(), access.signed_in_user(), user_id)
-    flash(f"{user.name} can sign in again.", "success")
+    flash(_("%(name)s can sign in again.", name=user.name), "success")
     return redirect(request.referrer if _safe_referrer() else url_for("accounts.users"))
 
 
