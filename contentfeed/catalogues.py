@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -137,7 +138,18 @@ def _compiled_matches(locale: str) -> bool:
     with mo_path(locale).open("rb") as fileobj:
         shipped = read_mo(fileobj)
     expected = read_mo(io.BytesIO(compiled(locale)))
-    return {m.id: m.string for m in shipped if m.id} == {m.id: m.string for m in expected if m.id}
+    return _by_id(shipped) == _by_id(expected)
+
+
+def _by_id(catalog: Catalog) -> dict[Any, Any]:
+    """Index a compiled catalogue by message id (a plural's ids and strings read as lists)."""
+    return {
+        tuple(m.id) if isinstance(m.id, list) else m.id: (
+            tuple(m.string) if isinstance(m.string, list) else m.string
+        )
+        for m in catalog
+        if m.id
+    }
 
 
 def gaps() -> list[Gap]:

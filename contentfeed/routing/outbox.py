@@ -124,11 +124,12 @@ def deliver_due(
             message.last_error = _("The CRM answered 410 Gone: the destination was switched off.")
             message.next_attempt_at = now
             target.disabled_at = now
+            when = f"{now:%Y-%m-%d %H:%M}"
             target.disabled_reason = _(
                 "%(url)s answered 410 Gone at %(when)s UTC; nothing is sent until an admin turns "
                 "it back on.",
                 url=settings.webhook_url,
-                when=f"{now:%Y-%m-%d %H:%M}",
+                when=when,
             )
             log.warning("CRM destination disabled: %s answered 410 Gone", settings.webhook_url)
             s.flush()
