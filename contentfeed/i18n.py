@@ -306,6 +306,14 @@ def month_day_text(value: date) -> str:
     return _format_date(value, _skeleton("MMMd"))
 
 
+def date_range_text(first: date, last: date) -> str:
+    """Format a range of days as the locale writes it ("Oct 1 - 10, 2026", "1.-10. Okt. 2026",
+    with en dashes); one day is that day ("Oct 1, 2026")."""
+    if first == last:
+        return _format_date(last, "medium")
+    return str(babel_dates.format_interval(first, last, "yMMMd", locale=current_locale()))
+
+
 def _skeleton(name: str) -> str:
     locale = Locale.parse(current_locale())
     return str(locale.datetime_skeletons[name].pattern) if name in locale.datetime_skeletons else name
@@ -323,6 +331,7 @@ _FILTERS: dict[str, Any] = {
     "money_text": money_text,
     "weekday_text": weekday_text,
     "month_day_text": month_day_text,
+    "date_range_text": date_range_text,
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import SellerProfile, User
 from contentfeed.content.models import Campaign, Content
+from contentfeed.i18n import _
 from contentfeed.leads.models import Touch
 from contentfeed.reports import rollups
 from contentfeed.reports.content import (
@@ -213,4 +214,4 @@ def campaign_sellers(s: Session, actor: User | None, ask: CampaignInput) -> Camp
 def campaign_label(s: Session, campaign_id: int) -> str:
     """Return a campaign's name for a page heading, "Campaign" when it is gone."""
     name = s.scalar(sa.select(Campaign.name).where(Campaign.id == campaign_id))
-    return name if name is not None else "Campaign"
+    return name if name is not None else _("Campaign")

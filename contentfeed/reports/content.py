@@ -26,6 +26,7 @@ from contentfeed.accounts.models import SellerProfile, User
 from contentfeed.content.models import Campaign, Content, ContentKind
 from contentfeed.db import Id
 from contentfeed.errors import Invalid, NotFound
+from contentfeed.i18n import _, _l
 from contentfeed.leads.models import Lead, LeadStatus, Touch
 from contentfeed.links.models import Click
 from contentfeed.reports import rollups
@@ -45,15 +46,15 @@ from contentfeed.reports.period import Period
 from contentfeed.suggestions.models import Suggestion
 from contentfeed.text import Input
 
-GROUPS: dict[str, str] = {
-    "item": "Content item",
-    "campaign": "Campaign",
-    "topic": "Topic",
-    "kind": "Kind",
+GROUPS: dict[str, Any] = {  # lazy texts: said in each request's language
+    "item": _l("Content item"),
+    "campaign": _l("Campaign"),
+    "topic": _l("Topic"),
+    "kind": _l("Kind"),
 }
 QUALIFIED = (LeadStatus.QUALIFIED.value, LeadStatus.CONVERTED.value)
-NO_CAMPAIGN = "No campaign"
-NO_TOPIC = "No topic"
+NO_CAMPAIGN = _l("No campaign")
+NO_TOPIC = _l("No topic")
 Group = Literal["item", "campaign", "topic", "kind"]
 
 
@@ -372,7 +373,7 @@ def group_rows(
 ) -> list[Row]:
     """Fold item figures into rows of a grouping (an item with several topics counts under each)."""
     if group not in GROUPS:
-        raise Invalid("Pick a grouping from the tabs.", {"group": "unknown grouping"})
+        raise Invalid(_("Pick a grouping from the tabs."), {"group": _("unknown grouping")})
     items = _items(s, figures)
     campaigns = _campaign_names(s)
     if group == "item":
@@ -381,7 +382,7 @@ def group_rows(
             item = items.get(cid)
             if item is None:
                 continue
-            campaign = campaigns.get(item.campaign_id or 0, NO_CAMPAIGN)
+            campaign = campaigns.get(item.campaign_id or 0, str(NO_CAMPAIGN))
             rows.append(
                 Row(
                     f"item:{cid}",
@@ -413,11 +414,11 @@ def _keys(
 ) -> list[tuple[str, str, int | None]]:
     if group == "campaign":
         if item.campaign_id is None or item.campaign_id not in campaigns:
-            return [("campaign:none", NO_CAMPAIGN, None)]
+            return [("campaign:none", str(NO_CAMPAIGN), None)]
         return [(f"campaign:{item.campaign_id}", campaigns[item.campaign_id], item.campaign_id)]
     if group == "topic":
         topics = sorted({t.strip() for t in item.topics if t.strip()})
-        return [(f"topic:{t}", t, None) for t in topics] or [("topic:none", NO_TOPIC, None)]
+        return [(f"topic:{t}", t, None) for t in topics] or [("topic:none", str(NO_TOPIC), None)]
     return [(f"kind:{item.kind.value}", item.kind.label, None)]
 
 
@@ -431,7 +432,7 @@ def content_report(
     """Build the dashboard: rows in a grouping, totals, previous totals and the daily series."""
     est = estimates or Estimates()
     if group not in GROUPS:
-        raise Invalid("Pick a grouping from the tabs.", {"group": "unknown grouping"})
+        raise Invalid(_("Pick a grouping from the tabs."), {"group": _("unknown grouping")})
     now, days = collect(s, period, model, est, None, by_day=True)
     before = period_totals(s, period.previous(), model, est)
     return ContentReport(
@@ -467,7 +468,7 @@ def campaign_name(s: Session, campaign_id: int) -> str:
     """Return a campaign's name, or raise NotFound."""
     name = s.scalar(sa.select(Campaign.name).where(Campaign.id == campaign_id))
     if name is None:
-        raise NotFound("That campaign doesn't exist (any more).")
+        raise NotFound(_("That campaign doesn't exist (any more)."))
     return name
 
 

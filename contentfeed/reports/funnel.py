@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from contentfeed.config import ReportSettings
 from contentfeed.errors import Invalid
+from contentfeed.i18n import _, _l, percent_text
 from contentfeed.leads.attribution import MODELS
 
 # How a lead's credit is shared out: the names of leads.attribution.MODELS, as a type the
@@ -133,12 +134,13 @@ class Change:
     def text(self) -> str:
         """The change in words, with an arrow that does not rely on colour."""
         if self.direction == "same":
-            return "no change"
+            return _("no change")
         pct = self.percent
         if pct is None:
-            return "▲ new this period"
-        arrow, word = ("▲", "up") if pct > 0 else ("▼", "down")
-        return f"{arrow} {word} {abs(pct):,.0f}%"
+            return _("▲ new this period")
+        if pct > 0:
+            return _("▲ up %(percent)s", percent=percent_text(abs(pct) / 100))
+        return _("▼ down %(percent)s", percent=percent_text(abs(pct) / 100))
 
 
 class Compared:
@@ -164,7 +166,7 @@ class Compared:
 def check_model(model: str) -> str:
     """Return the attribution model name, or raise Invalid for an unknown one."""
     if model not in MODELS:
-        raise Invalid("Pick an attribution model from the list.", {"model": "unknown model"})
+        raise Invalid(_("Pick an attribution model from the list."), {"model": _("unknown model")})
     return model
 
 
@@ -192,21 +194,22 @@ def sort_rows(rows: list[Row], sort: str, descending: bool) -> list[Row]:
     return sorted(by_label, key=key, reverse=descending)
 
 
+# Lazy: a download's header speaks the language of the person downloading it.
 CSV_HEADER = [
-    "Suggested",
-    "Posted",
-    "Post rate %",
-    "Clicks",
-    "Clicks per post",
-    "Leads",
-    "Leads per 100 clicks",
-    "Qualified",
-    "Qualified %",
-    "Converted",
-    "Converted %",
-    "Reach (estimate)",
-    "Impressions (estimate)",
-    "EMV (estimate)",
+    _l("Suggested"),
+    _l("Posted"),
+    _l("Post rate %"),
+    _l("Clicks"),
+    _l("Clicks per post"),
+    _l("Leads"),
+    _l("Leads per 100 clicks"),
+    _l("Qualified"),
+    _l("Qualified %"),
+    _l("Converted"),
+    _l("Converted %"),
+    _l("Reach (estimate)"),
+    _l("Impressions (estimate)"),
+    _l("EMV (estimate)"),
 ]
 
 

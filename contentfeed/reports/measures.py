@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contentfeed.i18n import _, decimal_text, number_text, percent_text
 from contentfeed.leads.models import Lead, LeadStatus
 from contentfeed.reports.period import Period
 
@@ -60,6 +61,43 @@ def format_duration(seconds: float | None) -> str:
 def format_rate(rate: float | None) -> str:
     """Show a share as a whole percentage ("—" when there is nothing to divide)."""
     return "—" if rate is None else f"{rate * 100:.0f}%"
+
+
+# --- the same figures on a page, in the viewer's language ("1,5", "25 %", "1 Std. 12 Min.") ---
+
+
+def show_credit(value: float) -> str:
+    """Show a credit sum on a page: whole numbers plainly, fractions with two decimals."""
+    if abs(value - round(value)) < 0.005:
+        return number_text(round(value))
+    return decimal_text(value, 2)
+
+
+def show_rate(rate: float | None) -> str:
+    """Show a share on a page as a whole percentage ("—" when there is nothing to divide)."""
+    return percent_text(rate)
+
+
+def show_duration(seconds: float | None) -> str:
+    """Show a duration on a page like "1 h 12 min" ("—" when there is none)."""
+    if seconds is None:
+        return "—"
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return _("under 1 min")
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        if hours:
+            return _("%(days)s d %(hours)s h", days=days, hours=hours)
+        return _("%(days)s d", days=days)
+    if hours:
+        return (
+            _("%(hours)s h %(mins)s min", hours=hours, mins=mins)
+            if mins
+            else _("%(hours)s h", hours=hours)
+        )
+    return _("%(mins)s min", mins=mins)
 
 
 def share_of(part: float, whole: float) -> float | None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from contentfeed.db import Base, str_enum, utcnow
+from contentfeed.i18n import _l
 
 
 class LeaderboardMode(enum.StrEnum):
@@ -20,8 +21,11 @@ class LeaderboardMode(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        """Return the name people see."""
-        return {"on": "On, with names", "anonymous": "Anonymous", "off": "Off"}[self.value]
+        """Return the name people see, in the request's language."""
+        return str(LEADERBOARD_LABELS[self.value])
+
+
+LEADERBOARD_LABELS = {"on": _l("On, with names"), "anonymous": _l("Anonymous"), "off": _l("Off")}
 
 
 class ReportSettings(Base):

@@ -24,6 +24,7 @@ from contentfeed.accounts.models import Role, Team, User
 from contentfeed.content.models import Content
 from contentfeed.db import Id
 from contentfeed.errors import NotFound
+from contentfeed.i18n import _
 from contentfeed.leads.models import Lead, Touch
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.reports import rollups
@@ -240,7 +241,7 @@ def _team_rows(rows: list[LeaderboardRow]) -> list[TeamRow]:
     for row in rows:
         groups[(row.team_id, row.team)].append(row.figures)
     teams = [
-        TeamRow(team_id, name or "No team", len(members), _sum(members))
+        TeamRow(team_id, name or _("No team"), len(members), _sum(members))
         for (team_id, name), members in groups.items()
     ]
     teams.sort(key=lambda t: (_rank_key(t.figures), t.team.lower()))
@@ -284,9 +285,9 @@ def visible_seller(s: Session, viewer: User, seller_id: int) -> User:
     themself), or raise NotFound: a page one may not see does not exist for them."""
     seller = s.get(User, seller_id)
     if seller is None or seller.role is not Role.SELLER:
-        raise NotFound("No seller has this id.")
+        raise NotFound(_("No seller has this id."))
     if viewer.role is Role.SELLER and viewer.id != seller.id:
-        raise NotFound("No seller has this id.")
+        raise NotFound(_("No seller has this id."))
     return seller
 
 
@@ -437,7 +438,7 @@ def open_leaderboard(s: Session, viewer: User) -> BoardAccess:
     when the admin switched it off (staff always see it)."""
     mode = leaderboard_mode(s)
     if viewer.role is Role.SELLER and mode is LeaderboardMode.OFF:
-        raise LeaderboardOff("The leaderboard is off.")
+        raise LeaderboardOff(_("The leaderboard is off."))
     return BoardAccess(mode, viewer.role in STAFF)
 
 
@@ -474,9 +475,9 @@ def show_leaderboard(
     rows = []
     for position, row in enumerate(board.rows, start=1):
         is_you = row.seller_id == viewer.id
-        label = "You" if anonymous and is_you else row.name
+        label = _("You") if anonymous and is_you else row.name
         if anonymous and not is_you:
-            label = f"Seller #{position}"
+            label = _("Seller #%(n)s", n=position)
         team = "" if anonymous else row.team
         linked = seen.is_staff or is_you
         rows.append(BoardRow(row.rank, label, team, row.figures, is_you, row.seller_id, linked))

@@ -14,17 +14,19 @@ from werkzeug.wrappers import Response
 from wtforms import RadioField
 from wtforms.validators import InputRequired
 
-from contentfeed import db, sheets
+from contentfeed import db, i18n, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
 from contentfeed.forms import Form, options
+from contentfeed.i18n import _, _l
 from contentfeed.leads.attribution import model_label
 from contentfeed.reports import measures, people
 from contentfeed.reports import sales as sales_report
-from contentfeed.reports.models import LeaderboardMode
+from contentfeed.reports.models import LEADERBOARD_LABELS, LeaderboardMode
 from contentfeed.reports.period import Period, parse_period
+from contentfeed.reports.views import MODEL_NAMES
 from contentfeed.ui import Page, page_number, query_id, sort_params, url_with, viewer_zone
 
 bp = Blueprint("reports_people", __name__)
@@ -41,10 +43,10 @@ class LeaderboardForm(Form):
     """Choose what sellers see of the leaderboard."""
 
     leaderboard = RadioField(
-        "Sellers see the leaderboard",
-        choices=options((mode.value, mode.label) for mode in LeaderboardMode),
+        _l("Sellers see the leaderboard"),
+        choices=options((mode.value, LEADERBOARD_LABELS[mode.value]) for mode in LeaderboardMode),
         validators=[InputRequired()],
-        description="Admins and marketers always see every seller's name and figures.",
+        description=_l("Admins and marketers always see every seller's name and figures."),
     )
 
 
@@ -86,7 +88,7 @@ def _read_period() -> PeriodChoice:
         first = today - timedelta(days=days - 1)
         is_current = period is not None and period.last == today and period.days == days
         url = url_with(page=None, **{"from": first.isoformat(), "to": today.isoformat()})
-        quick.append(QuickRange(f"{days} days", url, is_current))
+        quick.append(QuickRange(_("Last %(days)s days", days=days), url, is_current))
     shown = period.as_args() if period is not None else {}
     return PeriodChoice(
         period,
@@ -115,9 +117,8 @@ def _args(period: Period, **more: Any) -> dict[str, Any]:
 
 
 def _period_label(period: Period) -> str:
-    if period.first.year == period.last.year:
-        return f"{period.first:%d %b} \N{EN DASH} {period.last:%d %b %Y}"
-    return f"{period.first:%d %b %Y} \N{EN DASH} {period.last:%d %b %Y}"
+    """Say the period in the viewer's language: "Oct 1 - 30, 2026", "1.-30. Okt. 2026"."""
+    return i18n.date_range_text(period.first, period.last)
 
 
 # --- leaderboard --------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def _viewer() -> User:
 def _team_arg(s: Any) -> tuple[int | None, list[tuple[int, str]]]:
     teams = people.list_teams(s)
     team_id = query_id("team")
-    team_id = team_id if any(t == team_id for t, _ in teams) else None
+    team_id = team_id if any(t == team_id for t, _name in teams) else None
     return team_id, teams
 
 
@@ -204,7 +205,7 @@ def leaderboard() -> ResponseReturnValue:
         anonymous=shown.anonymous,
         you=shown.you,
         best_leads=best_leads,
-        format_credit=measures.format_credit,
+        format_credit=measures.show_credit,
         csv_url=url_for(
             "reports_people.leaderboard_csv",
             **_args(choice.period, **({"team": team_id} if team_id else {})),
@@ -226,8 +227,8 @@ def leaderboard_csv() -> Response:
     team_id, _teams = _team_arg(s)
     ask = people.LeaderboardInput(period=period, team_id=team_id)
     shown = people.show_leaderboard(s, viewer, ask, seen)
-    header = ["Rank", "Seller", *([] if shown.anonymous else ["Team"])]
-    header += ["Posts", "Clicks", "Leads", "Qualified"]
+    header = [_("Rank"), _("Seller"), *([] if shown.anonymous else [_("Team")])]
+    header += [_("Posts"), _("Clicks"), _("Leads"), _("Qualified")]
     body = [
         [
             row.rank,
@@ -273,7 +274,7 @@ def seller(seller_id: int) -> ResponseReturnValue:
         page=page,
         sort=sort,
         direction=direction,
-        format_credit=measures.format_credit,
+        format_credit=measures.show_credit,
         is_self=person.id == viewer.id,
         csv_url=url_for("reports_people.seller_csv", **_args(choice.period, seller_id=seller_id)),
     )
@@ -287,7 +288,14 @@ def seller_csv(seller_id: int) -> Response:
     people.visible_seller(s, viewer, seller_id)  # a seller one may not see: 404 before 422
     period = _period_or_422(_read_period())
     report = people.show_seller(s, viewer, people.SellerInput(period=period, seller_id=seller_id))
-    header = ["Content", "Status", "Posted at (UTC)", "Clicks", "Leads", "Qualified"]
+    header = [
+        _("Content"),
+        _("Status"),
+        _("Posted at (UTC)"),
+        _("Clicks"),
+        _("Leads"),
+        _("Qualified"),
+    ]
     body = [
         [
             row.title,
@@ -316,7 +324,13 @@ def settings() -> ResponseReturnValue:
     elif form.validate_on_submit():
         data = people.LeaderboardSetting(leaderboard=LeaderboardMode(form.leaderboard.data))
         people.save_leaderboard_setting(s, _viewer(), data)
-        flash(f"Saved: the leaderboard for sellers is now “{data.leaderboard.label}”.", "success")
+        flash(
+            _(
+                "Saved: the leaderboard for sellers is now “%(mode)s”.",
+                mode=data.leaderboard.label,
+            ),
+            "success",
+        )
         return redirect(url_for("reports_people.settings"))
     status = 422 if form.errors else 200
     return render_template("reports/people_settings.html", form=form), status
@@ -364,10 +378,10 @@ def sales() -> ResponseReturnValue:
         report=report,
         attribution=attribution,
         period_label=_period_label(choice.period),
-        format_credit=measures.format_credit,
-        format_duration=measures.format_duration,
-        format_rate=measures.format_rate,
-        model_label=model_label,
+        format_credit=measures.show_credit,
+        format_duration=measures.show_duration,
+        format_rate=measures.show_rate,
+        model_label=_model_name,
         csv_url=lambda table: url_for(
             "reports_people.sales_csv", **{**request.args.to_dict(), "table": table}
         ),
@@ -382,45 +396,47 @@ def sales_csv() -> Response:
     period = _period_or_422(_read_period())
     table = request.args.get("table", "status")
     if table not in SALES_TABLES:
-        raise Invalid("Pick a table to download.", {"table": ", ".join(SALES_TABLES)})
+        raise Invalid(_("Pick a table to download."), {"table": ", ".join(SALES_TABLES)})
     name = f"sales-{table}-{period.first}-{period.last}"
     header: list[Any]
     body: list[list[Any]]
     if table == "attribution":
         campaign, _campaigns = _campaign_arg(s)
         if campaign is None:
-            raise Invalid("Pick a campaign.", {"campaign": "a campaign"})
+            raise Invalid(_("Pick a campaign."), {"campaign": _("a campaign")})
         result = _attribution(s, period, campaign)
-        header = ["Seller" if result.by == "seller" else "Content"]
-        header += [model_label(model) for model in result.models]
+        header = [_("Seller") if result.by == "seller" else _("Content")]
+        header += [_model_name(model) for model in result.models]
         body = [
             [row.label, *(measures.format_credit(row.credits[m]) for m in result.models)]
             for row in result.rows
         ]
-        body.append(["Total", *(measures.format_credit(result.total(m)) for m in result.models)])
+        body.append([_("Total"), *(measures.format_credit(result.total(m)) for m in result.models)])
         return _csv(name, header, body)
     report = sales_report.show_sales(s, _viewer(), sales_report.SalesInput(period=period))
     if table == "status":
-        header = ["Queue", *(status.label for status in report.statuses), "Total"]
+        header = [_("Queue"), *(status.label for status in report.statuses), _("Total")]
         body = [
             [row.queue, *(row.counts.get(st, 0) for st in report.statuses), row.total]
             for row in report.by_queue
         ]
-        body.append(["Total", *(report.status_total(st) for st in report.statuses), report.total])
+        body.append(
+            [_("Total"), *(report.status_total(st) for st in report.statuses), report.total]
+        )
         return _csv(name, header, body)
     if table == "speed":
         header = [
-            "Queue",
-            "SLA (minutes)",
-            "Routed",
-            "Met SLA",
-            "Missed SLA",
-            "Not yet due",
-            "SLA compliance",
-            "Claimed",
-            "Median to claim (minutes)",
-            "Contacted",
-            "Median to first contact (minutes)",
+            _("Queue"),
+            _("SLA (minutes)"),
+            _("Routed"),
+            _("Met SLA"),
+            _("Missed SLA"),
+            _("Not yet due"),
+            _("SLA compliance"),
+            _("Claimed"),
+            _("Median to claim (minutes)"),
+            _("Contacted"),
+            _("Median to first contact (minutes)"),
         ]
         body = [
             [
@@ -439,7 +455,14 @@ def sales_csv() -> Response:
             for row in report.speed
         ]
         return _csv(name, header, body)
-    header = ["Source", "Leads", "Qualified", "Converted", "Qualified rate", "Converted rate"]
+    header = [
+        _("Source"),
+        _("Leads"),
+        _("Qualified"),
+        _("Converted"),
+        _("Qualified rate"),
+        _("Converted rate"),
+    ]
     body = [
         [
             row.source,
@@ -452,6 +475,11 @@ def sales_csv() -> Response:
         for row in report.sources
     ]
     return _csv(name, header, body)
+
+
+def _model_name(model: str) -> str:
+    """Name an attribution model in the page's language."""
+    return str(MODEL_NAMES.get(model, model_label(model)))
 
 
 def _minutes(seconds: float | None) -> str:

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from contentfeed.errors import Invalid
+from contentfeed.i18n import _
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
@@ -71,13 +72,15 @@ def parse_period(args: Mapping[str, str], zone: ZoneInfo, today: date) -> Period
         try:
             parsed[key] = date.fromisoformat(raw)
         except ValueError:
-            problems[key] = "a date like 2026-11-01"
+            problems[key] = _("a date like 2026-11-01")
     if problems:
-        raise Invalid("Check the dates.", problems)
+        raise Invalid(_("Check the dates."), problems)
     last = parsed.get("to", today)
     first = parsed.get("from", last - timedelta(days=DEFAULT_DAYS - 1))
     if first > last:
-        raise Invalid("The range ends before it starts.", {"to": "on or after the start"})
+        raise Invalid(_("The range ends before it starts."), {"to": _("on or after the start")})
     if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid("Pick at most two years.", {"from": f"at most {MAX_DAYS} days"})
+        raise Invalid(
+            _("Pick at most two years."), {"from": _("at most %(days)s days", days=MAX_DAYS)}
+        )
     return Period(first, last, zone)

@@ -21,6 +21,7 @@ from contentfeed.accounts.models import User
 from contentfeed.content.models import Campaign, Content
 from contentfeed.db import utcnow
 from contentfeed.errors import NotFound
+from contentfeed.i18n import _, _l
 from contentfeed.leads.attribution import MODELS
 from contentfeed.leads.models import Lead, Touch
 from contentfeed.leads.models import LeadStatus as LeadStatus
@@ -36,9 +37,10 @@ from contentfeed.routing.models import Queue
 from contentfeed.text import Input
 
 NO_SOURCE = "(none)"
-ATTRIBUTED_SOURCE = "Sellers' posts (attributed)"
-OTHER_CAMPAIGNS = "Other campaigns or no campaign"
-FORMER_SELLER = "Former seller"
+# Lazy: rows are named in the request's language.
+ATTRIBUTED_SOURCE = _l("Sellers' posts (attributed)")
+OTHER_CAMPAIGNS = _l("Other campaigns or no campaign")
+FORMER_SELLER = _l("Former seller")
 CreditBy = Literal["seller", "content"]  # a campaign's credit per seller or per item
 
 
@@ -119,7 +121,7 @@ class SalesReport:
         return sum(row.counts.get(status, 0) for row in self.by_queue)
 
 
-NO_QUEUE = "Not routed"
+NO_QUEUE = _l("Not routed")
 
 
 def _queue_names(s: Session) -> dict[int, tuple[str, int]]:
@@ -152,7 +154,9 @@ def _leads_by_queue(
     for queue_id, status, n in s.execute(query):
         counts.setdefault(queue_id, {})[status] = n
     return [
-        QueueStatusRow(queue_id, queues[queue_id][0] if queue_id in queues else NO_QUEUE, found)
+        QueueStatusRow(
+            queue_id, queues[queue_id][0] if queue_id in queues else str(NO_QUEUE), found
+        )
         for queue_id, found in _in_queue_order(counts, queues)
     ]
 
@@ -199,7 +203,9 @@ def _speed_by_queue(
     medians = _medians(s, routed)
     rows = []
     for queue_id, values in _in_queue_order(found, queues):
-        name, sla = queues.get(queue_id, (NO_QUEUE, None)) if queue_id else (NO_QUEUE, None)
+        name, sla = (
+            queues.get(queue_id, (str(NO_QUEUE), None)) if queue_id else (str(NO_QUEUE), None)
+        )
         claim, contact = medians.get(queue_id, (None, None))
         total, met, miss, wait, claimed, contacted = values
         rows.append(
@@ -286,7 +292,7 @@ def conversion_by_source(s: Session, period: Period) -> list[SourceRow]:
         sa.func.sum(sa.case((converted, 1), else_=0)),
     ).group_by(leads.c.source)
     rows = [
-        SourceRow(key or ATTRIBUTED_SOURCE, key == "", int(n), int(q or 0), int(c or 0))
+        SourceRow(key or str(ATTRIBUTED_SOURCE), key == "", int(n), int(q or 0), int(c or 0))
         for key, n, q, c in s.execute(query)
     ]
     rows.sort(key=lambda r: (not r.is_attributed, -r.leads, r.source))
@@ -352,15 +358,15 @@ def campaign_attribution(
         .group_by(inside, key)
     )
     sums = [(bool(flag), key_id, values) for flag, key_id, *values in s.execute(query)]
-    labels = _labels(s, by, [key_id for flag, key_id, _ in sums if flag and key_id is not None])
+    labels = _labels(s, by, [key_id for flag, key_id, _sum in sums if flag and key_id is not None])
     rows: list[CreditRow] = []
     other: CreditRow | None = None
     for flag, key_id, values in sums:
         credits = {model: round_credit(value) for model, value in zip(MODELS, values, strict=True)}
         if not flag:
-            other = CreditRow(None, OTHER_CAMPAIGNS, credits, is_other=True)
+            other = CreditRow(None, str(OTHER_CAMPAIGNS), credits, is_other=True)
             continue
-        missing = FORMER_SELLER if by == "seller" else "Deleted item"
+        missing = str(FORMER_SELLER) if by == "seller" else _("Deleted item")
         label = labels.get(key_id, missing) if key_id is not None else missing
         rows.append(CreditRow(key_id, label, credits))
     rows.sort(key=lambda r: (-r.credits["linear"], r.label.lower()))
@@ -409,7 +415,7 @@ def show_attribution(s: Session, viewer: User | None, ask: AttributionInput) -> 
     """Return a campaign's credit under every model, or NotFound when it is gone."""
     campaign = s.get(Campaign, ask.campaign_id)
     if campaign is None:
-        raise NotFound("That campaign doesn't exist (any more).")
+        raise NotFound(_("That campaign doesn't exist (any more)."))
     return campaign_attribution(s, campaign, ask.period, ask.by)
 
 

@@ -12,11 +12,12 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from contentfeed import config, db, sheets
+from contentfeed import config, db, i18n, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role, User
 from contentfeed.errors import Invalid
-from contentfeed.leads.attribution import MODEL_LABELS, MODELS
+from contentfeed.i18n import _, _l, ngettext
+from contentfeed.leads.attribution import MODELS
 from contentfeed.reports import campaigns, charts, funnel
 from contentfeed.reports import content as report
 from contentfeed.reports.period import Period, parse_period
@@ -27,43 +28,87 @@ bp = Blueprint("reports", __name__)
 VIEWERS = (Role.ADMIN, Role.MARKETER)
 QUICK_RANGES = (7, 30, 90)
 TOP_BARS = 10
-DASH = "\u2013"
-PLURALS = {"item": "items", "campaign": "campaigns", "topic": "topics", "kind": "kinds"}
+# The charts of the most-clicked rows, per grouping (lazy: said in the request's language).
+TOP_TITLES = {
+    "item": _l("Top content items by clicks"),
+    "campaign": _l("Top campaigns by clicks"),
+    "topic": _l("Top topics by clicks"),
+    "kind": _l("Top kinds by clicks"),
+}
+TOP_EMPTY = {
+    "item": _l(
+        "No clicks in this period yet. Once sellers share posts, the most-clicked content items "
+        "show here."
+    ),
+    "campaign": _l(
+        "No clicks in this period yet. Once sellers share posts, the most-clicked campaigns "
+        "show here."
+    ),
+    "topic": _l(
+        "No clicks in this period yet. Once sellers share posts, the most-clicked topics show here."
+    ),
+    "kind": _l(
+        "No clicks in this period yet. Once sellers share posts, the most-clicked kinds show here."
+    ),
+}
+BY_GROUP = {
+    "item": _l("By content item"),
+    "campaign": _l("By campaign"),
+    "topic": _l("By topic"),
+    "kind": _l("By kind"),
+}
+# The attribution models by name, and as a sentence says them ("leads by last touch").
+MODEL_NAMES = {
+    "first_touch": _l("First touch"),
+    "last_touch": _l("Last touch"),
+    "linear": _l("Linear"),
+    "u_shaped": _l("U-shaped (40/20/40)"),
+    "time_decay": _l("Time decay"),
+}
+MODEL_IN_TEXT = {
+    "first_touch": _l("first touch"),
+    "last_touch": _l("last touch"),
+    "linear": _l("linear"),
+    "u_shaped": _l("u-shaped (40/20/40)"),
+    "time_decay": _l("time decay"),
+}
 
 
 # --- formatting shared by the pages --------------------------------------------------------
 
 
+# Figures in the viewer's language: "1,234.5" and "$35", or "1.234,5" and "35 €".
+
+
 def _count(value: float) -> str:
-    return f"{round(value):,}"
+    return i18n.number_text(round(value))
 
 
 def _credit(value: float, is_whole: bool) -> str:
-    return f"{round(value):,}" if is_whole else f"{value:,.1f}"
+    return i18n.number_text(round(value)) if is_whole else i18n.decimal_text(value, 1)
+
+
+def _csv_credit(value: float, is_whole: bool) -> str:
+    """A lead credit in a CSV cell: a machine number (2.5), whatever the viewer's language."""
+    return str(round(value)) if is_whole else f"{value:.1f}"
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:,.1f}%"
+    return i18n.percent_text(value, 1)
 
 
 def _ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.1f}"
+    return i18n.decimal_text(value, 1)
 
 
 def _money(value: float, currency: str) -> str:
-    return f"{currency} {value:,.0f}"
+    return i18n.money_text(value, currency)
 
 
 def period_text(period: Period) -> str:
-    """Return a period as people write it: 1-30 Nov 2026, 28 Oct - 3 Nov 2026 (en dashes)."""
-    first, last = period.first, period.last
-    if first == last:
-        return f"{last.day} {last:%b %Y}"
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}{DASH}{last.day} {last:%b %Y}"
-    if first.year == last.year:
-        return f"{first.day} {first:%b} {DASH} {last.day} {last:%b %Y}"
-    return f"{first.day} {first:%b %Y} {DASH} {last.day} {last:%b %Y}"
+    """Return a period as the viewer's language writes it: "Oct 1 - 10, 2026" or
+    "1.-10. Okt. 2026" (with en dashes)."""
+    return i18n.date_range_text(period.first, period.last)
 
 
 @bp.context_processor
@@ -75,7 +120,11 @@ def _report_helpers() -> dict[str, Any]:
         "fmt_ratio": _ratio,
         "fmt_money": _money,
         "period_text": period_text,
-        "model_labels": MODEL_LABELS,
+        "model_labels": MODEL_NAMES,
+        "model_in_text": MODEL_IN_TEXT,
+        "top_titles": TOP_TITLES,
+        "top_empty": TOP_EMPTY,
+        "by_group": BY_GROUP,
         "models": MODELS,
         "groups": report.GROUPS,
     }
@@ -119,7 +168,7 @@ def _quick_links(period: Period | None) -> list[tuple[str, str, bool]]:
             "to": today.isoformat(),
         }
         url = url_for(request.endpoint, **values)
-        links.append((f"Last {days} days", url, is_current))
+        links.append((_("Last %(days)s days", days=days), url, is_current))
     return links
 
 
@@ -149,14 +198,15 @@ def _daily_chart(points: Sequence[funnel.DayPoint], is_whole: bool) -> Markup:
     total_leads = sum(p.leads for p in points)
     days = [p.day for p in points]
     series = [
-        charts.Series("Clicks", [p.clicks for p in points], "left", "solid"),
-        charts.Series("Leads", [p.leads for p in points], "right", "dashed", is_whole),
+        charts.Series(_("Clicks"), [p.clicks for p in points], "left", "solid"),
+        charts.Series(_("Leads"), [p.leads for p in points], "right", "dashed", is_whole),
     ]
-    title = "Clicks and leads per day"
-    description = (
-        f"Human clicks (solid line, circles, left axis; {total_clicks:,} in all) and "
-        f"attributed leads (dashed line, squares, right axis; "
-        f"{_credit(total_leads, is_whole)} in all) for each day of the period."
+    title = _("Clicks and leads per day")
+    description = _(
+        "Human clicks (solid line, circles, left axis; %(clicks)s in all) and attributed leads "
+        "(dashed line, squares, right axis; %(leads)s in all) for each day of the period.",
+        clicks=_count(total_clicks),
+        leads=_credit(total_leads, is_whole),
     )
     # Two drawings, CSS shows one: the narrow one keeps its text legible on a phone.
     wide = charts.line_chart(
@@ -175,13 +225,22 @@ def _daily_chart(points: Sequence[funnel.DayPoint], is_whole: bool) -> Markup:
     return wide + narrow
 
 
-def _bar_chart(rows: Iterable[funnel.Row], what: str) -> tuple[Markup, list[funnel.Row]]:
+def _bar_chart(rows: Iterable[funnel.Row], group: str) -> tuple[Markup, list[funnel.Row]]:
     top = [r for r in funnel.sort_rows(list(rows), "clicks", True) if r.figures.clicks][:TOP_BARS]
     chart = charts.bar_chart(
         [(r.label, float(r.figures.clicks)) for r in top],
-        title=f"Top {what} by clicks",
-        description=", ".join(f"{r.label}: {r.figures.clicks:,} clicks" for r in top)
-        or "No clicks in this period.",
+        title=str(TOP_TITLES[group]),
+        description=", ".join(
+            ngettext(
+                "%(label)s: %(count)s click",
+                "%(label)s: %(count)s clicks",
+                r.figures.clicks,
+                label=r.label,
+                count=_count(r.figures.clicks),
+            )
+            for r in top
+        )
+        or _("No clicks in this period."),
     )
     return chart, top
 
@@ -248,7 +307,7 @@ def dashboard() -> ResponseReturnValue:
     ask = _dashboard_input(period)
     result = report.show_dashboard(db.session(), _viewer(), ask, _estimates())
     rows, page = _page_of(result.rows)
-    bars, top = _bar_chart(result.rows, PLURALS[ask.group])
+    bars, top = _bar_chart(result.rows, ask.group)
     return render_template(
         "reports/dashboard.html",
         error=None,
@@ -288,9 +347,9 @@ def _table_lines(
 ) -> list[list[object]]:
     """A report table as CSV lines, in the order given, with its total row."""
     is_whole = model in funnel.WHOLE_MODELS
-    lines: list[list[object]] = [[first, *funnel.CSV_HEADER]]
+    lines: list[list[object]] = [[str(first), *(str(name) for name in funnel.CSV_HEADER)]]
     lines += [[row.label, *funnel.figure_cells(row.figures, is_whole)] for row in rows]
-    lines.append(["Total", *funnel.figure_cells(total, is_whole)])
+    lines.append([_("Total"), *funnel.figure_cells(total, is_whole)])
     return lines
 
 
@@ -312,7 +371,7 @@ def campaign(campaign_id: int) -> ResponseReturnValue:
     ask = _campaign_input(period, campaign_id)
     result = campaigns.show_campaign(s, _viewer(), ask, _estimates())
     rows, page = _page_of(result.items)
-    bars, top = _bar_chart(result.items, "items")
+    bars, top = _bar_chart(result.items, "item")
     return render_template(
         "reports/campaign.html",
         error=None,
@@ -350,7 +409,14 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
     if request.args.get("table") == "sellers":
         sellers = campaigns.campaign_sellers(s, _viewer(), ask)
         lines: list[list[object]] = [
-            ["Content item", "Seller", "Posted at", "Connections", "Clicks", "Leads"]
+            [
+                _("Content item"),
+                _("Seller"),
+                _("Posted at"),
+                _("Connections"),
+                _("Clicks"),
+                _("Leads"),
+            ]
         ]
         zone = period.zone
         is_whole = ask.model in funnel.WHOLE_MODELS
@@ -368,13 +434,13 @@ def campaign_csv(campaign_id: int) -> ResponseReturnValue:
                         posted,
                         post.connections,
                         post.clicks,
-                        _credit(post.leads, is_whole).replace(",", ""),
+                        _csv_credit(post.leads, is_whole),
                     ]
                 )
         slug = _slug(sellers.campaign_name) or campaign_id
         return _csv_response(lines, f"contentfeed-campaign-{slug}-sellers", period)
     table = campaigns.campaign_table(s, _viewer(), ask, _estimates())
-    lines = _table_lines("Content item", table.rows, table.total, ask.model)
+    lines = _table_lines(_("Content item"), table.rows, table.total, ask.model)
     slug = _slug(table.campaign_name) or campaign_id
     return _csv_response(lines, f"contentfeed-campaign-{slug}", period)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Team, User
 from contentfeed.errors import DomainError
+from contentfeed.i18n import _, _l, number_text
 from contentfeed.routing import customer_accounts
 from contentfeed.routing.models import Account
 from contentfeed.sheets import read_sheet, read_text, refuse_file
@@ -20,13 +21,31 @@ from contentfeed.text import control_problem
 
 COLUMNS = ("name", "domains", "owner_team", "owner_email", "crm_id")
 COLUMN_HELP = {
-    "name": "the company's name (required); an account of this name is updated",
-    "domains": "its email domains, separated by ; or spaces (required), e.g. acme.com; acme.de",
-    "owner_team": "the owning team's name (optional)",
-    "owner_email": "the account owner's email address (optional)",
-    "crm_id": "the CRM's id (optional); when given, the account with this id is updated",
+    "name": _l("the company's name (required); an account of this name is updated"),
+    "domains": _l("its email domains, separated by ; or spaces (required), e.g. acme.com; acme.de"),
+    "owner_team": _l("the owning team's name (optional)"),
+    "owner_email": _l("the account owner's email address (optional)"),
+    "crm_id": _l("the CRM's id (optional); when given, the account with this id is updated"),
 }
-EMPTY_HINT = "Export the accounts to see the format."
+# The German headers a spreadsheet exported in German may carry (normalised like the columns).
+COLUMN_ALIASES = {
+    "Firma": "name",
+    "Firmenname": "name",
+    "Unternehmen": "name",
+    "Kunde": "name",
+    "Kundenkonto": "name",
+    "Domänen": "domains",
+    "Domain": "domains",
+    "E-Mail-Domains": "domains",
+    "Team": "owner_team",
+    "Zuständiges Team": "owner_team",
+    "Verantwortlich": "owner_email",
+    "Verantwortliche E-Mail": "owner_email",
+    "E-Mail Verantwortliche": "owner_email",
+    "CRM-ID": "crm_id",
+    "CRM-Nummer": "crm_id",
+}
+EMPTY_HINT = _l("Export the accounts to see the format.")
 IMPORT_MAX_ROWS = 10_000
 
 
@@ -83,18 +102,25 @@ def import_accounts(s: Session, text: str) -> ImportReport:
     A row updates the account with its crm_id when it gives one, else the account of its name
     (ignoring case); otherwise it creates one. A bad row changes nothing and says why.
     """
-    sheet = read_sheet(text, empty_hint=EMPTY_HINT)
+    sheet = read_sheet(text, aliases=COLUMN_ALIASES, empty_hint=str(EMPTY_HINT))
     if sheet.missing(("name", "domains")):
         raise refuse_file(
-            f"The first line must name the columns, with at least name and domains (found: "
-            f"{sheet.found})."
+            _(
+                "The first line must name the columns, with at least name and domains "
+                "(found: %(found)s).",
+                found=sheet.found,
+            )
         )
     if not sheet.rows:
-        raise refuse_file("The file has a header line but no accounts below it.")
+        raise refuse_file(_("The file has a header line but no accounts below it."))
     if len(sheet.rows) > IMPORT_MAX_ROWS:
         raise refuse_file(
-            f"The file has {len(sheet.rows):,} accounts; one import takes at most "
-            f"{IMPORT_MAX_ROWS:,}. Split it into smaller files."
+            _(
+                "The file has %(count)s accounts; one import takes at most %(most)s. Split it "
+                "into smaller files.",
+                count=number_text(len(sheet.rows)),
+                most=number_text(IMPORT_MAX_ROWS),
+            )
         )
     teams = {team.name.lower(): team for team in s.scalars(sa.select(Team))}
     rows = [(row.number, row.cells) for row in sheet.rows]
@@ -122,15 +148,15 @@ def _import_row(
     team_name = cells.get("owner_team", "")
     team = teams.get(team_name.lower()) if team_name else None
     if team_name and team is None:
-        return ImportRow(number, name, "error", f"owner_team: no team is called “{team_name}”")
+        problem = _("no team is called “%(name)s”", name=team_name)
+        return ImportRow(number, name, "error", f"owner_team: {problem}")
     owner_email = cells.get("owner_email", "").lower()
     owner = None
     if owner_email:
         owner = owners.get(owner_email)
         if owner is None:
-            return ImportRow(
-                number, name, "error", f"owner_email: nobody signs in as {owner_email}"
-            )
+            problem = _("nobody signs in as %(email)s", email=owner_email)
+            return ImportRow(number, name, "error", f"owner_email: {problem}")
     existing = _find_account(s, crm_id, name)
     # On an update an empty cell keeps the account's value.
     data = customer_accounts.AccountIn(

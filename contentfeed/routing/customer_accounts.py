@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Team, User
 from contentfeed.errors import Invalid, NotFound
+from contentfeed.i18n import _
 from contentfeed.routing import domains
 from contentfeed.routing.models import (
     Account,
@@ -39,24 +40,26 @@ def check_account(s: Session, data: AccountIn, account_id: int | None = None) ->
     if control_problem(data.name):
         problems["name"] = LINE_PROBLEM
     elif not data.name.strip():
-        problems["name"] = "required"
+        problems["name"] = _("required")
     elif len(data.name.strip()) > 200:
-        problems["name"] = "at most 200 characters"
+        problems["name"] = _("at most 200 characters")
     names: list[str] = []
     for raw in data.domains:
         domain = domains.normalise_domain(raw)
         if not domain:
             continue
         if "." not in domain or not re.fullmatch(r"[a-z0-9.-]+", domain) or len(domain) > 253:
-            problems["domains"] = f"{raw.strip()!r} is not a domain"
+            problems["domains"] = _("%(text)s is not a domain", text=repr(raw.strip()))
             break
         if domains.is_freemail(domain):
-            problems["domains"] = f"{domain} is a free-mail provider, not a company's domain"
+            problems["domains"] = _(
+                "%(domain)s is a free-mail provider, not a company's domain", domain=domain
+            )
             break
         if domain not in names:
             names.append(domain)
     if not names and "domains" not in problems:
-        problems["domains"] = "give at least one domain, e.g. acme.com"
+        problems["domains"] = _("give at least one domain, e.g. acme.com")
     if names:
         taken = s.execute(
             sa.select(AccountDomain.domain, Account.name)
@@ -64,13 +67,15 @@ def check_account(s: Session, data: AccountIn, account_id: int | None = None) ->
             .where(AccountDomain.domain.in_(names), AccountDomain.account_id != (account_id or 0))
         ).first()
         if taken is not None:
-            problems["domains"] = f"{taken.domain} already belongs to {taken.name}"
+            problems["domains"] = _(
+                "%(domain)s already belongs to %(name)s", domain=taken.domain, name=taken.name
+            )
     if data.owner_team_id is not None and s.get(Team, data.owner_team_id) is None:
-        problems["owner_team_id"] = "no team has this id"
+        problems["owner_team_id"] = _("no team has this id")
     if data.owner_id is not None and s.get(User, data.owner_id) is None:
-        problems["owner_id"] = "no user has this id"
+        problems["owner_id"] = _("no user has this id")
     if problems:
-        raise Invalid("Some fields need attention.", problems)
+        raise Invalid(_("Some fields need attention."), problems)
     return names
 
 
@@ -93,7 +98,7 @@ def get_account(s: Session, account_id: int) -> Account:
     """Return an account or raise NotFound."""
     account = s.get(Account, account_id)
     if account is None:
-        raise NotFound("No account has this id.")
+        raise NotFound(_("No account has this id."))
     return account
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contentfeed.accounts.models import User
 from contentfeed.db import Base, str_enum, utcnow
+from contentfeed.i18n import _l
 
 
 class Strategy(enum.StrEnum):
@@ -23,14 +24,14 @@ class Strategy(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        """Return the name people see."""
-        return STRATEGY_LABELS[self]
+        """Return the name people see, in the request's language."""
+        return str(STRATEGY_LABELS[self])
 
 
 STRATEGY_LABELS = {
-    Strategy.CLAIM: "Reps claim",
-    Strategy.ROUND_ROBIN: "Round-robin",
-    Strategy.WEIGHTED: "Weighted by capacity",
+    Strategy.CLAIM: _l("Reps claim"),
+    Strategy.ROUND_ROBIN: _l("Round-robin"),
+    Strategy.WEIGHTED: _l("Weighted by capacity"),
 }
 
 

@@ -25,6 +25,7 @@ from contentfeed import http
 from contentfeed.config import CrmSettings
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, DomainError, NotFound
+from contentfeed.i18n import _
 from contentfeed.leads.models import Lead
 from contentfeed.leads.service import last_touch
 from contentfeed.routing.models import Destination, OutboxMessage, OutboxStatus
@@ -119,12 +120,16 @@ def deliver_due(
             delivered += 1
             continue
         if status == 410:
-            message.last_error = "The CRM answered 410 Gone: the destination was switched off."
+            # Kept with the message, so said in the configured default language.
+            message.last_error = _("The CRM answered 410 Gone: the destination was switched off.")
             message.next_attempt_at = now
             target.disabled_at = now
-            target.disabled_reason = (
-                f"{settings.webhook_url} answered 410 Gone at {now:%Y-%m-%d %H:%M} UTC; nothing is "
-                "sent until an admin turns it back on."
+            when = f"{now:%Y-%m-%d %H:%M}"
+            target.disabled_reason = _(
+                "%(url)s answered 410 Gone at %(when)s UTC; nothing is sent until an admin turns "
+                "it back on.",
+                url=settings.webhook_url,
+                when=when,
             )
             log.warning("CRM destination disabled: %s answered 410 Gone", settings.webhook_url)
             s.flush()
@@ -176,9 +181,9 @@ def resend(s: Session, message_id: int, now: datetime | None = None) -> OutboxMe
     """Send a dead-lettered message again (its tries start over; its id stays the same)."""
     message = s.get(OutboxMessage, message_id)
     if message is None:
-        raise NotFound("No outbox message has this id.")
+        raise NotFound(_("No outbox message has this id."))
     if message.status is OutboxStatus.DELIVERED:
-        raise Conflict("This message was delivered already.")
+        raise Conflict(_("This message was delivered already."))
     message.status = OutboxStatus.PENDING
     message.attempts = 0
     message.next_attempt_at = now or utcnow()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Role, Team, User
 from contentfeed.errors import Invalid, NotFound
+from contentfeed.i18n import _
 from contentfeed.routing import calendar
 from contentfeed.routing.models import (
     Queue,
@@ -65,7 +66,7 @@ def get_queue(s: Session, queue_id: int) -> Queue:
     """Return a queue or raise NotFound."""
     queue = s.get(Queue, queue_id)
     if queue is None:
-        raise NotFound("No queue has this id.")
+        raise NotFound(_("No queue has this id."))
     return queue
 
 
@@ -101,33 +102,35 @@ def save_queue(s: Session, data: QueueIn, queue: Queue | None = None) -> Queue:
         if problem:
             problems[field_name] = problem
     if problems:
-        raise Invalid("Some fields need attention.", problems)
+        raise Invalid(_("Some fields need attention."), problems)
     if not name or len(name) > 120:
-        problems["name"] = "required, at most 120 characters"
+        problems["name"] = _("required, at most 120 characters")
     else:
         other = queue_by_name(s, name)
         if other is not None and (queue is None or other.id != queue.id):
-            problems["name"] = "another queue has this name"
+            problems["name"] = _("another queue has this name")
     if not 1 <= data.sla_minutes <= 60 * 24 * 30:
-        problems["sla_minutes"] = "between 1 minute and 30 days"
+        problems["sla_minutes"] = _("between 1 minute and 30 days")
     if not 1 <= data.claim_minutes <= MAX_CLAIM_MINUTES:
-        problems["claim_minutes"] = f"between 1 and {MAX_CLAIM_MINUTES} minutes (a week)"
+        problems["claim_minutes"] = _(
+            "between 1 and %(most)s minutes (a week)", most=MAX_CLAIM_MINUTES
+        )
     try:
         ZoneInfo(data.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        problems["timezone"] = f"unknown time zone {data.timezone!r}"
+        problems["timezone"] = _("unknown time zone %(zone)s", zone=repr(data.timezone))
     try:
         start, end = calendar.parse_clock(data.day_start), calendar.parse_clock(data.day_end)
         if data.business_hours and end <= start:
-            problems["day_end"] = "must be after the start of the day"
+            problems["day_end"] = _("must be after the start of the day")
     except ValueError:
-        problems["day_start"] = "use HH:MM, e.g. 09:00"
+        problems["day_start"] = _("use HH:MM, e.g. 09:00")
     if data.business_hours and not [d for d in data.workdays if 0 <= d <= 6]:
-        problems["workdays"] = "pick at least one working day"
+        problems["workdays"] = _("pick at least one working day")
     if data.lead_user_id is not None and s.get(User, data.lead_user_id) is None:
-        problems["lead_user_id"] = "no user has this id"
+        problems["lead_user_id"] = _("no user has this id")
     if problems:
-        raise Invalid("Some fields need attention.", problems)
+        raise Invalid(_("Some fields need attention."), problems)
     queue = queue or Queue()
     queue.name = name
     queue.description = data.description.strip()
@@ -158,11 +161,11 @@ def set_member(
     """Add a rep to a queue or change their weight, capacity and availability."""
     user = s.get(User, user_id)
     if user is None or user.role not in (Role.REP, Role.ADMIN):
-        raise Invalid("Only reps (and admins) work queues.", {"user_id": "not a rep"})
+        raise Invalid(_("Only reps (and admins) work queues."), {"user_id": _("not a rep")})
     if not 1 <= weight <= 100:
-        raise Invalid("The weight is between 1 and 100.", {"weight": "between 1 and 100"})
+        raise Invalid(_("The weight is between 1 and 100."), {"weight": _("between 1 and 100")})
     if not 0 <= capacity <= 10_000:
-        raise Invalid("The capacity is 0 (no limit) or more.", {"capacity": "0 or more"})
+        raise Invalid(_("The capacity is 0 (no limit) or more."), {"capacity": _("0 or more")})
     member = next((m for m in queue.members if m.user_id == user_id), None)
     if member is None:
         member = QueueMember(queue=queue, user=user, assigned_count=_fair_start(queue))
@@ -187,7 +190,7 @@ def remove_member(s: Session, queue: Queue, user_id: int) -> User:
     """Take a rep out of a queue (their leads stay theirs); return who it was."""
     member = next((m for m in queue.members if m.user_id == user_id), None)
     if member is None:
-        raise NotFound("This rep is not in the queue.")
+        raise NotFound(_("This rep is not in the queue."))
     user = member.user
     queue.members.remove(member)
     s.flush()

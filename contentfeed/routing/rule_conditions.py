@@ -19,6 +19,7 @@ from typing import Any
 import pycountry
 
 from contentfeed.errors import Invalid
+from contentfeed.i18n import _, _l
 from contentfeed.routing import domains
 from contentfeed.routing.lead_facts import Facts
 
@@ -39,16 +40,17 @@ class Kind(Enum):
 class Condition:
     """One condition a rule can set: what it is called, takes, checks and means."""
 
+    # The texts people see are lazy (``_l``): they are said in each request's language.
     key: str
-    label: str  # as the rules list and the trace name it
+    label: Any  # as the rules list and the trace name it
     kind: Kind
-    api_help: str
+    api_help: str  # for the OpenAPI document, in English
     holds: Callable[[Any, Facts], tuple[bool, str]]  # (does it hold, why) for the trace
     phrase: Callable[[Any, Mapping[int, str]], str]  # in words, given the team names
-    form_label: str = ""
-    form_help: str = ""
-    yes_no: tuple[str, str, str] = ("", "", "")  # the form's any / yes / no options
-    choices: tuple[tuple[str, str], ...] = ()  # CHOICES: (value, label)
+    form_label: Any = ""
+    form_help: Any = ""
+    yes_no: tuple[Any, Any, Any] = ("", "", "")  # the form's any / yes / no options
+    choices: tuple[tuple[str, Any], ...] = ()  # CHOICES: (value, label)
     max_chars: int = 2000  # WORDS: how long the form's text may be
     normalise: Callable[[list[str]], list[str]] | None = None  # WORDS: clean up or ValueError
 
@@ -65,126 +67,178 @@ def _countries(items: list[str]) -> list[str]:
     codes = [v.upper() for v in items]
     bad = [c for c in codes if not is_iso_country(c)]
     if bad:
-        problem = f"ISO country codes (two letters), not {bad[0]!r}"
-        raise ValueError(problem + (" (the United Kingdom is GB)" if bad[0] == "UK" else ""))
+        if bad[0] == "UK":
+            raise ValueError(
+                _(
+                    "ISO country codes (two letters), not %(code)s (the United Kingdom is GB)",
+                    code=repr(bad[0]),
+                )
+            )
+        raise ValueError(_("ISO country codes (two letters), not %(code)s", code=repr(bad[0])))
     return sorted(set(codes))
 
 
 def _regions(items: list[str]) -> list[str]:
     unknown = [v for v in items if v not in domains.REGIONS]
     if unknown:
-        raise ValueError(f"unknown region {unknown[0]!r}; known: " + ", ".join(domains.REGIONS))
+        raise ValueError(
+            _(
+                "unknown region %(region)s; known: %(known)s",
+                region=repr(unknown[0]),
+                known=", ".join(domains.REGIONS),
+            )
+        )
     return items
 
 
 def _customer(value: bool, facts: Facts) -> tuple[bool, str]:
-    domain = facts.email_domain or "(no domain)"
+    domain = facts.email_domain or _("(no domain)")
     if facts.account_id is not None:
-        return value, f"{domain} belongs to customer {facts.account_name}"
-    why = "a free-mail address" if facts.free_mail else "not a customer domain"
-    return not value, f"{domain} is {why}"
+        return value, _(
+            "%(domain)s belongs to customer %(account)s", domain=domain, account=facts.account_name
+        )
+    if facts.free_mail:
+        return not value, _("%(domain)s is a free-mail address", domain=domain)
+    return not value, _("%(domain)s is not a customer domain", domain=domain)
 
 
 def _free_mail(value: bool, facts: Facts) -> tuple[bool, str]:
-    domain = facts.email_domain or "(no domain)"
+    domain = facts.email_domain or _("(no domain)")
     return facts.free_mail == value, (
-        f"{domain} is a free-mail provider" if facts.free_mail else f"{domain} is a work domain"
+        _("%(domain)s is a free-mail provider", domain=domain)
+        if facts.free_mail
+        else _("%(domain)s is a work domain", domain=domain)
     )
 
 
 def _in_countries(value: list[str], facts: Facts) -> tuple[bool, str]:
     ok = facts.country in value
-    return (
-        ok,
-        f"country {facts.country or '(none)'} {'is' if ok else 'is not'} in " + ", ".join(value),
-    )
+    country, listed = facts.country or _("(none)"), ", ".join(value)
+    if ok:
+        return ok, _("country %(country)s is in %(listed)s", country=country, listed=listed)
+    return ok, _("country %(country)s is not in %(listed)s", country=country, listed=listed)
 
 
 def _in_regions(value: list[str], facts: Facts) -> tuple[bool, str]:
     ok = facts.region in value
-    verb = "is" if ok else "is not"
-    return ok, f"region {facts.region or '(none)'} {verb} in {', '.join(value)}"
+    region, listed = facts.region or _("(none)"), ", ".join(value)
+    if ok:
+        return ok, _("region %(region)s is in %(listed)s", region=region, listed=listed)
+    return ok, _("region %(region)s is not in %(listed)s", region=region, listed=listed)
 
 
 def _company_has(value: list[str], facts: Facts) -> tuple[bool, str]:
     hit = next((v for v in value if v.lower() in facts.company.lower()), None)
     if hit:
-        return True, f"company {facts.company!r} contains {hit!r}"
-    return False, f"company {facts.company or '(none)'!r} contains none of " + ", ".join(value)
+        return True, _(
+            "company %(company)s contains %(hit)s", company=repr(facts.company), hit=repr(hit)
+        )
+    return False, _(
+        "company %(company)s contains none of %(listed)s",
+        company=repr(facts.company or _("(none)")),
+        listed=", ".join(value),
+    )
 
 
 def _title_has(value: list[str], facts: Facts) -> tuple[bool, str]:
     words = set(re.findall(r"\w+", facts.job_title.lower()))
     hit = next((v for v in value if set(re.findall(r"\w+", v.lower())) <= words), None)
     if hit:
-        return True, f"job title {facts.job_title!r} has {hit!r}"
-    return False, f"job title {facts.job_title or '(none)'!r} has none of " + ", ".join(value)
+        return True, _(
+            "job title %(title)s has %(hit)s", title=repr(facts.job_title), hit=repr(hit)
+        )
+    return False, _(
+        "job title %(title)s has none of %(listed)s",
+        title=repr(facts.job_title or _("(none)")),
+        listed=", ".join(value),
+    )
 
 
 def _score_at_least(value: int, facts: Facts) -> tuple[bool, str]:
     ok = facts.score >= value
-    return ok, f"score {facts.score} {'≥' if ok else '<'} {value}"
+    return ok, _(
+        "score %(score)s %(sign)s %(value)s",
+        score=facts.score,
+        sign="≥" if ok else "<",
+        value=value,
+    )
 
 
 def _score_at_most(value: int, facts: Facts) -> tuple[bool, str]:
     ok = facts.score <= value
-    return ok, f"score {facts.score} {'≤' if ok else '>'} {value}"
+    return ok, _(
+        "score %(score)s %(sign)s %(value)s",
+        score=facts.score,
+        sign="≤" if ok else ">",
+        value=value,
+    )
 
 
 def _seller_team_in(value: list[int], facts: Facts) -> tuple[bool, str]:
     if facts.seller_team_id is None:
-        return False, "no attributed seller with a team"
+        return False, _("no attributed seller with a team")
     ok = facts.seller_team_id in value
-    return ok, f"seller's team {facts.seller_team_name} {'is' if ok else 'is not'} listed"
+    team = facts.seller_team_name
+    if ok:
+        return ok, _("seller's team %(team)s is listed", team=team)
+    return ok, _("seller's team %(team)s is not listed", team=team)
+
+
+def _or(value: list[str]) -> str:
+    return _(" or ").join(value)
 
 
 def _quoted(value: list[str]) -> str:
-    return " or ".join(f"“{v}”" for v in value)
+    return _or([_("“%(word)s”", word=v) for v in value])
 
 
 CONDITIONS: tuple[Condition, ...] = (
     Condition(
         key="customer",
-        label="Known customer",
+        label=_l("Known customer"),
         kind=Kind.YES_NO,
         api_help="true: the email domain (or a parent domain) belongs to a customer account; "
         "false: it does not",
         holds=_customer,
-        phrase=lambda v, _teams: "a known customer" if v else "not a known customer",
-        form_label="Known customer",
-        yes_no=("Any lead", "Only known customers", "Only non-customers"),
+        phrase=lambda v, _teams: _("a known customer") if v else _("not a known customer"),
+        form_label=_l("Known customer"),
+        yes_no=(_l("Any lead"), _l("Only known customers"), _l("Only non-customers")),
     ),
     Condition(
         key="free_mail",
-        label="Free-mail address",
+        label=_l("Free-mail address"),
         kind=Kind.YES_NO,
         api_help="true: a free-mail address (gmail.com, …); false: a work domain",
         holds=_free_mail,
-        phrase=lambda v, _teams: "a free-mail address" if v else "a work address",
-        form_label="Email address",
-        yes_no=("Any address", "Only free-mail (gmail.com, gmx.de, …)", "Only work addresses"),
+        phrase=lambda v, _teams: _("a free-mail address") if v else _("a work address"),
+        form_label=_l("Email address"),
+        yes_no=(
+            _l("Any address"),
+            _l("Only free-mail (gmail.com, gmx.de, …)"),
+            _l("Only work addresses"),
+        ),
     ),
     Condition(
         key="countries",
-        label="Country",
+        label=_l("Country"),
         kind=Kind.WORDS,
         api_help="ISO 3166 two-letter codes; the lead's country is one of them",
         holds=_in_countries,
-        phrase=lambda v, _teams: "country is " + " or ".join(v),
-        form_label="Countries",
-        form_help="Two-letter ISO codes separated by commas, e.g. DE, AT, CH.",
+        phrase=lambda v, _teams: _("country is %(listed)s", listed=_or(v)),
+        form_label=_l("Countries"),
+        form_help=_l("Two-letter ISO codes separated by commas, e.g. DE, AT, CH."),
         max_chars=1000,
         normalise=_countries,
     ),
     Condition(
         key="regions",
-        label="Region",
+        label=_l("Region"),
         kind=Kind.CHOICES,
         api_help="The lead's country lies in one of these regions: " + ", ".join(domains.REGIONS),
         holds=_in_regions,
-        phrase=lambda v, _teams: "region is " + " or ".join(v),
-        form_label="Regions",
-        form_help="Any one of the ticked regions matches.",
+        phrase=lambda v, _teams: _("region is %(listed)s", listed=_or(v)),
+        form_label=_l("Regions"),
+        form_help=_l("Any one of the ticked regions matches."),
         choices=tuple(
             (name, f"{name} ({', '.join(sorted(codes))})")
             for name, codes in domains.REGIONS.items()
@@ -193,53 +247,54 @@ CONDITIONS: tuple[Condition, ...] = (
     ),
     Condition(
         key="companies",
-        label="Company",
+        label=_l("Company"),
         kind=Kind.WORDS,
         api_help="The company name contains one of these (ignoring case)",
         holds=_company_has,
-        phrase=lambda v, _teams: "company contains " + _quoted(v),
-        form_label="Company name contains",
-        form_help="Separate with commas; any one matches, ignoring case.",
+        phrase=lambda v, _teams: _("company contains %(listed)s", listed=_quoted(v)),
+        form_label=_l("Company name contains"),
+        form_help=_l("Separate with commas; any one matches, ignoring case."),
     ),
     Condition(
         key="title_keywords",
-        label="Job title",
+        label=_l("Job title"),
         kind=Kind.WORDS,
         api_help="The job title has every word of one of these (ignoring case)",
         holds=_title_has,
-        phrase=lambda v, _teams: "job title has " + _quoted(v),
-        form_label="Job title has",
-        form_help="Words separated by commas, e.g. CTO, head of, director.",
+        phrase=lambda v, _teams: _("job title has %(listed)s", listed=_quoted(v)),
+        form_label=_l("Job title has"),
+        form_help=_l("Words separated by commas, e.g. CTO, head of, director."),
     ),
     Condition(
         key="min_score",
-        label="Minimum score",
+        label=_l("Minimum score"),
         kind=Kind.SCORE,
         api_help="The lead's score is at least this",
         holds=_score_at_least,
-        phrase=lambda v, _teams: f"score at least {v}",
-        form_label="Score at least",
+        phrase=lambda v, _teams: _("score at least %(value)s", value=v),
+        form_label=_l("Score at least"),
     ),
     Condition(
         key="max_score",
-        label="Maximum score",
+        label=_l("Maximum score"),
         kind=Kind.SCORE,
         api_help="The lead's score is at most this",
         holds=_score_at_most,
-        phrase=lambda v, _teams: f"score at most {v}",
-        form_label="Score at most",
+        phrase=lambda v, _teams: _("score at most %(value)s", value=v),
+        form_label=_l("Score at most"),
     ),
     Condition(
         key="seller_team_ids",
-        label="Seller's team",
+        label=_l("Seller's team"),
         kind=Kind.TEAMS,
         api_help="The attributed (last-touch) seller is in one of these teams",
         holds=_seller_team_in,
-        phrase=lambda v, teams: (
-            "seller's team is " + " or ".join(teams.get(team_id, "a removed team") for team_id in v)
+        phrase=lambda v, teams: _(
+            "seller's team is %(listed)s",
+            listed=_or([teams.get(team_id, _("a removed team")) for team_id in v]),
         ),
-        form_label="Attributed seller's team",
-        form_help="Leads a seller of one of these teams brought in.",
+        form_label=_l("Attributed seller's team"),
+        form_help=_l("Leads a seller of one of these teams brought in."),
     ),
 )
 BY_KEY: dict[str, Condition] = {condition.key: condition for condition in CONDITIONS}
@@ -262,19 +317,19 @@ def check_value(condition: Condition, value: Any) -> Any:
     """Return one condition's value normalised, or raise ValueError saying what it takes."""
     if condition.kind is Kind.YES_NO:
         if not isinstance(value, bool):
-            raise ValueError("true or false")
+            raise ValueError(_("true or false"))
         return value
     if condition.kind is Kind.SCORE:
         if not _is_int(value) or not 0 <= value <= 100:
-            raise ValueError("a whole number from 0 to 100")
+            raise ValueError(_("a whole number from 0 to 100"))
         return value
     if condition.kind is Kind.TEAMS:
         if not isinstance(value, list) or not all(_is_int(v) for v in value):
-            raise ValueError("a list of team ids")
+            raise ValueError(_("a list of team ids"))
         return sorted(set(value))
     items = _text_list(value)
     if items is None:
-        raise ValueError("a list of words")
+        raise ValueError(_("a list of words"))
     return condition.normalise(items) if condition.normalise else items
 
 
@@ -285,7 +340,7 @@ def check_conditions(raw: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in raw.items():
         condition = BY_KEY.get(key)
         if condition is None:
-            problems[key] = f"unknown condition; use {', '.join(CONDITION_KEYS)}"
+            problems[key] = _("unknown condition; use %(keys)s", keys=", ".join(CONDITION_KEYS))
             continue
         if value is None or value == "" or value == []:
             continue
@@ -294,9 +349,9 @@ def check_conditions(raw: Mapping[str, Any]) -> dict[str, Any]:
         except ValueError as exc:
             problems[key] = str(exc)
     if "min_score" in clean and "max_score" in clean and clean["min_score"] > clean["max_score"]:
-        problems["max_score"] = "at least the minimum score"
+        problems["max_score"] = _("at least the minimum score")
     if problems:
-        raise Invalid("Some conditions need attention.", problems)
+        raise Invalid(_("Some conditions need attention."), problems)
     return clean
 
 
@@ -304,14 +359,14 @@ def condition_holds(name: str, value: Any, facts: Facts) -> tuple[bool, str]:
     """Say whether one condition holds for these facts, and why (for the trace)."""
     condition = BY_KEY.get(name)
     if condition is None:  # pragma: no cover - conditions are checked when saved
-        return False, f"unknown condition {name}"
+        return False, _("unknown condition %(name)s", name=name)
     return condition.holds(value, facts)
 
 
 def condition_label(key: str) -> str:
     """Return the name people see for a rule condition."""
     condition = BY_KEY.get(key)
-    return condition.label if condition else key.replace("_", " ").capitalize()
+    return str(condition.label) if condition else key.replace("_", " ").capitalize()
 
 
 def describe_conditions(conditions: Mapping[str, Any], teams: Mapping[int, str]) -> list[str]:
@@ -320,7 +375,7 @@ def describe_conditions(conditions: Mapping[str, Any], teams: Mapping[int, str])
     for key, value in conditions.items():
         condition = BY_KEY.get(key)
         if condition is None:  # pragma: no cover - conditions are checked when saved
-            phrases.append(f"{key} is {value}")
+            phrases.append(_("%(key)s is %(value)s", key=key, value=value))
         else:
             phrases.append(condition.phrase(value, teams))
     return phrases

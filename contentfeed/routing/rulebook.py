@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.errors import Invalid, NotFound
+from contentfeed.i18n import _
 from contentfeed.routing.lead_facts import Facts
 from contentfeed.routing.models import (
     Queue,
@@ -43,7 +44,7 @@ def get_rule(s: Session, rule_id: int) -> RoutingRule:
     """Return a rule or raise NotFound."""
     rule = s.get(RoutingRule, rule_id)
     if rule is None:
-        raise NotFound("No routing rule has this id.")
+        raise NotFound(_("No routing rule has this id."))
     return rule
 
 
@@ -63,11 +64,11 @@ def save_rule(s: Session, data: RuleIn, rule: RoutingRule | None = None) -> Rout
     problems: dict[str, str] = {}
     checked_text("name", data.name)
     if not data.name.strip() or len(data.name.strip()) > 120:
-        problems["name"] = "required, at most 120 characters"
+        problems["name"] = _("required, at most 120 characters")
     if s.get(Queue, data.queue_id) is None:
-        problems["queue_id"] = "no queue has this id"
+        problems["queue_id"] = _("no queue has this id")
     if problems:
-        raise Invalid("Some fields need attention.", problems)
+        raise Invalid(_("Some fields need attention."), problems)
     conditions = check_conditions(data.conditions)
     if rule is None:
         last = s.scalar(sa.select(sa.func.max(RoutingRule.position))) or 0
@@ -94,8 +95,8 @@ def reorder_rules(s: Session, rule_ids: Sequence[int]) -> list[RoutingRule]:
     rules = {rule.id: rule for rule in list_rules(s)}
     if sorted(rule_ids) != sorted(rules):
         raise Invalid(
-            "Give every rule's id exactly once, in the new order.",
-            {"rule_ids": f"expected the ids {sorted(rules)}"},
+            _("Give every rule's id exactly once, in the new order."),
+            {"rule_ids": _("expected the ids %(ids)s", ids=sorted(rules))},
         )
     for position, rule_id in enumerate(rule_ids, start=1):
         rules[rule_id].position = position
@@ -107,7 +108,7 @@ def move_rule(s: Session, rule_id: int, step: int) -> None:
     """Move a rule one place up (step -1) or down (step 1)."""
     ids = [rule.id for rule in list_rules(s)]
     if rule_id not in ids:
-        raise NotFound("No routing rule has this id.")
+        raise NotFound(_("No routing rule has this id."))
     at = ids.index(rule_id)
     to = min(max(at + step, 0), len(ids) - 1)
     ids.insert(to, ids.pop(at))
@@ -122,7 +123,7 @@ def evaluate(
     for rule in rules:
         if not rule.enabled:
             tried.append(
-                {"rule_id": rule.id, "name": rule.name, "matched": False, "why": "switched off"}
+                {"rule_id": rule.id, "name": rule.name, "matched": False, "why": _("switched off")}
             )
             continue
         checks = []
@@ -131,11 +132,14 @@ def evaluate(
             checks.append({"condition": name, "ok": ok, "why": why})
         matched = all(check["ok"] for check in checks)
         if not checks:
-            why = "no conditions: matches every lead"
+            why = _("no conditions: matches every lead")
         elif matched:
-            why = "all conditions hold"
+            why = _("all conditions hold")
         else:
-            why = "not matched: " + "; ".join(str(c["why"]) for c in checks if not c["ok"])
+            why = _(
+                "not matched: %(reasons)s",
+                reasons="; ".join(str(c["why"]) for c in checks if not c["ok"]),
+            )
         tried.append(
             {
                 "rule_id": rule.id,

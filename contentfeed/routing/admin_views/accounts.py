@@ -26,6 +26,7 @@ from contentfeed.accounts import access
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.forms import Form, options
+from contentfeed.i18n import _, _l
 from contentfeed.routing import (
     accounts_import,
     customer_accounts,
@@ -49,29 +50,33 @@ class AccountForm(Form):
     """A known customer and the email domains its people write from."""
 
     name = StringField(
-        "Company name",
-        validators=[DataRequired(message="Give the company's name."), Length(max=200)],
+        _l("Company name"),
+        validators=[DataRequired(message=_l("Give the company's name.")), Length(max=200)],
     )
     domains = TextAreaField(
-        "Domains",
-        validators=[DataRequired(message="Give at least one domain, e.g. acme.com.")],
-        description="One per line or separated by commas. acme.com also covers its "
-        "subdomains (eu.acme.com); free-mail providers can't be used.",
+        _l("Domains"),
+        validators=[DataRequired(message=_l("Give at least one domain, e.g. acme.com."))],
+        description=_l(
+            "One per line or separated by commas. acme.com also covers its subdomains "
+            "(eu.acme.com); free-mail providers can't be used."
+        ),
     )
-    crm_id = StringField("CRM id", validators=[Length(max=120)], description="Optional.")
+    crm_id = StringField(_l("CRM id"), validators=[Length(max=120)], description=_l("Optional."))
     owner_team_id = SelectField(
-        "Owning team", coerce=int, choices=[], validate_choice=True, default=0
+        _l("Owning team"), coerce=int, choices=[], validate_choice=True, default=0
     )
-    owner_id = SelectField("Account owner", coerce=int, choices=[], validate_choice=True, default=0)
+    owner_id = SelectField(
+        _l("Account owner"), coerce=int, choices=[], validate_choice=True, default=0
+    )
 
 
 class ImportForm(Form):
     """A CSV file of accounts."""
 
     file = FileField(
-        "CSV file",
-        validators=[FileRequired(message="Choose a CSV file to import.")],
-        description="As your spreadsheet saves CSV: cells separated by , or ; or tabs.",
+        _l("CSV file"),
+        validators=[FileRequired(message=_l("Choose a CSV file to import."))],
+        description=_l("As your spreadsheet saves CSV: cells separated by , or ; or tabs."),
     )
 
 
@@ -117,12 +122,16 @@ def _account_form(account: Account | None) -> AccountForm:
         else AccountForm()
     )
     form.owner_team_id.choices = options(
-        [(0, "No team"), *((team_id, name) for team_id, name in people.sorted_teams(s))]
+        [(0, _("No team")), *((team_id, name) for team_id, name in people.sorted_teams(s))]
     )
     owners = people.active_users(s)
-    choices = [(0, "Nobody")] + [(u.id, f"{u.name} ({u.role_label.lower()})") for u in owners]
+    choices = [(0, _("Nobody"))] + [
+        (u.id, _("%(name)s (%(role)s)", name=u.name, role=u.role_label)) for u in owners
+    ]
     if account is not None and account.owner is not None and account.owner not in owners:
-        choices.append((account.owner.id, f"{account.owner.name} (no longer active)"))
+        choices.append(
+            (account.owner.id, _("%(name)s (no longer active)", name=account.owner.name))
+        )
     form.owner_id.choices = options(choices)
     if account is not None and request.method == "GET":
         form.domains.data = "\n".join(account.domain_names)
@@ -147,12 +156,20 @@ def _account_page(account: Account | None) -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            verb = "saved" if account is not None else "added"
-            flash(
-                f"{saved.name} is {verb}: leads from {', '.join(saved.domain_names)} count as "
-                "a known customer.",
-                "success",
+            said = (
+                _(
+                    "%(name)s is saved: leads from %(domains)s count as a known customer.",
+                    name=saved.name,
+                    domains=", ".join(saved.domain_names),
+                )
+                if account is not None
+                else _(
+                    "%(name)s is added: leads from %(domains)s count as a known customer.",
+                    name=saved.name,
+                    domains=", ".join(saved.domain_names),
+                )
             )
+            flash(said, "success")
             return redirect(url_for("routing_admin.accounts", q=saved.name))
     return render_template(
         "routing/admin_account_form.html", form=form, account=account
@@ -181,7 +198,9 @@ def account_delete(account_id: int) -> Response:
     account = customer_accounts.get_account(s, account_id)
     name = account.name
     customer_accounts.delete_account(s, account.id)
-    flash(f"{name} is removed; its domains no longer count as a customer.", "success")
+    flash(
+        _("%(name)s is removed; its domains no longer count as a customer.", name=name), "success"
+    )
     return redirect(url_for("routing_admin.accounts"))
 
 

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 
 from flask_wtf import FlaskForm
 
-from contentfeed import config
+from contentfeed import config, i18n
 from contentfeed.accounts.access import Role
 from contentfeed.errors import DomainError
+from contentfeed.i18n import _, ngettext
 from contentfeed.routing import (
     service,
 )
 
 ADMIN = (Role.ADMIN,)
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]  # pages use weekday_name
 DASH = "\u2013"  # en dash, for ranges such as Mon-Fri and 09:00-17:00
 YES_NO = {"": None, "yes": True, "no": False}
 
@@ -55,22 +56,27 @@ def sla_text(minutes: int) -> str:
     hours, mins = divmod(rest, 60)
     parts = []
     if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
+        parts.append(ngettext("%(num)d day", "%(num)d days", days))
     if hours:
-        parts.append(f"{hours} h")
+        parts.append(_("%(num)d h", num=hours))
     if mins:
-        parts.append(f"{mins} min")
-    return " ".join(parts) or "0 min"
+        parts.append(_("%(num)d min", num=mins))
+    return " ".join(parts) or _("%(num)d min", num=0)
+
+
+def weekday_name(day: int) -> str:
+    """Return a weekday's short name in the page's language (0 is Monday): Mon, Mo."""
+    return i18n.weekday_text(day).rstrip(".")
 
 
 def workdays_text(days: Sequence[int]) -> str:
     """Say working days briefly: Mon-Fri (with an en dash), or Mon, Wed, Fri."""
     days = sorted(set(days))
     if not days:
-        return "no working days"
+        return _("no working days")
     if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
-        return f"{WEEKDAYS[days[0]]}{DASH}{WEEKDAYS[days[-1]]}"
-    return ", ".join(WEEKDAYS[d] for d in days)
+        return f"{weekday_name(days[0])}{DASH}{weekday_name(days[-1])}"
+    return ", ".join(weekday_name(d) for d in days)
 
 
 def routing_settings() -> service.RoutingSettings:

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.errors import Conflict
+from contentfeed.i18n import _, _l
 from contentfeed.routing import (
     outbox,
 )
@@ -27,9 +28,9 @@ from contentfeed.routing.models import (
 from contentfeed.ui import Page, page_number, url_with
 
 OUTBOX_STATUS_LABELS = {
-    OutboxStatus.PENDING: "Pending",
-    OutboxStatus.DELIVERED: "Delivered",
-    OutboxStatus.DEAD: "Dead",
+    OutboxStatus.PENDING: _l("Pending"),
+    OutboxStatus.DELIVERED: _l("Delivered"),
+    OutboxStatus.DEAD: _l("Dead"),
 }
 
 
@@ -72,7 +73,7 @@ def outbox_enable() -> Response:
     """Turn the CRM destination back on after it answered 410 Gone."""
     s = db.session()
     outbox.enable(s)
-    flash("The CRM destination is on again: waiting messages go out on the next run.", "success")
+    flash(_("The CRM destination is on again: waiting messages go out on the next run."), "success")
     return redirect(url_for("routing_admin.outbox"))
 
 
@@ -87,7 +88,10 @@ def outbox_resend(message_id: int) -> Response:
         s.rollback()
         flash(exc.message, "error")
     else:
-        flash(f"Message {message.message_id} is pending again and goes out shortly.", "success")
+        flash(
+            _("Message %(id)s is pending again and goes out shortly.", id=message.message_id),
+            "success",
+        )
     status = request.form.get("status", "")
     return redirect(
         url_for("routing_admin.outbox", status=status if status in set(OutboxStatus) else None)

@@ -29,6 +29,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts.access import Role, User
 from contentfeed.errors import DomainError
 from contentfeed.forms import Form, MultiCheckboxField, options
+from contentfeed.i18n import _, _l
 from contentfeed.routing import (
     people,
     queue_setup,
@@ -43,9 +44,11 @@ from contentfeed.routing.admin_views.common import (
     int_arg,
     routing_settings,
     sla_text,
+    weekday_name,
     workdays_text,
 )
 from contentfeed.routing.models import (
+    STRATEGY_LABELS,
     Queue,
     Strategy,
 )
@@ -55,58 +58,67 @@ class QueueForm(Form):
     """A queue's settings: strategy, SLA and its calendar, and who leads it."""
 
     name = StringField(
-        "Name", validators=[DataRequired(message="Give the queue a name."), Length(max=120)]
+        _l("Name"),
+        validators=[DataRequired(message=_l("Give the queue a name.")), Length(max=120)],
     )
     description = TextAreaField(
-        "Description",
+        _l("Description"),
         validators=[Length(max=2000)],
-        description="Who works it and which leads land here.",
+        description=_l("Who works it and which leads land here."),
     )
     strategy = SelectField(
-        "How leads reach a rep",
-        choices=options((s.value, s.label) for s in Strategy),
-        description="Reps claim: reps pick leads themselves. Round-robin: each available rep "
-        "in turn. Weighted: in proportion to each rep's weight.",
+        _l("How leads reach a rep"),
+        choices=options((s.value, STRATEGY_LABELS[s]) for s in Strategy),
+        description=_l(
+            "Reps claim: reps pick leads themselves. Round-robin: each available rep in turn. "
+            "Weighted: in proportion to each rep's weight."
+        ),
     )
     sla_minutes = IntegerField(
-        "SLA in minutes",
-        validators=[InputRequired(message="Give the SLA in minutes, e.g. 60.")],
-        description="How long reps have to claim and contact a new lead.",
+        _l("SLA in minutes"),
+        validators=[InputRequired(message=_l("Give the SLA in minutes, e.g. 60."))],
+        description=_l("How long reps have to claim and contact a new lead."),
     )
     claim_minutes = IntegerField(
-        "Contact within minutes of claiming",
+        _l("Contact within minutes of claiming"),
         validators=[Optional()],
         default=queue_setup.DEFAULT_CLAIM_MINUTES,
-        description="A rep who claims a lead, or is given one, contacts the person within "
-        "this many minutes or the lead goes back to the queue. Counted from the claim, "
-        "whatever the lead's SLA says.",
+        description=_l(
+            "A rep who claims a lead, or is given one, contacts the person within this many "
+            "minutes or the lead goes back to the queue. Counted from the claim, whatever the "
+            "lead's SLA says."
+        ),
     )
     business_hours = BooleanField(
-        "Count the SLA in business hours only",
-        description="Only the working days and hours below count; otherwise the clock runs "
-        "day and night.",
+        _l("Count the SLA in business hours only"),
+        description=_l(
+            "Only the working days and hours below count; otherwise the clock runs day and night."
+        ),
     )
     timezone = StringField(
-        "Time zone",
-        validators=[DataRequired(message="Give a time zone, e.g. Europe/Berlin."), Length(max=64)],
+        _l("Time zone"),
+        validators=[
+            DataRequired(message=_l("Give a time zone, e.g. Europe/Berlin.")),
+            Length(max=64),
+        ],
         default="UTC",
-        description="IANA name such as Europe/Berlin.",
+        description=_l("IANA name such as Europe/Berlin."),
     )
     workdays = MultiCheckboxField(
-        "Working days",
+        _l("Working days"),
         coerce=int,
-        choices=options(enumerate(WEEKDAYS)),
+        choices=options(enumerate(WEEKDAYS)),  # named in the page's language by _queue_page
         default=[0, 1, 2, 3, 4],
     )
-    day_start = StringField("Day starts", default="09:00")
-    day_end = StringField("Day ends", default="17:00")
+    day_start = StringField(_l("Day starts"), default="09:00")
+    day_end = StringField(_l("Day ends"), default="17:00")
     lead_user_id = SelectField(
-        "Queue lead",
+        _l("Queue lead"),
         coerce=int,
         choices=[],
         default=0,
         validate_choice=True,
-        description="Told when a lead goes overdue or a claim is returned.",
+        description=_l("Told when a lead goes overdue or a claim is returned."),
     )
 
 
@@ -168,10 +180,15 @@ def _queue_page(queue: Queue | None) -> ResponseReturnValue:
     s = db.session()
     form = QueueForm(obj=queue) if queue is not None and request.method == "GET" else QueueForm()
     leaders = people.active_users(s, [Role.REP, Role.ADMIN])
-    choices = [(0, "Nobody")] + [(u.id, f"{u.name} ({u.role_label.lower()})") for u in leaders]
+    choices = [(0, _("Nobody"))] + [
+        (u.id, _("%(name)s (%(role)s)", name=u.name, role=u.role_label)) for u in leaders
+    ]
     if queue is not None and queue.lead_user is not None and queue.lead_user not in leaders:
-        choices.append((queue.lead_user.id, f"{queue.lead_user.name} (no longer active)"))
+        choices.append(
+            (queue.lead_user.id, _("%(name)s (no longer active)", name=queue.lead_user.name))
+        )
     form.lead_user_id.choices = options(choices)
+    form.workdays.choices = options((day, weekday_name(day)) for day in range(len(WEEKDAYS)))
     if request.method == "GET":
         if queue is not None:
             form.strategy.data = queue.strategy.value
@@ -201,7 +218,10 @@ def _queue_page(queue: Queue | None) -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"Queue “{saved.name}” is {'saved' if queue else 'created'}.", "success")
+            if queue:
+                flash(_("Queue “%(name)s” is saved.", name=saved.name), "success")
+            else:
+                flash(_("Queue “%(name)s” is created.", name=saved.name), "success")
             return redirect(url_for("routing_admin.queues") + f"#queue-{saved.id}")
     return render_template(
         "routing/admin_queue_form.html",
@@ -237,10 +257,10 @@ def member_save(queue_id: int) -> Response:
     weight = int_arg(form.get("weight", "1"))
     capacity = int_arg(form.get("capacity", "0"))
     if user_id is None:
-        flash("Pick the rep to add.", "error")
+        flash(_("Pick the rep to add."), "error")
         return back
     if weight is None or capacity is None:
-        flash("Weight and capacity are whole numbers (capacity 0 means no limit).", "error")
+        flash(_("Weight and capacity are whole numbers (capacity 0 means no limit)."), "error")
         return back
     is_new = all(m.user_id != user_id for m in queue.members)
     try:
@@ -258,9 +278,12 @@ def member_save(queue_id: int) -> Response:
         return back
     name = member.user.name
     if is_new:
-        flash(f"{name} now works {queue.name}.", "success")
+        flash(_("%(name)s now works %(queue)s.", name=name, queue=queue.name), "success")
     else:
-        flash(f"{name}'s settings in {queue.name} are saved.", "success")
+        flash(
+            _("%(name)s's settings in %(queue)s are saved.", name=name, queue=queue.name),
+            "success",
+        )
     return back
 
 
@@ -271,6 +294,13 @@ def member_remove(queue_id: int, member_user_id: int) -> Response:
     s = db.session()
     queue = queue_setup.get_queue(s, queue_id)
     user = queue_setup.remove_member(s, queue, member_user_id)
-    who = user.name if user else "The rep"
-    flash(f"{who} no longer works {queue.name}; the leads they hold stay theirs.", "success")
+    who = user.name if user else _("The rep")
+    flash(
+        _(
+            "%(name)s no longer works %(queue)s; the leads they hold stay theirs.",
+            name=who,
+            queue=queue.name,
+        ),
+        "success",
+    )
     return redirect(url_for("routing_admin.queues") + f"#queue-{queue.id}")

@@ -30,6 +30,7 @@ from contentfeed.accounts import access
 from contentfeed.api import validate
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.forms import Form, MultiCheckboxField, options
+from contentfeed.i18n import _, _l
 from contentfeed.routing import (
     people,
     queue_setup,
@@ -47,6 +48,7 @@ from contentfeed.routing.admin_views.common import (
     routing_settings,
 )
 from contentfeed.routing.models import (
+    STRATEGY_LABELS,
     RoutingRule,
     Strategy,
 )
@@ -56,20 +58,29 @@ class RuleForm(Form):
     """A routing rule: where leads that meet every condition go."""
 
     name = StringField(
-        "Name",
-        validators=[DataRequired(message="Give the rule a name."), Length(max=120)],
-        description="Say whom it is for, e.g. “DACH enterprise”.",
+        _l("Name"),
+        validators=[DataRequired(message=_l("Give the rule a name.")), Length(max=120)],
+        description=_l("Say whom it is for, e.g. “DACH enterprise”."),
     )
-    queue_id = SelectField("Queue", coerce=int, choices=[], validate_choice=True)
+    queue_id = SelectField(_l("Queue"), coerce=int, choices=[], validate_choice=True)
     strategy = SelectField(
-        "How leads reach a rep",
-        choices=options([("", "Use the queue's"), *((s.value, s.label) for s in Strategy)]),
+        _l("How leads reach a rep"),
+        choices=options(
+            [("", _l("Use the queue's")), *((s.value, STRATEGY_LABELS[s]) for s in Strategy)]
+        ),
         default="",
     )
-    enabled = BooleanField("The rule is on", default=True)
+    enabled = BooleanField(_l("The rule is on"), default=True)
 
 
 Kind = rule_conditions.Kind
+
+# A strategy's name inside a sentence ("Queue's (reps claim)"); German keeps its capitals.
+STRATEGY_IN_TEXT = {
+    Strategy.CLAIM: _l("reps claim"),
+    Strategy.ROUND_ROBIN: _l("round-robin"),
+    Strategy.WEIGHTED: _l("weighted by capacity"),
+}
 
 
 def _condition_field(condition: rule_conditions.Condition) -> Any:
@@ -87,7 +98,7 @@ def _condition_field(condition: rule_conditions.Condition) -> Any:
         choices = options(condition.choices)
         return MultiCheckboxField(label, choices=choices, description=help_text)
     if condition.kind is Kind.SCORE:
-        in_range = NumberRange(0, 100, message="A whole number from 0 to 100.")
+        in_range = NumberRange(0, 100, message=_l("A whole number from 0 to 100."))
         return IntegerField(label, validators=[Optional(), in_range], description=f"0{DASH}100.")
     return SelectMultipleField(label, coerce=int, choices=[], description=help_text)
 
@@ -122,23 +133,25 @@ class DryRunForm(Form):
     """A sample lead to route without saving anything."""
 
     email = StringField(
-        "Email",
-        validators=[DataRequired(message="Give an email address."), Length(max=254)],
-        description="The domain decides customer and free-mail, e.g. jane@acme.com.",
+        _l("Email"),
+        validators=[DataRequired(message=_l("Give an email address.")), Length(max=254)],
+        description=_l("The domain decides customer and free-mail, e.g. jane@acme.com."),
     )
-    first_name = StringField("First name", validators=[Length(max=120)])
-    last_name = StringField("Last name", validators=[Length(max=120)])
-    company = StringField("Company", validators=[Length(max=200)])
-    job_title = StringField("Job title", validators=[Length(max=200)])
+    first_name = StringField(_l("First name"), validators=[Length(max=120)])
+    last_name = StringField(_l("Last name"), validators=[Length(max=120)])
+    company = StringField(_l("Company"), validators=[Length(max=200)])
+    job_title = StringField(_l("Job title"), validators=[Length(max=200)])
     country = StringField(
-        "Country",
+        _l("Country"),
         validators=[Length(max=60)],
-        description="An ISO code or the country's name, e.g. DE or Germany.",
+        description=_l("An ISO code or the country's name, e.g. DE or Germany."),
     )
     code = StringField(
-        "Tracked-link code",
+        _l("Tracked-link code"),
         validators=[Length(max=64)],
-        description="Optional: a seller's link code as sent in utm_content, to credit that seller.",
+        description=_l(
+            "Optional: a seller's link code as sent in utm_content, to credit that seller."
+        ),
     )
 
 
@@ -194,7 +207,7 @@ def rules() -> str:
             conditions=rule_conditions.describe_conditions(rule.conditions, teams),
             strategy=rule.strategy.label
             if rule.strategy
-            else f"Queue's ({rule.queue.strategy.label.lower()})",
+            else _("Queue's (%(strategy)s)", strategy=STRATEGY_IN_TEXT[rule.queue.strategy]),
         )
         for rule in rulebook.list_rules(s)
     ]
@@ -216,9 +229,9 @@ def rules_defaults() -> Response:
     had_rules = rulebook.has_rules(s)
     service.ensure_defaults(s, routing_settings(), force=True)
     if had_rules:
-        flash("There are rules already; nothing was added.", "info")
+        flash(_("There are rules already; nothing was added."), "info")
     else:
-        flash("The default queues and rules are created.", "success")
+        flash(_("The default queues and rules are created."), "success")
     return redirect(url_for("routing_admin.rules"))
 
 
@@ -261,9 +274,17 @@ def _rule_page(rule: RoutingRule | None) -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            verb = "saved" if rule is not None else "created"
-            where = "" if rule is not None else " It is tried last; move it up if it should win."
-            flash(f"Rule “{saved.name}” is {verb}.{where}", "success")
+            if rule is not None:
+                flash(_("Rule “%(name)s” is saved.", name=saved.name), "success")
+            else:
+                flash(
+                    _(
+                        "Rule “%(name)s” is created. It is tried last; move it up if it should "
+                        "win.",
+                        name=saved.name,
+                    ),
+                    "success",
+                )
             return redirect(url_for("routing_admin.rules"))
     return render_template(
         "routing/admin_rule_form.html",
@@ -297,10 +318,17 @@ def rule_move(rule_id: int) -> Response:
     direction = request.form.get("direction", "")
     rule = rulebook.get_rule(s, rule_id)
     if direction not in steps:
-        flash("Say whether to move the rule up or down.", "error")
+        flash(_("Say whether to move the rule up or down."), "error")
         return redirect(url_for("routing_admin.rules"))
     rulebook.move_rule(s, rule_id, steps[direction])
-    flash(f"Rule “{rule.name}” moved {direction}: it is now number {rule.position}.", "success")
+    moved = (
+        _("Rule “%(name)s” moved up: it is now number %(n)s.", name=rule.name, n=rule.position)
+        if direction == "up"
+        else _(
+            "Rule “%(name)s” moved down: it is now number %(n)s.", name=rule.name, n=rule.position
+        )
+    )
+    flash(moved, "success")
     return redirect(url_for("routing_admin.rules") + f"#rule-{rule_id}")
 
 
@@ -311,7 +339,7 @@ def rule_delete(rule_id: int) -> Response:
     s = db.session()
     name = rulebook.get_rule(s, rule_id).name
     rulebook.delete_rule(s, rule_id)
-    flash(f"Rule “{name}” is deleted.", "success")
+    flash(_("Rule “%(name)s” is deleted.", name=name), "success")
     return redirect(url_for("routing_admin.rules"))
 
 

@@ -20,6 +20,7 @@ from contentfeed.api import (
 )
 from contentfeed.db import Id
 from contentfeed.errors import Invalid, UnsupportedMediaType
+from contentfeed.i18n import _
 from contentfeed.routing import (
     accounts_import,
     customer_accounts,
@@ -228,7 +229,9 @@ def import_accounts() -> Response:
     updated, or refused and why. A file that cannot be read at all answers 422.
     """
     if request.mimetype != "text/csv":
-        raise UnsupportedMediaType("Send the CSV file as the body with 'Content-Type: text/csv'.")
+        raise UnsupportedMediaType(
+            _("Send the CSV file as the body with 'Content-Type: text/csv'.")
+        )
     s = db.session()
     try:
         report = accounts_import.import_accounts_file(s, request.get_data())
