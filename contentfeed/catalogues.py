@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -137,7 +138,16 @@ def _compiled_matches(locale: str) -> bool:
     with mo_path(locale).open("rb") as fileobj:
         shipped = read_mo(fileobj)
     expected = read_mo(io.BytesIO(compiled(locale)))
-    return {m.id: m.string for m in shipped if m.id} == {m.id: m.string for m in expected if m.id}
+    return _texts(shipped) == _texts(expected)
+
+
+def _texts(catalog: Catalog) -> dict[Any, Any]:
+    """Return a catalogue's texts by id; a plural's id and texts (lists from read_mo) as tuples."""
+
+    def frozen(value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    return {frozen(m.id): frozen(m.string) for m in catalog if m.id}
 
 
 def gaps() -> list[Gap]:
