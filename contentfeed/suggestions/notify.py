@@ -183,10 +183,10 @@ def deliver(
         count = len(posts)
         lines = [
             ngettext(
-                "You have %(num)s post ready to share. Copy it from your feed:",
-                "You have %(num)s posts ready to share. Copy them from your feed:",
+                "You have %(count)s post ready to share. Copy it from your feed:",
+                "You have %(count)s posts ready to share. Copy them from your feed:",
                 count,
-                num=i18n.number_text(count),
+                count=i18n.number_text(count),
             ),
             settings.feed_url,
             "",
@@ -195,11 +195,11 @@ def deliver(
             lines += [f"— {post.content.title}", post.rendered_text, ""]
         titles = "\n".join(f"• {p.content.title}" for p in posts)
         short = ngettext(
-            "%(name)s, you have %(num)s post ready to share:",
-            "%(name)s, you have %(num)s posts ready to share:",
+            "%(name)s, you have %(count)s post ready to share:",
+            "%(name)s, you have %(count)s posts ready to share:",
             count,
             name=seller.first_name,
-            num=i18n.number_text(count),
+            count=i18n.number_text(count),
         )
         short = f"{short}\n{titles}\n{settings.feed_url}"
         subject = _("contentfeed: %(summary)s", summary=summary_line(posts))
@@ -237,10 +237,10 @@ def send_message(
 def summary_line(posts: Sequence[Suggestion]) -> str:
     """Say how many posts are waiting, in the current language."""
     return ngettext(
-        "%(num)s post ready to share",
-        "%(num)s posts ready to share",
+        "%(count)s post ready to share",
+        "%(count)s posts ready to share",
         len(posts),
-        num=i18n.number_text(len(posts)),
+        count=i18n.number_text(len(posts)),
     )
 
 
