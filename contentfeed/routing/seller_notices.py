@@ -72,28 +72,32 @@ def tell_seller(s: Session, lead: Lead, facts: Facts, now: datetime) -> None:
 def _form_filled(name: str, who: str | None, title: str | None) -> str:
     """Say who filled in a form after which post (each case a whole sentence to translate)."""
     if who and title:
-        return _(
-            "%(name)s from %(who)s filled in a form after your post of “%(title)s”.",
-            name=name,
-            who=who,
-            title=title,
+        return str(
+            _(
+                "%(name)s from %(who)s filled in a form after your post of “%(title)s”.",
+                name=name,
+                who=who,
+                title=title,
+            )
         )
     if who:
-        return _("%(name)s from %(who)s filled in a form after your post.", name=name, who=who)
+        return str(_("%(name)s from %(who)s filled in a form after your post.", name=name, who=who))
     if title:
-        return _(
-            "%(name)s filled in a form after your post of “%(title)s”.",
-            name=name,
-            title=title,
+        return str(
+            _(
+                "%(name)s filled in a form after your post of “%(title)s”.",
+                name=name,
+                title=title,
+            )
         )
-    return _("%(name)s filled in a form after your post.", name=name)
+    return str(_("%(name)s filled in a form after your post.", name=name))
 
 
 def _who_has_it(facts: Facts) -> str:
     """Say which team works the lead now."""
     if facts.account_id:
-        return _("Our customer development team has it now; we will tell you how it goes.")
-    return _("Our sales team has it now; we will tell you how it goes.")
+        return str(_("Our customer development team has it now; we will tell you how it goes."))
+    return str(_("Our sales team has it now; we will tell you how it goes."))
 
 
 def tell_seller_outcome(s: Session, lead: Lead, status: LeadStatus, now: datetime) -> None:

@@ -91,7 +91,7 @@ REASON_CHOICES: list[JsonValue] = list(SKIP_REASONS)
 def choose_a_reason() -> str:
     """Say which reasons there are, in the current language."""
     reasons = ", ".join(str(label) for label in SKIP_REASONS.values())
-    return _("Choose a reason: %(reasons)s.", reasons=reasons)
+    return str(_("Choose a reason: %(reasons)s.", reasons=reasons))
 
 
 class SkipIn(Input):

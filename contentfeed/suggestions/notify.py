@@ -236,12 +236,13 @@ def send_message(
 
 def summary_line(posts: Sequence[Suggestion]) -> str:
     """Say how many posts are waiting, in the current language."""
-    return ngettext(
+    text: str = ngettext(
         "%(count)s post ready to share",
         "%(count)s posts ready to share",
         len(posts),
         count=i18n.number_text(len(posts)),
     )
+    return text
 
 
 def send_email(
