@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, NotFound
+from contentfeed.i18n import _
 from contentfeed.suggestions.listing import get_suggestion, suggestion_query
 from contentfeed.suggestions.models import SKIP_REASONS, Suggestion, SuggestionStatus
 from contentfeed.suggestions.planning import FeedSettings, live_content_facts
@@ -32,9 +33,14 @@ def suggest_now(
     """Give one seller a suggestion today, whatever their cadence; say why when none fits."""
     seller = s.get(User, seller_id)
     if seller is None or seller.role is not Role.SELLER:
-        raise NotFound("No such seller.")
+        raise NotFound(_("No such seller."))
     if not seller.is_active:
-        raise Conflict(f"{seller.name} is deactivated; reactivate them before suggesting.")
+        raise Conflict(
+            _(
+                "%(name)s is deactivated; reactivate them before suggesting.",
+                name=seller.name,
+            )
+        )
     now = now or utcnow()
     before = (
         s.scalar(sa.select(sa.func.max(Suggestion.id)).where(Suggestion.seller_id == seller.id))
@@ -44,10 +50,13 @@ def suggest_now(
     if result.created == 0:
         facts, _contents = live_content_facts(s, now, base_url=settings.public_base_url)
         if not any(f.variant_ids for f in facts):
-            raise Conflict("The library has no live content with a post variant to suggest.")
+            raise Conflict(_("The library has no live content with a post variant to suggest."))
         raise Conflict(
-            f"No live content fits {seller.name}: every live item aimed at their team, "
-            "region and language has already been suggested to them."
+            _(
+                "No live content fits %(name)s: every live item aimed at their team, "
+                "region and language has already been suggested to them.",
+                name=seller.name,
+            )
         )
     return list(
         s.scalars(
@@ -76,8 +85,13 @@ def mark_posted(
     return suggestion
 
 
-CHOOSE_A_REASON = "Choose a reason: " + ", ".join(SKIP_REASONS.values()) + "."
 REASON_CHOICES: list[JsonValue] = list(SKIP_REASONS)
+
+
+def choose_a_reason() -> str:
+    """Say which reasons there are, in the current language."""
+    reasons = ", ".join(str(label) for label in SKIP_REASONS.values())
+    return str(_("Choose a reason: %(reasons)s.", reasons=reasons))
 
 
 class SkipIn(Input):
@@ -86,7 +100,8 @@ class SkipIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(
-        description=", ".join(f"{key}: {text}" for key, text in SKIP_REASONS.items()),
+        # The API document is English, the source language of the labels.
+        description=", ".join(f"{key}: {text._args[0]}" for key, text in SKIP_REASONS.items()),
         json_schema_extra={"enum": REASON_CHOICES},
     )
     note: MultiLineText = Field(default="", max_length=500)
@@ -95,7 +110,7 @@ class SkipIn(Input):
     @classmethod
     def _known_reason(cls, value: str) -> str:
         if value not in SKIP_REASONS:
-            raise ValueError(CHOOSE_A_REASON)
+            raise ValueError(choose_a_reason())
         return value
 
 
@@ -108,7 +123,7 @@ def skip(
     """
     suggestion = get_suggestion(s, suggestion_id, actor)
     if suggestion.status is SuggestionStatus.POSTED:
-        raise Conflict("This post is already marked shared.")
+        raise Conflict(_("This post is already marked shared."))
     suggestion.status = SuggestionStatus.SKIPPED
     suggestion.skipped_at = now or utcnow()
     suggestion.skip_reason = data.reason

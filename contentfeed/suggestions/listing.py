@@ -18,6 +18,7 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.content.models import Content
 from contentfeed.db import Id, PageNumber, utcnow
 from contentfeed.errors import Forbidden, Invalid, NotFound
+from contentfeed.i18n import _
 from contentfeed.links import service as links
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
@@ -203,12 +204,13 @@ def list_suggestions(
     seller_id = query.seller_id
     if actor.role is Role.SELLER:
         if seller_id not in (None, actor.id):
-            raise Forbidden("Sellers see only their own suggestions.")
+            raise Forbidden(_("Sellers see only their own suggestions."))
         seller_id = actor.id
     elif seller_id is not None:
         seller = s.get(User, seller_id)
         if seller is None or seller.role is not Role.SELLER:
-            raise Invalid("No seller has this id.", {"seller_id": "No seller has this id."})
+            message = _("No seller has this id.")
+            raise Invalid(message, {"seller_id": message})
     where: list[sa.ColumnElement[bool]] = []
     if seller_id is not None:
         where.append(Suggestion.seller_id == seller_id)
@@ -257,5 +259,5 @@ def get_suggestion(s: Session, suggestion_id: int, viewer: User) -> Suggestion:
     if suggestion is None or (
         viewer.role not in (Role.ADMIN, Role.MARKETER) and suggestion.seller_id != viewer.id
     ):
-        raise NotFound("No such suggestion.")
+        raise NotFound(_("No such suggestion."))
     return suggestion

@@ -12,15 +12,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content, PostVariant
 from contentfeed.db import Base, str_enum, utcnow
+from contentfeed.i18n import _l
 
-# Why a seller sets a suggestion aside; it tells marketing what doesn't work.
-SKIP_REASONS = {
-    "not_relevant": "Not relevant for my network",
-    "already_shared": "I already shared something similar",
-    "too_salesy": "Too promotional",
-    "wrong_language": "Wrong language or region",
-    "bad_timing": "Bad timing",
-    "other": "Something else",
+# Why a seller sets a suggestion aside; it tells marketing what doesn't work. The labels are
+# lazy: each request renders them in its language (str() them outside a template).
+SKIP_REASONS: dict[str, Any] = {
+    "not_relevant": _l("Not relevant for my network"),
+    "already_shared": _l("I already shared something similar"),
+    "too_salesy": _l("Too promotional"),
+    "wrong_language": _l("Wrong language or region"),
+    "bad_timing": _l("Bad timing"),
+    "other": _l("Something else"),
 }
 
 
@@ -32,8 +34,16 @@ class SuggestionStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        """Return the name people see."""
-        return self.value.capitalize()
+        """Return the name people see, in the current language."""
+        return str(_STATUS_LABELS[self])
+
+
+_STATUS_LABELS = {
+    SuggestionStatus.PENDING: _l("Pending"),
+    SuggestionStatus.POSTED: _l("Posted"),
+    SuggestionStatus.SKIPPED: _l("Skipped"),
+    SuggestionStatus.EXPIRED: _l("Expired"),
+}
 
 
 class Suggestion(Base):

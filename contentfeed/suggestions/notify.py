@@ -3,6 +3,9 @@
 New suggestions are queued as one attempt per seller; a job sends due attempts, each on its
 own: a failing channel is retried later with growing delays and logged, and never stops the
 others. Delivery is at least once.
+
+Each message is written in its recipient's language (``i18n.locale_of``), whatever the job's
+or the request's; why a delivery failed is kept for admins in English, like the log.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from contentfeed import http
+from contentfeed import http, i18n
 from contentfeed.accounts.models import NotificationChannel, User
 from contentfeed.config import EmailSettings, Settings
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError
+from contentfeed.i18n import _, ngettext
 from contentfeed.suggestions.models import NotificationAttempt, Suggestion, SuggestionStatus
 
 log = logging.getLogger(__name__)
@@ -173,13 +177,33 @@ def notify_sellers(s: Session, settings: NotifySettings) -> SendResult:
 def deliver(
     channel: str, seller: User, posts: Sequence[Suggestion], settings: NotifySettings
 ) -> None:
-    """Send one digest of waiting posts through the seller's channel, or raise DeliveryFailed."""
-    lines = [f"You have {summary_line(posts)}. Copy them from your feed:", settings.feed_url, ""]
-    for post in posts:
-        lines += [f"— {post.content.title}", post.rendered_text, ""]
-    titles = "\n".join(f"• {p.content.title}" for p in posts)
-    short = f"{seller.first_name}, you have {summary_line(posts)}:\n{titles}\n{settings.feed_url}"
-    send_message(channel, seller, f"contentfeed: {summary_line(posts)}", lines, short, settings)
+    """Send one digest of waiting posts through the seller's channel, in the seller's
+    language, or raise DeliveryFailed."""
+    with i18n.speaking(i18n.locale_of(seller)):
+        count = len(posts)
+        lines = [
+            ngettext(
+                "You have %(count)s post ready to share. Copy it from your feed:",
+                "You have %(count)s posts ready to share. Copy them from your feed:",
+                count,
+                count=i18n.number_text(count),
+            ),
+            settings.feed_url,
+            "",
+        ]
+        for post in posts:
+            lines += [f"— {post.content.title}", post.rendered_text, ""]
+        titles = "\n".join(f"• {p.content.title}" for p in posts)
+        short = ngettext(
+            "%(name)s, you have %(count)s post ready to share:",
+            "%(name)s, you have %(count)s posts ready to share:",
+            count,
+            name=seller.first_name,
+            count=i18n.number_text(count),
+        )
+        short = f"{short}\n{titles}\n{settings.feed_url}"
+        subject = _("contentfeed: %(summary)s", summary=summary_line(posts))
+        send_message(channel, seller, subject, lines, short, settings)
 
 
 def send_message(
@@ -190,14 +214,16 @@ def send_message(
     short: str,
     settings: NotifySettings,
 ) -> None:
-    """Send a message through a channel: email gets ``lines``, Slack and Teams ``short``.
+    """Send a message through a channel: email gets ``lines``, Slack and Teams ``short``; what
+    the message adds (the email's greeting) is in the recipient's language.
 
     Raises DeliveryFailed (``permanent`` when retrying cannot help).
     """
     profile = user.seller_profile
     target = profile.notification_target if profile else ""
     if channel == NotificationChannel.EMAIL.value:
-        send_email(target or user.email, user, subject, lines, settings)
+        with i18n.speaking(i18n.locale_of(user)):
+            send_email(target or user.email, user, subject, lines, settings)
     elif channel in (NotificationChannel.SLACK.value, NotificationChannel.TEAMS.value):
         if not target:
             raise DeliveryFailed(
@@ -209,8 +235,14 @@ def send_message(
 
 
 def summary_line(posts: Sequence[Suggestion]) -> str:
-    """Say how many posts are waiting."""
-    return f"{len(posts)} post{'s' if len(posts) != 1 else ''} ready to share"
+    """Say how many posts are waiting, in the current language."""
+    text: str = ngettext(
+        "%(count)s post ready to share",
+        "%(count)s posts ready to share",
+        len(posts),
+        count=i18n.number_text(len(posts)),
+    )
+    return text
 
 
 def send_email(
@@ -223,7 +255,8 @@ def send_email(
     message["Subject"] = subject
     message["From"] = settings.email.sender
     message["To"] = address
-    message.set_content("\n".join([f"Hi {user.first_name},", "", *lines]))
+    greeting = _("Hi %(name)s,", name=user.first_name)
+    message.set_content("\n".join([greeting, "", *lines]))
     try:
         if settings.email.security == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(

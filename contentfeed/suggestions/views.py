@@ -13,6 +13,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts.access import Role, User
 from contentfeed.api import validate
 from contentfeed.errors import Conflict, DomainError, Invalid
+from contentfeed.i18n import _
 from contentfeed.routing import seller_notices
 from contentfeed.suggestions import actions, listing
 from contentfeed.suggestions.models import SKIP_REASONS, Suggestion
@@ -36,15 +37,15 @@ def why_you(suggestion: Suggestion, seller: User) -> list[str]:
     profile = seller.seller_profile
     shared = sorted(set(suggestion.content.topics) & set(profile.topics if profile else []))
     if shared:
-        reasons.append("matches your topics " + ", ".join(shared))
+        reasons.append(_("matches your topics %(topics)s", topics=", ".join(shared)))
     if suggestion.content.priority >= 4:
-        reasons.append("a marketing priority")
+        reasons.append(_("a marketing priority"))
     if parts.get("freshness", 0) >= 0.6:
-        reasons.append("new this week")
+        reasons.append(_("new this week"))
     if parts.get("performance", 0) >= 0.8:
-        reasons.append("posts like this are getting clicks")
+        reasons.append(_("posts like this are getting clicks"))
     if not reasons:
-        reasons.append("fits your team, region and language")
+        reasons.append(_("fits your team, region and language"))
     return reasons
 
 
@@ -102,7 +103,10 @@ def mark_posted(suggestion_id: int) -> ResponseReturnValue:
     """Mark a suggestion shared on LinkedIn; it moves to History."""
     suggestion = actions.mark_posted(db.session(), current_user, suggestion_id)
     flash(
-        f"Nice — “{suggestion.content.title}” is marked shared. Its clicks show under History.",
+        _(
+            "Nice — “%(title)s” is marked shared. Its clicks show under History.",
+            title=suggestion.content.title,
+        ),
         "success",
     )
     return redirect(url_for("suggestions.feed"))
@@ -123,7 +127,9 @@ def _skip_input() -> actions.SkipIn:
 def _problems(exc: DomainError) -> str:
     """Say why the form was refused in sentences: a field's own sentence, or one naming it."""
     said = " ".join(
-        problem if problem[:1].isupper() else f"The {field} {problem}."
+        problem
+        if problem[:1].isupper()
+        else _("The %(field)s %(problem)s.", field=field, problem=problem)
         for field, problem in exc.fields.items()
     )
     return said or exc.message
@@ -138,5 +144,8 @@ def skip(suggestion_id: int) -> ResponseReturnValue:
     except (Invalid, Conflict) as exc:
         flash(_problems(exc), "error")
         return redirect(url_for("suggestions.feed"))
-    flash(f"Skipped “{suggestion.content.title}”. Thanks — marketing sees why.", "info")
+    flash(
+        _("Skipped “%(title)s”. Thanks — marketing sees why.", title=suggestion.content.title),
+        "info",
+    )
     return redirect(url_for("suggestions.feed"))
