@@ -137,7 +137,15 @@ def _compiled_matches(locale: str) -> bool:
     with mo_path(locale).open("rb") as fileobj:
         shipped = read_mo(fileobj)
     expected = read_mo(io.BytesIO(compiled(locale)))
-    return {m.id: m.string for m in shipped if m.id} == {m.id: m.string for m in expected if m.id}
+    return _entries(shipped) == _entries(expected)
+
+
+def _entries(catalog: Catalog) -> dict[object, object]:
+    # read_mo gives a plural's ids and forms as lists: compare them as tuples
+    def plain(value: object) -> object:
+        return tuple(value) if isinstance(value, list) else value
+
+    return {plain(m.id): plain(m.string) for m in catalog if m.id}
 
 
 def gaps() -> list[Gap]:
