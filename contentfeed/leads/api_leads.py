@@ -8,11 +8,12 @@ from datetime import UTC
 from flask import Response
 from pydantic import BaseModel, Field, JsonValue, create_model
 
-from contentfeed import db, sheets
+from contentfeed import db, i18n, sheets
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.api import QueueRef, Timestamp, UserRef, json_response, operation, parse_query
 from contentfeed.db import PageNumber, utcnow
+from contentfeed.i18n import _, _l
 from contentfeed.leads import attribution, listing
 from contentfeed.leads.api import TAG, bp
 from contentfeed.leads.listing import LeadFilters
@@ -42,6 +43,36 @@ CSV_COLUMNS = (
     "last_touch_content",
     "last_touch_campaign",
 )
+# The headers a person reads when the export is in another language than English; in English
+# the headers stay the column names above, which integrations read.
+CSV_HEADERS = {
+    "id": _l("Lead ID"),
+    "submitted_at": _l("Submitted (UTC)"),
+    "status": _l("Status"),
+    "email": _l("Email"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "company": _l("Company"),
+    "job_title": _l("Job title"),
+    "country": _l("Country"),
+    "phone": _l("Phone"),
+    "consent": _l("Consent"),
+    "landing_url": _l("Landing page"),
+    "referrer": _l("Referrer"),
+    "touches": _l("Touches"),
+    "last_touch_seller_id": _l("Seller ID (last touch)"),
+    "last_touch_seller": _l("Seller (last touch)"),
+    "last_touch_content_id": _l("Content ID (last touch)"),
+    "last_touch_content": _l("Content (last touch)"),
+    "last_touch_campaign": _l("Campaign (last touch)"),
+}
+
+
+def csv_headers() -> list[str]:
+    """Return the export's header row in the request's language (see CSV_HEADERS)."""
+    if i18n.current_locale() == i18n.LOCALES[0]:
+        return list(CSV_COLUMNS)
+    return [str(CSV_HEADERS.get(column, column)) for column in CSV_COLUMNS]
 
 
 class SellerCredit(BaseModel):
@@ -261,7 +292,7 @@ def get_lead(lead_id: int) -> Response:
 def _csv_cell(value: object) -> object:
     """Write a yes/no field as the words a spreadsheet reader expects."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return value
 
 
@@ -273,7 +304,7 @@ def _csv_row(lead: Lead, context: listing.TouchContext) -> list[object]:
     return [
         lead.id,
         lead.submitted_at.astimezone(UTC).isoformat(),
-        lead.status.value,
+        lead.status.value if i18n.current_locale() == i18n.LOCALES[0] else lead.status.label,
         *(_csv_cell(getattr(lead, name)) for name in CSV_LEAD_FIELDS),
         len(lead.touches),
         last.seller_id if last and last.seller_id is not None else "",
@@ -299,7 +330,7 @@ def export_leads() -> Response:
     )
 
     def rows() -> Iterator[list[object]]:
-        yield list(CSV_COLUMNS)
+        yield csv_headers()
         for batch in batches:
             yield from (_csv_row(lead, batch.context) for lead in batch.items)
 

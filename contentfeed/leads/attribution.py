@@ -22,18 +22,19 @@ from sqlalchemy.orm import Session
 
 from contentfeed.content.models import Content
 from contentfeed.db import UTCDateTime
+from contentfeed.i18n import _l
 from contentfeed.leads.models import CREDIT_MODELS, Lead, Touch
 from contentfeed.links.models import Click, TrackedLink
 from contentfeed.links.service import CODE_PATTERN, COOKIE_NAME
 from contentfeed.suggestions.models import Suggestion
 
 MODELS = CREDIT_MODELS
-MODEL_LABELS: dict[str, str] = {
-    "first_touch": "First touch",
-    "last_touch": "Last touch",
-    "linear": "Linear",
-    "u_shaped": "U-shaped (40/20/40)",
-    "time_decay": "Time decay",
+MODEL_LABELS: dict[str, Any] = {
+    "first_touch": _l("First touch"),
+    "last_touch": _l("Last touch"),
+    "linear": _l("Linear"),
+    "u_shaped": _l("U-shaped (40/20/40)"),
+    "time_decay": _l("Time decay"),
 }
 DEFAULT_HALF_LIFE_DAYS = 7.0
 # Shares are stored to 6 decimals: fine enough for any report, short in JSON.
@@ -42,7 +43,7 @@ _UNITS = 1_000_000
 
 def model_label(model: str) -> str:
     """Return the name people see for an attribution model."""
-    return MODEL_LABELS.get(model, model.replace("_", " ").capitalize())
+    return str(MODEL_LABELS.get(model, model.replace("_", " ").capitalize()))
 
 
 def credit_shares(

@@ -15,6 +15,7 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.content.models import Campaign, Content
 from contentfeed.db import Id
 from contentfeed.errors import NotFound
+from contentfeed.i18n import _
 from contentfeed.leads.models import InboundEvent, Lead, LeadStatus, Touch
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 from contentfeed.text import Input
@@ -216,7 +217,7 @@ def get_lead(s: Session, viewer: User, lead_id: int) -> Lead:
         .options(selectinload(Lead.touches))
     ).first()
     if lead is None:
-        raise NotFound("No lead has this id.")
+        raise NotFound(_("No lead has this id."))
     return lead
 
 

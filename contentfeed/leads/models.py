@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship, validates
 
 from contentfeed.db import Base, str_enum, utcnow
+from contentfeed.i18n import _l
 
 
 class EventStatus(enum.StrEnum):
@@ -29,8 +30,18 @@ class LeadStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        """Return the name people see."""
-        return self.value.capitalize()
+        """Return the name people see, in the request's language."""
+        return str(LEAD_STATUS_LABELS[self])
+
+
+LEAD_STATUS_LABELS = {
+    LeadStatus.NEW: _l("New"),
+    LeadStatus.CLAIMED: _l("Claimed"),
+    LeadStatus.CONTACTED: _l("Contacted"),
+    LeadStatus.QUALIFIED: _l("Qualified"),
+    LeadStatus.DISQUALIFIED: _l("Disqualified"),
+    LeadStatus.CONVERTED: _l("Converted"),
+}
 
 
 # Open: someone is still working the lead (a returning person is added to it); closed: done.

@@ -20,6 +20,7 @@ from contentfeed.accounts.models import User
 from contentfeed.accounts.service import normalise_email
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
+from contentfeed.i18n import _, ngettext
 from contentfeed.leads.models import FORM_FIELDS, InboundEvent, Lead, Touch
 from contentfeed.text import Input
 
@@ -74,15 +75,21 @@ class ErasureReport:
     closed: int = 0  # open leads closed (they left their queue)
 
     def summary(self) -> str:
-        """Return the result in words: "3 leads erased, 3 raw events blanked"."""
-
-        def n(count: int, noun: str) -> str:
-            return f"{count} {noun}{'' if count == 1 else 's'}"
-
-        text = f"{n(self.leads, 'lead')} erased, {n(self.events, 'raw event')} blanked"
+        """Return the result in words, in the request's language: "3 leads erased, 3 raw events
+        blanked"."""
+        parts = [
+            ngettext("%(num)d lead erased", "%(num)d leads erased", self.leads),
+            ngettext("%(num)d raw event blanked", "%(num)d raw events blanked", self.events),
+        ]
         if self.closed:
-            text += f", {n(self.closed, 'open lead')} closed and taken out of the queue"
-        return text
+            parts.append(
+                ngettext(
+                    "%(num)d open lead closed and taken out of the queue",
+                    "%(num)d open leads closed and taken out of the queue",
+                    self.closed,
+                )
+            )
+        return ", ".join(parts)
 
 
 def _plain(value: Any) -> Any:
@@ -188,9 +195,9 @@ def export(s: Session, data: PersonQuery) -> Export:
     held = export_person(s, email)
     if held["leads"] or held["inbound_events"]:
         return Export(held, found=True, message="")
-    message = (
-        f"We hold no personal data about {_normalised(email)}: no lead and no raw delivery "
-        "names this address."
+    message = _(
+        "We hold no personal data about %(email)s: no lead and no raw delivery names this address.",
+        email=_normalised(email),
     )
     return Export(held, found=False, message=message)
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from contentfeed.config import LeadSettings
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, DomainError, NotFound
+from contentfeed.i18n import _
 from contentfeed.leads import attribution, intake, store
 from contentfeed.leads.listing import last_touch as last_touch
 from contentfeed.leads.models import FORM_FIELDS, EventStatus, InboundEvent
@@ -257,11 +258,11 @@ def reprocess_event(
     """Process one failed event again by hand (an admin's retry), whatever its attempts."""
     event = s.get(InboundEvent, event_id, with_for_update=True)
     if event is None:
-        raise NotFound("No inbound event has this id.")
+        raise NotFound(_("No inbound event has this id."))
     if event.status is EventStatus.PROCESSED:
-        raise Conflict("This event was processed already.")
+        raise Conflict(_("This event was processed already."))
     if not event.body:
-        raise Conflict("This event's raw body was purged; it cannot be processed again.")
+        raise Conflict(_("This event's raw body was purged; it cannot be processed again."))
     return process_safely(s, event, settings, now)
 
 

@@ -10,11 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import User
+from contentfeed.i18n import _, _l, ngettext
 from contentfeed.leads.listing import TouchContext, lead_events, show_lead
 from contentfeed.leads.models import CLOSED_STATUSES, EventStatus, InboundEvent, Lead
 
 # How a delivery reached us, by its event's source (gated:<content id>, token:<id>, webhook).
-CHANNELS = {"webhook": "signed webhook", "token": "API delivery", "gated": "form on a gated page"}
+CHANNELS = {
+    "webhook": _l("by signed webhook"),
+    "token": _l("by API delivery"),
+    "gated": _l("by form on a gated page"),
+}
 
 
 @dataclass(frozen=True)
@@ -58,16 +63,18 @@ LATE_DELIVERY = timedelta(minutes=5)
 def _channel(event: InboundEvent | None) -> str:
     if event is None:
         return ""
-    return CHANNELS.get(event.source.partition(":")[0], "delivery")
+    return str(CHANNELS.get(event.source.partition(":")[0], _("by delivery")))
 
 
 def _span(delta: timedelta) -> str:
+    """Say a span as the queue does ("12 min", "1 h 40", "3 days"), in the reader's language."""
     minutes = int(abs(delta.total_seconds()) // 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(num)s min", num=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60:02d}"
-    return f"{minutes // (24 * 60)} days"
+        return _("%(hours)s h %(minutes)s", hours=minutes // 60, minutes=str(minutes % 60).zfill(2))
+    days = minutes // (24 * 60)
+    return ngettext("%(num)s day", "%(num)s days", days)
 
 
 def lead_timeline(s: Session, lead: Lead, events: Iterable[InboundEvent] | None = None) -> Timeline:
@@ -84,23 +91,24 @@ def lead_timeline(s: Session, lead: Lead, events: Iterable[InboundEvent] | None 
     moments: list[Moment] = []
     sent_detail = ""
     if lead.submitted_at - received > LATE_DELIVERY:
-        sent_detail = "by the sender's clock, which is ahead of ours"
-    moments.append(Moment("submitted", "Form sent", lead.submitted_at, sent_detail))
+        sent_detail = _("by the sender's clock, which is ahead of ours")
+    moments.append(Moment("submitted", _("Form sent"), lead.submitted_at, sent_detail))
     how = _channel(first)
     if first is None:
-        reach = "the raw delivery is no longer kept"
+        parts = [_("the raw delivery is no longer kept")]
     else:
-        reach = f"by {how}"
+        parts = [how]
         if first.attempts > 1:
-            reach += f", processed after {first.attempts} attempts"
+            parts.append(_("processed after %(num)s attempts", num=first.attempts))
         elif first.status is EventStatus.FAILED:
-            reach += ", not processed yet"
+            parts.append(_("not processed yet"))
     if received - lead.submitted_at > LATE_DELIVERY:
-        reach += f", {_span(received - lead.submitted_at)} after the form was sent"
-    moments.append(Moment("received", "Reached us", received, reach))
+        late = _span(received - lead.submitted_at)
+        parts.append(_("%(span)s after the form was sent", span=late))
+    moments.append(Moment("received", _("Reached us"), received, ", ".join(parts)))
     for again in delivered[1:]:
         moments.append(
-            Moment("delivered_again", "Delivered again", again.received_at, f"by {_channel(again)}")
+            Moment("delivered_again", _("Delivered again"), again.received_at, _channel(again))
         )
     trace = lead.routing_trace or {}
     arrival = "new"
@@ -108,34 +116,37 @@ def lead_timeline(s: Session, lead: Lead, events: Iterable[InboundEvent] | None 
     if into is not None and lead.routed_at is not None:
         if is_resend(lead, into):
             arrival = "delivered_again"
-            label, detail = "Delivered again", f"the same form as lead #{into.id}; added to it"
+            label = _("Delivered again")
+            detail = _("the same form as lead #%(id)s; added to it", id=into.id)
         else:
             arrival = "came_back"
-            label = "Came back"
-            detail = f"the same person had an open lead; added to lead #{into.id}"
+            label = _("Came back")
+            detail = _("the same person had an open lead; added to lead #%(id)s", id=into.id)
         moments.append(Moment("merged", label, lead.routed_at, detail, into.id))
     elif lead.routed_at is not None:
         queue = (trace.get("queue") or {}).get("name", "")
-        moments.append(Moment("routed", "Routed", lead.routed_at, f"to {queue}" if queue else ""))
+        to = _("to %(queue)s", queue=queue) if queue else ""
+        moments.append(Moment("routed", _("Routed"), lead.routed_at, to))
     if lead.claimed_at is not None:
         picked = (trace.get("assignment") or {}).get("picked")
         by_routing = picked is not None and lead.claimed_at == lead.routed_at
         assignee = s.get(User, lead.assignee_id) if lead.assignee_id else None
         who = assignee.name if assignee else ""
         if by_routing:
-            moments.append(
-                Moment("assigned", "Assigned", lead.claimed_at, f"to {who}" if who else "")
-            )
+            to = _("to %(name)s", name=who) if who else ""
+            moments.append(Moment("assigned", _("Assigned"), lead.claimed_at, to))
         else:
-            moments.append(
-                Moment("claimed", "Claimed", lead.claimed_at, f"now with {who}" if who else "")
-            )
+            now_with = _("now with %(name)s", name=who) if who else ""
+            moments.append(Moment("claimed", _("Claimed"), lead.claimed_at, now_with))
     if lead.first_contact_at is not None:
         detail = ""
         if lead.due_at is not None:
             late = lead.first_contact_at - lead.due_at
-            detail = "within the SLA" if late <= timedelta(0) else f"{_span(late)} after the SLA"
-        moments.append(Moment("contacted", "First contact", lead.first_contact_at, detail))
+            if late <= timedelta(0):
+                detail = _("within the SLA")
+            else:
+                detail = _("%(span)s after the SLA", span=_span(late))
+        moments.append(Moment("contacted", _("First contact"), lead.first_contact_at, detail))
     returns = s.scalars(
         sa.select(Lead).where(Lead.merged_into_id == lead.id).order_by(Lead.submitted_at, Lead.id)
     ).all()
@@ -144,18 +155,24 @@ def lead_timeline(s: Session, lead: Lead, events: Iterable[InboundEvent] | None 
             moments.append(
                 Moment(
                     "delivered_again",
-                    "Delivered again",
+                    _("Delivered again"),
                     visit.created_at,
-                    "the same form a second time, not a new visit",
+                    _("the same form a second time, not a new visit"),
                     visit.id,
                 )
             )
         else:
             moments.append(
-                Moment("came_back", "Came back", visit.created_at, "sent the form again", visit.id)
+                Moment(
+                    "came_back",
+                    _("Came back"),
+                    visit.created_at,
+                    _("sent the form again"),
+                    visit.id,
+                )
             )
     if lead.closed_at is not None and lead.status in CLOSED_STATUSES:
-        moments.append(Moment("closed", lead.status.label, lead.closed_at, "closed"))
+        moments.append(Moment("closed", lead.status.label, lead.closed_at, _("closed")))
     # The form's own time comes first whatever the sender's clock says; ours follow in order.
     head, tail = moments[:1], sorted(moments[1:], key=lambda m: m.at)
     return Timeline(

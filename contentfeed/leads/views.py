@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from contentfeed import config, db
+from contentfeed import config, db, i18n
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.errors import Conflict, DomainError, Invalid
@@ -35,14 +35,15 @@ LIBRARY_READERS = (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)
 ATTRIBUTION_FILTERS = {"attributed": True, "unattributed": False}
 FOUND_IN_LABELS = {
     "utm_content": "utm_content",
-    "ref": "ref field",
-    "landing_url": "landing page URL",
-    "cookie": "link cookie",
-    "earlier": "an earlier lead of this person",
-    "returned": "a later visit of this person",
+    "ref": _l("ref field"),
+    "landing_url": _l("landing page URL"),
+    "cookie": _l("link cookie"),
+    "earlier": _l("an earlier lead of this person"),
+    "returned": _l("a later visit of this person"),
 }
-# What became of the seller's suggestion behind a touch, as the pages say it.
-POST_STATES = {"posted": "shared", "suggested": "suggested, not marked posted", "": ""}
+# What became of the seller's suggestion behind a touch, as the pages say it ("shared" is a
+# key the page words itself, with the time).
+POST_STATES = {"posted": "shared", "suggested": _l("suggested, not marked posted"), "": ""}
 
 
 class SecretForm(Form):
@@ -94,12 +95,12 @@ def _touch_rows(touches: list[Touch], context: listing.TouchContext) -> list[Tou
         rows.append(
             TouchRow(
                 touch=touch,
-                seller=seller.name if seller else "A former seller",
+                seller=seller.name if seller else _("A former seller"),
                 content_id=content.id if content else None,
-                content_title=content.title if content else "Removed content",
+                content_title=content.title if content else _("Removed content"),
                 campaign=campaign.name if campaign else "",
-                found_in=FOUND_IN_LABELS.get(touch.found_in, touch.found_in),
-                posted=POST_STATES[post],
+                found_in=str(FOUND_IN_LABELS.get(touch.found_in, touch.found_in)),
+                posted=str(POST_STATES[post]),
                 posted_at=posted_at,
             )
         )
@@ -107,8 +108,9 @@ def _touch_rows(touches: list[Touch], context: listing.TouchContext) -> list[Tou
 
 
 def _percent(share: float) -> str:
-    text = f"{share * 100:.1f}".removesuffix(".0")
-    return f"{text} %"
+    """A share as the page shows it: one decimal when it has one ("33.3 %", "33,3 %")."""
+    places = 0 if round(share * 100, 1) == round(share * 100) else 1
+    return i18n.decimal_text(share * 100, places) + " %"
 
 
 def _credit_rows(touches: list[Touch], context: listing.TouchContext) -> list[CreditRow]:
@@ -122,7 +124,7 @@ def _credit_rows(touches: list[Touch], context: listing.TouchContext) -> list[Cr
         seller = context.sellers.get(seller_id or 0)
         rows.append(
             CreditRow(
-                seller=seller.name if seller else "A former seller",
+                seller=seller.name if seller else _("A former seller"),
                 percentages=[
                     _percent(summary[model].get(seller_id, 0.0)) for model in attribution.MODELS
                 ],
@@ -149,9 +151,9 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 def _scalar(value: Any) -> str:
     if value is True:
-        return "yes"
+        return _("yes")
     if value is False:
-        return "no"
+        return _("no")
     if value is None:
         return "—"
     return str(value)
@@ -188,7 +190,7 @@ def index() -> str:
             limit=per_page,
         )
     except ValidationError:
-        raise Invalid("The search needs attention.", {"q": "no control characters"}) from None
+        raise Invalid(_("The search needs attention."), {"q": _("no control characters")}) from None
     result = listing.list_leads(db.session(), access.signed_in_user(), query)
     rows = [(lead, _touch_rows(lead.touches, result.context)) for lead in result.items]
     return render_template(

@@ -3,38 +3,54 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
+from contentfeed.i18n import _, _l, ngettext
 from contentfeed.leads.models import Lead, LeadStatus
 from contentfeed.routing import domains, lead_history, work
 from contentfeed.routing.models import LeadActivity, Queue
 
 WORKERS = (Role.REP, Role.ADMIN)
 # The status buttons a lead page offers, by the lead's status: (target status, label).
-ACTIONS: dict[LeadStatus, list[tuple[LeadStatus, str]]] = {
+ACTIONS: dict[LeadStatus, list[tuple[LeadStatus, Any]]] = {
     LeadStatus.NEW: [],
-    LeadStatus.CLAIMED: [(LeadStatus.CONTACTED, "Mark contacted")],
-    LeadStatus.CONTACTED: [(LeadStatus.QUALIFIED, "Qualify")],
-    LeadStatus.QUALIFIED: [(LeadStatus.CONVERTED, "Mark converted")],
+    LeadStatus.CLAIMED: [(LeadStatus.CONTACTED, _l("Mark contacted"))],
+    LeadStatus.CONTACTED: [(LeadStatus.QUALIFIED, _l("Qualify"))],
+    LeadStatus.QUALIFIED: [(LeadStatus.CONVERTED, _l("Mark converted"))],
     LeadStatus.DISQUALIFIED: [],
     LeadStatus.CONVERTED: [],
 }
 
 
+def span_text(delta: timedelta) -> str:
+    """Say a span the way a rep reads a clock, in the request's language ("12 min",
+    "1 h 40", "3 days"; "12 Min.", "1 Std. 40", "3 Tage")."""
+    minutes = int(abs(delta.total_seconds()) // 60)
+    if minutes >= 48 * 60:
+        days = minutes // (24 * 60)
+        return ngettext("%(num)s day", "%(num)s days", days)
+    if minutes >= 60:
+        return _("%(hours)s h %(minutes)s", hours=minutes // 60, minutes=str(minutes % 60).zfill(2))
+    return _("%(num)s min", num=minutes)
+
+
 def due_text(lead: Lead, now: datetime) -> str:
-    """Say how long is left on a lead's SLA, or how overdue it is ("12 min", "1 h 40")."""
+    """Say how long is left on a lead's SLA, or how overdue it is ("in 12 min", "1 h 40
+    overdue")."""
     if lead.due_at is None:
         return "—"
-    seconds = (lead.due_at - now).total_seconds()
-    minutes = int(abs(seconds) // 60)
-    span = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d}"
-    if minutes >= 48 * 60:
-        span = f"{minutes // (24 * 60)} days"
-    return f"{span} overdue" if seconds < 0 else f"in {span}"
+    left = lead.due_at - now
+    span = span_text(left)
+    return (
+        _("%(span)s overdue", span=span)
+        if left.total_seconds() < 0
+        else _("in %(span)s", span=span)
+    )
 
 
 @dataclass(frozen=True)
@@ -52,9 +68,9 @@ def due_cell(lead: Lead, now: datetime) -> DueCell:
     "met" once first contact came in time, "missed by 20 min" when it came late."""
     if lead.first_contact_at is not None:
         if lead.due_at is None or lead.first_contact_at <= lead.due_at:
-            return DueCell("met", met=True, due_at=lead.due_at)
-        late = due_text(lead, lead.first_contact_at).removesuffix(" overdue")
-        return DueCell(f"missed by {late}", due_at=lead.due_at)
+            return DueCell(_("met"), met=True, due_at=lead.due_at)
+        late = span_text(lead.first_contact_at - lead.due_at)
+        return DueCell(_("missed by %(span)s", span=late), due_at=lead.due_at)
     if lead.due_at is None:
         return DueCell("—")
     return DueCell(due_text(lead, now), overdue=work.is_overdue(lead, now), due_at=lead.due_at)
@@ -77,13 +93,13 @@ def _current(lead: Lead, assignee: User | None, history: list[LeadActivity]) -> 
     handed = [e for e in history if e.kind == "reassigned" and e.detail.get("to") == assignee.id]
     picked = (lead.routing_trace.get("assignment") or {}).get("picked")
     if handed and handed[-1].actor is not None:
-        how = f"handed over by {handed[-1].actor.name}"
+        how = _("handed over by %(name)s", name=handed[-1].actor.name)
     elif handed:
-        how = "handed over"
+        how = _("handed over")
     elif picked == assignee.id and lead.claimed_at == lead.routed_at:
-        how = "assigned by routing"
+        how = _("assigned by routing")
     else:
-        how = "claimed it"
+        how = _("claimed it")
     return {"user_id": assignee.id, "name": assignee.name, "how": how}
 
 
@@ -107,6 +123,7 @@ def work_panel(s: Session, lead: Lead, viewer: User) -> dict[str, object]:
         "can_disqualify": can_work and LeadStatus.DISQUALIFIED in work.TRANSITIONS[lead.status],
         "reps": reps,
         "history": history,
+        "history_texts": {entry.id: lead_history.describe(s, entry) for entry in history},
         "current": _current(lead, assignee, history),
         "merged_into": merged_into,
         "overdue": work.is_overdue(lead, utcnow()),

@@ -281,7 +281,13 @@ def route_lead(
     text = f"Routed to {queue.name}: {reason}."
     if member is not None:
         text += f" Assigned to {member.user.name}."
-    record(s, lead, "routed", text, detail={"queue_id": queue.id}, now=now)
+    # The facts the line names, so each reader gets it in their language (lead_history.describe)
+    facts_named = {
+        "queue": queue.name,
+        "rule": rule.name if rule is not None else "",
+        "assignee": member.user.name if member is not None else "",
+    }
+    record(s, lead, "routed", text, detail={"queue_id": queue.id, **facts_named}, now=now)
     enqueue(s, lead, "lead.routed", now)
     tell_seller(s, lead, facts, now)
     return True
@@ -332,7 +338,11 @@ def fold_into(s: Session, lead: Lead, earlier: Lead, now: datetime) -> None:
         earlier,
         "came_back",
         f"{lead.full_name} came back{where} (form sent {lead.submitted_at:%Y-%m-%d %H:%M} UTC).",
-        detail={"lead_id": lead.id, "touches_added": len(added)},
+        detail={
+            "lead_id": lead.id,
+            "touches_added": len(added),
+            "via": added[-1].code if added else "",
+        },
         now=now,
     )
     record(

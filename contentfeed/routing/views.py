@@ -13,6 +13,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.db import MAX_ID, utcnow
 from contentfeed.errors import DomainError, Invalid
+from contentfeed.i18n import _
 from contentfeed.routing import people, work
 from contentfeed.routing.panel import company_text, due_cell, due_text
 from contentfeed.routing.work import LeadStatus
@@ -47,11 +48,15 @@ def claim_next(queue_id: int) -> Response:
     s = db.session()
     lead = work.claim_next(s, current_user, queue_id)
     if lead is None:
-        flash("Nothing is waiting in this queue right now.", "info")
+        flash(_("Nothing is waiting in this queue right now."), "info")
         return redirect(url_for("routing.queue"))
-    due = due_text(lead, utcnow())
-    when = f"The SLA is {due}" if due.endswith("overdue") else f"The SLA runs out {due}"
-    flash(f"You have {lead.full_name}. {when}.", "success")
+    now = utcnow()
+    due = due_text(lead, now)
+    if lead.due_at is not None and lead.due_at < now:
+        flash(_("You have %(name)s. The SLA is %(due)s.", name=lead.full_name, due=due), "success")
+    else:
+        message = _("You have %(name)s. The SLA runs out %(due)s.", name=lead.full_name, due=due)
+        flash(message, "success")
     return redirect(url_for("leads.detail", lead_id=lead.id))
 
 
@@ -83,7 +88,7 @@ def lead_claim(lead_id: int) -> Response:
 
     def claim() -> str:
         work.claim(db.session(), current_user, lead_id)
-        return "The lead is yours."
+        return _("The lead is yours.")
 
     return _act(lead_id, claim)
 
@@ -95,7 +100,7 @@ def lead_release(lead_id: int) -> Response:
 
     def release() -> str:
         work.release(db.session(), current_user, lead_id)
-        return "Released back to the queue."
+        return _("Released back to the queue.")
 
     return _act(lead_id, release)
 
@@ -109,7 +114,7 @@ def lead_status(lead_id: int) -> Response:
         try:
             status = LeadStatus(request.form.get("status", ""))
         except ValueError:
-            raise Invalid("Pick a status.", {"status": "unknown status"}) from None
+            raise Invalid(_("Pick a status."), {"status": _("unknown status")}) from None
         lead = work.set_status(
             db.session(),
             current_user,
@@ -118,7 +123,7 @@ def lead_status(lead_id: int) -> Response:
             note=request.form.get("note", ""),
             reason=request.form.get("reason", ""),
         )
-        return f"Marked {lead.status.label.lower()}."
+        return _("Marked %(status)s.", status=lead.status.label.lower())
 
     return _act(lead_id, move)
 
@@ -131,12 +136,12 @@ def lead_reassign(lead_id: int) -> Response:
     def hand_over() -> str:
         to = request.form.get("user_id", type=int)
         if to is None or not 1 <= to <= MAX_ID:
-            raise Invalid("Pick the rep to hand it to.", {"user_id": "required"})
+            raise Invalid(_("Pick the rep to hand it to."), {"user_id": _("required")})
         s = db.session()
         lead = work.reassign(s, current_user, lead_id, to)
         names = people.user_names(s, [lead.assignee_id] if lead.assignee_id else [])
         name = names.get(lead.assignee_id) if lead.assignee_id else None
-        return f"Handed to {name}." if name else "Handed over."
+        return _("Handed to %(name)s.", name=name) if name else _("Handed over.")
 
     return _act(lead_id, hand_over)
 
@@ -148,6 +153,6 @@ def lead_note(lead_id: int) -> Response:
 
     def note() -> str:
         work.add_note(db.session(), current_user, lead_id, request.form.get("text", ""))
-        return "Note added."
+        return _("Note added.")
 
     return _act(lead_id, note)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
+from contentfeed.i18n import _
 from contentfeed.leads.models import CLOSED_STATUSES
 
 # Routing's pages and API handlers name leads and their statuses through this module, the
@@ -64,7 +65,7 @@ def my_queue(s: Session, user: User, queue_id: int) -> Queue:
     """Return one of the user's queues (admins: any), or raise NotFound."""
     queue = get_queue(s, queue_id)
     if user.role != Role.ADMIN and not any(m.user_id == user.id for m in queue.members):
-        raise NotFound("You are not a member of a queue with this id.")
+        raise NotFound(_("You are not a member of a queue with this id."))
     return queue
 
 
@@ -88,20 +89,20 @@ def history_of(s: Session, user: User, lead_id: int) -> list[LeadActivity]:
     """Return the history of a lead of the user's queues (merged leads too), oldest first."""
     lead = s.get(Lead, lead_id)
     if lead is None or not can_work(user, {q.id for q in queues_of(s, user)}, lead):
-        raise NotFound("No lead in your queues has this id.")
+        raise NotFound(_("No lead in your queues has this id."))
     return history(s, lead.id)
 
 
 def _workable(s: Session, user: User, lead_id: int, *, lock: bool = True) -> Lead:
     lead = s.get(Lead, lead_id, with_for_update=lock)
     if lead is None or lead.merged_into_id is not None:
-        raise NotFound("No open lead has this id.")
+        raise NotFound(_("No open lead has this id."))
     if not can_work(user, {q.id for q in queues_of(s, user)}, lead):
-        raise NotFound("No lead in your queues has this id.")
+        raise NotFound(_("No lead in your queues has this id."))
     if lead.erased_at is not None:
         # Erasure closed it; nobody works (or writes notes about) a person who asked to be
         # forgotten. Every action on a lead comes through here, for the page and the API.
-        raise Conflict("This person's data was erased: the lead is closed and can't be worked.")
+        raise Conflict(_("This person's data was erased: the lead is closed and can't be worked."))
     return lead
 
 
@@ -184,7 +185,7 @@ def claim(s: Session, user: User, lead_id: int, now: datetime | None = None) -> 
     now = now or utcnow()
     lead = _workable(s, user, lead_id)
     if lead.status is not LeadStatus.NEW or lead.assignee_id is not None:
-        raise Conflict("Someone has this lead already.")
+        raise Conflict(_("Someone has this lead already."))
     _take(s, lead, user, now)
     return lead
 
@@ -194,9 +195,9 @@ def release(s: Session, user: User, lead_id: int, now: datetime | None = None) -
     now = now or utcnow()
     lead = _workable(s, user, lead_id)
     if lead.status is not LeadStatus.CLAIMED:
-        raise Conflict("Only a claimed lead not yet contacted can be released.")
+        raise Conflict(_("Only a claimed lead not yet contacted can be released."))
     if lead.assignee_id != user.id and user.role != Role.ADMIN:
-        raise Forbidden("Only the rep who claimed it (or an admin) can release this lead.")
+        raise Forbidden(_("Only the rep who claimed it (or an admin) can release this lead."))
     lead.status, lead.assignee_id, lead.claimed_at = LeadStatus.NEW, None, None
     lead.claim_due_at = None
     record(s, lead, "released", f"Released back to the queue by {user.name}.", actor=user, now=now)
@@ -212,10 +213,10 @@ def reassign(
     now = now or utcnow()
     lead = _workable(s, user, lead_id)
     if not lead.is_open:
-        raise Conflict("This lead is closed.")
+        raise Conflict(_("This lead is closed."))
     target = s.get(User, to_user_id)
     if target is None or not target.is_active or target.role not in (Role.REP, Role.ADMIN):
-        raise Invalid("Pick an active rep.", {"user_id": "not an active rep"})
+        raise Invalid(_("Pick an active rep."), {"user_id": _("not an active rep")})
     if lead.assignee_id == target.id:
         return lead  # nothing changes: no history line, no CRM message
     lead.assignee_id = target.id
@@ -258,13 +259,31 @@ def set_status(
     now = now or utcnow()
     lead = _workable(s, user, lead_id)
     if status not in TRANSITIONS[lead.status]:
-        allowed = sorted(t.value for t in TRANSITIONS[lead.status])
+        allowed = sorted(TRANSITIONS[lead.status], key=lambda t: t.value)
+        now_, to = lead.status.label.lower(), status.label.lower()
         if not allowed:
-            raise Conflict(f"A {lead.status.value} lead is closed; it can't become {status.value}.")
-        choices = " or ".join(allowed)  # at most two ways on from any status
-        raise Conflict(f"A {lead.status.value} lead can move to {choices}, not to {status.value}.")
+            raise Conflict(_("A %(now)s lead is closed; it can't become %(to)s.", now=now_, to=to))
+        if len(allowed) == 1:
+            raise Conflict(
+                _(
+                    "A %(now)s lead can move to %(next)s, not to %(to)s.",
+                    now=now_,
+                    next=allowed[0].label.lower(),
+                    to=to,
+                )
+            )
+        # at most two ways on from any status
+        raise Conflict(
+            _(
+                "A %(now)s lead can move to %(one)s or %(other)s, not to %(to)s.",
+                now=now_,
+                one=allowed[0].label.lower(),
+                other=allowed[1].label.lower(),
+                to=to,
+            )
+        )
     if status is LeadStatus.DISQUALIFIED and not reason.strip():
-        raise Invalid("Say why the lead is disqualified.", {"reason": "required"})
+        raise Invalid(_("Say why the lead is disqualified."), {"reason": _("required")})
     if status is LeadStatus.CLAIMED:
         _take(s, lead, user, now)
         return lead
@@ -278,7 +297,7 @@ def set_status(
         lead.closed_at = now
     if status is LeadStatus.DISQUALIFIED:
         lead.disqualify_reason = reason.strip()[:2000]
-    text = f"{status.label} by {user.name}."
+    text = f"{status.value.capitalize()} by {user.name}."  # stored in English: see describe
     if reason.strip():
         text += f" Reason: {reason.strip()}"
     record(s, lead, "status", text, actor=user, detail={"status": status.value}, now=now)
@@ -296,7 +315,7 @@ def add_note(
 ) -> LeadActivity:
     """Add a rep's note to a lead."""
     if not checked_text("text", text, multiline=True).strip():
-        raise Invalid("Write something first.", {"text": "required"})
+        raise Invalid(_("Write something first."), {"text": _("required")})
     lead = _workable(s, user, lead_id, lock=False)
     entry = record(s, lead, "note", text.strip()[:5000], actor=user, now=now)
     s.flush()
@@ -480,7 +499,11 @@ def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
         who = rep.name if rep else "the rep"
         window = f"{queue.claim_minutes} minutes of claiming" if queue else "the claim window"
         text = f"Returned to the queue: {who} did not contact them within {window}."
-        record(s, lead, "returned", text, now=now)
+        facts = {
+            "rep": rep.name if rep else "",
+            "claim_minutes": queue.claim_minutes if queue else 0,
+        }
+        record(s, lead, "returned", text, detail=facts, now=now)
         enqueue(s, lead, "lead.status_changed", now)
         tell_queue_lead(s, lead, text, now)
     overdue = s.scalars(
