@@ -15,7 +15,7 @@ from contentfeed.content.models import Content, ContentStatus
 from contentfeed.content.visibility import AUTHORS, STAFF
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
-from contentfeed.i18n import _, _l
+from contentfeed.i18n import _, _l, current_locale
 from contentfeed.text import checked_text
 
 
@@ -69,6 +69,20 @@ _NOT_ALLOWED = {
 }
 
 
+# Why a step can't be taken from the item's status ("Can't approve an item that is draft.").
+_WRONG_STATUS = {
+    "submit": _l("Can't send for approval an item that is %(status)s."),
+    "approve": _l("Can't approve an item that is %(status)s."),
+    "send_back": _l("Can't send back to draft an item that is %(status)s."),
+    "archive": _l("Can't archive an item that is %(status)s."),
+}
+
+
+def _status_in_sentence(status: ContentStatus) -> str:
+    """A status label inside a sentence: lower case in English, as written in German."""
+    return status.label.lower() if current_locale() == "en" else status.label
+
+
 def available_transitions(user: User, content: Content) -> list[tuple[str, Transition]]:
     """Return the workflow actions this user can take on this item now."""
     result = []
@@ -93,13 +107,7 @@ def transition(
     if actor.role is Role.CONTRIBUTOR and content.created_by_id != actor.id:
         raise Forbidden(_("Contributors can send only their own items for approval."))
     if content.status not in step.sources:
-        raise Conflict(
-            _(
-                "“%(action)s” isn't possible while the item's status is “%(status)s”.",
-                action=step.label,
-                status=content.status.label,
-            )
-        )
+        raise Conflict(str(_WRONG_STATUS[action]) % {"status": _status_in_sentence(content.status)})
     comment = checked_text("comment", comment, multiline=True).strip()
     if step.needs_comment and not comment:
         message = _("Say what needs to change.")

@@ -38,10 +38,11 @@ EXPORT_BATCH = 500
 
 # The columns' German names. The template a German-speaking author downloads is headed with
 # the first; an upload may name a column by any of them (case, spaces and punctuation don't
-# count), as well as by its English key.
+# count), as well as by its English key. ("Link" is not one: a file with "name, link" columns
+# is refused for lacking title and url, not half read.)
 GERMAN_HEADERS: dict[str, tuple[str, ...]] = {
     "title": ("Titel", "Überschrift"),
-    "url": ("Link", "Webadresse", "Adresse"),
+    "url": ("URL", "Webadresse", "Adresse", "Internetadresse"),
     "summary": ("Beschreibung", "Zusammenfassung"),
     "image_url": ("Bild-URL", "Bild", "Bildadresse"),
     "kind": ("Art", "Typ", "Inhaltsart"),
