@@ -140,6 +140,22 @@ def status_of(content: Content, now: datetime) -> tuple[str, str]:
     return content.status.label, kind
 
 
+# The parts of a suggestion's score (suggestions/engine.py), as the item page names them.
+_SCORE_PARTS = {
+    "priority": _l("priority"),
+    "freshness": _l("freshness"),
+    "performance": _l("performance"),
+    "topics": _l("topics"),
+    "team_spread": _l("team spread"),
+}
+
+
+def score_part_label(name: str) -> str:
+    """Name a part of a suggestion's score ("team_spread" -> "team spread")."""
+    label = _SCORE_PARTS.get(name)
+    return str(label) if label is not None else name.replace("_", " ")
+
+
 def domain_of(url: str) -> str:
     """Return the host of a web address without 'www.', as LinkedIn's link cards show it."""
     return (urlsplit(url).hostname or "").removeprefix("www.")
@@ -151,6 +167,7 @@ def _library_helpers() -> dict[str, Any]:
         "window_text": window_text,
         "status_of": status_of,
         "state_of": state_of,
+        "score_part_label": score_part_label,
         "domain_of": domain_of,
         "priority_label": lambda n: PRIORITY_LABELS.get(n, str(n)),
         "language_name": lambda code: LANGUAGES.get(code, code),
