@@ -137,7 +137,16 @@ def _compiled_matches(locale: str) -> bool:
     with mo_path(locale).open("rb") as fileobj:
         shipped = read_mo(fileobj)
     expected = read_mo(io.BytesIO(compiled(locale)))
-    return {m.id: m.string for m in shipped if m.id} == {m.id: m.string for m in expected if m.id}
+    return _entries(shipped) == _entries(expected)
+
+
+def _entries(catalog: Catalog) -> dict[object, object]:
+    # read_mo gives a plural's id and strings as lists: made tuples, they can be compared
+    return {_hashable(m.id): _hashable(m.string) for m in catalog if m.id}
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def gaps() -> list[Gap]:
