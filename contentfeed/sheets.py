@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from flask import Response
 
 from contentfeed.errors import Invalid
+from contentfeed.i18n import _
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -59,7 +60,8 @@ class UploadText:
 def read_text(data: bytes, *, kinds: str = "CSV", empty_hint: str = "") -> UploadText:
     """Return an upload's text in whichever encoding it was saved (UTF-8, UTF-16 with a
     byte-order mark, else Windows-1252), refusing empty files, spreadsheet workbooks and
-    binary files. ``kinds`` names what may be uploaded ("CSV", "CSV or JSON")."""
+    binary files. ``kinds`` names what may be uploaded ("CSV", "CSV or JSON"), and it and
+    ``empty_hint`` are in the language being spoken, like the refusals."""
     _refuse_empty_or_workbook(data, empty_hint)
     if data.startswith(UTF16_BOMS):
         try:
@@ -67,7 +69,7 @@ def read_text(data: bytes, *, kinds: str = "CSV", empty_hint: str = "") -> Uploa
         except UnicodeDecodeError:
             raise _not_text() from None
         if not text.strip(" \t\r\n"):
-            raise refuse_file(f"The file is empty. {empty_hint}".strip())
+            raise _empty(empty_hint)
         encoding = "utf-16"
     else:
         try:
@@ -80,24 +82,36 @@ def read_text(data: bytes, *, kinds: str = "CSV", empty_hint: str = "") -> Uploa
             if _NOT_TEXT.search(text):
                 raise _not_text() from None
     if "\x00" in text:
-        raise refuse_file(f"This isn't a {kinds} file. Upload a file like the template.")
+        raise refuse_file(
+            _("This isn't a %(kinds)s file. Upload a file like the template.", kinds=kinds)
+        )
     return UploadText(text, encoding)
+
+
+def _empty(empty_hint: str) -> Invalid:
+    if empty_hint:
+        return refuse_file(_("The file is empty. %(hint)s", hint=empty_hint))
+    return refuse_file(_("The file is empty."))
 
 
 def _refuse_empty_or_workbook(data: bytes, empty_hint: str) -> None:
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise refuse_file(f"The file is empty. {empty_hint}".strip())
+        raise _empty(empty_hint)
     if data.startswith(WORKBOOK_SIGNATURES):
         raise refuse_file(
-            "This is a spreadsheet workbook, not a CSV file. In your spreadsheet choose "
-            "Save as (or Download) with the format “CSV UTF-8”, then upload that file."
+            _(
+                "This is a spreadsheet workbook, not a CSV file. In your spreadsheet choose "
+                "Save as (or Download) with the format “CSV UTF-8”, then upload that file."
+            )
         )
 
 
 def _not_text() -> Invalid:
     return refuse_file(
-        "The file isn't UTF-8 or Windows-1252 text, so names with accents would be garbled. "
-        "Save it as “CSV UTF-8” and upload it again."
+        _(
+            "The file isn't UTF-8 or Windows-1252 text, so names with accents would be "
+            "garbled. Save it as “CSV UTF-8” and upload it again."
+        )
     )
 
 
@@ -124,7 +138,11 @@ def read_csv(text: str) -> list[list[str]]:
         return list(reader)
     except csv.Error as exc:
         raise refuse_file(
-            f"The file couldn't be read as CSV (line {reader.line_num}: {exc})."
+            _(
+                "The file couldn't be read as CSV (line %(line)s: %(problem)s).",
+                line=reader.line_num,
+                problem=exc,
+            )
         ) from None
 
 
@@ -177,7 +195,7 @@ class Sheet:
     @property
     def found(self) -> str:
         """Name the columns found, for a message about the ones missing."""
-        return ", ".join(key for key in self.keys if key) or "nothing"
+        return ", ".join(key for key in self.keys if key) or _("nothing")
 
     def unknown(self, known: Collection[str]) -> list[Column]:
         """Return the columns an import leaves out (unnamed ones included)."""
@@ -194,12 +212,17 @@ def read_sheet(
     while first < len(records) and not any(cell.strip() for cell in records[first]):
         first += 1
     if first == len(records):
-        raise refuse_file(f"The file is empty. {empty_hint}".strip())
+        raise _empty(empty_hint)
     columns = [Column(name.strip(), column_key(name, aliases)) for name in records[first]]
     keys = [column.key for column in columns]
     repeated = sorted({k for k in keys if k and keys.count(k) > 1})
     if repeated:
-        raise refuse_file(f"The column {repeated[0]} appears more than once in the first line.")
+        raise refuse_file(
+            _(
+                "The column %(column)s appears more than once in the first line.",
+                column=repeated[0],
+            )
+        )
     rows = []
     for number, record in enumerate(records[first + 1 :], start=first + 2):
         if not any(cell.strip() for cell in record):
@@ -323,7 +346,9 @@ class RowReport:
     @property
     def text(self) -> str:
         """Say it in words: 'row 7: url — missing'."""
-        return f"row {self.number}: {self.message}" if self.message else f"row {self.number}"
+        if self.message:
+            return _("row %(n)s: %(message)s", n=self.number, message=self.message)
+        return _("row %(n)s", n=self.number)
 
 
 def report_rows(

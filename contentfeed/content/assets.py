@@ -16,6 +16,7 @@ from werkzeug.utils import secure_filename
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Asset, Content
 from contentfeed.errors import Invalid, NotFound
+from contentfeed.i18n import _, _l
 
 # extension -> MIME type, for the kinds of file marketing shares.
 ALLOWED_TYPES = {
@@ -33,9 +34,12 @@ IMAGE_EXTENSIONS = {"png", "jpg", "gif", "webp"}
 _CHUNK = 1 << 16
 
 
+ALLOWED_TEXT = _l("PDF, PNG, JPEG, GIF, WebP, PowerPoint (PPTX), Word (DOCX), Excel (XLSX) or MP4")
+
+
 def describe_allowed() -> str:
-    """Name the accepted file kinds for people."""
-    return "PDF, PNG, JPEG, GIF, WebP, PowerPoint (PPTX), Word (DOCX), Excel (XLSX) or MP4"
+    """Name the accepted file kinds for people, in the language being spoken."""
+    return str(ALLOWED_TEXT)
 
 
 def store_upload(
@@ -59,23 +63,31 @@ def store_upload(
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
+                    mb = f"{max_bytes / 1_000_000:.0f}"
                     raise Invalid(
-                        f"The file is larger than {max_bytes / 1_000_000:.0f} MB.",
-                        {"file": f"Larger than {max_bytes / 1_000_000:.0f} MB."},
+                        _("The file is larger than %(mb)s MB.", mb=mb),
+                        {"file": _("Larger than %(mb)s MB.", mb=mb)},
                     )
                 if len(head) < 8192:
                     head += chunk[: 8192 - len(head)]
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
-            raise Invalid("The file is empty.", {"file": "The file is empty."})
+            raise Invalid(_("The file is empty."), {"file": _("The file is empty.")})
         kind = filetype.guess(head) if len(head) < size else filetype.guess(partial.read_bytes())
         extension = kind.extension if kind else ""
         if extension not in ALLOWED_TYPES:
-            found = (
-                f"looks like {kind.mime}" if kind else "isn't a recognised document, image or video"
-            )
-            message = f"This file {found}; upload a {describe_allowed()}."
+            if kind:
+                message = _(
+                    "This file looks like %(mime)s; upload a %(kinds)s.",
+                    mime=kind.mime,
+                    kinds=describe_allowed(),
+                )
+            else:
+                message = _(
+                    "This file isn't a recognised document, image or video; upload a %(kinds)s.",
+                    kinds=describe_allowed(),
+                )
             raise Invalid(message, {"file": message})
         target = folder / f"{public_id}.{extension}"
         partial.rename(target)
@@ -102,7 +114,7 @@ def find_asset(s: Session, public_id: str, filename: str) -> Asset:
     """Return the uploaded file at this public address, or raise NotFound."""
     asset = s.scalar(sa.select(Asset).where(Asset.public_id == public_id))
     if asset is None or asset.filename != filename:
-        raise NotFound("This file is no longer available.")
+        raise NotFound(_("This file is no longer available."))
     return asset
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from contentfeed.content.models import Campaign, Content
 from contentfeed.errors import Conflict, Invalid, NotFound
+from contentfeed.i18n import _, number_text
 from contentfeed.text import checked_text, name_key
 
 
@@ -38,7 +39,7 @@ def get_campaign(s: Session, campaign_id: int) -> Campaign:
     """Return one campaign or raise NotFound."""
     campaign = s.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound("No such campaign.")
+        raise NotFound(_("No such campaign."))
     return campaign
 
 
@@ -69,18 +70,24 @@ def save_campaign(
     name = checked_text("name", name).strip()
     checked_text("description", description, multiline=True)
     if len(description) > DESCRIPTION_MAX:
-        message = f"At most {DESCRIPTION_MAX:,} characters (this one has {len(description):,})."
-        raise Invalid("The description is too long.", {"description": message})
+        message = _(
+            "At most %(max)s characters (this one has %(n)s).",
+            max=number_text(DESCRIPTION_MAX),
+            n=number_text(len(description)),
+        )
+        raise Invalid(_("The description is too long."), {"description": message})
     if not name:
-        raise Invalid("A campaign name is required.", {"name": "A campaign name is required."})
+        message = _("A campaign name is required.")
+        raise Invalid(message, {"name": message})
     if starts_at and ends_at and ends_at <= starts_at:
         raise Invalid(
-            "The campaign must end after it starts.", {"ends_at": "Must be after the start."}
+            _("The campaign must end after it starts."), {"ends_at": _("Must be after the start.")}
         )
     clash = find_campaign(s, name)
     if clash is not None and clash is not campaign:
         raise Conflict(
-            f"A campaign called {clash.name} already exists.", {"name": "already in use"}
+            _("A campaign called %(name)s already exists.", name=clash.name),
+            {"name": _("already in use")},
         )
     if campaign is None:
         campaign = Campaign(name=name, slug=slugify(name))

@@ -14,19 +14,20 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from contentfeed.accounts.forms import LANGUAGES
-from contentfeed.content.assets import describe_allowed
-from contentfeed.content.models import ContentKind
+from contentfeed.content.assets import ALLOWED_TEXT
+from contentfeed.content.models import KIND_LABELS, ContentKind
 from contentfeed.forms import Form, MultiCheckboxField, options
+from contentfeed.i18n import _l
 from contentfeed.ui import viewer_zone
 
 # What a browser's datetime-local input sends (seconds only when the page asked for them).
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 PRIORITIES = [
-    (5, "5 · highest"),
-    (4, "4 · high"),
-    (3, "3 · normal"),
-    (2, "2 · low"),
-    (1, "1 · lowest"),
+    (5, _l("5 · highest")),
+    (4, _l("4 · high")),
+    (3, _l("3 · normal")),
+    (2, _l("2 · low")),
+    (1, _l("1 · lowest")),
 ]
 
 
@@ -42,50 +43,54 @@ class ContentForm(Form):
     """A library item. Field names match ``service.ContentData`` so its errors land beside them."""
 
     url = URLField(
-        "Web address",
+        _l("Web address"),
         validators=[Optional(), Length(max=2000)],
-        description="The page sellers' links lead to. Title, summary and image fill in from it.",
+        description=_l(
+            "The page sellers' links lead to. Title, summary and image fill in from it."
+        ),
     )
-    file = FileField("Or upload a file", description=f"{describe_allowed()}.")
-    title = StringField("Title", validators=[Optional(), Length(max=300)])
-    summary = TextAreaField("Summary", validators=[Optional(), Length(max=5000)])
+    file = FileField(_l("Or upload a file"), description=_l("%(kinds)s.", kinds=ALLOWED_TEXT))
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=300)])
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
     image_url = URLField(
-        "Image address",
+        _l("Image address"),
         validators=[Optional(), Length(max=2000)],
-        description="Shown in the link card; 1200 by 627 pixels looks best on LinkedIn.",
+        description=_l("Shown in the link card; 1200 by 627 pixels looks best on LinkedIn."),
     )
     kind = SelectField(
-        "Kind",
-        choices=options((k.value, k.label) for k in ContentKind),
+        _l("Kind"),
+        choices=options((k.value, KIND_LABELS[k.value]) for k in ContentKind),
         default=ContentKind.ARTICLE.value,
     )
-    campaign_id = SelectField("Campaign", coerce=int, choices=[], default=0)
-    language = SelectField("Language", choices=options(language_choices()), default="en")
+    campaign_id = SelectField(_l("Campaign"), coerce=int, choices=[], default=0)
+    language = SelectField(_l("Language"), choices=options(language_choices()), default="en")
     topics = StringField(
-        "Topics",
+        _l("Topics"),
         validators=[Optional(), Length(max=500)],
-        description="Comma-separated, e.g. cloud, security. Sellers are matched on them.",
+        description=_l("Comma-separated, e.g. cloud, security. Sellers are matched on them."),
     )
-    priority = SelectField("Priority", coerce=int, choices=options(PRIORITIES), default=3)
-    target_team_ids = MultiCheckboxField("Teams", coerce=int, choices=[])
+    priority = SelectField(_l("Priority"), coerce=int, choices=options(PRIORITIES), default=3)
+    target_team_ids = MultiCheckboxField(_l("Teams"), coerce=int, choices=[])
     target_regions = StringField(
-        "Regions",
+        _l("Regions"),
         validators=[Optional(), Length(max=500)],
-        description="Comma-separated, e.g. DACH, Nordics. Empty means every region.",
+        description=_l("Comma-separated, e.g. DACH, Nordics. Empty means every region."),
     )
-    target_languages = MultiCheckboxField("Seller languages", choices=options(LANGUAGES.items()))
+    target_languages = MultiCheckboxField(
+        _l("Seller languages"), choices=options(LANGUAGES.items())
+    )
     starts_at = DateTimeLocalField(
-        "Publish from", format=LOCAL_FORMATS, tz=viewer_zone, validators=[Optional()]
+        _l("Publish from"), format=LOCAL_FORMATS, tz=viewer_zone, validators=[Optional()]
     )
     expires_at = DateTimeLocalField(
-        "Expires", format=LOCAL_FORMATS, tz=viewer_zone, validators=[Optional()]
+        _l("Expires"), format=LOCAL_FORMATS, tz=viewer_zone, validators=[Optional()]
     )
 
 
 class CampaignForm(Form):
     """A campaign: its slug becomes utm_campaign on sellers' links."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=160)])
-    description = TextAreaField("Description")  # its length is the use case's to check
-    starts_on = DateField("Starts", validators=[Optional()])
-    ends_on = DateField("Ends", validators=[Optional()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField(_l("Description"))  # its length is the use case's to check
+    starts_on = DateField(_l("Starts"), validators=[Optional()])
+    ends_on = DateField(_l("Ends"), validators=[Optional()])

@@ -25,6 +25,7 @@ from contentfeed.accounts.access import User
 from contentfeed.content import imports, service
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid, NotFound
+from contentfeed.i18n import _, ngettext, number_text
 from contentfeed.ui import Page, page_number, query_id, url_with, viewer_zone
 
 bp = Blueprint("content_import", __name__, url_prefix="/library")
@@ -67,7 +68,7 @@ def start() -> ResponseReturnValue:
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            error = "Choose a CSV or JSON file to import."
+            error = _("Choose a CSV or JSON file to import.")
         else:
             try:
                 batch = imports.start_import(
@@ -76,8 +77,14 @@ def start() -> ResponseReturnValue:
             except Invalid as exc:
                 error = exc.fields.get("file", exc.message)
             else:
-                rows = f"{batch.total:,} row{'s' if batch.total != 1 else ''}"
-                flash(f"“{batch.filename}” is uploaded: {rows} to import.", "success")
+                message = ngettext(
+                    "“%(name)s” is uploaded: %(rows)s row to import.",
+                    "“%(name)s” is uploaded: %(rows)s rows to import.",
+                    batch.total,
+                    name=batch.filename,
+                    rows=number_text(batch.total),
+                )
+                flash(message, "success")
                 return redirect(url_for(".batch", batch_id=batch.id))
     library_url = (
         url_for("content.library") if "content.library" in current_app.view_functions else None
@@ -175,7 +182,7 @@ def step(batch_id: int) -> ResponseReturnValue:
 def template(fmt: str) -> ResponseReturnValue:
     """Download the import template: every column and two example rows."""
     if fmt not in ("csv", "json"):
-        raise NotFound("Templates come as .csv or .json.")
+        raise NotFound(_("Templates come as .csv or .json."))
     zone = viewer_zone()
     rows = imports.template_rows(db.session(), zone, datetime.now(zone).date())
     if fmt == "csv":

@@ -29,6 +29,7 @@ from contentfeed.content.variants import MAX_VARIANTS, VariantData, add_variant
 from contentfeed.content.visibility import AUTHORS, require_edit
 from contentfeed.db import Id, utcnow
 from contentfeed.errors import Forbidden, Invalid
+from contentfeed.i18n import _, ngettext
 from contentfeed.text import Input, MultiLineText, web_address
 
 
@@ -92,7 +93,7 @@ class ContentData(Input):
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("must include a time zone offset, e.g. 2026-12-01T09:00:00+01:00")
+            raise ValueError(_("must include a time zone offset, e.g. 2026-12-01T09:00:00+01:00"))
         return value
 
     @field_validator("expires_at")
@@ -100,7 +101,7 @@ class ContentData(Input):
     def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
         starts_at = info.data.get("starts_at")
         if value is not None and starts_at is not None and value <= starts_at:
-            raise ValueError("must be after the start of the publish window")
+            raise ValueError(_("must be after the start of the publish window"))
         return value
 
 
@@ -149,7 +150,7 @@ def add_item(
             add_variant(s, content, variant.body, actor=actor, rules=rules)
         except Invalid as exc:  # the caller's unit of work drops the item with its variants
             raise Invalid(
-                f"Post variant {index + 1}: {exc.message}",
+                _("Post variant %(n)s: %(problem)s", n=index + 1, problem=exc.message),
                 {f"variants.{index}.{name}": text for name, text in exc.fields.items()},
             ) from None
     return content
@@ -166,12 +167,11 @@ def create_content(
 ) -> Content:
     """Create a draft from a URL (pre-filled from the page) or an uploaded asset."""
     if actor.role not in AUTHORS:
-        raise Forbidden("Your role can't add library content.")
+        raise Forbidden(_("Your role can't add library content."))
     url = asset_url if asset is not None else data.url
     if not url:
-        raise Invalid(
-            "Add a web address or upload a file.", {"url": "Add a web address or upload a file."}
-        )
+        message = _("Add a web address or upload a file.")
+        raise Invalid(message, {"url": message})
     _check_references(s, data)
     found = Prefill()
     if prefill and asset is None and not (data.title and data.summary and data.image_url):
@@ -198,12 +198,18 @@ def create_content(
 def _check_references(s: Session, data: ContentData) -> None:
     """Refuse a campaign or target team that doesn't exist."""
     if data.campaign_id is not None and s.get(Campaign, data.campaign_id) is None:
-        raise Invalid("No such campaign.", {"campaign_id": "No such campaign."})
+        message = _("No such campaign.")
+        raise Invalid(message, {"campaign_id": message})
     if data.target_team_ids:
         known = set(s.scalars(sa.select(Team.id).where(Team.id.in_(data.target_team_ids))))
         missing = sorted(set(data.target_team_ids) - known)
         if missing:
-            message = f"No team with id {', '.join(map(str, missing))}."
+            message = ngettext(
+                "No team with id %(ids)s.",
+                "No teams with ids %(ids)s.",
+                len(missing),
+                ids=", ".join(map(str, missing)),
+            )
             raise Invalid(message, {"target_team_ids": message})
 
 
@@ -215,9 +221,11 @@ def update_content(s: Session, content: Content, data: ContentData, *, actor: Us
     if content.asset_id is not None:
         values["url"] = content.url  # an uploaded file's address doesn't change
     if not values["url"]:
-        raise Invalid("Add a web address.", {"url": "Add a web address."})
+        message = _("Add a web address.")
+        raise Invalid(message, {"url": message})
     if not values["title"]:
-        raise Invalid("A title is required.", {"title": "A title is required."})
+        message = _("A title is required.")
+        raise Invalid(message, {"title": message})
     changes: dict[str, Any] = {}
     for key, new in values.items():
         old = getattr(content, key)

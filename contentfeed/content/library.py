@@ -17,15 +17,17 @@ from contentfeed.accounts.models import User
 from contentfeed.content.models import Content, ContentKind, ContentStatus, PostVariant
 from contentfeed.content.visibility import can_see_everything
 from contentfeed.db import utcnow
+from contentfeed.i18n import _l
 
+# The status filter's choices; the labels are lazy texts, said in the viewer's language.
 STATUS_FILTERS = {
-    "active": "Active (approved, in window)",
-    "scheduled": "Scheduled (approved, starts later)",
-    "expired": "Expired",
-    "in_review": "In review",
-    "draft": "Draft",
-    "archived": "Archived",
-    "all": "All",
+    "active": _l("Active (approved, in window)"),
+    "scheduled": _l("Scheduled (approved, starts later)"),
+    "expired": _l("Expired"),
+    "in_review": _l("In review"),
+    "draft": _l("Draft"),
+    "archived": _l("Archived"),
+    "all": _l("All"),
 }
 SORTS = {"title", "kind", "priority", "created", "starts", "expires", "status"}
 

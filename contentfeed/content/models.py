@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contentfeed.accounts.models import User
 from contentfeed.db import Base, str_enum, utcnow
+from contentfeed.i18n import _l
 
 
 class ContentKind(enum.StrEnum):
@@ -23,8 +24,8 @@ class ContentKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        """Return the name people see."""
-        return self.value.replace("_", " ").capitalize()
+        """Return the name people see, in the language being spoken."""
+        return str(KIND_LABELS[self.value])
 
 
 class ContentStatus(enum.StrEnum):
@@ -35,8 +36,24 @@ class ContentStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        """Return the name people see."""
-        return {"in_review": "In review"}.get(self.value, self.value.capitalize())
+        """Return the name people see, in the language being spoken."""
+        return str(STATUS_LABELS[self.value])
+
+
+KIND_LABELS = {
+    "article": _l("Article"),
+    "case_study": _l("Case study"),
+    "whitepaper": _l("Whitepaper"),
+    "video": _l("Video"),
+    "event": _l("Event"),
+    "product_news": _l("Product news"),
+}
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "in_review": _l("In review"),
+    "approved": _l("Approved"),
+    "archived": _l("Archived"),
+}
 
 
 class Campaign(Base):

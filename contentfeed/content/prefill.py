@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 from contentfeed import http
 from contentfeed.errors import DomainError
+from contentfeed.i18n import _
 
 PREFILL_MAX_BYTES = 1_000_000
 
@@ -94,15 +95,20 @@ def prefill_from_url(url: str) -> Prefill:
     try:
         page = http.fetch_user_url(url, max_bytes=PREFILL_MAX_BYTES, accept="text/html,*/*;q=0.5")
     except DomainError as exc:
-        return Prefill(url=url, note=f"Couldn't read the page to pre-fill: {exc.message}")
+        return Prefill(
+            url=url, note=_("Couldn't read the page to pre-fill: %(problem)s", problem=exc.message)
+        )
     if page.status >= 400:
         return Prefill(
-            url=url, note=f"Couldn't read the page to pre-fill: it answered {page.status}."
+            url=url,
+            note=_(
+                "Couldn't read the page to pre-fill: it answered %(status)s.", status=page.status
+            ),
         )
     if "html" not in page.content_type.lower():
         return Prefill(
             url=page.url,
             site_name=urlsplit(page.url).hostname or "",
-            note="The address is not a web page, so there was nothing to pre-fill.",
+            note=_("The address is not a web page, so there was nothing to pre-fill."),
         )
     return parse_page(_decode(page.body, page.content_type), page.url)

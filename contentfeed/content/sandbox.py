@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from flask import has_app_context
 from jinja2 import StrictUndefined, Template, nodes
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg, pass_context, pass_eval_context
 from jinja2.visitor import NodeTransformer
+
+from contentfeed.i18n import _, number_text
 
 # What one rendering may do. A post is at most a few thousand characters of text, so these
 # leave every honest template far from the edge while keeping the scheduler's work per
@@ -33,9 +36,17 @@ RENDER_SECONDS = 0.25  # one rendering, for one seller
 CHECK_SECONDS = 2.0  # all the sample sellers together when a variant is saved or previewed
 
 
+def count_text(n: float) -> str:
+    """Say a number in the language being spoken ("10.000"); outside an app, as "10,000"."""
+    return number_text(n) if has_app_context() else f"{n:,}"
+
+
 class TemplateLimit(Exception):
     """A rendering went beyond what a post template may do; ``reason`` says what, briefly,
-    and ``is_costly`` whether reaching the limit took time (the deadline, the loop steps)."""
+    and ``is_costly`` whether reaching the limit took time (the deadline, the loop steps).
+
+    ``message`` is for the marketer, in the language being spoken; ``reason`` stays in
+    English (the scheduler groups and keeps failures by it; variants.reason_text says it)."""
 
     def __init__(self, message: str, reason: str, *, is_costly: bool = False) -> None:
         super().__init__(message)
@@ -54,8 +65,11 @@ class Budget:
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
             raise TemplateLimit(
-                f"the template takes too long to render (more than {RENDER_SECONDS:g} seconds "
-                "for one seller); simplify its loops and conditions.",
+                _(
+                    "the template takes too long to render (more than %(seconds)s seconds for "
+                    "one seller); simplify its loops and conditions.",
+                    seconds=count_text(RENDER_SECONDS),
+                ),
                 "rendering took too long",
                 is_costly=True,
             )
@@ -64,8 +78,11 @@ class Budget:
         self.steps += 1
         if self.steps > MAX_LOOP_STEPS:
             raise TemplateLimit(
-                f"the template's loops run more than {MAX_LOOP_STEPS:,} times; "
-                "nest fewer loops or loop over less.",
+                _(
+                    "the template's loops run more than %(n)s times; nest fewer loops or loop "
+                    "over less.",
+                    n=count_text(MAX_LOOP_STEPS),
+                ),
                 "its loops run too many times",
                 is_costly=True,
             )
@@ -85,10 +102,12 @@ def _tick() -> None:
 
 
 def _too_big(what: str = "a text or list") -> TemplateLimit:
-    return TemplateLimit(
-        f"the template builds {what} longer than {MAX_VALUE_CHARS:,} characters.",
-        "it builds too much text",
-    )
+    limit = count_text(MAX_VALUE_CHARS)
+    if what == "a text":
+        message = _("the template builds a text longer than %(n)s characters.", n=limit)
+    else:
+        message = _("the template builds a text or list longer than %(n)s characters.", n=limit)
+    return TemplateLimit(message, "it builds too much text")
 
 
 def _size(value: Any, limit: int = MAX_VALUE_CHARS) -> int:
@@ -128,7 +147,7 @@ def _check_size(value: Any) -> Any:
 
 def _huge_number() -> TemplateLimit:
     return TemplateLimit(
-        "the template computes a number too big for a post.", "it computes huge numbers"
+        _("the template computes a number too big for a post."), "it computes huge numbers"
     )
 
 
@@ -152,8 +171,12 @@ def _bounded_range(*args: int) -> range:
     numbers = range(*args)
     if len(numbers) > MAX_RANGE:
         raise TemplateLimit(
-            f"range() may produce at most {MAX_RANGE} numbers in a post template "
-            f"(this one asks for {len(numbers):,}).",
+            _(
+                "range() may produce at most %(max)s numbers in a post template (this one "
+                "asks for %(n)s).",
+                max=MAX_RANGE,
+                n=count_text(len(numbers)),
+            ),
             f"range() beyond {MAX_RANGE} numbers",
         )
     return numbers
@@ -289,8 +312,10 @@ class _PostSandbox(ImmutableSandboxedEnvironment):
         _tick()
         if operator_ == "%" and isinstance(left, str):
             raise TemplateLimit(
-                "formatting text with % isn't available in post templates; write the text "
-                "with placeholders instead.",
+                _(
+                    "formatting text with % isn't available in post templates; write the "
+                    "text with placeholders instead."
+                ),
                 "it formats text with %",
             )
         numbers = isinstance(left, int) and isinstance(right, int)
@@ -319,8 +344,10 @@ class _PostSandbox(ImmutableSandboxedEnvironment):
         for arg in (*args, *kwargs.values()):
             if isinstance(arg, int) and abs(arg) > MAX_VALUE_CHARS:
                 raise TemplateLimit(
-                    f"numbers passed to a function are limited to {MAX_VALUE_CHARS:,} in post "
-                    "templates.",
+                    _(
+                        "numbers passed to a function are limited to %(n)s in post templates.",
+                        n=count_text(MAX_VALUE_CHARS),
+                    ),
                     "it passes huge numbers",
                 )
             _check_size(arg)
@@ -353,7 +380,9 @@ class _PostSandbox(ImmutableSandboxedEnvironment):
 
 
 def _not_available(name: str) -> TemplateLimit:
-    return TemplateLimit(f".{name}() isn't available in post templates.", f"it uses .{name}()")
+    return TemplateLimit(
+        _(".%(name)s() isn't available in post templates.", name=name), f"it uses .{name}()"
+    )
 
 
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -388,7 +417,10 @@ def render_bounded(template: Template, budget: Budget, **values: Any) -> str:
             written += len(chunk)
             if written > MAX_OUTPUT_CHARS:
                 raise TemplateLimit(
-                    f"the template writes more than {MAX_OUTPUT_CHARS:,} characters.",
+                    _(
+                        "the template writes more than %(n)s characters.",
+                        n=count_text(MAX_OUTPUT_CHARS),
+                    ),
                     "output too long",
                 )
             parts.append(chunk)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
+from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
@@ -23,9 +24,11 @@ from contentfeed.content.sandbox import (
     RENDER_SECONDS,
     Budget,
     TemplateLimit,
+    count_text,
     render_bounded,
 )
 from contentfeed.errors import Invalid
+from contentfeed.i18n import _, _l
 
 LINKEDIN_MAX_CHARS = 3000
 HASHTAG_WARNING_ABOVE = 3
@@ -65,12 +68,12 @@ SAMPLE_SELLER = SellerView(
 # Who else a variant is tried for before it is saved: a template that works for the sample
 # seller but breaks for a seller with no title or a long name would otherwise pass the check
 # and then fail (or run away) for those sellers every time the scheduler fills feeds.
-SAMPLE_SELLERS: tuple[tuple[str, SellerView], ...] = (
-    ("a seller with a short name", SellerView("Jo", "Jo Li", "Sales")),
-    ("a seller with no name or title", SellerView("", "", "")),
-    ("a seller without a title", SellerView("Sam", "Sam Seller", "")),
+SAMPLE_SELLERS: tuple[tuple[Any, SellerView], ...] = (
+    (_l("a seller with a short name"), SellerView("Jo", "Jo Li", "Sales")),
+    (_l("a seller with no name or title"), SellerView("", "", "")),
+    (_l("a seller without a title"), SellerView("Sam", "Sam Seller", "")),
     (
-        "a seller with a long name and title",
+        _l("a seller with a long name and title"),
         SellerView(
             "Maximiliane-Alexandrine",
             "Maximiliane-Alexandrine Freifrau von Hohenzollern-Sigmaringen-Wittelsbach",
@@ -78,7 +81,7 @@ SAMPLE_SELLERS: tuple[tuple[str, SellerView], ...] = (
         ),
     ),
     (
-        "a seller with accents and non-Latin letters",
+        _l("a seller with accents and non-Latin letters"),
         SellerView("Zoë", "Zoë Łukasiewicz-Ångström 李小龍", "Directrice générale · 営業部長"),
     ),
 )
@@ -94,7 +97,7 @@ class TemplateRefused(Invalid):
     def __init__(
         self, message: str, line: int | None = None, *, reason: str = "", is_costly: bool = False
     ) -> None:
-        text = f"Line {line}: {message}" if line else message
+        text = _("Line %(line)s: %(problem)s", line=line, problem=message) if line else message
         super().__init__(text, {"body": text})
         self.line = line
         self.reason = reason or text
@@ -107,7 +110,9 @@ def compile_template(body: str) -> Template:
     try:
         return POST_SANDBOX.from_string(body)
     except TemplateSyntaxError as exc:
-        raise TemplateRefused(f"the template doesn't parse: {exc.message}", exc.lineno) from None
+        raise TemplateRefused(
+            _("the template doesn't parse: %(problem)s", problem=exc.message), exc.lineno
+        ) from None
 
 
 def _template_line(tb: TracebackType | None) -> int | None:
@@ -146,7 +151,7 @@ def render_post(
     except SecurityError:
         line = _template_line(sys.exc_info()[2])
         raise TemplateRefused(
-            "the template reaches outside what post templates may use.", line
+            _("the template reaches outside what post templates may use."), line
         ) from None
     except UndefinedError as exc:
         line = _template_line(sys.exc_info()[2])
@@ -154,10 +159,17 @@ def render_post(
         message = re.sub(
             r"'[\w.]*?(\w+)View object'", lambda m: m.group(1).lower(), exc.message or ""
         )
-        raise TemplateRefused(f"{message}. Placeholders you can use: {allowed}", line) from None
+        raise TemplateRefused(
+            _(
+                "%(problem)s. Placeholders you can use: %(allowed)s",
+                problem=message,
+                allowed=allowed,
+            ),
+            line,
+        ) from None
     except Exception as exc:  # a marketer's template must never take a request down
         line = _template_line(sys.exc_info()[2])
-        raise TemplateRefused(f"the template failed: {exc}", line) from None
+        raise TemplateRefused(_("the template failed: %(problem)s", problem=exc), line) from None
     text = text.strip()
     if disclosure and disclosure.lower() not in text.lower():
         text = f"{text}\n\n{disclosure}"
@@ -196,10 +208,10 @@ def check_variant(
     limits, is too long or uses a blocked word, for the given seller or any of the sample
     sellers; otherwise return its rendering for the given seller, with warnings."""
     if not body.strip():
-        raise TemplateRefused("Write the post text.")
+        raise TemplateRefused(_("Write the post text."))
     word = blocked_word_in(body, blocked_words)
     if word:
-        raise TemplateRefused(f"“{word}” is on the compliance list of blocked words; rephrase it.")
+        raise TemplateRefused(_blocked_word(word))
     deadline = time.monotonic() + CHECK_SECONDS
     rendered = ""
     for label, profile in (("", seller), *SAMPLE_SELLERS):
@@ -217,8 +229,11 @@ def check_variant(
             if not label:
                 raise
             raise TemplateRefused(
-                f"{exc.message.split(': ', 1)[1] if exc.line else exc.message} "
-                f"(when rendered for {label})",
+                _(
+                    "%(problem)s (when rendered for %(seller)s)",
+                    problem=exc.message.split(": ", 1)[1] if exc.line else exc.message,
+                    seller=label,
+                ),
                 exc.line,
                 reason=exc.reason,
                 is_costly=exc.is_costly,
@@ -228,23 +243,40 @@ def check_variant(
     hashtags = _HASHTAG.findall(rendered)
     if len(hashtags) > HASHTAG_WARNING_ABOVE:
         warnings.append(
-            f"{len(hashtags)} hashtags: posts with more than {HASHTAG_WARNING_ABOVE} "
-            "tend to reach fewer people."
+            _(
+                "%(n)s hashtags: posts with more than %(max)s tend to reach fewer people.",
+                n=len(hashtags),
+                max=HASHTAG_WARNING_ABOVE,
+            )
         )
     if "link" not in _referenced_names(body):
-        warnings.append("No {{ link }}: clicks on this post can't be tracked back to the seller.")
+        warnings.append(
+            _(
+                "No %(link)s: clicks on this post can't be tracked back to the seller.",
+                link="{{ link }}",
+            )
+        )
     return VariantCheck(rendered=rendered, length=len(rendered), warnings=warnings)
 
 
 def _check_rendered(rendered: str, blocked_words: list[str]) -> None:
     word = blocked_word_in(rendered, blocked_words)
     if word:
-        raise TemplateRefused(f"“{word}” is on the compliance list of blocked words; rephrase it.")
+        raise TemplateRefused(_blocked_word(word))
     if len(rendered) > LINKEDIN_MAX_CHARS:
         raise TemplateRefused(
-            f"the post is {len(rendered):,} characters once rendered; LinkedIn allows "
-            f"{LINKEDIN_MAX_CHARS:,}. Shorten it by {len(rendered) - LINKEDIN_MAX_CHARS:,}."
+            _(
+                "the post is %(n)s characters once rendered; LinkedIn allows %(max)s. Shorten "
+                "it by %(over)s.",
+                n=count_text(len(rendered)),
+                max=count_text(LINKEDIN_MAX_CHARS),
+                over=count_text(len(rendered) - LINKEDIN_MAX_CHARS),
+            )
         )
+
+
+def _blocked_word(word: str) -> str:
+    return _("“%(word)s” is on the compliance list of blocked words; rephrase it.", word=word)
 
 
 def _referenced_names(body: str) -> set[str]:

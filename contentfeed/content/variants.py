@@ -5,6 +5,7 @@ Never commits; the caller commits once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from contentfeed.content.templating import (
 )
 from contentfeed.content.visibility import require_edit
 from contentfeed.errors import Conflict, Invalid, NotFound
+from contentfeed.i18n import _, _l, ngettext, number_text
 from contentfeed.text import Input, MultiLineText, checked_text
 
 MAX_VARIANTS = 10
@@ -72,7 +74,7 @@ def add_variant(
     """Add a post variant after checking it; return it with the check's warnings."""
     require_edit(actor, content)
     if len(content.variants) >= MAX_VARIANTS:
-        raise Conflict(f"An item can have at most {MAX_VARIANTS} variants.")
+        raise Conflict(_("An item can have at most %(n)s variants.", n=MAX_VARIANTS))
     check = check_body(content, body, rules)
     position = max((v.position for v in content.variants), default=0) + 1
     variant = PostVariant(content=content, body=body.strip(), position=position)
@@ -105,7 +107,7 @@ def find_preview_seller(s: Session, seller_id: object) -> User | None:
     if isinstance(seller_id, int) and not isinstance(seller_id, bool):
         seller = s.get(User, seller_id)
     if seller is None or seller.role is not Role.SELLER or not seller.is_active:
-        raise Invalid("Choose an active seller.", {"seller_id": "Not a seller."})
+        raise Invalid(_("Choose an active seller."), {"seller_id": _("Not a seller.")})
     return seller
 
 
@@ -114,7 +116,7 @@ def get_variant(content: Content, variant_id: int) -> PostVariant:
     for variant in content.variants:
         if variant.id == variant_id:
             return variant
-    raise NotFound("No such variant on this item.")
+    raise NotFound(_("No such variant on this item."))
 
 
 def update_variant(
@@ -134,7 +136,7 @@ def delete_variant(s: Session, content: Content, variant: PostVariant, *, actor:
     """Remove a variant; an approved item keeps at least one."""
     require_edit(actor, content)
     if content.status is not ContentStatus.DRAFT and len(content.variants) <= 1:
-        raise Conflict("This item is in use; it needs at least one variant. Add another first.")
+        raise Conflict(_("This item is in use; it needs at least one variant. Add another first."))
     content.variants.remove(variant)
     record_event(s, content, actor, "variant_deleted", changes={"variant": variant.position})
     s.flush()
@@ -203,8 +205,41 @@ def render_problems(content: Content) -> dict[int, list[str]]:
 def describe_render_failure(event: ContentEvent) -> str:
     """Say a recorded render failure in words."""
     n = len(event.changes.get("seller_ids", []))
-    sellers = "1 seller" if n == 1 else f"{n:,}{'+' if n >= _MAX_FAILED_SELLER_IDS else ''} sellers"
-    return (
-        f"Variant {event.changes.get('variant', '?')} could not be rendered for {sellers}: "
-        f"{event.changes.get('reason', 'unknown reason')}"
+    count = number_text(n) + ("+" if n >= _MAX_FAILED_SELLER_IDS else "")
+    reason = event.changes.get("reason") or ""
+    return ngettext(
+        "Variant %(variant)s could not be rendered for %(count)s seller: %(reason)s",
+        "Variant %(variant)s could not be rendered for %(count)s sellers: %(reason)s",
+        n,
+        variant=event.changes.get("variant", "?"),
+        count=count,
+        reason=reason_text(reason) if reason else _("unknown reason"),
     )
+
+
+def reason_text(reason: str) -> str:
+    """Say a stored render-failure reason in the viewer's language.
+
+    Reasons are kept in English (the scheduler groups failures by them, whoever reads them
+    later); the known ones are translated as they are shown, others are shown as kept.
+    """
+    known = _RENDER_REASONS.get(reason)
+    if known is not None:
+        return str(known)
+    if method := re.fullmatch(r"it uses \.(\w+)\(\)", reason):
+        return _("it uses .%(name)s()", name=method.group(1))
+    if numbers := re.fullmatch(r"range\(\) beyond (\d+) numbers", reason):
+        return _("range() beyond %(n)s numbers", n=numbers.group(1))
+    return reason
+
+
+# The brief reasons sandbox.py gives (TemplateLimit.reason), as they are shown.
+_RENDER_REASONS = {
+    "rendering took too long": _l("rendering took too long"),
+    "its loops run too many times": _l("its loops run too many times"),
+    "it builds too much text": _l("it builds too much text"),
+    "it computes huge numbers": _l("it computes huge numbers"),
+    "it formats text with %": _l("it formats text with %"),
+    "it passes huge numbers": _l("it passes huge numbers"),
+    "output too long": _l("output too long"),
+}

@@ -10,6 +10,7 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.content.models import Content, ContentStatus
 from contentfeed.db import utcnow
 from contentfeed.errors import Forbidden, NotFound
+from contentfeed.i18n import _
 
 STAFF = (Role.ADMIN, Role.MARKETER)
 AUTHORS = (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)
@@ -35,7 +36,7 @@ def get_content(s: Session, content_id: int, viewer: User, now: datetime | None 
     """Return an item the viewer may see, or raise NotFound (drafts stay hidden from sellers)."""
     content = s.get(Content, content_id)
     if content is None or (not can_see_everything(viewer) and not content.is_live(now or utcnow())):
-        raise NotFound("No such content item.")
+        raise NotFound(_("No such content item."))
     return content
 
 
@@ -43,8 +44,8 @@ def require_edit(user: User, content: Content) -> None:
     """Raise Forbidden unless the user may change this item (callers may check before parsing)."""
     if not can_edit(user, content):
         if user.role is Role.CONTRIBUTOR:
-            raise Forbidden("Contributors can change only their own drafts.")
-        raise Forbidden("Your role can't change library content.")
+            raise Forbidden(_("Contributors can change only their own drafts."))
+        raise Forbidden(_("Your role can't change library content."))
 
 
 def get_editable(s: Session, content_id: int, actor: User) -> Content:

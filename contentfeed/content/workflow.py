@@ -15,6 +15,7 @@ from contentfeed.content.models import Content, ContentStatus
 from contentfeed.content.visibility import AUTHORS, STAFF
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
+from contentfeed.i18n import _, _l, current_locale
 from contentfeed.text import checked_text
 
 
@@ -23,7 +24,7 @@ class Transition:
     sources: frozenset[ContentStatus]
     target: ContentStatus
     roles: tuple[Role, ...]
-    label: str
+    label: str  # a lazy text: said in the viewer's language
     needs_comment: bool = False
     needs_variant: bool = False
 
@@ -33,30 +34,53 @@ TRANSITIONS: dict[str, Transition] = {
         frozenset({ContentStatus.DRAFT}),
         ContentStatus.IN_REVIEW,
         AUTHORS,
-        "Send for approval",
+        _l("Send for approval"),
         needs_variant=True,
     ),
     "approve": Transition(
         frozenset({ContentStatus.IN_REVIEW}),
         ContentStatus.APPROVED,
         STAFF,
-        "Approve",
+        _l("Approve"),
         needs_variant=True,
     ),
     "send_back": Transition(
         frozenset({ContentStatus.IN_REVIEW, ContentStatus.APPROVED, ContentStatus.ARCHIVED}),
         ContentStatus.DRAFT,
         STAFF,
-        "Send back to draft",
+        _l("Send back to draft"),
         needs_comment=True,
     ),
     "archive": Transition(
         frozenset({ContentStatus.DRAFT, ContentStatus.IN_REVIEW, ContentStatus.APPROVED}),
         ContentStatus.ARCHIVED,
         STAFF,
-        "Archive",
+        _l("Archive"),
     ),
 }
+
+
+# Why a role may not take a step, per step (each a whole sentence for translators).
+_NOT_ALLOWED = {
+    "submit": _l("Only library authors can send for approval."),
+    "approve": _l("Only marketers and admins can approve."),
+    "send_back": _l("Only marketers and admins can send back to draft."),
+    "archive": _l("Only marketers and admins can archive."),
+}
+
+
+# Why a step can't be taken from the item's status ("Can't approve an item that is draft.").
+_WRONG_STATUS = {
+    "submit": _l("Can't send for approval an item that is %(status)s."),
+    "approve": _l("Can't approve an item that is %(status)s."),
+    "send_back": _l("Can't send back to draft an item that is %(status)s."),
+    "archive": _l("Can't archive an item that is %(status)s."),
+}
+
+
+def _status_in_sentence(status: ContentStatus) -> str:
+    """A status label inside a sentence: lower case in English, as written in German."""
+    return status.label.lower() if current_locale() == "en" else status.label
 
 
 def available_transitions(user: User, content: Content) -> list[tuple[str, Transition]]:
@@ -77,21 +101,19 @@ def transition(
     """Move an item through draft -> in review -> approved -> archived (or back to draft)."""
     step = TRANSITIONS.get(action)
     if step is None:
-        raise NotFound(f"Unknown workflow action {action!r}.")
+        raise NotFound(_("Unknown workflow action %(action)r.", action=action))
     if actor.role not in step.roles:
-        who = "Only marketers and admins" if step.roles == STAFF else "Only library authors"
-        raise Forbidden(f"{who} can {step.label.lower()}.")
+        raise Forbidden(str(_NOT_ALLOWED[action]))
     if actor.role is Role.CONTRIBUTOR and content.created_by_id != actor.id:
-        raise Forbidden("Contributors can send only their own items for approval.")
+        raise Forbidden(_("Contributors can send only their own items for approval."))
     if content.status not in step.sources:
-        raise Conflict(
-            f"Can't {step.label.lower()} an item that is {content.status.label.lower()}."
-        )
+        raise Conflict(str(_WRONG_STATUS[action]) % {"status": _status_in_sentence(content.status)})
     comment = checked_text("comment", comment, multiline=True).strip()
     if step.needs_comment and not comment:
-        raise Invalid("Say what needs to change.", {"comment": "Say what needs to change."})
+        message = _("Say what needs to change.")
+        raise Invalid(message, {"comment": message})
     if step.needs_variant and not content.variants:
-        raise Conflict("Write at least one post variant first: it is what sellers will share.")
+        raise Conflict(_("Write at least one post variant first: it is what sellers will share."))
     before = content.status
     content.status = step.target
     if step.target is ContentStatus.APPROVED:

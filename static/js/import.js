@@ -12,6 +12,16 @@
   var ANNOUNCE_EVERY_MS = 8000;
   var RETRIES = 3;
 
+  // The page's language (texts from <html data-texts>, see app.js): t("Pause"), and
+  // t("Importing: %(status)s", { status: text }) for a text with a value in it.
+  function t(text, values) {
+    var out = window.contentfeed && window.contentfeed.t ? window.contentfeed.t(text) : text;
+    Object.keys(values || {}).forEach(function (key) {
+      out = out.split("%(" + key + ")s").join(values[key]);
+    });
+    return out;
+  }
+
   function init() {
     var card = document.querySelector("[data-import-step]");
     if (card) run(card);
@@ -72,18 +82,18 @@
     function setRunning(on) {
       running = on;
       card.classList.toggle("is-running", on);
-      button.textContent = on ? "Pause" : "Resume";
+      button.textContent = on ? t("Pause") : t("Resume");
       button.classList.toggle("btn-primary", !on);
       button.classList.toggle("btn-secondary", on);
-      if (title) title.textContent = on ? "Importing" : "Paused";
+      if (title) title.textContent = on ? t("Importing") : t("Paused");
     }
 
     function finish(progress) {
       setRunning(false);
-      if (title) title.textContent = "Finished";
+      if (title) title.textContent = t("Finished");
       button.disabled = true;
-      button.textContent = "Loading the report…";
-      announce("Import finished: " + progress.summary + ". Loading the report.");
+      button.textContent = t("Loading the report…");
+      announce(t("Import finished: %(summary)s. Loading the report.", { summary: progress.summary }));
       window.setTimeout(function () {
         // Same path with #report: replace the URL, then reload to get the report.
         window.history.replaceState(null, "", reportUrl);
@@ -98,7 +108,7 @@
       }
       setRunning(false);
       setProblem(message);
-      announce("Import paused. " + message);
+      announce(t("Import paused. %(problem)s", { problem: message }));
     }
 
     function step() {
@@ -124,17 +134,17 @@
         }
         failures += 1;
         if (response.ok || response.status === 401) {
-          failed("You have been signed out. Reload the page and sign in to continue.", false);
+          failed(t("You have been signed out. Reload the page and sign in to continue."), false);
         } else if (response.status === 400) {
-          failed("The page expired. Reload it to continue the import.", false);
+          failed(t("The page expired. Reload it to continue the import."), false);
         } else if (response.status === 404 || response.status === 403) {
-          failed("This import is no longer available to you.", false);
+          failed(t("This import is no longer available to you."), false);
         } else {
-          failed("The server couldn't process the next rows. Press Resume to try again.", response.status >= 500);
+          failed(t("The server couldn't process the next rows. Press Resume to try again."), response.status >= 500);
         }
       }, function () {
         failures += 1;
-        failed("The connection was lost. Press Resume to try again.", true);
+        failed(t("The connection was lost. Press Resume to try again."), true);
       });
     }
 
@@ -144,15 +154,15 @@
       if (running) {
         failures = 0;
         clearProblem();
-        announce("Import continues.");
+        announce(t("Import continues."));
         step();
       } else {
-        announce("Import paused: " + status.textContent);
+        announce(t("Import paused: %(status)s", { status: status.textContent }));
       }
     });
 
     setRunning(true);
-    announce("Importing: " + status.textContent);
+    announce(t("Importing: %(status)s", { status: status.textContent }));
     step();
   }
 

@@ -14,6 +14,21 @@
 
   var PREFILL_DELAY_MS = 500;
   var PREVIEW_DELAY_MS = 350;
+  var NUMBERS = window.Intl ? new Intl.NumberFormat(document.documentElement.lang || "en") : null;
+
+  // The page's language (texts from <html data-texts>, see app.js): t("Pause"), and
+  // t("Importing: %(status)s", { status: text }) for a text with a value in it.
+  function t(text, values) {
+    var out = window.contentfeed && window.contentfeed.t ? window.contentfeed.t(text) : text;
+    Object.keys(values || {}).forEach(function (key) {
+      out = out.split("%(" + key + ")s").join(values[key]);
+    });
+    return out;
+  }
+
+  function number(n) {
+    return NUMBERS ? NUMBERS.format(n) : String(n);
+  }
 
   function $(selector, scope) {
     return (scope || document).querySelector(selector);
@@ -137,7 +152,7 @@
       lastAsked = value;
       if (controller) controller.abort();
       controller = window.AbortController ? new AbortController() : null;
-      setStatus("busy", "Fetching preview…");
+      setStatus("busy", t("Fetching preview…"));
       fetch(endpoint + "?url=" + encodeURIComponent(value), {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
@@ -148,7 +163,7 @@
           if (value !== url.value.trim()) return; // the address changed meanwhile
           var data = result.data;
           if (!result.ok) {
-            setStatus("note", data.message || "Couldn't read that address. Fill in the fields yourself.");
+            setStatus("note", data.message || t("Couldn't read that address. Fill in the fields yourself."));
             return;
           }
           var filled = fill(fields.title, data.title) + fill(fields.description, data.description) +
@@ -157,15 +172,15 @@
           if (data.note) {
             setStatus("note", data.note);
           } else if (filled) {
-            setStatus("ok", "Pre-filled from the page \u2713");
+            setStatus("ok", t("Pre-filled from the page ✓"));
           } else {
-            setStatus("ok", "Read the page \u2713 Your own text is kept.");
+            setStatus("ok", t("Read the page ✓ Your own text is kept."));
           }
         })
         .catch(function (error) {
           if (error && error.name === "AbortError") return;
           lastAsked = "";
-          setStatus("note", "Couldn't read the page just now. Fill in the fields yourself, or try again.");
+          setStatus("note", t("Couldn't read the page just now. Fill in the fields yourself, or try again."));
         });
     }
 
@@ -181,7 +196,7 @@
     if (file) {
       file.addEventListener("change", function () {
         updateCard();
-        if (chosenFile()) setStatus("ok", "The file is checked and stored when you save.");
+        if (chosenFile()) setStatus("ok", t("The file is checked and stored when you save."));
         else setStatus("", "");
       });
     }
@@ -232,8 +247,8 @@
       var problem = $("[data-preview-error]", variant);
       text.classList.toggle("is-empty", !rendered);
       text.textContent = rendered ||
-        (error ? "This variant can't be shown until the problem is fixed." : "Start typing to see the post as a seller will share it.");
-      count.textContent = rendered ? length.toLocaleString("en") + " / " + limit.toLocaleString("en") + " characters" : "";
+        (error ? t("This variant can't be shown until the problem is fixed.") : t("Start typing to see the post as a seller will share it."));
+      count.textContent = rendered ? t("%(length)s / %(limit)s characters", { length: number(length), limit: number(limit) }) : "";
       count.classList.toggle("is-over", length > limit);
       list.innerHTML = "";
       (warnings || []).forEach(function (warning) {
@@ -270,7 +285,7 @@
           variant.classList.remove("is-loading");
           var data = result.data;
           if (!result.ok) {
-            show(variant, "", 0, [], data.message || "The preview couldn't be made.");
+            show(variant, "", 0, [], data.message || t("The preview couldn't be made."));
           } else {
             show(variant, data.rendered, data.length, data.warnings, data.error);
           }
@@ -278,7 +293,7 @@
         .catch(function () {
           if (ticket !== variant._previewTicket) return;
           variant.classList.remove("is-loading");
-          show(variant, "", 0, [], "The preview couldn't be reached. Check your connection and try again.");
+          show(variant, "", 0, [], t("The preview couldn't be reached. Check your connection and try again."));
         });
     }
 
@@ -294,7 +309,7 @@
         showAuthor();
         variants.forEach(refresh);
         var option = select.options[select.selectedIndex];
-        announce("Previews now show the posts as " + (option.getAttribute("data-name") || option.textContent) + " would share them.");
+        announce(t("Previews now show the posts as %(name)s would share them.", { name: option.getAttribute("data-name") || option.textContent }));
       });
       // The browser may restore an earlier choice on reload; the server drew the sample seller.
       if (select.value) {

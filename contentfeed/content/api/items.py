@@ -45,6 +45,7 @@ from contentfeed.content.models import (
 )
 from contentfeed.content.service import ContentData
 from contentfeed.db import Id, PageNumber, utcnow
+from contentfeed.i18n import _
 from contentfeed.text import Input
 
 MAX_PER_PAGE = 200
@@ -136,14 +137,18 @@ class ContentQuery(Input):
     @classmethod
     def _known_status(cls, value: str) -> str:
         if value not in service.STATUS_FILTERS:
-            raise ValueError(f"must be one of {', '.join(service.STATUS_FILTERS)}")
+            raise ValueError(
+                _("must be one of %(choices)s", choices=", ".join(service.STATUS_FILTERS))
+            )
         return value
 
     @field_validator("sort")
     @classmethod
     def _known_sort(cls, value: str) -> str:
         if value not in service.SORTS:
-            raise ValueError(f"must be one of {', '.join(sorted(service.SORTS))}")
+            raise ValueError(
+                _("must be one of %(choices)s", choices=", ".join(sorted(service.SORTS)))
+            )
         return value
 
 

@@ -18,11 +18,12 @@ from contentfeed.content.imports.columns import (
     ROW_KEY,
 )
 from contentfeed.content.imports.reading import parse_upload
-from contentfeed.content.imports.rows import Chunk, RowRefused, read_row, variant_reason
+from contentfeed.content.imports.rows import Chunk, RowRefused, about, read_row, variant_reason
 from contentfeed.content.models import Content, ImportBatch
 from contentfeed.content.templating import TemplateRefused
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Forbidden, NotFound
+from contentfeed.i18n import _, ngettext, number_text
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,14 @@ class Progress:
     @property
     def summary(self) -> str:
         """Describe the progress in words: '1,200 of 5,000 rows — 1,180 imported, 20 refused'."""
-        return (
-            f"{self.processed:,} of {self.total:,} row{'s' if self.total != 1 else ''} — "
-            f"{self.imported:,} imported, {self.refused:,} refused"
+        return ngettext(
+            "%(processed)s of %(total)s row — %(imported)s imported, %(refused)s refused",
+            "%(processed)s of %(total)s rows — %(imported)s imported, %(refused)s refused",
+            self.total,
+            processed=number_text(self.processed),
+            total=number_text(self.total),
+            imported=number_text(self.imported),
+            refused=number_text(self.refused),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -78,7 +84,7 @@ def progress_of(batch: ImportBatch) -> Progress:
 def start_import(s: Session, *, filename: str, data: bytes, actor: User) -> ImportBatch:
     """Parse an upload and keep its rows in a new batch, ready to be processed in steps."""
     if actor.role not in service.AUTHORS:
-        raise Forbidden("Your role can't add library content.")
+        raise Forbidden(_("Your role can't add library content."))
     parsed = parse_upload(filename, data)
     report: list[dict[str, Any]] = []
     if parsed.ignored_columns:
@@ -121,7 +127,7 @@ def get_batch(s: Session, batch_id: int, viewer: User, *, for_update: bool = Fal
         stmt = stmt.options(defer(ImportBatch.rows))
     batch = s.scalar(stmt)
     if batch is None or not can_open(viewer, batch):
-        raise NotFound("No such import.")
+        raise NotFound(_("No such import."))
     return batch
 
 
@@ -204,7 +210,7 @@ def _import_row(chunk: Chunk, row: Mapping[str, Any]) -> dict[str, Any]:
         return {
             **entry,
             **_identity(row),
-            "reasons": ["couldn't be saved because of an error on our side; try it again"],
+            "reasons": [_("couldn't be saved because of an error on our side; try it again")],
         }
     chunk.titles_by_url[content.url] = content.title
     return {**entry, "id": content.id}
@@ -233,5 +239,5 @@ def _create(
         except TemplateRefused as exc:
             raise RowRefused([variant_reason(column, body, exc, chunk.rules)]) from None
         except DomainError as exc:
-            raise RowRefused([f"{column} — {exc.message}"]) from None
+            raise RowRefused([about(column, exc.message)]) from None
     return content

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contentfeed.content import service
+from contentfeed.i18n import _l, current_locale
 from contentfeed.sheets import csv_text
 
 MAX_ROWS = 20_000
@@ -35,45 +36,99 @@ CAMPAIGN_NAME_MAX = 160
 EXPORT_BATCH = 500
 
 
+# The columns' German names. The template a German-speaking author downloads is headed with
+# the first; an upload may name a column by any of them (case, spaces and punctuation don't
+# count), as well as by its English key. ("Link" is not one: a file with "name, link" columns
+# is refused for lacking title and url, not half read.)
+GERMAN_HEADERS: dict[str, tuple[str, ...]] = {
+    "title": ("Titel", "Überschrift"),
+    "url": ("URL", "Webadresse", "Adresse", "Internetadresse"),
+    "summary": ("Beschreibung", "Zusammenfassung"),
+    "image_url": ("Bild-URL", "Bild", "Bildadresse"),
+    "kind": ("Art", "Typ", "Inhaltsart"),
+    "campaign": ("Kampagne",),
+    "language": ("Sprache",),
+    "topics": ("Themen",),
+    "target_teams": ("Teams", "Zielteams"),
+    "target_regions": ("Regionen", "Zielregionen"),
+    "target_languages": ("Zielsprachen", "Sprachen der Vertriebsmitarbeitenden"),
+    "priority": ("Priorität", "Prioritaet"),
+    "starts_at": ("Start", "Beginn", "Veröffentlichen ab"),
+    "expires_at": ("Ablauf", "Ablaufdatum", "Ende", "Läuft ab"),
+    **{column: (f"Variante {n}",) for n, column in enumerate(VARIANT_COLUMNS, start=1)},
+}
+# What sheets.column_key maps to a column's key.
+HEADER_ALIASES: dict[str, str] = {
+    name: column for column, names in GERMAN_HEADERS.items() for name in names
+}
+
+
+def header_names(columns: Sequence[str] = COLUMNS) -> list[str]:
+    """Return the columns' names for a file people fill in, in the language being spoken."""
+    if current_locale() == "de":
+        return [GERMAN_HEADERS.get(column, (column,))[0] for column in columns]
+    return list(columns)
+
+
 @dataclass(frozen=True)
 class ColumnHelp:
-    """One import column as the import page explains it."""
+    """One import column as the import page explains it (``text`` is a lazy text)."""
 
     name: str
     required: bool
-    text: str
+    text: Any
+
+    @property
+    def german_name(self) -> str:
+        """Return the column's German name (for "variant_1 … variant_3", the range)."""
+        if self.name in GERMAN_HEADERS:
+            return GERMAN_HEADERS[self.name][0]
+        return "Variante 1 … Variante 3"
 
 
 COLUMN_HELP: tuple[ColumnHelp, ...] = (
-    ColumnHelp("title", True, "The headline sellers and their network see."),
-    ColumnHelp("url", True, "The full web address, starting with https:// or http://."),
-    ColumnHelp("summary", False, "One or two sentences about the content."),
-    ColumnHelp("image_url", False, "Address of the preview image."),
+    ColumnHelp("title", True, _l("The headline sellers and their network see.")),
+    ColumnHelp("url", True, _l("The full web address, starting with https:// or http://.")),
+    ColumnHelp("summary", False, _l("One or two sentences about the content.")),
+    ColumnHelp("image_url", False, _l("Address of the preview image.")),
     ColumnHelp(
         "kind",
         False,
-        "article (the default), case_study, whitepaper, video, event or product_news; "
-        "“Case study” and the like work too.",
+        _l(
+            "article (the default), case_study, whitepaper, video, event or product_news; "
+            "“Case study” and the like work too."
+        ),
     ),
-    ColumnHelp("campaign", False, "Campaign name; a campaign that doesn't exist yet is created."),
-    ColumnHelp("language", False, "Language code of the content, such as en or de (default en)."),
-    ColumnHelp("topics", False, "Separated by ; or , — “cloud; security”."),
-    ColumnHelp("target_teams", False, "Team names, separated by ; — each must exist."),
-    ColumnHelp("target_regions", False, "Seller regions, separated by ; — empty means all."),
-    ColumnHelp("target_languages", False, "Seller language codes, separated by ; or ,."),
-    ColumnHelp("priority", False, "1 (low) to 5 (high); 3 when empty."),
+    ColumnHelp(
+        "campaign", False, _l("Campaign name; a campaign that doesn't exist yet is created.")
+    ),
+    ColumnHelp(
+        "language", False, _l("Language code of the content, such as en or de (default en).")
+    ),
+    ColumnHelp("topics", False, _l("Separated by ; or , — “cloud; security”.")),
+    ColumnHelp("target_teams", False, _l("Team names, separated by ; — each must exist.")),
+    ColumnHelp("target_regions", False, _l("Seller regions, separated by ; — empty means all.")),
+    ColumnHelp("target_languages", False, _l("Seller language codes, separated by ; or ,.")),
+    ColumnHelp("priority", False, _l("1 (low) to 5 (high); 3 when empty.")),
     ColumnHelp(
         "starts_at",
         False,
-        "When sellers may start sharing: 2026-12-01 or 2026-12-01T09:00. Without an offset "
-        "the time is in your time zone.",
+        _l(
+            "When sellers may start sharing: 2026-12-01 or 2026-12-01T09:00. Without an offset "
+            "the time is in your time zone."
+        ),
     ),
-    ColumnHelp("expires_at", False, "When it stops being suggested; same format as starts_at."),
+    ColumnHelp("expires_at", False, _l("When it stops being suggested; same format as starts_at.")),
     ColumnHelp(
         "variant_1 … variant_3",
         False,
-        "Post texts with placeholders such as {{ seller.first_name }} and {{ link }}; "
-        f"up to variant_{service.MAX_VARIANTS} if you need more.",
+        _l(
+            "Post texts with placeholders such as %(first_name)s and %(link)s; up to "
+            "variant_%(max)s if you need more.",
+            first_name="{{ seller.first_name }}",
+            link="{{ link }}",
+            max=service.MAX_VARIANTS,
+        ),
     ),
 )
 

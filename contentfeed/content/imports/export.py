@@ -20,9 +20,11 @@ from contentfeed.content.imports.columns import (
     FIELD_COLUMNS,
     VARIANT_COLUMNS,
     csv_line,
+    header_names,
 )
 from contentfeed.content.models import Content, PostVariant
 from contentfeed.errors import Forbidden
+from contentfeed.i18n import _
 
 
 def template_rows(s: Session, zone: ZoneInfo, today: date) -> list[dict[str, Any]]:
@@ -76,9 +78,11 @@ def template_rows(s: Session, zone: ZoneInfo, today: date) -> list[dict[str, Any
 
 
 def template_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Return the CSV template: every column and the example rows."""
+    """Return the CSV template: every column (named in the language being spoken, which the
+    import reads back) and the example rows."""
+    header = header_names(COLUMNS)
     return "\ufeff" + "".join(
-        [csv_line(COLUMNS), *(csv_line([row.get(c, "") for c in COLUMNS]) for row in rows)]
+        [csv_line(header), *(csv_line([row.get(c, "") for c in COLUMNS]) for row in rows)]
     )
 
 
@@ -113,7 +117,7 @@ def export_csv(
 ) -> Iterator[str]:
     """Return the library as CSV lines in the import's columns (so it re-imports), in batches."""
     if viewer.role not in service.AUTHORS:
-        raise Forbidden("Your role can't export the library.")
+        raise Forbidden(_("Your role can't export the library."))
     return _export_lines(s, service.library_query(viewer, query, now), zone)
 
 

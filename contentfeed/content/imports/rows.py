@@ -22,6 +22,12 @@ from contentfeed.content.imports.columns import (
 )
 from contentfeed.content.models import Content, ContentKind
 from contentfeed.content.templating import TemplateRefused, blocked_word_in
+from contentfeed.i18n import _, number_text
+
+
+def about(column: str, problem: str) -> str:
+    """Say a row's problem with one column: "url — missing: …" (the report splits on " — ")."""
+    return f"{column} — {problem}"
 
 
 class RowRefused(Exception):
@@ -55,38 +61,57 @@ def read_row(
         if value is None or isinstance(value, str):
             return (value or "").strip()
         if isinstance(value, bool) or not isinstance(value, int | float):
-            reasons.append(f"{column} — must be text")
+            reasons.append(about(column, _("must be text")))
             return ""
         return str(value)
 
     title, url = text("title"), text("url")
     if not title:
-        reasons.append("title — missing: every row needs a title")
+        reasons.append(about("title", _("missing: every row needs a title")))
     if not url:
-        reasons.append("url — missing: every row needs the web address of the content")
+        reasons.append(about("url", _("missing: every row needs the web address of the content")))
     fields.update(title=title, url=url, summary=text("summary"), image_url=text("image_url"))
     kind_text = text("kind")
     if kind_text:
         kind = _kind(kind_text)
         if kind is None:
             names = ", ".join(k.label.lower() for k in ContentKind)
-            reasons.append(f"kind — “{kind_text}” isn't a kind; use one of: {names}")
+            reasons.append(
+                about(
+                    "kind",
+                    _(
+                        "“%(kind)s” isn't a kind; use one of: %(names)s",
+                        kind=kind_text,
+                        names=names,
+                    ),
+                )
+            )
         else:
             fields["kind"] = kind
     campaign = text("campaign")
     if len(campaign) > CAMPAIGN_NAME_MAX:
-        reasons.append(f"campaign — the name is too long: at most {CAMPAIGN_NAME_MAX} characters")
+        reasons.append(
+            about(
+                "campaign",
+                _("the name is too long: at most %(max)s characters", max=CAMPAIGN_NAME_MAX),
+            )
+        )
     fields["language"] = text("language") or "en"
     for column in ("topics", "target_regions", "target_languages"):
         values = _list(row.get(column))
         if values is None:
-            reasons.append(f"{column} — must be text such as “a; b” or a list of texts")
+            reasons.append(about(column, _("must be text such as “a; b” or a list of texts")))
         else:
             fields[column] = values
     fields["target_team_ids"] = _team_ids(chunk, row.get("target_teams"), reasons)
     priority = _priority(row.get("priority"))
     if priority is None:
-        reasons.append(f"priority — “{row.get('priority')}” isn't a whole number from 1 to 5")
+        reasons.append(
+            about(
+                "priority",
+                _("“%(value)s” isn't a whole number from 1 to 5", value=row.get("priority")),
+            )
+        )
     else:
         fields["priority"] = priority
     for column in ("starts_at", "expires_at"):
@@ -95,7 +120,13 @@ def read_row(
             moment = _moment(raw, chunk.zone)
             if moment is None:
                 reasons.append(
-                    f"{column} — “{raw}” isn't a date; write it as 2026-12-01 or 2026-12-01T09:00"
+                    about(
+                        column,
+                        _(
+                            "“%(value)s” isn't a date; write it as 2026-12-01 or 2026-12-01T09:00",
+                            value=raw,
+                        ),
+                    )
                 )
             else:
                 fields[column] = moment
@@ -105,7 +136,15 @@ def read_row(
     except ValidationError as exc:
         reasons.extend(_validation_reasons(exc, {r.split(" — ", 1)[0] for r in reasons}))
     if url and url in chunk.titles_by_url:
-        reasons.append(f"url — duplicate: “{chunk.titles_by_url[url]}” already has this address")
+        reasons.append(
+            about(
+                "url",
+                _(
+                    "duplicate: “%(title)s” already has this address",
+                    title=chunk.titles_by_url[url],
+                ),
+            )
+        )
     variants = []
     sample = Content(title=title, summary=fields["summary"], url=url)
     for column in VARIANT_COLUMNS:
@@ -138,11 +177,11 @@ def variant_reason(column: str, body: str, exc: TemplateRefused, rules: service.
         for number, text in enumerate(body.splitlines(), start=1):
             if blocked_word_in(text, rules.blocked_words):
                 line = number
-                message = f"Line {line}: {message}"
+                message = _("Line %(line)s: %(problem)s", line=line, problem=message)
                 break
-    if message.startswith("Line "):
+    if message.startswith("Line "):  # mid-sentence in English: "variant_1 — line 2: …"
         message = "line " + message.removeprefix("Line ")
-    return f"{column} — {message}"
+    return about(column, message)
 
 
 def _kind_key(value: str) -> str:
@@ -181,14 +220,19 @@ def _team_ids(chunk: Chunk, value: Any, reasons: list[str]) -> list[int]:
         return [chunk.teams[value.strip().lower()]]
     names = _names(value)
     if names is None:
-        reasons.append("target_teams — must be team names separated by ;")
+        reasons.append(about("target_teams", _("must be team names separated by ;")))
         return []
     unknown = [name for name in names if name.lower() not in chunk.teams]
     if unknown:
-        which = " or ".join(f"“{name}”" for name in unknown)
+        which = _(" or ").join(f"“{name}”" for name in unknown)
         known = chunk.team_names
-        hint = f" (teams: {', '.join(known)})" if 0 < len(known) <= 8 else ""
-        reasons.append(f"target_teams — no team called {which}{hint}")
+        if 0 < len(known) <= 8:
+            problem = _(
+                "no team called %(names)s (teams: %(known)s)", names=which, known=", ".join(known)
+            )
+        else:
+            problem = _("no team called %(names)s", names=which)
+        reasons.append(about("target_teams", problem))
     return sorted({chunk.teams[name.lower()] for name in names if name.lower() in chunk.teams})
 
 
@@ -226,14 +270,17 @@ def _validation_reasons(exc: ValidationError, already: set[str]) -> list[str]:
         message = str(error["msg"]).removeprefix("Value error, ")
         context = error.get("ctx") or {}
         if error["type"] == "string_too_long":
-            message = f"is too long: at most {context.get('max_length', 0):,} characters"
+            message = _(
+                "is too long: at most %(max)s characters",
+                max=number_text(context.get("max_length", 0)),
+            )
         elif error["type"] == "too_long":
-            message = f"has too many entries: at most {context.get('max_length', 0)}"
+            message = _("has too many entries: at most %(max)s", max=context.get("max_length", 0))
         elif column == "language":
-            message = "use a language code such as en or de"
+            message = _("use a language code such as en or de")
         if not column and message.startswith("expires_at "):
             column, message = "expires_at", message.removeprefix("expires_at ")
         if column in already:
             continue
-        reasons.append(f"{column} — {message}" if column else message)
+        reasons.append(about(column, message) if column else message)
     return reasons

@@ -28,6 +28,7 @@ from contentfeed.content.views.common import (
     signed_in,
 )
 from contentfeed.errors import DomainError
+from contentfeed.i18n import _
 
 
 def _save_campaign(form: CampaignForm, campaign: Campaign | None) -> Campaign | None:
@@ -59,7 +60,11 @@ def campaigns() -> ResponseReturnValue:
         campaign = _save_campaign(form, None)
         if campaign is not None:
             flash(
-                f"Campaign {campaign.name} is created; links carry utm_campaign={campaign.slug}.",
+                _(
+                    "Campaign %(name)s is created; links carry utm_campaign=%(slug)s.",
+                    name=campaign.name,
+                    slug=campaign.slug,
+                ),
                 "success",
             )
             return redirect(url_for("content.campaigns"))
@@ -80,7 +85,7 @@ def campaign_edit(campaign_id: int) -> ResponseReturnValue:
         form.starts_on.data = local_date(campaign.starts_at)
         form.ends_on.data = local_date(campaign.ends_at)
     if form.validate_on_submit() and _save_campaign(form, campaign) is not None:
-        flash(f"Campaign {campaign.name} is saved.", "success")
+        flash(_("Campaign %(name)s is saved.", name=campaign.name), "success")
         return redirect(url_for("content.campaign_edit", campaign_id=campaign.id))
     items = service.list_library(
         s, user, service.LibraryQuery(status="all", campaign_id=campaign.id, limit=50)

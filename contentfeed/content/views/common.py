@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel.dates import format_interval, format_skeleton
 from flask import (
     jsonify,
 )
@@ -27,9 +28,9 @@ from contentfeed.content.models import (
 from contentfeed.content.views import bp
 from contentfeed.db import utcnow
 from contentfeed.errors import CODES, DomainError
+from contentfeed.i18n import _, _l, current_locale
 from contentfeed.ui import viewer_zone
 
-DASH = "\u2013"  # en dash, for date ranges
 PRIORITY_LABELS = dict(PRIORITIES)
 
 
@@ -85,43 +86,74 @@ def local_date(value: datetime | None) -> date | None:
     return value.astimezone(viewer_zone()).date() if value is not None else None
 
 
-def window_text(starts: datetime | None, ends: datetime | None, empty: str = "always") -> str:
-    """Describe a publish window briefly: a date range, 'until 15 Dec', 'from 3 Dec' or 'always'."""
+def _date_locale() -> str:
+    """The locale short dates are written in: English writes the day first ("3 Dec")."""
+    locale = current_locale()
+    return "en_GB" if locale == "en" else locale
+
+
+def window_text(starts: datetime | None, ends: datetime | None, empty: str = "") -> str:
+    """Describe a publish window briefly, in the viewer's language: a date range
+    ("3 - 15 Dec", "3.-15. Dez."), "until 15 Dec", "from 3 Dec" or "always" (or ``empty``)."""
     zone = viewer_zone()
     this_year = datetime.now(zone).year
-    start = starts.astimezone(zone) if starts else None
-    end = ends.astimezone(zone) if ends else None
-
-    def day(moment: datetime, *, month: bool = True, year: bool | None = None) -> str:
-        text = f"{moment.day} {moment:%b}" if month else str(moment.day)
-        show_year = moment.year != this_year if year is None else year
-        return f"{text} {moment.year}" if show_year and month else text
-
+    start = starts.astimezone(zone).date() if starts else None
+    end = ends.astimezone(zone).date() if ends else None
+    locale = _date_locale()
+    years = {d.year for d in (start, end) if d is not None}
+    skeleton = "MMMd" if years == {this_year} else "yMMMd"
     if start and end:
-        if start.date() == end.date():
-            return day(start)
-        if (start.year, start.month) == (end.year, end.month):
-            return f"{start.day}{DASH}{day(end)}"
-        if start.year == end.year:
-            return f"{day(start, year=False)} {DASH} {day(end)}"
-        return f"{day(start, year=True)} {DASH} {day(end, year=True)}"
+        return format_interval(start, end, skeleton, locale=locale)
     if start:
-        return f"from {day(start)}"
+        return _("from %(day)s", day=format_skeleton(skeleton, start, locale=locale))
     if end:
-        return f"until {day(end)}"
-    return empty
+        return _("until %(day)s", day=format_skeleton(skeleton, end, locale=locale))
+    return empty or _("always")
+
+
+_WINDOW_STATES = {
+    "expired": (_l("Expired"), "warning"),
+    "scheduled": (_l("Scheduled"), "info"),
+    "active": (_l("Active"), "success"),
+}
+
+
+def state_of(content: Content, now: datetime) -> str:
+    """Return the status people see, as a key: an approved item is "active", "scheduled" or
+    "expired" by its window; the others are their status ("draft", "in_review", …)."""
+    if content.status is ContentStatus.APPROVED:
+        if content.expires_at is not None and content.expires_at <= now:
+            return "expired"
+        if content.starts_at is not None and content.starts_at > now:
+            return "scheduled"
+        return "active"
+    return content.status.value
 
 
 def status_of(content: Content, now: datetime) -> tuple[str, str]:
     """Return the status people see (an approved item's window counts) and its badge kind."""
-    if content.status is ContentStatus.APPROVED:
-        if content.expires_at is not None and content.expires_at <= now:
-            return "Expired", "warning"
-        if content.starts_at is not None and content.starts_at > now:
-            return "Scheduled", "info"
-        return "Active", "success"
+    state = state_of(content, now)
+    if state in _WINDOW_STATES:
+        label, kind = _WINDOW_STATES[state]
+        return str(label), kind
     kind = "accent" if content.status is ContentStatus.IN_REVIEW else "neutral"
     return content.status.label, kind
+
+
+# The parts of a suggestion's score (suggestions/engine.py), as the item page names them.
+_SCORE_PARTS = {
+    "priority": _l("priority"),
+    "freshness": _l("freshness"),
+    "performance": _l("performance"),
+    "topics": _l("topics"),
+    "team_spread": _l("team spread"),
+}
+
+
+def score_part_label(name: str) -> str:
+    """Name a part of a suggestion's score ("team_spread" -> "team spread")."""
+    label = _SCORE_PARTS.get(name)
+    return str(label) if label is not None else name.replace("_", " ")
 
 
 def domain_of(url: str) -> str:
@@ -134,6 +166,8 @@ def _library_helpers() -> dict[str, Any]:
     return {
         "window_text": window_text,
         "status_of": status_of,
+        "state_of": state_of,
+        "score_part_label": score_part_label,
         "domain_of": domain_of,
         "priority_label": lambda n: PRIORITY_LABELS.get(n, str(n)),
         "language_name": lambda code: LANGUAGES.get(code, code),

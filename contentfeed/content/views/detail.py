@@ -40,44 +40,47 @@ from contentfeed.content.views.common import (
     compliance_rules,
     json_error,
     signed_in,
-    status_of,
+    state_of,
 )
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Invalid, NotFound
+from contentfeed.i18n import _, _l
 from contentfeed.suggestions import service as suggestions
 from contentfeed.ui import localtime
 
+# The history's words (lazy texts, said in the viewer's language).
 FIELD_LABELS = {
-    "title": "Title",
-    "summary": "Summary",
-    "url": "Web address",
-    "image_url": "Image",
-    "kind": "Kind",
-    "campaign_id": "Campaign",
-    "language": "Language",
-    "topics": "Topics",
-    "target_team_ids": "Teams",
-    "target_regions": "Regions",
-    "target_languages": "Seller languages",
-    "priority": "Priority",
-    "starts_at": "Publish from",
-    "expires_at": "Expires",
+    "title": _l("Title"),
+    "summary": _l("Summary"),
+    "url": _l("Web address"),
+    "image_url": _l("Image"),
+    "kind": _l("Kind"),
+    "campaign_id": _l("Campaign"),
+    "language": _l("Language"),
+    "topics": _l("Topics"),
+    "target_team_ids": _l("Teams"),
+    "target_regions": _l("Regions"),
+    "target_languages": _l("Seller languages"),
+    "priority": _l("Priority"),
+    "starts_at": _l("Publish from"),
+    "expires_at": _l("Expires"),
 }
+# After the actor's name: "Maria Muster added this item as a draft".
 EVENT_TEXT = {
-    "created": "added this item as a draft",
-    "edited": "edited the details",
-    "submit": "sent it for approval",
-    "approve": "approved it",
-    "send_back": "sent it back to draft",
-    "archive": "archived it",
-    "variant_added": "added variant {n}",
-    "variant_edited": "edited variant {n}",
-    "variant_deleted": "deleted variant {n}",
+    "created": _l("added this item as a draft"),
+    "edited": _l("edited the details"),
+    "submit": _l("sent it for approval"),
+    "approve": _l("approved it"),
+    "send_back": _l("sent it back to draft"),
+    "archive": _l("archived it"),
+    "variant_added": _l("added variant %(n)s"),
+    "variant_edited": _l("edited variant %(n)s"),
+    "variant_deleted": _l("deleted variant %(n)s"),
 }
 WORKFLOW_DONE = {
-    "submit": "Sent for approval. A marketer will review it.",
-    "send_back": "Sent back to draft with your comment.",
-    "archive": "Archived. Sellers won't be suggested it any more.",
+    "submit": _l("Sent for approval. A marketer will review it."),
+    "send_back": _l("Sent back to draft with your comment."),
+    "archive": _l("Archived. Sellers won't be suggested it any more."),
 }
 
 
@@ -133,13 +136,13 @@ def _variant_view(
 def _shown_value(key: str, value: Any, names: dict[str, dict[int, str]]) -> str:
     """Say a stored value in words (names for ids, local times, labels for codes)."""
     if value in (None, "", []):
-        return "none"
+        return _("none")
     if key in {"starts_at", "expires_at"}:
         return localtime(datetime.fromisoformat(value))
     if key == "campaign_id":
-        return names["campaigns"].get(value, "a deleted campaign")
+        return names["campaigns"].get(value) or _("a deleted campaign")
     if key == "target_team_ids":
-        return ", ".join(names["teams"].get(i, "a deleted team") for i in value)
+        return ", ".join(names["teams"].get(i) or _("a deleted team") for i in value)
     if key == "kind":
         return ContentKind(value).label
     if key == "language":
@@ -156,27 +159,30 @@ def _shown_value(key: str, value: Any, names: dict[str, dict[int, str]]) -> str:
 
 def _describe(event: ContentEvent, names: dict[str, dict[int, str]]) -> EventView:
     changes = event.changes or {}
-    text = EVENT_TEXT.get(event.action, event.action.replace("_", " ")).format(
-        n=changes.get("variant", "")
-    )
+    known = EVENT_TEXT.get(event.action)
+    if known is None:
+        text = event.action.replace("_", " ")
+    else:  # translated, then the variant's number put in
+        text = str(known) % {"n": changes.get("variant", "")}
     shown = []
     if event.action == "edited":
         for key, pair in changes.items():
             before, after = pair
+            label = FIELD_LABELS.get(key)
             if key == "summary":
-                shown.append(Change(FIELD_LABELS[key], "", "rewritten"))
+                shown.append(Change(str(FIELD_LABELS[key]), "", _("rewritten")))
             else:
                 shown.append(
                     Change(
-                        FIELD_LABELS.get(key, key.replace("_", " ").capitalize()),
+                        str(label) if label else key.replace("_", " ").capitalize(),
                         _shown_value(key, before, names),
                         _shown_value(key, after, names),
                     )
                 )
-    actor = event.actor.name if event.actor else "Someone no longer here"
+    actor = event.actor.name if event.actor else _("Someone no longer here")
     if event.action == service.RENDER_FAILED:
-        actor = "The scheduler"
-        text = "reported: " + service.describe_render_failure(event)
+        actor = _("The scheduler")
+        text = _("reported: %(problem)s", problem=service.describe_render_failure(event))
     return EventView(actor, text, event.created_at, event.comment, shown, event.action)
 
 
@@ -196,7 +202,7 @@ def _render_detail(
                 _variant_view(content, variant.id, variant.position, variant.body, rules)
             )
     names = {
-        "campaigns": {c.id: c.name for c, _ in service.list_campaigns(s)},
+        "campaigns": {c.id: c.name for c, _count in service.list_campaigns(s)},
         "teams": {t.id: t.name for t in accounts.list_teams(s)},
     }
     sellers = accounts.list_users(s, role=Role.SELLER.value, include_inactive=False, limit=500)
@@ -239,7 +245,7 @@ def detail(content_id: int) -> ResponseReturnValue:
 def workflow(content_id: int, action: str) -> Response:
     """Move an item through the approval workflow."""
     if action not in service.TRANSITIONS:
-        raise NotFound("No such workflow action.")
+        raise NotFound(_("No such workflow action."))
     s = db.session()
     user = signed_in()
     content = service.get_content(s, content_id, user)
@@ -250,17 +256,19 @@ def workflow(content_id: int, action: str) -> Response:
         flash(exc.message, "error")
         return redirect(back)
     if action == "approve":
-        label, _ = status_of(content, utcnow())
-        if label == "Expired":
+        state = state_of(content, utcnow())
+        if state == "expired":
             flash(
-                "Approved, but its window has ended: change the expiry date to use it.", "warning"
+                _("Approved, but its window has ended: change the expiry date to use it."),
+                "warning",
             )
-        elif label == "Scheduled":
-            flash(f"Approved. Sellers get it from {localtime(content.starts_at)}.", "success")
+        elif state == "scheduled":
+            when = localtime(content.starts_at)
+            flash(_("Approved. Sellers get it from %(when)s.", when=when), "success")
         else:
-            flash("Approved. Sellers can be suggested it from now on.", "success")
+            flash(_("Approved. Sellers can be suggested it from now on."), "success")
     else:
-        flash(WORKFLOW_DONE[action], "success")
+        flash(str(WORKFLOW_DONE[action]), "success")
     return redirect(back)
 
 
@@ -302,7 +310,11 @@ def _save_variant(content_id: int, variant_id: int | None) -> ResponseReturnValu
         return redirect(url_for("content.detail", content_id=content_id))
     except Invalid as exc:
         return _render_detail(content, user, Refused(variant_id, body, exc.message), 422)
-    _flash_check(check, f"Variant {saved.position} is {'added' if variant is None else 'saved'}.")
+    if variant is None:
+        done = _("Variant %(n)s is added.", n=saved.position)
+    else:
+        done = _("Variant %(n)s is saved.", n=saved.position)
+    _flash_check(check, done)
     return redirect(url_for("content.detail", content_id=content_id) + f"#variant-{saved.id}")
 
 
@@ -319,7 +331,7 @@ def variant_delete(content_id: int, variant_id: int) -> Response:
     except Conflict as exc:  # refused before anything changed
         flash(exc.message, "error")
     else:
-        flash(f"Variant {variant.position} is deleted.", "success")
+        flash(_("Variant %(n)s is deleted.", n=variant.position), "success")
     return redirect(url_for("content.detail", content_id=content_id) + "#variants")
 
 
@@ -338,7 +350,7 @@ def preview(content_id: int) -> Response:
         payload = {}
     body = payload.get("body")
     if not isinstance(body, str):
-        return json_error(422, "Send the post text as 'body'.", {"body": "Missing."})
+        return json_error(422, _("Send the post text as 'body'."), {"body": _("Missing.")})
     try:
         seller = service.find_preview_seller(s, payload.get("seller_id"))
     except Invalid as exc:

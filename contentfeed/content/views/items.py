@@ -40,6 +40,7 @@ from contentfeed.content.views.common import (
 )
 from contentfeed.errors import DomainError
 from contentfeed.forms import options
+from contentfeed.i18n import _
 
 
 def _content_form(content: Content | None) -> ContentForm:
@@ -47,7 +48,7 @@ def _content_form(content: Content | None) -> ContentForm:
     s = db.session()
     form = ContentForm(obj=content)
     form.campaign_id.choices = options(
-        [(0, "No campaign")] + [(c.id, c.name) for c, _ in service.list_campaigns(s)]
+        [(0, _("No campaign")), *((c.id, c.name) for c, _count in service.list_campaigns(s))]
     )
     form.target_team_ids.choices = options((t.id, t.name) for t in accounts.list_teams(s))
     form.language.choices = options(language_choices(content.language if content else ""))
@@ -102,7 +103,7 @@ def new() -> ResponseReturnValue:
     if form.validate_on_submit():
         upload = _chosen_file(form)
         if upload is not None and (form.url.data or "").strip():
-            form.file.errors = [*form.file.errors, "Choose a web address or a file, not both."]
+            form.file.errors = [*form.file.errors, _("Choose a web address or a file, not both.")]
         data = _content_data(form, "" if upload else form.url.data or "", service.NewContent)
         if data is not None and not form.errors:
             folder = Path(config.current().library.upload_dir)
@@ -128,11 +129,15 @@ def new() -> ResponseReturnValue:
                 apply_errors(form, exc)
             else:
                 flash(
-                    f"“{content.title}” is saved as a draft. Write a post variant next.", "success"
+                    _(
+                        "“%(title)s” is saved as a draft. Write a post variant next.",
+                        title=content.title,
+                    ),
+                    "success",
                 )
-                if content.prefill_note:
+                if content.prefill_note:  # a sentence; said here after "Saved, but"
                     note = content.prefill_note
-                    flash(f"Saved, but {note[:1].lower()}{note[1:]}", "warning")
+                    flash(_("Saved, but %(note)s", note=note[:1].lower() + note[1:]), "warning")
                 return redirect(url_for("content.detail", content_id=content.id))
     return render_template("content/form.html", form=form, content=None), (
         422 if form.errors else 200
@@ -157,7 +162,7 @@ def edit(content_id: int) -> ResponseReturnValue:
             except DomainError as exc:
                 apply_errors(form, exc)
             else:
-                flash(f"“{content.title}” is saved.", "success")
+                flash(_("“%(title)s” is saved.", title=content.title), "success")
                 return redirect(url_for("content.detail", content_id=content.id))
     return render_template("content/form.html", form=form, content=content), (
         422 if form.errors else 200
@@ -171,11 +176,8 @@ def prefill() -> ResponseReturnValue:
     url = request.args.get("url", "").strip()
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        return json_error(
-            422,
-            "Enter a full web address starting with https:// or http://.",
-            {"url": "Enter a full web address starting with https:// or http://."},
-        )
+        message = _("Enter a full web address starting with https:// or http://.")
+        return json_error(422, message, {"url": message})
     found = prefill_from_url(url)
     return jsonify(
         title=found.title,
