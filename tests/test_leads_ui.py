@@ -9,14 +9,13 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import config, db
+from contentfeed import config, db, i18n
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
@@ -242,9 +241,10 @@ def test_detail_tells_the_story(
         lead = db.session().get(Lead, seller_lead["lead_id"])
         assert lead is not None
         clicked = lead.touches[0].touched_at
-    # The click time is shown, in the viewer's zone (the company default for test users).
-    zone = ZoneInfo(config.settings_of(app).default_timezone)
-    assert clicked.astimezone(zone).strftime("%d %b %Y") in page
+    # The click time is shown, in the viewer's zone (the company default for test users) and
+    # language, formatted on the server.
+    with app.test_request_context():
+        assert i18n.datetime_text(clicked) in page
 
     rep = client_as("rep")
     with app.app_context():  # a rep reads the leads they work

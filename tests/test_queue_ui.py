@@ -12,13 +12,12 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import config, db
+from contentfeed import config, db, i18n
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.leads import privacy
@@ -271,9 +270,12 @@ def test_a_lead_is_handed_to_another_rep_of_its_queue(
 # --- the lead page tells one story ---------------------------------------------------------
 
 
-def _local(app: Flask, at: datetime, fmt: str) -> str:
-    """A time as the page shows it: in the company's default zone (the test users have none)."""
-    return at.astimezone(ZoneInfo(config.settings_of(app).default_timezone)).strftime(fmt)
+def _local(app: Flask, at: datetime, relative: bool = False) -> str:
+    """A time as the page shows it (ui.time): in the company's default zone (the test users
+    have none) and the page's language, formatted on the server."""
+    with app.test_request_context():
+        shown = i18n.when_text(at) if relative else i18n.datetime_text(at)
+    return re.sub(r"\s+", " ", shown)  # as _text reads it (Babel puts a thin space before AM)
 
 
 def _order(page: str, *phrases: str) -> list[int]:
@@ -305,7 +307,7 @@ def test_a_late_delivery_names_the_forms_time_and_when_it_reached_us(
     page = _text(worker.get(f"/leads/{lead_id}"))
     # Not "came in 3 days ago" beside "received 10 min ago": each time has its name.
     assert "came in" not in page
-    assert f"form sent {_local(app, sent, '%d %b %Y')}" in page  # the header says the form is older
+    assert f"form sent {_local(app, sent, relative=True)}" in page  # the header: the form is older
     assert "by signed webhook, 3 days after the form was sent" in page
     labels = _order(page, "Form sent", "Reached us", "Routed", "Claimed", "First contact")
     assert -1 not in labels and labels == sorted(labels), labels
@@ -368,7 +370,7 @@ def test_a_link_is_shared_only_once_the_seller_marked_it_posted(
         suggestions.mark_posted(s, seller, post.id, now=posted_at)
         s.commit()
     page = _text(client.get(f"/leads/{lead_id}"))
-    assert f"shared {_local(app, posted_at, '%d %b %Y %H:%M')} (marked posted)" in page
+    assert f"shared {_local(app, posted_at)} (marked posted)" in page
     assert "not marked posted" not in page
 
 
@@ -419,7 +421,8 @@ def test_the_due_column_says_met_and_a_free_mail_company_is_never_invented(
     due = re.findall(r'data-label="Due" class="queue-due">(.*?)</td>', page, re.S)
     text = [_text_of(cell) for cell in due]
     assert any(cell.startswith("met") for cell in text)  # Pierre: contacted in time
-    assert any(re.match(r"in \d+ min at \d\d \w{3}, \d\d:\d\d", cell) for cell in text), text
+    at = r"\d+/\d+/\d+, \d+:\d\d\s[AP]M"  # the due time, short, in the viewer's language
+    assert any(re.match(rf"in \d+ min at {at}", cell) for cell in text), text
     assert "contacted" not in " ".join(text)
 
 
@@ -446,7 +449,7 @@ def test_the_same_form_delivered_twice_is_a_redelivery_not_a_return(
     assert first.json is not None and second.json is not None
     worker = sign_in(app.test_client(), rep)
     page = _text(worker.get(f"/leads/{first.json['lead_id']}"))
-    assert re.search(r"Delivered again [\d: A-Za-z]+ the same form a second time", page)
+    assert re.search(r"Delivered again [\d:, A-Za-z\s]+ the same form a second time", page)
     assert "Came back" not in page
     copy = _text(worker.get(f"/leads/{second.json['lead_id']}"))
     assert "delivered again" in copy and "came back" not in copy.lower()
