@@ -150,7 +150,6 @@ def test_a_german_rep_claims_works_and_notes_a_lead(
         "Woher die Person kam",
         "Formulardaten",
         "Anteil je Attributionsmodell",
-        "Letzter Kontaktpunkt",
         "Notizen und Verlauf",
         "Übernommen von Riley Rep.",
         "Kontaktiert von Riley Rep.",

@@ -516,7 +516,7 @@ def test_times_are_typed_and_shown_in_the_viewers_time_zone(
     tokyo = sign_in(app.test_client(), tokyo_user)
     tokyo.post("/account", data={"account-name": tokyo_user.name, "account-timezone": "Asia/Tokyo"})
     page = _text(tokyo.get(f"/library/{item.id}"))
-    assert "01 Mar 2027, 17:00" in page  # 09:00 in Berlin (UTC+1) is 17:00 in Tokyo (UTC+9)
+    assert "Mar 1, 2027, 5:00\u202fPM" in page  # 09:00 in Berlin (UTC+1) is 17:00 in Tokyo (UTC+9)
     assert "Priority</span> 3 · normal" in page and "5 · highest" in page
     assert "{" not in re.sub(r"(?s).*History</h2>", "", page).split("</ol>")[0]
 
