@@ -61,8 +61,14 @@ def extract() -> Catalog:
         str(root),
         method_map,
         options_map,
-        keywords={"_": None, "_l": None, "gettext": None, "lazy_gettext": None,
-                  "ngettext": (1, 2), "lazy_ngettext": (1, 2)},
+        keywords={
+            "_": None,
+            "_l": None,
+            "gettext": None,
+            "lazy_gettext": None,
+            "ngettext": (1, 2),
+            "lazy_ngettext": (1, 2),
+        },
         strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
@@ -109,8 +115,15 @@ def _write_po(catalog: Catalog, path: Path) -> None:
     catalog.creation_date = catalog.revision_date = HEADER_DATE
     catalog.last_translator = "contentfeed"
     catalog.language_team = "contentfeed"
-    write_po(buffer, catalog, width=96, sort_output=True, no_location=True, ignore_obsolete=True,
-             include_previous=False)
+    write_po(
+        buffer,
+        catalog,
+        width=96,
+        sort_output=True,
+        no_location=True,
+        ignore_obsolete=True,
+        include_previous=False,
+    )
     path.write_bytes(buffer.getvalue())
 
 
@@ -168,9 +181,9 @@ def gaps() -> list[Gap]:
     return found
 
 
-def _done(string: str | tuple[str, ...]) -> bool:
-    return all(string) if isinstance(string, tuple) else bool(string)
+def _done(string: str | tuple[str, ...] | list[str] | None) -> bool:
+    return all(string) if isinstance(string, tuple | list) else bool(string)
 
 
-def _text(message_id: str | tuple[str, ...]) -> str:
+def _text(message_id: str | tuple[str, ...] | list[str]) -> str:
     return message_id if isinstance(message_id, str) else message_id[0]

@@ -359,8 +359,11 @@ def translations_check() -> None:
 
     problems = 0
     for gap in catalogues.gaps():
-        for label, texts in (("not in the catalogue (run update)", gap.missing),
-                             ("untranslated", gap.untranslated), ("fuzzy", gap.fuzzy)):
+        for label, texts in (
+            ("not in the catalogue (run update)", gap.missing),
+            ("untranslated", gap.untranslated),
+            ("fuzzy", gap.fuzzy),
+        ):
             for text in texts:
                 click.echo(f"{gap.locale}: {label}: {text!r}")
                 problems += 1

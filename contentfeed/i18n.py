@@ -21,20 +21,20 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel import dates as babel_dates
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale
+from flask_babel import Babel, force_locale, get_locale, gettext, lazy_gettext
 from flask_babel import format_currency as _format_currency
 from flask_babel import format_date as _format_date
 from flask_babel import format_datetime as _format_datetime
 from flask_babel import format_decimal as _format_decimal
 from flask_babel import format_percent as _format_percent
 from flask_babel import format_time as _format_time
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask_babel import ngettext as _ngettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from contentfeed import config
@@ -45,24 +45,38 @@ __all__ = [
     "LOCALE_COOKIE",
     "_",
     "_l",
-    "ngettext",
-    "speaking",
-    "locale_of",
     "current_locale",
-    "locale_name",
     "date_text",
     "datetime_text",
-    "time_text",
-    "relative_text",
-    "number_text",
     "decimal_text",
-    "percent_text",
+    "locale_name",
+    "locale_of",
     "money_text",
+    "ngettext",
+    "number_text",
+    "percent_text",
+    "relative_text",
+    "speaking",
+    "time_text",
     "weekday_text",
 ]
 
-_ = gettext
-_l = lazy_gettext
+
+def _(string: str, **variables: Any) -> str:
+    """Translate ``string`` into the language being spoken, with its %(named)s variables."""
+    return str(gettext(string, **variables))
+
+
+def _l(string: str, **variables: Any) -> str:
+    """Translate ``string`` when it is shown (for texts defined at import time): a lazy text
+    that behaves as a str and is translated each time it is turned into one."""
+    return cast(str, lazy_gettext(string, **variables))
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """Translate a text whose form depends on ``num`` (``%(num)d`` is filled in)."""
+    return str(_ngettext(singular, plural, num, **variables))
+
 
 # The interface's languages, in the order the switch shows them. English is the source.
 LOCALES: tuple[str, ...] = ("en", "de")
@@ -147,8 +161,10 @@ SCRIPT_TEXTS: tuple[Any, ...] = (
     _l("Close menu"),
     _l("Copied ✓"),
     _l("Press Ctrl+C"),
-    _l("Couldn't copy automatically. The text is selected: press Control+C or Command+C to "
-       "copy it."),
+    _l(
+        "Couldn't copy automatically. The text is selected: press Control+C or Command+C to "
+        "copy it."
+    ),
     _l("Copied to clipboard."),
     _l("Table (scrolls sideways)"),
     # static/js/library.js
@@ -226,7 +242,7 @@ def current_locale() -> str:
 
 def locale_name(code: str) -> str:
     """Return a language's own name ("Deutsch", "English"), for the switch."""
-    return Locale.parse(code).get_display_name(code).capitalize()
+    return (Locale.parse(code).get_display_name(code) or code).capitalize()
 
 
 def _zone() -> ZoneInfo:
@@ -346,7 +362,8 @@ def date_range_text(first: date, last: date) -> str:
 
 def _skeleton(name: str) -> str:
     locale = Locale.parse(current_locale())
-    return str(locale.datetime_skeletons[name].pattern) if name in locale.datetime_skeletons else name
+    skeletons = locale.datetime_skeletons
+    return str(skeletons[name].pattern) if name in skeletons else name
 
 
 _FILTERS: dict[str, Any] = {

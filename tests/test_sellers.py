@@ -103,7 +103,8 @@ def test_seller_changes_topics_cadence_and_timezone(
 ) -> None:
     seller = make_user("seller", email="sam@example.com")
     sign_in(client, seller)
-    client.post("/language", data={"locale": "en"})  # the profile below is German; Sam reads English
+    # The profile below is German; Sam reads English.
+    client.post("/language", data={"locale": "en"})
     first = client.get("/profile")
     assert first.status_code == 200
     assert "3 posts a week, on Mon, Wed and Fri" in text_of(first.get_data(as_text=True))

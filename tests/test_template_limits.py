@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 
 from contentfeed import config, db
 from contentfeed.accounts.models import User
-from contentfeed.content.models import Content, PostVariant
 from contentfeed.content import templating
+from contentfeed.content.models import Content, PostVariant
 from contentfeed.content.templating import (
     ContentView,
     SellerView,

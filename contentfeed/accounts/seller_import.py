@@ -40,8 +40,8 @@ from contentfeed.accounts.seller_sheet import (
 from contentfeed.accounts.teams import list_teams
 from contentfeed.accounts.users import check_timezone, normalise_email, update_user
 from contentfeed.errors import DomainError, Invalid
-from contentfeed.sheets import parse_whole_number
 from contentfeed.i18n import _, _l
+from contentfeed.sheets import parse_whole_number
 
 # Who holds an account of another role, as the refusal of an import row names them.
 _SOMEONE_OF_ROLE = {

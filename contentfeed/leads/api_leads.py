@@ -330,7 +330,7 @@ def export_leads() -> Response:
     )
 
     def rows() -> Iterator[list[object]]:
-        yield csv_headers()
+        yield list(csv_headers())
         for batch in batches:
             yield from (_csv_row(lead, batch.context) for lead in batch.items)
 

@@ -141,11 +141,11 @@ def lead_timeline(s: Session, lead: Lead, events: Iterable[InboundEvent] | None 
     if lead.first_contact_at is not None:
         detail = ""
         if lead.due_at is not None:
-            late = lead.first_contact_at - lead.due_at
-            if late <= timedelta(0):
+            lateness = lead.first_contact_at - lead.due_at
+            if lateness <= timedelta(0):
                 detail = _("within the SLA")
             else:
-                detail = _("%(span)s after the SLA", span=_span(late))
+                detail = _("%(span)s after the SLA", span=_span(lateness))
         moments.append(Moment("contacted", _("First contact"), lead.first_contact_at, detail))
     returns = s.scalars(
         sa.select(Lead).where(Lead.merged_into_id == lead.id).order_by(Lead.submitted_at, Lead.id)
