@@ -369,9 +369,9 @@ def test_dashboard_shows_the_figures(world: dict[str, int], marketer: FlaskClien
     assert response.status_code == 200
     html = _numbers(response.get_data(as_text=True))
     assert "Alpha whitepaper" in html and "Beta video" in html
-    assert "1\u201310 Oct 2026" in html and "21\u201330 Sep 2026" in html
+    assert "Oct 1 \u2013 10, 2026" in html and "Sep 21 \u2013 30, 2026" in html
     assert "▲ up 200%" in html  # clicks against the previous period
-    assert "estimate" in html and "USD 35" in html
+    assert "estimate" in html and "$35" in html  # Babel: the currency in the viewer's style
     assert 'role="img"' in html and "<title>Clicks and leads per day</title>" in html
     topic = _numbers(marketer.get(f"/reports?{ARGS}&group=topic").get_data(as_text=True))
     assert "counts under each of them" in topic
@@ -419,7 +419,7 @@ def test_csv_equals_the_table(app: Flask, world: dict[str, int], marketer: Flask
     assert shown["Leads"] == alpha["Leads"]
     assert shown["Posted"] == alpha["Posted"]
     assert shown["Reach (est.)"] == f"{int(alpha['Reach (estimate)']):,}"
-    assert shown["EMV (est.)"] == f"USD {float(alpha['EMV (estimate)']):,.0f}"
+    assert shown["EMV (est.)"] == f"${float(alpha['EMV (estimate)']):,.0f}"
     by_kind, _ = _csv(marketer, f"/reports.csv?{ARGS}&group=kind")
     assert by_kind[0][0] == "Kind"
     assert {r[0]: r[4] for r in by_kind[1:]} == {"Whitepaper": "4", "Video": "2", "Total": "6"}

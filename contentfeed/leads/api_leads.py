@@ -27,9 +27,12 @@ EXPORT_BATCH = 500
 # The lead's own columns in the CSV: what the form told us, the web addresses last, the consent
 # wording left to the lead's page and the personal-data export.
 URL_FIELDS = ("landing_url", "referrer")
+# Consent's version and language came later: after the columns spreadsheets already know.
+LATER_FIELDS = ("consent_version", "consent_locale")
 CSV_LEAD_FIELDS = (
-    *(name for name in FORM_FIELDS if name not in {*URL_FIELDS, "consent_text"}),
+    *(name for name in FORM_FIELDS if name not in {*URL_FIELDS, *LATER_FIELDS, "consent_text"}),
     *URL_FIELDS,
+    *(name for name in LATER_FIELDS if name in FORM_FIELDS),
 )
 CSV_COLUMNS = (
     "id",
