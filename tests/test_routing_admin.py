@@ -353,11 +353,12 @@ def test_dry_run_refuses_a_bad_address(admin: FlaskClient, defaults: dict[str, i
     page = _text(
         admin.post("/admin/routing/dry-run", data={"email": "a@b.example", "country": "D1"}), 422
     )
-    assert "Unknown country 'D1'; send an ISO code or name" in page
+    assert "nknown country 'D1'; send an ISO code or the country" in page
+    # "UK" is what people write for the United Kingdom: read as GB, as forms send it.
     page = _text(
-        admin.post("/admin/routing/dry-run", data={"email": "a@b.example", "country": "uk"}), 422
+        admin.post("/admin/routing/dry-run", data={"email": "a@b.example", "country": "uk"}), 200
     )
-    assert "Unknown country 'uk'" in page and "(the United Kingdom is GB)" in page
+    assert "GB" in page
 
 
 def test_dry_run_reads_a_country_name_as_the_api_does(
