@@ -180,19 +180,25 @@ def page(content_id: int) -> ResponseReturnValue:
     return redirect(target)
 
 
+def _signed_download(content_id: int, token: str) -> gated.GatedItem:
+    """Open the download a signed link names, within the configured hours."""
+    settings = config.current()
+    return gated.open_download(
+        db.session(),
+        content_id,
+        token,
+        secret=settings.secret_key,
+        hours=settings.consent.download_hours,
+    )
+
+
 @bp.get("/g/<int:content_id>/thanks/<token>")
 @access.public
 def thanks(content_id: int, token: str) -> ResponseReturnValue:
     """The thank-you page after the form, in the visitor's language, with the download."""
     settings = config.current()
     try:
-        item = gated.open_download(
-            db.session(),
-            content_id,
-            token,
-            secret=settings.secret_key,
-            hours=settings.consent.download_hours,
-        )
+        item = _signed_download(content_id, token)
     except (gated.Expired, Forbidden) as exc:
         return _link_refused(exc, content_id)
     html = render_template(
@@ -216,13 +222,7 @@ def download(content_id: int, token: str, filename: str) -> ResponseReturnValue:
     """The gated file itself, for a signed link that is not expired; refused otherwise."""
     settings = config.current()
     try:
-        item = gated.open_download(
-            db.session(),
-            content_id,
-            token,
-            secret=settings.secret_key,
-            hours=settings.consent.download_hours,
-        )
+        item = _signed_download(content_id, token)
     except (gated.Expired, Forbidden) as exc:
         return _link_refused(exc, content_id)
     if filename != item.filename or item.content.asset is None:
