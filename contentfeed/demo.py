@@ -313,7 +313,9 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
         moment = now - timedelta(days=days_ago)
         suggestions.fill_feeds(s, settings, now=moment.replace(hour=12), seed=days_ago)
     past = s.scalars(
-        sa.select(Suggestion).where(Suggestion.day < (now - timedelta(days=1)).date())
+        sa.select(Suggestion)
+        .where(Suggestion.day < (now - timedelta(days=1)).date())
+        .order_by(Suggestion.id)
     ).all()
     agents = [agent.user_agent for agent in demo_data().agents for _ in range(agent.weight)]
     codes = dict(s.execute(sa.select(TrackedLink.suggestion_id, TrackedLink.id)).all())
@@ -340,6 +342,16 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
         suggestion.notified_at = suggestion.created_at
     s.add_all(Click(**values) for values in clicks)
     s.flush()
+    # Whatever the weekday, every seller signing in to the demo finds a post waiting: those
+    # whose cadence left nothing pending get today's suggestion as "Suggest now" would.
+    waiting = set(
+        s.scalars(
+            sa.select(Suggestion.seller_id).where(Suggestion.status == SuggestionStatus.PENDING)
+        )
+    )
+    idle = [seller.id for seller in sellers if seller.id not in waiting]
+    if idle:
+        suggestions.fill_feeds(s, settings, now=now, seed=0, only=idle, ignore_cadence=True)
     seed_leads(s, rng, now)
     seed_routing(s, now)
 

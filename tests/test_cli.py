@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
 
-from contentfeed import cli, config, db
+from contentfeed import cli, config, db, demo
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import ApiToken, Role, User
 from contentfeed.cli import main
@@ -248,3 +248,24 @@ def test_a_configured_public_base_url_wins_over_the_recorded_one(
     assert config.settings_of(make_test_app(database_url, tmp_path)).public_base_url == (
         "http://127.0.0.1:5077"
     )
+
+
+def test_the_demo_seller_finds_a_post_waiting_even_on_a_monday(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sam's cadence and the library leave nothing pending on a Monday afternoon, yet whoever
+    # tries the demo signs in to a feed with a post to share.
+    now = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
+    monkeypatch.setattr(demo, "utcnow", lambda: now)
+    assert run(app, "demo-data")[0] == 0
+    with app.app_context():
+        s = db.session()
+        sam = s.scalars(sa.select(User).where(User.email == demo_email("seller"))).one()
+        waiting = s.scalars(
+            sa.select(Suggestion).where(
+                Suggestion.seller_id == sam.id,
+                Suggestion.status == SuggestionStatus.PENDING,
+                Suggestion.expires_at > now,
+            )
+        ).all()
+        assert waiting
