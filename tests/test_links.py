@@ -197,3 +197,34 @@ def test_a_link_followed_while_the_database_is_down_asks_to_come_back(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     assert "briefly unavailable" in response.get_data(as_text=True)
+
+
+def test_a_connection_that_fails_a_click_is_closed_not_kept_or_leaked(
+    app: Flask, link: TrackedLink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The redirect's connections live outside SQLAlchemy's pool: one that failed must be
+    # closed at once (left open, the driver complains when it is garbage-collected, long
+    # after, and the database holds the session until then).
+    borrowed: list[Any] = []
+    borrow = service.HotConnections.borrow
+
+    def tracked_borrow(self: service.HotConnections) -> Any:
+        connection = borrow(self)
+        borrowed.append(connection.dbapi_connection)
+        return connection
+
+    def failing_follow(*args: Any) -> str:
+        raise RuntimeError("a bug while recording the click")
+
+    monkeypatch.setattr(service.HotConnections, "borrow", tracked_borrow)
+    monkeypatch.setattr(service, "_follow", failing_follow)
+    with pytest.raises(RuntimeError):
+        service.follow_link(
+            service.hot_connections(app),
+            service.Visit(link.code, CHROME, None, "203.0.113.9"),
+            secret="s",
+        )
+    [raw] = borrowed
+    with pytest.raises(Exception, match=r"(?i)closed"):
+        raw.cursor().execute("SELECT 1")
+    assert not service.hot_connections(app).idle

@@ -7,6 +7,7 @@ single statement doing both).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -218,6 +219,16 @@ class HotConnections:
         while self.idle:
             self.idle.pop().close()
 
+    @staticmethod
+    def discard(connection: Any) -> None:
+        """Close a connection found broken, without giving it back.
+
+        The connections are detached from SQLAlchemy's pool, where ``invalidate()`` would
+        only forget the driver's connection and leave it open until garbage collection.
+        """
+        with contextlib.suppress(Exception):
+            connection.close()
+
 
 def hot_connections(app: Flask) -> HotConnections:
     """Return the app's redirect connections (made on first use, on the hot engine)."""
@@ -257,7 +268,7 @@ def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str |
                 return None
             continue
         except (dbapi.OperationalError, dbapi.InterfaceError):
-            connection.invalidate()
+            connections.discard(connection)
             # The other idle connections are most likely dead as well (a restart, or a
             # pg_terminate_backend): the retry and the next clicks connect afresh.
             connections.close()
@@ -266,7 +277,7 @@ def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str |
                 raise Unavailable(DATABASE_DOWN) from None
             continue
         except BaseException:
-            connection.invalidate()
+            connections.discard(connection)
             raise
         connections.give_back(connection)
         return target
