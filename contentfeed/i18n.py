@@ -43,6 +43,7 @@ from contentfeed.db import utcnow
 __all__ = [
     "LOCALES",
     "LOCALE_COOKIE",
+    "N_",
     "_",
     "_l",
     "current_locale",
@@ -76,6 +77,12 @@ def _l(string: str, **variables: Any) -> str:
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     """Translate a text whose form depends on ``num`` (``%(num)d`` is filled in)."""
     return str(_ngettext(singular, plural, num, **variables))
+
+
+def N_(string: str) -> str:
+    """Mark a text for the catalogue without translating it: it is stored in English (a
+    routing trace's reason) and translated with ``_()`` each time someone reads it."""
+    return string
 
 
 # The interface's languages, in the order the switch shows them. English is the source.
