@@ -10,19 +10,31 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts.models import User
-from contentfeed.leads.models import Lead
+from contentfeed.content.models import Content
+from contentfeed.db import utcnow
+from contentfeed.leads import jobs, store
+from contentfeed.leads.models import EventStatus, InboundEvent, Lead
+from contentfeed.scheduler import run_job
+from tests import test_notifications
 from tests.conftest import sign_in
+from tests.test_gated import FORM, make_gated
 from tests.test_leads_ui import seller_lead
+from tests.test_public_pages import COMPANY, _mails
 from tests.test_queue_ui import rep_in, route
 
-__all__ = ["seller_lead"]
+__all__ = ["seller_lead", "smtp_server"]
+
+smtp_server = test_notifications.smtp_server  # a real SMTP server (aiosmtpd) per test
 
 GERMAN = {"Accept-Language": "de"}
 
@@ -122,3 +134,57 @@ def test_the_dry_run_says_why_in_german(
     ):
         assert german in result, german
     _absent(result, ["is a free-mail address", "matched", "claim leads from this queue"])
+
+
+# --- 5. double opt-in for a lead the retry job made -----------------------------------------
+
+
+def test_a_gated_lead_made_on_a_retry_still_gets_its_german_confirmation_email(
+    app: Flask,
+    client: FlaskClient,
+    make_content: Callable[..., Content],
+    smtp_server: tuple[test_notifications.Inbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inbox, port = smtp_server
+    config.override(
+        app,
+        consent={"double_opt_in": True},
+        company=COMPANY,
+        email={"host": "127.0.0.1", "port": port, "security": "none"},
+        public_base_url="https://content.muster.example",
+    )
+    content_id = make_gated(app, make_content)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the database went away mid-write")
+
+    monkeypatch.setattr(store, "write_lead", broken)
+    response = client.post(f"/g/{content_id}", data=FORM, headers=GERMAN)
+    assert response.status_code == 302  # the visitor gets the download all the same
+    assert "confirm=" not in response.headers["Location"]  # no lead yet: nothing to confirm
+    assert inbox.messages == []
+    monkeypatch.undo()
+    with app.app_context():
+        s = db.session()
+        event = s.scalar(sa.select(InboundEvent))
+        assert event is not None and event.status is EventStatus.FAILED
+        event.next_attempt_at = utcnow() - timedelta(seconds=1)
+        s.commit()
+
+    run_job(app, next(job for job in jobs.JOBS if job.id == "leads.retry_events"))
+
+    with app.app_context():
+        lead = db.session().scalar(sa.select(Lead))
+        assert lead is not None and lead.consent_locale == "de"
+        assert lead.consent_confirm_requested_at is not None
+    [mail] = _mails(inbox)
+    assert mail["To"] == "jane.doe@acme.example"
+    assert mail["Subject"] == "Bitte bestätigen Sie Ihre Einwilligung: Muster Software GmbH"
+    body = mail.get_content()
+    assert "Guten Tag Jane Doe," in body and "„The cloud whitepaper“" in body
+    assert "Please" not in body
+    assert re.search(r"https://content\.muster\.example/g/confirm/\S+", body)
+
+    run_job(app, next(job for job in jobs.JOBS if job.id == "leads.retry_events"))
+    assert len(inbox.messages) == 1  # once only
