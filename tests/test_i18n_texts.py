@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,11 +23,12 @@ from contentfeed import config, db
 from contentfeed.accounts.models import User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
-from contentfeed.leads import jobs, store
+from contentfeed.errors import Invalid, NotFound
+from contentfeed.leads import jobs, signing, store
 from contentfeed.leads.models import EventStatus, InboundEvent, Lead
 from contentfeed.scheduler import run_job
 from tests import test_notifications
-from tests.conftest import sign_in
+from tests.conftest import make_test_app, sign_in
 from tests.test_gated import FORM, make_gated
 from tests.test_leads_ui import seller_lead
 from tests.test_public_pages import COMPANY, _mails
@@ -188,3 +190,48 @@ def test_a_gated_lead_made_on_a_retry_still_gets_its_german_confirmation_email(
 
     run_job(app, next(job for job in jobs.JOBS if job.id == "leads.retry_events"))
     assert len(inbox.messages) == 1  # once only
+
+
+# --- 4. Python texts people see ---------------------------------------------------------------
+
+
+def test_a_page_preview_that_cannot_be_fetched_says_why_in_german(
+    client_as: Callable[[str], FlaskClient],
+) -> None:
+    marketer = client_as("marketer")
+    response = marketer.get(
+        "/library/prefill", query_string={"url": "http://127.0.0.1:9/whitepaper"}, headers=GERMAN
+    )
+    assert response.status_code == 200 and response.json is not None
+    note = response.json["note"]
+    assert "einer privaten oder lokalen Adresse" in note, note
+    assert "only public addresses" not in note and "private or local" not in note
+
+
+def test_a_link_followed_while_the_database_is_down_says_so_in_german(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
+    down = make_test_app(f"sqlite:///{tmp_path / 'missing-folder' / 'contentfeed.db'}", tmp_path)
+    response = down.test_client().get("/r/abcdEFGH", headers=GERMAN)
+    assert response.status_code == 503
+    page = html.unescape(response.get_data(as_text=True))
+    assert "Die Datenbank ist kurz nicht erreichbar." in page
+    assert "briefly unavailable" not in page
+
+
+def test_webhook_secret_refusals_speak_the_admins_language(app: Flask) -> None:
+    with app.test_request_context("/admin/webhook-secrets", headers=GERMAN), app.app_context():
+        s = db.session()
+        with pytest.raises(Invalid) as unnamed:
+            signing.create_secret(s, name="   ")
+        assert (
+            unnamed.value.message == "Benennen Sie das Secret nach dem Absender, der es verwendet."
+        )
+        with pytest.raises(Invalid) as long:
+            signing.create_secret(s, name="x" * 121)
+        assert long.value.message == "Der Name ist zu lang."
+        assert long.value.fields == {"name": "höchstens 120 Zeichen"}
+        with pytest.raises(NotFound) as unknown:
+            signing.revoke_secret(s, 999_999)
+        assert unknown.value.message == "Es gibt kein Webhook-Secret mit dieser ID."
