@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from contentfeed import config, db
-from contentfeed.accounts.models import User
+from contentfeed.accounts.models import Role, User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid, NotFound
@@ -235,3 +235,45 @@ def test_webhook_secret_refusals_speak_the_admins_language(app: Flask) -> None:
         with pytest.raises(NotFound) as unknown:
             signing.revoke_secret(s, 999_999)
         assert unknown.value.message == "Es gibt kein Webhook-Secret mit dieser ID."
+
+
+# --- 2. history lines and the queue lead's notices ------------------------------------------
+
+
+def test_a_german_queue_lead_is_told_of_a_returned_and_an_overdue_lead_in_german(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    from contentfeed.routing import lead_history, queue_setup, work
+    from contentfeed.routing.models import SellerNotice
+    from tests.test_routing import add_rule, make_queue, new_lead
+    from tests.test_routing import route as route_now
+
+    ann = make_user(Role.REP, name="Ann Rep")
+    lena = _german(app, make_user(Role.REP, name="Lena Lead"))
+    t0 = utcnow().replace(microsecond=0)
+    with app.app_context():
+        s = db.session()
+        queue = make_queue(s, "Inbound", sla_minutes=60, claim_minutes=55, lead_user_id=lena.id)
+        queue_setup.set_member(s, queue, ann.id)
+        add_rule(s, "Everyone", queue)
+        old = new_lead(s, "old@alpha.example", first_name="Olga", company="Alpha")
+        new_lead(s, "young@beta.example", first_name="Yuri", company="Beta")
+        route_now(s, t0)
+        rep = s.get(User, ann.id)
+        assert rep is not None
+        work.claim(s, rep, old.id, now=t0 + timedelta(minutes=5))
+        s.commit()
+        work.sla_sweep(s, t0 + timedelta(minutes=61))  # returned unworked, and overdue
+        s.commit()
+        texts = s.scalars(
+            sa.select(SellerNotice.text)
+            .where(SellerNotice.user_id == lena.id)
+            .order_by(SellerNotice.id)
+        ).all()
+        [returned] = [a for a in lead_history.history(s, old.id) if a.kind == "returned"]
+        assert "Ann Rep did not contact them within 55 minutes" in returned.text  # English kept
+    assert sorted(texts) == [
+        "Olga (Alpha): Zurück in die Queue: Ann Rep hat die Person nicht innerhalb von 55 Minuten"
+        " nach der Übernahme kontaktiert.",
+        "Yuri (Beta): Überfällig: Niemand hat diesen Lead innerhalb des SLA übernommen.",
+    ]
