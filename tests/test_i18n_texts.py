@@ -277,3 +277,38 @@ def test_a_german_queue_lead_is_told_of_a_returned_and_an_overdue_lead_in_german
         " nach der Übernahme kontaktiert.",
         "Yuri (Beta): Überfällig: Niemand hat diesen Lead innerhalb des SLA übernommen.",
     ]
+
+
+def test_released_returned_and_folded_history_lines_read_german(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    from contentfeed import i18n
+    from contentfeed.routing import lead_history, queue_setup, work
+    from tests.test_routing import add_rule, make_queue, new_lead
+    from tests.test_routing import route as route_now
+
+    ann = make_user(Role.REP, name="Ann Rep")
+    t0 = utcnow().replace(microsecond=0)
+    with app.app_context(), app.test_request_context():
+        s = db.session()
+        queue = make_queue(s, "Inbound", sla_minutes=600, claim_minutes=30)
+        queue_setup.set_member(s, queue, ann.id)
+        add_rule(s, "Everyone", queue)
+        first = new_lead(s, "max@alpha.example", first_name="Max", at=t0)
+        route_now(s, t0)
+        rep = s.get(User, ann.id)
+        assert rep is not None
+        work.claim(s, rep, first.id, now=t0 + timedelta(minutes=1))
+        work.release(s, rep, first.id, now=t0 + timedelta(minutes=2))
+        work.claim(s, rep, first.id, now=t0 + timedelta(minutes=3))
+        work.sla_sweep(s, t0 + timedelta(minutes=40))  # not contacted within 30 minutes
+        again = new_lead(s, "max@alpha.example", first_name="Max", at=t0 + timedelta(minutes=41))
+        route_now(s, t0 + timedelta(minutes=41))  # the same person: folded into the first
+        s.commit()
+        entries = [*lead_history.history(s, first.id), *lead_history.history(s, again.id)]
+        with i18n.speaking("de"):
+            worded = {e.kind: lead_history.describe(s, e) for e in entries}
+    assert worded["released"] == "Von Ann Rep an die Queue freigegeben.", worded
+    assert worded["returned"].startswith("Zurück in die Queue: Ann Rep hat"), worded
+    assert worded["merged"] == f"Zum offenen Lead #{first.id} hinzugefügt.", worded
+    assert worded["routed"].startswith("An Inbound geroutet"), worded
