@@ -64,6 +64,7 @@ def extract() -> Catalog:
         keywords={
             "_": None,
             "_l": None,
+            "N_": None,  # marked, stored in English, translated when read (babel.cfg)
             "gettext": None,
             "lazy_gettext": None,
             "ngettext": (1, 2),

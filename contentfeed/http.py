@@ -28,6 +28,7 @@ from urllib3.util.retry import Retry
 
 from contentfeed import config
 from contentfeed.errors import DomainError
+from contentfeed.i18n import _
 
 USER_AGENT = "contentfeed/0.1 (+https://github.com/contentfeed)"
 MAX_REDIRECTS = 5
@@ -136,8 +137,12 @@ def _user_url_client() -> requests.Session:
 
 def _blocked_on_connect(url: str, exc: InvalidIPAddress) -> BlockedAddress:
     return BlockedAddress(
-        f"{urlsplit(url).hostname} resolved to {exc}, a private or local address, when "
-        "connecting; only public addresses can be fetched.",
+        _(
+            "%(host)s resolved to %(address)s, a private or local address, when connecting; "
+            "only public addresses can be fetched.",
+            host=urlsplit(url).hostname,
+            address=str(exc),
+        ),
         {"url": "blocked_address"},
     )
 
@@ -155,20 +160,26 @@ def check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise BlockedAddress(
-            "Only http:// and https:// addresses can be fetched.", {"url": "scheme"}
+            _("Only http:// and https:// addresses can be fetched."), {"url": "scheme"}
         )
     if config.current().http.allow_private_addresses:
         return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise FetchFailed(f"The host {parts.hostname} could not be resolved.") from exc
+        raise FetchFailed(
+            _("The host %(host)s could not be resolved.", host=parts.hostname)
+        ) from exc
     for info in infos:
         address = str(info[4][0])
         if not is_public_address(address):
             raise BlockedAddress(
-                f"{parts.hostname} resolves to {address}, a private or local address; "
-                "only public addresses can be fetched.",
+                _(
+                    "%(host)s resolves to %(address)s, a private or local address; only "
+                    "public addresses can be fetched.",
+                    host=parts.hostname,
+                    address=address,
+                ),
                 {"url": "blocked_address"},
             )
 
@@ -187,7 +198,9 @@ def fetch_user_url(url: str, *, max_bytes: int | None = None, accept: str = "*/*
         except InvalidIPAddress as exc:
             raise _blocked_on_connect(current, exc) from exc
         except requests.RequestException as exc:
-            raise FetchFailed(f"Could not fetch {current}: {_describe(exc)}.") from exc
+            raise FetchFailed(
+                _("Could not fetch %(url)s: %(why)s.", url=current, why=_describe(exc))
+            ) from exc
         with response:
             if response.is_redirect:
                 location = response.headers.get("Location", "")
@@ -200,7 +213,7 @@ def fetch_user_url(url: str, *, max_bytes: int | None = None, accept: str = "*/*
                 content_type=response.headers.get("Content-Type", ""),
                 body=body,
             )
-    raise FetchFailed(f"Too many redirects (more than {MAX_REDIRECTS}).")
+    raise FetchFailed(_("Too many redirects (more than %(max)s).", max=MAX_REDIRECTS))
 
 
 def post_json_to_user_url(url: str, payload: object) -> requests.Response:
@@ -211,7 +224,7 @@ def post_json_to_user_url(url: str, payload: object) -> requests.Response:
     except InvalidIPAddress as exc:
         raise _blocked_on_connect(url, exc) from exc
     except requests.RequestException as exc:
-        raise FetchFailed(f"Could not reach {urlsplit(url).hostname}: {_describe(exc)}.") from exc
+        raise FetchFailed(_unreachable(url, exc)) from exc
     return response
 
 
@@ -224,30 +237,34 @@ def post_to_destination(url: str, body: str, headers: dict[str, str]) -> request
     try:
         return client().post(url, data=body.encode(), headers=headers, allow_redirects=False)
     except requests.RequestException as exc:
-        raise FetchFailed(f"Could not reach {urlsplit(url).hostname}: {_describe(exc)}.") from exc
+        raise FetchFailed(_unreachable(url, exc)) from exc
+
+
+def _unreachable(url: str, exc: requests.RequestException) -> str:
+    return _("Could not reach %(host)s: %(why)s.", host=urlsplit(url).hostname, why=_describe(exc))
 
 
 def _describe(exc: requests.RequestException) -> str:
     """Say in words why a request failed."""
     if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
-        return "the server timed out"
+        return _("the server timed out")
     if isinstance(exc, requests.ConnectionError):
-        return "the connection failed"
+        return _("the connection failed")
     return type(exc).__name__
 
 
 def _read_capped(response: requests.Response, cap: int) -> bytes:
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > cap:
-        raise FetchFailed(f"The response is larger than {cap} bytes.")
+        raise FetchFailed(_("The response is larger than %(max)s bytes.", max=cap))
     chunks: list[bytes] = []
     size = 0
     try:
         for chunk in response.iter_content(chunk_size=16384):
             size += len(chunk)
             if size > cap:
-                raise FetchFailed(f"The response is larger than {cap} bytes.")
+                raise FetchFailed(_("The response is larger than %(max)s bytes.", max=cap))
             chunks.append(chunk)
     except requests.RequestException as exc:
-        raise FetchFailed(f"Reading the page failed: {_describe(exc)}.") from exc
+        raise FetchFailed(_("Reading the page failed: %(why)s.", why=_describe(exc))) from exc
     return b"".join(chunks)

@@ -16,7 +16,7 @@ Code everywhere imports ``_`` (gettext), ``_l`` (lazy, for texts defined at impo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel import dates as babel_dates
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale, gettext, lazy_gettext
+from flask_babel import Babel, LazyString, force_locale, get_locale, gettext, lazy_gettext
 from flask_babel import format_currency as _format_currency
 from flask_babel import format_date as _format_date
 from flask_babel import format_datetime as _format_datetime
@@ -43,6 +43,7 @@ from contentfeed.db import utcnow
 __all__ = [
     "LOCALES",
     "LOCALE_COOKIE",
+    "N_",
     "_",
     "_l",
     "current_locale",
@@ -76,6 +77,18 @@ def _l(string: str, **variables: Any) -> str:
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     """Translate a text whose form depends on ``num`` (``%(num)d`` is filled in)."""
     return str(_ngettext(singular, plural, num, **variables))
+
+
+def later(say: Callable[..., str], *args: Any) -> str:
+    """A text worded each time it is turned into a str, in the language spoken then: for a
+    sentence built by a function (with ngettext) handed to code that speaks to someone else."""
+    return cast(str, LazyString(say, *args))
+
+
+def N_(string: str) -> str:
+    """Mark a text for the catalogue without translating it: it is stored in English (a
+    routing trace's reason) and translated with ``_()`` each time someone reads it."""
+    return string
 
 
 # The interface's languages, in the order the switch shows them. English is the source.

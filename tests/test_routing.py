@@ -435,17 +435,25 @@ def test_the_trace_says_why_each_rule_held_or_not_and_who_got_the_lead(
         trace = lead.routing_trace
         assert trace["facts"]["company_domain"] == "acme-widgets.example"
         assert trace["facts"]["account_id"] is None
+        not_customer = {
+            "why_text": "%(domain)s is not a customer domain",
+            "why_args": {"domain": "acme-widgets.example"},
+        }
         assert trace["rules"] == [
             {
                 "rule_id": trace["rules"][0]["rule_id"],
                 "name": "Known customers",
                 "matched": False,
                 "why": "not matched: acme-widgets.example is not a customer domain",
+                # The text and its values too, so each reader gets it in their language
+                "why_text": "not matched: %(reasons)s",
+                "why_args": {"reasons": [not_customer]},
                 "checks": [
                     {
                         "condition": "customer",
                         "ok": False,
                         "why": "acme-widgets.example is not a customer domain",
+                        **not_customer,
                     }
                 ],
             },
@@ -454,6 +462,8 @@ def test_the_trace_says_why_each_rule_held_or_not_and_who_got_the_lead(
                 "name": "Everyone else",
                 "matched": True,
                 "why": "no conditions: matches every lead",
+                "why_text": "no conditions: matches every lead",
+                "why_args": {},
                 "checks": [],
             },
         ]
@@ -480,6 +490,8 @@ def test_the_trace_says_why_each_rule_held_or_not_and_who_got_the_lead(
             "condition": "customer",
             "ok": True,
             "why": "acme.com belongs to customer Acme",
+            "why_text": "%(domain)s belongs to customer %(account)s",
+            "why_args": {"domain": "acme.com", "account": "Acme"},
         }
 
 

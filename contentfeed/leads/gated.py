@@ -23,10 +23,15 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
 
-from contentfeed import db, i18n
+from contentfeed import config, db, i18n
 from contentfeed.accounts.models import User
 from contentfeed.accounts.service import normalise_email
-from contentfeed.config import DEFAULT_CONSENT_TEXTS, ConsentSettings, EmailSettings
+from contentfeed.config import (
+    DEFAULT_CONSENT_TEXTS,
+    ConsentSettings,
+    EmailSettings,
+    Settings,
+)
 from contentfeed.content.models import Content, ContentStatus
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -289,6 +294,37 @@ class ConfirmationMail:
     privacy_url: str
     secret: str
     email: EmailSettings
+
+
+def confirmation_mail(settings: Settings) -> ConfirmationMail:
+    """What the double opt-in email needs, from config."""
+    return ConfirmationMail(
+        base_url=settings.public_base_url,
+        company_name=settings.company_name,
+        privacy_url=settings.company.privacy_url,
+        secret=settings.secret_key,
+        email=settings.email,
+    )
+
+
+def confirm_after_retry(s: Session, event: InboundEvent, outcome: service.Outcome) -> bool:
+    """Send the double opt-in email for a gated form's lead made on a retry (the lead did not
+    exist when the visitor sent the form, so their request sent nothing), in the language the
+    consent was given in; return whether it went out."""
+    settings = config.current()
+    if not settings.consent.double_opt_in or outcome.lead_id is None:
+        return False
+    if not event.source.startswith(SOURCE_PREFIX):
+        return False
+    lead = s.get(Lead, outcome.lead_id)
+    if lead is None or lead.consent_confirm_requested_at is not None:
+        return False
+    content_id = event.source.removeprefix(SOURCE_PREFIX)
+    content = s.get(Content, int(content_id)) if content_id.isdigit() else None
+    locale = i18n.supported(lead.consent_locale) or settings.default_locale
+    return request_confirmation(
+        s, lead.id, content.title if content else "", confirmation_mail(settings), locale
+    )
 
 
 def request_confirmation(

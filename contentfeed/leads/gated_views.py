@@ -116,14 +116,7 @@ def _input_problems(exc: InputError) -> dict[str, str]:
 
 
 def _mail() -> gated.ConfirmationMail:
-    settings = config.current()
-    return gated.ConfirmationMail(
-        base_url=settings.public_base_url,
-        company_name=settings.company_name,
-        privacy_url=settings.company.privacy_url,
-        secret=settings.secret_key,
-        email=settings.email,
-    )
+    return gated.confirmation_mail(config.current())
 
 
 @bp.route("/g/<int:content_id>", methods=["GET", "POST"])  # content.models.GATED_PAGE

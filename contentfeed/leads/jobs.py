@@ -7,13 +7,13 @@ the job's session and commits once at the end.
 from __future__ import annotations
 
 from contentfeed import config
-from contentfeed.leads import service
+from contentfeed.leads import gated, service
 from contentfeed.scheduler import Job
 
 JOBS = [
     Job(
         id="leads.retry_events",
-        run=lambda s: service.retry_due(s, config.current().leads),
+        run=lambda s: service.retry_due(s, config.current().leads, after=gated.confirm_after_retry),
         trigger="interval",
         trigger_args={"minutes": 2},
         description="Retry failed lead deliveries with backoff",

@@ -7,7 +7,7 @@ Signing secrets live in ``signing``, reading leads in ``listing`` and a lead's s
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -220,8 +220,20 @@ def process_safely(
         return Outcome(event.id, None, EventStatus.FAILED)
 
 
-def retry_due(s: Session, settings: IntakeSettings, now: datetime | None = None) -> RetryResult:
-    """Process again the failed events that are due, and those abandoned mid-processing."""
+# What follows an event processed on a retry (the gated form's double opt-in email, which the
+# visitor's own request could not send while the lead did not exist yet).
+AfterRetry = Callable[[Session, InboundEvent, "Outcome"], object]
+
+
+def retry_due(
+    s: Session,
+    settings: IntakeSettings,
+    now: datetime | None = None,
+    *,
+    after: AfterRetry | None = None,
+) -> RetryResult:
+    """Process again the failed events that are due, and those abandoned mid-processing;
+    ``after`` is called for each event that became a lead."""
     now = now or utcnow()
     query = (
         sa.select(InboundEvent)
@@ -247,15 +259,23 @@ def retry_due(s: Session, settings: IntakeSettings, now: datetime | None = None)
         outcome = process_safely(s, event, settings, now)
         if outcome.status is EventStatus.PROCESSED:
             processed += 1
+            if after is not None:
+                after(s, event, outcome)
         else:
             failed += 1
     return RetryResult(processed=processed, failed=failed)
 
 
 def reprocess_event(
-    s: Session, event_id: int, settings: IntakeSettings, now: datetime | None = None
+    s: Session,
+    event_id: int,
+    settings: IntakeSettings,
+    now: datetime | None = None,
+    *,
+    after: AfterRetry | None = None,
 ) -> Outcome:
-    """Process one failed event again by hand (an admin's retry), whatever its attempts."""
+    """Process one failed event again by hand (an admin's retry), whatever its attempts;
+    ``after`` is called when it became a lead."""
     event = s.get(InboundEvent, event_id, with_for_update=True)
     if event is None:
         raise NotFound(_("No inbound event has this id."))
@@ -263,7 +283,10 @@ def reprocess_event(
         raise Conflict(_("This event was processed already."))
     if not event.body:
         raise Conflict(_("This event's raw body was purged; it cannot be processed again."))
-    return process_safely(s, event, settings, now)
+    outcome = process_safely(s, event, settings, now)
+    if after is not None and outcome.status is EventStatus.PROCESSED:
+        after(s, event, outcome)
+    return outcome
 
 
 def failure_of(s: Session, event_id: int) -> str:

@@ -45,9 +45,9 @@ def create_secret(
     """Create a signing secret and return it with its value (show the value only once)."""
     name = checked_text("name", name).strip()
     if not name:
-        raise Invalid("Name the secret after the sender that uses it.", {"name": "required"})
+        raise Invalid(_("Name the secret after the sender that uses it."), {"name": _("required")})
     if len(name) > 120:
-        raise Invalid("The name is too long.", {"name": "at most 120 characters"})
+        raise Invalid(_("The name is too long."), {"name": _("at most 120 characters")})
     value = new_secret_value()
     secret = WebhookSecret(
         name=name,
@@ -216,7 +216,7 @@ def revoke_secret(s: Session, secret_id: int, now: datetime | None = None) -> We
     """Stop accepting a secret's signatures; revoking twice changes nothing."""
     secret = s.get(WebhookSecret, secret_id)
     if secret is None:
-        raise NotFound("No webhook secret has this id.")
+        raise NotFound(_("No webhook secret has this id."))
     if secret.revoked_at is None:
         secret.revoked_at = now or utcnow()
     forget_signers()

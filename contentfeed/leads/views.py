@@ -21,7 +21,7 @@ from contentfeed.accounts.access import Role
 from contentfeed.errors import Conflict, DomainError, Invalid
 from contentfeed.forms import Form
 from contentfeed.i18n import _, _l
-from contentfeed.leads import attribution, intake, listing, service, signing, timeline
+from contentfeed.leads import attribution, gated, intake, listing, service, signing, timeline
 from contentfeed.leads.models import UTM_FIELDS, EventStatus, LeadStatus, Touch
 from contentfeed.routing import panel
 from contentfeed.ui import Page, page_number, sort_params, url_with
@@ -353,7 +353,7 @@ def event_reprocess(event_id: int) -> Response:
     s = db.session()
     settings = config.current().leads
     try:
-        outcome = service.reprocess_event(s, event_id, settings)
+        outcome = service.reprocess_event(s, event_id, settings, after=gated.confirm_after_retry)
     except Conflict as exc:
         flash(exc.message, "error")
         return redirect(url_for("leads.events"))

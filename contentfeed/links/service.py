@@ -30,6 +30,7 @@ from contentfeed import db, tables
 from contentfeed.config import Settings
 from contentfeed.content.service import PREVIEW_CODE
 from contentfeed.errors import Unavailable
+from contentfeed.i18n import _l
 from contentfeed.links.models import Click
 
 CODE_BYTES = 6  # 48 bits of randomness, 8 URL-safe characters
@@ -38,7 +39,8 @@ CODE_BYTES = 6  # 48 bits of randomness, 8 URL-safe characters
 CODE_CHARACTERS = "A-Za-z0-9_-"
 CODE_PATTERN = re.compile(f"[{CODE_CHARACTERS}]{{4,16}}")
 COOKIE_NAME = "cf_ref"
-DATABASE_DOWN = "The database is briefly unavailable. Please try the link again in a minute."
+# Said to the visitor whose link could not be followed, in their language (lazy: a module text).
+DATABASE_DOWN = _l("The database is briefly unavailable. Please try the link again in a minute.")
 UTM_FIXED = (("utm_source", "linkedin"), ("utm_medium", "social"))
 DEFAULT_CAMPAIGN = "contentfeed"
 # Link-preview fetchers and crawlers the shared list may not name yet.

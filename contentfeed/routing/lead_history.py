@@ -101,13 +101,7 @@ def _worded(s: Session, entry: LeadActivity, detail: dict[str, Any]) -> str | No
             )
         return _("%(status)s by %(name)s.", status=status, name=by)
     if kind == "returned" and "rep" in detail:
-        who = detail["rep"] or _("the rep")
-        minutes = detail.get("claim_minutes")
-        if minutes:
-            return _returned_text(who, int(minutes))
-        return _(
-            "Returned to the queue: %(who)s did not contact them within the claim window.", who=who
-        )
+        return returned_text(detail["rep"], int(detail.get("claim_minutes") or 0))
     if kind == "overdue":
         return _("Overdue: nobody claimed this lead within the SLA.")
     if kind == "erased":
@@ -143,6 +137,17 @@ def _worded(s: Session, entry: LeadActivity, detail: dict[str, Any]) -> str | No
             )
         return _("%(name)s came back (form sent %(when)s).", name=visit.full_name, when=sent)
     return None
+
+
+def returned_text(rep: str, minutes: int) -> str:
+    """Say, in the language being spoken, that ``rep``'s claim went back to the queue unworked
+    (within ``minutes`` of claiming; 0: the queue is gone, so "the claim window")."""
+    who = rep or _("the rep")
+    if minutes:
+        return _returned_text(who, minutes)
+    return _(
+        "Returned to the queue: %(who)s did not contact them within the claim window.", who=who
+    )
 
 
 def _returned_text(who: str, minutes: int) -> str:

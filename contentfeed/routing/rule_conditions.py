@@ -19,9 +19,10 @@ from typing import Any
 import pycountry
 
 from contentfeed.errors import Invalid
-from contentfeed.i18n import _, _l
+from contentfeed.i18n import N_, _, _l
 from contentfeed.routing import domains
 from contentfeed.routing.lead_facts import Facts
+from contentfeed.routing.reasons import Reason, reason
 
 MAX_ITEMS = 100  # words, codes or team ids in one condition
 
@@ -45,7 +46,7 @@ class Condition:
     label: Any  # as the rules list and the trace name it
     kind: Kind
     api_help: str  # for the OpenAPI document, in English
-    holds: Callable[[Any, Facts], tuple[bool, str]]  # (does it hold, why) for the trace
+    holds: Callable[[Any, Facts], tuple[bool, Reason]]  # (does it hold, why) for the trace
     phrase: Callable[[Any, Mapping[int, str]], str]  # in words, given the team names
     form_label: Any = ""
     form_help: Any = ""
@@ -91,97 +92,105 @@ def _regions(items: list[str]) -> list[str]:
     return items
 
 
-def _customer(value: bool, facts: Facts) -> tuple[bool, str]:
-    domain = facts.email_domain or _("(no domain)")
+def _customer(value: bool, facts: Facts) -> tuple[bool, Reason]:
+    domain = facts.email_domain or reason(N_("(no domain)"))
     if facts.account_id is not None:
-        return value, _(
-            "%(domain)s belongs to customer %(account)s", domain=domain, account=facts.account_name
+        return value, reason(
+            N_("%(domain)s belongs to customer %(account)s"),
+            domain=domain,
+            account=facts.account_name,
         )
     if facts.free_mail:
-        return not value, _("%(domain)s is a free-mail address", domain=domain)
-    return not value, _("%(domain)s is not a customer domain", domain=domain)
+        return not value, reason(N_("%(domain)s is a free-mail address"), domain=domain)
+    return not value, reason(N_("%(domain)s is not a customer domain"), domain=domain)
 
 
-def _free_mail(value: bool, facts: Facts) -> tuple[bool, str]:
-    domain = facts.email_domain or _("(no domain)")
+def _free_mail(value: bool, facts: Facts) -> tuple[bool, Reason]:
+    domain = facts.email_domain or reason(N_("(no domain)"))
     return facts.free_mail == value, (
-        _("%(domain)s is a free-mail provider", domain=domain)
+        reason(N_("%(domain)s is a free-mail provider"), domain=domain)
         if facts.free_mail
-        else _("%(domain)s is a work domain", domain=domain)
+        else reason(N_("%(domain)s is a work domain"), domain=domain)
     )
 
 
-def _in_countries(value: list[str], facts: Facts) -> tuple[bool, str]:
+def _in_countries(value: list[str], facts: Facts) -> tuple[bool, Reason]:
     ok = facts.country in value
-    country, listed = facts.country or _("(none)"), ", ".join(value)
+    country, listed = facts.country or reason(N_("(none)")), ", ".join(value)
     if ok:
-        return ok, _("country %(country)s is in %(listed)s", country=country, listed=listed)
-    return ok, _("country %(country)s is not in %(listed)s", country=country, listed=listed)
+        return ok, reason(
+            N_("country %(country)s is in %(listed)s"), country=country, listed=listed
+        )
+    return ok, reason(
+        N_("country %(country)s is not in %(listed)s"), country=country, listed=listed
+    )
 
 
-def _in_regions(value: list[str], facts: Facts) -> tuple[bool, str]:
+def _in_regions(value: list[str], facts: Facts) -> tuple[bool, Reason]:
     ok = facts.region in value
-    region, listed = facts.region or _("(none)"), ", ".join(value)
+    region, listed = facts.region or reason(N_("(none)")), ", ".join(value)
     if ok:
-        return ok, _("region %(region)s is in %(listed)s", region=region, listed=listed)
-    return ok, _("region %(region)s is not in %(listed)s", region=region, listed=listed)
+        return ok, reason(N_("region %(region)s is in %(listed)s"), region=region, listed=listed)
+    return ok, reason(N_("region %(region)s is not in %(listed)s"), region=region, listed=listed)
 
 
-def _company_has(value: list[str], facts: Facts) -> tuple[bool, str]:
+def _company_has(value: list[str], facts: Facts) -> tuple[bool, Reason]:
     hit = next((v for v in value if v.lower() in facts.company.lower()), None)
     if hit:
-        return True, _(
-            "company %(company)s contains %(hit)s", company=repr(facts.company), hit=repr(hit)
+        return True, reason(
+            N_("company %(company)s contains %(hit)s"),
+            company=repr(facts.company),
+            hit=repr(hit),
         )
-    return False, _(
-        "company %(company)s contains none of %(listed)s",
-        company=repr(facts.company or _("(none)")),
+    return False, reason(
+        N_("company %(company)s contains none of %(listed)s"),
+        company=repr(facts.company) if facts.company else reason(N_("(none)")),
         listed=", ".join(value),
     )
 
 
-def _title_has(value: list[str], facts: Facts) -> tuple[bool, str]:
+def _title_has(value: list[str], facts: Facts) -> tuple[bool, Reason]:
     words = set(re.findall(r"\w+", facts.job_title.lower()))
     hit = next((v for v in value if set(re.findall(r"\w+", v.lower())) <= words), None)
     if hit:
-        return True, _(
-            "job title %(title)s has %(hit)s", title=repr(facts.job_title), hit=repr(hit)
+        return True, reason(
+            N_("job title %(title)s has %(hit)s"), title=repr(facts.job_title), hit=repr(hit)
         )
-    return False, _(
-        "job title %(title)s has none of %(listed)s",
-        title=repr(facts.job_title or _("(none)")),
+    return False, reason(
+        N_("job title %(title)s has none of %(listed)s"),
+        title=repr(facts.job_title) if facts.job_title else reason(N_("(none)")),
         listed=", ".join(value),
     )
 
 
-def _score_at_least(value: int, facts: Facts) -> tuple[bool, str]:
+def _score_at_least(value: int, facts: Facts) -> tuple[bool, Reason]:
     ok = facts.score >= value
-    return ok, _(
-        "score %(score)s %(sign)s %(value)s",
+    return ok, reason(
+        N_("score %(score)s %(sign)s %(value)s"),
         score=facts.score,
         sign="≥" if ok else "<",
         value=value,
     )
 
 
-def _score_at_most(value: int, facts: Facts) -> tuple[bool, str]:
+def _score_at_most(value: int, facts: Facts) -> tuple[bool, Reason]:
     ok = facts.score <= value
-    return ok, _(
-        "score %(score)s %(sign)s %(value)s",
+    return ok, reason(
+        N_("score %(score)s %(sign)s %(value)s"),
         score=facts.score,
         sign="≤" if ok else ">",
         value=value,
     )
 
 
-def _seller_team_in(value: list[int], facts: Facts) -> tuple[bool, str]:
+def _seller_team_in(value: list[int], facts: Facts) -> tuple[bool, Reason]:
     if facts.seller_team_id is None:
-        return False, _("no attributed seller with a team")
+        return False, reason(N_("no attributed seller with a team"))
     ok = facts.seller_team_id in value
     team = facts.seller_team_name
     if ok:
-        return ok, _("seller's team %(team)s is listed", team=team)
-    return ok, _("seller's team %(team)s is not listed", team=team)
+        return ok, reason(N_("seller's team %(team)s is listed"), team=team)
+    return ok, reason(N_("seller's team %(team)s is not listed"), team=team)
 
 
 def _or(value: list[str]) -> str:
@@ -355,11 +364,11 @@ def check_conditions(raw: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def condition_holds(name: str, value: Any, facts: Facts) -> tuple[bool, str]:
+def condition_holds(name: str, value: Any, facts: Facts) -> tuple[bool, Reason]:
     """Say whether one condition holds for these facts, and why (for the trace)."""
     condition = BY_KEY.get(name)
     if condition is None:  # pragma: no cover - conditions are checked when saved
-        return False, _("unknown condition %(name)s", name=name)
+        return False, reason(N_("unknown condition %(name)s"), name=name)
     return condition.holds(value, facts)
 
 

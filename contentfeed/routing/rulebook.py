@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.errors import Invalid, NotFound
-from contentfeed.i18n import _
+from contentfeed.i18n import N_, _
 from contentfeed.routing.lead_facts import Facts
 from contentfeed.routing.models import (
     Queue,
     RoutingRule,
     Strategy,
 )
+from contentfeed.routing.reasons import Reason, reason
 from contentfeed.routing.rule_conditions import (
     check_conditions,
     condition_holds,
@@ -115,6 +116,10 @@ def move_rule(s: Session, rule_id: int, step: int) -> None:
     reorder_rules(s, ids)
 
 
+def _reason_of(check: Mapping[str, Any]) -> Reason:
+    return {"why_text": check["why_text"], "why_args": check["why_args"]}
+
+
 def evaluate(
     rules: Sequence[RoutingRule], facts: Facts
 ) -> tuple[RoutingRule | None, list[dict[str, Any]]]:
@@ -123,29 +128,34 @@ def evaluate(
     for rule in rules:
         if not rule.enabled:
             tried.append(
-                {"rule_id": rule.id, "name": rule.name, "matched": False, "why": _("switched off")}
+                {
+                    "rule_id": rule.id,
+                    "name": rule.name,
+                    "matched": False,
+                    **reason(N_("switched off")),
+                }
             )
             continue
         checks = []
         for name, value in rule.conditions.items():
             ok, why = condition_holds(name, value, facts)
-            checks.append({"condition": name, "ok": ok, "why": why})
+            checks.append({"condition": name, "ok": ok, **why})
         matched = all(check["ok"] for check in checks)
         if not checks:
-            why = _("no conditions: matches every lead")
+            verdict = reason(N_("no conditions: matches every lead"))
         elif matched:
-            why = _("all conditions hold")
+            verdict = reason(N_("all conditions hold"))
         else:
-            why = _(
-                "not matched: %(reasons)s",
-                reasons="; ".join(str(c["why"]) for c in checks if not c["ok"]),
+            verdict = reason(
+                N_("not matched: %(reasons)s"),
+                reasons=[_reason_of(c) for c in checks if not c["ok"]],
             )
         tried.append(
             {
                 "rule_id": rule.id,
                 "name": rule.name,
                 "matched": matched,
-                "why": why,
+                **verdict,
                 "checks": checks,
             }
         )

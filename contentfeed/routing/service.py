@@ -25,6 +25,7 @@ from contentfeed.accounts.models import User
 # The routing settings ([routing] in config.toml), by the name this domain has always used.
 from contentfeed.config import RoutingSettings as RoutingSettings
 from contentfeed.db import utcnow
+from contentfeed.i18n import N_
 from contentfeed.leads import attribution, intake
 from contentfeed.leads.models import (
     OPEN_STATUSES,
@@ -42,6 +43,7 @@ from contentfeed.routing.models import (
 )
 from contentfeed.routing.outbox import enqueue
 from contentfeed.routing.queue_setup import claim_due, new_queue, queue_by_name, sla_due
+from contentfeed.routing.reasons import reason
 from contentfeed.routing.rulebook import evaluate, list_rules
 from contentfeed.routing.seller_notices import tell_seller
 from contentfeed.text import Input
@@ -138,48 +140,63 @@ def pick_rep(
     stored, so the order survives restarts and is the same on every run: no randomness.
     """
     if strategy is Strategy.CLAIM:
-        return None, {"strategy": strategy.value, "why": "reps claim leads from this queue"}
+        return None, {"strategy": strategy.value, **reason(N_("reps claim leads from this queue"))}
     members = list(queue.members)
     load = _open_load(s, [m.user_id for m in members])
     considered = []
     eligible: list[QueueMember] = []
     for member in members:
-        why = ""
+        busy = None
         if not member.user.is_active:
-            why = "account deactivated"
+            busy = reason(N_("account deactivated"))
         elif not member.available:
-            why = "unavailable"
+            busy = reason(N_("unavailable"))
         elif member.capacity and load.get(member.user_id, 0) >= member.capacity:
-            why = f"at capacity ({load.get(member.user_id, 0)} of {member.capacity} open)"
+            busy = reason(
+                N_("at capacity (%(open)s of %(capacity)s open)"),
+                open=load.get(member.user_id, 0),
+                capacity=member.capacity,
+            )
         considered.append(
             {
                 "user_id": member.user_id,
                 "name": member.user.name,
-                "eligible": not why,
-                "why": why or f"{member.assigned_count} assigned so far, weight {member.weight}",
+                "eligible": busy is None,
+                **(
+                    busy
+                    or reason(
+                        N_("%(count)s assigned so far, weight %(weight)s"),
+                        count=member.assigned_count,
+                        weight=member.weight,
+                    )
+                ),
             }
         )
-        if not why:
+        if busy is None:
             eligible.append(member)
     if not eligible:
         return None, {
             "strategy": strategy.value,
             "reps": considered,
-            "why": "no rep can take it now; it waits in the queue for anyone to claim",
+            **reason(N_("no rep can take it now; it waits in the queue for anyone to claim")),
         }
     if strategy is Strategy.WEIGHTED:
         chosen = min(eligible, key=lambda m: (m.assigned_count / m.weight, -m.weight, m.id))
-        why = f"{chosen.user.name} is furthest below their share (weight {chosen.weight})"
+        why = reason(
+            N_("%(name)s is furthest below their share (weight %(weight)s)"),
+            name=chosen.user.name,
+            weight=chosen.weight,
+        )
     else:
         chosen = min(eligible, key=lambda m: (m.assigned_count, m.id))
-        why = f"{chosen.user.name} is next in turn"
+        why = reason(N_("%(name)s is next in turn"), name=chosen.user.name)
     chosen.assigned_count += 1
     chosen.last_assigned_at = now
     return chosen, {
         "strategy": strategy.value,
         "reps": considered,
         "picked": chosen.user_id,
-        "why": why,
+        **why,
     }
 
 
@@ -254,12 +271,12 @@ def route_lead(
     rule, tried = evaluate(rules, facts)
     if rule is not None:
         queue, strategy = rule.queue, rule.strategy or rule.queue.strategy
-        reason = f"rule {rule.name!r} matched"
+        why = reason(N_("rule %(rule)s matched"), rule=repr(rule.name))
     else:
         queue = queue_by_name(s, settings.default_queue) or new_queue(
             s, settings.default_queue, settings.default_sla_minutes, "digital_sales"
         )
-        strategy, reason = queue.strategy, "no rule matched: the default queue"
+        strategy, why = queue.strategy, reason(N_("no rule matched: the default queue"))
     member, assignment = pick_rep(s, queue, strategy, now)
     lead.score = facts.score
     lead.account_id = facts.account_id
@@ -275,10 +292,10 @@ def route_lead(
         "at": now.isoformat(),
         "facts": facts.as_dict(),
         "rules": tried,
-        "queue": {"id": queue.id, "name": queue.name, "why": reason},
+        "queue": {"id": queue.id, "name": queue.name, **why},
         "assignment": assignment,
     }
-    text = f"Routed to {queue.name}: {reason}."
+    text = f"Routed to {queue.name}: {why['why']}."
     if member is not None:
         text += f" Assigned to {member.user.name}."
     # The facts the line names, so each reader gets it in their language (lead_history.describe)
@@ -301,7 +318,7 @@ def fold_into(s: Session, lead: Lead, earlier: Lead, now: datetime) -> None:
     lead.routing_trace = {
         "at": now.isoformat(),
         "duplicate_of": earlier.id,
-        "why": f"the same person has open lead #{earlier.id}; added to it",
+        **reason(N_("the same person has open lead #%(id)s; added to it"), id=earlier.id),
     }
     known = {touch.code for touch in earlier.touches}
     added = []
@@ -428,11 +445,11 @@ def dry_run(s: Session, sample: Lead, settings: RoutingSettings) -> dict[str, An
     rule, tried = evaluate(list_rules(s), facts)
     if rule is not None:
         queue, strategy = rule.queue, rule.strategy or rule.queue.strategy
-        reason = f"rule {rule.name!r} matched"
+        why = reason(N_("rule %(rule)s matched"), rule=repr(rule.name))
     else:
         queue = queue_by_name(s, settings.default_queue)  # type: ignore[assignment]
         strategy = queue.strategy if queue else Strategy.CLAIM
-        reason = "no rule matched: the default queue"
+        why = reason(N_("no rule matched: the default queue"))
     assignment: dict[str, Any] = {"strategy": strategy.value}
     if queue is not None:
         with s.begin_nested() as savepoint:  # counters move while picking: undo them
@@ -441,7 +458,7 @@ def dry_run(s: Session, sample: Lead, settings: RoutingSettings) -> dict[str, An
     return {
         "facts": facts.as_dict(),
         "rules": tried,
-        "queue": {"id": queue.id, "name": queue.name, "why": reason} if queue else None,
+        "queue": {"id": queue.id, "name": queue.name, **why} if queue else None,
         "assignment": assignment,
         "due_at": sla_due(queue, utcnow()).isoformat() if queue else None,
     }

@@ -12,10 +12,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from contentfeed import i18n
 from contentfeed.accounts.models import Role, User
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
-from contentfeed.i18n import _
+from contentfeed.i18n import _, _l
 from contentfeed.leads.models import CLOSED_STATUSES
 
 # Routing's pages and API handlers name leads and their statuses through this module, the
@@ -23,7 +24,7 @@ from contentfeed.leads.models import CLOSED_STATUSES
 from contentfeed.leads.models import Lead as Lead
 from contentfeed.leads.models import LeadStatus as LeadStatus
 from contentfeed.leads.service import last_touch
-from contentfeed.routing.lead_history import history, record
+from contentfeed.routing.lead_history import history, record, returned_text
 from contentfeed.routing.models import LeadActivity, Queue, QueueMember
 from contentfeed.routing.outbox import enqueue
 from contentfeed.routing.queue_setup import claim_due, get_queue
@@ -496,16 +497,14 @@ def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
         lead.returned_count += 1
         if is_overdue(lead, now):  # past its SLA too: "returned" says so, no "overdue" alert
             lead.overdue_at = lead.overdue_at or now
-        who = rep.name if rep else "the rep"
-        window = f"{queue.claim_minutes} minutes of claiming" if queue else "the claim window"
-        text = f"Returned to the queue: {who} did not contact them within {window}."
-        facts = {
-            "rep": rep.name if rep else "",
-            "claim_minutes": queue.claim_minutes if queue else 0,
-        }
+        rep_name, minutes = (rep.name if rep else ""), (queue.claim_minutes if queue else 0)
+        facts = {"rep": rep_name, "claim_minutes": minutes}
+        with i18n.speaking("en"):  # stored in English; each reader gets it in theirs
+            text = returned_text(rep_name, minutes)
         record(s, lead, "returned", text, detail=facts, now=now)
         enqueue(s, lead, "lead.status_changed", now)
-        tell_queue_lead(s, lead, text, now)
+        # The queue's lead is told in their own language.
+        tell_queue_lead(s, lead, i18n.later(returned_text, rep_name, minutes), now)
     overdue = s.scalars(
         sa.select(Lead).where(
             Lead.status == LeadStatus.NEW,
@@ -518,6 +517,6 @@ def sla_sweep(s: Session, now: datetime | None = None) -> SlaResult:
         lead.overdue_at = now
         text = "Overdue: nobody claimed this lead within the SLA."
         record(s, lead, "overdue", text, now=now)
-        tell_queue_lead(s, lead, text, now)
+        tell_queue_lead(s, lead, _l("Overdue: nobody claimed this lead within the SLA."), now)
     s.flush()
     return SlaResult(returned=len(stale), flagged=len(overdue))

@@ -34,6 +34,7 @@ from contentfeed.i18n import _, _l
 from contentfeed.routing import (
     people,
     queue_setup,
+    reasons,
     rule_conditions,
     rulebook,
     service,
@@ -181,6 +182,12 @@ def parse_time(value: object) -> datetime | None:
 def condition_label(key: str) -> str:
     """Return the name people see for a rule condition."""
     return rule_conditions.condition_label(key)
+
+
+@bp.app_template_global("routing_why")
+def routing_why(entry: Any) -> str:
+    """Say why routing decided one step of a trace, in the reader's language."""
+    return reasons.why_of(entry)
 
 
 # --- rules -------------------------------------------------------------------------------
