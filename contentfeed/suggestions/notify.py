@@ -248,37 +248,9 @@ def summary_line(posts: Sequence[Suggestion]) -> str:
 def send_email(
     address: str, user: User, subject: str, lines: Sequence[str], settings: NotifySettings
 ) -> None:
-    """Send an email over SMTP (STARTTLS, TLS or plain, as configured)."""
-    if not settings.email.host:
-        raise DeliveryFailed("Email is not configured (smtp_host is empty).", permanent=True)
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = settings.email.sender
-    message["To"] = address
+    """Send a user their message by email, greeted by their first name."""
     greeting = _("Hi %(name)s,", name=user.first_name)
-    message.set_content("\n".join([greeting, "", *lines]))
-    try:
-        if settings.email.security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.email.host,
-                settings.email.port,
-                timeout=settings.email.timeout_seconds,
-                context=ssl.create_default_context(),
-            )
-        else:
-            smtp = smtplib.SMTP(
-                settings.email.host, settings.email.port, timeout=settings.email.timeout_seconds
-            )
-        with smtp:
-            if settings.email.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.email.username:
-                smtp.login(settings.email.username, settings.email.password)
-            smtp.send_message(message)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryFailed(f"The mail server refused {address}: {exc}", permanent=True) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryFailed(f"Email could not be sent: {exc}") from exc
+    send_text_email(address, subject, "\n".join([greeting, "", *lines]), settings.email)
 
 
 def post_webhook(channel: str, url: str, subject: str, text: str, settings: NotifySettings) -> None:
@@ -307,8 +279,8 @@ def post_webhook(channel: str, url: str, subject: str, text: str, settings: Noti
 
 
 def send_text_email(address: str, subject: str, body: str, email: EmailSettings) -> None:
-    """Send a plain-text email to someone who is not a user (a visitor's double opt-in), over
-    the same SMTP server and security as the digests; DeliveryFailed when it cannot go out."""
+    """Send a plain-text email over SMTP (STARTTLS, TLS or plain, as configured): a user's
+    digest, or a visitor's double opt-in; DeliveryFailed when it cannot go out."""
     if not email.host:
         raise DeliveryFailed("Email is not configured (smtp_host is empty).", permanent=True)
     message = EmailMessage()
