@@ -117,6 +117,8 @@ _INPUT_PROBLEMS = {
     "string_type": _l("Input should be a valid string"),
     "string_too_short": _l("String should have at least %(min_length)s characters"),
     "string_too_long": _l("String should have at most %(max_length)s characters"),
+    # a length checked after the value was read (the intake's text fields)
+    "too_long": _l("Too long: at most %(max_length)s, not %(actual_length)s"),
     "int_type": _l("Input should be a valid integer"),
     "int_parsing": _l("Input should be a valid integer, unable to parse string as an integer"),
     "int_from_float": _l("Input should be a valid integer, got a number with a fractional part"),

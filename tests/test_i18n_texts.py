@@ -312,3 +312,18 @@ def test_released_returned_and_folded_history_lines_read_german(
     assert worded["returned"].startswith("Zurück in die Queue: Ann Rep hat"), worded
     assert worded["merged"] == f"Zum offenen Lead #{first.id} hinzugefügt.", worded
     assert worded["routed"].startswith("An Inbound geroutet"), worded
+
+
+def test_a_gated_form_the_intake_refuses_says_so_in_german(
+    app: Flask, client: FlaskClient, make_content: Callable[..., Content]
+) -> None:
+    content_id = make_gated(app, make_content)
+    # The form takes a 200-character name; the intake keeps first names to 120.
+    response = client.post(
+        f"/g/{content_id}", data={**FORM, "name": "A" * 150 + " Doe"}, headers=GERMAN
+    )
+    assert response.status_code == 422
+    page = html.unescape(response.get_data(as_text=True))
+    assert "Einige Felder brauchen Ihre Aufmerksamkeit." in page
+    assert "Zu lang: höchstens 120 statt 150" in page
+    assert "Some fields need attention" not in page and "should have at most" not in page

@@ -32,6 +32,7 @@ from contentfeed.forms import Form
 from contentfeed.i18n import _, _l
 from contentfeed.leads import gated, intake, privacy
 from contentfeed.links.service import COOKIE_NAME
+from contentfeed.text import input_problem
 
 bp = Blueprint("gated", __name__)
 
@@ -109,10 +110,7 @@ def _show_problems(form: Form, fields: dict[str, str]) -> None:
 
 
 def _input_problems(exc: InputError) -> dict[str, str]:
-    return {
-        ".".join(str(p) for p in err["loc"]): err["msg"].removeprefix("Value error, ")
-        for err in exc.errors()
-    }
+    return {".".join(str(p) for p in err["loc"]): input_problem(err) for err in exc.errors()}
 
 
 def _mail() -> gated.ConfirmationMail:

@@ -510,11 +510,12 @@ def parse_lead(data: Mapping[str, Any], mapping: Mapping[str, Any] | None = None
     try:
         lead = LeadIn.model_validate(data)
     except ValidationError as exc:
+        # In the request's language: the gated form shows these to its visitor.
         fields = {
-            ".".join(str(p) for p in err["loc"]) or "body": err["msg"].removeprefix("Value error, ")
+            ".".join(str(p) for p in err["loc"]) or "body": text.input_problem(err)
             for err in exc.errors()
         }
-        raise Invalid("Some fields need attention.", fields) from None
+        raise Invalid(_("Some fields need attention."), fields) from None
     extra = lead.extra_fields()
     problems: dict[str, str] = {}
     if len(extra) > MAX_EXTRA_FIELDS:
