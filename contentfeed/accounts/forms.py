@@ -95,10 +95,31 @@ class SellerProfileForm(Form):
         validators=[Optional(), Length(max=64)],
         description=_l("e.g. DACH, Nordics, UK&I"),
     )
+    # The seller's languages in order: items are suggested when a variant is in one of them,
+    # in the first one that has a variant.
     language = SelectField(
-        _l("Language"),
+        _l("Preferred language"),
         choices=options(LANGUAGE_LABELS.items()),
+        description=_l("Posts come in this language when the item has it."),
     )
+    language_2 = SelectField(
+        _l("Second language"),
+        choices=options([("", _l("None")), *LANGUAGE_LABELS.items()]),
+        default="",
+    )
+    language_3 = SelectField(
+        _l("Third language"),
+        choices=options([("", _l("None")), *LANGUAGE_LABELS.items()]),
+        default="",
+    )
+
+    def show_languages(self, languages: list[str]) -> None:
+        """Fill the three language choices from a profile's list (first = preferred)."""
+        for field, code in zip(
+            (self.language, self.language_2, self.language_3), languages, strict=False
+        ):
+            field.data = code
+
     topics = StringField(
         _l("Topics"),
         validators=[Optional(), Length(max=500)],

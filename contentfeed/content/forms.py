@@ -76,9 +76,6 @@ class ContentForm(Form):
         validators=[Optional(), Length(max=500)],
         description=_l("Comma-separated, e.g. DACH, Nordics. Empty means every region."),
     )
-    target_languages = MultiCheckboxField(
-        _l("Seller languages"), choices=options(LANGUAGES.items())
-    )
     starts_at = DateTimeLocalField(
         _l("Publish from"), format=LOCAL_FORMATS, tz=viewer_zone, validators=[Optional()]
     )

@@ -108,6 +108,7 @@ def profile() -> ResponseReturnValue:
     form = ProfileForm(obj=seller_profile)
     if request.method == "GET":
         form.topics.data = ", ".join(seller_profile.topics)
+        form.show_languages(seller_profile.languages)
         form.timezone.data = user.timezone
     if form.validate_on_submit():
         values = {**profile_values(form), "timezone": (form.timezone.data or "").strip()}

@@ -117,6 +117,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
         profile_form = SellerProfileForm(obj=user.seller_profile, prefix="profile")
         if request.method == "GET":
             profile_form.topics.data = ", ".join(user.seller_profile.topics)
+            profile_form.show_languages(user.seller_profile.languages)
     saving_profile = "profile-posts_per_week" in request.form
     if request.method == "POST" and not saving_profile and form.validate():
         try:
