@@ -24,6 +24,7 @@ from contentfeed.accounts.access import Role, User
 from contentfeed.accounts.forms import LANGUAGES
 from contentfeed.content import service
 from contentfeed.content.forms import language_choices
+from contentfeed.content.reach import unreached_sellers
 from contentfeed.content.models import (
     Content,
     ContentEvent,
@@ -238,6 +239,7 @@ def _render_detail(
         team_names=names["teams"],
         events=[_describe(e, names) for e in content.events],
         render_problems=service.render_problems(content),
+        unreached=unreached_sellers(s, content),
         activity=suggestions.content_activity(s, content.id),
         skip_reasons=suggestions.SKIP_REASONS,
     ), status
