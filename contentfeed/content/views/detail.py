@@ -24,13 +24,13 @@ from contentfeed.accounts.access import Role, User
 from contentfeed.accounts.forms import LANGUAGES
 from contentfeed.content import service
 from contentfeed.content.forms import language_choices
-from contentfeed.content.reach import unreached_sellers
 from contentfeed.content.models import (
     Content,
     ContentEvent,
     ContentKind,
     PostVariant,
 )
+from contentfeed.content.reach import unreached_sellers
 from contentfeed.content.templating import (
     LINKEDIN_MAX_CHARS,
     PLACEHOLDERS,
