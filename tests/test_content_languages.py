@@ -227,3 +227,21 @@ def test_sellers_list_their_languages_in_order_on_the_profile_and_in_the_csv(
     assert languages["lena@example.com"] == ["de", "en"]
     assert languages["jonas@example.com"] == ["fr", "de"]
     assert "x@example.com" not in languages
+
+
+def test_the_api_reads_and_sets_a_sellers_languages_in_order(
+    client: FlaskClient, make_user: Callable[..., User], make_token: Callable[..., str]
+) -> None:
+    seller = make_user("seller")
+    headers = {"Authorization": f"Bearer {make_token(make_user('admin'), 'read', 'admin')}"}
+    url = f"/api/v1/users/{seller.id}/seller-profile"
+    profile = client.get(url, headers=headers).get_json()
+    assert profile["languages"] == ["en"]
+    changed = client.put(url, json={**profile, "languages": ["FR", "de", "fr"]}, headers=headers)
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["languages"] == ["fr", "de"]
+    refused = client.put(url, json={**profile, "languages": []}, headers=headers)
+    assert refused.status_code == 422
+    assert "at least one language" in str(refused.get_json()["fields"]["languages"])
+    sellers = client.get("/api/v1/sellers", headers=headers).get_json()["items"]
+    assert [(s["language"], s["languages"]) for s in sellers] == [("fr", ["fr", "de"])]
