@@ -245,3 +245,27 @@ def test_the_api_reads_and_sets_a_sellers_languages_in_order(
     assert "at least one language" in str(refused.get_json()["fields"]["languages"])
     sellers = client.get("/api/v1/sellers", headers=headers).get_json()["items"]
     assert [(s["language"], s["languages"]) for s in sellers] == [("fr", ["fr", "de"])]
+
+
+def test_a_profile_language_outside_the_table_is_kept_when_the_seller_saves(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    seller = seller_with(make_user, app, "pt", "en")
+    client = sign_in(app.test_client(), seller)
+    page = client.get("/profile").get_data(as_text=True)
+    assert '<option selected value="pt">' in page or 'value="pt" selected' in page
+    form = {
+        "region": "",
+        "language": "pt",
+        "language_2": "en",
+        "language_3": "",
+        "posts_per_week": "3",
+        "weekdays": ["0"],
+        "linkedin_connections": "0",
+        "notification_channel": "email",
+    }
+    assert client.post("/profile", data=form).status_code == 302
+    with app.app_context():
+        user = db.session().get(User, seller.id)
+        assert user is not None and user.seller_profile is not None
+        assert user.seller_profile.languages == ["pt", "en"]

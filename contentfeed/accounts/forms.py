@@ -113,6 +113,14 @@ class SellerProfileForm(Form):
         default="",
     )
 
+    def allow_languages(self, languages: list[str]) -> None:
+        """Offer a profile's own codes too when the table lacks them (an imported "pt")."""
+        for field in (self.language, self.language_2, self.language_3):
+            known = {getattr(choice, "value", None) for choice in field.choices}
+            extra = [(code, code) for code in languages if code not in known]
+            if extra:
+                field.choices = [*field.choices, *options(extra)]
+
     def show_languages(self, languages: list[str]) -> None:
         """Fill the three language choices from a profile's list (first = preferred)."""
         for field, code in zip(

@@ -63,7 +63,9 @@ class ContentForm(Form):
         default=ContentKind.ARTICLE.value,
     )
     campaign_id = SelectField(_l("Campaign"), coerce=int, choices=[], default=0)
-    language = SelectField(_l("Language"), choices=options(language_choices()), default="en")
+    language = SelectField(
+        _l("Language of title and summary"), choices=options(language_choices()), default="en"
+    )
     topics = StringField(
         _l("Topics"),
         validators=[Optional(), Length(max=500)],
