@@ -128,7 +128,7 @@ class ContentQuery(Input):
     )
     campaign_id: Id | None = None
     topic: str = ""
-    language: str = ""
+    language: str = Field(default="", description="Items with a variant in this language")
     kind: ContentKind | None = None
     sort: str = Field(default=service.LibraryQuery.sort, json_schema_extra={"enum": SORT_CHOICES})
     order: Literal["asc", "desc"] = "desc"
