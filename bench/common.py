@@ -144,7 +144,8 @@ def build_world(app: Flask, sellers: int, items: int, seed: int = 7) -> None:
                         "user_id": uid,
                         "title": "Account Executive",
                         "region": rng.choice(REGIONS),
-                        "language": rng.choice(LANGUAGES),
+                        # Most read English too, as before languages were per variant.
+                        "languages": list(dict.fromkeys([rng.choice(LANGUAGES), "en"])),
                         "topics": rng.sample(TOPICS, 2),
                         "posts_per_week": 3,
                         "weekdays": [0, 1, 2, 3, 4],
@@ -174,7 +175,6 @@ def build_world(app: Flask, sellers: int, items: int, seed: int = 7) -> None:
                     "topics": rng.sample(TOPICS, 2),
                     "target_team_ids": [],
                     "target_regions": [] if rng.random() < 0.8 else [rng.choice(REGIONS)],
-                    "target_languages": [],
                     "priority": rng.randint(1, 5),
                     "starts_at": now - timedelta(days=5),
                     "expires_at": now + timedelta(days=30),
@@ -186,13 +186,15 @@ def build_world(app: Flask, sellers: int, items: int, seed: int = 7) -> None:
                 for n in range(items)
             ],
         )
-        content_ids = list(s.scalars(sa.select(Content.id)))
+        content_languages = dict(s.execute(sa.select(Content.id, Content.language)).tuples())
+        content_ids = list(content_languages)
         s.execute(
             sa.insert(PostVariant),
             [
                 {
                     "content_id": cid,
                     "position": p + 1,
+                    "language": content_languages[cid],
                     "body": body,
                     "created_at": now,
                     "updated_at": now,

@@ -52,7 +52,7 @@ class DemoSeller(_Record):
     team: str
     title: str
     region: str
-    language: str
+    languages: tuple[str, ...]  # the preferred first
     timezone: str
     topics: tuple[str, ...]
     posts_per_week: int
@@ -78,6 +78,7 @@ class DemoItem(_Record):
     cover: str
     summary: str
     variants: tuple[str, ...]  # post templates; "@name" is one of the shared [templates]
+    variants_de: tuple[str, ...] = ()  # German variants of an item whose language is another
     status: ContentStatus = ContentStatus.APPROVED
     language: str = "en"
     priority: int = 3
@@ -118,9 +119,11 @@ class DemoData(_Record):
     recent_people: list[DemoPerson]  # leads of the last RECENT_DAYS
     earlier_people: list[DemoPerson]  # leads of the programme's first weeks, all worked by now
 
-    def variant_bodies(self, item: DemoItem) -> list[str]:
-        """Return an item's post templates, the shared ones ("@name") written out."""
-        return [self.templates[v[1:]] if v.startswith("@") else v for v in item.variants]
+    def variant_bodies(self, item: DemoItem) -> list[tuple[str, str]]:
+        """Return an item's post templates with their languages, the shared ones ("@name")
+        written out: the item's own language first, then its German variants."""
+        own = [self.templates[v[1:]] if v.startswith("@") else v for v in item.variants]
+        return [(body, item.language) for body in own] + [(body, "de") for body in item.variants_de]
 
 
 @cache
@@ -186,8 +189,9 @@ def seed_library(s: Session, base_url: str, now: datetime) -> None:
             record = content.create_content(s, fields, actor=staff[item.author], prefill=False)
         record.site_name = "Acme Cloud"
         record.created_at = day + timedelta(days=(start or -10) - 1, minutes=n)
-        for body in data.variant_bodies(item):
-            s.add(PostVariant(content=record, body=body, position=len(record.variants) + 1))
+        for body, language in data.variant_bodies(item):
+            position = len(record.variants) + 1
+            s.add(PostVariant(content=record, body=body, language=language, position=position))
         s.flush()
         record.events[-1].created_at = record.created_at
         # Walk the item through the real workflow, so its history reads as it happened.
@@ -267,7 +271,7 @@ def seed(s: Session, base_url: str = "http://127.0.0.1:5000") -> list[tuple[str,
             user.seller_profile,
             title=seller.title,
             region=seller.region,
-            language=seller.language,
+            languages=seller.languages,
             topics=seller.topics,
             posts_per_week=seller.posts_per_week,
             weekdays=[0, 1, 2, 3] if seller.posts_per_week <= 3 else [0, 1, 2, 3, 4],

@@ -205,6 +205,8 @@ def make_user(app: Flask) -> Callable[..., User]:
             )
             user.password_hash = FAST_HASH
             user.is_active = is_active
+            if "language" in profile:  # a profile lists languages; one is a list of one
+                profile["languages"] = [profile.pop("language")]
             if profile and user.seller_profile is not None:
                 for key, value in profile.items():
                     setattr(user.seller_profile, key, value)
@@ -252,14 +254,16 @@ def make_token(app: Flask) -> Callable[..., str]:
 
 @pytest.fixture
 def make_content(app: Flask, make_user: Callable[..., User]) -> Callable[..., Content]:
-    """Create a library item with variants: make_content(status="approved", topics=[...])."""
+    """Create a library item with variants: make_content(status="approved", topics=[...]).
+
+    A variant is a text (in the item's language) or a (text, language) pair."""
     counter = iter(range(1, 10_000))
     authors: dict[str, User] = {}
 
     def make(
         *,
         status: str = "approved",
-        variants: tuple[str, ...] = (
+        variants: tuple[str | tuple[str, str], ...] = (
             "{{ seller.first_name }} here: read {{ content.title }} {{ link }}",
         ),
         author: User | None = None,
@@ -286,8 +290,9 @@ def make_content(app: Flask, make_user: Callable[..., User]) -> Callable[..., Co
             actor = s.get(User, author.id)
             assert actor is not None
             content = content_service.create_content(s, data, actor=actor, prefill=False)
-            for position, body in enumerate(variants, start=1):
-                s.add(PostVariant(content=content, body=body, position=position))
+            for position, variant in enumerate(variants, start=1):
+                body, language = variant if isinstance(variant, tuple) else (variant, data.language)
+                s.add(PostVariant(content=content, body=body, language=language, position=position))
             content.status = ContentStatus(status)
             if status == "approved":
                 content.approved_at = content_service.utcnow()

@@ -147,6 +147,34 @@ def test_demo_library_is_realistic_and_every_variant_passes_the_checks(app: Flas
                 content_service.check_body(item, variant.body, rules)
 
 
+def test_demo_sellers_get_posts_in_their_languages(app: Flask) -> None:
+    from contentfeed.accounts.models import SellerProfile
+    from contentfeed.content.models import PostVariant
+
+    assert run(app, "demo-data")[0] == 0
+    with app.app_context():
+        s = db.session()
+        languages = dict(
+            s.execute(sa.select(User.name, SellerProfile.languages).join(SellerProfile.user)).all()
+        )
+        assert languages["Lena Hoffmann"] == ["de"]
+        assert languages["Jonas Weber"] == ["de", "en"]
+        assert languages["Sam Seller"] == ["en"]
+        posted: dict[str, set[str]] = {}
+        for name, language in s.execute(
+            sa.select(User.name, PostVariant.language)
+            .join(Suggestion, Suggestion.seller_id == User.id)
+            .join(PostVariant, PostVariant.id == Suggestion.variant_id)
+        ):
+            posted.setdefault(name, set()).add(language)
+        german = s.scalars(
+            sa.select(Content.title).join(PostVariant).where(PostVariant.language == "de")
+        ).all()
+    assert len(set(german)) >= 4  # German variants on several library items
+    assert posted["Lena Hoffmann"] == {"de"}
+    assert posted["Sam Seller"] == {"en"}  # the demo login keeps English posts
+
+
 def test_demo_has_two_months_of_activity(app: Flask) -> None:
     assert run(app, "demo-data")[0] == 0
     with app.app_context():

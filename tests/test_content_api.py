@@ -73,7 +73,10 @@ def test_contributor_creates_marketer_approves_seller_sees_it(
         json=new_item(
             summary="How to cut cloud costs",
             topics=["Cloud", "FinOps"],
-            variants=[{"body": GOOD_BODY}, {"body": "Worth a read: {{ link }}"}],
+            variants=[
+                {"body": GOOD_BODY, "language": "en"},
+                {"body": "Worth a read: {{ link }}", "language": "en"},
+            ],
         ),
     )
     assert created.status_code == 201, created.json
@@ -190,7 +193,9 @@ def test_refused_variant_names_the_body(
     marketer = token_for("marketer")
     item = make_content(status="draft")
 
-    single = api("POST", VARIANTS, marketer, json={"body": body}, content_id=item.id)
+    single = api(
+        "POST", VARIANTS, marketer, json={"body": body, "language": "en"}, content_id=item.id
+    )
     assert single.status_code == 422
     assert single.json["error"] == "validation_failed"
     assert set(single.json["fields"]) == {"body"}
@@ -199,7 +204,7 @@ def test_refused_variant_names_the_body(
         "PATCH",
         VARIANT,
         marketer,
-        json={"body": body},
+        json={"body": body, "language": "en"},
         content_id=item.id,
         variant_id=item.variants[0].id,
     )
@@ -210,7 +215,10 @@ def test_refused_variant_names_the_body(
         "POST",
         ITEMS,
         marketer,
-        json=new_item(title="Refused together", variants=[{"body": GOOD_BODY}, {"body": body}]),
+        json=new_item(
+            title="Refused together",
+            variants=[{"body": GOOD_BODY, "language": "en"}, {"body": body, "language": "en"}],
+        ),
     )
     assert whole.status_code == 422
     assert set(whole.json["fields"]) == {"variants.1.body"}
@@ -223,7 +231,12 @@ def test_refused_variant_names_the_body(
     ("method", "template", "body", "field"),
     [
         ("POST", ITEMS, new_item(titel="Typo"), "titel"),
-        ("POST", ITEMS, new_item(variants=[{"body": GOOD_BODY, "tone": "fun"}]), "variants.0.tone"),
+        (
+            "POST",
+            ITEMS,
+            new_item(variants=[{"body": GOOD_BODY, "language": "en", "tone": "fun"}]),
+            "variants.0.tone",
+        ),
         ("POST", ITEMS, new_item(url="ftp://example.com/x"), "url"),
         ("POST", ITEMS, new_item(priority=9), "priority"),
         ("POST", ITEMS, new_item(kind="podcast"), "kind"),
@@ -235,7 +248,7 @@ def test_refused_variant_names_the_body(
         ("PATCH", ITEM, {"priority": 0}, "priority"),
         ("PATCH", ITEM, {"expires_at": "2000-01-01T00:00:00Z"}, "expires_at"),
         ("POST", ITEMS, new_item(target_team_ids=[424242]), "target_team_ids"),
-        ("POST", VARIANTS, {"body": GOOD_BODY, "position": 3}, "position"),
+        ("POST", VARIANTS, {"body": GOOD_BODY, "language": "en", "position": 3}, "position"),
         ("POST", VARIANTS, {}, "body"),
         ("POST", CAMPAIGNS, {"name": "Spring", "budget": 10}, "budget"),
         ("POST", CAMPAIGNS, {"name": ""}, "name"),
@@ -343,7 +356,9 @@ def test_contributors_change_only_their_own_drafts(
         response = api("PATCH", ITEM, token, json={"title": "Theirs"}, content_id=item.id)
         assert response.status_code == 403
         assert response.json["error"] == "forbidden"
-        refused = api("POST", VARIANTS, token, json={"body": GOOD_BODY}, content_id=item.id)
+        refused = api(
+            "POST", VARIANTS, token, json={"body": GOOD_BODY, "language": "en"}, content_id=item.id
+        )
         assert refused.status_code == 403
     assert api("POST", ITEM + "/submit", token, content_id=others.id).status_code == 403
 
@@ -487,7 +502,7 @@ def test_variants_are_listed_added_changed_and_deleted(
         "POST",
         VARIANTS,
         marketer,
-        json={"body": "  New post about {{ content.title }} #a #b #c #d  "},
+        json={"body": "  New post about {{ content.title }} #a #b #c #d  ", "language": "en"},
         content_id=item.id,
     )
     assert added.status_code == 201, added.json
@@ -504,7 +519,7 @@ def test_variants_are_listed_added_changed_and_deleted(
         "PATCH",
         VARIANT,
         marketer,
-        json={"body": "Read {{ content.title }}: {{ link }}"},
+        json={"body": "Read {{ content.title }}: {{ link }}", "language": "en"},
         content_id=item.id,
         variant_id=variant["id"],
     )
@@ -526,7 +541,7 @@ def test_variants_are_listed_added_changed_and_deleted(
         "PATCH",
         VARIANT,
         marketer,
-        json={"body": GOOD_BODY},
+        json={"body": GOOD_BODY, "language": "en"},
         content_id=other.id,
         variant_id=remaining[0]["id"],
     )
@@ -542,9 +557,16 @@ def test_an_item_holds_at_most_ten_variants(
     item = make_content(
         status="draft", variants=tuple(f"Post {n} {{{{ link }}}}" for n in range(10))
     )
-    response = api("POST", VARIANTS, marketer, json={"body": GOOD_BODY}, content_id=item.id)
+    response = api(
+        "POST", VARIANTS, marketer, json={"body": GOOD_BODY, "language": "en"}, content_id=item.id
+    )
     assert response.status_code == 409
-    too_many = api("POST", ITEMS, marketer, json=new_item(variants=[{"body": GOOD_BODY}] * 11))
+    too_many = api(
+        "POST",
+        ITEMS,
+        marketer,
+        json=new_item(variants=[{"body": GOOD_BODY, "language": "en"}] * 11),
+    )
     assert too_many.status_code == 422
     assert "variants" in too_many.json["fields"]
 

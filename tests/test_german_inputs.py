@@ -506,10 +506,11 @@ def test_whole_numbers() -> None:
 
 
 GERMAN_CONTENT_SHEET = (
-    "title;URL;priority;starts_at;expires_at;variant_1\r\n"
-    "Größe zählt;https://example.com/groesse;4,0;01.12.2026 09:30;31.12.2026;"
+    "title;URL;priority;starts_at;expires_at;Sprache;variant_1\r\n"
+    "Größe zählt;https://example.com/groesse;4,0;01.12.2026 09:30;31.12.2026;de;"
     "Jetzt lesen: {{ link }}\r\n"
-    "Nächste Schritte;https://example.com/schritte;2;2026-12-02;31.12.2026 18:00 Uhr;{{ link }}\r\n"
+    "Nächste Schritte;https://example.com/schritte;2;2026-12-02;31.12.2026 18:00 Uhr;de;"
+    "{{ link }}\r\n"
 )
 
 

@@ -379,7 +379,7 @@ def test_a_slack_webhook_address_is_stored_encoded_and_control_characters_refuse
         common: dict[str, Any] = dict(
             title="",
             region="",
-            language="en",
+            languages=["en"],
             topics=[],
             posts_per_week=3,
             weekdays=[0],

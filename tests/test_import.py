@@ -24,7 +24,7 @@ from contentfeed.content.imports import COLUMNS
 from contentfeed.content.models import Campaign, Content, ContentStatus, ImportBatch
 from tests.conftest import FAST_HASH, sign_in
 
-HEADER = list(COLUMNS)
+HEADER = [*COLUMNS, "variant_1_language", "variant_2_language"]
 SAFE_VARIANT = "{{ seller.first_name }} here: {{ content.title }} {{ link }}"
 
 
@@ -122,12 +122,12 @@ def test_good_rows_become_drafts_and_each_refused_row_says_why(
         "topics": "Security; cloud",
         "target_teams": "nordics",
         "target_regions": "DACH; Nordics",
-        "target_languages": "en, de",
         "priority": "4",
         "starts_at": "2026-12-01",
         "expires_at": "2026-12-31T18:00:00+01:00",
         "variant_1": SAFE_VARIANT,
         "variant_2": "Worth a read:\n{{ content.title }}\n{{ link }}",
+        "variant_2_language": "de",
     }
     rows = [
         good,  # row 2
@@ -138,12 +138,14 @@ def test_good_rows_become_drafts_and_each_refused_row_says_why(
         {
             "title": "Blocked word",
             "url": "https://example.com/blocked",
+            "language": "en",
             "variant_1": SAFE_VARIANT,
             "variant_2": "Read this {{ link }}\nWe guarantee results",
         },  # row 7
         {
             "title": "Sandbox escape",
             "url": "https://example.com/escape",
+            "language": "en",
             "variant_1": "Hi {{ link }}\n{{ ''.__class__.__mro__ }}",
         },  # row 8
         {"title": "Same address again", "url": "https://example.com/zero-trust"},  # row 9
@@ -200,7 +202,7 @@ def test_good_rows_become_drafts_and_each_refused_row_says_why(
     assert item.topics == ["cloud", "security"]
     assert item.target_team_ids == [nordics.id]
     assert item.target_regions == ["DACH", "Nordics"]
-    assert item.target_languages == ["de", "en"]
+    assert [v.language for v in item.variants] == ["en", "de"]
     assert item.priority == 4
     # A date alone is midnight in the importer's zone (Europe/Berlin, UTC+1 in December).
     assert item.starts_at == datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
@@ -233,6 +235,7 @@ def test_json_import_reads_a_list_or_an_items_object(
             "target_teams": ["Key accounts"],
             "priority": 5,
             "starts_at": "2026-12-01T09:00",
+            "language": "en",
             "variant_1": SAFE_VARIANT,
             "owner": "marketing ops",
         },
@@ -261,7 +264,12 @@ def test_json_import_reads_a_list_or_an_items_object(
 
 def numbered_rows(count: int) -> list[dict[str, Any]]:
     return [
-        {"title": f"Item {n}", "url": f"https://example.com/items/{n}", "variant_1": SAFE_VARIANT}
+        {
+            "title": f"Item {n}",
+            "url": f"https://example.com/items/{n}",
+            "language": "en",
+            "variant_1": SAFE_VARIANT,
+        }
         for n in range(1, count + 1)
     ]
 
@@ -328,8 +336,8 @@ def test_semicolon_separated_csv_with_a_byte_order_mark_is_read(
     app: Flask, client_as: Callable[[str], FlaskClient]
 ) -> None:
     text = (
-        "\ufeffTitle;URL;Topics;Variant 1\r\n"
-        'Größe zählt;https://example.com/groesse;cloud, data;"Zeile eins\r\n{{ link }}"\r\n'
+        "\ufeffTitle;URL;Topics;Sprache;Variant 1\r\n"
+        'Größe zählt;https://example.com/groesse;cloud, data;de;"Zeile eins\r\n{{ link }}"\r\n'
     )
     client = client_as("marketer")
     _, progress = run(client, "export-excel.csv", text.encode("utf-8"))
@@ -344,8 +352,8 @@ def test_a_windows_1252_file_with_semicolons_as_german_excel_saves_it_is_read(
     app: Flask, client_as: Callable[[str], FlaskClient]
 ) -> None:
     text = (
-        "title;url;summary;variant_1\r\n"
-        "Größe zählt;https://example.com/groesse;Spart 20 € garantiert;{{ link }}\r\n"
+        "title;url;summary;variant_1;variant_1_language\r\n"
+        "Größe zählt;https://example.com/groesse;Spart 20 € garantiert;{{ link }};de\r\n"
     )
     _, progress = run(client_as("marketer"), "export.csv", text.encode("cp1252"))
     assert progress["imported"] == 1
@@ -376,7 +384,7 @@ def test_odd_header_spellings_name_the_same_columns(
     app: Flask, client_as: Callable[[str], FlaskClient]
 ) -> None:
     text = (
-        "\ufeff TITLE: ,URL*,Image-URL,Target  Languages,Variant #1\r\n"
+        "\ufeff TITLE: ,URL*,Image-URL,Variant #1 Language,Variant #1\r\n"
         "Odd headers,https://example.com/odd,https://example.com/odd.png,de,{{ link }}\r\n"
     )
     _, progress = run(client_as("marketer"), "odd.csv", text.encode("utf-8"))
@@ -384,7 +392,7 @@ def test_odd_header_spellings_name_the_same_columns(
     item = by_url(app)["https://example.com/odd"]
     assert item.title == "Odd headers"
     assert item.image_url == "https://example.com/odd.png"
-    assert item.target_languages == ["de"]
+    assert item.variants[0].language == "de"
     assert item.variants[0].body == "{{ link }}"
 
 
@@ -459,7 +467,7 @@ def test_the_downloaded_template_imports_cleanly(
     body = response.get_data()
     if fmt == "csv":
         header = next(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-        assert header == HEADER
+        assert header == list(COLUMNS)
     _, progress = run(client, f"template.{fmt}", body)
     assert (progress["imported"], progress["refused"]) == (2, 0)
     first = items(app)[0]
@@ -496,11 +504,15 @@ def test_an_export_reimports_into_a_fresh_library(
         topics=["cloud", "databases"],
         target_team_ids=[dach.id, key.id],
         target_regions=["DACH"],
-        target_languages=["de", "en"],
         priority=5,
         starts_at=datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
         expires_at=datetime(2027, 1, 15, 17, 30, tzinfo=UTC),
-        variants=(SAFE_VARIANT, "Line one\nLine two {{ link }}", "Three {{ link }}", "Four"),
+        variants=(
+            SAFE_VARIANT,
+            ("Line one\nLine two {{ link }}", "de"),
+            "Three {{ link }}",
+            "Four",
+        ),
     )
     make_content(
         title="-40% build time: the Nordbank story",
@@ -517,7 +529,18 @@ def test_an_export_reimports_into_a_fresh_library(
         "'-40% build time: the Nordbank story",
     ]
     assert list(exported[0])[: len(COLUMNS) - 3] == list(COLUMNS[:-3])
-    assert list(exported[0])[-5:] == ["variant_4", "id", "status", "created_at", "approved_at"]
+    assert list(exported[0])[-9:] == [
+        "variant_4",
+        "variant_1_language",
+        "variant_2_language",
+        "variant_3_language",
+        "variant_4_language",
+        "id",
+        "status",
+        "created_at",
+        "approved_at",
+    ]
+    assert [exported[0][f"variant_{n}_language"] for n in (1, 2, 3, 4)] == ["en", "de", "en", "en"]
     assert exported[0]["target_teams"] == "DACH sellers; Key accounts"
     assert (exported[0]["status"], exported[1]["status"]) == ("approved", "draft")
 
@@ -532,11 +555,10 @@ def test_an_export_reimports_into_a_fresh_library(
                 c.topics,
                 c.target_team_ids,
                 c.target_regions,
-                c.target_languages,
                 c.priority,
                 c.starts_at,
                 c.expires_at,
-                [v.body for v in c.variants],
+                [(v.body, v.language) for v in c.variants],
             )
             for c in items(app)
         ]

@@ -238,7 +238,9 @@ def test_variants_are_added_and_previewed_for_a_chosen_seller(
     first = "{{ seller.first_name }} here: {{ content.title }} {{ link }}"
     second = "Worth five minutes of your week: {{ link }}"
     for body in (first, second):
-        response = marketer.post(f"/library/{item.id}/variants", data={"body": body})
+        response = marketer.post(
+            f"/library/{item.id}/variants", data={"body": body, "language": "en"}
+        )
         assert response.status_code == 302
     page = _text(marketer.get(f"/library/{item.id}"))
     assert "Variant 1" in page and "Variant 2" in page
@@ -273,7 +275,7 @@ def test_a_template_reaching_outside_the_sandbox_is_refused_naming_the_line(
     item = make_content(status="draft", variants=())
     marketer = client_as("marketer")
     body = "Read this:\n{{ ''.__class__.__mro__ }}"
-    response = marketer.post(f"/library/{item.id}/variants", data={"body": body})
+    response = marketer.post(f"/library/{item.id}/variants", data={"body": body, "language": "en"})
     assert response.status_code == 422
     page = _text(response)
     assert "Line 2:" in _field_error(page, "new-variant-body")
@@ -294,12 +296,16 @@ def test_a_blocked_word_is_refused_naming_the_word(
     client = sign_in(web.test_client(), make_user("marketer"))
     variant_id = item.variants[0].id
 
-    added = client.post(f"/library/{item.id}/variants", data={"body": "We guarantee it {{ link }}"})
+    added = client.post(
+        f"/library/{item.id}/variants",
+        data={"body": "We guarantee it {{ link }}", "language": "en"},
+    )
     assert added.status_code == 422
     assert "“guarantee” is on the compliance list" in _field_error(_text(added), "new-variant-body")
 
     edited = client.post(
-        f"/library/{item.id}/variants/{variant_id}", data={"body": "Guaranteed? We GUARANTEE it"}
+        f"/library/{item.id}/variants/{variant_id}",
+        data={"body": "Guaranteed? We GUARANTEE it", "language": "en"},
     )
     assert edited.status_code == 422
     page = _text(edited)
@@ -315,7 +321,8 @@ def test_variant_warnings_are_shown_and_the_last_variant_of_an_item_in_use_stays
     marketer = client_as("marketer")
     variant_id = item.variants[0].id
     saved = marketer.post(
-        f"/library/{item.id}/variants/{variant_id}", data={"body": "No link in this one"}
+        f"/library/{item.id}/variants/{variant_id}",
+        data={"body": "No link in this one", "language": "en"},
     )
     assert saved.status_code == 302
     page = _text(marketer.get(saved.headers["Location"]))
@@ -418,7 +425,9 @@ def test_a_contributors_item_waits_for_a_marketers_approval(
             "/library/new", data={**FILLED, "url": "https://www.example.com/checklist"}
         )
     )
-    contributor.post(f"/library/{item_id}/variants", data={"body": "Have a look: {{ link }}"})
+    contributor.post(
+        f"/library/{item_id}/variants", data={"body": "Have a look: {{ link }}", "language": "en"}
+    )
     submitted = contributor.post(f"/library/{item_id}/workflow/submit")
     assert submitted.status_code == 302
     page = _text(contributor.get(f"/library/{item_id}"))
@@ -472,7 +481,9 @@ def test_a_contributor_cannot_change_a_marketers_item(
     assert contributor.get(f"/library/{item.id}/edit").status_code == 403
     edit = contributor.post(f"/library/{item.id}/edit", data={**FILLED, "url": item.url})
     assert edit.status_code == 403
-    added = contributor.post(f"/library/{item.id}/variants", data={"body": "Mine {{ link }}"})
+    added = contributor.post(
+        f"/library/{item.id}/variants", data={"body": "Mine {{ link }}", "language": "en"}
+    )
     assert added.status_code == 403
     page = _text(contributor.get(f"/library/{item.id}"))
     assert "Edit details" not in page and "Save variant" not in page

@@ -150,3 +150,37 @@ def test_claims_open_at_upgrade_get_a_full_claim_window_from_the_upgrade(
     due = datetime.fromisoformat(due) if isinstance(due, str) else due
     assert (due if due.tzinfo else due.replace(tzinfo=UTC)) >= before
     assert rows["new@example.com"] is None
+
+
+def test_variants_take_their_items_language_and_profiles_a_list(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    command.upgrade(cfg, "0014")
+    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        tables = sa.MetaData()
+        tables.reflect(conn, only=["user_account", "seller_profile", "content", "post_variant"])
+        user, profile = tables.tables["user_account"], tables.tables["seller_profile"]
+        content, variant = tables.tables["content"], tables.tables["post_variant"]
+        user_id = conn.execute(
+            sa.insert(user).values(_required(user, email="lena@example.com"))
+        ).inserted_primary_key[0]
+        conn.execute(sa.insert(profile).values(_required(profile, user_id=user_id, language="de")))
+        content_id = conn.execute(
+            sa.insert(content).values(
+                _required(content, language="de", target_languages=["de"], priority=3)
+            )
+        ).inserted_primary_key[0]
+        conn.execute(sa.insert(variant).values(_required(variant, content_id=content_id)))
+
+    command.upgrade(cfg, "0015")
+    with engine.connect() as conn:
+        languages = conn.execute(sa.text("SELECT languages FROM seller_profile")).scalar_one()
+        variant_language = conn.execute(sa.text("SELECT language FROM post_variant")).scalar_one()
+    assert (json.loads(languages) if isinstance(languages, str) else languages) == ["de"]
+    assert variant_language == "de"
+
+    command.downgrade(cfg, "0014")
+    with engine.connect() as conn:
+        language = conn.execute(sa.text("SELECT language FROM seller_profile")).scalar_one()
+    engine.dispose()
+    assert language == "de"

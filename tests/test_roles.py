@@ -62,6 +62,8 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "accounts_api.list_users": ADMIN,
     "accounts_api.get_user": ADMIN,
     "accounts_api.create_user": ADMIN,
+    "accounts_api.get_seller_profile": ADMIN,
+    "accounts_api.put_seller_profile": ADMIN,
     "accounts_api.list_teams": ADMIN,
     "accounts_api.create_team": ADMIN,
     "links.follow": PUBLIC,

@@ -66,7 +66,9 @@ def test_weekly_posts_spread_over_preferred_days() -> None:
 
 
 def test_targeting_rules() -> None:
-    seller = engine.SellerFacts(id=1, team_id=7, region="DACH", language="de", topics=frozenset())
+    seller = engine.SellerFacts(
+        id=1, team_id=7, region="DACH", languages=("de",), topics=frozenset()
+    )
     base = {
         "priority": 3,
         "topics": frozenset(),
@@ -74,17 +76,19 @@ def test_targeting_rules() -> None:
         "variant_ids": (1,),
         "target_team_ids": frozenset(),
         "target_regions": frozenset(),
-        "target_languages": frozenset(),
     }
-    assert engine.is_targeted(engine.ContentFacts(id=1, language="de", **base), seller)
-    assert engine.is_targeted(engine.ContentFacts(id=2, language="en", **base), seller)
-    assert not engine.is_targeted(engine.ContentFacts(id=3, language="fr", **base), seller)
-    other_team = {**base, "target_team_ids": frozenset({8})}
-    assert not engine.is_targeted(engine.ContentFacts(id=4, language="en", **other_team), seller)
-    nordics = {**base, "target_regions": frozenset({"nordics"})}
-    assert not engine.is_targeted(engine.ContentFacts(id=5, language="en", **nordics), seller)
-    only_fr = {**base, "target_languages": frozenset({"fr"})}
-    assert not engine.is_targeted(engine.ContentFacts(id=6, language="en", **only_fr), seller)
+
+    def facts(content_id: int, language: str, **fields: object) -> engine.ContentFacts:
+        return engine.ContentFacts(
+            id=content_id, **{**base, **fields}, variant_languages={1: language}
+        )
+
+    assert engine.is_targeted(facts(1, "de"), seller)
+    # No language stands in for another: English is not for everyone.
+    assert not engine.is_targeted(facts(2, "en"), seller)
+    assert not engine.is_targeted(facts(3, "fr"), seller)
+    assert not engine.is_targeted(facts(4, "de", target_team_ids=frozenset({8})), seller)
+    assert not engine.is_targeted(facts(5, "de", target_regions=frozenset({"nordics"})), seller)
 
 
 def _facts(content_id: int, suggested: int = 0, engaged: int = 0) -> engine.ContentFacts:
@@ -92,12 +96,11 @@ def _facts(content_id: int, suggested: int = 0, engaged: int = 0) -> engine.Cont
         content_id,
         3,
         frozenset(),
-        "en",
-        frozenset(),
         frozenset(),
         frozenset(),
         FRIDAY_NOON_UTC,
         (content_id,),
+        {content_id: "en"},
         suggested,
         engaged,
     )
@@ -105,7 +108,7 @@ def _facts(content_id: int, suggested: int = 0, engaged: int = 0) -> engine.Cont
 
 def test_same_seed_gives_the_same_choices() -> None:
     sellers = [
-        (engine.SellerFacts(i, i % 3, "", "en", frozenset()), [(FRIDAY_NOON_UTC.date(), 0)])
+        (engine.SellerFacts(i, i % 3, "", ("en",), frozenset()), [(FRIDAY_NOON_UTC.date(), 0)])
         for i in range(60)
     ]
     items = [_facts(n, suggested=n * 10, engaged=n) for n in range(1, 8)]
@@ -115,7 +118,9 @@ def test_same_seed_gives_the_same_choices() -> None:
 
 
 def test_untried_items_are_explored_and_proven_ones_exploited() -> None:
-    seller = [(engine.SellerFacts(1, None, "", "en", frozenset()), [(FRIDAY_NOON_UTC.date(), 0)])]
+    seller = [
+        (engine.SellerFacts(1, None, "", ("en",), frozenset()), [(FRIDAY_NOON_UTC.date(), 0)])
+    ]
 
     def wins_of_untried(against: engine.ContentFacts) -> int:
         picks = [
@@ -150,7 +155,7 @@ def test_seller_gets_only_content_targeted_at_them_and_never_twice(
         weekdays=[0, 1, 2, 3, 4, 5, 6],
     )
     ok = make_content(title="German whitepaper", language="de")
-    make_content(title="English article", language="en")
+    make_content(title="English article", language="en")  # English is not for everyone
     make_content(title="French only", language="fr")
     make_content(title="Nordics only", target_regions=["Nordics"])
     make_content(title="Draft", status="draft")
@@ -164,7 +169,7 @@ def test_seller_gets_only_content_targeted_at_them_and_never_twice(
     got = {x.content_id for x in suggestions_of(app, seller)}
     with app.app_context():
         titles = {db.session().get(Content, cid).title for cid in got}  # type: ignore[union-attr]
-    assert titles == {"German whitepaper", "English article"}
+    assert titles == {"German whitepaper"}
     assert ok.id in got
     fill(app, now=FRIDAY_NOON_UTC + timedelta(days=3))  # next week: nothing new fits
     assert {x.content_id for x in suggestions_of(app, seller)} == got

@@ -156,10 +156,14 @@ def test_saving_a_runaway_variant_answers_a_field_error(
     marketer = make_user("marketer")
     item = make_content(status="draft", author=marketer)
     sign_in(client, marketer)
-    page = client.post(f"/library/{item.id}/variants", data={"body": NESTED_RANGES})
+    page = client.post(
+        f"/library/{item.id}/variants", data={"body": NESTED_RANGES, "language": "en"}
+    )
     assert page.status_code == 422
     assert "range() may produce at most 100 numbers" in page.get_data(as_text=True)
-    page = client.post(f"/library/{item.id}/variants", data={"body": FAILS_WITHOUT_TITLE})
+    page = client.post(
+        f"/library/{item.id}/variants", data={"body": FAILS_WITHOUT_TITLE, "language": "en"}
+    )
     assert page.status_code == 422
     assert "when rendered for a seller with no name or title" in page.get_data(as_text=True)
     with app.app_context():

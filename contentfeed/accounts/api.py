@@ -12,6 +12,8 @@ from contentfeed.accounts import access, service
 from contentfeed.accounts.models import Role, Team, TeamKind, User
 from contentfeed.api import json_response, operation, parse_json, parse_query
 from contentfeed.db import Id, PageNumber
+from contentfeed.errors import NotFound
+from contentfeed.i18n import _
 from contentfeed.text import Input
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
@@ -130,6 +132,53 @@ def create_user() -> Response:
     response = json_response(user_out(user), 201)
     response.headers["Location"] = url_for("accounts_api.get_user", user_id=user.id)
     return response
+
+
+class SellerProfileOut(service.SellerProfileData):
+    """A seller's profile: their languages (the preferred first), topics, cadence, channel."""
+
+
+class SellerProfileIn(service.SellerProfileData):
+    """A seller's whole profile as an admin sets it; ``languages`` in order, the preferred
+    first (a single ``language`` is read as a list of one)."""
+
+
+def _profile_of(user: User) -> SellerProfileOut:
+    if user.seller_profile is None:
+        raise NotFound(_("This user has no seller profile."))
+    profile = user.seller_profile
+    return SellerProfileOut.model_validate(
+        {name: getattr(profile, name) for name in service.SellerProfileData.model_fields}
+    )
+
+
+@bp.get("/users/<int:user_id>/seller-profile")
+@access.require_scope("read", *ADMIN)
+@operation(
+    summary="Get a seller's profile", tag="accounts", response=SellerProfileOut, errors=(404,)
+)
+def get_seller_profile(user_id: int) -> Response:
+    """Return a seller's profile: languages, topics, cadence and notifications."""
+    return json_response(_profile_of(service.get_user(db.session(), user_id)))
+
+
+@bp.put("/users/<int:user_id>/seller-profile")
+@access.require_scope("admin", *ADMIN)
+@operation(
+    summary="Set a seller's profile",
+    tag="accounts",
+    response=SellerProfileOut,
+    body=SellerProfileIn,
+    errors=(404,),
+)
+def put_seller_profile(user_id: int) -> Response:
+    """Replace a seller's profile; a seller is suggested items with a variant in one of the
+    profile's languages, in the first of them that has one."""
+    s = db.session()
+    user = service.get_user(s, user_id)
+    _profile_of(user)  # 404 for someone who is no seller, before reading the body
+    service.save_seller_profile(s, access.signed_in_user(), user_id, parse_json(SellerProfileIn))
+    return json_response(_profile_of(user))
 
 
 @bp.get("/teams")

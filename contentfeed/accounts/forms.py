@@ -95,10 +95,39 @@ class SellerProfileForm(Form):
         validators=[Optional(), Length(max=64)],
         description=_l("e.g. DACH, Nordics, UK&I"),
     )
+    # The seller's languages in order: items are suggested when a variant is in one of them,
+    # in the first one that has a variant.
     language = SelectField(
-        _l("Language"),
+        _l("Preferred language"),
         choices=options(LANGUAGE_LABELS.items()),
+        description=_l("Posts come in this language when the item has it."),
     )
+    language_2 = SelectField(
+        _l("Second language"),
+        choices=options([("", _l("None")), *LANGUAGE_LABELS.items()]),
+        default="",
+    )
+    language_3 = SelectField(
+        _l("Third language"),
+        choices=options([("", _l("None")), *LANGUAGE_LABELS.items()]),
+        default="",
+    )
+
+    def allow_languages(self, languages: list[str]) -> None:
+        """Offer a profile's own codes too when the table lacks them (an imported "pt")."""
+        for field in (self.language, self.language_2, self.language_3):
+            known = {getattr(choice, "value", None) for choice in field.choices}
+            extra = [(code, code) for code in languages if code not in known]
+            if extra:
+                field.choices = [*field.choices, *options(extra)]
+
+    def show_languages(self, languages: list[str]) -> None:
+        """Fill the three language choices from a profile's list (first = preferred)."""
+        for field, code in zip(
+            (self.language, self.language_2, self.language_3), languages, strict=False
+        ):
+            field.data = code
+
     topics = StringField(
         _l("Topics"),
         validators=[Optional(), Length(max=500)],

@@ -160,7 +160,8 @@ class SellerProfile(Base):
     )
     title: Mapped[str] = mapped_column(sa.String(200), default="")
     region: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
-    language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    # The languages the seller posts in, the preferred first ("de", then "en").
+    languages: Mapped[list[str]] = mapped_column(default=lambda: ["en"])
     topics: Mapped[list[str]] = mapped_column(default=list)
     posts_per_week: Mapped[int] = mapped_column(default=3)
     weekdays: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [0, 1, 2, 3, 4])
@@ -174,6 +175,11 @@ class SellerProfile(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship(back_populates="seller_profile")
+
+    @property
+    def language(self) -> str:
+        """Return the seller's first (preferred) language, "en" when none is listed."""
+        return self.languages[0] if self.languages else "en"
 
     __table_args__ = (
         sa.CheckConstraint("posts_per_week BETWEEN 0 AND 21", name="posts_per_week_range"),

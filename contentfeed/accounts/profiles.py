@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import NotificationChannel, Role, SellerProfile, User
@@ -38,7 +39,10 @@ class SellerProfileData(Input):
 
     title: str = ""
     region: str = ""
-    language: str = "en"
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        description="The languages the seller posts in, the preferred first (de, en)",
+    )
     topics: list[str] = Field(default_factory=list)
     posts_per_week: int = 3
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
@@ -48,11 +52,58 @@ class SellerProfileData(Input):
     notification_target: str = ""
     is_paused: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_language(cls, value: Any) -> Any:
+        """Take the single ``language`` older clients send as a list of one."""
+        if isinstance(value, dict) and "language" in value and "languages" not in value:
+            value = dict(value)
+            language = value.pop("language")
+            value["languages"] = [language] if isinstance(language, str) else language
+        return value
+
     @field_validator("topics", mode="before")
     @classmethod
     def _split_topics(cls, value: Any) -> Any:
         """Take topics typed as one comma-separated text."""
         return value.split(",") if isinstance(value, str) else value
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: Any) -> Any:
+        """Take languages typed as one text: "de, en" (or "de; en")."""
+        return split_languages(value) if isinstance(value, str) else value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        return ordered_languages(value)
+
+
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
+
+
+def split_languages(text: str) -> list[str]:
+    """Split "de, en" or "de; en" into codes, keeping their order."""
+    return [part.strip() for part in re.split(r"[;,\s]+", text) if part.strip()]
+
+
+def ordered_languages(codes: Iterable[str]) -> list[str]:
+    """Return the codes in lower case, each once, in the order given; refuse a non-code."""
+    seen: list[str] = []
+    for raw in codes:
+        code = str(raw).strip().lower()
+        if not code:
+            continue
+        if len(code) > 8 or not LANGUAGE_CODE.fullmatch(code):
+            raise ValueError(
+                _("“%(value)s” isn't a language code; use one such as en or de.", value=raw)
+            )
+        if code not in seen:
+            seen.append(code)
+    if not seen:
+        raise ValueError(_("Choose at least one language the seller posts in."))
+    return seen
 
 
 class OwnProfileData(SellerProfileData):
@@ -67,7 +118,7 @@ def update_seller_profile(
     *,
     title: str,
     region: str,
-    language: str,
+    languages: Sequence[str],
     topics: Iterable[str],
     posts_per_week: int,
     weekdays: Iterable[int],
@@ -99,7 +150,10 @@ def update_seller_profile(
         target = web_address(target)
     profile.title = title.strip()
     profile.region = region.strip()
-    profile.language = language.strip().lower() or "en"
+    try:
+        profile.languages = ordered_languages(languages)
+    except ValueError as exc:
+        raise Invalid(str(exc), {"languages": str(exc)}) from None
     profile.topics = sorted({t.strip().lower() for t in topics if t.strip()})
     profile.posts_per_week = posts_per_week
     profile.weekdays = days
@@ -197,7 +251,9 @@ def list_sellers(
     if region.strip():
         query = query.where(sa.func.lower(SellerProfile.region) == region.strip().lower())
     if language.strip():
-        query = query.where(SellerProfile.language == language.strip().lower())
+        # The JSON list as text ('["de", "en"]' on both databases) holds the quoted code.
+        code = language.strip().lower().replace('"', "")
+        query = query.where(sa.cast(SellerProfile.languages, sa.Text).like(f'%"{code}"%'))
     total = s.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     items = s.scalars(
         query.options(sa.orm.selectinload(User.team), sa.orm.selectinload(User.seller_profile))
@@ -292,13 +348,16 @@ def seller_audience(s: Session) -> dict[str, object]:
     topics = Counter(
         topic for listed in s.scalars(sa.select(active.c.topics)) for topic in listed or ()
     )
+    languages = Counter(
+        code for listed in s.scalars(sa.select(active.c.languages)) for code in listed or ()
+    )
     return {
         "sellers": int(sellers),
         "paused": int(paused),
         "reach": int(reach),
         "posts_per_week": int(posts_per_week),
         "regions": _most_first(per(active.c.region)),
-        "languages": _most_first(per(active.c.language)),
+        "languages": _most_first(dict(languages)),
         "topics": _most_first(dict(topics))[:12],
     }
 

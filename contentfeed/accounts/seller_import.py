@@ -26,8 +26,10 @@ from contentfeed.accounts.permissions import require_admin
 from contentfeed.accounts.profiles import (
     WEEKDAY_NAMES,
     SellerProfileData,
+    ordered_languages,
     profile_fields,
     profile_problems,
+    split_languages,
     update_seller_profile,
 )
 from contentfeed.accounts.seller_sheet import (
@@ -54,7 +56,6 @@ _SOMEONE_OF_ROLE = {
 _DAY_NAMES = {name.lower(): n for n, name in enumerate(WEEKDAY_NAMES)}
 _YES = {"yes", "y", "true", "1", "ja", "x"}
 _NO = {"no", "n", "false", "0", "nein"}
-_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,4})?$")
 # Letters and digits that cannot be mistaken for one another (no 0/O, 1/l/I).
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
 # Generated initial passwords carry ~93 bits of randomness, so a slow hash adds no safety
@@ -121,6 +122,7 @@ def _profile_values(profile: SellerProfile | None) -> dict[str, Any]:
         return SellerProfileData().model_dump()
     values = {name: getattr(profile, name) for name in SellerProfileData.model_fields}
     values.update(
+        languages=list(profile.languages),
         topics=list(profile.topics),
         weekdays=list(profile.weekdays),
         notification_channel=NotificationChannel(profile.notification_channel),
@@ -198,14 +200,11 @@ def _parse_row(
             )
         else:
             values["team"] = team
-    if raw := cells.get("language", ""):
-        if _LANGUAGE_CODE.match(raw.lower()):
-            values["language"] = raw.lower()
-        else:
-            problem(
-                "language",
-                _("“%(value)s” isn't a language code; use one such as en or de.", value=raw),
-            )
+    if raw := cells.get("languages", ""):
+        try:
+            values["languages"] = ordered_languages(split_languages(raw))
+        except ValueError as exc:
+            problem("languages", str(exc))
     if raw := cells.get("timezone", ""):
         try:
             values["timezone"] = check_timezone(raw)

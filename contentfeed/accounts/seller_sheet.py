@@ -18,7 +18,7 @@ SELLER_COLUMNS: tuple[str, ...] = (
     "team",
     "title",
     "region",
-    "language",
+    "languages",
     "timezone",
     "topics",
     "posts_per_week",
@@ -36,7 +36,10 @@ SELLER_COLUMN_HELP: dict[str, Any] = {
     "team": _l("Team name, as under Teams; the team must exist."),
     "title": _l("Job title, e.g. Account Executive."),
     "region": _l("e.g. DACH, Nordics, UK&I."),
-    "language": _l("Language code such as en or de."),
+    "languages": _l(
+        "Language codes, the preferred first: “de, en”. Items come in the first language "
+        "they have a variant in."
+    ),
     "timezone": _l("IANA name such as Europe/Berlin."),
     "topics": _l("Separated by ; — “cloud; security”."),
     "posts_per_week": _l("0 to 21 (3 for a new seller when empty)."),
@@ -49,7 +52,12 @@ SELLER_COLUMN_HELP: dict[str, Any] = {
 }
 # Spreadsheets write "Is paused" or "posts per week": both still count.
 EMPTY_HINT = _l("Download the template, fill it in and upload it.")
-_COLUMN_ALIASES = {"is_paused": "paused", "e_mail": "email", "full_name": "name"}
+_COLUMN_ALIASES = {
+    "is_paused": "paused",
+    "e_mail": "email",
+    "full_name": "name",
+    "language": "languages",
+}
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ def seller_template_rows(team_name: str = "") -> list[list[str]]:
             team_name,
             "Account Executive",
             "DACH",
-            "de",
+            "de, en",
             "Europe/Berlin",
             "cloud; security",
             "3",

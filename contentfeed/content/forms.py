@@ -63,7 +63,9 @@ class ContentForm(Form):
         default=ContentKind.ARTICLE.value,
     )
     campaign_id = SelectField(_l("Campaign"), coerce=int, choices=[], default=0)
-    language = SelectField(_l("Language"), choices=options(language_choices()), default="en")
+    language = SelectField(
+        _l("Language of title and summary"), choices=options(language_choices()), default="en"
+    )
     topics = StringField(
         _l("Topics"),
         validators=[Optional(), Length(max=500)],
@@ -75,9 +77,6 @@ class ContentForm(Form):
         _l("Regions"),
         validators=[Optional(), Length(max=500)],
         description=_l("Comma-separated, e.g. DACH, Nordics. Empty means every region."),
-    )
-    target_languages = MultiCheckboxField(
-        _l("Seller languages"), choices=options(LANGUAGES.items())
     )
     starts_at = DateTimeLocalField(
         _l("Publish from"), format=LOCAL_FORMATS, tz=viewer_zone, validators=[Optional()]

@@ -54,23 +54,15 @@ class ContentData(Input):
     topics: list[str] = Field(default_factory=list, max_length=20)
     target_team_ids: list[Id] = Field(default_factory=list)
     target_regions: list[str] = Field(default_factory=list)
-    target_languages: list[str] = Field(default_factory=list)
     priority: int = Field(default=3, ge=1, le=5)
     starts_at: datetime | None = None
     expires_at: datetime | None = None
 
-    _split = field_validator("topics", "target_regions", "target_languages", mode="before")(
-        lambda v: _split_list(v)
-    )
+    _split = field_validator("topics", "target_regions", mode="before")(lambda v: _split_list(v))
 
     @field_validator("topics")
     @classmethod
     def _topics(cls, value: list[str]) -> list[str]:
-        return sorted({t.strip().lower() for t in value if t.strip()})
-
-    @field_validator("target_languages")
-    @classmethod
-    def _languages(cls, value: list[str]) -> list[str]:
         return sorted({t.strip().lower() for t in value if t.strip()})
 
     @field_validator("target_regions")
@@ -147,7 +139,9 @@ def add_item(
     )
     for index, variant in enumerate(data.variants):
         try:
-            add_variant(s, content, variant.body, actor=actor, rules=rules)
+            add_variant(
+                s, content, variant.body, language=variant.language, actor=actor, rules=rules
+            )
         except Invalid as exc:  # the caller's unit of work drops the item with its variants
             raise Invalid(
                 _("Post variant %(n)s: %(problem)s", n=index + 1, problem=exc.message),

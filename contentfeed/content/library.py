@@ -5,8 +5,9 @@ Reads only.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,8 @@ class LibraryPage:
     items: Sequence[Content]
     total: int
     variant_counts: dict[int, int]
+    # Per item, the languages its variants are in ("de", "en"): whom it can reach.
+    variant_languages: dict[int, list[str]] = field(default_factory=dict)
 
 
 def _status_clause(status: str, now: datetime) -> sa.ColumnElement[bool] | None:
@@ -99,8 +102,13 @@ def library_query(viewer: User, query: LibraryQuery, now: datetime) -> sa.Select
         stmt = stmt.where(Content.campaign_id == query.campaign_id)
     if query.topic:
         stmt = stmt.where(topic_clause(query.topic))
-    if query.language:
-        stmt = stmt.where(Content.language == query.language.lower())
+    if query.language:  # items with a variant in it: the sellers of that language get them
+        stmt = stmt.where(
+            sa.exists().where(
+                PostVariant.content_id == Content.id,
+                PostVariant.language == query.language.strip().lower(),
+            )
+        )
     if query.kind and query.kind in {k.value for k in ContentKind}:
         stmt = stmt.where(Content.kind == ContentKind(query.kind))
     return stmt
@@ -130,15 +138,21 @@ def list_library(
         .offset(query.offset)
         .limit(query.limit)
     ).all()
-    counts: dict[int, int] = {}
+    counts: dict[int, int] = defaultdict(int)
+    languages: dict[int, list[str]] = defaultdict(list)
     if items:
         rows = s.execute(
-            sa.select(PostVariant.content_id, sa.func.count())
+            sa.select(PostVariant.content_id, PostVariant.language, sa.func.count())
             .where(PostVariant.content_id.in_([c.id for c in items]))
-            .group_by(PostVariant.content_id)
+            .group_by(PostVariant.content_id, PostVariant.language)
+            .order_by(PostVariant.content_id, PostVariant.language)
         ).all()
-        counts = {content_id: n for content_id, n in rows}
-    return LibraryPage(items=items, total=total, variant_counts=counts)
+        for content_id, language, n in rows:
+            counts[content_id] += n
+            languages[content_id].append(language)
+    return LibraryPage(
+        items=items, total=total, variant_counts=dict(counts), variant_languages=dict(languages)
+    )
 
 
 def load_details(s: Session, items: Sequence[Content]) -> None:
@@ -160,5 +174,5 @@ def known_topics(s: Session) -> list[str]:
 
 
 def known_languages(s: Session) -> list[str]:
-    """Return every language used in the library."""
-    return sorted(set(s.scalars(sa.select(Content.language).distinct())))
+    """Return every language the library's variants are in."""
+    return sorted(set(s.scalars(sa.select(PostVariant.language).distinct())))

@@ -117,11 +117,11 @@ class Content(Base):
     campaign_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("campaign.id", ondelete="SET NULL"), index=True
     )
+    # The language of the title and summary; whom the item reaches say its variants' languages.
     language: Mapped[str] = mapped_column(sa.String(8), default="en", index=True)
     topics: Mapped[list[str]] = mapped_column(default=list)
     target_team_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     target_regions: Mapped[list[str]] = mapped_column(default=list)
-    target_languages: Mapped[list[str]] = mapped_column(default=list)
     priority: Mapped[int] = mapped_column(default=3)
     starts_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -155,6 +155,11 @@ class Content(Base):
         sa.Index("ix_content_status_window", "status", "starts_at", "expires_at"),
     )
 
+    @property
+    def variant_languages(self) -> list[str]:
+        """Return the languages the item's variants are in (sellers of others get none)."""
+        return sorted({v.language for v in self.variants if v.language})
+
     def is_live(self, now: datetime) -> bool:
         """Tell whether the item may be suggested now: approved and inside its window."""
         return (
@@ -174,6 +179,8 @@ class PostVariant(Base):
         sa.ForeignKey("content.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(default=0)
+    # Sellers with this among their languages may get it; no default: the author says which.
+    language: Mapped[str] = mapped_column(sa.String(8))
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import Role, User
@@ -32,12 +32,47 @@ from contentfeed.text import Input, MultiLineText, checked_text
 MAX_VARIANTS = 10
 
 
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
+
+
+def checked_language(value: str) -> str:
+    """Return a variant's language code in lower case, or raise ValueError saying what's wrong.
+
+    There is no default: a variant without a language would otherwise reach the wrong sellers.
+    """
+    code = (value or "").strip().lower()
+    if not code:
+        raise ValueError(_("Choose the language this variant is written in."))
+    if len(code) > 8 or not LANGUAGE_CODE.fullmatch(code):
+        raise ValueError(_("Use a language code such as en or de."))
+    return code
+
+
 class VariantData(Input):
     """A post variant's text: Jinja with {{ seller.first_name }}, {{ link }} and the like."""
 
     model_config = ConfigDict(extra="forbid")
 
     body: MultiLineText
+    language: str = Field(
+        default="",
+        validate_default=True,
+        description="The language the text is in (en, de): sellers with it among their "
+        "languages get this variant; required",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return checked_language(value)
+
+
+def _language_or_refuse(language: str) -> str:
+    """Return the checked language code, or raise Invalid naming the field."""
+    try:
+        return checked_language(language)
+    except ValueError as exc:
+        raise Invalid(str(exc), {"language": str(exc)}) from None
 
 
 def seller_view(user: User | None) -> SellerView:
@@ -69,15 +104,16 @@ def check_body(
 
 
 def add_variant(
-    s: Session, content: Content, body: str, *, actor: User, rules: Compliance
+    s: Session, content: Content, body: str, *, language: str, actor: User, rules: Compliance
 ) -> tuple[PostVariant, VariantCheck]:
     """Add a post variant after checking it; return it with the check's warnings."""
     require_edit(actor, content)
     if len(content.variants) >= MAX_VARIANTS:
         raise Conflict(_("An item can have at most %(n)s variants.", n=MAX_VARIANTS))
+    code = _language_or_refuse(language)
     check = check_body(content, body, rules)
     position = max((v.position for v in content.variants), default=0) + 1
-    variant = PostVariant(content=content, body=body.strip(), position=position)
+    variant = PostVariant(content=content, body=body.strip(), language=code, position=position)
     s.add(variant)
     s.flush()
     record_event(s, content, actor, "variant_added", changes={"variant": position})
@@ -89,14 +125,16 @@ def save_variant(
     content: Content,
     body: str,
     *,
+    language: str,
     actor: User,
     rules: Compliance,
     variant: PostVariant | None = None,
 ) -> tuple[PostVariant, VariantCheck]:
-    """Add a post variant, or change the given one, after checking its text."""
+    """Add a post variant, or change the given one, after checking its text and language."""
     if variant is None:
-        return add_variant(s, content, body, actor=actor, rules=rules)
-    return variant, update_variant(s, content, variant, body, actor=actor, rules=rules)
+        return add_variant(s, content, body, language=language, actor=actor, rules=rules)
+    check = update_variant(s, content, variant, body, language=language, actor=actor, rules=rules)
+    return variant, check
 
 
 def find_preview_seller(s: Session, seller_id: object) -> User | None:
@@ -120,14 +158,28 @@ def get_variant(content: Content, variant_id: int) -> PostVariant:
 
 
 def update_variant(
-    s: Session, content: Content, variant: PostVariant, body: str, *, actor: User, rules: Compliance
+    s: Session,
+    content: Content,
+    variant: PostVariant,
+    body: str,
+    *,
+    language: str,
+    actor: User,
+    rules: Compliance,
 ) -> VariantCheck:
-    """Change a variant's text after checking it."""
+    """Change a variant's text and language after checking them."""
     require_edit(actor, content)
+    code = _language_or_refuse(language)
     check = check_body(content, body, rules)
-    if variant.body != body.strip():
+    changes: dict[str, object] = {"variant": variant.position}
+    edited = variant.body != body.strip()
+    if variant.language != code:
+        changes["language"] = code
+        variant.language = code
+        edited = True
+    if edited:
         variant.body = body.strip()
-        record_event(s, content, actor, "variant_edited", changes={"variant": variant.position})
+        record_event(s, content, actor, "variant_edited", changes=changes)
     s.flush()
     return check
 

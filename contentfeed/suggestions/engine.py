@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -32,7 +32,7 @@ class SellerFacts:
     id: int
     team_id: int | None
     region: str
-    language: str
+    languages: tuple[str, ...]  # the seller's languages, the preferred first
     topics: frozenset[str]
 
 
@@ -41,12 +41,11 @@ class ContentFacts:
     id: int
     priority: int
     topics: frozenset[str]
-    language: str
     target_team_ids: frozenset[int]
     target_regions: frozenset[str]
-    target_languages: frozenset[str]
     approved_at: datetime | None
     variant_ids: tuple[int, ...]
+    variant_languages: Mapping[int, str]  # variant id -> the language it is written in
     suggested: int = 0
     engaged: int = 0  # suggestions that brought at least one click
     leads: int = 0
@@ -75,8 +74,9 @@ class RunState:
 def is_targeted(content: ContentFacts, seller: SellerFacts, *, ignore_team: bool = False) -> bool:
     """Tell whether the content's targeting includes this seller (empty targeting: everyone).
 
-    Without explicit target languages, a seller gets content in their own language and in
-    English; with them, only when the seller's language is listed.
+    Teams and regions narrow who is meant; languages decide who can be reached: only a seller
+    with a variant in one of their languages gets the item. No language stands in for another
+    (an English-only item does not reach a German-only seller).
     """
     if (
         not ignore_team
@@ -86,9 +86,21 @@ def is_targeted(content: ContentFacts, seller: SellerFacts, *, ignore_team: bool
         return False
     if content.target_regions and seller.region.lower() not in content.target_regions:
         return False
-    if content.target_languages:
-        return seller.language in content.target_languages
-    return content.language in (seller.language, "en")
+    return reaches(content, seller.languages)
+
+
+def reaches(content: ContentFacts, languages: Sequence[str]) -> bool:
+    """Tell whether one of the item's variants is in one of these languages."""
+    return any(language in languages for language in content.variant_languages.values())
+
+
+def variants_for(content: ContentFacts, languages: Sequence[str]) -> tuple[int, ...]:
+    """Return the item's variants in the first of the seller's languages that has any."""
+    for language in languages:
+        ids = tuple(v for v in content.variant_ids if content.variant_languages.get(v) == language)
+        if ids:
+            return ids
+    return ()
 
 
 def freshness(approved_at: datetime | None, now: datetime) -> float:
@@ -185,7 +197,7 @@ def choose(
             topic_matrix[i, topic_index[t]] = 1.0
     topic_counts = np.maximum(topic_matrix.sum(axis=1), 1.0)
     bonus_cache: dict[frozenset[str], np.ndarray] = {}
-    segment_cache: dict[tuple[int | None, str, str], np.ndarray] = {}
+    segment_cache: dict[tuple[int | None, str, tuple[str, ...]], np.ndarray] = {}
     team_penalty: dict[int, np.ndarray] = {}
     for (team, content_id), n in (team_counts or {}).items():
         if team is not None and content_id in position:
@@ -196,14 +208,14 @@ def choose(
     random.Random(seed + 1).shuffle(order)  # noqa: S311 - no seller is always served first
     choices: list[Choice] = []
     for seller, slots in order:
-        key = (seller.team_id, seller.region.lower(), seller.language)
+        key = (seller.team_id, seller.region.lower(), seller.languages)
         segment = segment_cache.get(key)
         if segment is None:
             # Region and language first (few combinations), then only team-targeted items
             # are checked per team.
             area = (None, key[1], key[2])
             if area not in segment_cache:
-                anyone = SellerFacts(0, None, seller.region, seller.language, frozenset())
+                anyone = SellerFacts(0, None, seller.region, seller.languages, frozenset())
                 segment_cache[area] = np.array(
                     [0.0 if is_targeted(c, anyone, ignore_team=True) else -np.inf for c in facts]
                 )
@@ -247,7 +259,7 @@ def choose(
                 Choice(
                     seller_id=seller.id,
                     content_id=c.id,
-                    variant_id=_next_variant(c, state),
+                    variant_id=_next_variant(c, seller, state),
                     day=day,
                     slot=slot,
                     score=round(float(totals[best]), 4),
@@ -257,8 +269,10 @@ def choose(
     return choices
 
 
-def _next_variant(content: ContentFacts, state: RunState) -> int:
-    """Rotate variants: the least-used one next, so twenty sellers don't post one text."""
-    variant = min(content.variant_ids, key=lambda v: (state.variant_uses[v], v))
+def _next_variant(content: ContentFacts, seller: SellerFacts, state: RunState) -> int:
+    """Choose a variant in the seller's first language that has one; among those, rotate:
+    the least-used next, so twenty sellers don't post one text."""
+    candidates = variants_for(content, seller.languages) or content.variant_ids
+    variant = min(candidates, key=lambda v: (state.variant_uses[v], v))
     state.variant_uses[variant] += 1
     return variant

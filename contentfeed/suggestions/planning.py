@@ -100,7 +100,7 @@ def due_sellers(
             User.team_id,
             SellerProfile.title,
             SellerProfile.region,
-            SellerProfile.language,
+            SellerProfile.languages,
             SellerProfile.topics,
             SellerProfile.weekdays,
             SellerProfile.posts_per_week,
@@ -150,7 +150,7 @@ def due_sellers(
                 id=row.id,
                 team_id=row.team_id,
                 region=row.region,
-                language=row.language,
+                languages=tuple(row.languages or ()),
                 topics=frozenset(row.topics),
             )
             first_name = row.name.split()[0] if row.name.strip() else ""
@@ -197,10 +197,8 @@ def live_content_facts(
             Content.asset_id,
             Content.priority,
             Content.topics,
-            Content.language,
             Content.target_team_ids,
             Content.target_regions,
-            Content.target_languages,
             Content.approved_at,
             Campaign.slug,
         )
@@ -214,15 +212,19 @@ def live_content_facts(
     ).all()
     ids = [row.id for row in items]
     variants: dict[int, dict[int, str]] = defaultdict(dict)
+    languages: dict[int, dict[int, str]] = defaultdict(dict)
     suggested: dict[int, int] = defaultdict(int)
     engaged: dict[int, int] = defaultdict(int)
     for chunk in chunks(ids, 5000):
-        for variant_id, content_id, body in s.execute(
-            sa.select(PostVariant.id, PostVariant.content_id, PostVariant.body)
+        for variant_id, content_id, body, language in s.execute(
+            sa.select(
+                PostVariant.id, PostVariant.content_id, PostVariant.body, PostVariant.language
+            )
             .where(among(s, PostVariant.content_id, chunk))
             .order_by(PostVariant.content_id, PostVariant.position)
         ):
             variants[content_id][variant_id] = body
+            languages[content_id][variant_id] = language
         for content_id, n in s.execute(
             sa.select(Suggestion.content_id, sa.func.count())
             .where(among(s, Suggestion.content_id, chunk))
@@ -243,12 +245,11 @@ def live_content_facts(
             id=row.id,
             priority=row.priority,
             topics=frozenset(row.topics),
-            language=row.language,
             target_team_ids=frozenset(row.target_team_ids),
             target_regions=frozenset(r.lower() for r in row.target_regions),
-            target_languages=frozenset(row.target_languages),
             approved_at=row.approved_at,
             variant_ids=tuple(variants[row.id]),
+            variant_languages=languages[row.id],
             suggested=suggested[row.id],
             engaged=engaged[row.id],
         )

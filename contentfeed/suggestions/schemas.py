@@ -98,7 +98,8 @@ class SellerOut(BaseModel):
     team: TeamRef | None
     title: str
     region: str
-    language: str
+    language: str = Field(description="The preferred language: the first of languages")
+    languages: list[str] = Field(description="The seller's languages, the preferred first")
     timezone: str = Field(description="IANA name; empty means the company default")
     topics: list[str]
     posts_per_week: int
@@ -159,6 +160,7 @@ def seller_out(standing: SellerStanding) -> SellerOut:
         title=profile.title,
         region=profile.region,
         language=profile.language,
+        languages=list(profile.languages),
         timezone=user.timezone,
         topics=profile.topics,
         posts_per_week=profile.posts_per_week,

@@ -26,7 +26,7 @@ class SellerQuery(Input):
     q: str = Field(default="", description="Search in name and email")
     team_id: Id | None = None
     region: str = Field(default="", description="Exact region, any case")
-    language: str = ""
+    language: str = Field(default="", description="Sellers with this among their languages")
     page: PageNumber = 1
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 

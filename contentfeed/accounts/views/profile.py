@@ -106,8 +106,10 @@ def profile() -> ResponseReturnValue:
     user = access.signed_in_user()
     seller_profile = service.own_seller_profile(s, user)
     form = ProfileForm(obj=seller_profile)
+    form.allow_languages(seller_profile.languages)
     if request.method == "GET":
         form.topics.data = ", ".join(seller_profile.topics)
+        form.show_languages(seller_profile.languages)
         form.timezone.data = user.timezone
     if form.validate_on_submit():
         values = {**profile_values(form), "timezone": (form.timezone.data or "").strip()}

@@ -19,15 +19,18 @@ M = TypeVar("M", bound=BaseModel)
 bp = Blueprint("accounts", __name__)
 
 ADMIN = (Role.ADMIN,)
+# A use case's field that a form shows under another name.
+FIELD_OF = {"languages": "language"}
 
 
 def apply_errors(form: object, error: DomainError) -> None:
     """Show a service's field errors beside the form's fields."""
-    for name, message in error.fields.items():
+    fields = {FIELD_OF.get(name, name): message for name, message in error.fields.items()}
+    for name, message in fields.items():
         field = getattr(form, name, None)
         if field is not None:
             field.errors = [*field.errors, message]
-    if not any(hasattr(form, name) for name in error.fields):
+    if not any(hasattr(form, name) for name in fields):
         flash(error.message, "error")
 
 
@@ -51,7 +54,11 @@ def profile_values(form: SellerProfileForm) -> dict[str, Any]:
     return {
         "title": form.title.data or "",
         "region": form.region.data or "",
-        "language": form.language.data or "en",
+        "languages": [
+            code
+            for code in (form.language.data, form.language_2.data, form.language_3.data)
+            if code
+        ],
         "topics": form.topics.data or "",
         "posts_per_week": form.posts_per_week.data or 0,
         "weekdays": form.weekdays.data or [],

@@ -115,8 +115,10 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     profile_form = None
     if user.seller_profile is not None:
         profile_form = SellerProfileForm(obj=user.seller_profile, prefix="profile")
+        profile_form.allow_languages(user.seller_profile.languages)
         if request.method == "GET":
             profile_form.topics.data = ", ".join(user.seller_profile.topics)
+            profile_form.show_languages(user.seller_profile.languages)
     saving_profile = "profile-posts_per_week" in request.form
     if request.method == "POST" and not saving_profile and form.validate():
         try:

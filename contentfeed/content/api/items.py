@@ -62,11 +62,10 @@ class CampaignRef(BaseModel):
 
 
 class Targeting(BaseModel):
-    """Who an item is meant for; empty lists mean everyone."""
+    """Who an item is meant for; empty lists mean everyone (in a language of its variants)."""
 
     team_ids: list[int]
     regions: list[str]
-    languages: list[str]
 
 
 class AssetOut(BaseModel):
@@ -89,7 +88,10 @@ class ContentOut(BaseModel):
     kind: ContentKind
     status: ContentStatus
     campaign: CampaignRef | None
-    language: str
+    language: str = Field(description="The language of the title and summary")
+    languages: list[str] = Field(
+        description="The languages of its variants: a seller with none of them is not reached"
+    )
     topics: list[str]
     targeting: Targeting
     priority: int
@@ -126,7 +128,7 @@ class ContentQuery(Input):
     )
     campaign_id: Id | None = None
     topic: str = ""
-    language: str = ""
+    language: str = Field(default="", description="Items with a variant in this language")
     kind: ContentKind | None = None
     sort: str = Field(default=service.LibraryQuery.sort, json_schema_extra={"enum": SORT_CHOICES})
     order: Literal["asc", "desc"] = "desc"
@@ -206,12 +208,9 @@ def content_out(content: Content, now: datetime | None = None) -> ContentOut:
         status=content.status,
         campaign=_campaign_ref(content.campaign),
         language=content.language,
+        languages=content.variant_languages,
         topics=content.topics,
-        targeting=Targeting(
-            team_ids=content.target_team_ids,
-            regions=content.target_regions,
-            languages=content.target_languages,
-        ),
+        targeting=Targeting(team_ids=content.target_team_ids, regions=content.target_regions),
         priority=content.priority,
         starts_at=content.starts_at,
         expires_at=content.expires_at,

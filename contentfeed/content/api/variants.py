@@ -34,6 +34,7 @@ class VariantOut(BaseModel):
 
     id: int
     position: int
+    language: str = Field(description="Sellers with it among their languages get this variant")
     body: str
 
 
@@ -53,7 +54,9 @@ class VariantList(BaseModel):
 
 def variant_out(variant: PostVariant) -> VariantOut:
     """Describe a variant for the API."""
-    return VariantOut(id=variant.id, position=variant.position, body=variant.body)
+    return VariantOut(
+        id=variant.id, position=variant.position, language=variant.language, body=variant.body
+    )
 
 
 def checked_variant_out(variant: PostVariant, check: VariantCheck) -> CheckedVariantOut:
@@ -61,6 +64,7 @@ def checked_variant_out(variant: PostVariant, check: VariantCheck) -> CheckedVar
     return CheckedVariantOut(
         id=variant.id,
         position=variant.position,
+        language=variant.language,
         body=variant.body,
         rendered_sample=check.rendered,
         length=check.length,
@@ -119,7 +123,13 @@ def _save(content_id: int, variant_id: int | None) -> tuple[PostVariant, Variant
     service.require_edit(actor, content)
     data = parse_json(service.VariantData)
     return service.save_variant(
-        s, content, data.body, actor=actor, rules=compliance_rules(), variant=variant
+        s,
+        content,
+        data.body,
+        language=data.language,
+        actor=actor,
+        rules=compliance_rules(),
+        variant=variant,
     )
 
 

@@ -224,7 +224,10 @@ def _identity(row: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _create(
-    chunk: Chunk, data: service.ContentData, campaign_name: str, variants: list[tuple[str, str]]
+    chunk: Chunk,
+    data: service.ContentData,
+    campaign_name: str,
+    variants: list[tuple[str, str, str]],
 ) -> Content:
     s = chunk.s
     if campaign_name:
@@ -233,9 +236,11 @@ def _create(
         )
         data = data.model_copy(update={"campaign_id": campaign.id})
     content = service.create_content(s, data, actor=chunk.actor, prefill=False)
-    for column, body in variants:
+    for column, body, language in variants:
         try:
-            service.add_variant(s, content, body, actor=chunk.actor, rules=chunk.rules)
+            service.add_variant(
+                s, content, body, language=language, actor=chunk.actor, rules=chunk.rules
+            )
         except TemplateRefused as exc:
             raise RowRefused([variant_reason(column, body, exc, chunk.rules)]) from None
         except DomainError as exc:

@@ -13,6 +13,8 @@ from contentfeed.sheets import csv_text
 MAX_ROWS = 20_000
 ROW_KEY = "_row"  # the row number people see, kept with each stored row
 VARIANT_COLUMNS = tuple(f"variant_{n}" for n in range(1, service.MAX_VARIANTS + 1))
+# A variant's own language; empty: the row's language. One of them must say it.
+VARIANT_LANGUAGE_COLUMNS = tuple(f"{column}_language" for column in VARIANT_COLUMNS)
 FIELD_COLUMNS: tuple[str, ...] = (
     "title",
     "url",
@@ -24,13 +26,14 @@ FIELD_COLUMNS: tuple[str, ...] = (
     "topics",
     "target_teams",
     "target_regions",
-    "target_languages",
     "priority",
     "starts_at",
     "expires_at",
 )
 COLUMNS: tuple[str, ...] = (*FIELD_COLUMNS, *VARIANT_COLUMNS[:3])
-KNOWN_COLUMNS = frozenset(COLUMNS) | frozenset(VARIANT_COLUMNS)
+KNOWN_COLUMNS = (
+    frozenset(COLUMNS) | frozenset(VARIANT_COLUMNS) | frozenset(VARIANT_LANGUAGE_COLUMNS)
+)
 EXPORT_ONLY_COLUMNS = ("id", "status", "created_at", "approved_at")
 CAMPAIGN_NAME_MAX = 160
 EXPORT_BATCH = 500
@@ -51,11 +54,14 @@ GERMAN_HEADERS: dict[str, tuple[str, ...]] = {
     "topics": ("Themen",),
     "target_teams": ("Teams", "Zielteams"),
     "target_regions": ("Regionen", "Zielregionen"),
-    "target_languages": ("Zielsprachen", "Sprachen der Vertriebsmitarbeitenden"),
     "priority": ("Priorität", "Prioritaet"),
     "starts_at": ("Start", "Beginn", "Veröffentlichen ab"),
     "expires_at": ("Ablauf", "Ablaufdatum", "Ende", "Läuft ab"),
     **{column: (f"Variante {n}",) for n, column in enumerate(VARIANT_COLUMNS, start=1)},
+    **{
+        column: (f"Variante {n} Sprache", f"Sprache Variante {n}")
+        for n, column in enumerate(VARIANT_LANGUAGE_COLUMNS, start=1)
+    },
 }
 # What sheets.column_key maps to a column's key.
 HEADER_ALIASES: dict[str, str] = {
@@ -103,12 +109,17 @@ COLUMN_HELP: tuple[ColumnHelp, ...] = (
         "campaign", False, _l("Campaign name; a campaign that doesn't exist yet is created.")
     ),
     ColumnHelp(
-        "language", False, _l("Language code of the content, such as en or de (default en).")
+        "language",
+        False,
+        _l(
+            "Language code of the title and summary, such as en or de; also the language of "
+            "the variants that don't name their own (variant_1_language …). Every variant "
+            "needs one of the two."
+        ),
     ),
     ColumnHelp("topics", False, _l("Separated by ; or , — “cloud; security”.")),
     ColumnHelp("target_teams", False, _l("Team names, separated by ; — each must exist.")),
     ColumnHelp("target_regions", False, _l("Seller regions, separated by ; — empty means all.")),
-    ColumnHelp("target_languages", False, _l("Seller language codes, separated by ; or ,.")),
     ColumnHelp("priority", False, _l("1 (low) to 5 (high); 3 when empty.")),
     ColumnHelp(
         "starts_at",

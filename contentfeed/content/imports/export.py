@@ -19,6 +19,7 @@ from contentfeed.content.imports.columns import (
     EXPORT_ONLY_COLUMNS,
     FIELD_COLUMNS,
     VARIANT_COLUMNS,
+    VARIANT_LANGUAGE_COLUMNS,
     csv_line,
     header_names,
 )
@@ -44,7 +45,6 @@ def template_rows(s: Session, zone: ZoneInfo, today: date) -> list[dict[str, Any
             "topics": "cloud; databases",
             "target_teams": team,
             "target_regions": "DACH; Nordics",
-            "target_languages": "en; de",
             "priority": "4",
             "starts_at": starts.isoformat(),
             "expires_at": (starts + timedelta(days=60)).isoformat(),
@@ -65,7 +65,6 @@ def template_rows(s: Session, zone: ZoneInfo, today: date) -> list[dict[str, Any
             "topics": "customer stories, devops",
             "target_teams": "",
             "target_regions": "",
-            "target_languages": "",
             "priority": "3",
             "starts_at": f"{starts.isoformat()}T09:00",
             "expires_at": "",
@@ -93,7 +92,7 @@ def template_json(rows: Sequence[Mapping[str, Any]]) -> str:
         item: dict[str, Any] = {}
         for column in COLUMNS:
             value = row.get(column, "")
-            if column in ("topics", "target_teams", "target_regions", "target_languages"):
+            if column in ("topics", "target_teams", "target_regions"):
                 separator = ";" if ";" in value else ","
                 item[column] = [v.strip() for v in value.split(separator) if v.strip()]
             elif column == "priority":
@@ -130,7 +129,8 @@ def _export_lines(s: Session, stmt: sa.Select[Content], zone: ZoneInfo) -> Itera
     )
     most = s.scalar(sa.select(sa.func.max(counts.c.n))) or 0
     variant_columns = VARIANT_COLUMNS[: max(3, min(most, len(VARIANT_COLUMNS)))]
-    columns = [*FIELD_COLUMNS, *variant_columns, *EXPORT_ONLY_COLUMNS]
+    language_columns = VARIANT_LANGUAGE_COLUMNS[: len(variant_columns)]
+    columns = [*FIELD_COLUMNS, *variant_columns, *language_columns, *EXPORT_ONLY_COLUMNS]
     teams = {team_id: name for team_id, name in s.execute(sa.select(Team.id, Team.name))}
     yield "\ufeff" + csv_line(columns)
     last_id = 0
@@ -146,6 +146,7 @@ def _export_lines(s: Session, stmt: sa.Select[Content], zone: ZoneInfo) -> Itera
         lines = []
         for item in items:
             bodies = [v.body for v in item.variants][: len(variant_columns)]
+            languages = [v.language for v in item.variants][: len(variant_columns)]
             team_names = [teams[i] for i in item.target_team_ids if i in teams]
             values = {
                 "title": item.title,
@@ -158,11 +159,11 @@ def _export_lines(s: Session, stmt: sa.Select[Content], zone: ZoneInfo) -> Itera
                 "topics": "; ".join(item.topics),
                 "target_teams": "; ".join(team_names),
                 "target_regions": "; ".join(item.target_regions),
-                "target_languages": "; ".join(item.target_languages),
                 "priority": item.priority,
                 "starts_at": _moment_text(item.starts_at, zone),
                 "expires_at": _moment_text(item.expires_at, zone),
                 **dict(zip(variant_columns, bodies, strict=False)),
+                **dict(zip(language_columns, languages, strict=False)),
                 "id": item.id,
                 "status": item.status.value,
                 "created_at": _moment_text(item.created_at, zone),

@@ -19,6 +19,7 @@ from contentfeed.content.imports.columns import (
     CAMPAIGN_NAME_MAX,
     FIELD_COLUMNS,
     VARIANT_COLUMNS,
+    VARIANT_LANGUAGE_COLUMNS,
 )
 from contentfeed.content.models import Content, ContentKind
 from contentfeed.content.templating import TemplateRefused, blocked_word_in
@@ -51,7 +52,7 @@ class Chunk:
 
 def read_row(
     chunk: Chunk, row: Mapping[str, Any]
-) -> tuple[service.ContentData, str, list[tuple[str, str]]]:
+) -> tuple[service.ContentData, str, list[tuple[str, str, str]]]:
     """Check every field of a row, collecting every reason to refuse it."""
     reasons: list[str] = []
     fields: dict[str, Any] = {}
@@ -96,8 +97,9 @@ def read_row(
                 _("the name is too long: at most %(max)s characters", max=CAMPAIGN_NAME_MAX),
             )
         )
-    fields["language"] = text("language") or "en"
-    for column in ("topics", "target_regions", "target_languages"):
+    row_language = text("language")
+    fields["language"] = row_language or "en"
+    for column in ("topics", "target_regions"):
         values = _list(row.get(column))
         if values is None:
             reasons.append(about(column, _("must be text such as “a; b” or a list of texts")))
@@ -147,11 +149,27 @@ def read_row(
         )
     variants = []
     sample = Content(title=title, summary=fields["summary"], url=url)
-    for column in VARIANT_COLUMNS:
+    for column, language_column in zip(VARIANT_COLUMNS, VARIANT_LANGUAGE_COLUMNS, strict=True):
         body = text(column)
         if not body:
             continue
-        variants.append((column, body))
+        language = text(language_column) or row_language
+        if not language:
+            reasons.append(
+                about(
+                    column,
+                    _(
+                        "which language is it in? Fill in %(column)s or the row's language",
+                        column=language_column,
+                    ),
+                )
+            )
+        else:
+            try:
+                language = service.checked_language(language)
+            except ValueError:
+                reasons.append(about(language_column, _("use a language code such as en or de")))
+        variants.append((column, body, language))
         try:
             service.check_body(sample, body, chunk.rules)
         except TemplateRefused as exc:
@@ -161,7 +179,19 @@ def read_row(
     return data, campaign, variants
 
 
-_ORDER = {name: index for index, name in enumerate((*FIELD_COLUMNS, *VARIANT_COLUMNS))}
+_ORDER = {
+    name: index
+    for index, name in enumerate(
+        (
+            *FIELD_COLUMNS,
+            *(
+                c
+                for pair in zip(VARIANT_COLUMNS, VARIANT_LANGUAGE_COLUMNS, strict=True)
+                for c in pair
+            ),
+        )
+    )
+}
 
 
 def _column_order(reason: str) -> int:

@@ -23,11 +23,14 @@ from contentfeed.accounts import service as accounts
 from contentfeed.accounts.access import Role, User
 from contentfeed.accounts.forms import LANGUAGES
 from contentfeed.content import service
+from contentfeed.content.forms import language_choices
 from contentfeed.content.models import (
     Content,
     ContentEvent,
     ContentKind,
+    PostVariant,
 )
+from contentfeed.content.reach import unreached_sellers
 from contentfeed.content.templating import (
     LINKEDIN_MAX_CHARS,
     PLACEHOLDERS,
@@ -93,6 +96,8 @@ class VariantView:
     body: str
     check: VariantCheck | None
     error: str
+    language: str = ""  # as stored or as chosen ("": not chosen yet)
+    language_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,16 +126,17 @@ class Refused:
     variant_id: int | None
     body: str
     error: str
+    language: str = ""
+    language_error: str = ""
 
 
-def _variant_view(
-    content: Content, variant_id: int | None, position: int, body: str, rules: service.Compliance
-) -> VariantView:
+def _variant_view(content: Content, variant: PostVariant, rules: service.Compliance) -> VariantView:
+    position, body, language = variant.position, variant.body, variant.language
     try:
         check = service.check_body(content, body, rules)
     except Invalid as exc:
-        return VariantView(variant_id, position, body, None, exc.message)
-    return VariantView(variant_id, position, body, check, "")
+        return VariantView(variant.id, position, body, None, exc.message, language)
+    return VariantView(variant.id, position, body, check, "", language)
 
 
 def _shown_value(key: str, value: Any, names: dict[str, dict[int, str]]) -> str:
@@ -195,12 +201,18 @@ def _render_detail(
     for variant in content.variants:
         if refused is not None and refused.variant_id == variant.id:
             variants.append(
-                VariantView(variant.id, variant.position, refused.body, None, refused.error)
+                VariantView(
+                    variant.id,
+                    variant.position,
+                    refused.body,
+                    None,
+                    refused.error,
+                    refused.language,
+                    refused.language_error,
+                )
             )
         else:
-            variants.append(
-                _variant_view(content, variant.id, variant.position, variant.body, rules)
-            )
+            variants.append(_variant_view(content, variant, rules))
     names = {
         "campaigns": {c.id: c.name for c, _count in service.list_campaigns(s)},
         "teams": {t.id: t.name for t in accounts.list_teams(s)},
@@ -223,9 +235,11 @@ def _render_detail(
         placeholders=PLACEHOLDERS,
         limit=LINKEDIN_MAX_CHARS,
         max_variants=service.MAX_VARIANTS,
+        language_choices=language_choices,
         team_names=names["teams"],
         events=[_describe(e, names) for e in content.events],
         render_problems=service.render_problems(content),
+        unreached=unreached_sellers(s, content),
         activity=suggestions.content_activity(s, content.id),
         skip_reasons=suggestions.SKIP_REASONS,
     ), status
@@ -301,15 +315,26 @@ def _save_variant(content_id: int, variant_id: int | None) -> ResponseReturnValu
     content = service.get_content(s, content_id, user)
     variant = service.get_variant(content, variant_id) if variant_id is not None else None
     body = request.form.get("body", "")
+    language = request.form.get("language", "")
     try:
         saved, check = service.save_variant(
-            s, content, body, actor=user, rules=compliance_rules(), variant=variant
+            s,
+            content,
+            body,
+            language=language,
+            actor=user,
+            rules=compliance_rules(),
+            variant=variant,
         )
     except Conflict as exc:  # too many variants, refused before anything changed
         flash(exc.message, "error")
         return redirect(url_for("content.detail", content_id=content_id))
     except Invalid as exc:
-        return _render_detail(content, user, Refused(variant_id, body, exc.message), 422)
+        if "language" in exc.fields:
+            refused = Refused(variant_id, body, "", language, exc.fields["language"])
+        else:
+            refused = Refused(variant_id, body, exc.message, language)
+        return _render_detail(content, user, refused, 422)
     if variant is None:
         done = _("Variant %(n)s is added.", n=saved.position)
     else:

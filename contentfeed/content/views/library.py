@@ -70,6 +70,7 @@ def library() -> str:
         "content/library.html",
         items=result.items,
         variant_counts=result.variant_counts,
+        variant_languages=result.variant_languages,
         page=Page(number, per_page, result.total, lambda n: url_with(page=n)),
         query=query,
         sort=sort,
