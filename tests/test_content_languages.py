@@ -269,3 +269,27 @@ def test_a_profile_language_outside_the_table_is_kept_when_the_seller_saves(
         user = db.session().get(User, seller.id)
         assert user is not None and user.seller_profile is not None
         assert user.seller_profile.languages == ["pt", "en"]
+
+
+def test_languages_after_the_third_survive_a_save_of_the_profile_form(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    # The form shows three languages; a fourth set through the API or the CSV is not lost
+    # when the seller changes their first language on the page.
+    seller = seller_with(make_user, app, "de", "en", "fr", "it")
+    client = sign_in(app.test_client(), seller)
+    form = {
+        "region": "",
+        "language": "en",
+        "language_2": "de",
+        "language_3": "fr",
+        "posts_per_week": "3",
+        "weekdays": ["0"],
+        "linkedin_connections": "0",
+        "notification_channel": "email",
+    }
+    assert client.post("/profile", data=form).status_code == 302
+    with app.app_context():
+        user = db.session().get(User, seller.id)
+        assert user is not None and user.seller_profile is not None
+        assert user.seller_profile.languages == ["en", "de", "fr", "it"]

@@ -114,7 +114,9 @@ class SellerProfileForm(Form):
     )
 
     def allow_languages(self, languages: list[str]) -> None:
-        """Offer a profile's own codes too when the table lacks them (an imported "pt")."""
+        """Offer a profile's own codes too when the table lacks them (an imported "pt"), and
+        keep the languages after the third (set by the API or an import) when it is saved."""
+        self.further_languages = list(languages[3:])
         for field in (self.language, self.language_2, self.language_3):
             known = {getattr(choice, "value", None) for choice in field.choices}
             extra = [(code, code) for code in languages if code not in known]
@@ -127,6 +129,16 @@ class SellerProfileForm(Form):
             (self.language, self.language_2, self.language_3), languages, strict=False
         ):
             field.data = code
+
+    def chosen_languages(self) -> list[str]:
+        """Return the languages chosen, in order, then the profile's further ones."""
+        chosen = [
+            code
+            for code in (self.language.data, self.language_2.data, self.language_3.data)
+            if code
+        ]
+        further = getattr(self, "further_languages", [])
+        return list(dict.fromkeys([*chosen, *further]))
 
     topics = StringField(
         _l("Topics"),

@@ -54,11 +54,7 @@ def profile_values(form: SellerProfileForm) -> dict[str, Any]:
     return {
         "title": form.title.data or "",
         "region": form.region.data or "",
-        "languages": [
-            code
-            for code in (form.language.data, form.language_2.data, form.language_3.data)
-            if code
-        ],
+        "languages": form.chosen_languages(),
         "topics": form.topics.data or "",
         "posts_per_week": form.posts_per_week.data or 0,
         "weekdays": form.weekdays.data or [],
