@@ -3,7 +3,8 @@
 A seller is suggested an item only when one of its variants is in one of the seller's
 languages, and gets the variant in the first of them that has one. So the language moves to
 the variant (backfilled from its item's), the profile's single language becomes an ordered list
-(backfilled with it), and the item's "seller languages" are dropped: the variants' languages
+(backfilled with it, and English after it: until now English reached every seller, so nobody's
+feed empties on the upgrade; an admin removes "en" where it is not wanted), and the item's "seller languages" are dropped: the variants' languages
 now say whom an item reaches. ``content.language`` stays: the language of the title and summary.
 
 On SQLite, ``content`` and ``post_variant`` are altered in place, never recreated (batch mode
@@ -54,10 +55,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("languages", sa.JSON(), nullable=True))
     conn = op.get_bind()
     for profile_id, language in conn.execute(sa.select(_profile.c.id, _profile.c.language)):
+        own = (language or "en").lower()
         conn.execute(
             sa.update(_profile)
             .where(_profile.c.id == profile_id)
-            .values(languages=[(language or "en").lower()])
+            .values(languages=list(dict.fromkeys([own, "en"])))
         )
     with op.batch_alter_table("seller_profile") as batch_op:
         batch_op.alter_column("languages", existing_type=sa.JSON(), nullable=False)
