@@ -289,6 +289,9 @@ def seed(s: Session, base_url: str = "http://127.0.0.1:5000") -> list[tuple[str,
 
 
 HISTORY_DAYS = 60  # the default 30-day report then has a previous 30 days to compare with
+# The last days' suggestions still wait to be shared: a seller who posts Monday to Thursday
+# finds Thursday's post on Monday morning.
+RECENT_WAITING_DAYS = 4
 
 
 def seed_activity(s: Session, base_url: str, now: datetime) -> None:
@@ -318,7 +321,7 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
         suggestions.fill_feeds(s, settings, now=moment.replace(hour=12), seed=days_ago)
     past = s.scalars(
         sa.select(Suggestion)
-        .where(Suggestion.day < (now - timedelta(days=1)).date())
+        .where(Suggestion.day < (now - timedelta(days=RECENT_WAITING_DAYS)).date())
         .order_by(Suggestion.id)
     ).all()
     agents = [agent.user_agent for agent in demo_data().agents for _ in range(agent.weight)]
