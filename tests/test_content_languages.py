@@ -176,7 +176,7 @@ def test_the_library_shows_and_filters_by_the_languages_items_cover(
     make_content(title="English only", variants=((EN_POST, "en"),))
     client = client_as("marketer")
     html = client.get("/library?status=all").get_data(as_text=True)
-    cells = [text_of(c).strip() for c in re.findall(r"data-languages>(.*?)</td>", html, re.S)]
+    cells = [text_of(c).strip() for c in re.findall(r"data-languages>(.*?)</span></td>", html, re.S)]
     assert sorted(cells) == ["DE EN", "EN"]
     german = text_of(client.get("/library?status=all&language=de").get_data(as_text=True))
     assert "Both" in german and "English only" not in german
