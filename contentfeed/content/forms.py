@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from contentfeed.accounts.forms import LANGUAGES
+from contentfeed.accounts.forms import LANGUAGE_LABELS
 from contentfeed.content.assets import ALLOWED_TEXT
 from contentfeed.content.models import KIND_LABELS, ContentKind
 from contentfeed.forms import Form, MultiCheckboxField, options
@@ -33,8 +33,8 @@ PRIORITIES = [
 
 def language_choices(extra: str = "") -> list[tuple[str, str]]:
     """Return the languages to choose from, keeping an item's own code when it is unusual."""
-    pairs = list(LANGUAGES.items())
-    if extra and extra not in LANGUAGES:
+    pairs: list[tuple[str, str]] = list(LANGUAGE_LABELS.items())
+    if extra and extra not in LANGUAGE_LABELS:
         pairs.append((extra, extra))
     return pairs
 

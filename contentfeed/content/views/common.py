@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from contentfeed import config
 from contentfeed.accounts import access
 from contentfeed.accounts.access import User
-from contentfeed.accounts.forms import LANGUAGES
+from contentfeed.accounts.forms import language_label
 from contentfeed.content import service
 from contentfeed.content.assets import ALLOWED_TYPES
 from contentfeed.content.forms import PRIORITIES
@@ -170,7 +170,7 @@ def _library_helpers() -> dict[str, Any]:
         "score_part_label": score_part_label,
         "domain_of": domain_of,
         "priority_label": lambda n: PRIORITY_LABELS.get(n, str(n)),
-        "language_name": lambda code: LANGUAGES.get(code, code),
+        "language_name": language_label,
         "now": utcnow(),
         "viewer_zone_name": viewer_zone().key,
         "upload_accept": ",".join([*(f".{ext}" for ext in ALLOWED_TYPES), ".jpeg"]),
