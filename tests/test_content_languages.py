@@ -176,7 +176,9 @@ def test_the_library_shows_and_filters_by_the_languages_items_cover(
     make_content(title="English only", variants=((EN_POST, "en"),))
     client = client_as("marketer")
     html = client.get("/library?status=all").get_data(as_text=True)
-    cells = [text_of(c).strip() for c in re.findall(r"data-languages>(.*?)</span></td>", html, re.S)]
+    cells = [
+        text_of(c).strip() for c in re.findall(r"data-languages>(.*?)</span></td>", html, re.S)
+    ]
     assert sorted(cells) == ["DE EN", "EN"]
     german = text_of(client.get("/library?status=all&language=de").get_data(as_text=True))
     assert "Both" in german and "English only" not in german
@@ -293,3 +295,17 @@ def test_languages_after_the_third_survive_a_save_of_the_profile_form(
         user = db.session().get(User, seller.id)
         assert user is not None and user.seller_profile is not None
         assert user.seller_profile.languages == ["en", "de", "fr", "it"]
+
+
+def test_a_german_marketer_reads_language_names_in_german_on_the_item_page(
+    client_as: Callable[[str], FlaskClient], make_content: Callable[..., Content]
+) -> None:
+    item = make_content(title="Zweisprachig", variants=((EN_POST, "en"), (DE_POST, "de")))
+    marketer = client_as("marketer")
+    marketer.post("/language", data={"locale": "de"})
+    html = marketer.get(f"/library/{item.id}").get_data(as_text=True)
+    assert '<option selected value="de">Deutsch</option>' in html or (
+        'value="de" selected>Deutsch<' in html
+    )
+    assert "Sprache von Titel und Beschreibung Englisch" in text_of(html)
+    assert ">German<" not in html and ">English<" not in html
