@@ -186,7 +186,7 @@ def build_world(app: Flask, sellers: int, items: int, seed: int = 7) -> None:
                 for n in range(items)
             ],
         )
-        content_languages = dict(s.execute(sa.select(Content.id, Content.language)).tuples())
+        content_languages = dict(s.execute(sa.select(Content.id, Content.language)).all())
         content_ids = list(content_languages)
         s.execute(
             sa.insert(PostVariant),
