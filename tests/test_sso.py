@@ -307,6 +307,8 @@ def test_login_page_offers_the_company_sign_in_only_when_enabled(
     page = client.get("/login").get_data(as_text=True)
     assert 'href="/login/sso">Sign in with Acme</a>' in page
     assert 'name="password"' in page
+    german = client.get("/login", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert 'href="/login/sso">Mit Acme anmelden</a>' in german
     _sso_app(app, button_label="Mit Acme-Konto anmelden")
     assert "Mit Acme-Konto anmelden" in client.get("/login").get_data(as_text=True)
 
@@ -341,6 +343,12 @@ def test_the_password_form_is_for_admins_under_sso_only(app: Flask, client: Flas
     _sso_app(app, sso_only=True)
     page = client.get("/login").get_data(as_text=True)
     assert "Administrators: sign in with a password" in page
+    answer = client.post(
+        "/login",
+        data={"email": "x@example.com", "password": PASSWORD},
+        headers={"Accept-Language": "de"},
+    )
+    assert "Die Anmeldung mit Passwort ist hier abgeschaltet" in answer.get_data(as_text=True)
 
 
 def test_a_provider_that_cannot_be_reached_gets_a_clear_page_in_german(
