@@ -31,6 +31,7 @@ from werkzeug.serving import make_server
 from contentfeed import config, db
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role, User
+from contentfeed.config import ConfigError, build_settings, read_env
 from tests.conftest import PASSWORD
 
 OIDC_DIR = Path(__file__).parent / "oidc"
@@ -378,3 +379,20 @@ def test_a_callback_nobody_started_is_refused(app: Flask, client: FlaskClient) -
     answer = client.get(f"{CALLBACK}?code=abc&state=never-issued")
     assert answer.status_code == 400
     assert "was not started here" in answer.get_data(as_text=True)
+
+
+def test_sso_settings_that_could_not_work_stop_start_up() -> None:
+    with pytest.raises(ConfigError, match="enabled = true needs issuer, client_secret"):
+        build_settings({"sso": {"enabled": True, "client_id": "cf"}}, {})
+    with pytest.raises(ConfigError, match="sso_only = true needs enabled = true"):
+        build_settings({"sso": {"sso_only": True}}, {})
+    with pytest.raises(ConfigError, match="role must be one of"):
+        build_settings({"sso": {"group_roles": {"cf-admins": "root"}}}, {})
+    with pytest.raises(ConfigError, match="must include openid"):
+        build_settings({"sso": {"scopes": ["email"]}}, {})
+    settings = build_settings(
+        {"sso": {"break_glass_admins": [" Root@Example.com "], "client_secret": "in-file"}},
+        read_env({"CONTENTFEED_SSO__CLIENT_SECRET": "from-env"}),
+    )
+    assert settings.sso.client_secret == "from-env"
+    assert settings.sso.break_glass_admins == ["root@example.com"]

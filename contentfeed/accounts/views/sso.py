@@ -158,13 +158,11 @@ def sso_callback() -> ResponseReturnValue:
         if extra.get("sub") == claims.get("sub"):
             claims = {**extra, **claims}
     identity = service.identity_from_claims(claims, group_claim=sso.group_claim)
-    s = db.session()
     try:
-        user = service.sign_in_with_sso(s, identity, settings=sso)
+        # Committed with the request's answer (a redirect); a refusal's page rolls it back.
+        user = service.sign_in_with_sso(db.session(), identity, settings=sso)
     except DomainError as exc:
-        s.rollback()
         return _failed(exc.message, exc.status)
-    s.commit()
     login_user(user)
     flash(_("Welcome back, %(name)s.", name=user.first_name), "success")
     target = session.pop(_NEXT_KEY, "") or url_for("accounts.home")
