@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _FRAME_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?")
 
@@ -229,6 +229,75 @@ class ReportSettings(Section):
     impression_rate: float = Field(default=0.12, gt=0, le=1)
 
 
+_SSO_ROLES = ("admin", "marketer", "contributor", "seller", "rep")
+
+
+class SsoSettings(Section):
+    """Single sign-on with OpenID Connect: the company's identity provider, how its groups
+    become roles, and whether passwords still work."""
+
+    enabled: bool = False
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    button_label: str = Field(default="", max_length=80)
+    group_claim: str = Field(default="groups", min_length=1, max_length=100)
+    group_roles: dict[str, str] = Field(default_factory=dict)
+    default_role: str = "seller"
+    sso_only: bool = False
+    break_glass_admins: list[str] = Field(default_factory=list)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the provider's https:// issuer URL, or empty")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid_scope(cls, value: list[str]) -> list[str]:
+        scopes = [scope.strip() for scope in value if scope.strip()]
+        if "openid" not in scopes:
+            raise ValueError("must include openid")
+        return scopes
+
+    @field_validator("default_role")
+    @classmethod
+    def _known_role(cls, value: str) -> str:
+        if value.strip().lower() not in _SSO_ROLES:
+            raise ValueError(f"must be one of {', '.join(_SSO_ROLES)}")
+        return value.strip().lower()
+
+    @field_validator("group_roles")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        roles = {group.strip(): role.strip().lower() for group, role in value.items()}
+        for group, role in roles.items():
+            if role not in _SSO_ROLES:
+                raise ValueError(f"group {group!r}: role must be one of {', '.join(_SSO_ROLES)}")
+        return roles
+
+    @field_validator("break_glass_admins")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        return [email.strip().lower() for email in value if email.strip()]
+
+    @model_validator(mode="after")
+    def _complete(self) -> SsoSettings:
+        if self.enabled:
+            missing = [
+                name for name in ("issuer", "client_id", "client_secret") if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"enabled = true needs {', '.join(missing)}")
+        if self.sso_only and not self.enabled:
+            raise ValueError("sso_only = true needs enabled = true (nobody could sign in)")
+        return self
+
+
 class Settings(BaseModel):
     """Every setting the service knows, with its default. config.toml documents each one."""
 
@@ -258,6 +327,7 @@ class Settings(BaseModel):
     routing: RoutingSettings = RoutingSettings()
     crm: CrmSettings = CrmSettings()
     reports: ReportSettings = ReportSettings()
+    sso: SsoSettings = SsoSettings()
 
     @property
     def company_name(self) -> str:

@@ -44,6 +44,8 @@ from tests.roles_sellers import SELLERS
 MATRIX: dict[str, frozenset[Role] | str] = {
     "static": PUBLIC,
     "accounts.login": PUBLIC,
+    "accounts.sso_start": PUBLIC,
+    "accounts.sso_callback": PUBLIC,
     "accounts.logout": ALL,
     "accounts.choose_language": PUBLIC,
     "accounts.home": ALL,

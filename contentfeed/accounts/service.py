@@ -54,9 +54,17 @@ from contentfeed.accounts.seller_sheet import (
 )
 from contentfeed.accounts.signin import (
     Credentials,
+    PasswordPolicy,
+    PasswordsOff,
     authenticate,
     purge_login_failures,
     sign_in,
+)
+from contentfeed.accounts.sso import (
+    Identity,
+    identity_from_claims,
+    role_for_groups,
+    sign_in_with_sso,
 )
 from contentfeed.accounts.teams import (
     TeamData,
@@ -124,10 +132,13 @@ __all__ = [
     "WEEKDAY_NAMES",
     "AccountDetails",
     "Credentials",
+    "Identity",
     "ImportProblem",
     "NewUser",
     "OwnProfileData",
     "PasswordChange",
+    "PasswordPolicy",
+    "PasswordsOff",
     "SellerFile",
     "SellerFileImport",
     "SellerImportReport",
@@ -166,6 +177,7 @@ __all__ = [
     "grant_token",
     "hash_token",
     "home_overview",
+    "identity_from_claims",
     "import_seller_file",
     "import_sellers",
     "issue_token",
@@ -185,6 +197,7 @@ __all__ = [
     "require_admin",
     "revoke_token",
     "role_counts",
+    "role_for_groups",
     "save_own_profile",
     "save_seller_profile",
     "save_team",
@@ -194,6 +207,7 @@ __all__ = [
     "seller_template_rows",
     "set_password",
     "sign_in",
+    "sign_in_with_sso",
     "token_for",
     "update_seller_profile",
     "update_user",

@@ -4,6 +4,7 @@ Never commits the caller's session; the failure count has a unit of work of its 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -11,12 +12,26 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from contentfeed import db
-from contentfeed.accounts.models import LoginFailure, User
+from contentfeed.accounts.models import LoginFailure, Role, User
 from contentfeed.accounts.users import find_user_by_email, get_user
 from contentfeed.db import utcnow
 from contentfeed.errors import TooManyAttempts, Unauthorized
 from contentfeed.i18n import _, ngettext
 from contentfeed.text import Input
+
+
+class PasswordsOff(Unauthorized):
+    """Password sign-in is turned off ("SSO only") for this address."""
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """Who may sign in with a password: everyone, or under "SSO only" the break-glass admins
+    (by email, and only while their account is an admin's)."""
+
+    sso_only: bool = False
+    break_glass_admins: frozenset[str] = frozenset()
+    button_label: str = ""
 
 
 class Credentials(Input):
@@ -35,14 +50,24 @@ def authenticate(
     max_failures: int,
     lockout: timedelta,
     now: datetime | None = None,
+    passwords: PasswordPolicy | None = None,
 ) -> User:
     """Return the user these credentials belong to, counting failures per email and client.
 
     Unknown emails and wrong passwords fail alike, so the answer does not reveal which
     addresses have accounts. After ``max_failures`` failures for an email (or five times as
     many from one client), further attempts are refused until the lockout has passed.
+    Under "SSO only" (``passwords``) only the break-glass admins may use a password.
     """
     now = now or utcnow()
+    passwords = passwords or PasswordPolicy()
+    if passwords.sso_only and email.strip().lower() not in passwords.break_glass_admins:
+        raise PasswordsOff(
+            _(
+                "Signing in with a password is turned off here. Use “%(button)s” instead.",
+                button=passwords.button_label,
+            )
+        )
     email_key = "email:" + email.strip().lower()
     client_key = "client:" + client_key
     limits = {email_key: max_failures, client_key: max_failures * 5}
@@ -60,7 +85,8 @@ def authenticate(
     user = find_user_by_email(s, email)
     hash_to_check = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     is_valid = check_password_hash(hash_to_check, password)
-    if user is not None and user.password_hash and is_valid and user.is_active:
+    may_use_password = not passwords.sso_only or (user is not None and user.role is Role.ADMIN)
+    if user is not None and user.password_hash and is_valid and user.is_active and may_use_password:
         if rows[email_key] is not None:
             s.delete(rows[email_key])
         user.last_login_at = now
@@ -92,6 +118,7 @@ def sign_in(
     client_key: str,
     max_failures: int,
     lockout: timedelta,
+    passwords: PasswordPolicy | None = None,
 ) -> User:
     """Return the user these credentials belong to (in ``s``), or refuse them.
 
@@ -110,8 +137,9 @@ def sign_in(
                 client_key=client_key,
                 max_failures=max_failures,
                 lockout=lockout,
+                passwords=passwords,
             ).id
-        except (Unauthorized, TooManyAttempts) as exc:
+        except (Unauthorized, TooManyAttempts) as exc:  # PasswordsOff among them
             refusal = exc  # raised once the failure count is committed
     if refusal is not None:
         raise refusal

@@ -17,6 +17,7 @@ from contentfeed.accounts.forms import LoginForm
 from contentfeed.accounts.views.shared import bp, form_input
 from contentfeed.errors import DomainError
 from contentfeed.i18n import _
+from contentfeed.settings_schema import Settings
 
 
 def _client_key() -> str:
@@ -36,6 +37,14 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def sso_button_label(settings: Settings) -> str:
+    """Return the text of the single sign-on button: as configured, else "Sign in with
+    <company>"."""
+    return settings.sso.button_label.strip() or _(
+        "Sign in with %(company)s", company=settings.company_name
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @access.public
 def login() -> ResponseReturnValue:
@@ -44,8 +53,16 @@ def login() -> ResponseReturnValue:
         return redirect(url_for("accounts.home"))
     form = LoginForm()
     status = 200
+    everything = config.current()
+    sso = everything.sso
+    label = sso_button_label(everything) if sso.enabled else ""
     if form.validate_on_submit():
-        settings = config.current().sign_in
+        settings = everything.sign_in
+        passwords = service.PasswordPolicy(
+            sso_only=sso.sso_only,
+            break_glass_admins=frozenset(sso.break_glass_admins),
+            button_label=label,
+        )
         try:
             credentials = {"email": form.email.data or "", "password": form.password.data or ""}
             user = service.sign_in(
@@ -54,6 +71,7 @@ def login() -> ResponseReturnValue:
                 client_key=_client_key(),
                 max_failures=settings.max_failures,
                 lockout=timedelta(minutes=settings.lockout_minutes),
+                passwords=passwords,
             )
         except DomainError as exc:
             form.form_errors.append(exc.message)
@@ -64,7 +82,14 @@ def login() -> ResponseReturnValue:
             return redirect(_safe_next(request.args.get("next")) or url_for("accounts.home"))
     elif request.method == "POST":
         status = 422
-    return render_template("accounts/login.html", form=form), status
+    sso_url = url_for("accounts.sso_start", next=_safe_next(request.args.get("next")))
+    return render_template(
+        "accounts/login.html",
+        form=form,
+        sso_label=label,
+        sso_url=sso_url,
+        sso_only=sso.enabled and sso.sso_only,
+    ), status
 
 
 @bp.post("/language")
