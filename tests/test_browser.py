@@ -8,6 +8,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from werkzeug.serving import make_server
 
 from contentfeed import config, db, demo
 from contentfeed.accounts.models import User
-from contentfeed.content.models import Content
+from contentfeed.content.models import Content, PostVariant
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
 from contentfeed.routing import work
@@ -293,3 +294,84 @@ def test_long_words_never_make_a_daily_screen_scroll_sideways(
                     too_wide[f"{path} at {width} px"] = scroll
             page.context.close()
     assert too_wide == {}
+
+
+# What a German reader must not meet on the daily screens (their English originals).
+ENGLISH_ON_DAILY_SCREENS = (
+    "Your feed",
+    "Copy post",
+    "Mark posted",
+    "History",
+    "Sign out",
+    "Claim next",
+    "Mark contacted",
+    "Add note",
+    "Where they came from",
+    "Post variants",
+    "Add item",
+)
+
+
+def test_the_daily_screens_read_german_on_a_phone_and_a_laptop(
+    app: Flask, live_server: str, browser: object, tmp_path: Path
+) -> None:
+    """A German seller's feed (copy, mark posted), a rep's queue and lead page and the
+    marketer's library, as a browser set to German shows them: lang="de", none of the English
+    texts, nothing wider than the screen. Screenshots land in $SCREENSHOTS_DIR (or
+    the test's temporary folder) to be looked at."""
+    lead_id = _demo_lead_of_riley(app, live_server)
+    config.override(app, public_base_url=live_server)
+    with app.app_context():
+        s = db.session()
+        lena = s.scalars(sa.select(User).where(User.email == demo.demo_email("lena"))).one()
+        german_posts = set(
+            s.scalars(
+                sa.select(Suggestion.rendered_text)
+                .join(PostVariant, PostVariant.id == Suggestion.variant_id)
+                .where(
+                    Suggestion.seller_id == lena.id,
+                    Suggestion.status == SuggestionStatus.PENDING,
+                    PostVariant.language == "de",
+                )
+            )
+        )
+    assert german_posts
+    shots = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    screens = {
+        "lena": ["/feed", "/history", "/profile"],
+        "rep": ["/queue", f"/leads/{lead_id}"],
+        "marketer": ["/library", "/library/1"],
+    }
+    for width, height in ((390, 844), (1280, 900)):
+        for who, paths in screens.items():
+            context = browser.new_context(  # type: ignore[attr-defined]
+                viewport={"width": width, "height": height}, locale="de-DE"
+            )
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+            page = context.new_page()
+            page.goto(f"{live_server}/login")
+            assert page.evaluate("document.documentElement.lang") == "de"
+            page.get_by_label("E-Mail").fill(demo.demo_email(who))
+            page.get_by_label("Passwort").fill(demo.DEMO_PASSWORD)
+            page.get_by_role("button", name="Anmelden", exact=True).click()
+            for path in paths:
+                page.goto(f"{live_server}{path}")
+                where = f"{who} {path} at {width} px"
+                assert page.evaluate("document.documentElement.lang") == "de", where
+                text = page.inner_text("body")
+                assert [p for p in ENGLISH_ON_DAILY_SCREENS if p in text] == [], where
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, where
+                name = f"de-{width}-{who}{path.replace('/', '-')}.png"
+                page.screenshot(path=str(shots / name), full_page=True)
+            if who == "lena" and width == 390:
+                page.goto(f"{live_server}/feed")
+                page.get_by_role("button", name="Beitrag kopieren").first.click()
+                page.wait_for_function(
+                    "() => document.querySelector('.copy-btn').textContent.includes('Kopiert')"
+                )
+                copied = page.evaluate("navigator.clipboard.readText()")
+                assert copied in german_posts  # her post, in the German variant
+                page.get_by_role("button", name="Als gepostet markieren").first.click()
+                assert "ist als geteilt markiert" in page.inner_text("body")
+            context.close()
