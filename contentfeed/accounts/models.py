@@ -150,6 +150,11 @@ class User(Base):
         """Return the role's display name."""
         return Role(self.role).label
 
+    @property
+    def is_invited(self) -> bool:
+        """Tell whether the user was added without a password and has not signed in yet."""
+        return not self.password_hash and self.last_login_at is None
+
 
 class SellerProfile(Base):
     __tablename__ = "seller_profile"
@@ -223,3 +228,35 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(default=0)
     first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
+
+
+class LinkPurpose(enum.StrEnum):
+    """What a sign-in link lets its holder do."""
+
+    INVITE = "invite"  # set a first password (an invitation)
+    RESET = "reset"  # set a new password (forgot password)
+
+
+class SignInLink(Base):
+    """A single-use, expiring link sent to a user by email: only the token's hash is kept.
+
+    One row per link sent; using it (or sending a newer one for the same purpose) sets
+    ``used_at``. Other purposes (a one-click link into a seller's feed) reuse the table."""
+
+    __tablename__ = "sign_in_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[LinkPurpose] = mapped_column(str_enum(LinkPurpose))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def is_usable(self, now: datetime) -> bool:
+        """Tell whether the link may still be used at this moment."""
+        return self.used_at is None and self.expires_at > now

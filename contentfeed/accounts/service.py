@@ -9,6 +9,15 @@ sign_in, which counts failures in a unit of work of its own so they outlive the 
 
 from __future__ import annotations
 
+from contentfeed.accounts.invitations import (
+    AccountMail,
+    NewPassword,
+    ResetRequest,
+    invite_again,
+    password_link,
+    request_reset,
+    set_password_with_link,
+)
 from contentfeed.accounts.overview import (
     home_overview,
 )
@@ -123,11 +132,14 @@ __all__ = [
     "WEBHOOK_CHANNELS",
     "WEEKDAY_NAMES",
     "AccountDetails",
+    "AccountMail",
     "Credentials",
     "ImportProblem",
+    "NewPassword",
     "NewUser",
     "OwnProfileData",
     "PasswordChange",
+    "ResetRequest",
     "SellerFile",
     "SellerFileImport",
     "SellerImportReport",
@@ -168,6 +180,7 @@ __all__ = [
     "home_overview",
     "import_seller_file",
     "import_sellers",
+    "invite_again",
     "issue_token",
     "list_active_users",
     "list_sellers",
@@ -176,12 +189,14 @@ __all__ = [
     "list_users",
     "normalise_email",
     "own_seller_profile",
+    "password_link",
     "profile_fields",
     "profile_problems",
     "purge_login_failures",
     "reactivate_account",
     "read_sellers_csv",
     "recent_sign_ins",
+    "request_reset",
     "require_admin",
     "revoke_token",
     "role_counts",
@@ -193,6 +208,7 @@ __all__ = [
     "seller_template",
     "seller_template_rows",
     "set_password",
+    "set_password_with_link",
     "sign_in",
     "token_for",
     "update_seller_profile",

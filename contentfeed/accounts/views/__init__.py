@@ -8,6 +8,7 @@ from __future__ import annotations
 from contentfeed.accounts.views import (
     account,
     home,
+    passwords,
     profile,
     sellers,
     signin,
@@ -25,6 +26,7 @@ __all__ = [
     "bp",
     "describe_cadence",
     "home",
+    "passwords",
     "profile",
     "sellers",
     "signin",

@@ -19,7 +19,7 @@ from contentfeed.errors import DomainError
 from contentfeed.i18n import _
 
 
-def _client_key() -> str:
+def client_key() -> str:
     """Identify the client for throttling without keeping its address."""
     address = request.remote_addr or "unknown"
     salt = config.current().secret_key
@@ -51,7 +51,7 @@ def login() -> ResponseReturnValue:
             user = service.sign_in(
                 db.session(),
                 form_input(service.Credentials, credentials),
-                client_key=_client_key(),
+                client_key=client_key(),
                 max_failures=settings.max_failures,
                 lockout=timedelta(minutes=settings.lockout_minutes),
             )
