@@ -255,6 +255,8 @@ def test_forgot_password_answers_alike_and_mails_a_link_that_works_once(
     app: Flask, make_user: Callable[..., User], inbox: Inbox
 ) -> None:
     seller = make_user("seller", name="Sam Seller")
+    elsewhere = sign_in(app.test_client(), seller)  # still signed in on another device
+    assert elsewhere.get("/account").status_code == 200
     client = app.test_client()
     login = text_of(client.get("/login"))
     assert "Forgot password?" in login
@@ -270,7 +272,10 @@ def test_forgot_password_answers_alike_and_mails_a_link_that_works_once(
     assert "works once and for 60 minutes" in body(reset)
     link = link_in(reset)
     assert client.post(link, data={"password": NEW_PASSWORD}).status_code == 302
+    assert client.get("/account").status_code == 200
     assert app.test_client().get(link).status_code == 410
+    signed_out = elsewhere.get("/account")  # the reset ended the other sign-in
+    assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
     refused = app.test_client().post("/login", data={"email": seller.email, "password": PASSWORD})
     assert refused.status_code == 401
     sign_in(app.test_client(), seller, NEW_PASSWORD)

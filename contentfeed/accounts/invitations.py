@@ -136,7 +136,8 @@ def set_password_with_link(
 ) -> User:
     """Set the password of the link's user, use the link up and return the user, who is
     then signed in (their sign-in time is noted). Every other invitation or reset link of
-    theirs stops working too."""
+    theirs stops working too, and so do their sessions elsewhere (their session version is
+    raised)."""
     now = now or utcnow()
     link = password_link(s, token, now)
     user = link.user
@@ -151,6 +152,7 @@ def set_password_with_link(
         .values(used_at=now)
     )
     user.last_login_at = now
+    user.session_version += 1
     s.flush()
     return user
 

@@ -115,6 +115,9 @@ class User(Base):
     # The interface language the user chose in the header ("" = not chosen: see contentfeed.i18n).
     locale: Mapped[str] = mapped_column(sa.String(8), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Raised when the password is set through an emailed link: sign-ins from before (other
+    # browsers' sessions and "keep me signed in" cookies) stop working.
+    session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     deactivated_at: Mapped[datetime | None]
@@ -137,8 +140,9 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        """Return the id Flask-Login keeps in the session."""
-        return str(self.id)
+        """Return the id Flask-Login keeps in the session: the user's id and, once raised,
+        their session version ("12:1"), so a raised version ends the older sign-ins."""
+        return f"{self.id}:{self.session_version}" if self.session_version else str(self.id)
 
     @property
     def first_name(self) -> str:

@@ -1,7 +1,8 @@
 """sign-in links: invitations and password resets
 
 A single-use, expiring link sent to a user by email (an invitation to set a first password,
-a password reset); only a hash of its token is stored.
+a password reset); only a hash of its token is stored. Users get a session version: setting
+a password through such a link raises it, which ends the user's sign-ins elsewhere.
 
 Revision ID: 0016
 Revises: 0015
@@ -20,6 +21,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("user_account") as batch_op:
+        batch_op.add_column(
+            sa.Column("session_version", sa.Integer(), server_default="0", nullable=False)
+        )
     op.create_table(
         "sign_in_link",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -50,3 +55,5 @@ def downgrade() -> None:
     with op.batch_alter_table("sign_in_link") as batch_op:
         batch_op.drop_index(batch_op.f("ix_sign_in_link_user_id"))
     op.drop_table("sign_in_link")
+    with op.batch_alter_table("user_account") as batch_op:
+        batch_op.drop_column("session_version")
