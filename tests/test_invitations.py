@@ -323,3 +323,20 @@ def test_a_german_seller_gets_the_reset_email_in_german(
     assert "Hallo Jana," in body(reset) and "60 Minuten" in body(reset)
     page = app.test_client().get(link_in(reset), headers={"Accept-Language": "de"})
     assert "Passwort wählen" in text_of(page)
+
+
+def test_a_used_link_says_so_in_german(
+    app: Flask, make_user: Callable[..., User], inbox: Inbox
+) -> None:
+    seller = make_user("seller", language="de")
+    client = app.test_client()
+    client.post("/password/forgot", data={"email": seller.email})
+    link = link_in(mails(inbox, seller.email)[0])
+    assert client.post(link, data={"password": NEW_PASSWORD}).status_code == 302
+    gone = app.test_client().get(link, headers={"Accept-Language": "de"})
+    assert gone.status_code == 410
+    words = text_of(gone)
+    assert "Dieser Link ist nicht mehr gültig" in words and "Neuen Link anfordern" in words
+    assert "expired" not in words
+    forgot = text_of(app.test_client().get("/password/forgot", headers={"Accept-Language": "de"}))
+    assert "Passwort vergessen?" in forgot and "Link senden" in forgot
