@@ -105,6 +105,7 @@ def test_an_added_seller_is_invited_chooses_a_password_and_signs_in(
     assert response.status_code == 302
     flashed = text_of(admin.get(response.headers["Location"]))
     assert "Jörg Neumann is invited as Seller: the invitation went to joerg@example.com" in flashed
+    assert "Invited" in flashed and "Send the invitation again" in flashed
     stored_user = stored(app, "joerg@example.com")
     assert stored_user is not None and stored_user.password_hash == ""
 
