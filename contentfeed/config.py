@@ -24,6 +24,9 @@ from contentfeed.settings_schema import (
     SECTIONS as SECTIONS,
 )
 from contentfeed.settings_schema import (
+    AccountSettings as AccountSettings,
+)
+from contentfeed.settings_schema import (
     CompanySettings as CompanySettings,
 )
 from contentfeed.settings_schema import (

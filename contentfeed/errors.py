@@ -21,6 +21,7 @@ TITLES = {
     404: _l("Page not found"),
     405: _l("That action isn't allowed here"),
     409: _l("That conflicts with the current state"),
+    410: _l("This link is no longer valid"),
     413: _l("That upload is too large"),
     415: _l("Unsupported content type"),
     422: _l("Some fields need attention"),
@@ -41,6 +42,7 @@ DESCRIPTIONS = {
     ),
     405: _l("This address doesn't take that kind of request."),
     409: _l("The request conflicts with the current state of what it changes."),
+    410: _l("What this address pointed to is gone."),
     413: _l("What was sent is larger than this server accepts."),
     415: _l("The server doesn't accept content of that type."),
     422: _l("The request was well-formed but could not be followed."),
@@ -59,6 +61,7 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "gone",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",
@@ -103,6 +106,13 @@ class Unauthorized(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class Gone(DomainError):
+    """A link that worked once (or for a while) and no longer does."""
+
+    status = 410
+    code = "gone"
 
 
 class TooManyAttempts(DomainError):

@@ -26,6 +26,13 @@ class SignInSettings(Section):
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
+class AccountSettings(Section):
+    """Invitations and password resets: how long their emailed links stay usable."""
+
+    invitation_days: int = Field(default=7, ge=1, le=90)
+    reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
+
+
 class HttpSettings(Section):
     """Outbound HTTP: page previews, notification webhooks, the CRM."""
 
@@ -314,6 +321,7 @@ class Settings(BaseModel):
     trusted_proxies: int = Field(default=0, ge=0, le=5)
 
     sign_in: SignInSettings = SignInSettings()
+    accounts: AccountSettings = AccountSettings()
     http: HttpSettings = HttpSettings()
     library: LibrarySettings = LibrarySettings()
     compliance: ComplianceSettings = ComplianceSettings()

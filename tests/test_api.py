@@ -202,6 +202,7 @@ def test_admin_creates_and_lists_users_through_the_api(
             "name": "Li Wei",
             "role": "rep",
             "team_id": team.json["id"],
+            "password": "a-good-long-password",
         },
         headers=bearer(token),
     )

@@ -36,11 +36,15 @@ CONTENT_ROLES = (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> User | None:
+    """Return the active user a session names, unless their session version has moved on."""
+    user_id, _sep, version = session_id.partition(":")
+    if not user_id.isdigit() or not (version or "0").isdigit():
         return None
     user = db.session().get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or user.session_version != int(version or "0"):
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:

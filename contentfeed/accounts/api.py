@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Blueprint, Response, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.models import Role, Team, TeamKind, User
 from contentfeed.api import json_response, operation, parse_json, parse_query
@@ -36,6 +36,9 @@ class UserOut(BaseModel):
     team: TeamOut | None
     timezone: str
     is_active: bool
+    invited: bool = Field(
+        description="Added without a password and not signed in yet: an invitation was sent"
+    )
     created_at: datetime
     last_login_at: datetime | None
 
@@ -84,6 +87,7 @@ def user_out(user: User) -> UserOut:
         team=team_out(user.team) if user.team else None,
         timezone=user.timezone,
         is_active=user.is_active,
+        invited=user.is_invited,
         created_at=user.created_at,
         last_login_at=user.last_login_at,
     )
@@ -124,11 +128,13 @@ def get_user(user_id: int) -> Response:
     response=UserOut,
     status=201,
     body=UserIn,
-    errors=(409,),
+    errors=(409, 503),
 )
 def create_user() -> Response:
-    """Create a user; sellers get a default seller profile."""
-    user = service.add_user(db.session(), access.signed_in_user(), parse_json(UserIn))
+    """Create a user; sellers get a default seller profile. Without a password the user is
+    emailed an invitation to choose one; without email set up, a password is required."""
+    mail = service.AccountMail.of(config.current())
+    user = service.add_user(db.session(), access.signed_in_user(), parse_json(UserIn), mail)
     response = json_response(user_out(user), 201)
     response.headers["Location"] = url_for("accounts_api.get_user", user_id=user.id)
     return response

@@ -22,6 +22,7 @@ from contentfeed.accounts.models import (
     ROLE_LABELS,
     TEAM_KIND_LABELS,
     NotificationChannel,
+    Role,
 )
 from contentfeed.accounts.service import MIN_PASSWORD_LENGTH, SCOPES
 from contentfeed.forms import Form, MultiCheckboxField, options
@@ -66,11 +67,26 @@ class LoginForm(Form):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
+class ForgotPasswordForm(Form):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class ChoosePasswordForm(Form):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        description=_l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
+    )
+
+
 class UserForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    # Starts at the least privileged role: nobody becomes admin by not looking.
     role = SelectField(
-        _l("Role"), choices=options((r.value, label) for r, label in ROLE_LABELS.items())
+        _l("Role"),
+        choices=options((r.value, label) for r, label in ROLE_LABELS.items()),
+        default=Role.SELLER.value,
     )
     team_id = SelectField(_l("Team"), coerce=int, choices=[], validate_choice=True)
     timezone = StringField(

@@ -115,6 +115,9 @@ class User(Base):
     # The interface language the user chose in the header ("" = not chosen: see contentfeed.i18n).
     locale: Mapped[str] = mapped_column(sa.String(8), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Raised when the password is set through an emailed link: sign-ins from before (other
+    # browsers' sessions and "keep me signed in" cookies) stop working.
+    session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     deactivated_at: Mapped[datetime | None]
@@ -137,8 +140,9 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        """Return the id Flask-Login keeps in the session."""
-        return str(self.id)
+        """Return the id Flask-Login keeps in the session: the user's id and, once raised,
+        their session version ("12:1"), so a raised version ends the older sign-ins."""
+        return f"{self.id}:{self.session_version}" if self.session_version else str(self.id)
 
     @property
     def first_name(self) -> str:
@@ -149,6 +153,11 @@ class User(Base):
     def role_label(self) -> str:
         """Return the role's display name."""
         return Role(self.role).label
+
+    @property
+    def is_invited(self) -> bool:
+        """Tell whether the user was added without a password and has not signed in yet."""
+        return not self.password_hash and self.last_login_at is None
 
 
 class SellerProfile(Base):
@@ -223,3 +232,35 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(default=0)
     first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
+
+
+class LinkPurpose(enum.StrEnum):
+    """What a sign-in link lets its holder do."""
+
+    INVITE = "invite"  # set a first password (an invitation)
+    RESET = "reset"  # set a new password (forgot password)
+
+
+class SignInLink(Base):
+    """A single-use, expiring link sent to a user by email: only the token's hash is kept.
+
+    One row per link sent; using it (or sending a newer one for the same purpose) sets
+    ``used_at``. Other purposes (a one-click link into a seller's feed) reuse the table."""
+
+    __tablename__ = "sign_in_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[LinkPurpose] = mapped_column(str_enum(LinkPurpose))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def is_usable(self, now: datetime) -> bool:
+        """Tell whether the link may still be used at this moment."""
+        return self.used_at is None and self.expires_at > now

@@ -7,7 +7,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -44,6 +44,9 @@ from contentfeed.accounts.users import check_timezone, normalise_email, update_u
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.i18n import _, _l
 from contentfeed.sheets import parse_whole_number
+
+if TYPE_CHECKING:
+    from contentfeed.accounts.invitations import AccountMail
 
 # Who holds an account of another role, as the refusal of an import row names them.
 _SOMEONE_OF_ROLE = {
@@ -83,6 +86,7 @@ class SellerImportRow:
     problems: tuple[ImportProblem, ...] = ()
     changes: tuple[str, ...] = ()
     password: str = ""  # only for sellers just created; shown once, never stored
+    invited: bool = False  # a seller just created was emailed an invitation instead
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,16 @@ class SellerImportReport:
     def created(self) -> list[SellerImportRow]:
         """Rows that created a seller."""
         return self._with("created")
+
+    @property
+    def invited(self) -> list[SellerImportRow]:
+        """Rows that created a seller who was emailed an invitation."""
+        return [r for r in self.created if r.invited]
+
+    @property
+    def with_password(self) -> list[SellerImportRow]:
+        """Rows that created a seller with an initial password (shown once)."""
+        return [r for r in self.created if r.password]
 
     @property
     def updated(self) -> list[SellerImportRow]:
@@ -285,12 +299,15 @@ def import_sellers(
     rows: Sequence[SheetRow],
     *,
     new_password: Callable[[], str] = generate_initial_password,
+    mail: AccountMail | None = None,
 ) -> SellerImportReport:
     """Create or update sellers from sheet rows, each in its own savepoint; never commits.
 
-    Existing users are found by email and must be sellers. New sellers get a random initial
-    password, returned in the report only (its hash is stored). A refused row changes
-    nothing and lists every problem it has, each naming its column.
+    Existing users are found by email and must be sellers. New sellers are emailed an
+    invitation to choose their password when ``mail`` can send; otherwise (or when their
+    invitation does not go out) they get a random initial password, returned in the report
+    only (its hash is stored). A refused row changes nothing and lists every problem it
+    has, each naming its column.
     """
     teams = {t.name.lower(): t for t in s.scalars(sa.select(Team))}
     emails: dict[int, str] = {}
@@ -329,7 +346,7 @@ def import_sellers(
             continue
         first_row[email] = row.number
         results[row.number] = _import_seller_row(
-            s, row, email, existing.get(email), teams, new_password
+            s, row, email, existing.get(email), teams, new_password, mail
         )
     return SellerImportReport(rows=[results[row.number] for row in rows])
 
@@ -351,6 +368,7 @@ def _import_seller_row(
     user: User | None,
     teams: dict[str, Team],
     new_password: Callable[[], str],
+    mail: AccountMail | None = None,
 ) -> SellerImportRow:
     """Create or update one seller inside a savepoint, or refuse the row with its reasons."""
     current: dict[str, Any] = _profile_values(user.seller_profile if user else None)
@@ -418,14 +436,34 @@ def _import_seller_row(
         return _refused(row, email, ImportProblem("email", message))
     after = _snapshot(user)
     changes = tuple(k for k in _TRACKED if before and before.get(k) != after.get(k))
+    created = bool(password)
+    invited = False
+    if created and mail is not None and mail.can_send:
+        invited = _invite_instead(s, user, mail)
+        if invited:
+            password = ""
     return SellerImportRow(
         number=row.number,
         email=email,
         name=user.name,
-        outcome="created" if password else "updated",
+        outcome="created" if created else "updated",
         changes=changes,
         password=password,
+        invited=invited,
     )
+
+
+def _invite_instead(s: Session, user: User, mail: AccountMail) -> bool:
+    """Email a new seller an invitation and forget their generated password; False (the
+    password stays, shown once) when the invitation does not go out."""
+    from contentfeed.accounts.invitations import send_invitation
+
+    try:
+        send_invitation(s, user, mail)
+    except DomainError:
+        return False
+    user.password_hash = ""
+    return True
 
 
 class SellerFile(BaseModel):
@@ -452,11 +490,13 @@ def import_seller_file(
     upload: SellerFile,
     *,
     new_password: Callable[[], str] = generate_initial_password,
+    mail: AccountMail | None = None,
 ) -> SellerFileImport:
-    """Read a sellers CSV and import its rows (a file that can't be read refuses it all)."""
+    """Read a sellers CSV and import its rows (a file that can't be read refuses it all);
+    new sellers are invited by email when ``mail`` can send."""
     require_admin(actor)
     sheet = read_sellers_csv(upload.data, filename=upload.filename)
-    report = import_sellers(s, sheet.rows, new_password=new_password)
+    report = import_sellers(s, sheet.rows, new_password=new_password, mail=mail)
     return SellerFileImport(report=report, ignored_columns=sheet.ignored_columns)
 
 

@@ -4,6 +4,7 @@ Never commits the caller's session; the failure count has a unit of work of its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -68,20 +69,18 @@ def authenticate(
                 button=passwords.button_label,
             )
         )
-    email_key = "email:" + email.strip().lower()
-    client_key = "client:" + client_key
-    limits = {email_key: max_failures, client_key: max_failures * 5}
-    rows = {key: s.get(LoginFailure, key) for key in limits}
-    for row in rows.values():
-        if row is not None and row.locked_until is not None and row.locked_until > now:
-            minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
-            raise TooManyAttempts(
-                ngettext(
-                    "Too many failed sign-ins. Try again in %(num)d minute.",
-                    "Too many failed sign-ins. Try again in %(num)d minutes.",
-                    minutes,
-                )
-            )
+    limits = attempt_limits(email, client_key, max_failures)
+    rows = refuse_if_locked(
+        s,
+        limits,
+        now,
+        lambda minutes: ngettext(
+            "Too many failed sign-ins. Try again in %(num)d minute.",
+            "Too many failed sign-ins. Try again in %(num)d minutes.",
+            minutes,
+        ),
+    )
+    email_key = next(iter(limits))
     user = find_user_by_email(s, email)
     hash_to_check = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     is_valid = check_password_hash(hash_to_check, password)
@@ -91,6 +90,48 @@ def authenticate(
             s.delete(rows[email_key])
         user.last_login_at = now
         return user
+    count_attempt(s, rows, limits, lockout, now)
+    if user is not None and not user.is_active and is_valid:
+        raise Unauthorized(_("This account has been deactivated. Ask an admin to reactivate it."))
+    raise Unauthorized(_("That email and password don't match an account."))
+
+
+_DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
+
+
+def attempt_limits(
+    email: str, client_key: str, max_attempts: int, *, kind: str = ""
+) -> dict[str, int]:
+    """Return the counters an attempt is held to: the email's first, then the client's (five
+    times as many). ``kind`` keeps other attempts (password resets) apart from sign-ins."""
+    prefix = f"{kind}:" if kind else ""
+    return {
+        f"{prefix}email:" + email.strip().lower(): max_attempts,
+        f"{prefix}client:" + client_key: max_attempts * 5,
+    }
+
+
+def refuse_if_locked(
+    s: Session, limits: dict[str, int], now: datetime, message: Callable[[int], str]
+) -> dict[str, LoginFailure | None]:
+    """Refuse (TooManyAttempts, saying ``message(minutes)``) while a counter is locked;
+    return the counters' rows for ``count_attempt``."""
+    rows = {key: s.get(LoginFailure, key) for key in limits}
+    for row in rows.values():
+        if row is not None and row.locked_until is not None and row.locked_until > now:
+            minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+            raise TooManyAttempts(message(minutes))
+    return rows
+
+
+def count_attempt(
+    s: Session,
+    rows: dict[str, LoginFailure | None],
+    limits: dict[str, int],
+    lockout: timedelta,
+    now: datetime,
+) -> None:
+    """Count one more attempt on each counter, locking those that reach their limit."""
     for key, limit in limits.items():
         row = rows[key]
         if row is None or now - row.first_failed_at > lockout:
@@ -103,12 +144,6 @@ def authenticate(
         row.failures += 1
         if row.failures >= limit:
             row.locked_until = now + lockout
-    if user is not None and not user.is_active and is_valid:
-        raise Unauthorized(_("This account has been deactivated. Ask an admin to reactivate it."))
-    raise Unauthorized(_("That email and password don't match an account."))
-
-
-_DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
 
 
 def sign_in(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -19,6 +20,9 @@ from contentfeed.db import Id, utcnow
 from contentfeed.errors import Conflict, Invalid, NotFound
 from contentfeed.i18n import LOCALES, _, current_locale
 from contentfeed.text import Input, checked_text
+
+if TYPE_CHECKING:
+    from contentfeed.accounts.invitations import AccountMail
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -283,10 +287,17 @@ def active_teammates(user: User) -> list[User]:
 # --- use cases ---------------------------------------------------------------------------
 
 
-def add_user(s: Session, actor: User | None, data: NewUser) -> User:
-    """Create the user an admin describes; sellers get a default seller profile."""
+def add_user(
+    s: Session, actor: User | None, data: NewUser, mail: AccountMail | None = None
+) -> User:
+    """Create the user an admin describes; sellers get a default seller profile.
+
+    Without a password the user is sent an invitation to choose one (through ``mail``); when
+    no email can reach them, they are not created: they would have no way to sign in."""
+    from contentfeed.accounts.invitations import check_can_invite, send_invitation
+
     require_admin(actor)
-    return create_user(
+    user = create_user(
         s,
         email=data.email,
         name=data.name,
@@ -295,6 +306,9 @@ def add_user(s: Session, actor: User | None, data: NewUser) -> User:
         team=get_team(s, data.team_id) if data.team_id else None,
         timezone=data.timezone,
     )
+    if data.password is None:
+        send_invitation(s, user, check_can_invite(mail))
+    return user
 
 
 def edit_user(s: Session, actor: User | None, user_id: int, data: UserChanges) -> User:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from contentfeed.accounts.views import (
     account,
     home,
+    passwords,
     profile,
     sellers,
     signin,
@@ -26,6 +27,7 @@ __all__ = [
     "bp",
     "describe_cadence",
     "home",
+    "passwords",
     "profile",
     "sellers",
     "signin",

@@ -7,7 +7,7 @@ import base64
 from flask import make_response, render_template, request
 from flask.typing import ResponseReturnValue
 
-from contentfeed import db, sheets
+from contentfeed import config, db, sheets
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import SellerImportForm
 from contentfeed.accounts.views.shared import ADMIN, bp
@@ -26,11 +26,13 @@ def _credentials_csv(rows: list[service.SellerImportRow]) -> str:
 @bp.route("/admin/sellers/import", methods=["GET", "POST"])
 @access.require_role(*ADMIN)
 def sellers_import() -> ResponseReturnValue:
-    """Create and update sellers from a CSV file; new sellers' passwords are shown once."""
+    """Create and update sellers from a CSV file; new sellers are invited by email, or (without
+    email) their passwords are shown once."""
     s = db.session()
     if request.method == "GET" and request.args.get("template"):
         return sheets.csv_download(service.seller_template(s), "contentfeed-sellers-template.csv")
     form = SellerImportForm()
+    mail = service.AccountMail.of(config.current())
     result = None
     if form.validate_on_submit():
         upload = form.file.data
@@ -39,6 +41,7 @@ def sellers_import() -> ResponseReturnValue:
                 s,
                 access.signed_in_user(),
                 service.SellerFile(data=upload.read(), filename=upload.filename or ""),
+                mail=mail,
             )
         except Invalid as exc:
             form.file.errors = [exc.fields.get("file", exc.message)]
@@ -49,7 +52,10 @@ def sellers_import() -> ResponseReturnValue:
             form=form,
             report=report,
             ignored=result.ignored_columns if result else [],
-            credentials=_credentials_csv(report.created) if report and report.created else None,
+            credentials=_credentials_csv(report.with_password)
+            if report and report.with_password
+            else None,
+            can_invite=mail.can_send,
             columns=service.SELLER_COLUMN_HELP,
             teams=service.list_teams(s),
             max_rows=service.SELLER_IMPORT_MAX_ROWS,

@@ -20,7 +20,7 @@ from contentfeed.i18n import _
 from contentfeed.settings_schema import Settings
 
 
-def _client_key() -> str:
+def client_key() -> str:
     """Identify the client for throttling without keeping its address."""
     address = request.remote_addr or "unknown"
     salt = config.current().secret_key
@@ -68,7 +68,7 @@ def login() -> ResponseReturnValue:
             user = service.sign_in(
                 db.session(),
                 form_input(service.Credentials, credentials),
-                client_key=_client_key(),
+                client_key=client_key(),
                 max_failures=settings.max_failures,
                 lockout=timedelta(minutes=settings.lockout_minutes),
                 passwords=passwords,

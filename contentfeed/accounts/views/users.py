@@ -77,22 +77,39 @@ def user_new() -> ResponseReturnValue:
     """Create a user; sellers get a profile to fill in next."""
     form = UserForm()
     form.team_id.choices = _team_choices()
+    mail = service.AccountMail.of(config.current())
     form.password.label.text = _("Initial password")
-    form.password.description = _(
-        "At least %(count)s characters; the user can change it under Account.",
-        count=service.MIN_PASSWORD_LENGTH,
-    )
+    if mail.can_send:
+        form.password.description = _(
+            "Leave empty to email the user an invitation to choose their own password, or "
+            "give at least %(count)s characters.",
+            count=service.MIN_PASSWORD_LENGTH,
+        )
+    else:
+        form.password.description = _(
+            "At least %(count)s characters; the user can change it under Account. Email is "
+            "not set up, so no invitation can be sent.",
+            count=service.MIN_PASSWORD_LENGTH,
+        )
     if form.validate_on_submit():
         try:
             data = form_input(service.NewUser, _user_values(form))
-            user = service.add_user(db.session(), access.signed_in_user(), data)
+            user = service.add_user(db.session(), access.signed_in_user(), data, mail)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            flash(
-                _("%(name)s can now sign in as %(role)s.", name=user.name, role=user.role_label),
-                "success",
-            )
+            if user.is_invited:
+                message = _(
+                    "%(name)s is invited as %(role)s: the invitation went to %(email)s.",
+                    name=user.name,
+                    role=user.role_label,
+                    email=user.email,
+                )
+            else:
+                message = _(
+                    "%(name)s can now sign in as %(role)s.", name=user.name, role=user.role_label
+                )
+            flash(message, "success")
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     return render_template(
         "accounts/user_form.html", form=form, user=None
@@ -146,6 +163,16 @@ def user_edit(user_id: int) -> ResponseReturnValue:
         profile_form=profile_form,
         user=user,
     ), 422 if has_errors else 200
+
+
+@bp.post("/admin/users/<int:user_id>/invite")
+@access.require_role(*ADMIN)
+def user_invite(user_id: int) -> Response:
+    """Send a user who has not signed in yet a new invitation; the old link stops working."""
+    mail = service.AccountMail.of(config.current())
+    user = service.invite_again(db.session(), access.signed_in_user(), user_id, mail)
+    flash(_("A new invitation is on its way to %(email)s.", email=user.email), "success")
+    return redirect(request.referrer if _safe_referrer() else url_for("accounts.users"))
 
 
 @bp.post("/admin/users/<int:user_id>/deactivate")
