@@ -156,7 +156,9 @@ def seed_library(s: Session, base_url: str, now: datetime) -> None:
     data = demo_data()
     staff = {
         u.email.split("@")[0]: u
-        for u in s.scalars(sa.select(User).where(User.role.in_([Role.MARKETER, Role.CONTRIBUTOR])))
+        for u in s.scalars(
+            sa.select(User).where(User.role.in_([Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR]))
+        )
     }
     teams = {t.name: t.id for t in s.scalars(sa.select(Team))}
     campaigns = {
