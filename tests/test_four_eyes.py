@@ -177,6 +177,9 @@ def test_an_edit_of_an_approved_item_waits_and_suggestions_keep_the_live_text(
     assert pending["targeting"]["regions"] == ["DACH"]
     assert [v["body"] for v in pending["variants"]] == [NEW_TEXT]
     assert pending["author_ids"] == [editor.id]
+    seen = api("GET", ITEM, make_token(make_user("seller")), content_id=item.id).json
+    assert seen["pending_change"] is None  # sellers never see a text not yet approved
+    assert [v["body"] for v in seen["variants"]] == [LIVE_TEXT]
 
     first_seller = make_user("seller", posts_per_week=0)
     fill(app, only=[first_seller.id], ignore_cadence=True)

@@ -245,8 +245,9 @@ def content_out(content: Content, now: datetime | None = None) -> ContentOut:
 
 
 def _pending_change(content: Content) -> PendingChange | None:
+    """The change waiting for review, for the library's authors (sellers see the live item)."""
     revision = content.revision
-    if revision is None:
+    if revision is None or not service.can_see_everything(signed_in()):
         return None
     return PendingChange(
         url=revision.url,
