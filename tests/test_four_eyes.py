@@ -246,3 +246,33 @@ def test_history_shows_who_wrote_who_approved_and_what_changed(
     assert "Otto Approver approved the waiting change" in history
     assert "Variant 1 Live text from" in history and "Reviewed new text from" in history
     assert "A change is waiting for review" not in _text(approver.get(f"/library/{item.id}"))
+
+
+def test_sending_back_takes_the_waiting_change_into_the_draft_and_archiving_drops_it(
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    make_token: Callable[..., str],
+    make_content: Callable[..., Content],
+) -> None:
+    api = Api(client)
+    editor = make_token(make_user("marketer"), "read", "content:write")
+    reviewer = make_token(make_user("marketer"), "read", "content:write")
+    kept = make_content(variants=(LIVE_TEXT, NEW_TEXT))
+    dropped = make_content(variants=(LIVE_TEXT,))
+
+    gone = kept.variants[1].id
+    assert api("DELETE", VARIANT, editor, content_id=kept.id, variant_id=gone).status_code == 204
+    assert len(api("GET", ITEM, editor, content_id=kept.id).json["variants"]) == 2
+    back = api(
+        "POST", ITEM + "/send-back", reviewer, json={"comment": "Rework"}, content_id=kept.id
+    )
+    assert back.json["status"] == "draft" and back.json["pending_change"] is None
+    assert [v["body"] for v in back.json["variants"]] == [LIVE_TEXT]
+    # Who proposed the change wrote part of the draft: someone else approves it.
+    assert api("POST", ITEM + "/submit", reviewer, content_id=kept.id).status_code == 200
+    assert api("POST", ITEM + "/approve", editor, content_id=kept.id).status_code == 409
+
+    api("PATCH", ITEM, editor, json={"url": "https://example.com/other"}, content_id=dropped.id)
+    archived = api("POST", ITEM + "/archive", reviewer, content_id=dropped.id)
+    assert archived.json["pending_change"] is None
+    assert archived.json["url"] == dropped.url

@@ -32,7 +32,9 @@ from contentfeed.errors import Conflict, Forbidden
 from contentfeed.i18n import _
 
 # The audit-trail actions whose actor counts as having written an item (or sent it on).
-WRITING_ACTIONS = frozenset({"created", "edited", "submit", "variant_added", "variant_edited"})
+WRITING_ACTIONS = frozenset(
+    {"created", "edited", "submit", "variant_added", "variant_edited", "revision_proposed"}
+)
 
 # The key of a variant's text, and of its language, in a revision's changes.
 VARIANT_KEY = "variant:%d"
