@@ -159,6 +159,9 @@ def test_an_edit_of_an_approved_item_waits_and_suggestions_keep_the_live_text(
     assert "Proposed by Erik Editor" in shown
     assert "Reviewed new text from" in shown and "Live text from" in shown
     assert _live(app, item.id)[1] == [LIVE_TEXT]
+    reviewer_page = _signed_in(app, approver)
+    listed = _text(reviewer_page.get("/library"))
+    assert "A change to 1 approved item waits for review: Four eyes" in listed
 
     # The web address and targeting wait too; the title (not reviewed) changes at once.
     editor_token = make_token(editor, "read", "content:write")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from contentfeed import config
@@ -213,6 +214,18 @@ def settle_on_leaving_approved(s: Session, content: Content, actor: User, target
         action = "revision_rejected"
     content.revision = None
     record_event(s, content, actor, action, changes=changes)
+
+
+def waiting_changes(s: Session, limit: int = 10) -> tuple[list[Content], int]:
+    """Return the items whose change waits for review, oldest first, and how many there are."""
+    total = s.scalar(sa.select(sa.func.count()).select_from(ContentRevision)) or 0
+    items = s.scalars(
+        sa.select(Content)
+        .join(ContentRevision, ContentRevision.content_id == Content.id)
+        .order_by(ContentRevision.updated_at, Content.id)
+        .limit(limit)
+    )
+    return list(items), total
 
 
 def jsonable(value: Any) -> Any:

@@ -44,6 +44,7 @@ from contentfeed.content.revisions import (
     proposed_variant,
     reject_revision,
     revision_changes,
+    waiting_changes,
     writers_of,
 )
 from contentfeed.content.variants import (
@@ -136,5 +137,6 @@ __all__ = [
     "update_content",
     "update_variant",
     "utcnow",
+    "waiting_changes",
     "writers_of",
 ]
