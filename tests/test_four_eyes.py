@@ -158,6 +158,8 @@ def test_an_edit_of_an_approved_item_waits_and_suggestions_keep_the_live_text(
     assert "A change is waiting for review" in shown
     assert "Proposed by Erik Editor" in shown
     assert "Reviewed new text from" in shown and "Live text from" in shown
+    editor_html = page.get(f"/library/{item.id}").text
+    assert f"{NEW_TEXT}</textarea>" in editor_html  # the next edit goes on from the proposal
     assert _live(app, item.id)[1] == [LIVE_TEXT]
     reviewer_page = _signed_in(app, approver)
     listed = _text(reviewer_page.get("/library"))

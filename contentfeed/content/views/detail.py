@@ -244,7 +244,19 @@ def _render_detail(
     s = db.session()
     rules = compliance_rules()
     variants = []
-    for variant in content.variants:
+    # With a change waiting, the editor goes on from it (the waiting box shows live → proposed);
+    # a variant it deletes is not offered for editing.
+    proposed = (
+        {e["id"]: e for e in content.revision.variants if e["id"] is not None}
+        if content.revision is not None
+        else None
+    )
+    for live in content.variants:
+        variant = live
+        if proposed is not None:
+            if live.id not in proposed:
+                continue
+            variant = service.proposed_variant(proposed[live.id])
         if refused is not None and refused.variant_id == variant.id:
             variants.append(
                 VariantView(
