@@ -48,6 +48,9 @@ class LibrarySettings(Section):
     upload_dir: str = ""
     upload_max_mb: int = Field(default=25, ge=1, le=2048)
     import_chunk_rows: int = Field(default=200, ge=1, le=10_000)
+    # Four-eyes approval: nobody approves what they wrote or sent for approval, and a change
+    # to an approved item's variants, web address or targeting waits for review.
+    four_eyes: bool = True
 
     @property
     def max_upload_bytes(self) -> int:

@@ -17,6 +17,8 @@ CONTENT_API: dict[str, frozenset[object] | str] = {
     "content_api.approve": STAFF,
     "content_api.send_back": STAFF,
     "content_api.archive": STAFF,
+    "content_api.approve_change": STAFF,
+    "content_api.reject_change": STAFF,
     "content_api.list_variants": ALL,
     "content_api.create_variant": STAFF,
     "content_api.update_variant": STAFF,

@@ -17,6 +17,7 @@ CONTENT_UI: dict[str, frozenset[object] | str] = {
     "content.preview": AUTHORS,
     "content.edit": STAFF,
     "content.workflow": STAFF,
+    "content.review_change": STAFF,
     "content.variant_new": STAFF,
     "content.variant_edit": STAFF,
     "content.variant_delete": STAFF,

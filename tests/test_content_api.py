@@ -491,6 +491,8 @@ def test_variants_are_listed_added_changed_and_deleted(
     make_content: Callable[..., Content],
 ) -> None:
     use_default_blocked_words(app)
+    # Changes apply at once here; with four-eyes they wait for review (test_four_eyes.py).
+    config.override(app, library={"four_eyes": False})
     marketer = token_for("marketer")
     seller = token_for("seller", "read")
     item = make_content(status="approved", variants=(GOOD_BODY,))

@@ -326,7 +326,8 @@ def test_variant_warnings_are_shown_and_the_last_variant_of_an_item_in_use_stays
     )
     assert saved.status_code == 302
     page = _text(marketer.get(saved.headers["Location"]))
-    assert "Variant 1 is saved." in page
+    # Four-eyes: the approved item's new text waits for review, checked all the same.
+    assert "Saved as a change waiting for review" in page
     assert "clicks on this post can't be tracked" in page
 
     deleted = marketer.post(f"/library/{item.id}/variants/{variant_id}/delete")

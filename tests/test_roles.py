@@ -171,6 +171,7 @@ def url_args(
         "campaign_id": item.campaign_id,
         "batch_id": batch_id,
         "action": "approve",
+        "decision": "approve",
         "fmt": "csv",
         "code": "nosuchcode",
         "suggestion_id": suggestion_id,

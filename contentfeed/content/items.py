@@ -18,6 +18,7 @@ from contentfeed.accounts.models import Team, User
 from contentfeed.content.compliance import Compliance
 from contentfeed.content.history import record_event
 from contentfeed.content.models import (
+    REVIEWED_FIELDS,
     Asset,
     Campaign,
     Content,
@@ -25,6 +26,7 @@ from contentfeed.content.models import (
     ContentStatus,
 )
 from contentfeed.content.prefill import Prefill, prefill_from_url
+from contentfeed.content.revisions import is_reviewed, open_revision, propose
 from contentfeed.content.variants import MAX_VARIANTS, VariantData, add_variant
 from contentfeed.content.visibility import AUTHORS, require_edit
 from contentfeed.db import Id, utcnow
@@ -208,7 +210,10 @@ def _check_references(s: Session, data: ContentData) -> None:
 
 
 def update_content(s: Session, content: Content, data: ContentData, *, actor: User) -> Content:
-    """Change an item's fields, recording what changed in its audit trail."""
+    """Change an item's fields, recording what changed in its audit trail.
+
+    With four-eyes on, a new web address or targeting of an approved item waits in its
+    pending revision instead (revisions.py); the other fields change at once."""
     require_edit(actor, content)
     _check_references(s, data)
     values = data.model_dump()
@@ -220,6 +225,18 @@ def update_content(s: Session, content: Content, data: ContentData, *, actor: Us
     if not values["title"]:
         message = _("A title is required.")
         raise Invalid(message, {"title": message})
+    proposed: dict[str, Any] = {}
+    if is_reviewed(content):  # four-eyes: these wait for review, the live item stays
+        for key in REVIEWED_FIELDS:
+            new = values.pop(key)
+            current = getattr(content.revision or content, key)
+            if current != new:
+                proposed[key] = [_jsonable(current), _jsonable(new)]
+        if proposed:
+            revision = open_revision(s, content, actor)
+            for key, (_current, new) in proposed.items():
+                setattr(revision, key, new)
+            propose(s, content, actor, proposed)
     changes: dict[str, Any] = {}
     for key, new in values.items():
         old = getattr(content, key)

@@ -156,12 +156,16 @@ def list_library(
 
 
 def load_details(s: Session, items: Sequence[Content]) -> None:
-    """Load listed items' variants and files in two queries, not two per item."""
+    """Load listed items' variants, files and waiting changes in three queries, not per item."""
     if items:
         s.scalars(
             sa.select(Content)
             .where(Content.id.in_([c.id for c in items]))
-            .options(selectinload(Content.variants), selectinload(Content.asset))
+            .options(
+                selectinload(Content.variants),
+                selectinload(Content.asset),
+                selectinload(Content.revision),
+            )
         ).all()
 
 

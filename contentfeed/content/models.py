@@ -149,6 +149,10 @@ class Content(Base):
         cascade="all, delete-orphan",
         order_by="(ContentEvent.created_at.desc(), ContentEvent.id.desc())",
     )
+    # A change to the approved item waiting for a second person's review (four-eyes).
+    revision: Mapped[ContentRevision | None] = relationship(
+        back_populates="content", cascade="all, delete-orphan", uselist=False
+    )
 
     __table_args__ = (
         sa.CheckConstraint("priority BETWEEN 1 AND 5", name="priority_range"),
@@ -209,6 +213,40 @@ class ContentEvent(Base):
 
     content: Mapped[Content] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+# The fields of an approved item whose change waits for review (four-eyes), with its variants.
+REVIEWED_FIELDS = ("url", "target_team_ids", "target_regions")
+
+
+class ContentRevision(Base):
+    """A change to an approved item's variants, web address or targeting, waiting for review.
+
+    The approved version stays live meanwhile; approving the revision (by someone who did not
+    write it) puts it in place, rejecting it discards it. At most one per item: later edits
+    change it. ``variants`` holds the proposed variants, each {"id" (None: new), "position",
+    "language", "body"}; ``author_ids`` everyone who changed it.
+    """
+
+    __tablename__ = "content_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("content.id", ondelete="CASCADE"), unique=True
+    )
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    target_team_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    target_regions: Mapped[list[str]] = mapped_column(default=list)
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    author_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    content: Mapped[Content] = relationship(back_populates="revision")
+    created_by: Mapped[User | None] = relationship()
 
 
 class ImportBatch(Base):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ConfigDict, Field, field_validator
@@ -17,6 +18,14 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.content.compliance import Compliance
 from contentfeed.content.history import record_event
 from contentfeed.content.models import Content, ContentEvent, ContentStatus, PostVariant
+from contentfeed.content.revisions import (
+    VARIANT_KEY,
+    VARIANT_LANGUAGE_KEY,
+    is_reviewed,
+    open_revision,
+    propose,
+    proposed_variant,
+)
 from contentfeed.content.templating import (
     SAMPLE_SELLER,
     ContentView,
@@ -108,11 +117,28 @@ def add_variant(
 ) -> tuple[PostVariant, VariantCheck]:
     """Add a post variant after checking it; return it with the check's warnings."""
     require_edit(actor, content)
-    if len(content.variants) >= MAX_VARIANTS:
+    reviewed = is_reviewed(content)
+    count = len(content.revision.variants) if reviewed and content.revision else None
+    if (count if count is not None else len(content.variants)) >= MAX_VARIANTS:
         raise Conflict(_("An item can have at most %(n)s variants.", n=MAX_VARIANTS))
     code = _language_or_refuse(language)
     check = check_body(content, body, rules)
     position = max((v.position for v in content.variants), default=0) + 1
+    if reviewed:  # four-eyes: the new variant waits for review, sellers keep the live ones
+        revision = open_revision(s, content, actor)
+        position = max([position - 1, *(e["position"] for e in revision.variants)]) + 1
+        entry = {"id": None, "position": position, "language": code, "body": body.strip()}
+        revision.variants = [*revision.variants, entry]
+        propose(
+            s,
+            content,
+            actor,
+            {
+                VARIANT_KEY % position: ["", entry["body"]],
+                VARIANT_LANGUAGE_KEY % position: ["", code],
+            },
+        )
+        return proposed_variant(entry), check
     variant = PostVariant(content=content, body=body.strip(), language=code, position=position)
     s.add(variant)
     s.flush()
@@ -134,6 +160,10 @@ def save_variant(
     if variant is None:
         return add_variant(s, content, body, language=language, actor=actor, rules=rules)
     check = update_variant(s, content, variant, body, language=language, actor=actor, rules=rules)
+    if content.revision is not None and is_reviewed(content):
+        for entry in content.revision.variants:
+            if entry["id"] == variant.id:
+                return proposed_variant(entry), check
     return variant, check
 
 
@@ -171,6 +201,9 @@ def update_variant(
     require_edit(actor, content)
     code = _language_or_refuse(language)
     check = check_body(content, body, rules)
+    if is_reviewed(content):
+        _propose_variant_change(s, content, variant, body.strip(), code, actor)
+        return check
     changes: dict[str, object] = {"variant": variant.position}
     edited = variant.body != body.strip()
     if variant.language != code:
@@ -184,9 +217,55 @@ def update_variant(
     return check
 
 
+def _revision_entry(
+    s: Session, content: Content, variant: PostVariant, actor: User
+) -> dict[str, Any]:
+    revision = open_revision(s, content, actor)
+    for entry in revision.variants:
+        if entry["id"] == variant.id:
+            return entry
+    raise Conflict(_("This variant is deleted in the change waiting for review."))
+
+
+def _propose_variant_change(
+    s: Session, content: Content, variant: PostVariant, body: str, code: str, actor: User
+) -> None:
+    """Put a new text or language of a live variant into the pending revision (four-eyes)."""
+    current = (
+        next((e for e in content.revision.variants if e["id"] == variant.id), None)
+        if content.revision is not None
+        else {"position": variant.position, "body": variant.body, "language": variant.language}
+    )
+    if current is not None and (current["body"], current["language"]) == (body, code):
+        return  # nothing new
+    entry = _revision_entry(s, content, variant, actor)
+    changes: dict[str, object] = {}
+    if entry["body"] != body:
+        changes[VARIANT_KEY % entry["position"]] = [entry["body"], body]
+    if entry["language"] != code:
+        changes[VARIANT_LANGUAGE_KEY % entry["position"]] = [entry["language"], code]
+    revision = content.revision
+    assert revision is not None
+    revision.variants = [
+        {**e, "body": body, "language": code} if e is entry else e for e in revision.variants
+    ]
+    propose(s, content, actor, changes)
+
+
 def delete_variant(s: Session, content: Content, variant: PostVariant, *, actor: User) -> None:
     """Remove a variant; an approved item keeps at least one."""
     require_edit(actor, content)
+    if is_reviewed(content):  # four-eyes: the deletion waits for review
+        entry = _revision_entry(s, content, variant, actor)
+        revision = content.revision
+        assert revision is not None
+        if len(revision.variants) <= 1:
+            raise Conflict(
+                _("This item is in use; it needs at least one variant. Add another first.")
+            )
+        revision.variants = [e for e in revision.variants if e is not entry]
+        propose(s, content, actor, {VARIANT_KEY % entry["position"]: [entry["body"], ""]})
+        return
     if content.status is not ContentStatus.DRAFT and len(content.variants) <= 1:
         raise Conflict(_("This item is in use; it needs at least one variant. Add another first."))
     content.variants.remove(variant)

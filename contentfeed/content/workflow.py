@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from contentfeed.accounts.models import Role, User
 from contentfeed.content.history import record_event
 from contentfeed.content.models import Content, ContentStatus
+from contentfeed.content.revisions import check_may_approve, may_approve, settle_on_leaving_approved
 from contentfeed.content.visibility import AUTHORS, STAFF
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
@@ -91,6 +92,8 @@ def available_transitions(user: User, content: Content) -> list[tuple[str, Trans
             continue
         if user.role is Role.CONTRIBUTOR and content.created_by_id != user.id:
             continue
+        if name == "approve" and not may_approve(user, content):
+            continue  # four-eyes: someone else approves it (the page says so)
         result.append((name, transition))
     return result
 
@@ -114,7 +117,11 @@ def transition(
         raise Invalid(message, {"comment": message})
     if step.needs_variant and not content.variants:
         raise Conflict(_("Write at least one post variant first: it is what sellers will share."))
+    if action == "approve":
+        check_may_approve(actor, content)
     before = content.status
+    if before is ContentStatus.APPROVED:
+        settle_on_leaving_approved(s, content, actor, step.target.value)
     content.status = step.target
     if step.target is ContentStatus.APPROVED:
         content.approved_at = utcnow()

@@ -37,6 +37,7 @@ from contentfeed.content.api.common import (
 )
 from contentfeed.content.api.variants import VariantOut, variant_out
 from contentfeed.content.models import (
+    REVIEWED_FIELDS,
     Asset,
     Campaign,
     Content,
@@ -76,6 +77,20 @@ class AssetOut(BaseModel):
     size: int
 
 
+class PendingChange(BaseModel):
+    """A change to an approved item waiting for review (four-eyes): the proposed version."""
+
+    url: str
+    targeting: Targeting
+    variants: list[VariantOut]
+    changed: list[str] = Field(
+        description="What it changes: url, target_team_ids, target_regions, variant:<n>, "
+        "variant_language:<n>"
+    )
+    author_ids: list[int] = Field(description="Who made it: they cannot approve it")
+    updated_at: Timestamp
+
+
 class ContentOut(BaseModel):
     """A library item."""
 
@@ -104,6 +119,10 @@ class ContentOut(BaseModel):
     prefill_note: str = Field(description="Why the page could not pre-fill the item, if so")
     variants: list[VariantOut]
     asset: AssetOut | None
+    pending_change: PendingChange | None = Field(
+        default=None,
+        description="A change waiting for review; the fields above stay live until approved",
+    )
 
 
 class ContentList(BaseModel):
@@ -221,6 +240,25 @@ def content_out(content: Content, now: datetime | None = None) -> ContentOut:
         prefill_note=content.prefill_note,
         variants=[variant_out(v) for v in content.variants],
         asset=_asset_out(content.asset),
+        pending_change=_pending_change(content),
+    )
+
+
+def _pending_change(content: Content) -> PendingChange | None:
+    """The change waiting for review, for the library's authors (sellers see the live item)."""
+    revision = content.revision
+    if revision is None or not service.can_see_everything(signed_in()):
+        return None
+    return PendingChange(
+        url=revision.url,
+        targeting=Targeting(team_ids=revision.target_team_ids, regions=revision.target_regions),
+        variants=[
+            variant_out(service.proposed_variant(e))
+            for e in sorted(revision.variants, key=lambda e: e["position"])
+        ],
+        changed=list(service.revision_changes(content, revision)),
+        author_ids=list(revision.author_ids),
+        updated_at=revision.updated_at,
     )
 
 
@@ -309,6 +347,8 @@ def update_content(content_id: int) -> Response:
     content = service.get_editable(s, content_id, actor)  # refused before the body is read
     patch = parse_json(ContentPatch)
     current = {name: getattr(content, name) for name in ContentData.model_fields}
+    if content.revision is not None:  # a change waits for review: go on from it
+        current.update({name: getattr(content.revision, name) for name in REVIEWED_FIELDS})
     data = validate(ContentData, {**current, **patch.model_dump(exclude_unset=True)})
     service.update_content(s, content, data, actor=actor)
     return json_response(content_out(content))

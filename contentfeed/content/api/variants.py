@@ -32,10 +32,15 @@ from contentfeed.content.templating import VariantCheck
 class VariantOut(BaseModel):
     """A post variant: a sandboxed template a seller copies once rendered for them."""
 
-    id: int
+    id: int | None = Field(description="None for a new variant that waits for review")
     position: int
     language: str = Field(description="Sellers with it among their languages get this variant")
     body: str
+    waiting_for_review: bool = Field(
+        default=False,
+        description="Four-eyes: this text of an approved item waits for someone else's "
+        "review; sellers keep getting the approved one (see the item's pending_change)",
+    )
 
 
 class CheckedVariantOut(VariantOut):
@@ -55,7 +60,11 @@ class VariantList(BaseModel):
 def variant_out(variant: PostVariant) -> VariantOut:
     """Describe a variant for the API."""
     return VariantOut(
-        id=variant.id, position=variant.position, language=variant.language, body=variant.body
+        id=variant.id,
+        position=variant.position,
+        language=variant.language,
+        body=variant.body,
+        waiting_for_review=variant.content_id is None,
     )
 
 
@@ -66,6 +75,7 @@ def checked_variant_out(variant: PostVariant, check: VariantCheck) -> CheckedVar
         position=variant.position,
         language=variant.language,
         body=variant.body,
+        waiting_for_review=variant.content_id is None,
         rendered_sample=check.rendered,
         length=check.length,
         warnings=check.warnings,

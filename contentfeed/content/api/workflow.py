@@ -1,4 +1,5 @@
-"""Workflow actions on a library item: submit, approve, send back, archive."""
+"""Workflow actions on a library item: submit, approve, send back, archive; and the review
+of a change waiting on an approved item (four-eyes)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,43 @@ def send_back(content_id: int) -> Response:
 def archive(content_id: int) -> Response:
     """Take an item out of the library (the body may be left out)."""
     return _transition(content_id, "archive")
+
+
+def _review_change(content_id: int, approve: bool) -> Response:
+    s = db.session()
+    actor = signed_in()
+    content = service.get_content(s, content_id, actor)
+    data = optional_json(ActionIn)
+    if approve:
+        service.approve_revision(s, content, actor=actor, comment=data.comment)
+    else:
+        service.reject_revision(s, content, actor=actor, comment=data.comment)
+    return json_response(content_out(content))
+
+
+@bp.post("/content/<int:content_id>/change/approve")
+@access.require_scope("content:write", *AUTHORS)
+@operation(
+    summary="Approve the change waiting on an item",
+    tag=TAG,
+    response=ContentOut,
+    body=ActionIn,
+    errors=(404, 409),
+)
+def approve_change(content_id: int) -> Response:
+    """Put an approved item's pending change live (four-eyes: not by who made it)."""
+    return _review_change(content_id, approve=True)
+
+
+@bp.post("/content/<int:content_id>/change/reject")
+@access.require_scope("content:write", *AUTHORS)
+@operation(
+    summary="Reject the change waiting on an item",
+    tag=TAG,
+    response=ContentOut,
+    body=ActionIn,
+    errors=(404, 409),
+)
+def reject_change(content_id: int) -> Response:
+    """Discard an approved item's pending change; the approved version stays live."""
+    return _review_change(content_id, approve=False)

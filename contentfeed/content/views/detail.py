@@ -79,7 +79,24 @@ EVENT_TEXT = {
     "variant_added": _l("added variant %(n)s"),
     "variant_edited": _l("edited variant %(n)s"),
     "variant_deleted": _l("deleted variant %(n)s"),
+    "revision_proposed": _l("proposed a change for review"),
+    "revision_approved": _l("approved the waiting change"),
+    "revision_rejected": _l("discarded the waiting change"),
+    "revision_to_draft": _l("took the waiting change into the draft"),
 }
+# The audit-trail actions whose changes the history lists field by field.
+LISTED_CHANGES = {
+    "edited",
+    "revision_proposed",
+    "revision_approved",
+    "revision_rejected",
+    "revision_to_draft",
+}
+# Said after a change to an approved item that waits for review (four-eyes).
+CHANGE_WAITS = _l(
+    "Saved as a change waiting for review: sellers keep getting the approved version until "
+    "another marketer or admin approves it."
+)
 WORKFLOW_DONE = {
     "submit": _l("Sent for approval. A marketer will review it."),
     "send_back": _l("Sent back to draft with your comment."),
@@ -163,6 +180,49 @@ def _shown_value(key: str, value: Any, names: dict[str, dict[int, str]]) -> str:
     return text if len(text) <= 90 else text[:88] + "…"
 
 
+def _change_label(key: str) -> str:
+    """Name a changed field, or a variant's text or language ("variant:2")."""
+    name, _sep, position = key.partition(":")
+    if name == "variant" and position:
+        return _("Variant %(n)s", n=position)
+    if name == "variant_language" and position:
+        return _("Language of variant %(n)s", n=position)
+    label = FIELD_LABELS.get(key)
+    return str(label) if label else key.replace("_", " ").capitalize()
+
+
+def _changes(
+    changes: dict[str, Any], names: dict[str, dict[int, str]], *, whole: bool = False
+) -> list[Change]:
+    """Say stored {key: [before, after]} changes in words (whole: variant texts untruncated)."""
+    shown = []
+    for key, pair in changes.items():
+        if not isinstance(pair, list) or len(pair) != 2:
+            continue
+        before, after = pair
+        if key == "summary":
+            shown.append(Change(str(FIELD_LABELS[key]), "", _("rewritten")))
+        elif key.startswith("variant_language:"):
+            shown.append(
+                Change(
+                    _change_label(key),
+                    str(LANGUAGES.get(before, before)) if before else _("none"),
+                    str(LANGUAGES.get(after, after)) if after else _("none"),
+                )
+            )
+        elif whole and key.startswith("variant:"):
+            shown.append(Change(_change_label(key), before or _("none"), after or _("none")))
+        else:
+            shown.append(
+                Change(
+                    _change_label(key),
+                    _shown_value(key, before, names),
+                    _shown_value(key, after, names),
+                )
+            )
+    return shown
+
+
 def _describe(event: ContentEvent, names: dict[str, dict[int, str]]) -> EventView:
     changes = event.changes or {}
     known = EVENT_TEXT.get(event.action)
@@ -170,21 +230,7 @@ def _describe(event: ContentEvent, names: dict[str, dict[int, str]]) -> EventVie
         text = event.action.replace("_", " ")
     else:  # translated, then the variant's number put in
         text = str(known) % {"n": changes.get("variant", "")}
-    shown = []
-    if event.action == "edited":
-        for key, pair in changes.items():
-            before, after = pair
-            label = FIELD_LABELS.get(key)
-            if key == "summary":
-                shown.append(Change(str(FIELD_LABELS[key]), "", _("rewritten")))
-            else:
-                shown.append(
-                    Change(
-                        str(label) if label else key.replace("_", " ").capitalize(),
-                        _shown_value(key, before, names),
-                        _shown_value(key, after, names),
-                    )
-                )
+    shown = _changes(changes, names) if event.action in LISTED_CHANGES else []
     actor = event.actor.name if event.actor else _("Someone no longer here")
     if event.action == service.RENDER_FAILED:
         actor = _("The scheduler")
@@ -198,7 +244,19 @@ def _render_detail(
     s = db.session()
     rules = compliance_rules()
     variants = []
-    for variant in content.variants:
+    # With a change waiting, the editor goes on from it (the waiting box shows live → proposed);
+    # a variant it deletes is not offered for editing.
+    proposed = (
+        {e["id"]: e for e in content.revision.variants if e["id"] is not None}
+        if content.revision is not None
+        else None
+    )
+    for live in content.variants:
+        variant = live
+        if proposed is not None:
+            if live.id not in proposed:
+                continue
+            variant = service.proposed_variant(proposed[live.id])
         if refused is not None and refused.variant_id == variant.id:
             variants.append(
                 VariantView(
@@ -221,9 +279,29 @@ def _render_detail(
     new_variant = (
         refused if refused is not None and refused.variant_id is None else Refused(None, "", "")
     )
+    revision = content.revision
+    pending: list[Change] = []
+    pending_by: list[str] = []
+    if revision is not None:
+        pending = _changes(service.revision_changes(content, revision), names, whole=True)
+        people = [s.get(User, i) for i in revision.author_ids]
+        pending_by = [p.name if p else _("Someone no longer here") for p in people]
+    wrote_it = user.id in service.writers_of(content)
     return render_template(
         "content/detail.html",
         content=content,
+        pending=pending,
+        pending_by=pending_by,
+        revision=revision,
+        may_approve_change=(
+            revision is not None
+            and user.role in service.STAFF
+            and (not service.four_eyes_on() or user.id not in revision.author_ids)
+        ),
+        four_eyes_blocks_approval=(
+            service.four_eyes_on() and wrote_it and user.role in service.STAFF
+        ),
+        reviewed=service.is_reviewed(content),
         variants=variants,
         new_variant=new_variant,
         refused=refused,
@@ -286,6 +364,32 @@ def workflow(content_id: int, action: str) -> Response:
     return redirect(back)
 
 
+@bp.post("/library/<int:content_id>/change/<decision>")
+@access.require_role(*service.AUTHORS)
+def review_change(content_id: int, decision: str) -> Response:
+    """Approve or discard the change waiting on an approved item (four-eyes)."""
+    if decision not in {"approve", "reject"}:
+        raise NotFound(_("No such workflow action."))
+    s = db.session()
+    user = signed_in()
+    content = service.get_content(s, content_id, user)
+    back = url_for("content.detail", content_id=content_id)
+    comment = request.form.get("comment", "")
+    try:
+        if decision == "approve":
+            service.approve_revision(s, content, actor=user, comment=comment)
+        else:
+            service.reject_revision(s, content, actor=user, comment=comment)
+    except Conflict as exc:  # refused before anything changed
+        flash(exc.message, "error")
+        return redirect(back)
+    if decision == "approve":
+        flash(_("The change is approved: sellers get the new version from now on."), "success")
+    else:
+        flash(_("The change is discarded: the approved version stays as it was."), "success")
+    return redirect(back)
+
+
 # --- variants ----------------------------------------------------------------------------
 
 
@@ -335,6 +439,9 @@ def _save_variant(content_id: int, variant_id: int | None) -> ResponseReturnValu
         else:
             refused = Refused(variant_id, body, exc.message, language)
         return _render_detail(content, user, refused, 422)
+    if service.is_reviewed(content):
+        _flash_check(check, str(CHANGE_WAITS))
+        return redirect(url_for("content.detail", content_id=content_id) + "#pending-change")
     if variant is None:
         done = _("Variant %(n)s is added.", n=saved.position)
     else:
@@ -356,7 +463,10 @@ def variant_delete(content_id: int, variant_id: int) -> Response:
     except Conflict as exc:  # refused before anything changed
         flash(exc.message, "error")
     else:
-        flash(_("Variant %(n)s is deleted.", n=variant.position), "success")
+        if service.is_reviewed(content):
+            flash(str(CHANGE_WAITS), "success")
+        else:
+            flash(_("Variant %(n)s is deleted.", n=variant.position), "success")
     return redirect(url_for("content.detail", content_id=content_id) + "#variants")
 
 

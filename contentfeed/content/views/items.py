@@ -56,6 +56,10 @@ def _content_form(content: Content | None) -> ContentForm:
         form.campaign_id.data = content.campaign_id or 0
         form.topics.data = ", ".join(content.topics)
         form.target_regions.data = ", ".join(content.target_regions)
+        if content.revision is not None:  # go on from the change waiting for review
+            form.url.data = content.revision.url
+            form.target_team_ids.data = list(content.revision.target_team_ids)
+            form.target_regions.data = ", ".join(content.revision.target_regions)
     return form
 
 
@@ -162,6 +166,15 @@ def edit(content_id: int) -> ResponseReturnValue:
                 apply_errors(form, exc)
             else:
                 flash(_("“%(title)s” is saved.", title=content.title), "success")
+                if content.revision is not None and service.is_reviewed(content):
+                    flash(
+                        _(
+                            "Changes to the web address, teams or regions wait for review: "
+                            "sellers keep getting the approved version until another "
+                            "marketer or admin approves them."
+                        ),
+                        "info",
+                    )
                 return redirect(url_for("content.detail", content_id=content.id))
     return render_template("content/form.html", form=form, content=content), (
         422 if form.errors else 200

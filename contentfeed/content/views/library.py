@@ -16,6 +16,7 @@ from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.content import service
 from contentfeed.content.models import (
+    Content,
     ContentKind,
 )
 from contentfeed.content.views import bp
@@ -66,6 +67,10 @@ def library() -> str:
     if user.role in service.STAFF and status != "in_review":
         waiting = service.LibraryQuery(status="in_review", limit=1)
         awaiting_approval = service.list_library(s, user, waiting).total
+    changed: list[Content] = []
+    changes_waiting = 0
+    if user.role in service.STAFF:
+        changed, changes_waiting = service.waiting_changes(s)
     return render_template(
         "content/library.html",
         items=result.items,
@@ -83,6 +88,8 @@ def library() -> str:
         is_filtered=status != "active" or any(k != "status" for k in filters),
         is_library_empty=is_library_empty,
         awaiting_approval=awaiting_approval,
+        changed=changed,
+        changes_waiting=changes_waiting,
         import_url=_sibling_url("content_import.start", "/library/import"),
         export_url=_sibling_url("content_import.export", "/library/export.csv", **filters),
     )
