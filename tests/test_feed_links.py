@@ -222,3 +222,19 @@ def test_turned_off_the_digest_carries_the_plain_feed_address(
     assert re.search(re.escape(BASE) + r"/feed\s", text), text
     with off.app_context():
         assert db.session().scalars(sa.select(SignInLink)).all() == []
+
+
+def test_turning_links_off_stops_those_already_sent(
+    app: Flask,
+    database_url: str,
+    tmp_path: Path,
+    smtp_server: tuple[Inbox, int],  # noqa: F811
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+) -> None:
+    _seller, text = digest_to(app, smtp_server[0], make_user, make_content)
+    off = _app(database_url, tmp_path, smtp_server[1], accounts={"feed_links": False})
+    browser = off.test_client()
+    refused = browser.get(link_in(text))
+    assert refused.status_code == 410 and "This link has expired" in text_of(refused)
+    assert browser.get("/feed").status_code == 302

@@ -63,9 +63,12 @@ def find_feed_link(s: Session, token: str) -> SignInLink | None:
     )
 
 
-def use_feed_link(s: Session, token: str, now: datetime | None = None) -> User:
+def use_feed_link(
+    s: Session, token: str, now: datetime | None = None, *, enabled: bool = True
+) -> User:
     """Use a feed link up and return its seller; refuse it when it was used already
-    (FeedLinkUsed) or is unknown, expired or its user is no active seller (FeedLinkExpired).
+    (FeedLinkUsed) or is unknown, expired, its user is no active seller, or feed links are
+    turned off (``enabled``; links sent before then stop working) (FeedLinkExpired).
 
     Using it is one conditional UPDATE, so two clicks at once cannot both get in."""
     now = now or utcnow()
@@ -74,7 +77,7 @@ def use_feed_link(s: Session, token: str, now: datetime | None = None) -> User:
         raise FeedLinkUsed(
             _("This link has already been used. Sign in to open your feed."),
         )
-    if link is None or link.expires_at <= now or not may_get_feed_link(link.user):
+    if not enabled or link is None or link.expires_at <= now or not may_get_feed_link(link.user):
         raise FeedLinkExpired(_("This link has expired. Sign in to open your feed."))
     taken = s.execute(
         sa.update(SignInLink)

@@ -7,7 +7,7 @@ from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from contentfeed import db
+from contentfeed import config, db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.views.shared import bp
 from contentfeed.errors import Gone
@@ -21,7 +21,7 @@ def open_feed_link(token: str) -> ResponseReturnValue:
     s = db.session()
     signed_in = current_user.is_authenticated
     try:
-        seller = service.use_feed_link(s, token)
+        seller = service.use_feed_link(s, token, enabled=config.current().accounts.feed_links)
     except Gone as exc:
         link = service.find_feed_link(s, token)
         if signed_in and link is not None and link.user_id == current_user.id:
