@@ -102,6 +102,7 @@ def test_the_digest_link_opens_the_feed_signed_in_once(
 ) -> None:
     _seller, text = digest_to(app, smtp_server[0], make_user, make_content)
     link = link_in(text)
+    assert "The link signs you in once and works for 2 hours" in text
     with app.app_context():  # only a hash of the token is kept
         hashes = db.session().scalars(sa.select(SignInLink.token_hash)).all()
     assert link.rsplit("/", 1)[1] not in hashes
@@ -219,6 +220,7 @@ def test_turned_off_the_digest_carries_the_plain_feed_address(
     off = _app(database_url, tmp_path, smtp_server[1], accounts={"feed_links": False})
     _seller, text = digest_to(off, smtp_server[0], make_user, make_content)
     assert FEED_LINK.search(text) is None
+    assert "signs you in once" not in text
     assert re.search(re.escape(BASE) + r"/feed\s", text), text
     with off.app_context():
         assert db.session().scalars(sa.select(SignInLink)).all() == []
@@ -238,3 +240,20 @@ def test_turning_links_off_stops_those_already_sent(
     refused = browser.get(link_in(text))
     assert refused.status_code == 410 and "This link has expired" in text_of(refused)
     assert browser.get("/feed").status_code == 302
+
+
+def test_a_german_sellers_digest_explains_the_link_in_german(
+    app: Flask,
+    smtp_server: tuple[Inbox, int],  # noqa: F811
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+) -> None:
+    make_content(title="Migrationen ohne Ausfall", language="de")
+    seller = make_user("seller", name="Jörg Neumann", notification_channel="email", language="de")
+    suggest_to(app, seller)
+    assert run_notify(app).sent == 1
+    [envelope] = smtp_server[0].messages
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    text = str(message.get_content())  # type: ignore[attr-defined]
+    assert "Der Link meldet Sie einmal an und gilt 2 Stunden" in text
+    assert app.test_client().get(link_in(text)).status_code == 302

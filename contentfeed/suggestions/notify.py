@@ -212,8 +212,18 @@ def deliver(
                 count=i18n.number_text(count),
             ),
             feed_url,
-            "",
         ]
+        if feed_url != settings.feed_url:  # a one-click link: say how long it lasts
+            lines.append(
+                ngettext(
+                    "The link signs you in once and works for %(num)d hour; after that, "
+                    "sign in as usual.",
+                    "The link signs you in once and works for %(num)d hours; after that, "
+                    "sign in as usual.",
+                    settings.feed_link_hours,
+                )
+            )
+        lines.append("")
         for post in posts:
             lines += [f"— {post.content.title}", post.rendered_text, ""]
         titles = "\n".join(f"• {p.content.title}" for p in posts)
