@@ -27,10 +27,13 @@ class SignInSettings(Section):
 
 
 class AccountSettings(Section):
-    """Invitations and password resets: how long their emailed links stay usable."""
+    """Invitations, password resets and sellers' one-click feed links: how long their
+    emailed links stay usable, and whether digests carry a one-click link at all."""
 
     invitation_days: int = Field(default=7, ge=1, le=90)
     reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    feed_links: bool = True
+    feed_link_hours: int = Field(default=72, ge=1, le=24 * 14)
 
 
 class HttpSettings(Section):

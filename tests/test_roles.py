@@ -50,6 +50,7 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "accounts.choose_language": PUBLIC,
     "accounts.forgot_password": PUBLIC,
     "accounts.choose_password": PUBLIC,
+    "accounts.open_feed_link": PUBLIC,
     "accounts.home": ALL,
     "accounts.account": ALL,
     "accounts.users": ADMIN,
@@ -97,6 +98,18 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints - set(MATRIX) == set(), "add these routes to MATRIX"
     assert set(MATRIX) - endpoints == set(), "MATRIX names routes that no longer exist"
+
+
+def test_a_feed_links_session_reaches_only_a_sellers_own_pages() -> None:
+    """The pages a one-click feed link opens exist and are a seller's feed, its actions,
+    the profile, home, language and signing out; nothing staff-only slips in."""
+    from contentfeed.accounts.access import FEED_LINK_PAGES
+
+    assert FEED_LINK_PAGES - set(MATRIX) == set()
+    for endpoint in FEED_LINK_PAGES:
+        allowed = MATRIX[endpoint]
+        assert allowed == PUBLIC or Role.SELLER in allowed, endpoint
+        assert not endpoint.endswith("api") and "admin" not in endpoint, endpoint
 
 
 @pytest.fixture

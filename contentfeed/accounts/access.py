@@ -6,8 +6,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, g, redirect, request, url_for
-from flask_login import LoginManager, current_user
+from flask import Flask, flash, g, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, user_logged_in, user_logged_out
+from werkzeug.wrappers import Response
 
 from contentfeed import db
 from contentfeed.accounts import service
@@ -31,6 +32,23 @@ login_manager.localize_callback = str
 login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
 
+# A session opened by a one-click feed link carries this flag: it reaches only these pages
+# (the seller's feed and its actions, the profile, signing out); any other page that needs a
+# sign-in asks for a real one. A real sign-in (or signing out) drops the flag.
+LIMITED_SESSION = "feed_link_only"
+FEED_LINK_PAGES = frozenset(
+    {
+        "accounts.home",
+        "accounts.profile",
+        "accounts.logout",
+        "accounts.choose_language",
+        "suggestions.feed",
+        "suggestions.history",
+        "suggestions.mark_posted",
+        "suggestions.skip",
+    }
+)
+
 STAFF = (Role.ADMIN, Role.MARKETER)
 CONTENT_ROLES = (Role.ADMIN, Role.MARKETER, Role.CONTRIBUTOR)
 
@@ -48,8 +66,58 @@ def _load_user(session_id: str) -> User | None:
 
 
 def init_app(app: Flask) -> None:
-    """Install the login manager."""
+    """Install the login manager and the limit on sessions opened by a feed link."""
     login_manager.init_app(app)
+    user_logged_in.connect(_drop_limit, app)
+    user_logged_out.connect(_drop_limit, app)
+    app.before_request(_keep_limited_sessions_to_the_feed)
+
+
+def _drop_limit(_app: Flask, **_extra: Any) -> None:
+    """A new sign-in (or signing out) ends a feed link's limits."""
+    session.pop(LIMITED_SESSION, None)
+
+
+def open_limited_session(user: User) -> None:
+    """Sign a seller in through a one-click feed link: only the feed and profile work."""
+    from flask_login import login_user
+
+    login_user(user)
+    session[LIMITED_SESSION] = True
+
+
+def is_limited_session() -> bool:
+    """Tell whether this request's sign-in came from a feed link (feed and profile only)."""
+    return bool(session.get(LIMITED_SESSION)) and bool(current_user.is_authenticated)
+
+
+def _keep_limited_sessions_to_the_feed() -> Response | None:
+    """Send a feed-link session that asks for any other signed-in page to the sign-in page."""
+    if not session.get(LIMITED_SESSION) or request.endpoint in FEED_LINK_PAGES:
+        return None
+    view = current_app_view()
+    if view is None or not hasattr(view, "allowed_roles") or hasattr(view, "required_scope"):
+        return None  # public pages, static files, the token-authenticated API
+    if not current_user.is_authenticated:
+        return None
+    flash(
+        _(
+            "Sign in with your password to open this page: the link from your message opens "
+            "only your feed and your profile."
+        ),
+        "info",
+    )
+    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def current_app_view() -> Callable[..., Any] | None:
+    """Return the view function this request is routed to, if any."""
+    from flask import current_app
+
+    if request.endpoint is None:
+        return None
+    view: Callable[..., Any] | None = current_app.view_functions.get(request.endpoint)
+    return view
 
 
 def signed_in_user() -> User:

@@ -239,6 +239,7 @@ class LinkPurpose(enum.StrEnum):
 
     INVITE = "invite"  # set a first password (an invitation)
     RESET = "reset"  # set a new password (forgot password)
+    FEED = "feed"  # open one's own feed from a digest, in a session limited to feed and profile
 
 
 class SignInLink(Base):

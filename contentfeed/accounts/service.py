@@ -9,6 +9,13 @@ sign_in, which counts failures in a unit of work of its own so they outlive the 
 
 from __future__ import annotations
 
+from contentfeed.accounts.feed_links import (
+    FeedLinkUsed,
+    feed_link_url,
+    find_feed_link,
+    may_get_feed_link,
+    use_feed_link,
+)
 from contentfeed.accounts.invitations import (
     AccountMail,
     NewPassword,
@@ -142,6 +149,7 @@ __all__ = [
     "AccountDetails",
     "AccountMail",
     "Credentials",
+    "FeedLinkUsed",
     "Identity",
     "ImportProblem",
     "NewPassword",
@@ -181,6 +189,8 @@ __all__ = [
     "deactivate_user",
     "edit_team",
     "edit_user",
+    "feed_link_url",
+    "find_feed_link",
     "find_team",
     "find_user_by_email",
     "generate_initial_password",
@@ -199,6 +209,7 @@ __all__ = [
     "list_teams",
     "list_tokens",
     "list_users",
+    "may_get_feed_link",
     "normalise_email",
     "own_seller_profile",
     "password_link",
@@ -227,4 +238,5 @@ __all__ = [
     "token_for",
     "update_seller_profile",
     "update_user",
+    "use_feed_link",
 ]

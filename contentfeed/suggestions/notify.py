@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed import http, i18n
+from contentfeed.accounts import feed_links as accounts
 from contentfeed.accounts.models import NotificationChannel, User
 from contentfeed.config import EmailSettings, Settings
 from contentfeed.db import utcnow
@@ -45,11 +46,15 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class NotifySettings:
-    """What telling sellers needs: their feed's address, the mail server, how hard to try."""
+    """What telling sellers needs: their feed's address, the mail server, how hard to try,
+    and whether (and for how long) a message carries a one-click link into the feed."""
 
     feed_url: str
     email: EmailSettings
     max_attempts: int
+    base_url: str = ""
+    feed_links: bool = False
+    feed_link_hours: int = 72
 
     @classmethod
     def of(cls, settings: Settings) -> NotifySettings:
@@ -58,7 +63,19 @@ class NotifySettings:
             feed_url=f"{settings.public_base_url}/feed",
             email=settings.email,
             max_attempts=settings.notifications.max_attempts,
+            base_url=settings.public_base_url,
+            feed_links=settings.accounts.feed_links,
+            feed_link_hours=settings.accounts.feed_link_hours,
         )
+
+    def link_for(self, s: Session, seller: User, now: datetime | None = None) -> str:
+        """Return the address a seller's message points to: a one-click feed link when they
+        are on and the seller may have one, else the plain feed address."""
+        if self.feed_links and self.base_url and accounts.may_get_feed_link(seller):
+            return accounts.feed_link_url(
+                s, seller, base_url=self.base_url, hours=self.feed_link_hours, now=now
+            )
+        return self.feed_url
 
 
 def queue_new(s: Session, now: datetime | None = None) -> int:
@@ -139,7 +156,7 @@ def send_due(s: Session, settings: NotifySettings, now: datetime | None = None) 
             continue
         attempt.attempts += 1
         try:
-            deliver(attempt.channel, seller, posts, settings)
+            deliver(attempt.channel, seller, posts, settings, settings.link_for(s, seller, now))
         except DeliveryFailed as exc:
             attempt.last_error = str(exc)[:1000]
             log.warning(
@@ -175,10 +192,16 @@ def notify_sellers(s: Session, settings: NotifySettings) -> SendResult:
 
 
 def deliver(
-    channel: str, seller: User, posts: Sequence[Suggestion], settings: NotifySettings
+    channel: str,
+    seller: User,
+    posts: Sequence[Suggestion],
+    settings: NotifySettings,
+    feed_url: str | None = None,
 ) -> None:
     """Send one digest of waiting posts through the seller's channel, in the seller's
-    language, or raise DeliveryFailed."""
+    language, or raise DeliveryFailed. ``feed_url`` is where it points (a one-click link),
+    the plain feed address when not given."""
+    feed_url = feed_url or settings.feed_url
     with i18n.speaking(i18n.locale_of(seller)):
         count = len(posts)
         lines = [
@@ -188,9 +211,19 @@ def deliver(
                 count,
                 count=i18n.number_text(count),
             ),
-            settings.feed_url,
-            "",
+            feed_url,
         ]
+        if feed_url != settings.feed_url:  # a one-click link: say how long it lasts
+            lines.append(
+                ngettext(
+                    "The link signs you in once and works for %(num)d hour; after that, "
+                    "sign in as usual.",
+                    "The link signs you in once and works for %(num)d hours; after that, "
+                    "sign in as usual.",
+                    settings.feed_link_hours,
+                )
+            )
+        lines.append("")
         for post in posts:
             lines += [f"— {post.content.title}", post.rendered_text, ""]
         titles = "\n".join(f"• {p.content.title}" for p in posts)
@@ -201,7 +234,7 @@ def deliver(
             name=seller.first_name,
             count=i18n.number_text(count),
         )
-        short = f"{short}\n{titles}\n{settings.feed_url}"
+        short = f"{short}\n{titles}\n{feed_url}"
         subject = _("contentfeed: %(summary)s", summary=summary_line(posts))
         send_message(channel, seller, subject, lines, short, settings)
 

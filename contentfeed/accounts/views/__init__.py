@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contentfeed.accounts.views import (
     account,
+    feed_link,
     home,
     passwords,
     profile,
@@ -26,6 +27,7 @@ __all__ = [
     "account",
     "bp",
     "describe_cadence",
+    "feed_link",
     "home",
     "passwords",
     "profile",

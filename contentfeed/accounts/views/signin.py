@@ -49,8 +49,8 @@ def sso_button_label(settings: Settings) -> str:
 @access.public
 def login() -> ResponseReturnValue:
     """Sign in with email and password, throttled after repeated failures."""
-    if current_user.is_authenticated:
-        return redirect(url_for("accounts.home"))
+    if current_user.is_authenticated and not access.is_limited_session():
+        return redirect(url_for("accounts.home"))  # a feed link's session may sign in fully
     form = LoginForm()
     status = 200
     everything = config.current()
