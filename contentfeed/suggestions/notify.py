@@ -23,13 +23,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from contentfeed import http, i18n
+from contentfeed import db, http, i18n
 from contentfeed.accounts.models import NotificationChannel, User
 from contentfeed.config import EmailSettings, Settings
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError
 from contentfeed.i18n import _, ngettext
-from contentfeed.suggestions.models import NotificationAttempt, Suggestion, SuggestionStatus
+from contentfeed.suggestions.models import (
+    NotificationAttempt,
+    SentEmail,
+    Suggestion,
+    SuggestionStatus,
+)
 
 log = logging.getLogger(__name__)
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 720)
@@ -213,6 +218,8 @@ def send_message(
     lines: Sequence[str],
     short: str,
     settings: NotifySettings,
+    *,
+    kind: str = "digest",
 ) -> None:
     """Send a message through a channel: email gets ``lines``, Slack and Teams ``short``; what
     the message adds (the email's greeting) is in the recipient's language.
@@ -223,7 +230,7 @@ def send_message(
     target = profile.notification_target if profile else ""
     if channel == NotificationChannel.EMAIL.value:
         with i18n.speaking(i18n.locale_of(user)):
-            send_email(target or user.email, user, subject, lines, settings)
+            send_email(target or user.email, user, subject, lines, settings, kind=kind)
     elif channel in (NotificationChannel.SLACK.value, NotificationChannel.TEAMS.value):
         if not target:
             raise DeliveryFailed(
@@ -246,11 +253,39 @@ def summary_line(posts: Sequence[Suggestion]) -> str:
 
 
 def send_email(
-    address: str, user: User, subject: str, lines: Sequence[str], settings: NotifySettings
+    address: str,
+    user: User,
+    subject: str,
+    lines: Sequence[str],
+    settings: NotifySettings,
+    *,
+    kind: str = "digest",
 ) -> None:
     """Send a user their message by email, greeted by their first name."""
     greeting = _("Hi %(name)s,", name=user.first_name)
-    send_text_email(address, subject, "\n".join([greeting, "", *lines]), settings.email)
+    send_text_email(address, subject, "\n".join([greeting, "", *lines]), settings.email, kind=kind)
+
+
+def keep_email(address: str, subject: str, body: str, *, kind: str) -> SentEmail:
+    """Keep an email that no mail server could take, for admins to read."""
+    kept = SentEmail(to=address[:320], subject=subject[:500], body=body, kind=kind[:32])
+    s = db.session()
+    s.add(kept)
+    s.flush()
+    log.info("no mail server: %s email to %s kept under Sent email", kind or "an", address)
+    return kept
+
+
+def kept_emails(s: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[SentEmail], int]:
+    """Return a page of kept emails, the newest first, and how many there are."""
+    total = s.scalar(sa.select(sa.func.count()).select_from(SentEmail)) or 0
+    items = s.scalars(
+        sa.select(SentEmail)
+        .order_by(SentEmail.created_at.desc(), SentEmail.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(items), total
 
 
 def post_webhook(channel: str, url: str, subject: str, text: str, settings: NotifySettings) -> None:
@@ -278,11 +313,18 @@ def post_webhook(channel: str, url: str, subject: str, text: str, settings: Noti
         raise DeliveryFailed(f"The {channel} webhook answered {response.status_code}.")
 
 
-def send_text_email(address: str, subject: str, body: str, email: EmailSettings) -> None:
+def send_text_email(
+    address: str, subject: str, body: str, email: EmailSettings, *, kind: str = ""
+) -> None:
     """Send a plain-text email over SMTP (STARTTLS, TLS or plain, as configured): a user's
-    digest, or a visitor's double opt-in; DeliveryFailed when it cannot go out."""
+    digest, an invitation, a visitor's double opt-in; DeliveryFailed when it cannot go out.
+
+    Without a mail server (no ``smtp_host``) the email is kept in ``sent_email`` instead, in
+    the current app's session, for admins to read under Admin → Sent email.
+    """
     if not email.host:
-        raise DeliveryFailed("Email is not configured (smtp_host is empty).", permanent=True)
+        keep_email(address, subject, body, kind=kind)
+        return
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = email.sender
