@@ -107,6 +107,8 @@ def profile() -> ResponseReturnValue:
     seller_profile = service.own_seller_profile(s, user)
     form = ProfileForm(obj=seller_profile)
     form.allow_languages(seller_profile.languages)
+    if not config.current().email.host:
+        form.email_not_set_up()
     if request.method == "GET":
         form.topics.data = ", ".join(seller_profile.topics)
         form.show_languages(seller_profile.languages)

@@ -133,6 +133,8 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     if user.seller_profile is not None:
         profile_form = SellerProfileForm(obj=user.seller_profile, prefix="profile")
         profile_form.allow_languages(user.seller_profile.languages)
+        if not config.current().email.host:
+            profile_form.email_not_set_up()
         if request.method == "GET":
             profile_form.topics.data = ", ".join(user.seller_profile.topics)
             profile_form.show_languages(user.seller_profile.languages)
