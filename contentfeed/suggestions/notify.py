@@ -290,18 +290,8 @@ def kept_emails(s: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[S
 
 def post_webhook(channel: str, url: str, subject: str, text: str, settings: NotifySettings) -> None:
     """Post a Slack or Microsoft Teams incoming-webhook message."""
-    payload: dict[str, Any]
-    if channel == NotificationChannel.SLACK.value:
-        payload = {"text": text}
-    else:
-        payload = {
-            "@type": "MessageCard",
-            "@context": "https://schema.org/extensions",
-            "summary": subject,
-            "text": text.replace("\n", "<br>"),
-        }
     try:
-        response = http.post_json_to_user_url(url, payload)
+        response = http.post_json_to_user_url(url, webhook_payload(channel, subject, text))
     except DomainError as exc:
         permanent = getattr(exc, "code", "") == "blocked_address"
         raise DeliveryFailed(exc.message, permanent=permanent) from exc
@@ -311,6 +301,68 @@ def post_webhook(channel: str, url: str, subject: str, text: str, settings: Noti
         )
     if response.status_code >= 300:
         raise DeliveryFailed(f"The {channel} webhook answered {response.status_code}.")
+
+
+def webhook_payload(channel: str, subject: str, text: str) -> dict[str, Any]:
+    """Return a Slack or Microsoft Teams incoming-webhook message's JSON."""
+    if channel == NotificationChannel.SLACK.value:
+        return {"text": text}
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": subject,
+        "text": text.replace("\n", "<br>"),
+    }
+
+
+def webhook_of(user: User) -> tuple[str, str]:
+    """Return the seller's notification channel and target, to see after saving whether they
+    changed."""
+    profile = user.seller_profile
+    if profile is None:
+        return ("", "")
+    return (profile.notification_channel.value, profile.notification_target)
+
+
+WEBHOOK_NAMES = {"slack": "Slack", "teams": "Microsoft Teams"}
+
+
+@dataclass(frozen=True)
+class WebhookTest:
+    """How the test message sent to a newly saved webhook fared; ``reason`` says why it did
+    not arrive, in the language of whoever saved it."""
+
+    arrived: bool
+    reason: str = ""
+
+
+def send_test_message(user: User) -> WebhookTest:
+    """Send a seller's Slack or Teams webhook a test message (in the seller's language), so
+    whoever saved it sees at once whether it works."""
+    profile = user.seller_profile
+    if profile is None or profile.notification_channel not in (
+        NotificationChannel.SLACK,
+        NotificationChannel.TEAMS,
+    ):
+        return WebhookTest(False, _("Only a Slack or Teams webhook gets a test message."))
+    channel = profile.notification_channel.value
+    with i18n.speaking(i18n.locale_of(user)):
+        subject = _("contentfeed is connected")
+        text = _(
+            "contentfeed is connected, %(name)s: new posts ready to share will be announced here.",
+            name=user.first_name,
+        )
+    try:
+        response = http.post_json_to_user_url(
+            profile.notification_target, webhook_payload(channel, subject, text)
+        )
+    except DomainError as exc:
+        return WebhookTest(False, exc.message)
+    if response.status_code >= 300:
+        return WebhookTest(
+            False, _("The webhook answered %(status)s.", status=response.status_code)
+        )
+    return WebhookTest(True)
 
 
 def send_text_email(
