@@ -130,7 +130,9 @@ def test_a_working_webhook_gets_a_test_message_and_the_page_says_it_arrived(
     client = sign_in(open_app.test_client(), seller)
     saved = client.post(
         "/profile",
-        data=profile_form(notification_channel="slack", notification_target=hooks + "/slack"),
+        data=profile_form(
+            language="en", notification_channel="slack", notification_target=hooks + "/slack"
+        ),
         follow_redirects=True,
     )
     assert saved.status_code == 200
@@ -141,7 +143,9 @@ def test_a_working_webhook_gets_a_test_message_and_the_page_says_it_arrived(
 
     again = client.post(
         "/profile",
-        data=profile_form(notification_channel="slack", notification_target=hooks + "/slack"),
+        data=profile_form(
+            language="en", notification_channel="slack", notification_target=hooks + "/slack"
+        ),
         follow_redirects=True,
     )
     assert "test message" not in text_of(again.get_data(as_text=True))
@@ -149,12 +153,34 @@ def test_a_working_webhook_gets_a_test_message_and_the_page_says_it_arrived(
 
     gone = client.post(
         "/profile",
-        data=profile_form(notification_channel="teams", notification_target=hooks + "/gone"),
+        data=profile_form(
+            language="en", notification_channel="teams", notification_target=hooks + "/gone"
+        ),
         follow_redirects=True,
     )
     page = text_of(gone.get_data(as_text=True))
     assert "The test message to Microsoft Teams did not arrive: The webhook answered 410." in page
     assert Hooks.received[-1][1]["@type"] == "MessageCard"
+
+
+def test_the_test_message_speaks_the_sellers_language(
+    open_app: Flask,
+    make_user: Callable[..., User],
+    hooks: str,  # noqa: F811
+) -> None:
+    seller = make_user("seller", name="Gerda Groß")
+    client = sign_in(open_app.test_client(), seller)
+    saved = client.post(
+        "/profile",
+        data=profile_form(
+            language="de", notification_channel="slack", notification_target=hooks + "/de"
+        ),
+        follow_redirects=True,
+    )
+    # the page's note speaks the language the request was made in (the seller's former one)
+    assert "A test message went to Slack and arrived." in text_of(saved.get_data(as_text=True))
+    [(_path, body)] = Hooks.received
+    assert body["text"].startswith("contentfeed ist verbunden, Gerda:")
 
 
 def test_the_api_says_whether_the_test_message_arrived(
