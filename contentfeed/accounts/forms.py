@@ -193,7 +193,7 @@ class SellerProfileForm(Form):
         self.notification_channel.choices = options(
             (
                 channel.value,
-                _l("Email (not set up yet: kept for admins under Sent email)")
+                _l("Email digest (not set up yet: kept for admins under Sent email)")
                 if channel is NotificationChannel.EMAIL
                 else NOTIFICATION_CHANNEL_LABELS[channel],
             )
