@@ -88,6 +88,13 @@ NAVIGATION: list[NavEntry] = [
     ),
     NavEntry(_l("Failed events"), "leads.events", (Role.ADMIN,), ("leads.event_",), ADMIN_GROUP),
     NavEntry(_l("API tokens"), "accounts.tokens", (Role.ADMIN,), ("accounts.token_",), ADMIN_GROUP),
+    NavEntry(
+        _l("Sent email"),
+        "accounts.sent_emails",
+        (Role.ADMIN,),
+        ("accounts.sent_email",),
+        ADMIN_GROUP,
+    ),
 ]
 
 

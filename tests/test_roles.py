@@ -24,7 +24,7 @@ from contentfeed.routing import customer_accounts, outbox, queue_setup
 from contentfeed.routing import service as routing
 from contentfeed.routing.models import Queue, RoutingRule
 from contentfeed.suggestions import service as suggestions
-from contentfeed.suggestions.models import Suggestion
+from contentfeed.suggestions.models import SentEmail, Suggestion
 from tests.conftest import sign_in
 from tests.roles import ADMIN, ALL, PUBLIC, SELLER
 from tests.roles_content_api import CONTENT_API
@@ -63,6 +63,8 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     "accounts.team_edit": ADMIN,
     "accounts.tokens": ADMIN,
     "accounts.token_revoke": ADMIN,
+    "accounts.sent_emails": ADMIN,
+    "accounts.sent_email": ADMIN,
     "api.openapi": PUBLIC,
     "api.me": ALL,
     "accounts_api.list_users": ADMIN,
@@ -173,6 +175,10 @@ def url_args(
         message = outbox.enqueue(s, lead, "lead.routed", utcnow())
         s.commit()
         queue_id, rule_id, account_id, message_id = queue.id, rule.id, account.id, message.id
+        kept = SentEmail(to="matrix@example.com", subject="Matrix mail", body="Hi", kind="digest")
+        s.add(kept)
+        s.commit()
+        email_id = kept.id
     return {
         "user_id": target.id,
         "team_id": team.id,
@@ -197,6 +203,7 @@ def url_args(
         "account_id": account_id,
         "message_id": message_id,
         "member_user_id": target.id,
+        "email_id": email_id,
     }
 
 

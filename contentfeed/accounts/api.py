@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from flask import Blueprint, Response, url_for
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +15,8 @@ from contentfeed.api import json_response, operation, parse_json, parse_query
 from contentfeed.db import Id, PageNumber
 from contentfeed.errors import NotFound
 from contentfeed.i18n import _
+from contentfeed.suggestions import notify
+from contentfeed.suggestions.notify import WEBHOOK_NAMES, webhook_of
 from contentfeed.text import Input
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
@@ -144,6 +147,14 @@ class SellerProfileOut(service.SellerProfileData):
     """A seller's profile: their languages (the preferred first), topics, cadence, channel."""
 
 
+class SellerProfileSaved(SellerProfileOut):
+    """A seller's profile as saved; a newly set Slack or Teams webhook is sent a test
+    message, and ``test_message`` says whether it arrived (``test_message_error`` why not)."""
+
+    test_message: Literal["arrived", "failed"] | None = None
+    test_message_error: str = ""
+
+
 class SellerProfileIn(service.SellerProfileData):
     """A seller's whole profile as an admin sets it; ``languages`` in order, the preferred
     first (a single ``language`` is read as a list of one)."""
@@ -173,7 +184,7 @@ def get_seller_profile(user_id: int) -> Response:
 @operation(
     summary="Set a seller's profile",
     tag="accounts",
-    response=SellerProfileOut,
+    response=SellerProfileSaved,
     body=SellerProfileIn,
     errors=(404,),
 )
@@ -183,8 +194,15 @@ def put_seller_profile(user_id: int) -> Response:
     s = db.session()
     user = service.get_user(s, user_id)
     _profile_of(user)  # 404 for someone who is no seller, before reading the body
+    before = webhook_of(user)
     service.save_seller_profile(s, access.signed_in_user(), user_id, parse_json(SellerProfileIn))
-    return json_response(_profile_of(user))
+    saved = SellerProfileSaved.model_validate(_profile_of(user).model_dump())
+    channel, target = webhook_of(user)
+    if channel in WEBHOOK_NAMES and (channel, target) != before:
+        result = notify.send_test_message(user)
+        saved.test_message = "arrived" if result.arrived else "failed"
+        saved.test_message_error = result.reason
+    return json_response(saved)
 
 
 @bp.get("/teams")

@@ -187,6 +187,19 @@ class SellerProfileForm(Form):
         # The weekdays' names in the request's language ("Mo.", "Mon"), 0 is Monday.
         self.weekdays.choices = options((day, weekday_text(day)) for day in range(7))
 
+    def email_not_set_up(self) -> None:
+        """Say on the email option that email is not set up (no mail server): the digests
+        are then only kept for admins under Sent email, nobody receives them."""
+        self.notification_channel.choices = options(
+            (
+                channel.value,
+                _l("Email digest (not set up yet: kept for admins under Sent email)")
+                if channel is NotificationChannel.EMAIL
+                else NOTIFICATION_CHANNEL_LABELS[channel],
+            )
+            for channel in NotificationChannel
+        )
+
 
 class TeamForm(Form):
     name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=120)])

@@ -199,7 +199,7 @@ def send_invitation(s: Session, user: User, mail: AccountMail) -> None:
         ]
         body = "\n".join(lines)
         try:
-            send_text_email(user.email, subject, body, mail.email)
+            send_text_email(user.email, subject, body, mail.email, kind="invitation")
         except DeliveryFailed as exc:
             log.warning("invitation for user %s not sent: %s", user.id, exc)
             raise Unavailable(
@@ -278,6 +278,8 @@ def request_reset(s: Session, data: ResetRequest, *, client_key: str, mail: Acco
             _("If you did not ask for it, ignore this email: your password stays as it is."),
         ]
         try:
-            send_text_email(user.email, subject, "\n".join(lines), mail.email)
+            send_text_email(
+                user.email, subject, "\n".join(lines), mail.email, kind="password_reset"
+            )
         except DeliveryFailed as exc:
             log.warning("password reset email for user %s not sent: %s", user.id, exc)

@@ -8,9 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_app_context
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.orm import Session
 
+from contentfeed import config, http
 from contentfeed.accounts.models import NotificationChannel, Role, SellerProfile, User
 from contentfeed.accounts.permissions import require_admin
 from contentfeed.accounts.users import (
@@ -148,6 +150,9 @@ def update_seller_profile(
         target = normalise_email(target)
     elif channel in WEBHOOK_CHANNELS:
         target = web_address(target)
+        refused = webhook_refusal(target)
+        if refused:
+            raise Invalid(refused, {"notification_target": refused})
     profile.title = title.strip()
     profile.region = region.strip()
     try:
@@ -167,6 +172,25 @@ def update_seller_profile(
 
 
 WEBHOOK_CHANNELS = frozenset({NotificationChannel.SLACK, NotificationChannel.TEAMS})
+
+
+def webhook_refusal(url: str) -> str:
+    """Say why the outbound guard refuses a webhook URL (loopback, private, link-local), or
+    return "" when it may be used. A host that does not resolve just now is let through: the
+    test message on saving says whether it arrives."""
+    try:
+        http.check_url(url)
+    except http.BlockedAddress as exc:
+        return exc.message
+    except http.FetchFailed:
+        return ""
+    return ""
+
+
+def _plain_http_allowed() -> bool:
+    """Tell whether http:// webhooks are taken: only where the guard lets private addresses
+    through (a local test or development setup); everywhere else webhooks are https://."""
+    return has_app_context() and config.current().http.allow_private_addresses
 
 
 def seller_profile_problems(
@@ -208,7 +232,11 @@ def seller_profile_problems(
         fields["notification_channel"] = _("Choose one of %(choices)s.", choices=choices)
         return fields
     target = notification_target.strip()
-    if channel in WEBHOOK_CHANNELS and not target.startswith("https://"):
+    if (
+        channel in WEBHOOK_CHANNELS
+        and not target.startswith("https://")
+        and not (target.startswith("http://") and _plain_http_allowed())
+    ):
         fields["notification_target"] = _("Paste the incoming-webhook URL (https://…).")
     for name, url in (("linkedin_url", linkedin_url), ("notification_target", target)):
         if name in fields or (name == "notification_target" and channel not in WEBHOOK_CHANNELS):

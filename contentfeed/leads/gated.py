@@ -367,7 +367,7 @@ def request_confirmation(
             lines += ["", _("Our privacy policy: %(url)s", url=mail.privacy_url)]
         lines += ["", mail.company_name]
     try:
-        send_text_email(lead.email, subject, "\n".join(lines), mail.email)
+        send_text_email(lead.email, subject, "\n".join(lines), mail.email, kind="double_opt_in")
     except DeliveryFailed as exc:
         log.warning("double opt-in email for lead %s not sent: %s", lead.id, exc)
         return False

@@ -236,7 +236,9 @@ def send_due(
         lines = [notice.text, "", feed_url]
         notice.attempts += 1
         try:
-            notify.send_message(channel, user, notice.subject, lines, notice.text, settings)
+            notify.send_message(
+                channel, user, notice.subject, lines, notice.text, settings, kind="seller_notice"
+            )
         except notify.DeliveryFailed as exc:
             notice.last_error = str(exc)[:2000]
             gave_up = exc.permanent or notice.attempts >= settings.max_attempts

@@ -105,3 +105,17 @@ class NotificationAttempt(Base):
     given_up_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(sa.String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SentEmail(Base):
+    """An email the service would have sent while no mail server is set up, kept for admins
+    to read (Admin → Sent email): a quickstart shows its digests and invitations."""
+
+    __tablename__ = "sent_email"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    body: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -23,14 +23,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from contentfeed import http, i18n
+from contentfeed import db, http, i18n
 from contentfeed.accounts import feed_links as accounts
 from contentfeed.accounts.models import NotificationChannel, User
 from contentfeed.config import EmailSettings, Settings
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError
 from contentfeed.i18n import _, ngettext
-from contentfeed.suggestions.models import NotificationAttempt, Suggestion, SuggestionStatus
+from contentfeed.suggestions.models import (
+    NotificationAttempt,
+    SentEmail,
+    Suggestion,
+    SuggestionStatus,
+)
 
 log = logging.getLogger(__name__)
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 720)
@@ -246,6 +251,8 @@ def send_message(
     lines: Sequence[str],
     short: str,
     settings: NotifySettings,
+    *,
+    kind: str = "digest",
 ) -> None:
     """Send a message through a channel: email gets ``lines``, Slack and Teams ``short``; what
     the message adds (the email's greeting) is in the recipient's language.
@@ -256,7 +263,7 @@ def send_message(
     target = profile.notification_target if profile else ""
     if channel == NotificationChannel.EMAIL.value:
         with i18n.speaking(i18n.locale_of(user)):
-            send_email(target or user.email, user, subject, lines, settings)
+            send_email(target or user.email, user, subject, lines, settings, kind=kind)
     elif channel in (NotificationChannel.SLACK.value, NotificationChannel.TEAMS.value):
         if not target:
             raise DeliveryFailed(
@@ -279,27 +286,45 @@ def summary_line(posts: Sequence[Suggestion]) -> str:
 
 
 def send_email(
-    address: str, user: User, subject: str, lines: Sequence[str], settings: NotifySettings
+    address: str,
+    user: User,
+    subject: str,
+    lines: Sequence[str],
+    settings: NotifySettings,
+    *,
+    kind: str = "digest",
 ) -> None:
     """Send a user their message by email, greeted by their first name."""
     greeting = _("Hi %(name)s,", name=user.first_name)
-    send_text_email(address, subject, "\n".join([greeting, "", *lines]), settings.email)
+    send_text_email(address, subject, "\n".join([greeting, "", *lines]), settings.email, kind=kind)
+
+
+def keep_email(address: str, subject: str, body: str, *, kind: str) -> SentEmail:
+    """Keep an email that no mail server could take, for admins to read."""
+    kept = SentEmail(to=address[:320], subject=subject[:500], body=body, kind=kind[:32])
+    s = db.session()
+    s.add(kept)
+    s.flush()
+    log.info("no mail server: %s email to %s kept under Sent email", kind or "an", address)
+    return kept
+
+
+def kept_emails(s: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[SentEmail], int]:
+    """Return a page of kept emails, the newest first, and how many there are."""
+    total = s.scalar(sa.select(sa.func.count()).select_from(SentEmail)) or 0
+    items = s.scalars(
+        sa.select(SentEmail)
+        .order_by(SentEmail.created_at.desc(), SentEmail.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(items), total
 
 
 def post_webhook(channel: str, url: str, subject: str, text: str, settings: NotifySettings) -> None:
     """Post a Slack or Microsoft Teams incoming-webhook message."""
-    payload: dict[str, Any]
-    if channel == NotificationChannel.SLACK.value:
-        payload = {"text": text}
-    else:
-        payload = {
-            "@type": "MessageCard",
-            "@context": "https://schema.org/extensions",
-            "summary": subject,
-            "text": text.replace("\n", "<br>"),
-        }
     try:
-        response = http.post_json_to_user_url(url, payload)
+        response = http.post_json_to_user_url(url, webhook_payload(channel, subject, text))
     except DomainError as exc:
         permanent = getattr(exc, "code", "") == "blocked_address"
         raise DeliveryFailed(exc.message, permanent=permanent) from exc
@@ -311,11 +336,80 @@ def post_webhook(channel: str, url: str, subject: str, text: str, settings: Noti
         raise DeliveryFailed(f"The {channel} webhook answered {response.status_code}.")
 
 
-def send_text_email(address: str, subject: str, body: str, email: EmailSettings) -> None:
+def webhook_payload(channel: str, subject: str, text: str) -> dict[str, Any]:
+    """Return a Slack or Microsoft Teams incoming-webhook message's JSON."""
+    if channel == NotificationChannel.SLACK.value:
+        return {"text": text}
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": subject,
+        "text": text.replace("\n", "<br>"),
+    }
+
+
+def webhook_of(user: User) -> tuple[str, str]:
+    """Return the seller's notification channel and target, to see after saving whether they
+    changed."""
+    profile = user.seller_profile
+    if profile is None:
+        return ("", "")
+    return (profile.notification_channel.value, profile.notification_target)
+
+
+WEBHOOK_NAMES = {"slack": "Slack", "teams": "Microsoft Teams"}
+
+
+@dataclass(frozen=True)
+class WebhookTest:
+    """How the test message sent to a newly saved webhook fared; ``reason`` says why it did
+    not arrive, in the language of whoever saved it."""
+
+    arrived: bool
+    reason: str = ""
+
+
+def send_test_message(user: User) -> WebhookTest:
+    """Send a seller's Slack or Teams webhook a test message (in the seller's language), so
+    whoever saved it sees at once whether it works."""
+    profile = user.seller_profile
+    if profile is None or profile.notification_channel not in (
+        NotificationChannel.SLACK,
+        NotificationChannel.TEAMS,
+    ):
+        return WebhookTest(False, _("Only a Slack or Teams webhook gets a test message."))
+    channel = profile.notification_channel.value
+    with i18n.speaking(i18n.locale_of(user)):
+        subject = _("contentfeed is connected")
+        text = _(
+            "contentfeed is connected, %(name)s: new posts ready to share will be announced here.",
+            name=user.first_name,
+        )
+    try:
+        response = http.post_json_to_user_url(
+            profile.notification_target, webhook_payload(channel, subject, text)
+        )
+    except DomainError as exc:
+        return WebhookTest(False, exc.message)
+    if response.status_code >= 300:
+        return WebhookTest(
+            False, _("The webhook answered %(status)s.", status=response.status_code)
+        )
+    return WebhookTest(True)
+
+
+def send_text_email(
+    address: str, subject: str, body: str, email: EmailSettings, *, kind: str = ""
+) -> None:
     """Send a plain-text email over SMTP (STARTTLS, TLS or plain, as configured): a user's
-    digest, or a visitor's double opt-in; DeliveryFailed when it cannot go out."""
+    digest, an invitation, a visitor's double opt-in; DeliveryFailed when it cannot go out.
+
+    Without a mail server (no ``smtp_host``) the email is kept in ``sent_email`` instead, in
+    the current app's session, for admins to read under Admin → Sent email.
+    """
     if not email.host:
-        raise DeliveryFailed("Email is not configured (smtp_host is empty).", permanent=True)
+        keep_email(address, subject, body, kind=kind)
+        return
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = email.sender

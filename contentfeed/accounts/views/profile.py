@@ -15,12 +15,19 @@ from contentfeed import config, db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import ProfileForm
 from contentfeed.accounts.models import Role, User
-from contentfeed.accounts.views.shared import apply_errors, bp, form_input, profile_values
+from contentfeed.accounts.views.shared import (
+    apply_errors,
+    bp,
+    form_input,
+    profile_values,
+    try_new_webhook,
+)
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
 from contentfeed.i18n import _, ngettext
 from contentfeed.suggestions import engine
 from contentfeed.suggestions import service as suggestions
+from contentfeed.suggestions.notify import webhook_of
 from contentfeed.ui import weekday_name
 
 
@@ -107,12 +114,15 @@ def profile() -> ResponseReturnValue:
     seller_profile = service.own_seller_profile(s, user)
     form = ProfileForm(obj=seller_profile)
     form.allow_languages(seller_profile.languages)
+    if not config.current().email.host:
+        form.email_not_set_up()
     if request.method == "GET":
         form.topics.data = ", ".join(seller_profile.topics)
         form.show_languages(seller_profile.languages)
         form.timezone.data = user.timezone
     if form.validate_on_submit():
         values = {**profile_values(form), "timezone": (form.timezone.data or "").strip()}
+        before = webhook_of(user)
         try:
             service.save_own_profile(s, user, form_input(service.OwnProfileData, values))
         except Invalid as exc:
@@ -127,6 +137,7 @@ def profile() -> ResponseReturnValue:
             else:
                 message = _("Your profile is saved: %(cadence)s.", cadence=cadence.sentence)
             flash(message, "success")
+            try_new_webhook(user, before)
             return redirect(url_for("accounts.profile"))
     return render_template(
         "accounts/profile.html",

@@ -9,9 +9,11 @@ from flask import Blueprint, flash
 from pydantic import BaseModel, ValidationError
 
 from contentfeed.accounts.forms import SellerProfileForm
-from contentfeed.accounts.models import Role
+from contentfeed.accounts.models import Role, User
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.i18n import _
+from contentfeed.suggestions import notify
+from contentfeed.suggestions.notify import WEBHOOK_NAMES, webhook_of
 from contentfeed.text import input_problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -64,3 +66,25 @@ def profile_values(form: SellerProfileForm) -> dict[str, Any]:
         "notification_target": form.notification_target.data or "",
         "is_paused": bool(form.is_paused.data),
     }
+
+
+def try_new_webhook(user: User, before: tuple[str, str]) -> None:
+    """After a save that set a new Slack or Teams webhook, send it a test message and say on
+    the page whether it arrived."""
+    channel, target = webhook_of(user)
+    if channel not in WEBHOOK_NAMES or (channel, target) == before:
+        return
+    result = notify.send_test_message(user)
+    name = WEBHOOK_NAMES[channel]
+    if result.arrived:
+        flash(_("A test message went to %(channel)s and arrived.", channel=name), "success")
+    else:
+        flash(
+            _(
+                "The test message to %(channel)s did not arrive: %(why)s Check the webhook "
+                "URL and save it again.",
+                channel=name,
+                why=result.reason,
+            ),
+            "error",
+        )

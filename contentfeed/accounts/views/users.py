@@ -14,10 +14,18 @@ from contentfeed import config, db
 from contentfeed.accounts import access, service
 from contentfeed.accounts.forms import SellerProfileForm, UserForm
 from contentfeed.accounts.models import Role
-from contentfeed.accounts.views.shared import ADMIN, apply_errors, bp, form_input, profile_values
+from contentfeed.accounts.views.shared import (
+    ADMIN,
+    apply_errors,
+    bp,
+    form_input,
+    profile_values,
+    try_new_webhook,
+)
 from contentfeed.errors import DomainError
 from contentfeed.forms import options
 from contentfeed.i18n import _
+from contentfeed.suggestions.notify import webhook_of
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 
@@ -133,6 +141,8 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     if user.seller_profile is not None:
         profile_form = SellerProfileForm(obj=user.seller_profile, prefix="profile")
         profile_form.allow_languages(user.seller_profile.languages)
+        if not config.current().email.host:
+            profile_form.email_not_set_up()
         if request.method == "GET":
             profile_form.topics.data = ", ".join(user.seller_profile.topics)
             profile_form.show_languages(user.seller_profile.languages)
@@ -148,6 +158,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
             flash(_("%(name)s is saved.", name=user.name), "success")
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     if saving_profile and profile_form is not None and profile_form.validate():
+        before = webhook_of(user)
         try:
             data = form_input(service.SellerProfileData, profile_values(profile_form))
             service.save_seller_profile(s, actor, user.id, data)
@@ -155,6 +166,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
             apply_errors(profile_form, exc)
         else:
             flash(_("%(name)s's seller profile is saved.", name=user.first_name), "success")
+            try_new_webhook(user, before)
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     has_errors = bool(form.errors or (profile_form and profile_form.errors))
     return render_template(
