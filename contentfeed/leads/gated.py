@@ -367,11 +367,15 @@ def request_confirmation(
             lines += ["", _("Our privacy policy: %(url)s", url=mail.privacy_url)]
         lines += ["", mail.company_name]
     try:
-        send_text_email(lead.email, subject, "\n".join(lines), mail.email, kind="double_opt_in")
+        delivered = send_text_email(
+            lead.email, subject, "\n".join(lines), mail.email, kind="double_opt_in"
+        )
     except DeliveryFailed as exc:
         log.warning("double opt-in email for lead %s not sent: %s", lead.id, exc)
         return False
-    return True
+    if not delivered:  # no mail server: kept under Sent email, the visitor got nothing
+        log.warning("double opt-in email for lead %s kept: no mail server is set", lead.id)
+    return delivered
 
 
 def confirm_consent(

@@ -400,16 +400,17 @@ def send_test_message(user: User) -> WebhookTest:
 
 def send_text_email(
     address: str, subject: str, body: str, email: EmailSettings, *, kind: str = ""
-) -> None:
+) -> bool:
     """Send a plain-text email over SMTP (STARTTLS, TLS or plain, as configured): a user's
     digest, an invitation, a visitor's double opt-in; DeliveryFailed when it cannot go out.
 
     Without a mail server (no ``smtp_host``) the email is kept in ``sent_email`` instead, in
-    the current app's session, for admins to read under Admin → Sent email.
+    the current app's session, for admins to read under Admin → Sent email. Return whether
+    the email went out (False: kept, nobody received it).
     """
     if not email.host:
         keep_email(address, subject, body, kind=kind)
-        return
+        return False
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = email.sender
@@ -435,3 +436,4 @@ def send_text_email(
         raise DeliveryFailed(f"The mail server refused {address}: {exc}", permanent=True) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryFailed(f"Email could not be sent: {exc}") from exc
+    return True
