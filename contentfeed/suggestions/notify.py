@@ -321,6 +321,11 @@ def kept_emails(s: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[S
     return list(items), total
 
 
+def kept_email(s: Session, email_id: int) -> SentEmail | None:
+    """Return one kept email, or None."""
+    return s.get(SentEmail, email_id)
+
+
 def post_webhook(channel: str, url: str, subject: str, text: str, settings: NotifySettings) -> None:
     """Post a Slack or Microsoft Teams incoming-webhook message."""
     try:

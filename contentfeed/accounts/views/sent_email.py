@@ -12,7 +12,6 @@ from contentfeed.accounts import access
 from contentfeed.accounts.views.shared import ADMIN, bp
 from contentfeed.i18n import _l
 from contentfeed.suggestions import notify
-from contentfeed.suggestions.models import SentEmail
 
 PAGE_SIZE = 50
 
@@ -46,7 +45,7 @@ def sent_emails() -> ResponseReturnValue:
 @access.require_role(*ADMIN)
 def sent_email(email_id: int) -> ResponseReturnValue:
     """Show one kept email as its recipient would have read it."""
-    email = db.session().get(SentEmail, email_id)
+    email = notify.kept_email(db.session(), email_id)
     if email is None:
         abort(404)
     return render_template("accounts/sent_email.html", email=email, kinds=KIND_LABELS)
