@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from contentfeed import config, db
 from contentfeed.accounts.models import Role, Team, User
+from contentfeed.api import validate
 from contentfeed.content.models import Content
 from contentfeed.db import Base, utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
@@ -79,7 +80,9 @@ def route(s: Session, now: datetime | None = None) -> service.RouteResult:
 
 
 def make_queue(s: Session, name: str, strategy: Strategy = Strategy.CLAIM, **fields: Any) -> Queue:
-    return queue_setup.save_queue(s, queue_setup.QueueIn(name=name, strategy=strategy, **fields))
+    """Save a queue as the page and the API do: the input checked, then the use case."""
+    data = validate(queue_setup.QueueIn, {"name": name, "strategy": strategy, **fields})
+    return queue_setup.save_queue(s, data)
 
 
 def add_rule(s: Session, name: str, queue: Queue, **conditions: Any) -> RoutingRule:
@@ -428,7 +431,7 @@ def test_the_trace_says_why_each_rule_held_or_not_and_who_got_the_lead(
             s, queue_setup.QueueIn(name="Digital sales", strategy=Strategy.ROUND_ROBIN), sales
         )
         queue_setup.set_member(s, sales, ann.id)
-        queue_setup.set_member(s, sales, ben.id, available=False)
+        queue_setup.set_member(s, sales, ben.id, queue_setup.MemberIn(available=False))
         lead = new_lead(s, "Jane@Acme-Widgets.example", company="Acme Widgets")
         route(s)
         s.commit()
@@ -507,7 +510,7 @@ def assignment_sequence(
         s = db.session()
         queue = make_queue(s, "Inbound", strategy)
         for rep, weight in zip(reps, weights, strict=True):
-            queue_setup.set_member(s, queue, rep.id, weight=weight)
+            queue_setup.set_member(s, queue, rep.id, queue_setup.MemberIn(weight=weight))
         add_rule(s, "Everyone", queue)
         start = utcnow()
         for n in range(leads):
@@ -571,9 +574,9 @@ def test_unavailable_reps_and_reps_at_capacity_are_skipped(
     with app.app_context():
         s = db.session()
         queue = make_queue(s, "Inbound", Strategy.ROUND_ROBIN)
-        queue_setup.set_member(s, queue, ann.id, capacity=2)
-        queue_setup.set_member(s, queue, ben.id, available=False)
-        queue_setup.set_member(s, queue, cat.id, capacity=1)
+        queue_setup.set_member(s, queue, ann.id, queue_setup.MemberIn(capacity=2))
+        queue_setup.set_member(s, queue, ben.id, queue_setup.MemberIn(available=False))
+        queue_setup.set_member(s, queue, cat.id, queue_setup.MemberIn(capacity=1))
         add_rule(s, "Everyone", queue)
         leads = [new_lead(s, f"p{n}@c{n}.example") for n in range(4)]
         route(s, now)

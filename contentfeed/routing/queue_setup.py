@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import Role, Team, User
+from contentfeed.db import Id
 from contentfeed.errors import Invalid, NotFound
-from contentfeed.i18n import _
+from contentfeed.i18n import N_, _
 from contentfeed.routing import calendar
 from contentfeed.routing.models import (
     Queue,
     QueueMember,
     Strategy,
 )
-from contentfeed.text import control_problem, name_key
+from contentfeed.text import Input, MultiLineText, name_key
 
 DEFAULT_CLAIM_MINUTES = 30  # a new queue's claim window (Queue.claim_minutes)
 MAX_CLAIM_MINUTES = 60 * 24 * 7  # a claim window longer than a week is a forgotten lead
@@ -70,78 +72,125 @@ def get_queue(s: Session, queue_id: int) -> Queue:
     return queue
 
 
-@dataclass(frozen=True)
-class QueueIn:
-    """A queue's settings as an admin edits them."""
+MAX_SLA_MINUTES = 60 * 24 * 30
 
-    name: str
-    description: str = ""
+
+def _between(low: int, high: int, message: str, **values: object) -> Any:
+    """An int field whose bounds the OpenAPI document shows and whose refusal reads as
+    ``message`` (translated when the check runs, in the request's language)."""
+
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(_(message, **values))
+        return value
+
+    return AfterValidator(check)
+
+
+class QueueIn(Input):
+    """A queue's settings as an admin writes them on the page or through the API (fields left
+    out take their defaults). Every rule of a single queue lives here; ``save_queue`` adds what
+    needs the database (a name no other queue has, a lead who exists)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=120)
+    description: MultiLineText = Field(default="", max_length=5000)
     strategy: Strategy = Strategy.CLAIM
-    sla_minutes: int = 60
+    sla_minutes: Annotated[
+        int,
+        Field(json_schema_extra={"minimum": 1, "maximum": MAX_SLA_MINUTES}),
+        _between(1, MAX_SLA_MINUTES, N_("between 1 minute and 30 days")),
+    ] = 60
+    claim_minutes: Annotated[
+        int,
+        Field(
+            json_schema_extra={"minimum": 1, "maximum": MAX_CLAIM_MINUTES},
+            description="Contact within this many minutes of claiming, or the lead returns",
+        ),
+        _between(
+            1,
+            MAX_CLAIM_MINUTES,
+            N_("between 1 and %(most)s minutes (a week)"),
+            most=MAX_CLAIM_MINUTES,
+        ),
+    ] = DEFAULT_CLAIM_MINUTES
     business_hours: bool = False
-    claim_minutes: int = DEFAULT_CLAIM_MINUTES
-    timezone: str = "UTC"
-    workdays: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
-    day_start: str = "09:00"
-    day_end: str = "17:00"
-    lead_user_id: int | None = None
+    timezone: str = Field(
+        default="UTC", max_length=64, description="An IANA time zone, e.g. Europe/Berlin"
+    )
+    workdays: list[int] = Field(
+        default=[0, 1, 2, 3, 4], max_length=7, description="0 = Monday … 6 = Sunday"
+    )
+    day_start: str = Field(default="09:00", description="HH:MM")
+    day_end: str = Field(default="17:00", description="HH:MM")
+    lead_user_id: Id | None = Field(
+        default=None, description="Who is told when a lead goes overdue or returns"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(_("unknown time zone %(zone)s", zone=repr(value))) from None
+        return value
+
+    @field_validator("workdays")
+    @classmethod
+    def _some_workday(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        days = sorted({d for d in value if 0 <= d <= 6})
+        if info.data.get("business_hours") and not days:
+            raise ValueError(_("pick at least one working day"))
+        return days
+
+    @field_validator("day_start", "day_end")
+    @classmethod
+    def _clock(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            clock = calendar.parse_clock(value)
+        except ValueError:
+            raise ValueError(_("use HH:MM, e.g. 09:00")) from None
+        start = info.data.get("day_start")
+        after_start = start is None or clock > calendar.parse_clock(start)
+        if info.field_name == "day_end" and info.data.get("business_hours") and not after_start:
+            raise ValueError(_("must be after the start of the day"))
+        return value
+
+
+class MemberIn(Input):
+    """A rep's place in a queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weight: int = Field(default=1, ge=1, le=100)
+    capacity: int = Field(default=0, ge=0, le=10_000, description="0 means no limit")
+    available: bool = True
 
 
 def save_queue(s: Session, data: QueueIn, queue: Queue | None = None) -> Queue:
     """Create or update a queue, checking its SLA and calendar."""
     problems: dict[str, str] = {}
-    name = data.name.strip()
-    for field_name, text, multiline in (
-        ("name", data.name, False),
-        ("description", data.description, True),
-        ("timezone", data.timezone, False),
-        ("day_start", data.day_start, False),
-        ("day_end", data.day_end, False),
-    ):
-        problem = control_problem(text, multiline=multiline)
-        if problem:
-            problems[field_name] = problem
-    if problems:
-        raise Invalid(_("Some fields need attention."), problems)
-    if not name or len(name) > 120:
-        problems["name"] = _("required, at most 120 characters")
-    else:
-        other = queue_by_name(s, name)
-        if other is not None and (queue is None or other.id != queue.id):
-            problems["name"] = _("another queue has this name")
-    if not 1 <= data.sla_minutes <= 60 * 24 * 30:
-        problems["sla_minutes"] = _("between 1 minute and 30 days")
-    if not 1 <= data.claim_minutes <= MAX_CLAIM_MINUTES:
-        problems["claim_minutes"] = _(
-            "between 1 and %(most)s minutes (a week)", most=MAX_CLAIM_MINUTES
-        )
-    try:
-        ZoneInfo(data.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems["timezone"] = _("unknown time zone %(zone)s", zone=repr(data.timezone))
-    try:
-        start, end = calendar.parse_clock(data.day_start), calendar.parse_clock(data.day_end)
-        if data.business_hours and end <= start:
-            problems["day_end"] = _("must be after the start of the day")
-    except ValueError:
-        problems["day_start"] = _("use HH:MM, e.g. 09:00")
-    if data.business_hours and not [d for d in data.workdays if 0 <= d <= 6]:
-        problems["workdays"] = _("pick at least one working day")
+    name = data.name
+    other = queue_by_name(s, name)
+    if other is not None and (queue is None or other.id != queue.id):
+        problems["name"] = _("another queue has this name")
     if data.lead_user_id is not None and s.get(User, data.lead_user_id) is None:
         problems["lead_user_id"] = _("no user has this id")
     if problems:
         raise Invalid(_("Some fields need attention."), problems)
     queue = queue or Queue()
     queue.name = name
-    queue.description = data.description.strip()
+    queue.description = data.description
     queue.strategy = data.strategy
     queue.sla_minutes = data.sla_minutes
     queue.claim_minutes = data.claim_minutes
     queue.business_hours = data.business_hours
     queue.timezone = data.timezone
-    queue.workdays = sorted({d for d in data.workdays if 0 <= d <= 6})
-    queue.day_start = data.day_start.strip()
-    queue.day_end = data.day_end.strip()
+    queue.workdays = data.workdays
+    queue.day_start = data.day_start
+    queue.day_end = data.day_end
     queue.lead_user_id = data.lead_user_id
     s.add(queue)
     s.flush()
@@ -153,24 +202,18 @@ def set_member(
     s: Session,
     queue: Queue,
     user_id: int,
-    *,
-    weight: int = 1,
-    capacity: int = 0,
-    available: bool = True,
+    place: MemberIn | None = None,
 ) -> QueueMember:
     """Add a rep to a queue or change their weight, capacity and availability."""
+    place = place or MemberIn()
     user = s.get(User, user_id)
     if user is None or user.role not in (Role.REP, Role.ADMIN):
         raise Invalid(_("Only reps (and admins) work queues."), {"user_id": _("not a rep")})
-    if not 1 <= weight <= 100:
-        raise Invalid(_("The weight is between 1 and 100."), {"weight": _("between 1 and 100")})
-    if not 0 <= capacity <= 10_000:
-        raise Invalid(_("The capacity is 0 (no limit) or more."), {"capacity": _("0 or more")})
     member = next((m for m in queue.members if m.user_id == user_id), None)
     if member is None:
         member = QueueMember(queue=queue, user=user, assigned_count=_fair_start(queue))
         s.add(member)
-    member.weight, member.capacity, member.available = weight, capacity, available
+    member.weight, member.capacity, member.available = place.weight, place.capacity, place.available
     s.flush()
     return member
 

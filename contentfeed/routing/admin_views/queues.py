@@ -22,11 +22,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role, User
+from contentfeed.api import validate
 from contentfeed.errors import DomainError
 from contentfeed.forms import Form, MultiCheckboxField, options
 from contentfeed.i18n import _, _l
@@ -59,11 +60,10 @@ class QueueForm(Form):
 
     name = StringField(
         _l("Name"),
-        validators=[DataRequired(message=_l("Give the queue a name.")), Length(max=120)],
+        validators=[DataRequired(message=_l("Give the queue a name."))],
     )
     description = TextAreaField(
         _l("Description"),
-        validators=[Length(max=2000)],
         description=_l("Who works it and which leads land here."),
     )
     strategy = SelectField(
@@ -97,10 +97,7 @@ class QueueForm(Form):
     )
     timezone = StringField(
         _l("Time zone"),
-        validators=[
-            DataRequired(message=_l("Give a time zone, e.g. Europe/Berlin.")),
-            Length(max=64),
-        ],
+        validators=[DataRequired(message=_l("Give a time zone, e.g. Europe/Berlin."))],
         default="UTC",
         description=_l("IANA name such as Europe/Berlin."),
     )
@@ -200,20 +197,23 @@ def _queue_page(queue: Queue | None) -> ResponseReturnValue:
         claim_minutes = form.claim_minutes.data
         if claim_minutes is None:  # left out: the queue keeps its window
             claim_minutes = queue.claim_minutes if queue else queue_setup.DEFAULT_CLAIM_MINUTES
-        data = queue_setup.QueueIn(
-            name=form.name.data or "",
-            description=form.description.data or "",
-            strategy=Strategy(form.strategy.data),
-            sla_minutes=form.sla_minutes.data or 0,
-            claim_minutes=claim_minutes,
-            business_hours=bool(form.business_hours.data),
-            timezone=(form.timezone.data or "").strip(),
-            workdays=list(form.workdays.data or []),
-            day_start=form.day_start.data or "",
-            day_end=form.day_end.data or "",
-            lead_user_id=form.lead_user_id.data or None,
-        )
         try:
+            data = validate(
+                queue_setup.QueueIn,
+                {
+                    "name": form.name.data or "",
+                    "description": form.description.data or "",
+                    "strategy": form.strategy.data,
+                    "sla_minutes": form.sla_minutes.data,
+                    "claim_minutes": claim_minutes,
+                    "business_hours": bool(form.business_hours.data),
+                    "timezone": form.timezone.data or "",
+                    "workdays": list(form.workdays.data or []),
+                    "day_start": form.day_start.data or "",
+                    "day_end": form.day_end.data or "",
+                    "lead_user_id": form.lead_user_id.data or None,
+                },
+            )
             saved = queue_setup.save_queue(s, data, queue)
         except DomainError as exc:
             apply_errors(form, exc)
@@ -245,6 +245,18 @@ def queue_edit(queue_id: int) -> ResponseReturnValue:
     return _queue_page(queue_setup.get_queue(db.session(), queue_id))
 
 
+_MEMBER_FIELDS = {"weight": _l("Weight"), "capacity": _l("Capacity")}
+
+
+def _member_problem(exc: DomainError) -> str:
+    """Name the field at fault: the member form is a row of the queues page, with no place
+    beside each field for its message."""
+    for name, problem in exc.fields.items():
+        if name in _MEMBER_FIELDS:
+            return _("%(field)s: %(problem)s", field=_MEMBER_FIELDS[name], problem=problem)
+    return exc.message
+
+
 @bp.post("/admin/queues/<int:queue_id>/members")
 @access.require_role(*ADMIN)
 def member_save(queue_id: int) -> Response:
@@ -254,27 +266,23 @@ def member_save(queue_id: int) -> Response:
     back = redirect(url_for("routing_admin.queues") + f"#queue-{queue.id}")
     form = request.form
     user_id = int_arg(form.get("user_id"))
-    weight = int_arg(form.get("weight", "1"))
-    capacity = int_arg(form.get("capacity", "0"))
     if user_id is None:
         flash(_("Pick the rep to add."), "error")
         return back
-    if weight is None or capacity is None:
-        flash(_("Weight and capacity are whole numbers (capacity 0 means no limit)."), "error")
-        return back
     is_new = all(m.user_id != user_id for m in queue.members)
     try:
-        member = queue_setup.set_member(
-            s,
-            queue,
-            user_id,
-            weight=weight,
-            capacity=capacity,
-            available="available" in form,
+        place = validate(
+            queue_setup.MemberIn,
+            {
+                "weight": form.get("weight", "1"),
+                "capacity": form.get("capacity", "0"),
+                "available": "available" in form,
+            },
         )
+        member = queue_setup.set_member(s, queue, user_id, place)
     except DomainError as exc:
         s.rollback()
-        flash(exc.message, "error")
+        flash(_member_problem(exc), "error")
         return back
     name = member.user.name
     if is_new:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from contentfeed import db
 from contentfeed.accounts import access
@@ -13,7 +13,6 @@ from contentfeed.api import (
     operation,
     parse_json,
 )
-from contentfeed.db import Id
 from contentfeed.routing import (
     queue_setup,
 )
@@ -28,7 +27,6 @@ from contentfeed.routing.models import (
     QueueMember,
     Strategy,
 )
-from contentfeed.text import Input, MultiLineText
 
 # --- queue settings ------------------------------------------------------------------------
 
@@ -71,43 +69,6 @@ class QueueSettingsList(BaseModel):
     """Every queue by name."""
 
     items: list[QueueSettings]
-
-
-class QueueIn(Input):
-    """A queue's settings; fields left out take their defaults."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=120)
-    description: MultiLineText = Field(default="", max_length=5000)
-    strategy: Strategy = Strategy.CLAIM
-    sla_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
-    claim_minutes: int = Field(
-        default=queue_setup.DEFAULT_CLAIM_MINUTES,
-        ge=1,
-        le=queue_setup.MAX_CLAIM_MINUTES,
-        description="Contact within this many minutes of claiming, or the lead returns",
-    )
-    business_hours: bool = False
-    timezone: str = Field(default="UTC", description="An IANA time zone, e.g. Europe/Berlin")
-    workdays: list[int] = Field(
-        default=[0, 1, 2, 3, 4], max_length=7, description="0 = Monday … 6 = Sunday"
-    )
-    day_start: str = Field(default="09:00", description="HH:MM")
-    day_end: str = Field(default="17:00", description="HH:MM")
-    lead_user_id: Id | None = Field(
-        default=None, description="Who is told when a lead goes overdue or returns"
-    )
-
-
-class MemberIn(Input):
-    """A rep's place in a queue."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    weight: int = Field(default=1, ge=1, le=100)
-    capacity: int = Field(default=0, ge=0, le=10_000, description="0 means no limit")
-    available: bool = True
 
 
 def member_out(member: QueueMember) -> MemberOut:
@@ -157,15 +118,14 @@ def list_queue_settings() -> Response:
     summary="Change a queue's settings",
     tag=ADMIN_TAG,
     response=QueueSettings,
-    body=QueueIn,
+    body=queue_setup.QueueIn,
     errors=(404,),
 )
 def update_queue(queue_id: int) -> Response:
     """Replace a queue's name, strategy, SLA and calendar; its members stay."""
     s = db.session()
     queue = queue_setup.get_queue(s, queue_id)
-    data = parse_json(QueueIn)
-    queue_setup.save_queue(s, queue_setup.QueueIn(**data.model_dump()), queue)
+    queue_setup.save_queue(s, parse_json(queue_setup.QueueIn), queue)
     body = queue_settings(queue)
     return json_response(body)
 
@@ -176,22 +136,14 @@ def update_queue(queue_id: int) -> Response:
     summary="Add a rep to a queue or change their place",
     tag=ADMIN_TAG,
     response=MemberOut,
-    body=MemberIn,
+    body=queue_setup.MemberIn,
     errors=(404,),
 )
 def set_queue_member(queue_id: int, member_user_id: int) -> Response:
     """Add a rep (or admin) to a queue, or change their weight, capacity and availability."""
     s = db.session()
     queue = queue_setup.get_queue(s, queue_id)
-    data = parse_json(MemberIn)
-    member = queue_setup.set_member(
-        s,
-        queue,
-        member_user_id,
-        weight=data.weight,
-        capacity=data.capacity,
-        available=data.available,
-    )
+    member = queue_setup.set_member(s, queue, member_user_id, parse_json(queue_setup.MemberIn))
     body = member_out(member)
     return json_response(body)
 
