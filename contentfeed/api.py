@@ -86,6 +86,7 @@ def operation(
     response: type[BaseModel] | None = None,
     status: int = 200,
     body: type[BaseModel] | None = None,
+    body_required: bool = True,
     query: type[BaseModel] | None = None,
     errors: tuple[int, ...] = (),
     content_type: str = "application/json",
@@ -94,7 +95,8 @@ def operation(
 ) -> Callable[[F], F]:
     """Describe an API view for the OpenAPI document.
 
-    ``content_type`` is the request body's media type; ``response_type`` names a success
+    ``content_type`` is the request body's media type (``body_required=False``: the body may
+    be left out); ``response_type`` names a success
     answer that is not a JSON model (a CSV file, say), described as text of that type.
     ``links`` name the operations a success answer leads to (OpenAPI links), so clients and
     the fuzzer can follow an id from one answer into the next call.
@@ -107,6 +109,7 @@ def operation(
             "response": response,
             "status": status,
             "body": body,
+            "body_required": body_required,
             "query": query,
             "errors": errors,
             "content_type": content_type,
@@ -210,7 +213,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 op["parameters"] = parameters
             if meta["body"] is not None:
                 op["requestBody"] = {
-                    "required": True,
+                    "required": meta.get("body_required", True),
                     "content": {meta["content_type"]: {"schema": ref(meta["body"])}},
                 }
             success: dict[str, Any] = {"description": "Success"}

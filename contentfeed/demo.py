@@ -296,6 +296,7 @@ HISTORY_DAYS = 60  # the default 30-day report then has a previous 30 days to co
 # The last days' suggestions still wait to be shared: a seller who posts Monday to Thursday
 # finds Thursday's post on Monday morning.
 RECENT_WAITING_DAYS = 4
+VERIFIED_SHARE = 0.55  # of the demo's shared posts, those marked with the post's address
 
 
 def seed_activity(s: Session, base_url: str, now: datetime) -> None:
@@ -307,8 +308,11 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
     from contentfeed.links.models import Click, TrackedLink
     from contentfeed.suggestions import service as suggestions
     from contentfeed.suggestions.models import Suggestion, SuggestionStatus
+    from contentfeed.suggestions.post_url import PostRef
 
     rng = random.Random(2026)  # noqa: S311 - demo data, repeatable
+    # Its own generator, so verifying posts leaves the rest of the demo as it was.
+    verify_rng = random.Random(7265)  # noqa: S311 - demo data, repeatable
     sellers = list(s.scalars(sa.select(User).where(User.role == Role.SELLER)))
     for seller in sellers:
         seller.created_at = now - timedelta(days=HISTORY_DAYS + 1)
@@ -336,6 +340,13 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
         if roll < 0.62:
             suggestion.status = SuggestionStatus.POSTED
             suggestion.posted_at = suggestion.created_at + timedelta(hours=rng.randint(1, 30))
+            if verify_rng.random() < VERIFIED_SHARE:
+                # The seller pasted their post's address: its id carries the post's time
+                # (milliseconds since 1970 in the top bits, a sequence in the low 22).
+                ms = int(suggestion.posted_at.timestamp() * 1000)
+                post = PostRef("activity", ms << 22 | verify_rng.getrandbits(22))
+                suggestion.post_url, suggestion.post_activity_id = post.url, post.activity_id
+                suggestion.post_time = suggestion.posted_at = post.posted_at
             link_id = codes[suggestion.id]
             for _ in range(rng.choice([0, 1, 2, 3, 5, 8, 13, 21])):
                 agent = rng.choice(agents)

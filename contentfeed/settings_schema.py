@@ -75,6 +75,8 @@ class SuggestionSettings(Section):
 
     local_hour: int = Field(default=7, ge=0, le=23)
     ttl_days: int = Field(default=7, ge=1, le=90)
+    # Mark posted only with the LinkedIn post's address (a verified post); off: optional.
+    require_post_url: bool = False
 
 
 class LinkSettings(Section):

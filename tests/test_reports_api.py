@@ -265,7 +265,7 @@ def test_leaderboard_matches_the_page(app: Flask, world: World, api: Api) -> Non
     rows = [(r["rank"], r["seller"]["name"], r["figures"]) for r in body["rows"]]
     # Last touch: Ben has p1, Ana p2; Ana leads on clicks (5 against 1).
     assert [(rank, name) for rank, name, _ in rows] == [(1, "Ana Alpha"), (2, "Ben Beta")]
-    assert rows[0][2] == {"posts": 2, "clicks": 5, "leads": 1.0, "qualified": 1.0}
+    assert rows[0][2] == {"posts": 2, "verified": 0, "clicks": 5, "leads": 1.0, "qualified": 1.0}
     with app.app_context():
         board = people.leaderboard(db.session(), MARCH)
     assert body["totals"]["clicks"] == board.totals.clicks == 6
@@ -281,7 +281,13 @@ def test_seller_report_for_staff_and_the_seller_only(world: World, api: Api) -> 
     body = answer.json
     assert answer.status_code == 200 and body is not None
     assert body["seller"]["name"] == "Ana Alpha"
-    assert body["totals"] == {"posts": 2, "clicks": 5, "leads": 1.0, "qualified": 1.0}
+    assert body["totals"] == {
+        "posts": 2,
+        "verified": 0,
+        "clicks": 5,
+        "leads": 1.0,
+        "qualified": 1.0,
+    }
     assert sum(post["clicks"] for post in body["history"]) == 5
     own = api("GET", path, world.ana_token, query=IN_MARCH, seller_id=world.ana)
     assert own.status_code == 200 and own.json == body

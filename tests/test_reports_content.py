@@ -422,7 +422,7 @@ def test_csv_equals_the_table(app: Flask, world: dict[str, int], marketer: Flask
     assert shown["EMV (est.)"] == f"${float(alpha['EMV (estimate)']):,.0f}"
     by_kind, _ = _csv(marketer, f"/reports.csv?{ARGS}&group=kind")
     assert by_kind[0][0] == "Kind"
-    assert {r[0]: r[4] for r in by_kind[1:]} == {"Whitepaper": "4", "Video": "2", "Total": "6"}
+    assert {r[0]: r[5] for r in by_kind[1:]} == {"Whitepaper": "4", "Video": "2", "Total": "6"}
 
 
 def test_campaign_page_and_csv(world: dict[str, int], marketer: FlaskClient) -> None:
@@ -432,7 +432,7 @@ def test_campaign_page_and_csv(world: dict[str, int], marketer: FlaskClient) -> 
     assert "Ada Seller" in html and "Bo Seller" in html and "Cy Earlier" not in html
     items, disposition = _csv(marketer, f"/reports/campaigns/{world['campaign']}.csv?{ARGS}")
     assert "contentfeed-campaign-launch-2026-10-01-to-2026-10-10.csv" in disposition
-    assert {r[0]: r[4] for r in items[1:]} == {
+    assert {r[0]: r[5] for r in items[1:]} == {
         "Alpha whitepaper": "4",
         "Beta video": "2",
         "Total": "6",

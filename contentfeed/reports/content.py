@@ -159,14 +159,16 @@ def collect(
         sa.select(
             Suggestion.content_id,
             sa.func.count(),
+            sa.func.count(Suggestion.post_activity_id),
             sa.func.coalesce(sa.func.sum(SellerProfile.linkedin_connections), 0),
         )
         .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
         .where(_in(Suggestion.posted_at, period))
     )
     posted = only_campaign(posted, Suggestion.content_id, campaign_id)
-    for content_id, n, reach in s.execute(posted.group_by(Suggestion.content_id)):
+    for content_id, n, verified, reach in s.execute(posted.group_by(Suggestion.content_id)):
         figures[content_id].posted = int(n)
+        figures[content_id].verified = int(verified)
         figures[content_id].reach = int(reach)
 
     day_of = _day_bucket(s, period)
@@ -236,14 +238,16 @@ def period_totals(
     total.suggested = int(s.scalar(suggested.where(_in(Suggestion.created_at, period))) or 0)
     posted = (
         sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(SellerProfile.linkedin_connections), 0)
+            sa.func.count(),
+            sa.func.count(Suggestion.post_activity_id),
+            sa.func.coalesce(sa.func.sum(SellerProfile.linkedin_connections), 0),
         )
         .select_from(Suggestion)
         .outerjoin(SellerProfile, SellerProfile.user_id == Suggestion.seller_id)
         .where(_in(Suggestion.posted_at, period))
     )
-    n, reach = s.execute(only_campaign(posted, Suggestion.content_id, campaign_id)).one()
-    total.posted, total.reach = int(n), int(reach)
+    n, verified, reach = s.execute(only_campaign(posted, Suggestion.content_id, campaign_id)).one()
+    total.posted, total.verified, total.reach = int(n), int(verified), int(reach)
     if campaign_id is None:
         clicks = (
             sa.select(sa.func.count())

@@ -38,6 +38,7 @@ class Figures:
 
     suggested: int = 0
     posted: int = 0
+    verified: int = 0  # of the posted, those whose LinkedIn post the seller named
     clicks: int = 0
     leads: float = 0.0
     qualified: float = 0.0
@@ -75,6 +76,7 @@ class Figures:
         """Add another row's counts to this one."""
         self.suggested += other.suggested
         self.posted += other.posted
+        self.verified += other.verified
         self.clicks += other.clicks
         self.leads += other.leads
         self.qualified += other.qualified
@@ -176,6 +178,7 @@ SORTS: dict[str, Callable[[Row], Any]] = {
     "label": lambda r: r.label.lower(),
     "suggested": lambda r: r.figures.suggested,
     "posted": lambda r: r.figures.posted,
+    "verified": lambda r: r.figures.verified,
     "post_rate": lambda r: r.figures.post_rate or 0.0,
     "clicks": lambda r: r.figures.clicks,
     "leads": lambda r: r.figures.leads,
@@ -198,6 +201,7 @@ def sort_rows(rows: list[Row], sort: str, descending: bool) -> list[Row]:
 CSV_HEADER = [
     _l("Suggested"),
     _l("Posted"),
+    _l("Verified"),
     _l("Post rate %"),
     _l("Clicks"),
     _l("Clicks per post"),
@@ -224,6 +228,7 @@ def figure_cells(f: Figures, is_whole: bool) -> list[str]:
     return [
         str(f.suggested),
         str(f.posted),
+        str(f.verified),
         _number(None if f.post_rate is None else f.post_rate * pct, 1),
         str(f.clicks),
         _number(f.clicks_per_post, 1),

@@ -52,6 +52,7 @@ class SellerFigures:
     clicks: int = 0
     leads: float = 0.0
     qualified: float = 0.0
+    verified: int = 0  # of the posts, those whose LinkedIn post the seller named
 
     def __add__(self, other: SellerFigures) -> SellerFigures:
         return SellerFigures(
@@ -59,18 +60,20 @@ class SellerFigures:
             self.clicks + other.clicks,
             round_credit(self.leads + other.leads),
             round_credit(self.qualified + other.qualified),
+            self.verified + other.verified,
         )
 
 
-def _posts_by_seller(s: Session, period: Period, scope: Scope | None) -> dict[int, int]:
+def _posts_by_seller(s: Session, period: Period, scope: Scope | None) -> dict[int, tuple[int, int]]:
+    """Posts in the period per seller, and how many of them are verified."""
     query = (
-        sa.select(Suggestion.seller_id, sa.func.count())
+        sa.select(Suggestion.seller_id, sa.func.count(), sa.func.count(Suggestion.post_activity_id))
         .where(between(Suggestion.posted_at, period))
         .group_by(Suggestion.seller_id)
     )
     if scope is not None:
         query = query.where(scope(Suggestion.seller_id))
-    return {seller_id: n for seller_id, n in s.execute(query)}
+    return {seller_id: (n, verified) for seller_id, n, verified in s.execute(query)}
 
 
 def _clicks_by_link(period: Period, seller_id: int) -> sa.Subquery:
@@ -135,8 +138,9 @@ def _figures_by_seller(s: Session, period: Period, scope: Scope | None) -> dict[
     figures = {}
     for seller_id in posts.keys() | clicks.keys() | leads.keys():
         lead, qualified = leads.get(seller_id, (0.0, 0.0))
+        posted, verified = posts.get(seller_id, (0, 0))
         figures[seller_id] = SellerFigures(
-            posts.get(seller_id, 0), clicks.get(seller_id, 0), lead, qualified
+            posted, clicks.get(seller_id, 0), lead, qualified, verified
         )
     return figures
 
@@ -158,6 +162,10 @@ class LeaderboardRow:
     @property
     def posts(self) -> int:
         return self.figures.posts
+
+    @property
+    def verified(self) -> int:
+        return self.figures.verified
 
     @property
     def clicks(self) -> int:
@@ -263,6 +271,11 @@ class PostRow:
     clicks: int
     leads: float
     qualified: float
+    post_url: str | None = None  # the LinkedIn post when verified
+
+    @property
+    def verified(self) -> bool:
+        return self.post_url is not None
 
 
 # How a seller's post history can be ordered; ties keep the newest post first.
@@ -339,6 +352,7 @@ def seller_page(s: Session, seller: User, period: Period) -> SellerPage:
             sa.func.coalesce(clicks.c.clicks, 0),
             leads.c.leads,
             leads.c.qualified,
+            Suggestion.post_url,
         )
         .join(Content, Content.id == Suggestion.content_id)
         .outerjoin(clicks, clicks.c.suggestion_id == Suggestion.id)
@@ -355,9 +369,17 @@ def seller_page(s: Session, seller: User, period: Period) -> SellerPage:
     )
     history = [
         PostRow(
-            sid, cid, title, status, posted_at, int(n), round_credit(lead), round_credit(qualified)
+            sid,
+            cid,
+            title,
+            status,
+            posted_at,
+            int(n),
+            round_credit(lead),
+            round_credit(qualified),
+            post_url,
         )
-        for sid, cid, title, status, posted_at, n, lead, qualified in s.execute(query)
+        for sid, cid, title, status, posted_at, n, lead, qualified, post_url in s.execute(query)
     ]
     team = seller.team.name if seller.team is not None else ""
     return SellerPage(seller.id, seller.name, team, period, totals, history)

@@ -142,6 +142,7 @@ LEADERBOARD_SORTS: dict[str, Callable[[people.BoardRow], Any]] = {
     "rank": lambda r: r.rank,
     "name": lambda r: r.label.lower(),
     "posts": lambda r: r.figures.posts,
+    "verified": lambda r: r.figures.verified,
     "clicks": lambda r: r.figures.clicks,
     "leads": lambda r: r.figures.leads,
     "qualified": lambda r: r.figures.qualified,
@@ -185,7 +186,9 @@ def leaderboard() -> ResponseReturnValue:
     shown = people.show_leaderboard(s, viewer, ask, seen)
     allowed = set(LEADERBOARD_SORTS) - ({"name"} if shown.anonymous else set())
     sort, direction = sort_params(
-        allowed, "rank", descending_first=frozenset({"posts", "clicks", "leads", "qualified"})
+        allowed,
+        "rank",
+        descending_first=frozenset({"posts", "verified", "clicks", "leads", "qualified"}),
     )
     ordered = sorted(shown.rows, key=LEADERBOARD_SORTS[sort], reverse=direction == "desc")
     page = Page(page_number(), PER_PAGE, len(ordered), lambda n: url_with(page=n))
@@ -228,13 +231,14 @@ def leaderboard_csv() -> Response:
     ask = people.LeaderboardInput(period=period, team_id=team_id)
     shown = people.show_leaderboard(s, viewer, ask, seen)
     header = [_("Rank"), _("Seller"), *([] if shown.anonymous else [_("Team")])]
-    header += [_("Posts"), _("Clicks"), _("Leads"), _("Qualified")]
+    header += [_("Posts"), _("Verified"), _("Clicks"), _("Leads"), _("Qualified")]
     body = [
         [
             row.rank,
             row.label,
             *([] if shown.anonymous else [row.team]),
             row.figures.posts,
+            row.figures.verified,
             row.figures.clicks,
             measures.format_credit(row.figures.leads),
             measures.format_credit(row.figures.qualified),
@@ -292,6 +296,7 @@ def seller_csv(seller_id: int) -> Response:
         _("Content"),
         _("Status"),
         _("Posted at (UTC)"),
+        _("Verified post"),
         _("Clicks"),
         _("Leads"),
         _("Qualified"),
@@ -301,6 +306,7 @@ def seller_csv(seller_id: int) -> Response:
             row.title,
             row.status.label,
             row.posted_at.strftime("%Y-%m-%d %H:%M") if row.posted_at else "",
+            row.post_url or "",
             row.clicks,
             measures.format_credit(row.leads),
             measures.format_credit(row.qualified),

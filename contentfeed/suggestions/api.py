@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
 from contentfeed.api import Link, json_response, operation, parse_json, parse_query
 from contentfeed.suggestions import actions, listing, sellers, service
-from contentfeed.suggestions.actions import SkipIn
+from contentfeed.suggestions.actions import PostedIn, SkipIn
 from contentfeed.suggestions.listing import SuggestionQuery
 from contentfeed.suggestions.schemas import (
     CreatedSuggestions,
@@ -69,11 +69,30 @@ def get_suggestion(suggestion_id: int) -> Response:
 
 @bp.post("/suggestions/<int:suggestion_id>/posted")
 @access.require_scope("suggestions:write", *FEED_ROLES)
-@operation(summary="Mark a suggestion posted", tag=TAG, response=SuggestionOut, errors=(404,))
+@operation(
+    summary="Mark a suggestion posted",
+    tag=TAG,
+    response=SuggestionOut,
+    body=PostedIn,
+    body_required=False,
+    errors=(404, 409),
+)
 def mark_posted(suggestion_id: int) -> Response:
-    """Record that the seller shared the post on LinkedIn; marking twice changes nothing."""
+    """Record that the seller shared the post on LinkedIn; marking twice changes nothing.
+
+    With ``post_url`` (optional unless the service requires it; the body may be left out)
+    the post is verified: the answer says ``verified: true`` and ``posted_at`` is the post's
+    time, read from its id. A post already counted for another suggestion is refused (409).
+    """
     s = db.session()
-    suggestion = actions.mark_posted(s, access.signed_in_user(), suggestion_id)
+    data = parse_json(PostedIn) if request.get_data() else PostedIn()
+    suggestion = actions.mark_posted(
+        s,
+        access.signed_in_user(),
+        suggestion_id,
+        data,
+        require_url=config.current().suggestions.require_post_url,
+    )
     return json_response(suggestion_out(listing.feed_items(s, [suggestion], _base_url())[0]))
 
 

@@ -143,12 +143,14 @@ def history(
 
 @dataclass(frozen=True)
 class SellerTotals:
-    """A seller's suggestions, posts, human clicks and posts still waiting, over a period."""
+    """A seller's suggestions, posts (and of them verified), human clicks and posts still
+    waiting, over a period."""
 
     suggested: int
     posted: int
     clicks: int
     pending: int
+    verified: int = 0
 
 
 def recent_totals(s: Session, seller: User, now: datetime | None = None) -> SellerTotals:
@@ -158,14 +160,15 @@ def recent_totals(s: Session, seller: User, now: datetime | None = None) -> Sell
 
 def seller_totals(s: Session, seller: User, since: datetime) -> SellerTotals:
     """Count a seller's suggestions, posts and human clicks since a moment."""
-    counts: dict[SuggestionStatus, int] = {
-        status: n
-        for status, n in s.execute(
-            sa.select(Suggestion.status, sa.func.count())
-            .where(Suggestion.seller_id == seller.id, Suggestion.created_at >= since)
-            .group_by(Suggestion.status)
-        )
-    }
+    counts: dict[SuggestionStatus, int] = {}
+    verified = 0
+    for status, n, named in s.execute(
+        sa.select(Suggestion.status, sa.func.count(), sa.func.count(Suggestion.post_activity_id))
+        .where(Suggestion.seller_id == seller.id, Suggestion.created_at >= since)
+        .group_by(Suggestion.status)
+    ):
+        counts[status] = n
+        verified += named
     clicks = (
         s.scalar(
             sa.select(sa.func.count(Click.id))
@@ -180,6 +183,7 @@ def seller_totals(s: Session, seller: User, since: datetime) -> SellerTotals:
         posted=counts.get(SuggestionStatus.POSTED, 0),
         clicks=clicks,
         pending=counts.get(SuggestionStatus.PENDING, 0),
+        verified=verified,
     )
 
 

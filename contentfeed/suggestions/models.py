@@ -74,6 +74,12 @@ class Suggestion(Base):
     skip_reason: Mapped[str] = mapped_column(sa.String(40), default="")
     skip_note: Mapped[str] = mapped_column(sa.String(500), default="")
     notified_at: Mapped[datetime | None]
+    # A verified post: the LinkedIn post the seller named when marking it posted (its
+    # canonical address, its id, and the time read from the id; ``post_url.py``). One post
+    # counts for one suggestion only: the id is unique.
+    post_url: Mapped[str | None] = mapped_column(sa.String(120))
+    post_activity_id: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True, index=True)
+    post_time: Mapped[datetime | None]
 
     seller: Mapped[User] = relationship()
     content: Mapped[Content] = relationship()
@@ -86,6 +92,11 @@ class Suggestion(Base):
         sa.UniqueConstraint("seller_id", "day", "slot"),
         sa.Index("ix_suggestion_seller_status", "seller_id", "status"),
     )
+
+    @property
+    def verified(self) -> bool:
+        """Whether the seller named the LinkedIn post (its address checked, nothing fetched)."""
+        return self.post_activity_id is not None
 
 
 class NotificationAttempt(Base):

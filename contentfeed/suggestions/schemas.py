@@ -51,7 +51,17 @@ class SuggestionOut(BaseModel):
     score_parts: dict[str, float] = Field(description="Why it was chosen: the score's parts")
     created_at: Timestamp
     expires_at: Timestamp | None
-    posted_at: Timestamp | None
+    posted_at: Timestamp | None = Field(
+        description="When it was posted: the LinkedIn post's time when verified, else when "
+        "the seller marked it"
+    )
+    verified: bool = Field(
+        description="Whether the seller named the LinkedIn post and its address passed the "
+        "checks (nothing is fetched from LinkedIn)"
+    )
+    post_url: str | None = Field(
+        description="The verified post's address on LinkedIn, without slug or tracking"
+    )
     skipped_at: Timestamp | None
     skip_reason: str = Field(description="One of the skip reasons, or empty")
     skip_note: str
@@ -140,6 +150,8 @@ def suggestion_out(item: FeedItem) -> SuggestionOut:
         created_at=x.created_at,
         expires_at=x.expires_at,
         posted_at=x.posted_at,
+        verified=x.verified,
+        post_url=x.post_url,
         skipped_at=x.skipped_at,
         skip_reason=x.skip_reason,
         skip_note=x.skip_note,

@@ -15,7 +15,7 @@ from contentfeed.api import validate
 from contentfeed.errors import Conflict, DomainError, Invalid
 from contentfeed.i18n import _
 from contentfeed.routing import seller_notices
-from contentfeed.suggestions import actions, listing
+from contentfeed.suggestions import actions, listing, post_url
 from contentfeed.suggestions.models import SKIP_REASONS, Suggestion
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
@@ -53,6 +53,11 @@ def why_you(suggestion: Suggestion, seller: User) -> list[str]:
 @access.require_role(*SELLER)
 def feed() -> ResponseReturnValue:
     """Show what the seller could post now, each post ready to copy and share."""
+    return _feed_page()
+
+
+def _feed_page(errors: dict[int, str] | None = None, entered: dict[int, str] | None = None) -> str:
+    """Draw the feed; ``errors`` and ``entered`` hold a refused post address per card."""
     s = db.session()
     user: User = current_user
     return render_template(
@@ -64,6 +69,9 @@ def feed() -> ResponseReturnValue:
         why_you=why_you,
         skip_reasons=SKIP_REASONS,
         paused=bool(user.seller_profile and user.seller_profile.is_paused),
+        require_post_url=config.current().suggestions.require_post_url,
+        post_url_errors=errors or {},
+        post_url_entered=entered or {},
     )
 
 
@@ -100,15 +108,34 @@ def history() -> ResponseReturnValue:
 @bp.post("/feed/<int:suggestion_id>/posted")
 @access.require_role(*SELLER)
 def mark_posted(suggestion_id: int) -> ResponseReturnValue:
-    """Mark a suggestion shared on LinkedIn; it moves to History."""
-    suggestion = actions.mark_posted(db.session(), current_user, suggestion_id)
-    flash(
-        _(
+    """Mark a suggestion shared on LinkedIn, verified when the seller pastes the post's
+    address; it moves to History. A refused address shows on its card, as typed."""
+    entered = request.form.get("post_url", "")
+    try:
+        data = validate(actions.PostedIn, {"post_url": entered})
+        suggestion = actions.mark_posted(
+            db.session(),
+            current_user,
+            suggestion_id,
+            data,
+            require_url=config.current().suggestions.require_post_url,
+        )
+    except (Invalid, Conflict) as exc:
+        problem = exc.fields.get("post_url") or _problems(exc)
+        shown = entered[: post_url.MAX_LENGTH]
+        return _feed_page({suggestion_id: problem}, {suggestion_id: shown}), exc.status
+    if suggestion.verified:
+        message = _(
+            "Nice — “%(title)s” is marked shared and verified: your LinkedIn post is on record. "
+            "Its clicks show under History.",
+            title=suggestion.content.title,
+        )
+    else:
+        message = _(
             "Nice — “%(title)s” is marked shared. Its clicks show under History.",
             title=suggestion.content.title,
-        ),
-        "success",
-    )
+        )
+    flash(message, "success")
     return redirect(url_for("suggestions.feed"))
 
 

@@ -55,6 +55,9 @@ class FiguresOut(BaseModel):
 
     suggested: int
     posted: int
+    verified: int = Field(
+        description="Of the posted, those verified: the seller named the LinkedIn post"
+    )
     clicks: int = Field(description="Human clicks (bots left out)")
     leads: float
     qualified: float = Field(description="Credit of leads that reached qualified or converted")

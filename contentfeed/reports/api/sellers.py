@@ -34,6 +34,9 @@ class SellerFiguresOut(BaseModel):
     """What a seller (or several) did: posts shared, human clicks, leads (last-touch credit)."""
 
     posts: int
+    verified: int = Field(
+        description="Of the posts, those verified: the seller named the LinkedIn post"
+    )
     clicks: int
     leads: float
     qualified: float
@@ -108,7 +111,11 @@ class PostOut(BaseModel):
     content_id: int
     title: str
     status: SuggestionStatus
-    posted_at: Timestamp | None
+    posted_at: Timestamp | None = Field(
+        description="The LinkedIn post's time when verified, else when it was marked posted"
+    )
+    verified: bool
+    post_url: str | None = Field(description="The verified LinkedIn post's address")
     clicks: int
     leads: float
     qualified: float
