@@ -378,6 +378,24 @@ def test_check_again_reads_the_page_and_image_anew(
     assert seller.post(f"/library/{content_id}/preflight").status_code in {403, 404}
 
 
+def test_fields_the_form_filled_from_the_page_are_checked_on_save(
+    web: Flask, make_user: Callable[..., User], site: dict[str, tuple[str, bytes]]
+) -> None:
+    client = sign_in(web.test_client(), make_user("marketer"))
+    url = _base(site) + "/full"
+    filled = {  # what the form's script put in the fields, and the address it read
+        "title": "Zero-downtime migrations",
+        "summary": "Ship schema changes safely.",
+        "image_url": _base(site) + "/img/small.png",
+        "prefilled_from": url,
+    }
+    notes = _notes(_text(client.get(f"/library/{_item_id(_add(client, url, **filled))}")))
+    assert set(notes) == {"image_thumbnail", "og_ok"}
+    elsewhere = {**filled, "prefilled_from": _base(site) + "/bare"}  # read another address
+    notes = _notes(_text(client.get(f"/library/{_item_id(_add(client, url, **elsewhere))}")))
+    assert set(notes) == {"image_unchecked", "og_unchecked"}
+
+
 def test_an_uploaded_image_is_read_from_its_file(client_as: Callable[[str], FlaskClient]) -> None:
     marketer = client_as("marketer")
     saved = marketer.post(

@@ -137,11 +137,19 @@ def add_item(
     asset: Asset | None = None,
     asset_url: str = "",
     files: Path | None = None,
+    check_page: bool = False,
 ) -> Content:
     """Add a draft with its first variants (all or nothing), from a URL or an uploaded file;
     with ``files`` (the upload folder) its image is read for the LinkedIn pre-flight."""
     content = create_content(
-        s, data, actor=actor, asset=asset, asset_url=asset_url, prefill=data.prefill, files=files
+        s,
+        data,
+        actor=actor,
+        asset=asset,
+        asset_url=asset_url,
+        prefill=data.prefill,
+        files=files,
+        check_page=check_page,
     )
     for index, variant in enumerate(data.variants):
         try:
@@ -165,11 +173,14 @@ def create_content(
     asset_url: str = "",
     prefill: bool = True,
     files: Path | None = None,
+    check_page: bool = False,
 ) -> Content:
     """Create a draft from a URL (pre-filled from the page) or an uploaded asset.
 
     What the pre-fill read of the page (its og: tags) is kept for the LinkedIn pre-flight;
-    with ``files`` (the upload folder) an uploaded image, or one the page named, is read too."""
+    with ``files`` (the upload folder) an uploaded image, or one the page named, is read too.
+    The page is read when a field is left to fill, or with ``check_page`` (the form's script
+    filled them from it)."""
     if actor.role not in AUTHORS:
         raise Forbidden(_("Your role can't add library content."))
     url = asset_url if asset is not None else data.url
@@ -178,7 +189,8 @@ def create_content(
         raise Invalid(message, {"url": message})
     _check_references(s, data)
     found = Prefill()
-    read_page = prefill and asset is None and not (data.title and data.summary and data.image_url)
+    given = data.title and data.summary and data.image_url
+    read_page = prefill and asset is None and (check_page or not given)
     if read_page:
         found = prefill_from_url(url)
     title = data.title or found.title or (asset.filename if asset else "") or _title_from_url(url)

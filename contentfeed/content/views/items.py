@@ -89,6 +89,12 @@ def _content_data(form: ContentForm, url: str, model: type[Data]) -> Data | None
         return None
 
 
+def _prefilled_by_script(form: ContentForm) -> bool:
+    """Tell whether the form's script filled the fields from the page at the address saved."""
+    address = (form.url.data or "").strip()
+    return bool(address) and (form.prefilled_from.data or "").strip() == address
+
+
 def _chosen_file(form: ContentForm) -> FileStorage | None:
     data = form.file.data
     return data if isinstance(data, FileStorage) and data.filename else None
@@ -132,6 +138,7 @@ def new() -> ResponseReturnValue:
                     asset=asset,
                     asset_url=asset_url,
                     files=folder,
+                    check_page=_prefilled_by_script(form),
                 )
             except DomainError as exc:  # the 422 answer rolls the asset's row back
                 if asset is not None:
@@ -163,7 +170,7 @@ def edit(content_id: int) -> ResponseReturnValue:
     user = signed_in()
     content = service.get_editable(s, content_id, user)
     form = _content_form(content)
-    del form.file
+    del form.file, form.prefilled_from
     if form.validate_on_submit():
         url = content.url if content.asset_id is not None else form.url.data or ""
         data = _content_data(form, url, service.ContentData)
