@@ -48,6 +48,10 @@ class FetchFailed(DomainError):
     code = "fetch_failed"
 
 
+class TooLarge(FetchFailed):
+    """The response is larger than the cap it was fetched with (answered as FetchFailed)."""
+
+
 @dataclass(frozen=True)
 class Fetched:
     """A fetched page: where it ended up, its status, content type and (capped) body."""
@@ -256,14 +260,14 @@ def _describe(exc: requests.RequestException) -> str:
 def _read_capped(response: requests.Response, cap: int) -> bytes:
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > cap:
-        raise FetchFailed(_("The response is larger than %(max)s bytes.", max=cap))
+        raise TooLarge(_("The response is larger than %(max)s bytes.", max=cap))
     chunks: list[bytes] = []
     size = 0
     try:
         for chunk in response.iter_content(chunk_size=16384):
             size += len(chunk)
             if size > cap:
-                raise FetchFailed(_("The response is larger than %(max)s bytes.", max=cap))
+                raise TooLarge(_("The response is larger than %(max)s bytes.", max=cap))
             chunks.append(chunk)
     except requests.RequestException as exc:
         raise FetchFailed(_("Reading the page failed: %(why)s.", why=_describe(exc))) from exc

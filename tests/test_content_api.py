@@ -689,7 +689,7 @@ def test_prefill_fills_missing_fields_from_the_page(
 
     filled = api("POST", ITEMS, token, json={"url": f"{base}/launch-notes"})
     assert filled.status_code == 201, filled.json
-    assert hits == ["/launch-notes"]
+    assert hits == ["/launch-notes", "/img/card.png"]  # the image: for the LinkedIn pre-flight
     assert filled.json["title"] == "Launch notes 2026"
     assert filled.json["summary"] == "Everything new this spring."
     assert filled.json["image_url"] == f"{base}/img/card.png"
@@ -703,7 +703,7 @@ def test_prefill_fills_missing_fields_from_the_page(
     skipped = api("POST", ITEMS, token, json={"url": f"{base}/other", "prefill": False})
     assert skipped.json["title"] == "Other"
     assert skipped.json["summary"] == ""
-    assert hits == ["/launch-notes", "/launch-notes"]
+    assert hits == ["/launch-notes", "/img/card.png", "/launch-notes", "/img/card.png"]
 
 
 def test_prefill_guard_refuses_local_addresses_but_saves_the_item(

@@ -6,6 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     DateTimeLocalField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -50,6 +51,9 @@ class ContentForm(Form):
         ),
     )
     file = FileField(_l("Or upload a file"), description=_l("%(kinds)s.", kinds=ALLOWED_TEXT))
+    # The address the page's script pre-filled the fields from: saving it reads the page again
+    # for the LinkedIn pre-flight (its og: tags and image) although no field is left empty.
+    prefilled_from = HiddenField(validators=[Optional(), Length(max=2000)])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=300)])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
     image_url = URLField(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ from contentfeed.content.models import (
     ContentStatus,
 )
 from contentfeed.content.prefill import Prefill, prefill_from_url
+from contentfeed.content.preflight import after_edit, record_prefill
 from contentfeed.content.revisions import is_reviewed, open_revision, propose
 from contentfeed.content.variants import MAX_VARIANTS, VariantData, add_variant
 from contentfeed.content.visibility import AUTHORS, require_edit
@@ -134,10 +136,20 @@ def add_item(
     rules: Compliance,
     asset: Asset | None = None,
     asset_url: str = "",
+    files: Path | None = None,
+    check_page: bool = False,
 ) -> Content:
-    """Add a draft with its first variants (all or nothing), from a URL or an uploaded file."""
+    """Add a draft with its first variants (all or nothing), from a URL or an uploaded file;
+    with ``files`` (the upload folder) its image is read for the LinkedIn pre-flight."""
     content = create_content(
-        s, data, actor=actor, asset=asset, asset_url=asset_url, prefill=data.prefill
+        s,
+        data,
+        actor=actor,
+        asset=asset,
+        asset_url=asset_url,
+        prefill=data.prefill,
+        files=files,
+        check_page=check_page,
     )
     for index, variant in enumerate(data.variants):
         try:
@@ -160,8 +172,15 @@ def create_content(
     asset: Asset | None = None,
     asset_url: str = "",
     prefill: bool = True,
+    files: Path | None = None,
+    check_page: bool = False,
 ) -> Content:
-    """Create a draft from a URL (pre-filled from the page) or an uploaded asset."""
+    """Create a draft from a URL (pre-filled from the page) or an uploaded asset.
+
+    What the pre-fill read of the page (its og: tags) is kept for the LinkedIn pre-flight;
+    with ``files`` (the upload folder) an uploaded image, or one the page named, is read too.
+    The page is read when a field is left to fill, or with ``check_page`` (the form's script
+    filled them from it)."""
     if actor.role not in AUTHORS:
         raise Forbidden(_("Your role can't add library content."))
     url = asset_url if asset is not None else data.url
@@ -170,7 +189,9 @@ def create_content(
         raise Invalid(message, {"url": message})
     _check_references(s, data)
     found = Prefill()
-    if prefill and asset is None and not (data.title and data.summary and data.image_url):
+    given = data.title and data.summary and data.image_url
+    read_page = prefill and asset is None and (check_page or not given)
+    if read_page:
         found = prefill_from_url(url)
     title = data.title or found.title or (asset.filename if asset else "") or _title_from_url(url)
     content = Content(
@@ -185,6 +206,7 @@ def create_content(
         created_by_id=actor.id,
         status=ContentStatus.DRAFT,
     )
+    record_prefill(s, content, found, files, read_page=read_page)
     s.add(content)
     s.flush()
     record_event(s, content, actor, "created", to_status=ContentStatus.DRAFT.value)
@@ -209,8 +231,11 @@ def _check_references(s: Session, data: ContentData) -> None:
             raise Invalid(message, {"target_team_ids": message})
 
 
-def update_content(s: Session, content: Content, data: ContentData, *, actor: User) -> Content:
-    """Change an item's fields, recording what changed in its audit trail.
+def update_content(
+    s: Session, content: Content, data: ContentData, *, actor: User, files: Path | None = None
+) -> Content:
+    """Change an item's fields, recording what changed in its audit trail; a new image's
+    pre-flight facts are dropped (read again at once when it is an upload in ``files``).
 
     With four-eyes on, a new web address or targeting of an approved item waits in its
     pending revision instead (revisions.py); the other fields change at once."""
@@ -246,6 +271,7 @@ def update_content(s: Session, content: Content, data: ContentData, *, actor: Us
     if changes:
         content.updated_at = utcnow()
         record_event(s, content, actor, "edited", changes=changes)
+    after_edit(s, content, files)
     s.flush()
     return content
 

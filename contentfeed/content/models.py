@@ -113,6 +113,9 @@ class Content(Base):
     image_url: Mapped[str] = mapped_column(sa.String(2000), default="")
     site_name: Mapped[str] = mapped_column(sa.String(200), default="")
     prefill_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    # The LinkedIn pre-flight's facts (content/preflight.py): "page", which og: tags the page
+    # served when it was read; "image", the link image's size, weight and format.
+    preflight: Mapped[dict[str, Any]] = mapped_column(default=dict)
     kind: Mapped[ContentKind] = mapped_column(str_enum(ContentKind), default=ContentKind.ARTICLE)
     campaign_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("campaign.id", ondelete="SET NULL"), index=True

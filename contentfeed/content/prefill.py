@@ -24,6 +24,12 @@ class Prefill:
     site_name: str = ""
     url: str = ""
     note: str = ""
+    # Which of og:title, og:description and og:image the page serves (LinkedInBot builds the
+    # link preview from them); None when the page was not read.
+    og_tags: tuple[str, ...] | None = None
+
+
+OG_TAGS = ("title", "description", "image")
 
 
 class _MetaParser(HTMLParser):
@@ -87,6 +93,12 @@ def parse_page(html: str, base_url: str) -> Prefill:
         image=urljoin(base_url, image) if image else "",
         site_name=first("og:site_name") or (urlsplit(base_url).hostname or ""),
         url=base_url,
+        og_tags=tuple(
+            name
+            for name in OG_TAGS
+            if meta.get(f"og:{name}")
+            or (name == "image" and first("og:image:secure_url", "og:image:url"))
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import TracebackType
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 
+from contentfeed.content.linkedin import HASHTAGS_AT_MOST, POST_MAX_CHARS, Note, text_notes
 from contentfeed.content.sandbox import (
     CHECK_SECONDS,
     POST_SANDBOX,
@@ -30,8 +31,8 @@ from contentfeed.content.sandbox import (
 from contentfeed.errors import Invalid
 from contentfeed.i18n import _, _l
 
-LINKEDIN_MAX_CHARS = 3000
-HASHTAG_WARNING_ABOVE = 3
+LINKEDIN_MAX_CHARS = POST_MAX_CHARS
+HASHTAG_WARNING_ABOVE = HASHTAGS_AT_MOST
 PLACEHOLDERS = (
     "{{ seller.first_name }}",
     "{{ seller.name }}",
@@ -40,7 +41,6 @@ PLACEHOLDERS = (
     "{{ content.summary }}",
     "{{ link }}",
 )
-_HASHTAG = re.compile(r"(?<![\w&])#\w+")
 _TEMPLATE_NAME = "<post variant>"
 
 
@@ -193,6 +193,7 @@ class VariantCheck:
     rendered: str
     length: int
     warnings: list[str]
+    notes: list[Note] = field(default_factory=list)
 
 
 def check_variant(
@@ -239,24 +240,9 @@ def check_variant(
                 is_costly=exc.is_costly,
             ) from None
         rendered = rendered or text
-    warnings = []
-    hashtags = _HASHTAG.findall(rendered)
-    if len(hashtags) > HASHTAG_WARNING_ABOVE:
-        warnings.append(
-            _(
-                "%(n)s hashtags: posts with more than %(max)s tend to reach fewer people.",
-                n=len(hashtags),
-                max=HASHTAG_WARNING_ABOVE,
-            )
-        )
-    if "link" not in _referenced_names(body):
-        warnings.append(
-            _(
-                "No %(link)s: clicks on this post can't be tracked back to the seller.",
-                link="{{ link }}",
-            )
-        )
-    return VariantCheck(rendered=rendered, length=len(rendered), warnings=warnings)
+    notes = text_notes(rendered, link=link, uses_link="link" in _referenced_names(body))
+    warnings = [note.message for note in notes if note.level == "warning"]
+    return VariantCheck(rendered=rendered, length=len(rendered), warnings=warnings, notes=notes)
 
 
 def _check_rendered(rendered: str, blocked_words: list[str]) -> None:

@@ -82,6 +82,7 @@
     var url = form.querySelector('input[name="url"]');
     var file = form.querySelector('input[type="file"]');
     var status = $("[data-prefill-status]", form);
+    var prefilledFrom = form.querySelector('input[name="prefilled_from"]');
     var endpoint = form.getAttribute("data-prefill-url");
     var fields = {
       title: form.querySelector('[data-prefill="title"]'),
@@ -168,6 +169,8 @@
           }
           var filled = fill(fields.title, data.title) + fill(fields.description, data.description) +
             fill(fields.image, data.image);
+          // Saving reads the page again for the LinkedIn pre-flight (og: tags, image).
+          if (prefilledFrom && !data.note) prefilledFrom.value = value;
           updateCard();
           if (data.note) {
             setStatus("note", data.note);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TypeVar
 
 from flask import request
@@ -24,6 +25,11 @@ STAFF = service.STAFF
 
 def signed_in() -> User:
     return access.signed_in_user()
+
+
+def upload_folder() -> Path:
+    """Return where uploaded files are kept ([library] upload_dir)."""
+    return Path(config.current().library.upload_dir)
 
 
 def compliance_rules() -> service.Compliance:

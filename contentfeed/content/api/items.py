@@ -34,6 +34,7 @@ from contentfeed.content.api.common import (
     TAG,
     compliance_rules,
     signed_in,
+    upload_folder,
 )
 from contentfeed.content.api.variants import VariantOut, variant_out
 from contentfeed.content.models import (
@@ -91,6 +92,22 @@ class PendingChange(BaseModel):
     updated_at: Timestamp
 
 
+class LinkedInNote(BaseModel):
+    """One finding of the LinkedIn pre-flight: advice, never a refusal."""
+
+    code: str = Field(
+        description="What it is about: image_thumbnail, image_too_heavy, image_ratio, og_missing, "
+        "link_below_fold, hook_below_fold, hashtags_many, hashtags_first, … (stable)"
+    )
+    message: str = Field(description="The note in words, in the request's language")
+    level: Literal["warning", "info", "ok"] = Field(
+        description="warning: worth changing; info: good to know; ok: as LinkedIn recommends"
+    )
+    variant: int | None = Field(
+        description="The position of the variant whose text it is about; null: the link preview"
+    )
+
+
 class ContentOut(BaseModel):
     """A library item."""
 
@@ -122,6 +139,12 @@ class ContentOut(BaseModel):
     pending_change: PendingChange | None = Field(
         default=None,
         description="A change waiting for review; the fields above stay live until approved",
+    )
+    linkedin_notes: list[LinkedInNote] | None = Field(
+        default=None,
+        description="The LinkedIn pre-flight (the notes the item page shows): its image, the "
+        "page's og: tags and what each variant shows before 'see more'. On a single item for "
+        "library authors; null in lists and for sellers and reps",
     )
 
 
@@ -214,8 +237,20 @@ def _asset_out(asset: Asset | None) -> AssetOut | None:
     return AssetOut(filename=asset.filename, content_type=asset.content_type, size=asset.size)
 
 
-def content_out(content: Content, now: datetime | None = None) -> ContentOut:
-    """Describe a library item for the API."""
+def _linkedin_notes(content: Content) -> list[LinkedInNote] | None:
+    if signed_in().role not in AUTHORS:
+        return None
+    report = service.preflight(content, compliance_rules())
+    return [
+        LinkedInNote(code=n.code, message=n.message, level=n.level, variant=n.variant)
+        for n in report.notes
+    ]
+
+
+def content_out(
+    content: Content, now: datetime | None = None, *, with_notes: bool = False
+) -> ContentOut:
+    """Describe a library item for the API (``with_notes``: its LinkedIn pre-flight too)."""
     return ContentOut(
         id=content.id,
         title=content.title,
@@ -241,6 +276,7 @@ def content_out(content: Content, now: datetime | None = None) -> ContentOut:
         variants=[variant_out(v) for v in content.variants],
         asset=_asset_out(content.asset),
         pending_change=_pending_change(content),
+        linkedin_notes=_linkedin_notes(content) if with_notes else None,
     )
 
 
@@ -316,9 +352,13 @@ def list_content() -> Response:
 def create_content() -> Response:
     """Create a draft from a URL, with its first post variants, pre-filled from the page."""
     content = service.add_item(
-        db.session(), parse_json(service.NewContent), actor=signed_in(), rules=compliance_rules()
+        db.session(),
+        parse_json(service.NewContent),
+        actor=signed_in(),
+        rules=compliance_rules(),
+        files=upload_folder(),
     )
-    response = json_response(content_out(content), 201)
+    response = json_response(content_out(content, with_notes=True), 201)
     response.headers["Location"] = url_for("content_api.get_content", content_id=content.id)
     return response
 
@@ -328,7 +368,8 @@ def create_content() -> Response:
 @operation(summary="Get a library item", tag=TAG, response=ContentOut, errors=(404,))
 def get_content(content_id: int) -> Response:
     """Return one item; drafts and items in review are hidden from sellers and reps."""
-    return json_response(content_out(service.get_content(db.session(), content_id, signed_in())))
+    content = service.get_content(db.session(), content_id, signed_in())
+    return json_response(content_out(content, with_notes=True))
 
 
 @bp.patch("/content/<int:content_id>")
@@ -350,5 +391,22 @@ def update_content(content_id: int) -> Response:
     if content.revision is not None:  # a change waits for review: go on from it
         current.update({name: getattr(content.revision, name) for name in REVIEWED_FIELDS})
     data = validate(ContentData, {**current, **patch.model_dump(exclude_unset=True)})
-    service.update_content(s, content, data, actor=actor)
-    return json_response(content_out(content))
+    service.update_content(s, content, data, actor=actor, files=upload_folder())
+    return json_response(content_out(content, with_notes=True))
+
+
+@bp.post("/content/<int:content_id>/preflight")
+@access.require_scope("content:write", *AUTHORS)
+@operation(
+    summary="Check an item's page and image again for LinkedIn",
+    tag=TAG,
+    response=ContentOut,
+    errors=(403, 404),
+)
+def check_preflight(content_id: int) -> Response:
+    """Read the item's page (its og: tags) and image again; the answer carries the notes."""
+    s = db.session()
+    actor = signed_in()
+    content = service.get_editable(s, content_id, actor)
+    service.check_again(s, content, actor=actor, files=upload_folder())
+    return json_response(content_out(content, with_notes=True))

@@ -17,6 +17,7 @@ from contentfeed.content.views import (  # noqa: E402
     files,
     items,
     library,
+    preflight,
 )
 
-__all__ = ["bp", "campaigns", "common", "detail", "files", "items", "library"]
+__all__ = ["bp", "campaigns", "common", "detail", "files", "items", "library", "preflight"]

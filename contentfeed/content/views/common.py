@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from babel.dates import format_interval, format_skeleton
 from flask import (
+    flash,
     jsonify,
 )
 from flask_wtf import FlaskForm
@@ -40,6 +42,19 @@ def signed_in() -> User:
 
 def compliance_rules() -> service.Compliance:
     return service.Compliance.of(config.current())
+
+
+def upload_folder() -> Path:
+    """Return where uploaded files are kept ([library] upload_dir)."""
+    return Path(config.current().library.upload_dir)
+
+
+def flash_preflight(content: Content) -> None:
+    """Say after a save what the LinkedIn pre-flight asks to change in the item's link preview
+    (the item page lists every note)."""
+    for note in service.link_notes(content):
+        if note.level == "warning":
+            flash(_("LinkedIn: %(note)s", note=note.message), "warning")
 
 
 def apply_errors(form: FlaskForm, error: DomainError) -> None:

@@ -317,6 +317,7 @@ def _render_detail(
         team_names=names["teams"],
         events=[_describe(e, names) for e in content.events],
         render_problems=service.render_problems(content),
+        preflight=service.preflight(content, rules),
         unreached=unreached_sellers(s, content),
         activity=suggestions.content_activity(s, content.id),
         skip_reasons=suggestions.SKIP_REASONS,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -34,9 +33,11 @@ from contentfeed.content.views.common import (
     apply_errors,
     apply_validation,
     compliance_rules,
+    flash_preflight,
     json_error,
     signed_in,
     to_utc,
+    upload_folder,
 )
 from contentfeed.errors import DomainError
 from contentfeed.forms import options
@@ -88,6 +89,12 @@ def _content_data(form: ContentForm, url: str, model: type[Data]) -> Data | None
         return None
 
 
+def _prefilled_by_script(form: ContentForm) -> bool:
+    """Tell whether the form's script filled the fields from the page at the address saved."""
+    address = (form.url.data or "").strip()
+    return bool(address) and (form.prefilled_from.data or "").strip() == address
+
+
 def _chosen_file(form: ContentForm) -> FileStorage | None:
     data = form.file.data
     return data if isinstance(data, FileStorage) and data.filename else None
@@ -109,7 +116,7 @@ def new() -> ResponseReturnValue:
             form.file.errors = [*form.file.errors, _("Choose a web address or a file, not both.")]
         data = _content_data(form, "" if upload else form.url.data or "", service.NewContent)
         if data is not None and not form.errors:
-            folder = Path(config.current().library.upload_dir)
+            folder = upload_folder()
             asset: Asset | None = None
             try:
                 asset_url = ""
@@ -124,7 +131,14 @@ def new() -> ResponseReturnValue:
                     )
                     asset_url = public_url(asset, config.current().public_base_url)
                 content = service.add_item(
-                    s, data, actor=user, rules=compliance_rules(), asset=asset, asset_url=asset_url
+                    s,
+                    data,
+                    actor=user,
+                    rules=compliance_rules(),
+                    asset=asset,
+                    asset_url=asset_url,
+                    files=folder,
+                    check_page=_prefilled_by_script(form),
                 )
             except DomainError as exc:  # the 422 answer rolls the asset's row back
                 if asset is not None:
@@ -141,6 +155,7 @@ def new() -> ResponseReturnValue:
                 if content.prefill_note:  # a sentence; said here after "Saved, but"
                     note = content.prefill_note
                     flash(_("Saved, but %(note)s", note=note[:1].lower() + note[1:]), "warning")
+                flash_preflight(content)
                 return redirect(url_for("content.detail", content_id=content.id))
     return render_template("content/form.html", form=form, content=None), (
         422 if form.errors else 200
@@ -155,13 +170,19 @@ def edit(content_id: int) -> ResponseReturnValue:
     user = signed_in()
     content = service.get_editable(s, content_id, user)
     form = _content_form(content)
-    del form.file
+    del form.file, form.prefilled_from
     if form.validate_on_submit():
         url = content.url if content.asset_id is not None else form.url.data or ""
         data = _content_data(form, url, service.ContentData)
         if data is not None:
             try:
-                service.update_content(s, content, data, actor=user)
+                service.update_content(
+                    s,
+                    content,
+                    data,
+                    actor=user,
+                    files=upload_folder(),
+                )
             except DomainError as exc:
                 apply_errors(form, exc)
             else:
@@ -175,6 +196,7 @@ def edit(content_id: int) -> ResponseReturnValue:
                         ),
                         "info",
                     )
+                flash_preflight(content)
                 return redirect(url_for("content.detail", content_id=content.id))
     return render_template("content/form.html", form=form, content=content), (
         422 if form.errors else 200
