@@ -156,7 +156,7 @@ SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_MEDIA_TYPE = "application/scim+json"
 # SCIM knows no 422: a value the rules refuse is a 400 "invalidValue" there (RFC 7644 §3.12).
 _SCIM_STATUS = {422: 400}
-_SCIM_TYPES = {409: "uniqueness", 422: "invalidValue"}
+_SCIM_TYPES = {422: "invalidValue"}
 
 
 def scim_error_body(status: int, detail: str, scim_type: str | None = None) -> Response:

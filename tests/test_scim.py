@@ -156,6 +156,12 @@ def test_the_identity_provider_finds_users_by_user_name_external_id_and_pages(
     assert linked["totalResults"] == 1
     by_external = scim.call("GET", '/Users?filter=externalId eq "ext-2"').json
     assert [u["userName"] for u in by_external["Resources"]] == ["p2@example.com"]
+    by_email = scim.call("GET", '/Users?filter=emails[value eq "P0@example.com"]').json
+    assert [u["userName"] for u in by_email["Resources"]] == ["p0@example.com"]
+    searched = scim.call(
+        "POST", "/Users/.search", {"filter": 'externalId eq "ext-1" or externalId eq "ext-0"'}
+    ).json
+    assert searched["totalResults"] == 2
     none = scim.call("GET", '/Users?filter=userName eq "nobody@example.com"').json
     assert none["totalResults"] == 0
     assert "Resources" not in none or none["Resources"] == []
@@ -493,9 +499,10 @@ def test_errors_are_scim_errors_never_500(scim: Scim, make_user: Callable[..., U
     )
 
 
-def test_the_token_user_cannot_deactivate_themselves(scim: Scim, admin: User) -> None:
+def test_the_token_user_cannot_deactivate_themselves(app: Flask, scim: Scim, admin: User) -> None:
     answer = scim.patch(f"/Users/{admin.id}", {"op": "replace", "path": "active", "value": False})
-    error_of(answer, 409)
+    assert "scimType" not in error_of(answer, 409)
+    assert stored(app, admin.id).is_active
 
 
 # --- compliance ----------------------------------------------------------------------------
@@ -530,3 +537,19 @@ def test_scim2_tester_finds_nothing_wrong(
         "check_remove_attribute",
         "check_replace_attribute",
     } <= passed
+
+
+def test_the_users_pages_show_who_is_provisioned_in_english_and_german(
+    app: Flask, scim: Scim, admin: User, make_user: Callable[..., User]
+) -> None:
+    created = scim.create_user("pia@example.com", displayName="Pia Provisioned")
+    make_user(Role.SELLER, name="Lea Local")
+    browser = sign_in(app.test_client(), admin)
+    page = browser.get("/admin/users?q=pia").get_data(as_text=True)
+    assert "Pia Provisioned" in page
+    assert ">SCIM</span>" in page
+    assert ">SCIM</span>" not in browser.get("/admin/users?q=lea").get_data(as_text=True)
+    german = browser.get(
+        f"/admin/users/{created['id']}", headers={"Accept-Language": "de"}
+    ).get_data(as_text=True)
+    assert "Vom Identitätsanbieter bereitgestellt" in german
