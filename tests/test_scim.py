@@ -202,6 +202,11 @@ def test_the_identity_provider_updates_a_user_by_put_and_patch(app: Flask, scim:
         "okta-9",
         "",
     )
+    added = scim.patch(
+        path, {"op": "add", "path": "emails", "value": [{"value": "lin@new.example"}]}
+    )
+    assert added.json["emails"] == [{"value": "lin@new.example"}]
+    assert stored(app, created["id"]).email == "lin@new.example"
     assert patched.json["emails"] == [
         {
             "value": "lin.chen@example.com",
@@ -290,20 +295,28 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def test_reactivation_lets_the_user_sign_in_again_without_reviving_old_sessions(
-    app: Flask, scim: Scim
+    app: Flask, scim: Scim, make_token: Callable[..., str]
 ) -> None:
-    created = scim.create_user("rea@example.com", displayName="Rea", active=False)
-    assert created["active"] is False
-    assert not stored(app, created["id"]).is_active
-    again = scim.call(
-        "PUT",
-        f"/Users/{created['id']}",
-        {"schemas": [USER_SCHEMA], "userName": "rea@example.com", "active": True},
-    )
+    created = scim.create_user("rea@example.com", displayName="Rea")
+    with app.app_context():
+        s = db.session()
+        user = s.get(User, int(created["id"]))
+        assert user is not None
+        user.password_hash = FAST_HASH
+        s.commit()
+    old_browser = sign_in(app.test_client(), stored(app, created["id"]))
+    old_token = make_token(stored(app, created["id"]), "read")
+    path = f"/Users/{created['id']}"
+    assert scim.patch(path, {"op": "replace", "value": {"active": False}}).json["active"] is False
+    again = scim.call("PUT", path, {"schemas": [USER_SCHEMA], "userName": "rea@example.com"})
     assert again.status_code == 200
-    assert again.json["active"] is True
-    assert stored(app, created["id"]).is_active
-    assert stored(app, created["id"]).session_version >= 1
+    assert again.json["active"] is True  # PUT without active: active
+    assert old_browser.get("/feed").status_code == 302  # sessions from before stay ended
+    assert app.test_client().get("/api/v1/me", headers=bearer(old_token)).status_code == 401
+    assert sign_in(app.test_client(), stored(app, created["id"])).get("/feed").status_code == 200
+    inactive = scim.create_user("later@example.com", active=False)
+    assert inactive["active"] is False
+    assert not stored(app, inactive["id"]).is_active
 
 
 def test_delete_hides_the_user_keeps_their_history_and_a_new_post_brings_them_back(
@@ -322,6 +335,7 @@ def test_delete_hides_the_user_keeps_their_history_and_a_new_post_brings_them_ba
     back = scim.create_user("sam@example.com", displayName="Sam Again")
     assert back["id"] == resource_id  # the same person, with their history
     assert back["active"] is True
+    assert scim.call("GET", f"/Users/{resource_id}").json["displayName"] == "Sam Again"
     assert stored(app, seller_id).name == "Sam Again"
 
 
@@ -432,7 +446,7 @@ def test_no_token_is_401_and_a_token_without_the_scim_scope_is_403(
 
 
 def test_errors_are_scim_errors_never_500(scim: Scim, make_user: Callable[..., User]) -> None:
-    scim.create_user("taken@example.com")
+    taken = scim.create_user("taken@example.com")
     make_user(Role.SELLER, email="local@example.com")
     assert (
         error_of(
@@ -467,6 +481,16 @@ def test_errors_are_scim_errors_never_500(scim: Scim, make_user: Callable[..., U
         == 200
     )
     error_of(scim.call("GET", '/Users?filter=userName eq "a\x00b"'), 400)
+    nul_name = {"schemas": [USER_SCHEMA], "userName": "taken@example.com", "displayName": "a\x00"}
+    error_of(scim.call("PUT", f"/Users/{taken['id']}", nul_name), 400)
+    error_of(
+        scim.call(
+            "POST",
+            "/Users",
+            {"schemas": [USER_SCHEMA], "userName": "nul@example.com", "displayName": "a\x00b"},
+        ),
+        400,
+    )
     error_of(
         scim.call("POST", "/Users", {"schemas": [USER_SCHEMA], "userName": "nul\x00@example.com"}),
         400,
