@@ -16,6 +16,7 @@ from contentfeed import config, db
 from contentfeed.accounts.models import ApiToken, Role, Team, User
 from contentfeed.content.models import Content
 from contentfeed.db import utcnow
+from contentfeed.suggestions import notify
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion
 from tests.conftest import FAST_HASH, sign_in
@@ -285,6 +286,15 @@ def test_deactivation_ends_sessions_and_tokens_and_suggestions_but_keeps_history
         )
         s.commit()
     assert created.created == 0  # no new suggestions
+    with app.app_context():  # the pending one is offered nowhere: no digest goes out
+        s = db.session()
+        notify.queue_new(s)
+        s.flush()
+        told = notify.send_due(
+            s, notify.NotifySettings.of(config.settings_of(app)), now=utcnow() + timedelta(hours=1)
+        )
+        s.commit()
+    assert told.sent == 0
     after = _suggestions_of(app, seller_id)
     assert [(x.id, x.status) for x in after] == [(x.id, x.status) for x in before]  # history stays
     assert scim.call("GET", f"/Users/{resource_id}").json["active"] is False
