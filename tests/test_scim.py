@@ -393,6 +393,13 @@ def test_groups_are_teams_with_their_members(app: Flask, scim: Scim) -> None:
     assert renamed.json["displayName"] == "Nord"
     found = scim.call("GET", '/Groups?filter=displayName eq "Nord"&excludedAttributes=members')
     assert [g["id"] for g in found.json["Resources"]] == [team_id]
+    scim.patch(
+        f"/Groups/{team_id}", {"op": "add", "path": "members", "value": [{"value": ada["id"]}]}
+    )
+    member_of = scim.call("GET", f'/Groups?filter=id eq "{team_id}" and members eq "{ada["id"]}"')
+    assert member_of.json["totalResults"] == 1
+    not_member = scim.call("GET", f'/Groups?filter=members[value eq "{bob["id"]}"]')
+    assert not_member.json["totalResults"] == 0
 
 
 def test_a_user_in_two_groups_is_in_the_team_that_added_them_last(app: Flask, scim: Scim) -> None:
@@ -479,6 +486,8 @@ def test_errors_are_scim_errors_never_500(scim: Scim, make_user: Callable[..., U
     error_of(scim.call("GET", "/Users/999999"), 404)
     error_of(scim.call("GET", "/Users/99999999999999999999999"), 404)
     error_of(scim.call("GET", "/Users/abc"), 404)
+    error_of(scim.call("GET", "/Users/²"), 404)
+    error_of(scim.call("GET", "/Groups/" + "9" * 5000), 404)
     error_of(scim.call("GET", "/Nothing"), 404)
     error_of(scim.call("PUT", "/ServiceProviderConfig"), 405)
     assert (

@@ -9,10 +9,9 @@ Resources are scim2-models objects; this module turns them into users and teams 
   primary (or first) of ``emails`` is. ``displayName`` (else ``name``) is their name,
   ``preferredLanguage`` (or ``locale``) their interface language when it is German or
   English, ``active`` whether they may sign in. New users get ``[sso] default_role``.
-- a Group is a team (``displayName`` = the team's name). A user has one team here, so adding
-  them to a group moves them out of the team they were in: the group that added them last
-  wins, and every group lists exactly the users of its team. A group named in ``[sso]
-  group_roles`` also gives the users it adds that role.
+- a Group is a team (``displayName`` = its name). A user has one team here: the group that
+  added them last wins, and every group lists exactly the users of its team. A group named
+  in ``[sso] group_roles`` also gives the users it adds that role.
 - deactivating (``active: false``, or DELETE) ends the user's sessions, API tokens and
   unused sign-in links at once; their leads, suggestions and clicks stay. DELETE keeps the
   row (its history) and hides it from SCIM; creating the same userName again brings it back.
@@ -37,7 +36,7 @@ from scim2_models import (
 )
 from scim2_models import Group as ScimGroup
 from scim2_models import User as ScimUser
-from scim2_models.path import Comparison, FilterNode, LogicalExpr, ValuePath
+from scim2_models.path import FilterNode
 from sqlalchemy.orm import Session
 
 from contentfeed.accounts.models import (
@@ -50,11 +49,15 @@ from contentfeed.accounts.models import (
     User,
 )
 from contentfeed.accounts.permissions import require_admin
+from contentfeed.accounts.scim_filters import GROUP_FILTERS, USER_FILTERS, resource_number, where
+
+# The refusals the adapter raises too.
+from contentfeed.accounts.scim_filters import ScimRefusal as ScimRefusal
+from contentfeed.accounts.scim_filters import invalid as invalid
 from contentfeed.accounts.sso import ROLE_PRECEDENCE
 from contentfeed.accounts.teams import find_team, save_team
 from contentfeed.accounts.users import activate_user, create_user, deactivate_user
-from contentfeed.db import MAX_ID, utcnow
-from contentfeed.errors import DomainError
+from contentfeed.db import utcnow
 from contentfeed.i18n import supported
 from contentfeed.text import control_problem
 
@@ -71,19 +74,6 @@ POLICY = ScimPolicy(
 MAX_RESULTS = 200  # the most resources one list answers (ServiceProviderConfig filter)
 # A startIndex past any row: answered with an empty page, never an overflowing OFFSET.
 _LAST_INDEX = 2**31
-
-
-class ScimRefusal(DomainError):
-    """A SCIM request refused with its HTTP status and SCIM error keyword."""
-
-    def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.scim_type = scim_type
-
-
-def invalid(detail: str, scim_type: str = "invalidValue") -> ScimRefusal:
-    return ScimRefusal(400, detail, scim_type)
 
 
 def not_found(kind: str, resource_id: str) -> ScimRefusal:
@@ -198,14 +188,10 @@ def user_resource(user: User, base_url: str, *, email_type: str | None = None) -
     )
 
 
-def _user_id(resource_id: str) -> int | None:
-    return int(resource_id) if resource_id.isdigit() and int(resource_id) <= MAX_ID else None
-
-
 def get_user(s: Session, actor: User | None, resource_id: str) -> User:
     """Return the user a SCIM id names, or 404 (a user SCIM deleted is gone for it)."""
     require_admin(actor)
-    user_id = _user_id(resource_id)
+    user_id = resource_number(resource_id)
     user = s.get(User, user_id) if user_id is not None else None
     if user is None or user.scim_deleted_at is not None:
         raise not_found("User", resource_id)
@@ -343,73 +329,6 @@ def _page(s: Session, query: sa.Select[Any], order: Any, start: int, count: int)
     return Page(total=total, start_index=start, items=items)
 
 
-def _condition(node: FilterNode, columns: dict[str, Any]) -> Any:
-    """Turn a filter into SQL: ``eq`` on the attributes in ``columns``, joined by and/or."""
-    if isinstance(node, LogicalExpr):
-        terms = [_condition(term, columns) for term in node.terms]
-        return sa.and_(*terms) if node.op.value == "and" else sa.or_(*terms)
-    if isinstance(node, ValuePath) and isinstance(node.val_filter, Comparison):
-        inner = node.val_filter
-        name = node.attr_path.attr.lower() + "." + inner.attr_path.attr.lower()
-        return _column_condition(columns, name, inner)
-    if isinstance(node, Comparison):
-        path = node.attr_path
-        name = path.attr.lower() + (f".{path.sub_attr.lower()}" if path.sub_attr else "")
-        return _column_condition(columns, name, node)
-    raise invalid(
-        "this filter is not supported: use eq on " + ", ".join(sorted(columns)), "invalidFilter"
-    )
-
-
-def _column_condition(columns: dict[str, Any], name: str, node: Comparison) -> Any:
-    if node.op.value != "eq":
-        raise invalid(f"filter operator {node.op.value} is not supported: use eq", "invalidFilter")
-    if name not in columns:
-        raise invalid(
-            f"cannot filter on {name}: use eq on " + ", ".join(sorted(columns)), "invalidFilter"
-        )
-    return columns[name](node.value)
-
-
-def _id_equals(column: Any) -> Any:
-    def condition(value: Any) -> Any:
-        user_id = _user_id(str(value))
-        return column == user_id if user_id is not None else sa.false()
-
-    return condition
-
-
-def _text_equals(column: Any, *, fold: bool = False) -> Any:
-    def condition(value: Any) -> Any:
-        if not isinstance(value, str):
-            return sa.false()
-        return column == (value.lower() if fold else value)
-
-    return condition
-
-
-def _user_name_equals(value: Any) -> Any:
-    # Users the identity provider does not manage yet are found by their email, so it can
-    # link them (Entra ID and Okta look a user up before creating them).
-    if not isinstance(value, str):
-        return sa.false()
-    value = value.lower()
-    return sa.or_(
-        User.scim_user_name == value, sa.and_(User.scim_user_name.is_(None), User.email == value)
-    )
-
-
-USER_FILTERS: dict[str, Any] = {
-    "id": _id_equals(User.id),
-    "username": _user_name_equals,
-    "externalid": _text_equals(User.scim_external_id),
-    "emails": _text_equals(User.email, fold=True),
-    "emails.value": _text_equals(User.email, fold=True),
-    "displayname": _text_equals(User.name),
-    "active": lambda value: User.is_active.is_(bool(value)),
-}
-
-
 def list_users(
     s: Session,
     actor: User | None,
@@ -422,7 +341,7 @@ def list_users(
     require_admin(actor)
     query = sa.select(User).where(User.scim_deleted_at.is_(None))
     if filter_ast is not None:
-        query = query.where(_condition(filter_ast, USER_FILTERS))
+        query = query.where(where(filter_ast, USER_FILTERS))
     start, count = _bounds(start_index, count)
     query = query.options(sa.orm.selectinload(User.team))
     return _page(s, query, User.id, start, count)
@@ -463,7 +382,7 @@ def team_members(s: Session, team: Team) -> Sequence[User]:
 def get_group(s: Session, actor: User | None, resource_id: str) -> Team:
     """Return the team a SCIM id names, or 404 (a team SCIM deleted is gone for it)."""
     require_admin(actor)
-    team_id = _user_id(resource_id)
+    team_id = resource_number(resource_id)
     team = s.get(Team, team_id) if team_id is not None else None
     if team is None or team.scim_deleted_at is not None:
         raise not_found("Group", resource_id)
@@ -481,7 +400,7 @@ def _group_fields(resource: GroupResource) -> tuple[str, str | None, list[str]]:
 def _set_members(s: Session, team: Team, member_ids: list[str], settings: ScimSettings) -> None:
     wanted: dict[int, User] = {}
     for member_id in member_ids:
-        user_id = _user_id(member_id)
+        user_id = resource_number(member_id)
         user = s.get(User, user_id) if user_id is not None else None
         if user is None or user.scim_deleted_at is not None:
             raise invalid(f"member {member_id} is no user")
@@ -560,13 +479,6 @@ def delete_group(s: Session, actor: User | None, resource_id: str) -> None:
     s.flush()
 
 
-GROUP_FILTERS: dict[str, Any] = {
-    "id": _id_equals(Team.id),
-    "displayname": _text_equals(Team.name),
-    "externalid": _text_equals(Team.scim_external_id),
-}
-
-
 def list_groups(
     s: Session,
     actor: User | None,
@@ -579,6 +491,6 @@ def list_groups(
     require_admin(actor)
     query = sa.select(Team).where(Team.scim_deleted_at.is_(None))
     if filter_ast is not None:
-        query = query.where(_condition(filter_ast, GROUP_FILTERS))
+        query = query.where(where(filter_ast, GROUP_FILTERS))
     start, count = _bounds(start_index, count)
     return _page(s, query, Team.id, start, count)
