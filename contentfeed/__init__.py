@@ -83,9 +83,11 @@ def register_auth(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register every domain's pages and API; the API authenticates by token, not cookie."""
+    """Register every domain's pages and API (SCIM's too); the APIs authenticate by token,
+    not cookie."""
     from contentfeed import api
     from contentfeed.accounts import api as accounts_api
+    from contentfeed.accounts import scim_api
     from contentfeed.accounts import views as accounts_views
     from contentfeed.content import api as content_api
     from contentfeed.content import imports_views as content_import
@@ -120,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         api.bp,
         accounts_api.bp,
+        scim_api.bp,
         content_api.bp,
         suggestions_api.bp,
         leads_api.bp,

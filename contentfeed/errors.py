@@ -76,6 +76,9 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
+    # The SCIM error keyword (RFC 7644 §3.12: "uniqueness", "invalidFilter", ...) a refusal
+    # carries when it answers the SCIM endpoints.
+    scim_type: str | None = None
 
     def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -148,16 +151,45 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+SCIM_PREFIX = "/scim/"
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+SCIM_MEDIA_TYPE = "application/scim+json"
+# SCIM knows no 422: a value the rules refuse is a 400 "invalidValue" there (RFC 7644 §3.12).
+_SCIM_STATUS = {422: 400}
+_SCIM_TYPES = {422: "invalidValue"}
+
+
+def scim_error_body(status: int, detail: str, scim_type: str | None = None) -> Response:
+    """Answer one error the way SCIM clients read it: an Error message, status as a string."""
+    shown = _SCIM_STATUS.get(status, status)
+    body: dict[str, Any] = {"schemas": [SCIM_ERROR_SCHEMA], "status": str(shown), "detail": detail}
+    scim_type = scim_type or _SCIM_TYPES.get(status)
+    if scim_type and shown in (400, 409):
+        body["scimType"] = scim_type
+    response = jsonify(body)
+    response.status_code = shown
+    response.mimetype = SCIM_MEDIA_TYPE
+    if shown == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="contentfeed SCIM"'
+    return response
+
+
 def error_response(
-    status: int, message: str, code: str | None = None, fields: dict[str, str] | None = None
+    status: int,
+    message: str,
+    code: str | None = None,
+    fields: dict[str, str] | None = None,
+    scim_type: str | None = None,
 ) -> Response:
-    """Render one error as JSON for the API or as an HTML page for people.
+    """Render one error as JSON for the API, a SCIM Error under /scim/, or an HTML page.
 
     The session is rolled back first: after a failed flush it refuses every query until then,
     and the page's layout queries (the signed-in user, the navigation) would fail again.
     """
     _rollback()
     code = code or CODES.get(status, "error")
+    if request.path.startswith(SCIM_PREFIX):
+        return scim_error_body(status, message, scim_type)
     if wants_json():
         body: dict[str, Any] = {"error": code, "message": message, "fields": fields or {}}
         response = jsonify(body)
@@ -179,7 +211,7 @@ def _rollback() -> None:
 
 
 def _domain_error(exc: DomainError) -> Response:
-    response = error_response(exc.status, exc.message, exc.code, exc.fields)
+    response = error_response(exc.status, exc.message, exc.code, exc.fields, exc.scim_type)
     if isinstance(exc, Unavailable):
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
     return response

@@ -96,6 +96,10 @@ class Team(Base):
     kind: Mapped[TeamKind] = mapped_column(str_enum(TeamKind))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # SCIM provisioning (accounts/scim.py): the identity provider's id for the group, and when
+    # it deleted the group (the team stays, for the content aimed at it; SCIM no longer sees it).
+    scim_external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    scim_deleted_at: Mapped[datetime | None]
 
     members: Mapped[list[User]] = relationship(back_populates="team", order_by="User.name")
 
@@ -121,6 +125,12 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     deactivated_at: Mapped[datetime | None]
+    # SCIM provisioning (accounts/scim.py): the identity provider's userName (lower-cased, set
+    # once it manages the user), its externalId, and when it deleted the user (the row and its
+    # history stay; SCIM answers 404 for it until it creates the userName again).
+    scim_user_name: Mapped[str | None] = mapped_column(sa.String(254), unique=True, index=True)
+    scim_external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    scim_deleted_at: Mapped[datetime | None]
 
     team: Mapped[Team | None] = relationship(back_populates="members")
     seller_profile: Mapped[SellerProfile | None] = relationship(
@@ -153,6 +163,11 @@ class User(Base):
     def role_label(self) -> str:
         """Return the role's display name."""
         return Role(self.role).label
+
+    @property
+    def is_provisioned(self) -> bool:
+        """Tell whether an identity provider manages this user through SCIM."""
+        return self.scim_user_name is not None and self.scim_deleted_at is None
 
     @property
     def is_invited(self) -> bool:

@@ -29,6 +29,7 @@ SCOPES: dict[str, Any] = {  # scope: what it allows (in the request's language)
     "leads:write": _l("Post leads to the lead webhook"),
     "routing:write": _l("Change routing rules, queues and leads"),
     "admin": _l("Manage users, teams and tokens"),
+    "scim": _l("Provision users and teams from an identity provider (SCIM, admins' tokens)"),
 }
 
 

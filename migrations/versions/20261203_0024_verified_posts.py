@@ -1,7 +1,7 @@
 """verified posts: the LinkedIn post a suggestion was shared as (address, id, time)
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-03 14:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | Sequence[str] | None = "0020"
+down_revision: str | Sequence[str] | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
