@@ -17,6 +17,7 @@ CONTENT_API: dict[str, frozenset[object] | str] = {
     "content_api.approve": STAFF,
     "content_api.send_back": STAFF,
     "content_api.archive": STAFF,
+    "content_api.check_preflight": STAFF,
     "content_api.approve_change": STAFF,
     "content_api.reject_change": STAFF,
     "content_api.list_variants": ALL,

@@ -16,6 +16,7 @@ CONTENT_UI: dict[str, frozenset[object] | str] = {
     "content.detail": AUTHORS,
     "content.preview": AUTHORS,
     "content.edit": STAFF,
+    "content.preflight_check": STAFF,
     "content.workflow": STAFF,
     "content.review_change": STAFF,
     "content.variant_new": STAFF,
