@@ -309,8 +309,14 @@ def keep_email(address: str, subject: str, body: str, *, kind: str) -> SentEmail
     return kept
 
 
-def kept_emails(s: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[SentEmail], int]:
-    """Return a page of kept emails, the newest first, and how many there are."""
+def kept_emails(s: Session, *, page: int = 1, per_page: int = 50) -> tuple[list[SentEmail], int]:
+    """Return a page of kept emails, the newest first, and how many there are.
+
+    ``page`` is a bounded page number (``ui.page_number`` / ``db.PageNumber``); one outside
+    those bounds is refused here too, before it becomes an offset no database can take."""
+    if not 1 <= page <= db.MAX_PAGE or not 1 <= per_page <= 1000:
+        raise ValueError(f"page {page} (of {per_page}) is outside the listing's bounds")
+    offset, limit = (page - 1) * per_page, per_page
     total = s.scalar(sa.select(sa.func.count()).select_from(SentEmail)) or 0
     items = s.scalars(
         sa.select(SentEmail)
