@@ -40,10 +40,21 @@ class UserOut(BaseModel):
     timezone: str
     is_active: bool
     invited: bool = Field(
-        description="Added without a password and not signed in yet: an invitation was sent"
+        description="Added without a password and not signed in yet: an invitation was made"
     )
     created_at: datetime
     last_login_at: datetime | None
+
+
+class UserCreated(UserOut):
+    """The user as created, and what became of their invitation."""
+
+    invitation: Literal["sent", "kept"] | None = Field(
+        default=None,
+        description="For a user created without a password: `sent` by email, or `kept` "
+        "(no mail server is set up) under Admin → Sent email, where an admin copies the link "
+        "to pass on; null when a password was given",
+    )
 
 
 class UserList(BaseModel):
@@ -128,17 +139,20 @@ def get_user(user_id: int) -> Response:
 @operation(
     summary="Create a user",
     tag="accounts",
-    response=UserOut,
+    response=UserCreated,
     status=201,
     body=UserIn,
     errors=(409, 503),
 )
 def create_user() -> Response:
     """Create a user; sellers get a default seller profile. Without a password the user is
-    emailed an invitation to choose one; without email set up, a password is required."""
+    emailed an invitation to choose one; without a mail server it is kept under Admin → Sent
+    email (``invitation``: ``kept``)."""
     mail = service.AccountMail.of(config.current())
     user = service.add_user(db.session(), access.signed_in_user(), parse_json(UserIn), mail)
-    response = json_response(user_out(user), 201)
+    invitation = ("sent" if mail.can_send else "kept") if user.is_invited else None
+    body = UserCreated(**user_out(user).model_dump(), invitation=invitation)
+    response = json_response(body, 201)
     response.headers["Location"] = url_for("accounts_api.get_user", user_id=user.id)
     return response
 

@@ -60,7 +60,9 @@ class AccountMail:
 
     @property
     def can_send(self) -> bool:
-        """Tell whether email is set up at all (an SMTP host is configured)."""
+        """Tell whether email goes out (an SMTP host is configured). Without one, invitations
+        and reset links are still made: their emails are kept under Admin → Sent email, where
+        an admin copies the link and passes it on."""
         return bool(self.email.host)
 
 
@@ -158,8 +160,9 @@ def set_password_with_link(
 
 
 def check_can_invite(mail: AccountMail | None) -> AccountMail:
-    """Refuse to add a user without a password when no invitation can reach them."""
-    if mail is None or not mail.can_send:
+    """Refuse to add a user without a password when no invitation can be made (the caller
+    has no mail settings). Without a mail server the invitation is kept, not refused."""
+    if mail is None:
         message = _(
             "Email is not set up, so no invitation can reach this user: give an initial "
             "password, or ask whoever runs contentfeed to set up [email] in config.toml."
@@ -168,9 +171,10 @@ def check_can_invite(mail: AccountMail | None) -> AccountMail:
     return mail
 
 
-def send_invitation(s: Session, user: User, mail: AccountMail) -> None:
+def send_invitation(s: Session, user: User, mail: AccountMail) -> bool:
     """Send a user an invitation to set their password, in their language; Unavailable when
-    the mail server does not take it."""
+    the mail server does not take it. Return whether it went out: without a mail server it
+    is kept under Admin → Sent email (False), with its link, for an admin to pass on."""
     from contentfeed.suggestions.notify import DeliveryFailed, send_text_email
 
     check_can_invite(mail)
@@ -199,7 +203,7 @@ def send_invitation(s: Session, user: User, mail: AccountMail) -> None:
         ]
         body = "\n".join(lines)
         try:
-            send_text_email(user.email, subject, body, mail.email, kind="invitation")
+            return send_text_email(user.email, subject, body, mail.email, kind="invitation")
         except DeliveryFailed as exc:
             log.warning("invitation for user %s not sent: %s", user.id, exc)
             raise Unavailable(
@@ -259,8 +263,8 @@ def request_reset(s: Session, data: ResetRequest, *, client_key: str, mail: Acco
     if refusal is not None:
         raise refusal
     user = find_user_by_email(s, data.email)
-    if user is None or not user.is_active or not mail.can_send:
-        return
+    if user is None or not user.is_active:
+        return  # without a mail server, the link is kept under Sent email like any email
     token = issue_link(s, user, LinkPurpose.RESET, timedelta(minutes=mail.reset_minutes))
     with i18n.speaking(i18n.locale_of(user)):
         subject = _("Your new contentfeed password")
