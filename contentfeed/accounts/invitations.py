@@ -123,14 +123,18 @@ def password_link(s: Session, token: str, now: datetime | None = None) -> SignIn
         or not link.is_usable(now)
         or not link.user.is_active
     ):
-        raise Gone(
-            _(
-                "This link has expired or has already been used. Ask for a new one: with "
-                "“Forgot password?” on the sign-in page, or from your admin, who can send "
-                "the invitation again."
-            )
-        )
+        raise _link_gone()
     return link
+
+
+def _link_gone() -> Gone:
+    return Gone(
+        _(
+            "This link has expired or has already been used. Ask for a new one: with "
+            "“Forgot password?” on the sign-in page, or from your admin, who can send "
+            "the invitation again."
+        )
+    )
 
 
 def set_password_with_link(
@@ -139,10 +143,22 @@ def set_password_with_link(
     """Set the password of the link's user, use the link up and return the user, who is
     then signed in (their sign-in time is noted). Every other invitation or reset link of
     theirs stops working too, and so do their sessions elsewhere (their session version is
-    raised)."""
+    raised).
+
+    Taking the link is one conditional UPDATE (``used_at IS NULL``): of two requests with the
+    same link at once, the second waits for the first's row lock and then finds it used, so
+    only one sets a password and signs in."""
     now = now or utcnow()
     link = password_link(s, token, now)
     user = link.user
+    taken = s.execute(
+        sa.update(SignInLink)
+        .where(SignInLink.id == link.id, SignInLink.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]  # used a moment ago
+        raise _link_gone()
     set_password(s, user, data.password)
     s.execute(
         sa.update(SignInLink)
