@@ -16,7 +16,6 @@ from contentfeed.db import Id, PageNumber
 from contentfeed.errors import NotFound
 from contentfeed.i18n import _
 from contentfeed.suggestions import notify
-from contentfeed.suggestions.notify import WEBHOOK_NAMES, webhook_of
 from contentfeed.text import Input
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
@@ -208,14 +207,13 @@ def put_seller_profile(user_id: int) -> Response:
     s = db.session()
     user = service.get_user(s, user_id)
     _profile_of(user)  # 404 for someone who is no seller, before reading the body
-    before = webhook_of(user)
-    service.save_seller_profile(s, access.signed_in_user(), user_id, parse_json(SellerProfileIn))
+    trial = notify.WebhookTrial(user)
+    data = parse_json(SellerProfileIn)
+    service.save_seller_profile(s, access.signed_in_user(), user_id, data, on_new_webhook=trial)
     saved = SellerProfileSaved.model_validate(_profile_of(user).model_dump())
-    channel, target = webhook_of(user)
-    if channel in WEBHOOK_NAMES and (channel, target) != before:
-        result = notify.send_test_message(user)
-        saved.test_message = "arrived" if result.arrived else "failed"
-        saved.test_message_error = result.reason
+    if trial.result is not None:
+        saved.test_message = "arrived" if trial.result.arrived else "failed"
+        saved.test_message_error = trial.result.reason
     return json_response(saved)
 
 

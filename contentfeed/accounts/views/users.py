@@ -18,14 +18,14 @@ from contentfeed.accounts.views.shared import (
     ADMIN,
     apply_errors,
     bp,
+    flash_webhook_trial,
     form_input,
     profile_values,
-    try_new_webhook,
 )
 from contentfeed.errors import DomainError
 from contentfeed.forms import options
 from contentfeed.i18n import _
-from contentfeed.suggestions.notify import webhook_of
+from contentfeed.suggestions import notify
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 
@@ -168,15 +168,15 @@ def user_edit(user_id: int) -> ResponseReturnValue:
             flash(_("%(name)s is saved.", name=user.name), "success")
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     if saving_profile and profile_form is not None and profile_form.validate():
-        before = webhook_of(user)
+        trial = notify.WebhookTrial(user)
         try:
             data = form_input(service.SellerProfileData, profile_values(profile_form))
-            service.save_seller_profile(s, actor, user.id, data)
+            service.save_seller_profile(s, actor, user.id, data, on_new_webhook=trial)
         except DomainError as exc:
             apply_errors(profile_form, exc)
         else:
             flash(_("%(name)s's seller profile is saved.", name=user.first_name), "success")
-            try_new_webhook(user, before)
+            flash_webhook_trial(trial)
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     has_errors = bool(form.errors or (profile_form and profile_form.errors))
     return render_template(
