@@ -9,7 +9,6 @@ from __future__ import annotations
 import email
 import email.policy
 import io
-import os
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -25,8 +24,12 @@ from contentfeed import db
 from contentfeed.accounts.models import SignInLink, User
 from contentfeed.db import utcnow
 from contentfeed.suggestions.models import SentEmail
-from tests.conftest import PASSWORD, make_test_app, sign_in
-from tests.test_notifications import Inbox, smtp_server  # noqa: F401 - the SMTP fixture
+from tests.conftest import PASSWORD, isolate_from_environment, make_test_app, sign_in
+from tests.test_notifications import (  # noqa: F401 - the SMTP fixture
+    Inbox,
+    mailing_app,
+    smtp_server,
+)
 
 BASE = "https://cf.example.com"
 LINK = re.compile(re.escape(BASE) + r"/password/([A-Za-z0-9_-]+)")
@@ -41,20 +44,8 @@ def app(
     smtp_server: tuple[Inbox, int],  # noqa: F811
 ) -> Flask:
     """The app with email set up: mail goes to the test's SMTP server."""
-    for name in list(os.environ):
-        if name.startswith("CONTENTFEED_") and name != "CONTENTFEED_TEST_DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
-    return make_test_app(
-        database_url,
-        tmp_path,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server[1],
-        smtp_security="none",
-        smtp_username="mailer",
-        smtp_password="s3cret",
-        public_base_url=BASE,
-    )
+    isolate_from_environment(monkeypatch, tmp_path)
+    return mailing_app(database_url, tmp_path, smtp_server[1], public_base_url=BASE)
 
 
 @pytest.fixture
