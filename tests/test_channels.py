@@ -83,7 +83,8 @@ def test_without_smtp_the_profile_says_email_is_not_set_up(
 ) -> None:
     seller = sign_in(app.test_client(), make_user("seller"))
     page = text_of(seller.get("/profile").get_data(as_text=True))
-    assert "Email digest (not set up yet" in page
+    assert "Email digest (not set up yet)" in page
+    assert "email digests are kept for admins under Sent email and reach nobody" in page
 
 
 def test_a_loopback_or_private_webhook_is_refused_at_save_with_the_reason(
