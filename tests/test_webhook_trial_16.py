@@ -36,6 +36,7 @@ class SilentServer:
         self.connections = 0
         self.profile_writable: bool | None = None
         self.client_hung_up: bool | None = None
+        self.handled = threading.Event()  # the first connection is over
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -56,6 +57,7 @@ class SilentServer:
                 self.client_hung_up = False
             finally:
                 conn.close()
+                self.handled.set()
 
     def _try_writing_the_profile(self) -> bool:
         engine = sa.create_engine(
@@ -78,6 +80,8 @@ class SilentServer:
             engine.dispose()
 
     def close(self) -> None:
+        """Wait until the first connection is over (its notes are taken), then stop."""
+        self.handled.wait(GIVE_UP_WITHIN + 10)
         self.sock.close()
 
 
