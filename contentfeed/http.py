@@ -32,6 +32,9 @@ from contentfeed.i18n import _
 
 USER_AGENT = "contentfeed/0.1 (+https://github.com/contentfeed)"
 MAX_REDIRECTS = 5
+# A call someone waits for (a webhook's test message on saving it): seconds to connect, and
+# for each read; it is not retried.
+QUICK_TIMEOUT_SECONDS = 3.0
 
 
 class BlockedAddress(DomainError):
@@ -126,6 +129,9 @@ def init_app(app: Flask) -> None:
     app.extensions["contentfeed.http.user_urls"] = _TimeoutSession(
         timeout, retries, guarded=not settings.allow_private_addresses
     )
+    app.extensions["contentfeed.http.user_urls.quick"] = _TimeoutSession(
+        min(timeout, QUICK_TIMEOUT_SECONDS), 0, guarded=not settings.allow_private_addresses
+    )
 
 
 def client() -> requests.Session:
@@ -134,8 +140,9 @@ def client() -> requests.Session:
     return session
 
 
-def _user_url_client() -> requests.Session:
-    session: requests.Session = current_app.extensions["contentfeed.http.user_urls"]
+def _user_url_client(*, quick: bool = False) -> requests.Session:
+    name = "contentfeed.http.user_urls.quick" if quick else "contentfeed.http.user_urls"
+    session: requests.Session = current_app.extensions[name]
     return session
 
 
@@ -220,11 +227,15 @@ def fetch_user_url(url: str, *, max_bytes: int | None = None, accept: str = "*/*
     raise FetchFailed(_("Too many redirects (more than %(max)s).", max=MAX_REDIRECTS))
 
 
-def post_json_to_user_url(url: str, payload: object) -> requests.Response:
-    """POST JSON to a user-supplied webhook URL: guarded, no redirects followed, with a timeout."""
+def post_json_to_user_url(url: str, payload: object, *, quick: bool = False) -> requests.Response:
+    """POST JSON to a user-supplied webhook URL: guarded, no redirects followed, with a timeout.
+
+    ``quick`` for a call someone waits for (a webhook's test message on saving it): at most
+    QUICK_TIMEOUT_SECONDS to connect and as long for each read, and no retries."""
     check_url(url)
+    session = _user_url_client(quick=quick)
     try:
-        response = _user_url_client().post(url, json=payload, allow_redirects=False)
+        response = session.post(url, json=payload, allow_redirects=False)
     except InvalidIPAddress as exc:
         raise _blocked_on_connect(url, exc) from exc
     except requests.RequestException as exc:

@@ -125,12 +125,17 @@ def _dispose_engines() -> Iterator[None]:
         db.dispose(_created_apps.pop())
 
 
-@pytest.fixture
-def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
+def isolate_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the developer's CONTENTFEED_* variables and config file out of a test's app."""
     for name in list(os.environ):
         if name.startswith("CONTENTFEED_") and name not in {"CONTENTFEED_TEST_DATABASE_URL"}:
             monkeypatch.delenv(name)
     monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    isolate_from_environment(monkeypatch, tmp_path)
     return make_test_app(database_url, tmp_path)
 
 

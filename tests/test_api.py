@@ -210,8 +210,9 @@ def test_admin_creates_and_lists_users_through_the_api(
     check_against_spec(spec, "/api/v1/users", "post", 201, created.json)
     assert created.json["email"] == "li.wei@example.com"
     assert created.json["team"]["name"] == "Digital sales"
+    assert created.json["invitation"] is None  # a password was given
     fetched = client.get(created.headers["Location"], headers=bearer(token))
-    assert fetched.json == created.json
+    assert {**fetched.json, "invitation": None} == created.json
     listing = client.get("/api/v1/users?role=rep", headers=bearer(token))
     check_against_spec(spec, "/api/v1/users", "get", 200, listing.json)
     assert [u["name"] for u in listing.json["items"]] == ["Li Wei"]

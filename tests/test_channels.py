@@ -8,10 +8,12 @@ import re
 from collections.abc import Callable
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from contentfeed import db
 from contentfeed.accounts.models import User
@@ -81,7 +83,8 @@ def test_without_smtp_the_profile_says_email_is_not_set_up(
 ) -> None:
     seller = sign_in(app.test_client(), make_user("seller"))
     page = text_of(seller.get("/profile").get_data(as_text=True))
-    assert "Email digest (not set up yet" in page
+    assert "Email digest (not set up yet)" in page
+    assert "email digests are kept for admins under Sent email and reach nobody" in page
 
 
 def test_a_loopback_or_private_webhook_is_refused_at_save_with_the_reason(
@@ -115,6 +118,13 @@ def test_a_loopback_or_private_webhook_is_refused_at_save_with_the_reason(
         assert "private or local address" in refused.get_json()["fields"]["notification_target"]
 
 
+def save_webhook(client: FlaskClient, channel: str, target: str, *, language: str = "en") -> Any:
+    """Save the signed-in seller's profile with a Slack or Teams webhook, following the
+    redirect to the page that says how its test message fared."""
+    data = profile_form(language=language, notification_channel=channel, notification_target=target)
+    return client.post("/profile", data=data, follow_redirects=True)
+
+
 @pytest.fixture
 def open_app(database_url: str, tmp_path: Path, app: Flask) -> Flask:
     """The app with the guard's test setting: local addresses allowed (the test's server)."""
@@ -128,36 +138,18 @@ def test_a_working_webhook_gets_a_test_message_and_the_page_says_it_arrived(
 ) -> None:
     seller = make_user("seller", name="Sam Seller")
     client = sign_in(open_app.test_client(), seller)
-    saved = client.post(
-        "/profile",
-        data=profile_form(
-            language="en", notification_channel="slack", notification_target=hooks + "/slack"
-        ),
-        follow_redirects=True,
-    )
+    saved = save_webhook(client, "slack", hooks + "/slack")
     assert saved.status_code == 200
     page = text_of(saved.get_data(as_text=True))
     assert "A test message went to Slack and arrived." in page
     [(path, body)] = Hooks.received
     assert path == "/slack" and "contentfeed is connected, Sam" in body["text"]
 
-    again = client.post(
-        "/profile",
-        data=profile_form(
-            language="en", notification_channel="slack", notification_target=hooks + "/slack"
-        ),
-        follow_redirects=True,
-    )
+    again = save_webhook(client, "slack", hooks + "/slack")
     assert "test message" not in text_of(again.get_data(as_text=True))
     assert len(Hooks.received) == 1  # saving the same webhook again does not post again
 
-    gone = client.post(
-        "/profile",
-        data=profile_form(
-            language="en", notification_channel="teams", notification_target=hooks + "/gone"
-        ),
-        follow_redirects=True,
-    )
+    gone = save_webhook(client, "teams", hooks + "/gone")
     page = text_of(gone.get_data(as_text=True))
     assert "The test message to Microsoft Teams did not arrive: The webhook answered 410." in page
     assert Hooks.received[-1][1]["@type"] == "MessageCard"
@@ -170,13 +162,7 @@ def test_the_test_message_speaks_the_sellers_language(
 ) -> None:
     seller = make_user("seller", name="Gerda Groß")
     client = sign_in(open_app.test_client(), seller)
-    saved = client.post(
-        "/profile",
-        data=profile_form(
-            language="de", notification_channel="slack", notification_target=hooks + "/de"
-        ),
-        follow_redirects=True,
-    )
+    saved = save_webhook(client, "slack", hooks + "/de", language="de")
     # the page's note speaks the language the request was made in (the seller's former one)
     assert "A test message went to Slack and arrived." in text_of(saved.get_data(as_text=True))
     [(_path, body)] = Hooks.received

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,11 +21,12 @@ from flask import Flask
 from contentfeed import db
 from contentfeed.accounts.models import SignInLink, User
 from contentfeed.content.models import Content
-from tests.conftest import make_test_app, sign_in
+from tests.conftest import isolate_from_environment, sign_in
 from tests.test_notifications import (  # noqa: F401 - the SMTP and webhook fixtures
     Hooks,
     Inbox,
     hooks,
+    mailing_app,
     run_notify,
     smtp_server,
     suggest_to,
@@ -37,14 +37,10 @@ FEED_LINK = re.compile(re.escape(BASE) + r"/feed/open/([A-Za-z0-9_-]+)")
 
 
 def _app(database_url: str, tmp_path: Path, port: int, **overrides: Any) -> Flask:
-    return make_test_app(
+    return mailing_app(
         database_url,
         tmp_path,
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_security="none",
-        smtp_username="mailer",
-        smtp_password="s3cret",
+        port,
         public_base_url=BASE,
         http_allow_private_addresses=True,
         **overrides,
@@ -60,10 +56,7 @@ def app(
 ) -> Flask:
     """The app with email set up (mail goes to the test's SMTP server), feed links lasting
     two hours, and webhooks allowed to reach the test's server on 127.0.0.1."""
-    for name in list(os.environ):
-        if name.startswith("CONTENTFEED_") and name != "CONTENTFEED_TEST_DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
+    isolate_from_environment(monkeypatch, tmp_path)
     return _app(database_url, tmp_path, smtp_server[1], accounts={"feed_link_hours": 2})
 
 
@@ -83,6 +76,17 @@ def digest_to(
     return seller, str(message.get_content())  # type: ignore[attr-defined]
 
 
+@pytest.fixture
+def digest(
+    app: Flask,
+    smtp_server: tuple[Inbox, int],  # noqa: F811
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+) -> tuple[User, str]:
+    """A seller who got their digest by email from ``app``, and the digest's text."""
+    return digest_to(app, smtp_server[0], make_user, make_content)
+
+
 def link_in(text: str) -> str:
     match = FEED_LINK.search(text)
     assert match, text
@@ -95,12 +99,9 @@ def text_of(response: Any) -> str:
 
 
 def test_the_digest_link_opens_the_feed_signed_in_once(
-    app: Flask,
-    smtp_server: tuple[Inbox, int],  # noqa: F811
-    make_user: Callable[..., User],
-    make_content: Callable[..., Content],
+    app: Flask, digest: tuple[User, str]
 ) -> None:
-    _seller, text = digest_to(app, smtp_server[0], make_user, make_content)
+    _seller, text = digest
     link = link_in(text)
     assert "The link signs you in once and works for 2 hours" in text
     with app.app_context():  # only a hash of the token is kept
@@ -123,13 +124,8 @@ def test_the_digest_link_opens_the_feed_signed_in_once(
     assert app.test_client().get("/feed").status_code == 302  # nobody else is signed in
 
 
-def test_a_used_link_speaks_german(
-    app: Flask,
-    smtp_server: tuple[Inbox, int],  # noqa: F811
-    make_user: Callable[..., User],
-    make_content: Callable[..., Content],
-) -> None:
-    _seller, text = digest_to(app, smtp_server[0], make_user, make_content)
+def test_a_used_link_speaks_german(app: Flask, digest: tuple[User, str]) -> None:
+    _seller, text = digest
     link = link_in(text)
     assert app.test_client().get(link).status_code == 302
     german = app.test_client()
@@ -139,13 +135,8 @@ def test_a_used_link_speaks_german(
     assert "Dieser Link wurde schon benutzt" in text_of(again)
 
 
-def test_an_expired_link_is_refused(
-    app: Flask,
-    smtp_server: tuple[Inbox, int],  # noqa: F811
-    make_user: Callable[..., User],
-    make_content: Callable[..., Content],
-) -> None:
-    _seller, text = digest_to(app, smtp_server[0], make_user, make_content)
+def test_an_expired_link_is_refused(app: Flask, digest: tuple[User, str]) -> None:
+    _seller, text = digest
     with app.app_context():  # as if it had been sent three hours ago (it lasts two)
         s = db.session()
         [row] = s.scalars(sa.select(SignInLink)).all()
@@ -160,12 +151,9 @@ def test_an_expired_link_is_refused(
 
 
 def test_the_links_session_reaches_only_feed_and_profile(
-    app: Flask,
-    smtp_server: tuple[Inbox, int],  # noqa: F811
-    make_user: Callable[..., User],
-    make_content: Callable[..., Content],
+    app: Flask, digest: tuple[User, str]
 ) -> None:
-    seller, text = digest_to(app, smtp_server[0], make_user, make_content)
+    seller, text = digest
     browser = app.test_client()
     assert browser.get(link_in(text)).status_code == 302
     # /account is a seller's page with a full sign-in; /library and /admin are not theirs
@@ -182,13 +170,8 @@ def test_the_links_session_reaches_only_feed_and_profile(
     assert browser.get("/account").status_code == 200
 
 
-def test_a_full_sign_in_is_not_narrowed_by_a_link(
-    app: Flask,
-    smtp_server: tuple[Inbox, int],  # noqa: F811
-    make_user: Callable[..., User],
-    make_content: Callable[..., Content],
-) -> None:
-    seller, text = digest_to(app, smtp_server[0], make_user, make_content)
+def test_a_full_sign_in_is_not_narrowed_by_a_link(app: Flask, digest: tuple[User, str]) -> None:
+    seller, text = digest
     browser = sign_in(app.test_client(), seller)
     assert browser.get(link_in(text)).status_code == 302
     assert browser.get("/account").status_code == 200
@@ -227,14 +210,12 @@ def test_turned_off_the_digest_carries_the_plain_feed_address(
 
 
 def test_turning_links_off_stops_those_already_sent(
-    app: Flask,
     database_url: str,
     tmp_path: Path,
     smtp_server: tuple[Inbox, int],  # noqa: F811
-    make_user: Callable[..., User],
-    make_content: Callable[..., Content],
+    digest: tuple[User, str],
 ) -> None:
-    _seller, text = digest_to(app, smtp_server[0], make_user, make_content)
+    _seller, text = digest
     off = _app(database_url, tmp_path, smtp_server[1], accounts={"feed_links": False})
     browser = off.test_client()
     refused = browser.get(link_in(text))

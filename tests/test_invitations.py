@@ -9,7 +9,6 @@ from __future__ import annotations
 import email
 import email.policy
 import io
-import os
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,8 +23,13 @@ from flask.testing import FlaskClient
 from contentfeed import db
 from contentfeed.accounts.models import SignInLink, User
 from contentfeed.db import utcnow
-from tests.conftest import PASSWORD, make_test_app, sign_in
-from tests.test_notifications import Inbox, smtp_server  # noqa: F401 - the SMTP fixture
+from contentfeed.suggestions.models import SentEmail
+from tests.conftest import PASSWORD, isolate_from_environment, make_test_app, sign_in
+from tests.test_notifications import (  # noqa: F401 - the SMTP fixture
+    Inbox,
+    mailing_app,
+    smtp_server,
+)
 
 BASE = "https://cf.example.com"
 LINK = re.compile(re.escape(BASE) + r"/password/([A-Za-z0-9_-]+)")
@@ -40,20 +44,8 @@ def app(
     smtp_server: tuple[Inbox, int],  # noqa: F811
 ) -> Flask:
     """The app with email set up: mail goes to the test's SMTP server."""
-    for name in list(os.environ):
-        if name.startswith("CONTENTFEED_") and name != "CONTENTFEED_TEST_DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
-    return make_test_app(
-        database_url,
-        tmp_path,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server[1],
-        smtp_security="none",
-        smtp_username="mailer",
-        smtp_password="s3cret",
-        public_base_url=BASE,
-    )
+    isolate_from_environment(monkeypatch, tmp_path)
+    return mailing_app(database_url, tmp_path, smtp_server[1], public_base_url=BASE)
 
 
 @pytest.fixture
@@ -192,7 +184,24 @@ def test_the_api_invites_a_user_created_without_a_password(
     assert client.post(link_in(invitation), data={"password": NEW_PASSWORD}).status_code == 302
 
 
-def test_without_email_a_user_needs_a_password(
+KEPT_LINK = re.compile(r"/password/([A-Za-z0-9_-]+)")
+
+
+def kept_link(app: Flask, address: str, kind: str) -> str:
+    """The path of the link in the newest email kept for an address (no mail server)."""
+    with app.app_context():
+        body = db.session().scalar(
+            sa.select(SentEmail.body)
+            .where(SentEmail.to == address, SentEmail.kind == kind)
+            .order_by(SentEmail.id.desc())
+        )
+    assert body, f"no {kind} kept for {address}"
+    match = KEPT_LINK.search(body)
+    assert match, body
+    return f"/password/{match.group(1)}"
+
+
+def test_without_email_the_invitation_is_kept_under_sent_email(
     database_url: str,
     tmp_path: Path,
     make_user: Callable[..., User],
@@ -201,32 +210,94 @@ def test_without_email_a_user_needs_a_password(
     plain = make_test_app(database_url, tmp_path / "no-mail")  # no SMTP host
     admin_user = make_user("admin")
     admin = sign_in(plain.test_client(), admin_user)
+    form = text_of(admin.get("/admin/users/new"))
+    assert "the invitation is kept under Admin → Sent email" in form
     page = admin.post(
         "/admin/users/new",
         data={"email": "nomail@example.com", "name": "No Mail", "role": "seller", "team_id": 0},
     )
-    assert page.status_code == 422
-    assert "Email is not set up, so no invitation can reach this user" in text_of(page)
+    assert page.status_code == 302
+    flashed = text_of(admin.get(page.headers["Location"]))
+    assert "No Mail is invited as Seller. No mail server is set up" in flashed
+    assert "kept under Admin → Sent email, copy its link from there" in flashed
+    assert "went to" not in flashed
+    listing = text_of(admin.get("/admin/users?q=nomail"))
+    assert "Invited" in listing and "Send again" in listing
+    sent = text_of(admin.get("/admin/sent-email"))
+    assert "nomail@example.com" in sent and "Invitation" in sent
+
+    resent = admin.post(f"/admin/users/{stored(plain, 'nomail@example.com').id}/invite")  # type: ignore[union-attr]
+    assert "the new invitation for nomail@example.com is kept" in text_of(
+        admin.get(resent.headers["Location"])
+    )
+    newcomer = plain.test_client()
+    link = kept_link(plain, "nomail@example.com", "invitation")
+    assert newcomer.post(link, data={"password": NEW_PASSWORD}).status_code == 302
+
+    german = admin
+    made = german.post(
+        "/admin/users/new",
+        data={"email": "ohne@example.com", "name": "Ohne Mail", "role": "seller", "team_id": 0},
+        headers={"Accept-Language": "de"},
+    )
+    words = text_of(german.get(made.headers["Location"], headers={"Accept-Language": "de"}))
+    assert "Kein Mailserver eingerichtet" in words and "Gesendete E-Mails" in words
+
     token = make_token(admin_user, "admin")
     answer = plain.test_client().post(
         "/api/v1/users",
-        json={"email": "nomail@example.com", "name": "No Mail", "role": "seller"},
+        json={"email": "api.nomail@example.com", "name": "Api No Mail", "role": "seller"},
         headers={"Authorization": f"Bearer {token}"},
     )
-    assert answer.status_code == 422 and answer.json is not None
-    assert "password" in answer.json["fields"]
-    assert stored(plain, "nomail@example.com") is None
-    with_password = admin.post(
-        "/admin/users/new",
-        data={
-            "email": "nomail@example.com",
-            "name": "No Mail",
-            "role": "seller",
-            "team_id": 0,
-            "password": NEW_PASSWORD,
-        },
+    assert answer.status_code == 201 and answer.json is not None
+    assert answer.json["invited"] is True and answer.json["invitation"] == "kept"
+    assert kept_link(plain, "api.nomail@example.com", "invitation")
+    with_password = plain.test_client().post(
+        "/api/v1/users",
+        json={"email": "pw@example.com", "name": "Pw", "role": "seller", "password": NEW_PASSWORD},
+        headers={"Authorization": f"Bearer {token}"},
     )
-    assert with_password.status_code == 302
+    assert with_password.json is not None and with_password.json["invitation"] is None
+
+
+def test_without_email_the_csv_import_keeps_the_invitations(
+    database_url: str, tmp_path: Path, make_user: Callable[..., User]
+) -> None:
+    plain = make_test_app(database_url, tmp_path / "no-mail")
+    admin = sign_in(plain.test_client(), make_user("admin"))
+    assert "the invitations are kept under Admin → Sent email" in text_of(
+        admin.get("/admin/sellers/import")
+    )
+    data = "email,name\ncsv.nomail@example.com,Csv Seller\n"
+    report = admin.post(
+        "/admin/sellers/import",
+        data={"file": (io.BytesIO(data.encode()), "sellers.csv")},
+        content_type="multipart/form-data",
+    )
+    words = text_of(report)
+    assert "1 new seller was invited to choose a password. No mail server is set up" in words
+    assert "Initial password" not in words
+    link = kept_link(plain, "csv.nomail@example.com", "invitation")
+    assert plain.test_client().post(link, data={"password": NEW_PASSWORD}).status_code == 302
+
+
+def test_without_email_a_reset_answers_alike_and_keeps_the_link(
+    database_url: str, tmp_path: Path, make_user: Callable[..., User]
+) -> None:
+    plain = make_test_app(database_url, tmp_path / "no-mail")
+    seller = make_user("seller")
+    client = plain.test_client()
+    known = client.post("/password/forgot", data={"email": seller.email})
+    unknown = client.post("/password/forgot", data={"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 200
+    assert text_of(known).replace(seller.email, "X") == text_of(unknown).replace(
+        "nobody@example.com", "X"
+    )
+    link = kept_link(plain, seller.email, "password_reset")
+    with plain.app_context():
+        kept_for = db.session().scalars(sa.select(SentEmail.to)).all()
+    assert kept_for == [seller.email]
+    assert client.post(link, data={"password": NEW_PASSWORD}).status_code == 302
 
 
 def test_the_csv_import_invites_new_sellers_in_their_language(

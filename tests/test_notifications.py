@@ -92,16 +92,26 @@ def hooks() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture
-def notify_app(database_url: str, tmp_path: Path, smtp_server: tuple[Inbox, int]) -> Flask:
+def mailing_app(database_url: str, tmp_path: Path, smtp_port: int, **overrides: Any) -> Flask:
+    """An app whose mail goes to the test's SMTP server (``smtp_server``) on ``smtp_port``."""
     return make_test_app(
         database_url,
         tmp_path,
         smtp_host="127.0.0.1",
-        smtp_port=smtp_server[1],
+        smtp_port=smtp_port,
         smtp_security="none",
         smtp_username="mailer",
         smtp_password="s3cret",
+        **overrides,
+    )
+
+
+@pytest.fixture
+def notify_app(database_url: str, tmp_path: Path, smtp_server: tuple[Inbox, int]) -> Flask:
+    return mailing_app(
+        database_url,
+        tmp_path,
+        smtp_server[1],
         http_allow_private_addresses=True,
         public_base_url="https://cf.example.com",
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import socket
 from collections.abc import Callable
 from datetime import date
 from html import unescape
@@ -22,7 +23,8 @@ from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, TeamKind, User
 from contentfeed.accounts.views import describe_cadence
 from contentfeed.errors import Invalid
-from tests.conftest import sign_in
+from contentfeed.suggestions.models import SentEmail
+from tests.conftest import make_test_app, sign_in
 
 MONDAY = date(2026, 11, 23)
 
@@ -233,25 +235,17 @@ def test_admin_imports_sellers_who_can_then_sign_in(
     html = response.get_data(as_text=True)
     page = text_of(html)
     assert "Created 1 Updated 1 Refused 0" in page
-    passwords = passwords_in(html)
-    assert set(passwords) == {"jane.doe@example.com"}
-    password = passwords["jane.doe@example.com"]
+    # No mail server here: Jane's invitation is kept under Sent email, no password is shown.
+    assert passwords_in(html) == {}
+    assert "1 new seller was invited to choose a password. No mail server is set up" in page
     assert "posts_per_week, weekdays, notification_channel" in page
-
-    credentials = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
-    assert credentials is not None
-    download = base64.b64decode(credentials.group(1)).decode("utf-8-sig")
-    assert download.splitlines() == [
-        "email,name,password",
-        f"jane.doe@example.com,Jane Doe,{password}",
-    ]
 
     jane = stored(app, "jane.doe@example.com")
     assert jane is not None and jane.seller_profile is not None and jane.team is not None
     assert jane.role is Role.SELLER
     assert jane.team.name == "BD DACH"
     assert jane.timezone == "Europe/Berlin"
-    assert password not in jane.password_hash
+    assert jane.password_hash == "" and jane.is_invited
     profile = jane.seller_profile
     assert (profile.region, profile.language, profile.title) == ("DACH", "de", "Account Executive")
     assert profile.topics == ["cloud", "security"]
@@ -269,10 +263,13 @@ def test_admin_imports_sellers_who_can_then_sign_in(
     assert erik.seller_profile.is_paused is True
 
     newcomer = app.test_client()
-    signed_in = newcomer.post(
-        "/login", data={"email": "jane.doe@example.com", "password": password}
-    )
-    assert signed_in.status_code == 302
+    with app.app_context():
+        [kept] = db.session().scalars(sa.select(SentEmail)).all()
+    assert kept.to == "jane.doe@example.com" and kept.kind == "invitation"
+    link = re.search(r"/password/[A-Za-z0-9_-]+", kept.body)
+    assert link is not None
+    chosen = newcomer.post(link.group(0), data={"password": "janes-own-long-password"})
+    assert chosen.status_code == 302
     # Jane's profile language is German (the template's row), so her pages speak German.
     assert "3 Beiträge pro Woche, am Mo., Mi. und Do." in text_of(
         newcomer.get("/profile").get_data(as_text=True)
@@ -460,3 +457,31 @@ def test_a_row_failing_midway_leaves_no_trace_and_the_others_stay(
     ann, cem = stored(app, "ann@example.com"), stored(app, "cem@example.com")
     assert ann is not None and ann.seller_profile is not None and ann.team is not None
     assert cem is not None and cem.seller_profile is not None
+
+
+def test_when_the_mail_server_refuses_the_import_shows_a_password_once(
+    database_url: str, tmp_path: Any, make_user: Callable[..., User]
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: the invitation cannot go out
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app = make_test_app(
+        database_url, tmp_path, smtp_host="127.0.0.1", smtp_port=closed_port, smtp_security="none"
+    )
+    admin = sign_in(app.test_client(), make_user("admin"))
+    response = upload(admin, b"email,name\njane.doe@example.com,Jane Doe\n")
+    html = response.get_data(as_text=True)
+    passwords = passwords_in(html)
+    assert set(passwords) == {"jane.doe@example.com"}
+    credentials = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
+    assert credentials is not None
+    download = base64.b64decode(credentials.group(1)).decode("utf-8-sig")
+    assert download.splitlines() == [
+        "email,name,password",
+        f"jane.doe@example.com,Jane Doe,{passwords['jane.doe@example.com']}",
+    ]
+    password = passwords["jane.doe@example.com"]
+    signed_in = app.test_client().post(
+        "/login", data={"email": "jane.doe@example.com", "password": password}
+    )
+    assert signed_in.status_code == 302

@@ -16,7 +16,6 @@ from contentfeed.db import Id, PageNumber
 from contentfeed.errors import NotFound
 from contentfeed.i18n import _
 from contentfeed.suggestions import notify
-from contentfeed.suggestions.notify import WEBHOOK_NAMES, webhook_of
 from contentfeed.text import Input
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
@@ -40,10 +39,21 @@ class UserOut(BaseModel):
     timezone: str
     is_active: bool
     invited: bool = Field(
-        description="Added without a password and not signed in yet: an invitation was sent"
+        description="Added without a password and not signed in yet: an invitation was made"
     )
     created_at: datetime
     last_login_at: datetime | None
+
+
+class UserCreated(UserOut):
+    """The user as created, and what became of their invitation."""
+
+    invitation: Literal["sent", "kept"] | None = Field(
+        default=None,
+        description="For a user created without a password: `sent` by email, or `kept` "
+        "(no mail server is set up) under Admin → Sent email, where an admin copies the link "
+        "to pass on; null when a password was given",
+    )
 
 
 class UserList(BaseModel):
@@ -128,17 +138,20 @@ def get_user(user_id: int) -> Response:
 @operation(
     summary="Create a user",
     tag="accounts",
-    response=UserOut,
+    response=UserCreated,
     status=201,
     body=UserIn,
     errors=(409, 503),
 )
 def create_user() -> Response:
     """Create a user; sellers get a default seller profile. Without a password the user is
-    emailed an invitation to choose one; without email set up, a password is required."""
+    emailed an invitation to choose one; without a mail server it is kept under Admin → Sent
+    email (``invitation``: ``kept``)."""
     mail = service.AccountMail.of(config.current())
     user = service.add_user(db.session(), access.signed_in_user(), parse_json(UserIn), mail)
-    response = json_response(user_out(user), 201)
+    invitation = ("sent" if mail.can_send else "kept") if user.is_invited else None
+    body = UserCreated(**user_out(user).model_dump(), invitation=invitation)
+    response = json_response(body, 201)
     response.headers["Location"] = url_for("accounts_api.get_user", user_id=user.id)
     return response
 
@@ -194,14 +207,13 @@ def put_seller_profile(user_id: int) -> Response:
     s = db.session()
     user = service.get_user(s, user_id)
     _profile_of(user)  # 404 for someone who is no seller, before reading the body
-    before = webhook_of(user)
-    service.save_seller_profile(s, access.signed_in_user(), user_id, parse_json(SellerProfileIn))
+    trial = notify.WebhookTrial(user)
+    data = parse_json(SellerProfileIn)
+    service.save_seller_profile(s, access.signed_in_user(), user_id, data, on_new_webhook=trial)
     saved = SellerProfileSaved.model_validate(_profile_of(user).model_dump())
-    channel, target = webhook_of(user)
-    if channel in WEBHOOK_NAMES and (channel, target) != before:
-        result = notify.send_test_message(user)
-        saved.test_message = "arrived" if result.arrived else "failed"
-        saved.test_message_error = result.reason
+    if trial.result is not None:
+        saved.test_message = "arrived" if trial.result.arrived else "failed"
+        saved.test_message_error = trial.result.reason
     return json_response(saved)
 
 

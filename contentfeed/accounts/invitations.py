@@ -60,7 +60,9 @@ class AccountMail:
 
     @property
     def can_send(self) -> bool:
-        """Tell whether email is set up at all (an SMTP host is configured)."""
+        """Tell whether email goes out (an SMTP host is configured). Without one, invitations
+        and reset links are still made: their emails are kept under Admin → Sent email, where
+        an admin copies the link and passes it on."""
         return bool(self.email.host)
 
 
@@ -121,14 +123,18 @@ def password_link(s: Session, token: str, now: datetime | None = None) -> SignIn
         or not link.is_usable(now)
         or not link.user.is_active
     ):
-        raise Gone(
-            _(
-                "This link has expired or has already been used. Ask for a new one: with "
-                "“Forgot password?” on the sign-in page, or from your admin, who can send "
-                "the invitation again."
-            )
-        )
+        raise _link_gone()
     return link
+
+
+def _link_gone() -> Gone:
+    return Gone(
+        _(
+            "This link has expired or has already been used. Ask for a new one: with "
+            "“Forgot password?” on the sign-in page, or from your admin, who can send "
+            "the invitation again."
+        )
+    )
 
 
 def set_password_with_link(
@@ -137,10 +143,22 @@ def set_password_with_link(
     """Set the password of the link's user, use the link up and return the user, who is
     then signed in (their sign-in time is noted). Every other invitation or reset link of
     theirs stops working too, and so do their sessions elsewhere (their session version is
-    raised)."""
+    raised).
+
+    Taking the link is one conditional UPDATE (``used_at IS NULL``): of two requests with the
+    same link at once, the second waits for the first's row lock and then finds it used, so
+    only one sets a password and signs in."""
     now = now or utcnow()
     link = password_link(s, token, now)
     user = link.user
+    taken = s.execute(
+        sa.update(SignInLink)
+        .where(SignInLink.id == link.id, SignInLink.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]  # used a moment ago
+        raise _link_gone()
     set_password(s, user, data.password)
     s.execute(
         sa.update(SignInLink)
@@ -158,8 +176,9 @@ def set_password_with_link(
 
 
 def check_can_invite(mail: AccountMail | None) -> AccountMail:
-    """Refuse to add a user without a password when no invitation can reach them."""
-    if mail is None or not mail.can_send:
+    """Refuse to add a user without a password when no invitation can be made (the caller
+    has no mail settings). Without a mail server the invitation is kept, not refused."""
+    if mail is None:
         message = _(
             "Email is not set up, so no invitation can reach this user: give an initial "
             "password, or ask whoever runs contentfeed to set up [email] in config.toml."
@@ -168,9 +187,10 @@ def check_can_invite(mail: AccountMail | None) -> AccountMail:
     return mail
 
 
-def send_invitation(s: Session, user: User, mail: AccountMail) -> None:
+def send_invitation(s: Session, user: User, mail: AccountMail) -> bool:
     """Send a user an invitation to set their password, in their language; Unavailable when
-    the mail server does not take it."""
+    the mail server does not take it. Return whether it went out: without a mail server it
+    is kept under Admin → Sent email (False), with its link, for an admin to pass on."""
     from contentfeed.suggestions.notify import DeliveryFailed, send_text_email
 
     check_can_invite(mail)
@@ -199,7 +219,7 @@ def send_invitation(s: Session, user: User, mail: AccountMail) -> None:
         ]
         body = "\n".join(lines)
         try:
-            send_text_email(user.email, subject, body, mail.email, kind="invitation")
+            return send_text_email(user.email, subject, body, mail.email, kind="invitation")
         except DeliveryFailed as exc:
             log.warning("invitation for user %s not sent: %s", user.id, exc)
             raise Unavailable(
@@ -259,8 +279,8 @@ def request_reset(s: Session, data: ResetRequest, *, client_key: str, mail: Acco
     if refusal is not None:
         raise refusal
     user = find_user_by_email(s, data.email)
-    if user is None or not user.is_active or not mail.can_send:
-        return
+    if user is None or not user.is_active:
+        return  # without a mail server, the link is kept under Sent email like any email
     token = issue_link(s, user, LinkPurpose.RESET, timedelta(minutes=mail.reset_minutes))
     with i18n.speaking(i18n.locale_of(user)):
         subject = _("Your new contentfeed password")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -129,8 +129,13 @@ def update_seller_profile(
     notification_channel: NotificationChannel | str,
     notification_target: str,
     is_paused: bool,
+    on_new_webhook: NewWebhook | None = None,
 ) -> SellerProfile:
-    """Check and store a seller's profile."""
+    """Check and store a seller's profile.
+
+    A newly set Slack or Teams webhook is handed to ``on_new_webhook`` (to send it a test
+    message) once every field is checked and before anything is written: an outbound call
+    that takes its time then holds no row lock, and no message goes out for a refused save."""
     days = sorted({int(d) for d in weekdays})
     fields = seller_profile_problems(
         posts_per_week=posts_per_week,
@@ -153,12 +158,16 @@ def update_seller_profile(
         refused = webhook_refusal(target)
         if refused:
             raise Invalid(refused, {"notification_target": refused})
-    profile.title = title.strip()
-    profile.region = region.strip()
     try:
-        profile.languages = ordered_languages(languages)
+        chosen_languages = ordered_languages(languages)
     except ValueError as exc:
         raise Invalid(str(exc), {"languages": str(exc)}) from None
+    current = (profile.notification_channel, profile.notification_target)
+    if on_new_webhook is not None and channel in WEBHOOK_CHANNELS and (channel, target) != current:
+        on_new_webhook(channel, target, list(chosen_languages))
+    profile.title = title.strip()
+    profile.region = region.strip()
+    profile.languages = chosen_languages
     profile.topics = sorted({t.strip().lower() for t in topics if t.strip()})
     profile.posts_per_week = posts_per_week
     profile.weekdays = days
@@ -172,6 +181,10 @@ def update_seller_profile(
 
 
 WEBHOOK_CHANNELS = frozenset({NotificationChannel.SLACK, NotificationChannel.TEAMS})
+
+# Given a newly set webhook's channel, address and the profile's languages, before the save
+# writes anything (to send it a test message).
+NewWebhook = Callable[[NotificationChannel, str, list[str]], None]
 
 
 def webhook_refusal(url: str) -> str:
@@ -302,9 +315,12 @@ def own_seller_profile(s: Session, actor: User) -> SellerProfile:
     return actor.seller_profile
 
 
-def save_own_profile(s: Session, actor: User, data: OwnProfileData) -> SellerProfile:
+def save_own_profile(
+    s: Session, actor: User, data: OwnProfileData, on_new_webhook: NewWebhook | None = None
+) -> SellerProfile:
     """Store a seller's own profile and time zone together, or neither (one refusal names
-    every field at fault)."""
+    every field at fault); a new webhook goes to ``on_new_webhook`` first (see
+    ``update_seller_profile``)."""
     profile = own_seller_profile(s, actor)
     problems: dict[str, str] = {}
     if data.timezone:
@@ -315,20 +331,32 @@ def save_own_profile(s: Session, actor: User, data: OwnProfileData) -> SellerPro
     problems.update(profile_problems(data.model_dump()))
     if problems:
         raise Invalid(_("Some fields need attention."), problems)
-    update_seller_profile(s, profile, **profile_fields(data.model_dump()))
+    update_seller_profile(
+        s, profile, **profile_fields(data.model_dump()), on_new_webhook=on_new_webhook
+    )
     update_user(s, actor, name=actor.name, role=actor.role, team=actor.team, timezone=data.timezone)
     return profile
 
 
 def save_seller_profile(
-    s: Session, actor: User | None, user_id: int, data: SellerProfileData
+    s: Session,
+    actor: User | None,
+    user_id: int,
+    data: SellerProfileData,
+    on_new_webhook: NewWebhook | None = None,
 ) -> SellerProfile:
-    """Store a seller's profile as an admin sets it."""
+    """Store a seller's profile as an admin sets it; a new webhook goes to ``on_new_webhook``
+    first (see ``update_seller_profile``)."""
     require_admin(actor)
     user = get_user(s, user_id)
     if user.seller_profile is None:
         raise NotFound(_("This user has no seller profile."))
-    return update_seller_profile(s, user.seller_profile, **profile_fields(data.model_dump()))
+    return update_seller_profile(
+        s,
+        user.seller_profile,
+        **profile_fields(data.model_dump()),
+        on_new_webhook=on_new_webhook,
+    )
 
 
 def profile_fields(values: Mapping[str, Any]) -> dict[str, Any]:

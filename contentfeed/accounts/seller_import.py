@@ -86,7 +86,7 @@ class SellerImportRow:
     problems: tuple[ImportProblem, ...] = ()
     changes: tuple[str, ...] = ()
     password: str = ""  # only for sellers just created; shown once, never stored
-    invited: bool = False  # a seller just created was emailed an invitation instead
+    invited: bool = False  # a seller just created was invited (emailed, or kept) instead
 
 
 @dataclass(frozen=True)
@@ -438,7 +438,7 @@ def _import_seller_row(
     changes = tuple(k for k in _TRACKED if before and before.get(k) != after.get(k))
     created = bool(password)
     invited = False
-    if created and mail is not None and mail.can_send:
+    if created and mail is not None:  # without a mail server the invitation is kept
         invited = _invite_instead(s, user, mail)
         if invited:
             password = ""
@@ -493,7 +493,8 @@ def import_seller_file(
     mail: AccountMail | None = None,
 ) -> SellerFileImport:
     """Read a sellers CSV and import its rows (a file that can't be read refuses it all);
-    new sellers are invited by email when ``mail`` can send."""
+    new sellers are invited by email when ``mail`` is given (without a mail server the
+    invitations are kept under Admin → Sent email)."""
     require_admin(actor)
     sheet = read_sellers_csv(upload.data, filename=upload.filename)
     report = import_sellers(s, sheet.rows, new_password=new_password, mail=mail)

@@ -292,8 +292,9 @@ def add_user(
 ) -> User:
     """Create the user an admin describes; sellers get a default seller profile.
 
-    Without a password the user is sent an invitation to choose one (through ``mail``); when
-    no email can reach them, they are not created: they would have no way to sign in."""
+    Without a password the user is sent an invitation to choose one (through ``mail``);
+    without a mail server it is kept under Admin → Sent email, where an admin copies its
+    link. Without ``mail`` at all no link can be made: the user is not created."""
     from contentfeed.accounts.invitations import check_can_invite, send_invitation
 
     require_admin(actor)

@@ -172,9 +172,32 @@ def _apply(content: Content, revision: ContentRevision) -> None:
     content.updated_at = utcnow()
 
 
-def _pending(content: Content, actor: User) -> ContentRevision:
+def lock_item(s: Session, content: Content) -> None:
+    """Hold the item's row until the request ends and read it, and its waiting change, as
+    they are now. Of two reviewers deciding at once, the second waits here for the first to
+    commit and then sees that decision (PostgreSQL row lock; SQLite writes one at a time)."""
+    s.flush()
+    s.refresh(content, with_for_update=True)
+    s.expire(content, ["revision"])
+    s.execute(
+        sa.select(ContentRevision)
+        .where(ContentRevision.content_id == content.id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def _pending(s: Session, content: Content, actor: User) -> ContentRevision:
     if actor.role not in STAFF:
         raise Forbidden(_("Only marketers and admins can review a change."))
+    seen = content.revision
+    lock_item(s, content)
+    if seen is not None and (content.revision is None or content.revision.id != seen.id):
+        raise Conflict(
+            _(
+                "Someone else approved or discarded this change a moment ago; the history "
+                "says who. Nothing waits for review now."
+            )
+        )
     if content.revision is None:
         raise Conflict(_("No change to this item waits for review."))
     return content.revision
@@ -182,7 +205,7 @@ def _pending(content: Content, actor: User) -> ContentRevision:
 
 def approve_revision(s: Session, content: Content, *, actor: User, comment: str = "") -> None:
     """Put the pending change live (someone who did not make it, with four-eyes on)."""
-    revision = _pending(content, actor)
+    revision = _pending(s, content, actor)
     if four_eyes_on() and actor.id in revision.author_ids:
         raise Conflict(_("You made this change: another marketer or admin has to approve it."))
     changes = revision_changes(content, revision)
@@ -194,7 +217,7 @@ def approve_revision(s: Session, content: Content, *, actor: User, comment: str 
 
 def reject_revision(s: Session, content: Content, *, actor: User, comment: str = "") -> None:
     """Discard the pending change; the approved version stays as it is."""
-    revision = _pending(content, actor)
+    revision = _pending(s, content, actor)
     changes = revision_changes(content, revision)
     content.revision = None
     record_event(s, content, actor, "revision_rejected", comment=comment, changes=changes)

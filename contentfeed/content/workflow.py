@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 from contentfeed.accounts.models import Role, User
 from contentfeed.content.history import record_event
 from contentfeed.content.models import Content, ContentStatus
-from contentfeed.content.revisions import check_may_approve, may_approve, settle_on_leaving_approved
+from contentfeed.content.revisions import (
+    check_may_approve,
+    lock_item,
+    may_approve,
+    settle_on_leaving_approved,
+)
 from contentfeed.content.visibility import AUTHORS, STAFF
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
@@ -109,6 +114,7 @@ def transition(
         raise Forbidden(str(_NOT_ALLOWED[action]))
     if actor.role is Role.CONTRIBUTOR and content.created_by_id != actor.id:
         raise Forbidden(_("Contributors can send only their own items for approval."))
+    lock_item(s, content)  # two reviewers at once: the second sees the first's decision
     if content.status not in step.sources:
         raise Conflict(str(_WRONG_STATUS[action]) % {"status": _status_in_sentence(content.status)})
     comment = checked_text("comment", comment, multiline=True).strip()

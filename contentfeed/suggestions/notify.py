@@ -309,8 +309,14 @@ def keep_email(address: str, subject: str, body: str, *, kind: str) -> SentEmail
     return kept
 
 
-def kept_emails(s: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[SentEmail], int]:
-    """Return a page of kept emails, the newest first, and how many there are."""
+def kept_emails(s: Session, *, page: int = 1, per_page: int = 50) -> tuple[list[SentEmail], int]:
+    """Return a page of kept emails, the newest first, and how many there are.
+
+    ``page`` is a bounded page number (``ui.page_number`` / ``db.PageNumber``); one outside
+    those bounds is refused here too, before it becomes an offset no database can take."""
+    if not 1 <= page <= db.MAX_PAGE or not 1 <= per_page <= 1000:
+        raise ValueError(f"page {page} (of {per_page}) is outside the listing's bounds")
+    offset, limit = (page - 1) * per_page, per_page
     total = s.scalar(sa.select(sa.func.count()).select_from(SentEmail)) or 0
     items = s.scalars(
         sa.select(SentEmail)
@@ -353,15 +359,6 @@ def webhook_payload(channel: str, subject: str, text: str) -> dict[str, Any]:
     }
 
 
-def webhook_of(user: User) -> tuple[str, str]:
-    """Return the seller's notification channel and target, to see after saving whether they
-    changed."""
-    profile = user.seller_profile
-    if profile is None:
-        return ("", "")
-    return (profile.notification_channel.value, profile.notification_target)
-
-
 WEBHOOK_NAMES = {"slack": "Slack", "teams": "Microsoft Teams"}
 
 
@@ -374,17 +371,34 @@ class WebhookTest:
     reason: str = ""
 
 
-def send_test_message(user: User) -> WebhookTest:
-    """Send a seller's Slack or Teams webhook a test message (in the seller's language), so
-    whoever saved it sees at once whether it works."""
-    profile = user.seller_profile
-    if profile is None or profile.notification_channel not in (
-        NotificationChannel.SLACK,
-        NotificationChannel.TEAMS,
-    ):
+class WebhookTrial:
+    """Try a webhook a profile save newly sets: the save use case calls it (``on_new_webhook``)
+    once the profile is checked and before anything is written, so the outbound call holds
+    no row lock; ``result`` then says how it fared (None: nothing new to try)."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.channel = ""
+        self.result: WebhookTest | None = None
+
+    def __call__(self, channel: NotificationChannel, target: str, languages: list[str]) -> None:
+        self.channel = channel.value
+        self.result = send_test_message(self.user, channel, target, languages)
+
+
+def send_test_message(
+    user: User, channel: NotificationChannel, target: str, languages: Sequence[str]
+) -> WebhookTest:
+    """Send a Slack or Teams webhook a test message in the seller's language (their chosen
+    one, else the first of ``languages`` we speak), so whoever saved it sees at once whether
+    it works. A quick call: a short timeout and no retries, since someone waits for it."""
+    if channel not in (NotificationChannel.SLACK, NotificationChannel.TEAMS):
         return WebhookTest(False, _("Only a Slack or Teams webhook gets a test message."))
-    channel = profile.notification_channel.value
-    with i18n.speaking(i18n.locale_of(user)):
+    spoken = [i18n.supported(code) for code in languages]
+    locale = i18n.supported(getattr(user, "locale", "")) or next(
+        (code for code in spoken if code), i18n.locale_of(user)
+    )
+    with i18n.speaking(locale):
         subject = _("contentfeed is connected")
         text = _(
             "contentfeed is connected, %(name)s: new posts ready to share will be announced here.",
@@ -392,7 +406,7 @@ def send_test_message(user: User) -> WebhookTest:
         )
     try:
         response = http.post_json_to_user_url(
-            profile.notification_target, webhook_payload(channel, subject, text)
+            target, webhook_payload(channel.value, subject, text), quick=True
         )
     except DomainError as exc:
         return WebhookTest(False, exc.message)

@@ -13,7 +13,7 @@ from contentfeed.accounts.forms import ChoosePasswordForm, ForgotPasswordForm
 from contentfeed.accounts.models import LinkPurpose
 from contentfeed.accounts.views.shared import apply_errors, bp, form_input
 from contentfeed.accounts.views.signin import client_key
-from contentfeed.errors import DomainError
+from contentfeed.errors import DomainError, Gone
 from contentfeed.i18n import _
 
 
@@ -58,6 +58,8 @@ def choose_password(token: str) -> ResponseReturnValue:
             user = service.set_password_with_link(
                 s, token, form_input(service.NewPassword, {"password": form.password.data or ""})
             )
+        except Gone:
+            raise  # used a moment ago by another request: the link's page says so (410)
         except DomainError as exc:
             apply_errors(form, exc)
         else:

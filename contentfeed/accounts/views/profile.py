@@ -18,16 +18,15 @@ from contentfeed.accounts.models import Role, User
 from contentfeed.accounts.views.shared import (
     apply_errors,
     bp,
+    flash_webhook_trial,
     form_input,
     profile_values,
-    try_new_webhook,
 )
 from contentfeed.db import utcnow
 from contentfeed.errors import Invalid
 from contentfeed.i18n import _, ngettext
-from contentfeed.suggestions import engine
+from contentfeed.suggestions import engine, notify
 from contentfeed.suggestions import service as suggestions
-from contentfeed.suggestions.notify import webhook_of
 from contentfeed.ui import weekday_name
 
 
@@ -122,9 +121,10 @@ def profile() -> ResponseReturnValue:
         form.timezone.data = user.timezone
     if form.validate_on_submit():
         values = {**profile_values(form), "timezone": (form.timezone.data or "").strip()}
-        before = webhook_of(user)
+        trial = notify.WebhookTrial(user)
         try:
-            service.save_own_profile(s, user, form_input(service.OwnProfileData, values))
+            data = form_input(service.OwnProfileData, values)
+            service.save_own_profile(s, user, data, on_new_webhook=trial)
         except Invalid as exc:
             apply_errors(form, exc)
         else:
@@ -137,7 +137,7 @@ def profile() -> ResponseReturnValue:
             else:
                 message = _("Your profile is saved: %(cadence)s.", cadence=cadence.sentence)
             flash(message, "success")
-            try_new_webhook(user, before)
+            flash_webhook_trial(trial)
             return redirect(url_for("accounts.profile"))
     return render_template(
         "accounts/profile.html",

@@ -55,7 +55,7 @@ def sellers_import() -> ResponseReturnValue:
             credentials=_credentials_csv(report.with_password)
             if report and report.with_password
             else None,
-            can_invite=mail.can_send,
+            mail_kept=not mail.can_send,
             columns=service.SELLER_COLUMN_HELP,
             teams=service.list_teams(s),
             max_rows=service.SELLER_IMPORT_MAX_ROWS,

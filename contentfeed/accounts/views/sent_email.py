@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, render_template
 from flask.typing import ResponseReturnValue
 
 from contentfeed import config, db
@@ -12,6 +12,7 @@ from contentfeed.accounts import access
 from contentfeed.accounts.views.shared import ADMIN, bp
 from contentfeed.i18n import _l
 from contentfeed.suggestions import notify
+from contentfeed.ui import Page, page_number, url_with
 
 PAGE_SIZE = 50
 
@@ -28,14 +29,14 @@ KIND_LABELS: dict[str, Any] = {
 @access.require_role(*ADMIN)
 def sent_emails() -> ResponseReturnValue:
     """List the emails kept instead of sent, the newest first."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    items, total = notify.kept_emails(db.session(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    # Bounded like every listing: a page number beyond any listing's end is a 422, not an
+    # offset the database cannot take.
+    number = page_number()
+    items, total = notify.kept_emails(db.session(), page=number, per_page=PAGE_SIZE)
     return render_template(
         "accounts/sent_emails.html",
         emails=items,
-        total=total,
-        page=page,
-        has_next=page * PAGE_SIZE < total,
+        page=Page(number, PAGE_SIZE, total, lambda n: url_with(page=n)),
         kinds=KIND_LABELS,
         smtp_set_up=bool(config.current().email.host),
     )

@@ -9,11 +9,11 @@ from flask import Blueprint, flash
 from pydantic import BaseModel, ValidationError
 
 from contentfeed.accounts.forms import SellerProfileForm
-from contentfeed.accounts.models import Role, User
+from contentfeed.accounts.models import Role
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.i18n import _
 from contentfeed.suggestions import notify
-from contentfeed.suggestions.notify import WEBHOOK_NAMES, webhook_of
+from contentfeed.suggestions.notify import WEBHOOK_NAMES
 from contentfeed.text import input_problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -68,14 +68,13 @@ def profile_values(form: SellerProfileForm) -> dict[str, Any]:
     }
 
 
-def try_new_webhook(user: User, before: tuple[str, str]) -> None:
-    """After a save that set a new Slack or Teams webhook, send it a test message and say on
-    the page whether it arrived."""
-    channel, target = webhook_of(user)
-    if channel not in WEBHOOK_NAMES or (channel, target) == before:
+def flash_webhook_trial(trial: notify.WebhookTrial) -> None:
+    """After a save that set a new Slack or Teams webhook (its test message went out while
+    the save was checked, see ``WebhookTrial``), say on the page whether it arrived."""
+    result = trial.result
+    if result is None:
         return
-    result = notify.send_test_message(user)
-    name = WEBHOOK_NAMES[channel]
+    name = WEBHOOK_NAMES[trial.channel]
     if result.arrived:
         flash(_("A test message went to %(channel)s and arrived.", channel=name), "success")
     else:

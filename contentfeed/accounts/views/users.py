@@ -18,14 +18,14 @@ from contentfeed.accounts.views.shared import (
     ADMIN,
     apply_errors,
     bp,
+    flash_webhook_trial,
     form_input,
     profile_values,
-    try_new_webhook,
 )
 from contentfeed.errors import DomainError
 from contentfeed.forms import options
 from contentfeed.i18n import _
-from contentfeed.suggestions.notify import webhook_of
+from contentfeed.suggestions import notify
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 
@@ -95,8 +95,9 @@ def user_new() -> ResponseReturnValue:
         )
     else:
         form.password.description = _(
-            "At least %(count)s characters; the user can change it under Account. Email is "
-            "not set up, so no invitation can be sent.",
+            "Leave empty to invite the user to choose their own password, or give at least "
+            "%(count)s characters. No mail server is set up: the invitation is kept under "
+            "Admin → Sent email, copy its link from there.",
             count=service.MIN_PASSWORD_LENGTH,
         )
     if form.validate_on_submit():
@@ -106,7 +107,16 @@ def user_new() -> ResponseReturnValue:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            if user.is_invited:
+            if user.is_invited and not mail.can_send:
+                message = _(
+                    "%(name)s is invited as %(role)s. No mail server is set up: the invitation "
+                    "is kept under Admin → Sent email, copy its link from there and pass it "
+                    "to %(email)s.",
+                    name=user.name,
+                    role=user.role_label,
+                    email=user.email,
+                )
+            elif user.is_invited:
                 message = _(
                     "%(name)s is invited as %(role)s: the invitation went to %(email)s.",
                     name=user.name,
@@ -158,15 +168,15 @@ def user_edit(user_id: int) -> ResponseReturnValue:
             flash(_("%(name)s is saved.", name=user.name), "success")
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     if saving_profile and profile_form is not None and profile_form.validate():
-        before = webhook_of(user)
+        trial = notify.WebhookTrial(user)
         try:
             data = form_input(service.SellerProfileData, profile_values(profile_form))
-            service.save_seller_profile(s, actor, user.id, data)
+            service.save_seller_profile(s, actor, user.id, data, on_new_webhook=trial)
         except DomainError as exc:
             apply_errors(profile_form, exc)
         else:
             flash(_("%(name)s's seller profile is saved.", name=user.first_name), "success")
-            try_new_webhook(user, before)
+            flash_webhook_trial(trial)
             return redirect(url_for("accounts.user_edit", user_id=user.id))
     has_errors = bool(form.errors or (profile_form and profile_form.errors))
     return render_template(
@@ -183,7 +193,17 @@ def user_invite(user_id: int) -> Response:
     """Send a user who has not signed in yet a new invitation; the old link stops working."""
     mail = service.AccountMail.of(config.current())
     user = service.invite_again(db.session(), access.signed_in_user(), user_id, mail)
-    flash(_("A new invitation is on its way to %(email)s.", email=user.email), "success")
+    if mail.can_send:
+        flash(_("A new invitation is on its way to %(email)s.", email=user.email), "success")
+    else:
+        flash(
+            _(
+                "No mail server is set up: the new invitation for %(email)s is kept under "
+                "Admin → Sent email, copy its link from there. The earlier link no longer works.",
+                email=user.email,
+            ),
+            "success",
+        )
     return redirect(request.referrer if _safe_referrer() else url_for("accounts.users"))
 
 
