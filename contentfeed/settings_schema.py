@@ -75,6 +75,9 @@ class SuggestionSettings(Section):
 
     local_hour: int = Field(default=7, ge=0, le=23)
     ttl_days: int = Field(default=7, ge=1, le=90)
+    # Where "Post on LinkedIn" goes: the composer with the post filled in, or the share
+    # dialog with only the link (the seller pastes the copied text). A seller may choose.
+    linkedin_composer: Literal["prefill", "share-offsite"] = "prefill"
 
 
 class LinkSettings(Section):

@@ -121,7 +121,11 @@ def profile() -> ResponseReturnValue:
         form.show_languages(seller_profile.languages)
         form.timezone.data = user.timezone
     if form.validate_on_submit():
-        values = {**profile_values(form), "timezone": (form.timezone.data or "").strip()}
+        values = {
+            **profile_values(form),
+            "timezone": (form.timezone.data or "").strip(),
+            "linkedin_composer": form.linkedin_composer.data or "",
+        }
         before = webhook_of(user)
         try:
             service.save_own_profile(s, user, form_input(service.OwnProfileData, values))

@@ -1,0 +1,217 @@
+"""The share kit: "Post on LinkedIn" opens LinkedIn's composer with the post filled in (or,
+chosen by the company or the seller, the share dialog), the card asks "Posted it?" on
+return, and a variant may put its link into a first comment."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from contentfeed import config, db
+from contentfeed.accounts.models import SellerProfile, User
+from contentfeed.content.models import Content
+from contentfeed.db import utcnow
+from contentfeed.suggestions import service as suggestions
+from contentfeed.suggestions.models import Suggestion
+from contentfeed.suggestions.sharing import Composer, chosen_composer, composer_url, is_prefilled
+from tests.conftest import sign_in
+
+LINK = "https://go.example.com/r/abc123"
+COMPOSER = "https://www.linkedin.com/feed/?shareActive=true&text="
+OFFSITE = "https://www.linkedin.com/sharing/share-offsite/?url="
+
+
+# --- the composer URL ----------------------------------------------------------------------
+
+
+def test_the_composer_url_carries_line_breaks_emoji_and_hashtags_intact() -> None:
+    text = f"Launch day 🚀\n\nRead it: {LINK}?a=1&b=2 #cloud #DevOps\r\nZoë"
+    url = composer_url(text, LINK, Composer.PREFILL)
+    assert url.startswith(COMPOSER)
+    encoded = url.removeprefix(COMPOSER)
+    assert "%0A%0ARead" in encoded  # line breaks as %0A (a \r\n too, never %0D)
+    assert "%0D" not in encoded
+    assert "%23cloud%20%23DevOps" in encoded  # "#" would end the address: %23
+    assert "%F0%9F%9A%80" in encoded  # the rocket, as its UTF-8 bytes
+    assert "%26b%3D2" in encoded  # the link's own query does not leak into LinkedIn's
+    assert not re.search(r"[^A-Za-z0-9%._~-]", encoded)  # nothing left unencoded
+    # LinkedIn reads back exactly the post (its line breaks normalised).
+    assert parse_qs(urlsplit(url).query)["text"] == [text.replace("\r\n", "\n")]
+    assert parse_qs(urlsplit(url).query)["shareActive"] == ["true"]
+    assert is_prefilled(url)
+
+
+def test_the_composer_takes_3000_characters_and_a_longer_post_falls_back_to_the_link() -> None:
+    longest = "x" * 2999 + "🚀"
+    assert len(longest) == 3000
+    url = composer_url(longest, LINK, Composer.PREFILL)
+    assert unquote(url.removeprefix(COMPOSER)) == longest
+    too_long = longest + "!"
+    url = composer_url(too_long, LINK, Composer.PREFILL)
+    assert url == OFFSITE + "https%3A%2F%2Fgo.example.com%2Fr%2Fabc123"
+    assert not is_prefilled(url)
+
+
+def test_share_offsite_carries_only_the_link_and_no_link_opens_the_empty_composer() -> None:
+    assert composer_url("Hello #x", LINK, Composer.SHARE_OFFSITE) == (
+        OFFSITE + "https%3A%2F%2Fgo.example.com%2Fr%2Fabc123"
+    )
+    assert (
+        composer_url("", "", Composer.PREFILL) == "https://www.linkedin.com/feed/?shareActive=true"
+    )
+    assert composer_url("x" * 3001, "", Composer.PREFILL) == (
+        "https://www.linkedin.com/feed/?shareActive=true"
+    )
+
+
+def test_the_sellers_choice_wins_over_the_companys() -> None:
+    assert chosen_composer("", "prefill") is Composer.PREFILL
+    assert chosen_composer("", "share-offsite") is Composer.SHARE_OFFSITE
+    assert chosen_composer("share-offsite", "prefill") is Composer.SHARE_OFFSITE
+    assert chosen_composer("prefill", "share-offsite") is Composer.PREFILL
+    assert chosen_composer("junk", "junk") is Composer.PREFILL
+
+
+# --- the feed and the API ------------------------------------------------------------------
+
+
+def suggest(app: Flask, seller: User) -> Suggestion:
+    with app.app_context():
+        s = db.session()
+        suggestions.fill_feeds(
+            s,
+            suggestions.feed_settings(config.settings_of(app)),
+            only=[seller.id],
+            ignore_cadence=True,
+            seed=1,
+            now=utcnow() - timedelta(minutes=5),
+        )
+        s.commit()
+        return s.scalars(sa.select(Suggestion).where(Suggestion.seller_id == seller.id)).one()
+
+
+def share_href(page: str, suggestion_id: int) -> str:
+    card = page[page.index(f'id="suggestion-{suggestion_id}"') :]
+    match = re.search(r'<a class="btn btn-primary share-btn" href="([^"]+)"', card)
+    assert match, "no Post on LinkedIn button"
+    return html.unescape(match.group(1))
+
+
+def test_the_feed_card_posts_on_linkedin_with_the_text_filled_in_and_asks_on_return(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> None:
+    make_content(variants=("Big news 🎉\n{{ content.title }} {{ link }} #cloud",), title="Q3")
+    seller = make_user("seller", name="Sam Seller")
+    sg = suggest(app, seller)
+    page = sign_in(app.test_client(), seller).get("/feed").get_data(as_text=True)
+    href = share_href(page, sg.id)
+    assert href.startswith(COMPOSER)
+    assert parse_qs(urlsplit(href).query)["text"] == [sg.rendered_text]
+    assert "%0A" in href and "%23cloud" in href
+    assert ">Post on LinkedIn <" in page
+    assert 'data-share-copy="#post-' in page  # the script copies the post on the way
+    assert "Opens LinkedIn with your post filled in." in page
+    # The return prompt is on the page, hidden until the seller comes back to the tab, with
+    # the same Mark posted form as the card's own button, which stays for pages without JS.
+    prompt = page[page.index(f'id="share-return-{sg.id}"') :]
+    prompt = prompt[: prompt.index("</div>\n    </div>")]
+    assert " hidden>" in prompt.split("\n")[0]
+    assert "Posted it?" in prompt and "Not now" in prompt
+    assert f'action="/feed/{sg.id}/posted"' in prompt
+    assert page.count(f'action="/feed/{sg.id}/posted"') == 2
+    assert "First comment" not in page
+
+
+def test_the_company_setting_and_the_sellers_choice_fall_back_to_share_offsite(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> None:
+    make_content()
+    seller = make_user("seller")
+    sg = suggest(app, seller)
+    client = sign_in(app.test_client(), seller)
+    config.override(app, suggestions={"linkedin_composer": "share-offsite"})
+    page = client.get("/feed").get_data(as_text=True)
+    assert share_href(page, sg.id).startswith(OFFSITE + "http%3A%2F%2F")
+    assert "Opens LinkedIn and copies your post: paste it into the post box." in page
+    # The seller chooses the composer on their profile, over the company's setting.
+    profile_page = client.get("/profile").get_data(as_text=True)
+    assert "“Post on LinkedIn” opens" in profile_page
+    with app.app_context():
+        profile = (
+            db.session()
+            .scalars(sa.select(SellerProfile).where(SellerProfile.user_id == seller.id))
+            .one()
+        )
+        profile.linkedin_composer = "prefill"
+        db.session().commit()
+    assert share_href(client.get("/feed").get_data(as_text=True), sg.id).startswith(COMPOSER)
+
+
+def test_a_seller_chooses_the_share_dialog_on_their_profile(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> None:
+    make_content()
+    seller = make_user("seller")
+    sg = suggest(app, seller)
+    client = sign_in(app.test_client(), seller)
+    form = profile_form(client)
+    response = client.post("/profile", data={**form, "linkedin_composer": "share-offsite"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert share_href(client.get("/feed").get_data(as_text=True), sg.id).startswith(OFFSITE)
+    page = client.get("/profile").get_data(as_text=True)
+    assert '<option selected value="share-offsite">' in page or (
+        'value="share-offsite" selected' in page
+    )
+    refused = client.post("/profile", data={**form, "linkedin_composer": "fax"})
+    assert refused.status_code == 422
+    assert share_href(client.get("/feed").get_data(as_text=True), sg.id).startswith(OFFSITE)
+
+
+def profile_form(client: FlaskClient) -> dict[str, str | list[str]]:
+    """The profile form's fields as the page fills them."""
+    page = client.get("/profile").get_data(as_text=True)
+    data: dict[str, str | list[str]] = {}
+    for name, value in re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', page):
+        data[name] = html.unescape(value)
+    for name, value in re.findall(r'<input[^>]*value="([^"]*)"[^>]*name="(\w+)"', page):
+        data.setdefault(value, html.unescape(name))
+    for name, body in re.findall(r'<select[^>]*name="(\w+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option selected value="([^"]*)"', body) or re.search(
+            r'<option value="([^"]*)" selected', body
+        )
+        data[name] = chosen.group(1) if chosen else ""
+    days = re.findall(r'name="weekdays"[^>]*value="(\d)"[^>]*checked', page)
+    data["weekdays"] = days or ["0"]
+    data.pop("is_paused", None)
+    return data
+
+
+def test_the_api_names_the_composer_url_like_the_page(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+    make_token: Callable[..., str],
+) -> None:
+    make_content(variants=("Line one\nline two #tag {{ link }}",))
+    seller = make_user("seller")
+    sg = suggest(app, seller)
+    token = make_token(seller, "read")
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    got = client.get(f"/api/v1/suggestions/{sg.id}", headers=headers).get_json()
+    page = sign_in(app.test_client(), seller).get("/feed").get_data(as_text=True)
+    assert got["composer_url"] == share_href(page, sg.id)
+    assert got["composer_url"].startswith(COMPOSER)
+    assert got["first_comment"] == ""
+    config.override(app, suggestions={"linkedin_composer": "share-offsite"})
+    listed = client.get("/api/v1/suggestions", headers=headers).get_json()
+    assert listed["items"][0]["composer_url"] == OFFSITE + got["link"].replace(":", "%3A").replace(
+        "/", "%2F"
+    )
