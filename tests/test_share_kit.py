@@ -10,13 +10,20 @@ from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from contentfeed import config, db
 from contentfeed.accounts.models import SellerProfile, User
-from contentfeed.content.models import Content
+from contentfeed.content.models import Content, ContentStatus, PostVariant
+from contentfeed.content.templating import (
+    ContentView,
+    TemplateRefused,
+    VariantCheck,
+    check_variant,
+)
 from contentfeed.db import utcnow
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion
@@ -215,3 +222,161 @@ def test_the_api_names_the_composer_url_like_the_page(
     assert listed["items"][0]["composer_url"] == OFFSITE + got["link"].replace(":", "%3A").replace(
         "/", "%2F"
     )
+
+
+# --- the first comment ---------------------------------------------------------------------
+
+SAMPLE = ContentView(title="Q3 report", summary="", url="https://example.com/q3")
+
+
+def check(body: str, comment: str, blocked: tuple[str, ...] = ()) -> VariantCheck:
+    return check_variant(
+        body,
+        content=SAMPLE,
+        link=LINK,
+        disclosure="#employee",
+        blocked_words=list(blocked),
+        first_comment=comment,
+    )
+
+
+def test_a_first_comment_takes_the_link_and_the_post_then_carries_none() -> None:
+    done = check("{{ seller.first_name }} on {{ content.title }} #data", "Read it: {{ link }}")
+    assert done.rendered == "Alexandra on Q3 report #data\n\n#employee"  # disclosure: the post
+    assert done.comment == f"Read it: {LINK}"
+    assert not any("{{ link }}" in w for w in done.warnings)  # the link is tracked
+    assert check("Post {{ link }}", "").comment == ""
+    assert check("Post {{ link }}", "Thoughts welcome, {{ seller.first_name }}").comment == (
+        "Thoughts welcome, Alexandra"
+    )
+    assert any("{{ link }}" in w for w in check("No link here", "Nor here").warnings)
+
+
+def test_the_link_goes_in_exactly_one_part_and_the_comment_has_the_posts_limits() -> None:
+    with pytest.raises(TemplateRefused) as both:
+        check("Post {{ link }}", "Link: {{ link }}")
+    assert "not both" in both.value.message and "first_comment" in both.value.fields
+    with pytest.raises(TemplateRefused) as long:
+        check("Post", "{{ link }} " + "x" * 1250)
+    assert "LinkedIn allows 1,250 in a comment" in long.value.message
+    assert "first_comment" in long.value.fields
+    with pytest.raises(TemplateRefused) as blocked:
+        check("Post", "Guaranteed gains {{ link }}", blocked=("guaranteed",))
+    assert "first_comment" in blocked.value.fields
+    with pytest.raises(TemplateRefused) as outside:
+        check("Post", "{{ ''.__class__.__mro__ }}")
+    assert outside.value.message.startswith("First comment:")
+    assert "first_comment" in outside.value.fields
+    with pytest.raises(TemplateRefused) as unknown:
+        check("Post", "{{ seller.salary }} {{ link }}")
+    assert "first_comment" in unknown.value.fields
+
+
+def test_a_variant_with_a_first_comment_reaches_the_feed_and_the_api(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+    make_token: Callable[..., str],
+) -> None:
+    config.override(app, library={"four_eyes": False})
+    item = make_content(status="draft", variants=(), title="Q3 report")
+    marketer = sign_in(app.test_client(), make_user("marketer"))
+    both = marketer.post(
+        f"/library/{item.id}/variants",
+        data={"body": "New: {{ link }}", "first_comment": "Here: {{ link }}", "language": "en"},
+    )
+    assert both.status_code == 422
+    assert "not both" in html.unescape(both.get_data(as_text=True))
+    assert 'id="new-variant-comment"' in both.get_data(as_text=True)
+    added = marketer.post(
+        f"/library/{item.id}/variants",
+        data={
+            "body": "Our Q3 numbers are out 📊\n#data",
+            "first_comment": "The report: {{ link }}",
+            "language": "en",
+        },
+    )
+    assert added.status_code == 302, added.get_data(as_text=True)[:3000]
+    page = html.unescape(marketer.get(f"/library/{item.id}").get_data(as_text=True))
+    assert "The report: {{ link }}" in page  # kept in the form to edit
+    with app.app_context():
+        live = db.session().get(Content, item.id)
+        assert live is not None
+        live.status = ContentStatus.APPROVED
+        live.approved_at = utcnow()
+        db.session().commit()
+
+    seller = make_user("seller")
+    sg = suggest(app, seller)
+    assert "/r/" not in sg.rendered_text
+    assert sg.rendered_comment.startswith("The report: http") and "/r/" in sg.rendered_comment
+    feed = sign_in(app.test_client(), seller).get("/feed").get_data(as_text=True)
+    assert "First comment" in feed
+    assert f'<pre class="post-text post-text--comment" id="comment-{sg.id}"' in feed
+    assert html.escape(sg.rendered_comment) in feed
+    href = share_href(feed, sg.id)
+    assert parse_qs(urlsplit(href).query)["text"] == [sg.rendered_text]  # no link in the post
+    assert "Then add the first comment under your post." in feed
+    prompt = feed[feed.index(f'id="share-return-{sg.id}"') :]
+    assert prompt.index("Copy comment") < prompt.index("Not now")
+    assert f'data-copy-target="#comment-{sg.id}"' in prompt
+
+    token = make_token(seller, "read")
+    got = app.test_client().get(
+        f"/api/v1/suggestions/{sg.id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert got.get_json()["first_comment"] == sg.rendered_comment
+    assert got.get_json()["composer_url"] == href
+
+
+def test_the_api_takes_a_first_comment_and_refuses_the_link_twice(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+    make_token: Callable[..., str],
+) -> None:
+    config.override(app, library={"four_eyes": False})
+    item = make_content(status="draft", variants=())
+    token = make_token(make_user("marketer"), "read", "content:write")
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    url = f"/api/v1/content/{item.id}/variants"
+    refused = client.post(
+        url,
+        headers=headers,
+        json={"body": "A {{ link }}", "first_comment": "B {{ link }}", "language": "en"},
+    )
+    assert refused.status_code == 422
+    assert "first_comment" in refused.get_json()["fields"]
+    added = client.post(
+        url, headers=headers, json={"body": "A", "first_comment": "B {{ link }}", "language": "en"}
+    )
+    assert added.status_code == 201, added.get_json()
+    assert added.get_json()["first_comment"] == "B {{ link }}"
+    assert added.get_json()["rendered_comment_sample"].startswith("B http")
+    listed = client.get(url, headers=headers).get_json()
+    assert listed["items"][0]["first_comment"] == "B {{ link }}"
+
+
+def test_a_changed_first_comment_of_an_approved_item_waits_for_review(
+    app: Flask, make_user: Callable[..., User], make_content: Callable[..., Content]
+) -> None:
+    item = make_content(status="approved", variants=("Read this {{ link }}",))
+    variant_id = item.variants[0].id
+    author = sign_in(app.test_client(), make_user("marketer"))
+    proposed = author.post(
+        f"/library/{item.id}/variants/{variant_id}",
+        data={"body": "Read this", "first_comment": "{{ link }}", "language": "en"},
+    )
+    assert proposed.status_code == 302, proposed.get_data(as_text=True)[:3000]
+    with app.app_context():
+        variant = db.session().get(PostVariant, variant_id)
+        assert variant is not None and variant.first_comment == ""  # sellers keep the live one
+    reviewer = sign_in(app.test_client(), make_user("marketer"))
+    page = html.unescape(reviewer.get(f"/library/{item.id}").get_data(as_text=True))
+    assert "First comment of variant 1" in page
+    assert reviewer.post(f"/library/{item.id}/change/approve").status_code == 302
+    with app.app_context():
+        variant = db.session().get(PostVariant, variant_id)
+        assert variant is not None
+        assert (variant.body, variant.first_comment) == ("Read this", "{{ link }}")

@@ -31,6 +31,7 @@ from contentfeed.errors import Invalid
 from contentfeed.i18n import _, _l
 
 LINKEDIN_MAX_CHARS = 3000
+LINKEDIN_COMMENT_MAX_CHARS = 1250
 HASHTAG_WARNING_ABOVE = 3
 PLACEHOLDERS = (
     "{{ seller.first_name }}",
@@ -188,11 +189,57 @@ def blocked_word_in(text: str, blocked_words: list[str]) -> str | None:
 
 @dataclass(frozen=True)
 class VariantCheck:
-    """What checking a variant found: the sample rendering, its length, and warnings."""
+    """What checking a variant found: the sample rendering, its length, and warnings; and
+    its first comment's sample rendering ("" for none)."""
 
     rendered: str
     length: int
     warnings: list[str]
+    comment: str = ""
+
+
+def render_comment(
+    body: str,
+    *,
+    seller: SellerView,
+    content: ContentView,
+    link: str,
+    deadline: float | None = None,
+) -> str:
+    """Render a variant's first comment for one seller (same sandbox and limits as the post,
+    no disclosure: that goes with the post); "" when the variant has none."""
+    if not body.strip():
+        return ""
+    try:
+        return render_post(body, seller=seller, content=content, link=link, deadline=deadline)
+    except TemplateRefused as exc:
+        text = exc.message.split(": ", 1)[1] if exc.line else exc.message
+        message = _("First comment: %(problem)s", problem=text)
+        refused = TemplateRefused(message, reason=exc.reason, is_costly=exc.is_costly)
+        refused.fields = {"first_comment": exc.message}
+        raise refused from None
+
+
+def _check_comment_shape(body: str, first_comment: str) -> None:
+    """Refuse a first comment whose link would appear twice: the link goes in exactly one of
+    the post and its first comment."""
+    if not first_comment.strip():
+        return
+    word = "link"
+    try:
+        in_comment = word in _referenced_names(first_comment)
+        in_body = word in _referenced_names(body)
+    except TemplateSyntaxError:
+        return  # rendering says what does not parse, naming the line
+    if in_comment and in_body:
+        message = _(
+            "Put %(link)s in the post or in its first comment, not both: a post that carries "
+            "the link and a comment that repeats it reads as spam.",
+            link="{{ link }}",
+        )
+        refused = TemplateRefused(message)
+        refused.fields = {"first_comment": message}
+        raise refused
 
 
 def check_variant(
@@ -203,17 +250,25 @@ def check_variant(
     disclosure: str,
     blocked_words: list[str],
     seller: SellerView = SAMPLE_SELLER,
+    first_comment: str = "",
 ) -> VariantCheck:
     """Refuse a variant that doesn't parse, escapes the sandbox, goes beyond a template's
     limits, is too long or uses a blocked word, for the given seller or any of the sample
-    sellers; otherwise return its rendering for the given seller, with warnings."""
+    sellers; the same for its first comment (LinkedIn takes 1,250 characters in a comment),
+    and a link in both; otherwise return its rendering for the given seller, with warnings."""
     if not body.strip():
         raise TemplateRefused(_("Write the post text."))
     word = blocked_word_in(body, blocked_words)
     if word:
         raise TemplateRefused(_blocked_word(word))
+    word = blocked_word_in(first_comment, blocked_words)
+    if word:
+        refused = TemplateRefused(_blocked_word(word))
+        refused.fields = {"first_comment": refused.message}
+        raise refused
+    _check_comment_shape(body, first_comment)
     deadline = time.monotonic() + CHECK_SECONDS
-    rendered = ""
+    rendered = comment = ""
     for label, profile in (("", seller), *SAMPLE_SELLERS):
         try:
             text = render_post(
@@ -225,10 +280,14 @@ def check_variant(
                 deadline=deadline,
             )
             _check_rendered(text, blocked_words)
+            said = render_comment(
+                first_comment, seller=profile, content=content, link=link, deadline=deadline
+            )
+            _check_rendered_comment(said, blocked_words)
         except TemplateRefused as exc:
             if not label:
                 raise
-            raise TemplateRefused(
+            refused = TemplateRefused(
                 _(
                     "%(problem)s (when rendered for %(seller)s)",
                     problem=exc.message.split(": ", 1)[1] if exc.line else exc.message,
@@ -237,8 +296,12 @@ def check_variant(
                 exc.line,
                 reason=exc.reason,
                 is_costly=exc.is_costly,
-            ) from None
+            )
+            if "first_comment" in exc.fields:
+                refused.fields = {"first_comment": refused.message}
+            raise refused from None
         rendered = rendered or text
+        comment = comment or said
     warnings = []
     hashtags = _HASHTAG.findall(rendered)
     if len(hashtags) > HASHTAG_WARNING_ABOVE:
@@ -249,14 +312,33 @@ def check_variant(
                 max=HASHTAG_WARNING_ABOVE,
             )
         )
-    if "link" not in _referenced_names(body):
+    if "link" not in _referenced_names(body) and (
+        not first_comment.strip() or "link" not in _referenced_names(first_comment)
+    ):
         warnings.append(
             _(
                 "No %(link)s: clicks on this post can't be tracked back to the seller.",
                 link="{{ link }}",
             )
         )
-    return VariantCheck(rendered=rendered, length=len(rendered), warnings=warnings)
+    return VariantCheck(rendered=rendered, length=len(rendered), warnings=warnings, comment=comment)
+
+
+def _check_rendered_comment(rendered: str, blocked_words: list[str]) -> None:
+    word = blocked_word_in(rendered, blocked_words)
+    if word:
+        raise TemplateRefused(_blocked_word(word))
+    if len(rendered) > LINKEDIN_COMMENT_MAX_CHARS:
+        message = _(
+            "the first comment is %(n)s characters once rendered; LinkedIn allows %(max)s in a "
+            "comment. Shorten it by %(over)s.",
+            n=count_text(len(rendered)),
+            max=count_text(LINKEDIN_COMMENT_MAX_CHARS),
+            over=count_text(len(rendered) - LINKEDIN_COMMENT_MAX_CHARS),
+        )
+        refused = TemplateRefused(message)
+        refused.fields = {"first_comment": message}
+        raise refused
 
 
 def _check_rendered(rendered: str, blocked_words: list[str]) -> None:
