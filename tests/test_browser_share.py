@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from contentfeed import config, db
 from contentfeed.accounts.models import User
-from contentfeed.content.models import Content
+from contentfeed.content.models import Content, PostVariant
 from contentfeed.db import utcnow
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
@@ -189,3 +189,54 @@ def test_not_now_closes_the_prompt_and_the_post_stays_in_the_feed(
     with app.app_context():
         assert db.session().get(Suggestion, sg.id).status is SuggestionStatus.PENDING  # type: ignore[union-attr]
     context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_share_card_fits_a_phone_and_a_desk_with_its_prompt_open(
+    app: Flask,
+    live_server: str,
+    browser: Any,
+    make_user: Callable[..., User],
+    make_content: Callable[..., Content],
+    language: str,
+) -> None:
+    make_content(
+        title="Zero-downtime migrations: a field guide for busy teams",
+        variants=(
+            (
+                "{{ seller.first_name }} here 👋 Our guide to zero-downtime migrations is out."
+                "\n\nWhat we learnt moving 40 TB without a maintenance window.\n#databases",
+                language,
+            ),
+        ),
+    )
+    with app.app_context():
+        variant = db.session().scalars(sa.select(PostVariant)).one()
+        variant.first_comment = "{{ link }}"
+        db.session().commit()
+    seller = make_user("seller", name="Maximiliane Alexandrine Seller", language=language)
+    config.override(app, public_base_url=live_server)
+    sg = suggest(app, seller)
+    assert sg.rendered_comment.startswith(live_server)
+    for width, height in ((390, 844), (1280, 900)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+        linkedin_stub(context)
+        page = signed_in_page(context, live_server, seller)
+        with context.expect_page() as opened:
+            page.locator(f"#suggestion-{sg.id} a[data-share-copy]").click()
+        opened.value.bring_to_front()
+        opened.value.close()
+        page.bring_to_front()
+        prompt = page.locator(f"#share-return-{sg.id}")
+        prompt.wait_for(state="visible")
+        posted_it = {"en": "Posted it?", "de": "Gepostet?"}[language]
+        assert posted_it in prompt.inner_text()
+        assert prompt.locator("[data-copy-target]").is_visible()  # Copy comment
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        if SHOTS:
+            os.makedirs(SHOTS, exist_ok=True)
+            page.locator(f"#suggestion-{sg.id}").screenshot(
+                path=os.path.join(SHOTS, f"card-{language}-{width}.png")
+            )
+        context.close()
