@@ -28,7 +28,7 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SHOTS = os.environ.get("CONTENTFEED_SHARE_SHOTS", "")  # a folder: screenshots of the card
+SHOTS = os.environ.get("SCREENSHOTS_DIR", "")  # a folder: screenshots of the card
 
 
 @pytest.fixture

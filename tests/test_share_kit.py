@@ -4,7 +4,9 @@ return, and a variant may put its link into a first comment."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -380,3 +382,52 @@ def test_a_changed_first_comment_of_an_approved_item_waits_for_review(
         variant = db.session().get(PostVariant, variant_id)
         assert variant is not None
         assert (variant.body, variant.first_comment) == ("Read this", "{{ link }}")
+
+
+def test_the_import_reads_first_comments_and_the_export_writes_them_back(
+    app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    from tests.test_import import export, report_rows, run
+
+    rows = [
+        {
+            "title": "Commented",
+            "url": "https://example.com/commented",
+            "language": "en",
+            "variant_1": "No link in the post #data",
+            "variant_1_comment": "Read it: {{ link }}",
+        },
+        {
+            "title": "Twice",
+            "url": "https://example.com/twice",
+            "language": "en",
+            "variant_1": "Post {{ link }}",
+            "variant_1_comment": "Again {{ link }}",
+        },
+        {
+            "title": "Orphan",
+            "url": "https://example.com/orphan",
+            "language": "en",
+            "variant_2_comment": "{{ link }}",
+        },
+    ]
+    header = ["title", "url", "language", "variant_1", "variant_1_comment", "variant_2_comment"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    client = client_as("marketer")
+    batch_id, _progress = run(client, "comments.csv", buffer.getvalue())
+    report = report_rows(client, batch_id)
+    assert report[2]["outcome"] != "refused", report[2]
+    assert report[3]["reasons"].startswith("variant_1_comment — Put {{ link }} in the post")
+    assert report[4]["reasons"].startswith("variant_2_comment — a first comment needs its variant")
+    with app.app_context():
+        variant = db.session().scalars(sa.select(PostVariant)).one()
+        assert (variant.body, variant.first_comment) == (
+            "No link in the post #data",
+            "Read it: {{ link }}",
+        )
+    exported = export(client)
+    assert exported[0]["variant_1_comment"] == "Read it: {{ link }}"
+    assert exported[0]["variant_2_comment"] == ""
