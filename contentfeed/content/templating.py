@@ -225,13 +225,7 @@ def _check_comment_shape(body: str, first_comment: str) -> None:
     the post and its first comment."""
     if not first_comment.strip():
         return
-    word = "link"
-    try:
-        in_comment = word in _referenced_names(first_comment)
-        in_body = word in _referenced_names(body)
-    except TemplateSyntaxError:
-        return  # rendering says what does not parse, naming the line
-    if in_comment and in_body:
+    if "link" in _referenced_names(first_comment) and "link" in _referenced_names(body):
         message = _(
             "Put %(link)s in the post or in its first comment, not both: a post that carries "
             "the link and a comment that repeats it reads as spam.",
@@ -266,7 +260,6 @@ def check_variant(
         refused = TemplateRefused(_blocked_word(word))
         refused.fields = {"first_comment": refused.message}
         raise refused
-    _check_comment_shape(body, first_comment)
     deadline = time.monotonic() + CHECK_SECONDS
     rendered = comment = ""
     for label, profile in (("", seller), *SAMPLE_SELLERS):
@@ -302,6 +295,7 @@ def check_variant(
             raise refused from None
         rendered = rendered or text
         comment = comment or said
+    _check_comment_shape(body, first_comment)  # both parse: they rendered
     warnings = []
     hashtags = _HASHTAG.findall(rendered)
     if len(hashtags) > HASHTAG_WARNING_ABOVE:
