@@ -77,6 +77,9 @@ class SuggestionSettings(Section):
     ttl_days: int = Field(default=7, ge=1, le=90)
     # Mark posted only with the LinkedIn post's address (a verified post); off: optional.
     require_post_url: bool = False
+    # Where "Post on LinkedIn" goes: the composer with the post filled in, or the share
+    # dialog with only the link (the seller pastes the copied text). A seller may choose.
+    linkedin_composer: Literal["prefill", "share-offsite"] = "prefill"
 
 
 class LinkSettings(Section):

@@ -102,9 +102,9 @@ def test_seller_copies_a_post_and_marks_it_shared(
     )
     assert page.evaluate("navigator.clipboard.readText()") == expected
     assert expected.startswith("Sam here: Zero-downtime migrations http://127.0.0.1:")
-    share = page.get_by_role("link", name="Open LinkedIn")
+    share = page.get_by_role("link", name="Post on LinkedIn")
     assert share.get_attribute("href").startswith(
-        "https://www.linkedin.com/sharing/share-offsite/?url="
+        "https://www.linkedin.com/feed/?shareActive=true&text="
     )
     assert share.get_attribute("target") == "_blank"
     page.get_by_role("button", name="Mark posted").click()

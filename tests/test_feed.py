@@ -53,7 +53,7 @@ def test_feed_shows_the_post_exactly_as_copied_with_its_actions(
     assert "Good " in page and "Sam." in page
     assert f'<pre class="post-text" id="post-{sg.id}">{sg.rendered_text}</pre>' in page
     assert 'data-copy-target="#post-' in page
-    assert "https://www.linkedin.com/sharing/share-offsite/?url=http%3A%2F%2F" in page
+    assert "https://www.linkedin.com/feed/?shareActive=true&amp;text=Sam%20here" in page
     assert "Why you: matches your topics databases" in page
 
 

@@ -263,13 +263,33 @@ class ConfirmForm(Form):
 
 
 class ProfileForm(SellerProfileForm):
-    """A seller's own profile: the seller profile plus their time zone."""
+    """A seller's own profile: the seller profile plus their time zone and how "Post on
+    LinkedIn" opens LinkedIn for them."""
 
     timezone = StringField(
         _l("Time zone"),
         validators=[Optional(), Length(max=64)],
         description=_l("IANA name such as Europe/Berlin; suggestions follow your local day."),
     )
+    linkedin_composer = SelectField(
+        _l("“Post on LinkedIn” opens"),
+        choices=[],
+        default="",
+        description=_l(
+            "If LinkedIn comes up without your post filled in, choose the share dialog: you "
+            "paste the copied post there."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.linkedin_composer.choices = options(
+            [
+                ("", _l("As your company set it")),
+                ("prefill", _l("LinkedIn's post box with my post filled in")),
+                ("share-offsite", _l("LinkedIn's share dialog with the link; I paste the post")),
+            ]
+        )
 
 
 class SellerImportForm(Form):

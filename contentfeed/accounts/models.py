@@ -196,6 +196,9 @@ class SellerProfile(Base):
     )
     notification_target: Mapped[str] = mapped_column(sa.String(500), default="")
     is_paused: Mapped[bool] = mapped_column(default=False)
+    # How "Post on LinkedIn" opens LinkedIn for this seller: "prefill", "share-offsite", or
+    # "" for the company's [suggestions] linkedin_composer.
+    linkedin_composer: Mapped[str] = mapped_column(sa.String(16), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship(back_populates="seller_profile")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from flask import has_app_context
@@ -109,9 +109,11 @@ def ordered_languages(codes: Iterable[str]) -> list[str]:
 
 
 class OwnProfileData(SellerProfileData):
-    """A seller's own profile page: their profile and their time zone."""
+    """A seller's own profile page: their profile, their time zone, and how "Post on
+    LinkedIn" opens LinkedIn for them ("" follows [suggestions] linkedin_composer)."""
 
     timezone: str = ""
+    linkedin_composer: Literal["", "prefill", "share-offsite"] = ""
 
 
 def update_seller_profile(
@@ -334,6 +336,7 @@ def save_own_profile(
     update_seller_profile(
         s, profile, **profile_fields(data.model_dump()), on_new_webhook=on_new_webhook
     )
+    profile.linkedin_composer = data.linkedin_composer
     update_user(s, actor, name=actor.name, role=actor.role, team=actor.team, timezone=data.timezone)
     return profile
 

@@ -154,7 +154,13 @@ def add_item(
     for index, variant in enumerate(data.variants):
         try:
             add_variant(
-                s, content, variant.body, language=variant.language, actor=actor, rules=rules
+                s,
+                content,
+                variant.body,
+                language=variant.language,
+                actor=actor,
+                rules=rules,
+                first_comment=variant.first_comment,
             )
         except Invalid as exc:  # the caller's unit of work drops the item with its variants
             raise Invalid(

@@ -17,6 +17,7 @@ from typing import Literal
 from contentfeed.i18n import _, ngettext
 
 POST_MAX_CHARS = 3000
+COMMENT_MAX_CHARS = 1250  # a comment, such as the first comment that carries the link
 SEE_MORE_DESKTOP = 210
 SEE_MORE_PHONE = 140
 HASHTAGS_AT_MOST = 3

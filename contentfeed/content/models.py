@@ -189,6 +189,9 @@ class PostVariant(Base):
     # Sellers with this among their languages may get it; no default: the author says which.
     language: Mapped[str] = mapped_column(sa.String(8))
     body: Mapped[str] = mapped_column(sa.Text)
+    # What the seller posts as the first comment under the post, a template like the body
+    # ("" for none); the tracked link is in exactly one of the two.
+    first_comment: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -40,6 +40,7 @@ WRITING_ACTIONS = frozenset(
 # The key of a variant's text, and of its language, in a revision's changes.
 VARIANT_KEY = "variant:%d"
 VARIANT_LANGUAGE_KEY = "variant_language:%d"
+VARIANT_COMMENT_KEY = "variant_comment:%d"
 
 
 def four_eyes_on() -> bool:
@@ -81,6 +82,7 @@ def _variant_entry(variant: PostVariant) -> dict[str, Any]:
         "position": variant.position,
         "language": variant.language,
         "body": variant.body,
+        "first_comment": variant.first_comment,
     }
 
 
@@ -117,7 +119,11 @@ def propose(s: Session, content: Content, actor: User, changes: dict[str, Any]) 
 def proposed_variant(entry: dict[str, Any]) -> PostVariant:
     """A variant as the pending revision has it, not stored (id None: a new one)."""
     return PostVariant(
-        id=entry["id"], position=entry["position"], language=entry["language"], body=entry["body"]
+        id=entry["id"],
+        position=entry["position"],
+        language=entry["language"],
+        body=entry["body"],
+        first_comment=entry.get("first_comment", ""),
     )
 
 
@@ -142,6 +148,11 @@ def revision_changes(content: Content, revision: ContentRevision) -> dict[str, l
             changes[VARIANT_KEY % position] = [variant.body, entry["body"]]
         if variant.language != entry["language"]:
             changes[VARIANT_LANGUAGE_KEY % position] = [variant.language, entry["language"]]
+        if variant.first_comment != entry.get("first_comment", ""):
+            changes[VARIANT_COMMENT_KEY % position] = [
+                variant.first_comment,
+                entry.get("first_comment", ""),
+            ]
     for variant in content.variants:
         if variant.id not in kept:
             changes[VARIANT_KEY % variant.position] = [variant.body, ""]
@@ -162,12 +173,24 @@ def _apply(content: Content, revision: ContentRevision) -> None:
         if found is None:
             content.variants.append(
                 PostVariant(
-                    position=entry["position"], language=entry["language"], body=entry["body"]
+                    position=entry["position"],
+                    language=entry["language"],
+                    body=entry["body"],
+                    first_comment=entry.get("first_comment", ""),
                 )
             )
             continue
-        if (found.body, found.language) != (entry["body"], entry["language"]):
-            found.body, found.language = entry["body"], entry["language"]
+        comment = entry.get("first_comment", "")
+        if (found.body, found.language, found.first_comment) != (
+            entry["body"],
+            entry["language"],
+            comment,
+        ):
+            found.body, found.language, found.first_comment = (
+                entry["body"],
+                entry["language"],
+                comment,
+            )
         found.position = entry["position"]
     content.updated_at = utcnow()
 

@@ -18,7 +18,13 @@ from typing import Any
 from jinja2 import Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 
-from contentfeed.content.linkedin import HASHTAGS_AT_MOST, POST_MAX_CHARS, Note, text_notes
+from contentfeed.content.linkedin import (
+    COMMENT_MAX_CHARS,
+    HASHTAGS_AT_MOST,
+    POST_MAX_CHARS,
+    Note,
+    text_notes,
+)
 from contentfeed.content.sandbox import (
     CHECK_SECONDS,
     POST_SANDBOX,
@@ -32,6 +38,7 @@ from contentfeed.errors import Invalid
 from contentfeed.i18n import _, _l
 
 LINKEDIN_MAX_CHARS = POST_MAX_CHARS
+LINKEDIN_COMMENT_MAX_CHARS = COMMENT_MAX_CHARS
 HASHTAG_WARNING_ABOVE = HASHTAGS_AT_MOST
 PLACEHOLDERS = (
     "{{ seller.first_name }}",
@@ -188,12 +195,52 @@ def blocked_word_in(text: str, blocked_words: list[str]) -> str | None:
 
 @dataclass(frozen=True)
 class VariantCheck:
-    """What checking a variant found: the sample rendering, its length, and warnings."""
+    """What checking a variant found: the sample rendering, its length, and warnings; and
+    its first comment's sample rendering ("" for none)."""
 
     rendered: str
     length: int
     warnings: list[str]
     notes: list[Note] = field(default_factory=list)
+    comment: str = ""
+
+
+def render_comment(
+    body: str,
+    *,
+    seller: SellerView,
+    content: ContentView,
+    link: str,
+    deadline: float | None = None,
+) -> str:
+    """Render a variant's first comment for one seller (same sandbox and limits as the post,
+    no disclosure: that goes with the post); "" when the variant has none."""
+    if not body.strip():
+        return ""
+    try:
+        return render_post(body, seller=seller, content=content, link=link, deadline=deadline)
+    except TemplateRefused as exc:
+        text = exc.message.split(": ", 1)[1] if exc.line else exc.message
+        message = _("First comment: %(problem)s", problem=text)
+        refused = TemplateRefused(message, reason=exc.reason, is_costly=exc.is_costly)
+        refused.fields = {"first_comment": exc.message}
+        raise refused from None
+
+
+def _check_comment_shape(body: str, first_comment: str) -> None:
+    """Refuse a first comment whose link would appear twice: the link goes in exactly one of
+    the post and its first comment."""
+    if not first_comment.strip():
+        return
+    if "link" in _referenced_names(first_comment) and "link" in _referenced_names(body):
+        message = _(
+            "Put %(link)s in the post or in its first comment, not both: a post that carries "
+            "the link and a comment that repeats it reads as spam.",
+            link="{{ link }}",
+        )
+        refused = TemplateRefused(message)
+        refused.fields = {"first_comment": message}
+        raise refused
 
 
 def check_variant(
@@ -204,17 +251,24 @@ def check_variant(
     disclosure: str,
     blocked_words: list[str],
     seller: SellerView = SAMPLE_SELLER,
+    first_comment: str = "",
 ) -> VariantCheck:
     """Refuse a variant that doesn't parse, escapes the sandbox, goes beyond a template's
     limits, is too long or uses a blocked word, for the given seller or any of the sample
-    sellers; otherwise return its rendering for the given seller, with warnings."""
+    sellers; the same for its first comment (LinkedIn takes 1,250 characters in a comment),
+    and a link in both; otherwise return its rendering for the given seller, with warnings."""
     if not body.strip():
         raise TemplateRefused(_("Write the post text."))
     word = blocked_word_in(body, blocked_words)
     if word:
         raise TemplateRefused(_blocked_word(word))
+    word = blocked_word_in(first_comment, blocked_words)
+    if word:
+        refused = TemplateRefused(_blocked_word(word))
+        refused.fields = {"first_comment": refused.message}
+        raise refused
     deadline = time.monotonic() + CHECK_SECONDS
-    rendered = ""
+    rendered = comment = ""
     for label, profile in (("", seller), *SAMPLE_SELLERS):
         try:
             text = render_post(
@@ -226,10 +280,14 @@ def check_variant(
                 deadline=deadline,
             )
             _check_rendered(text, blocked_words)
+            said = render_comment(
+                first_comment, seller=profile, content=content, link=link, deadline=deadline
+            )
+            _check_rendered_comment(said, blocked_words)
         except TemplateRefused as exc:
             if not label:
                 raise
-            raise TemplateRefused(
+            refused = TemplateRefused(
                 _(
                     "%(problem)s (when rendered for %(seller)s)",
                     problem=exc.message.split(": ", 1)[1] if exc.line else exc.message,
@@ -238,11 +296,37 @@ def check_variant(
                 exc.line,
                 reason=exc.reason,
                 is_costly=exc.is_costly,
-            ) from None
+            )
+            if "first_comment" in exc.fields:
+                refused.fields = {"first_comment": refused.message}
+            raise refused from None
         rendered = rendered or text
-    notes = text_notes(rendered, link=link, uses_link="link" in _referenced_names(body))
+        comment = comment or said
+    _check_comment_shape(body, first_comment)  # both parse: they rendered
+    names = _referenced_names(body)
+    in_comment = bool(first_comment.strip()) and "link" in _referenced_names(first_comment)
+    notes = text_notes(rendered, link=link, uses_link="link" in names or in_comment)
     warnings = [note.message for note in notes if note.level == "warning"]
-    return VariantCheck(rendered=rendered, length=len(rendered), warnings=warnings, notes=notes)
+    return VariantCheck(
+        rendered=rendered, length=len(rendered), warnings=warnings, notes=notes, comment=comment
+    )
+
+
+def _check_rendered_comment(rendered: str, blocked_words: list[str]) -> None:
+    word = blocked_word_in(rendered, blocked_words)
+    if word:
+        raise TemplateRefused(_blocked_word(word))
+    if len(rendered) > LINKEDIN_COMMENT_MAX_CHARS:
+        message = _(
+            "the first comment is %(n)s characters once rendered; LinkedIn allows %(max)s in a "
+            "comment. Shorten it by %(over)s.",
+            n=count_text(len(rendered)),
+            max=count_text(LINKEDIN_COMMENT_MAX_CHARS),
+            over=count_text(len(rendered) - LINKEDIN_COMMENT_MAX_CHARS),
+        )
+        refused = TemplateRefused(message)
+        refused.fields = {"first_comment": message}
+        raise refused
 
 
 def _check_rendered(rendered: str, blocked_words: list[str]) -> None:

@@ -19,6 +19,7 @@ from contentfeed.content.compliance import Compliance
 from contentfeed.content.history import record_event
 from contentfeed.content.models import Content, ContentEvent, ContentStatus, PostVariant
 from contentfeed.content.revisions import (
+    VARIANT_COMMENT_KEY,
     VARIANT_KEY,
     VARIANT_LANGUAGE_KEY,
     is_reviewed,
@@ -63,6 +64,11 @@ class VariantData(Input):
     model_config = ConfigDict(extra="forbid")
 
     body: MultiLineText
+    first_comment: MultiLineText = Field(
+        default="",
+        description="What the seller posts as the first comment under the post, a template "
+        "like the body (often just {{ link }}); {{ link }} goes in the body or here, not both",
+    )
     language: str = Field(
         default="",
         validate_default=True,
@@ -98,10 +104,17 @@ def content_view(content: Content) -> ContentView:
 
 
 def check_body(
-    content: Content, body: str, rules: Compliance, seller: User | None = None, link: str = ""
+    content: Content,
+    body: str,
+    rules: Compliance,
+    seller: User | None = None,
+    link: str = "",
+    first_comment: str = "",
 ) -> VariantCheck:
-    """Check a variant's text against the sandbox, the length limit and compliance."""
+    """Check a variant's text and first comment against the sandbox, the length limits and
+    compliance."""
     checked_text("body", body, multiline=True)
+    checked_text("first_comment", first_comment, multiline=True)
     return check_variant(
         body,
         content=content_view(content),
@@ -109,11 +122,19 @@ def check_body(
         disclosure=rules.disclosure,
         blocked_words=rules.blocked_words,
         seller=seller_view(seller),
+        first_comment=first_comment,
     )
 
 
 def add_variant(
-    s: Session, content: Content, body: str, *, language: str, actor: User, rules: Compliance
+    s: Session,
+    content: Content,
+    body: str,
+    *,
+    language: str,
+    actor: User,
+    rules: Compliance,
+    first_comment: str = "",
 ) -> tuple[PostVariant, VariantCheck]:
     """Add a post variant after checking it; return it with the check's warnings."""
     require_edit(actor, content)
@@ -122,12 +143,19 @@ def add_variant(
     if (count if count is not None else len(content.variants)) >= MAX_VARIANTS:
         raise Conflict(_("An item can have at most %(n)s variants.", n=MAX_VARIANTS))
     code = _language_or_refuse(language)
-    check = check_body(content, body, rules)
+    check = check_body(content, body, rules, first_comment=first_comment)
+    comment = first_comment.strip()
     position = max((v.position for v in content.variants), default=0) + 1
     if reviewed:  # four-eyes: the new variant waits for review, sellers keep the live ones
         revision = open_revision(s, content, actor)
         position = max([position - 1, *(e["position"] for e in revision.variants)]) + 1
-        entry = {"id": None, "position": position, "language": code, "body": body.strip()}
+        entry = {
+            "id": None,
+            "position": position,
+            "language": code,
+            "body": body.strip(),
+            "first_comment": comment,
+        }
         revision.variants = [*revision.variants, entry]
         propose(
             s,
@@ -139,7 +167,9 @@ def add_variant(
             },
         )
         return proposed_variant(entry), check
-    variant = PostVariant(content=content, body=body.strip(), language=code, position=position)
+    variant = PostVariant(
+        content=content, body=body.strip(), first_comment=comment, language=code, position=position
+    )
     s.add(variant)
     s.flush()
     record_event(s, content, actor, "variant_added", changes={"variant": position})
@@ -155,11 +185,30 @@ def save_variant(
     actor: User,
     rules: Compliance,
     variant: PostVariant | None = None,
+    first_comment: str = "",
 ) -> tuple[PostVariant, VariantCheck]:
-    """Add a post variant, or change the given one, after checking its text and language."""
+    """Add a post variant, or change the given one, after checking its text, first comment
+    and language."""
     if variant is None:
-        return add_variant(s, content, body, language=language, actor=actor, rules=rules)
-    check = update_variant(s, content, variant, body, language=language, actor=actor, rules=rules)
+        return add_variant(
+            s,
+            content,
+            body,
+            language=language,
+            actor=actor,
+            rules=rules,
+            first_comment=first_comment,
+        )
+    check = update_variant(
+        s,
+        content,
+        variant,
+        body,
+        language=language,
+        actor=actor,
+        rules=rules,
+        first_comment=first_comment,
+    )
     if content.revision is not None and is_reviewed(content):
         for entry in content.revision.variants:
             if entry["id"] == variant.id:
@@ -196,16 +245,22 @@ def update_variant(
     language: str,
     actor: User,
     rules: Compliance,
+    first_comment: str = "",
 ) -> VariantCheck:
-    """Change a variant's text and language after checking them."""
+    """Change a variant's text, first comment and language after checking them."""
     require_edit(actor, content)
     code = _language_or_refuse(language)
-    check = check_body(content, body, rules)
+    check = check_body(content, body, rules, first_comment=first_comment)
+    comment = first_comment.strip()
     if is_reviewed(content):
-        _propose_variant_change(s, content, variant, body.strip(), code, actor)
+        _propose_variant_change(s, content, variant, body.strip(), code, actor, comment)
         return check
     changes: dict[str, object] = {"variant": variant.position}
     edited = variant.body != body.strip()
+    if variant.first_comment != comment:
+        changes["first_comment"] = True
+        variant.first_comment = comment
+        edited = True
     if variant.language != code:
         changes["language"] = code
         variant.language = code
@@ -228,15 +283,31 @@ def _revision_entry(
 
 
 def _propose_variant_change(
-    s: Session, content: Content, variant: PostVariant, body: str, code: str, actor: User
+    s: Session,
+    content: Content,
+    variant: PostVariant,
+    body: str,
+    code: str,
+    actor: User,
+    comment: str = "",
 ) -> None:
-    """Put a new text or language of a live variant into the pending revision (four-eyes)."""
+    """Put a new text, first comment or language of a live variant into the pending revision
+    (four-eyes)."""
     current = (
         next((e for e in content.revision.variants if e["id"] == variant.id), None)
         if content.revision is not None
-        else {"position": variant.position, "body": variant.body, "language": variant.language}
+        else {
+            "position": variant.position,
+            "body": variant.body,
+            "language": variant.language,
+            "first_comment": variant.first_comment,
+        }
     )
-    if current is not None and (current["body"], current["language"]) == (body, code):
+    if current is not None and (
+        current["body"],
+        current["language"],
+        current.get("first_comment", ""),
+    ) == (body, code, comment):
         return  # nothing new
     entry = _revision_entry(s, content, variant, actor)
     changes: dict[str, object] = {}
@@ -244,10 +315,13 @@ def _propose_variant_change(
         changes[VARIANT_KEY % entry["position"]] = [entry["body"], body]
     if entry["language"] != code:
         changes[VARIANT_LANGUAGE_KEY % entry["position"]] = [entry["language"], code]
+    if entry.get("first_comment", "") != comment:
+        changes[VARIANT_COMMENT_KEY % entry["position"]] = [entry.get("first_comment", ""), comment]
     revision = content.revision
     assert revision is not None
     revision.variants = [
-        {**e, "body": body, "language": code} if e is entry else e for e in revision.variants
+        {**e, "body": body, "language": code, "first_comment": comment} if e is entry else e
+        for e in revision.variants
     ]
     propose(s, content, actor, changes)
 

@@ -34,6 +34,11 @@ def _base_url() -> str:
     return base
 
 
+def _composer() -> str:
+    composer: str = config.current().suggestions.linkedin_composer
+    return composer
+
+
 # --- suggestions -------------------------------------------------------------------------
 
 
@@ -48,7 +53,7 @@ def list_suggestions() -> Response:
     )
     return json_response(
         SuggestionList(
-            items=[suggestion_out(i) for i in items],
+            items=[suggestion_out(i, _composer()) for i in items],
             page=query.page,
             per_page=query.per_page,
             total=total,
@@ -64,7 +69,7 @@ def get_suggestion(suggestion_id: int) -> Response:
     item = listing.show_suggestion(
         db.session(), access.signed_in_user(), suggestion_id, _base_url()
     )
-    return json_response(suggestion_out(item))
+    return json_response(suggestion_out(item, _composer()))
 
 
 @bp.post("/suggestions/<int:suggestion_id>/posted")
@@ -93,7 +98,9 @@ def mark_posted(suggestion_id: int) -> Response:
         data,
         require_url=config.current().suggestions.require_post_url,
     )
-    return json_response(suggestion_out(listing.feed_items(s, [suggestion], _base_url())[0]))
+    return json_response(
+        suggestion_out(listing.feed_items(s, [suggestion], _base_url())[0], _composer())
+    )
 
 
 @bp.post("/suggestions/<int:suggestion_id>/skip")
@@ -109,7 +116,9 @@ def skip(suggestion_id: int) -> Response:
     """Set a suggestion aside with a reason; a post already marked shared cannot be skipped."""
     s = db.session()
     suggestion = actions.skip(s, access.signed_in_user(), suggestion_id, parse_json(SkipIn))
-    return json_response(suggestion_out(listing.feed_items(s, [suggestion], _base_url())[0]))
+    return json_response(
+        suggestion_out(listing.feed_items(s, [suggestion], _base_url())[0], _composer())
+    )
 
 
 # --- sellers -----------------------------------------------------------------------------
@@ -156,4 +165,6 @@ def suggest_now(seller_id: int) -> Response:
     s = db.session()
     created = actions.suggest_now(s, service.feed_settings(config.current()), seller_id)
     items = listing.feed_items(s, created, _base_url())
-    return json_response(CreatedSuggestions(items=[suggestion_out(i) for i in items]), 201)
+    return json_response(
+        CreatedSuggestions(items=[suggestion_out(i, _composer()) for i in items]), 201
+    )

@@ -21,6 +21,7 @@ from contentfeed.errors import Forbidden, Invalid, NotFound
 from contentfeed.i18n import _
 from contentfeed.links import service as links
 from contentfeed.links.models import Click, TrackedLink
+from contentfeed.suggestions import sharing
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 from contentfeed.suggestions.planning import among, chunks
 from contentfeed.text import Input
@@ -34,13 +35,24 @@ class FeedItem:
     """A suggestion as the seller sees it: the post, its link, and how it did.
 
     ``text`` is the post to copy; its tracked link is always ``link``, so a page never shows
-    two addresses for one code.
+    two addresses for one code. ``comment`` is what the seller posts as the first comment
+    ("" for none): when it carries the link, the post does not.
     """
 
     suggestion: Suggestion
     link: str
     clicks: int
     text: str = ""
+    comment: str = ""
+
+    def share_url(self, default_composer: str) -> str:
+        """Return where "Post on LinkedIn" opens LinkedIn for this post: the seller's choice
+        of composer (their profile), else ``default_composer`` ([suggestions] linkedin_composer)."""
+        profile = self.suggestion.seller.seller_profile
+        composer = sharing.chosen_composer(
+            profile.linkedin_composer if profile else "", default_composer
+        )
+        return sharing.composer_url(self.text, self.link, composer)
 
 
 def _with_links(s: Session, suggestions: Sequence[Suggestion], base_url: str) -> list[FeedItem]:
@@ -63,9 +75,17 @@ def _item(suggestion: Suggestion, code: str | None, clicks: int, base_url: str) 
     """One address per code: the text was rendered with the base URL of its day (maybe a
     server no longer there); its link is shown, like the link beside it, with today's."""
     if code is None:
-        return FeedItem(suggestion, "", clicks, suggestion.rendered_text)
+        return FeedItem(
+            suggestion, "", clicks, suggestion.rendered_text, suggestion.rendered_comment
+        )
     link = links.public_link(base_url, code)
-    return FeedItem(suggestion, link, clicks, links.relink(suggestion.rendered_text, code, link))
+    return FeedItem(
+        suggestion,
+        link,
+        clicks,
+        links.relink(suggestion.rendered_text, code, link),
+        links.relink(suggestion.rendered_comment, code, link),
+    )
 
 
 def clicks_by_suggestion(s: Session, suggestion_ids: Sequence[int]) -> dict[int, int]:
@@ -85,6 +105,7 @@ def suggestion_query() -> sa.Select[Suggestion]:
     """Select suggestions with their content and its campaign loaded."""
     return sa.select(Suggestion).options(
         selectinload(Suggestion.content).selectinload(Content.campaign),
+        selectinload(Suggestion.seller).selectinload(User.seller_profile),
     )
 
 

@@ -62,6 +62,8 @@ class Suggestion(Base):
     day: Mapped[date] = mapped_column(sa.Date)
     slot: Mapped[int] = mapped_column(default=0)
     rendered_text: Mapped[str] = mapped_column(sa.Text)
+    # The variant's first comment rendered for the seller ("" when it has none).
+    rendered_comment: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[SuggestionStatus] = mapped_column(
         str_enum(SuggestionStatus), default=SuggestionStatus.PENDING, index=True
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -180,6 +180,7 @@ class LiveContent:
     view: ContentView
     utm: links.UtmTemplate
     variants: dict[int, str]
+    comments: dict[int, str] = field(default_factory=dict)  # variant id: its first comment
 
 
 def live_content_facts(
@@ -212,18 +213,25 @@ def live_content_facts(
     ).all()
     ids = [row.id for row in items]
     variants: dict[int, dict[int, str]] = defaultdict(dict)
+    comments: dict[int, dict[int, str]] = defaultdict(dict)
     languages: dict[int, dict[int, str]] = defaultdict(dict)
     suggested: dict[int, int] = defaultdict(int)
     engaged: dict[int, int] = defaultdict(int)
     for chunk in chunks(ids, 5000):
-        for variant_id, content_id, body, language in s.execute(
+        for variant_id, content_id, body, language, comment in s.execute(
             sa.select(
-                PostVariant.id, PostVariant.content_id, PostVariant.body, PostVariant.language
+                PostVariant.id,
+                PostVariant.content_id,
+                PostVariant.body,
+                PostVariant.language,
+                PostVariant.first_comment,
             )
             .where(among(s, PostVariant.content_id, chunk))
             .order_by(PostVariant.content_id, PostVariant.position)
         ):
             variants[content_id][variant_id] = body
+            if comment:
+                comments[content_id][variant_id] = comment
             languages[content_id][variant_id] = language
         for content_id, n in s.execute(
             sa.select(Suggestion.content_id, sa.func.count())
@@ -269,6 +277,7 @@ def live_content_facts(
                 campaign_slug=row.slug,
             ),
             variants=variants[row.id],
+            comments=comments[row.id],
         )
         for row in items
     }

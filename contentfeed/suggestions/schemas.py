@@ -45,6 +45,16 @@ class SuggestionOut(BaseModel):
     day: date = Field(description="The seller's local day the suggestion belongs to")
     status: SuggestionStatus
     rendered_text: str = Field(description="The post exactly as the seller copies it")
+    first_comment: str = Field(
+        description="What the seller posts as the first comment under the post, rendered like "
+        "it; empty when the variant has none. When it carries the link, the post does not"
+    )
+    composer_url: str = Field(
+        description="Where the feed's 'Post on LinkedIn' goes: LinkedIn's composer with the "
+        "post filled in (shareActive), or, when the seller or [suggestions] linkedin_composer "
+        "chose share-offsite or the post is too long to fill in, LinkedIn's share dialog for "
+        "the link (the seller pastes the post)"
+    )
     link: str = Field(description="The seller's public tracked link")
     clicks: int = Field(description="Human clicks on the link (bots and previews excluded)")
     score: float
@@ -130,8 +140,9 @@ class SellerList(BaseModel):
     total: int
 
 
-def suggestion_out(item: FeedItem) -> SuggestionOut:
-    """Describe a suggestion, with its link and clicks, for the API."""
+def suggestion_out(item: FeedItem, composer: str) -> SuggestionOut:
+    """Describe a suggestion, with its link and clicks, for the API; ``composer`` is the
+    company's [suggestions] linkedin_composer."""
     x = item.suggestion
     return SuggestionOut(
         id=x.id,
@@ -143,6 +154,8 @@ def suggestion_out(item: FeedItem) -> SuggestionOut:
         day=x.day,
         status=x.status,
         rendered_text=item.text,
+        first_comment=item.comment,
+        composer_url=item.share_url(composer),
         link=item.link,
         clicks=item.clicks,
         score=x.score,

@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session
 from contentfeed import tables
 from contentfeed.accounts.models import User
 from contentfeed.content import service as content_service
-from contentfeed.content.templating import SellerView, TemplateRefused, render_post
+from contentfeed.content.templating import (
+    SellerView,
+    TemplateRefused,
+    render_comment,
+    render_post,
+)
 from contentfeed.db import utcnow
 from contentfeed.links import service as links
 from contentfeed.links.models import TrackedLink
@@ -195,6 +200,12 @@ def _write(
                 link=link,
                 disclosure=settings.rules.disclosure,
             )
+            comment = render_comment(
+                content.comments.get(choice.variant_id, ""),
+                seller=view,
+                content=content.view,
+                link=link,
+            )
         except TemplateRefused as exc:
             # Checked at save, so only a changed rule or a variant that got past the check
             # lands here: this seller is offered another item instead, everyone else gets
@@ -213,6 +224,7 @@ def _write(
                 "day": choice.day,
                 "slot": choice.slot,
                 "rendered_text": text,
+                "rendered_comment": comment,
                 "status": SuggestionStatus.PENDING.value,
                 "score": choice.score,
                 "score_parts": choice.parts,

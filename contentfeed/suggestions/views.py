@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -15,19 +13,13 @@ from contentfeed.api import validate
 from contentfeed.errors import Conflict, DomainError, Invalid
 from contentfeed.i18n import _
 from contentfeed.routing import seller_notices
-from contentfeed.suggestions import actions, listing, post_url
+from contentfeed.suggestions import actions, listing, post_url, sharing
 from contentfeed.suggestions.models import SKIP_REASONS, Suggestion
 from contentfeed.ui import Page, page_number, sort_params, url_with
 
 bp = Blueprint("suggestions", __name__)
 
 SELLER = (Role.SELLER,)
-LINKEDIN_SHARE = "https://www.linkedin.com/sharing/share-offsite/?url="
-
-
-def share_url(link: str) -> str:
-    """Return LinkedIn's share dialog for a tracked link."""
-    return LINKEDIN_SHARE + quote(link, safe="")
 
 
 def why_you(suggestion: Suggestion, seller: User) -> list[str]:
@@ -65,7 +57,8 @@ def _feed_page(errors: dict[int, str] | None = None, entered: dict[int, str] | N
         items=listing.pending_feed(s, user, config.current().public_base_url),
         totals=listing.recent_totals(s, user),
         notices=seller_notices.notices_for(s, user),
-        share_url=share_url,
+        composer=config.current().suggestions.linkedin_composer,
+        is_prefilled=sharing.is_prefilled,
         why_you=why_you,
         skip_reasons=SKIP_REASONS,
         paused=bool(user.seller_profile and user.seller_profile.is_paused),

@@ -6,6 +6,8 @@
  *  - details.nav-group      a header menu group closes on a click elsewhere or Escape
  *  - .flash__close          dismisses a flash message
  *  - button[data-copy-target="#id"]  copies the text (or value) of #id
+ *  - a[data-share-copy="#id"]  copies #id's text while the link opens LinkedIn; when the
+ *                           seller comes back to the tab, shows its data-share-return prompt
  *  - form[data-confirm="…"] asks for confirmation before submitting
  *                           (also button[data-confirm] on the submitter)
  *  - .table-wrap            becomes keyboard-scrollable when it overflows
@@ -227,6 +229,60 @@
     });
   }
 
+  /* ------------------------------------------------------- share on LinkedIn */
+
+  // "Post on LinkedIn" opens LinkedIn in a new tab (the link works without this script). The
+  // post is copied on the way, for a composer that comes up empty. Once the seller has left
+  // the tab (the page was hidden or lost focus) and comes back, the card's prompt asks
+  // "Posted it?" with the same Mark posted form as the card; "Not now" closes it.
+  function initShare() {
+    var pending = null;
+
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[data-share-copy]") : null;
+      if (!link) return;
+      var post = findTarget(link.getAttribute("data-share-copy"));
+      if (post) {
+        copyText(textOf(post)).then(function (ok) {
+          if (ok) announce(t("Copied to clipboard."));
+        });
+      }
+      var prompt = findTarget(link.getAttribute("data-share-return"));
+      pending = prompt ? { prompt: prompt, link: link, away: document.visibilityState === "hidden" } : null;
+    });
+
+    function away() {
+      if (pending) pending.away = true;
+    }
+
+    function back() {
+      if (!pending || !pending.away || document.visibilityState === "hidden") return;
+      var prompt = pending.prompt;
+      pending = null;
+      prompt.hidden = false;
+      prompt.scrollIntoView({ block: "nearest" });
+      prompt.focus({ preventScroll: true });
+    }
+
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") away();
+      else back();
+    });
+    window.addEventListener("blur", away);
+    window.addEventListener("focus", back);
+
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("[data-share-dismiss]") : null;
+      if (!button) return;
+      var prompt = button.closest(".share-return");
+      if (!prompt) return;
+      prompt.hidden = true;
+      var card = prompt.closest(".feed-card");
+      var share = card && card.querySelector("a[data-share-copy]");
+      if (share) share.focus();
+    });
+  }
+
   /* ----------------------------------------------------------------- confirm */
 
   function initConfirm() {
@@ -263,6 +319,7 @@
     initNav();
     initFlashes();
     initCopy();
+    initShare();
     initConfirm();
     initTableWraps();
     var resizeTimer;

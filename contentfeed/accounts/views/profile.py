@@ -120,7 +120,11 @@ def profile() -> ResponseReturnValue:
         form.show_languages(seller_profile.languages)
         form.timezone.data = user.timezone
     if form.validate_on_submit():
-        values = {**profile_values(form), "timezone": (form.timezone.data or "").strip()}
+        values = {
+            **profile_values(form),
+            "timezone": (form.timezone.data or "").strip(),
+            "linkedin_composer": form.linkedin_composer.data or "",
+        }
         trial = notify.WebhookTrial(user)
         try:
             data = form_input(service.OwnProfileData, values)

@@ -36,6 +36,9 @@ class VariantOut(BaseModel):
     position: int
     language: str = Field(description="Sellers with it among their languages get this variant")
     body: str
+    first_comment: str = Field(
+        default="", description="The first comment's template posted under the post, or empty"
+    )
     waiting_for_review: bool = Field(
         default=False,
         description="Four-eyes: this text of an approved item waits for someone else's "
@@ -48,6 +51,9 @@ class CheckedVariantOut(VariantOut):
 
     rendered_sample: str = Field(description="The post as a sample seller would share it")
     length: int = Field(description="Characters in the rendered sample")
+    rendered_comment_sample: str = Field(
+        default="", description="The first comment as a sample seller would post it"
+    )
     warnings: list[str]
 
 
@@ -64,6 +70,7 @@ def variant_out(variant: PostVariant) -> VariantOut:
         position=variant.position,
         language=variant.language,
         body=variant.body,
+        first_comment=variant.first_comment or "",
         waiting_for_review=variant.content_id is None,
     )
 
@@ -75,8 +82,10 @@ def checked_variant_out(variant: PostVariant, check: VariantCheck) -> CheckedVar
         position=variant.position,
         language=variant.language,
         body=variant.body,
+        first_comment=variant.first_comment or "",
         waiting_for_review=variant.content_id is None,
         rendered_sample=check.rendered,
+        rendered_comment_sample=check.comment,
         length=check.length,
         warnings=check.warnings,
     )
@@ -140,6 +149,7 @@ def _save(content_id: int, variant_id: int | None) -> tuple[PostVariant, Variant
         actor=actor,
         rules=compliance_rules(),
         variant=variant,
+        first_comment=data.first_comment,
     )
 
 

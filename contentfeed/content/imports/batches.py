@@ -227,7 +227,7 @@ def _create(
     chunk: Chunk,
     data: service.ContentData,
     campaign_name: str,
-    variants: list[tuple[str, str, str]],
+    variants: list[tuple[str, str, str, str]],
 ) -> Content:
     s = chunk.s
     if campaign_name:
@@ -236,10 +236,16 @@ def _create(
         )
         data = data.model_copy(update={"campaign_id": campaign.id})
     content = service.create_content(s, data, actor=chunk.actor, prefill=False)
-    for column, body, language in variants:
+    for column, body, language, comment in variants:
         try:
             service.add_variant(
-                s, content, body, language=language, actor=chunk.actor, rules=chunk.rules
+                s,
+                content,
+                body,
+                language=language,
+                actor=chunk.actor,
+                rules=chunk.rules,
+                first_comment=comment,
             )
         except TemplateRefused as exc:
             raise RowRefused([variant_reason(column, body, exc, chunk.rules)]) from None

@@ -15,6 +15,8 @@ ROW_KEY = "_row"  # the row number people see, kept with each stored row
 VARIANT_COLUMNS = tuple(f"variant_{n}" for n in range(1, service.MAX_VARIANTS + 1))
 # A variant's own language; empty: the row's language. One of them must say it.
 VARIANT_LANGUAGE_COLUMNS = tuple(f"{column}_language" for column in VARIANT_COLUMNS)
+# A variant's first comment (a template like the variant; empty: none).
+VARIANT_COMMENT_COLUMNS = tuple(f"{column}_comment" for column in VARIANT_COLUMNS)
 FIELD_COLUMNS: tuple[str, ...] = (
     "title",
     "url",
@@ -32,7 +34,10 @@ FIELD_COLUMNS: tuple[str, ...] = (
 )
 COLUMNS: tuple[str, ...] = (*FIELD_COLUMNS, *VARIANT_COLUMNS[:3])
 KNOWN_COLUMNS = (
-    frozenset(COLUMNS) | frozenset(VARIANT_COLUMNS) | frozenset(VARIANT_LANGUAGE_COLUMNS)
+    frozenset(COLUMNS)
+    | frozenset(VARIANT_COLUMNS)
+    | frozenset(VARIANT_LANGUAGE_COLUMNS)
+    | frozenset(VARIANT_COMMENT_COLUMNS)
 )
 EXPORT_ONLY_COLUMNS = ("id", "status", "created_at", "approved_at")
 CAMPAIGN_NAME_MAX = 160
@@ -62,6 +67,10 @@ GERMAN_HEADERS: dict[str, tuple[str, ...]] = {
         column: (f"Variante {n} Sprache", f"Sprache Variante {n}")
         for n, column in enumerate(VARIANT_LANGUAGE_COLUMNS, start=1)
     },
+    **{
+        column: (f"Variante {n} Kommentar", f"Erster Kommentar Variante {n}")
+        for n, column in enumerate(VARIANT_COMMENT_COLUMNS, start=1)
+    },
 }
 # What sheets.column_key maps to a column's key.
 HEADER_ALIASES: dict[str, str] = {
@@ -89,6 +98,8 @@ class ColumnHelp:
         """Return the column's German name (for "variant_1 … variant_3", the range)."""
         if self.name in GERMAN_HEADERS:
             return GERMAN_HEADERS[self.name][0]
+        if self.name.startswith("variant_1_comment"):
+            return "Variante 1 Kommentar …"
         return "Variante 1 … Variante 3"
 
 
@@ -139,6 +150,15 @@ COLUMN_HELP: tuple[ColumnHelp, ...] = (
             first_name="{{ seller.first_name }}",
             link="{{ link }}",
             max=service.MAX_VARIANTS,
+        ),
+    ),
+    ColumnHelp(
+        "variant_1_comment …",
+        False,
+        _l(
+            "A variant's first comment, posted by the seller under the post (often just "
+            "%(link)s, then the post text carries no link); %(link)s goes in one of the two.",
+            link="{{ link }}",
         ),
     ),
 )

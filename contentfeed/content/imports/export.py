@@ -19,6 +19,7 @@ from contentfeed.content.imports.columns import (
     EXPORT_ONLY_COLUMNS,
     FIELD_COLUMNS,
     VARIANT_COLUMNS,
+    VARIANT_COMMENT_COLUMNS,
     VARIANT_LANGUAGE_COLUMNS,
     csv_line,
     header_names,
@@ -130,7 +131,23 @@ def _export_lines(s: Session, stmt: sa.Select[Content], zone: ZoneInfo) -> Itera
     most = s.scalar(sa.select(sa.func.max(counts.c.n))) or 0
     variant_columns = VARIANT_COLUMNS[: max(3, min(most, len(VARIANT_COLUMNS)))]
     language_columns = VARIANT_LANGUAGE_COLUMNS[: len(variant_columns)]
-    columns = [*FIELD_COLUMNS, *variant_columns, *language_columns, *EXPORT_ONLY_COLUMNS]
+    # First comments only when an exported variant has one: a library without keeps its sheet.
+    commented = s.scalar(
+        sa.select(sa.func.count())
+        .select_from(PostVariant)
+        .where(
+            PostVariant.content_id.in_(stmt.with_only_columns(Content.id)),
+            PostVariant.first_comment != "",
+        )
+    )
+    comment_columns = VARIANT_COMMENT_COLUMNS[: len(variant_columns)] if commented else ()
+    columns = [
+        *FIELD_COLUMNS,
+        *variant_columns,
+        *language_columns,
+        *comment_columns,
+        *EXPORT_ONLY_COLUMNS,
+    ]
     teams = {team_id: name for team_id, name in s.execute(sa.select(Team.id, Team.name))}
     yield "\ufeff" + csv_line(columns)
     last_id = 0
@@ -147,6 +164,7 @@ def _export_lines(s: Session, stmt: sa.Select[Content], zone: ZoneInfo) -> Itera
         for item in items:
             bodies = [v.body for v in item.variants][: len(variant_columns)]
             languages = [v.language for v in item.variants][: len(variant_columns)]
+            comments = [v.first_comment for v in item.variants][: len(comment_columns)]
             team_names = [teams[i] for i in item.target_team_ids if i in teams]
             values = {
                 "title": item.title,
@@ -164,6 +182,7 @@ def _export_lines(s: Session, stmt: sa.Select[Content], zone: ZoneInfo) -> Itera
                 "expires_at": _moment_text(item.expires_at, zone),
                 **dict(zip(variant_columns, bodies, strict=False)),
                 **dict(zip(language_columns, languages, strict=False)),
+                **dict(zip(comment_columns, comments, strict=False)),
                 "id": item.id,
                 "status": item.status.value,
                 "created_at": _moment_text(item.created_at, zone),

@@ -19,6 +19,7 @@ from contentfeed.content.imports.columns import (
     CAMPAIGN_NAME_MAX,
     FIELD_COLUMNS,
     VARIANT_COLUMNS,
+    VARIANT_COMMENT_COLUMNS,
     VARIANT_LANGUAGE_COLUMNS,
 )
 from contentfeed.content.models import Content, ContentKind
@@ -52,7 +53,7 @@ class Chunk:
 
 def read_row(
     chunk: Chunk, row: Mapping[str, Any]
-) -> tuple[service.ContentData, str, list[tuple[str, str, str]]]:
+) -> tuple[service.ContentData, str, list[tuple[str, str, str, str]]]:
     """Check every field of a row, collecting every reason to refuse it."""
     reasons: list[str] = []
     fields: dict[str, Any] = {}
@@ -149,9 +150,14 @@ def read_row(
         )
     variants = []
     sample = Content(title=title, summary=fields["summary"], url=url)
-    for column, language_column in zip(VARIANT_COLUMNS, VARIANT_LANGUAGE_COLUMNS, strict=True):
+    for column, language_column, comment_column in zip(
+        VARIANT_COLUMNS, VARIANT_LANGUAGE_COLUMNS, VARIANT_COMMENT_COLUMNS, strict=True
+    ):
         body = text(column)
+        comment = text(comment_column)
         if not body:
+            if comment:
+                reasons.append(about(comment_column, _("a first comment needs its variant")))
             continue
         language = text(language_column) or row_language
         if not language:
@@ -169,11 +175,14 @@ def read_row(
                 language = service.checked_language(language)
             except ValueError:
                 reasons.append(about(language_column, _("use a language code such as en or de")))
-        variants.append((column, body, language))
+        variants.append((column, body, language, comment))
         try:
-            service.check_body(sample, body, chunk.rules)
+            service.check_body(sample, body, chunk.rules, first_comment=comment)
         except TemplateRefused as exc:
-            reasons.append(variant_reason(column, body, exc, chunk.rules))
+            if "first_comment" in exc.fields:
+                reasons.append(about(comment_column, exc.message))
+            else:
+                reasons.append(variant_reason(column, body, exc, chunk.rules))
     if reasons:
         raise RowRefused(sorted(reasons, key=_column_order))
     return data, campaign, variants
@@ -186,7 +195,9 @@ _ORDER = {
             *FIELD_COLUMNS,
             *(
                 c
-                for pair in zip(VARIANT_COLUMNS, VARIANT_LANGUAGE_COLUMNS, strict=True)
+                for pair in zip(
+                    VARIANT_COLUMNS, VARIANT_LANGUAGE_COLUMNS, VARIANT_COMMENT_COLUMNS, strict=True
+                )
                 for c in pair
             ),
         )

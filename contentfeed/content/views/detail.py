@@ -115,6 +115,8 @@ class VariantView:
     error: str
     language: str = ""  # as stored or as chosen ("": not chosen yet)
     language_error: str = ""
+    first_comment: str = ""
+    comment_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,15 +147,22 @@ class Refused:
     error: str
     language: str = ""
     language_error: str = ""
+    first_comment: str = ""
+    comment_error: str = ""
 
 
 def _variant_view(content: Content, variant: PostVariant, rules: service.Compliance) -> VariantView:
     position, body, language = variant.position, variant.body, variant.language
+    comment = variant.first_comment or ""
     try:
-        check = service.check_body(content, body, rules)
+        check = service.check_body(content, body, rules, first_comment=comment)
     except Invalid as exc:
-        return VariantView(variant.id, position, body, None, exc.message, language)
-    return VariantView(variant.id, position, body, check, "", language)
+        if "first_comment" in exc.fields:
+            return VariantView(
+                variant.id, position, body, None, "", language, "", comment, exc.message
+            )
+        return VariantView(variant.id, position, body, None, exc.message, language, "", comment)
+    return VariantView(variant.id, position, body, check, "", language, "", comment)
 
 
 def _shown_value(key: str, value: Any, names: dict[str, dict[int, str]]) -> str:
@@ -187,6 +196,8 @@ def _change_label(key: str) -> str:
         return _("Variant %(n)s", n=position)
     if name == "variant_language" and position:
         return _("Language of variant %(n)s", n=position)
+    if name == "variant_comment" and position:
+        return _("First comment of variant %(n)s", n=position)
     label = FIELD_LABELS.get(key)
     return str(label) if label else key.replace("_", " ").capitalize()
 
@@ -267,6 +278,8 @@ def _render_detail(
                     refused.error,
                     refused.language,
                     refused.language_error,
+                    refused.first_comment,
+                    refused.comment_error,
                 )
             )
         else:
@@ -420,6 +433,7 @@ def _save_variant(content_id: int, variant_id: int | None) -> ResponseReturnValu
     content = service.get_content(s, content_id, user)
     variant = service.get_variant(content, variant_id) if variant_id is not None else None
     body = request.form.get("body", "")
+    first_comment = request.form.get("first_comment", "")
     language = request.form.get("language", "")
     try:
         saved, check = service.save_variant(
@@ -430,15 +444,18 @@ def _save_variant(content_id: int, variant_id: int | None) -> ResponseReturnValu
             actor=user,
             rules=compliance_rules(),
             variant=variant,
+            first_comment=first_comment,
         )
     except Conflict as exc:  # too many variants, refused before anything changed
         flash(exc.message, "error")
         return redirect(url_for("content.detail", content_id=content_id))
     except Invalid as exc:
         if "language" in exc.fields:
-            refused = Refused(variant_id, body, "", language, exc.fields["language"])
+            refused = Refused(variant_id, body, "", language, exc.fields["language"], first_comment)
+        elif "first_comment" in exc.fields:
+            refused = Refused(variant_id, body, "", language, "", first_comment, exc.message)
         else:
-            refused = Refused(variant_id, body, exc.message, language)
+            refused = Refused(variant_id, body, exc.message, language, "", first_comment)
         return _render_detail(content, user, refused, 422)
     if service.is_reviewed(content):
         _flash_check(check, str(CHANGE_WAITS))
