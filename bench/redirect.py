@@ -160,9 +160,8 @@ def run(kind: str, seconds: int, runs: int, connections: int, workers: int) -> N
         with app.app_context():
             # Every request is kept in the ledger, whatever its reason (links/reasons.py).
             recorded = db.session().scalar(sa.text("SELECT count(*) FROM click"))
-            reasons = dict(
-                db.session().execute(sa.text("SELECT reason, count(*) FROM click GROUP BY reason"))
-            )
+            by_reason = sa.text("SELECT reason, count(*) FROM click GROUP BY reason")
+            reasons = {str(k): int(v) for k, v in db.session().execute(by_reason)}
         answered = sum(r.requests for r in real_runs)
         rps_real = statistics.median(r.rps for r in real_runs)
         rps_bare = statistics.median(r.rps for r in bare_runs)

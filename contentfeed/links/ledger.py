@@ -25,7 +25,7 @@ from contentfeed.links.models import Click, TrackedLink
 from contentfeed.links.reasons import FILTERED, LABELS, SHORT_LABELS, Reason
 from contentfeed.suggestions.models import Suggestion
 
-LATEST = 20  # requests the item page lists
+LATEST = 10  # requests the item page (and the API) lists
 
 
 @dataclass(frozen=True)
