@@ -313,6 +313,7 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
     rng = random.Random(2026)  # noqa: S311 - demo data, repeatable
     # Its own generator, so verifying posts leaves the rest of the demo as it was.
     verify_rng = random.Random(7265)  # noqa: S311 - demo data, repeatable
+    ledger_rng = random.Random(17)  # noqa: S311 - demo data, repeatable
     sellers = list(s.scalars(sa.select(User).where(User.role == Role.SELLER)))
     for seller in sellers:
         seller.created_at = now - timedelta(days=HISTORY_DAYS + 1)
@@ -355,6 +356,8 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
                 clicks.append(
                     _demo_click(rng, link_id, suggestion.posted_at, now, "LinkedInBot/1.0", links)
                 )
+            # Their own generator: the demo's other figures stay as they were.
+            clicks += _demo_ledger(ledger_rng, link_id, suggestion.posted_at, now)
         elif roll < 0.8:
             suggestion.status = SuggestionStatus.SKIPPED
             suggestion.skipped_at = suggestion.created_at + timedelta(hours=rng.randint(1, 48))
@@ -477,7 +480,7 @@ def seed_leads(s: Session, rng: random.Random, now: datetime) -> None:
         for code, at in s.execute(
             sa.select(TrackedLink.code, sa.func.max(Click.clicked_at))
             .join(Click, Click.link_id == TrackedLink.id)
-            .where(~Click.is_bot)
+            .where(Click.counted)
             .group_by(TrackedLink.code)
             .having(sa.func.max(Click.clicked_at) >= since)
             .order_by(TrackedLink.code)
@@ -488,7 +491,7 @@ def seed_leads(s: Session, rng: random.Random, now: datetime) -> None:
         for code, at in s.execute(
             sa.select(TrackedLink.code, Click.clicked_at)
             .join(Click, Click.link_id == TrackedLink.id)
-            .where(~Click.is_bot, Click.clicked_at < since - timedelta(days=1))
+            .where(Click.counted, Click.clicked_at < since - timedelta(days=1))
             .order_by(Click.id)
         )
     ]
@@ -576,13 +579,74 @@ def _demo_click(
 ) -> dict[str, Any]:
     span = max(60.0, (now - after).total_seconds())
     when = after + timedelta(seconds=min(span - 1, rng.expovariate(1 / (span / 6))))
-    is_bot, family = links.classify_agent(agent)
+    reason, family = links.reasons.classify_agent(agent)
     referrer = rng.choice(["www.linkedin.com", "www.linkedin.com", "lnkd.in", ""])
     return {
         "link_id": link_id,
         "clicked_at": when,
-        "is_bot": is_bot,
+        "is_bot": links.reasons.is_bot(reason),
+        "reason": reason.value,
         "referrer_host": referrer,
         "agent_family": family,
         "visitor_hash": f"{rng.getrandbits(128):032x}",
     }
+
+
+def _demo_ledger(
+    rng: random.Random, link_id: int, posted_at: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """Requests a shared link gets besides people's clicks (kept, not counted): a mail
+    scanner opening it, a HEAD request, a reader's double click, a fetch on posting."""
+    extra: list[dict[str, Any]] = []
+    latest = max(posted_at, now - timedelta(minutes=1))
+    base = {"link_id": link_id, "is_bot": False, "agent_family": "Chrome"}
+    if rng.random() < 0.2:
+        at = min(posted_at + timedelta(minutes=rng.randint(5, 600)), latest)
+        extra.append(
+            {
+                **base,
+                "clicked_at": at,
+                "is_bot": True,
+                "reason": "scanner",
+                "referrer_host": "eur02.safelinks.protection.outlook.com",
+                "agent_family": "Microsoft SafeLinks",
+                "visitor_hash": f"{rng.getrandbits(128):032x}",
+            }
+        )
+    if rng.random() < 0.15:
+        at = min(posted_at + timedelta(minutes=rng.randint(5, 600)), latest)
+        hashed = f"{rng.getrandbits(128):032x}"
+        extra.append(
+            {
+                **base,
+                "clicked_at": at,
+                "reason": "head",
+                "referrer_host": "",
+                "agent_family": "curl",
+                "visitor_hash": hashed,
+            }
+        )
+    if rng.random() < 0.15:
+        at = min(posted_at + timedelta(minutes=rng.randint(5, 600)), latest)
+        hashed = f"{rng.getrandbits(128):032x}"
+        for seconds, reason in ((0, "human"), (4, "repeat")):
+            extra.append(
+                {
+                    **base,
+                    "clicked_at": at + timedelta(seconds=seconds),
+                    "reason": reason,
+                    "referrer_host": "www.linkedin.com",
+                    "visitor_hash": hashed,
+                }
+            )
+    if rng.random() < 0.1:
+        extra.append(
+            {
+                **base,
+                "clicked_at": posted_at + timedelta(seconds=rng.randint(2, 40)),
+                "reason": "early",
+                "referrer_host": "",
+                "visitor_hash": f"{rng.getrandbits(128):032x}",
+            }
+        )
+    return extra

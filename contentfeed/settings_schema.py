@@ -83,9 +83,15 @@ class SuggestionSettings(Section):
 
 
 class LinkSettings(Section):
-    """Tracked links."""
+    """Tracked links, and which requests for them count as human clicks (links/reasons.py)."""
 
     cookie_days: int = Field(default=90, ge=1, le=400)
+    # The same visitor asking for the same link again within this many seconds is a
+    # repeat, kept but not counted (0: every request of a person counts).
+    repeat_seconds: int = Field(default=30, ge=0, le=86400)
+    # A request without a referrer within this many seconds after the post was marked
+    # posted is an automatic fetch, kept but not counted (0: off).
+    early_seconds: int = Field(default=60, ge=0, le=3600)
 
 
 class EmailSettings(Section):

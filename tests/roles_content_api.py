@@ -21,6 +21,7 @@ CONTENT_API: dict[str, frozenset[object] | str] = {
     "content_api.approve_change": STAFF,
     "content_api.reject_change": STAFF,
     "content_api.list_variants": ALL,
+    "content_api.content_clicks": AUTHORS,
     "content_api.create_variant": STAFF,
     "content_api.update_variant": STAFF,
     "content_api.delete_variant": STAFF,

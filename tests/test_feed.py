@@ -70,9 +70,14 @@ def test_marking_posted_moves_it_to_history_with_its_clicks(
     with app.app_context():
         code = db.session().scalars(sa.select(TrackedLink.code)).one()
     visitor = app.test_client()
-    for _ in range(3):
+    for n in range(3):  # three people coming from LinkedIn (one person's repeats count once)
         visitor.get(
-            f"/r/{code}", headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"}
+            f"/r/{code}",
+            headers={
+                "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+                "Referer": "https://www.linkedin.com/feed/",
+            },
+            environ_base={"REMOTE_ADDR": f"203.0.113.{n + 1}"},
         )
     visitor.get(f"/r/{code}", headers={"User-Agent": "LinkedInBot/1.0"})
     history = client.get("/history").get_data(as_text=True)

@@ -91,8 +91,12 @@ def test_the_webhooks_lead_and_touch_inserts_name_every_required_column() -> Non
 
 
 def test_the_redirects_click_insert_names_every_required_column() -> None:
-    assert named_in_sql(links._RECORD, "click") == REQUIRED["Click"]
+    # ... and the reason, which has a server default but is always decided by the redirect.
+    assert named_in_sql(links._RECORD, "click") == REQUIRED["Click"] | {"reason"}
     assert links._RECORD.count("{p}") == len(links.CLICK_COLUMNS)
+    for repeat, early in ((False, False), (True, False), (True, True), (False, True)):
+        sql = links._record_sql(True, repeat, early)
+        assert named_in_sql(sql, "click") == REQUIRED["Click"] | {"reason"}
 
 
 def test_feed_fillings_recordset_inserts_name_every_required_column_with_its_type() -> None:

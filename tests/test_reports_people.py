@@ -428,8 +428,10 @@ def test_bot_clicks_through_the_redirect_do_not_count(
         s.commit()
         code = s.scalars(sa.select(TrackedLink.code)).one()
     visitor = app.test_client()
-    for agent in (CHROME, CHROME, LINKEDIN_BOT):
-        assert visitor.get(f"/r/{code}", headers={"User-Agent": agent}).status_code == 302
+    for n, agent in enumerate((CHROME, CHROME, LINKEDIN_BOT)):  # two people and a bot
+        address = {"REMOTE_ADDR": f"203.0.113.{n + 1}"}
+        answer = visitor.get(f"/r/{code}", headers={"User-Agent": agent}, environ_base=address)
+        assert answer.status_code == 302
     with app.app_context():
         s = db.session()
         today = datetime.now(UTC).date()

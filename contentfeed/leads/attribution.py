@@ -364,7 +364,7 @@ def _code_query(
         sa.select(Click.id)
         .where(
             Click.link_id == TrackedLink.id,
-            Click.is_bot.is_(False),
+            Click.counted,
             Click.clicked_at <= converted_at,
         )
         .order_by(Click.clicked_at.desc(), Click.id.desc())

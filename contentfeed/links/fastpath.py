@@ -40,6 +40,7 @@ class RedirectFastPath:
             user_agent=environ.get("HTTP_USER_AGENT", ""),
             referrer=environ.get("HTTP_REFERER"),
             address=environ.get("REMOTE_ADDR", ""),
+            method=environ["REQUEST_METHOD"],
         )
         answer = service.answer_visit(
             service.hot_connections(self.app), visit, config.settings_of(self.app)

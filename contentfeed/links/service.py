@@ -13,25 +13,25 @@ import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import crawleruseragents
 import sqlalchemy as sa
 from flask import Flask
-from ua_parser import parse as parse_user_agent
 from werkzeug.http import dump_cookie
 from werkzeug.urls import iri_to_uri
 
 from contentfeed import db, tables
-from contentfeed.config import Settings
+from contentfeed.config import LinkSettings, Settings
 from contentfeed.content.service import PREVIEW_CODE
 from contentfeed.errors import Unavailable
 from contentfeed.i18n import _l
+from contentfeed.links import reasons
 from contentfeed.links.models import Click
+from contentfeed.links.reasons import Reason
 
 CODE_BYTES = 6  # 48 bits of randomness, 8 URL-safe characters
 # What a link code may be made of, and how long it may be: every code we made, and the
@@ -43,8 +43,6 @@ COOKIE_NAME = "cf_ref"
 DATABASE_DOWN = _l("The database is briefly unavailable. Please try the link again in a minute.")
 UTM_FIXED = (("utm_source", "linkedin"), ("utm_medium", "social"))
 DEFAULT_CAMPAIGN = "contentfeed"
-# Link-preview fetchers and crawlers the shared list may not name yet.
-EXTRA_BOT_MARKERS = ("linkedinbot", "linkedin-preview", "headlesschrome", "preview")
 
 
 def new_code() -> str:
@@ -113,20 +111,10 @@ def relink(text: str, code: str, link: str) -> str:
     return _spelled(code).sub(lambda _match: link, text)
 
 
-@lru_cache(maxsize=8192)
 def classify_agent(user_agent: str) -> tuple[bool, str]:
-    """Return (is a bot, agent family) for a User-Agent string (cached: agents repeat)."""
-    lowered = user_agent.lower()
-    if not user_agent.strip():
-        return True, "Unknown"
-    is_bot = crawleruseragents.is_crawler(user_agent) or any(
-        m in lowered for m in EXTRA_BOT_MARKERS
-    )
-    if "linkedinbot" in lowered:
-        return True, "LinkedInBot"
-    parsed = parse_user_agent(user_agent)
-    family = parsed.user_agent.family if parsed and parsed.user_agent else "Other"
-    return is_bot, family[:40]
+    """Return (is a known machine, agent family) for a User-Agent (links.reasons decides)."""
+    reason, family = reasons.classify_agent(user_agent)
+    return reasons.is_bot(reason), family
 
 
 def visitor_hash(address: str, user_agent: str, *, secret: str, day: str) -> str:
@@ -149,20 +137,23 @@ class Visit:
     user_agent: str
     referrer: str | None
     address: str
+    method: str = "GET"
 
 
-def _click_values(visit: Visit, secret: str, now: datetime) -> dict[str, object]:
-    is_bot, family = classify_agent(visit.user_agent)
-    return {
+def _click_values(visit: Visit, secret: str, now: datetime) -> tuple[dict[str, object], Reason]:
+    host = referrer_host(visit.referrer)
+    reason, family = reasons.classify_request(visit.method, visit.user_agent, host)
+    values = {
         **_CLICK_DEFAULTS(),
         "clicked_at": now,
-        "is_bot": is_bot,
-        "referrer_host": referrer_host(visit.referrer),
+        "is_bot": reasons.is_bot(reason),
+        "referrer_host": host,
         "agent_family": family,
         "visitor_hash": visitor_hash(
             visit.address, visit.user_agent, secret=secret, day=now.date().isoformat()
         ),
     }
+    return values, reason
 
 
 # The redirect talks to the driver directly: no ORM, no statement building per request.
@@ -173,10 +164,25 @@ _CLICK: sa.Table = Click.__table__  # type: ignore[assignment]
 CLICK_COLUMNS = tables.insert_columns(_CLICK)
 _CLICK_DEFAULTS = tables.python_defaults(_CLICK, CLICK_COLUMNS)
 _FIND = "SELECT id, target_url FROM tracked_link WHERE code = {p}"
-# Column names are the table's, never input.
+# Column names are the table's, never input. The reason is the last value: a parameter when
+# the request's headers decide it, else an expression deciding repeat / early / human from
+# the visitor's earlier requests and the post's time in the same statement (no round trip).
 _RECORD = (
-    f"INSERT INTO click ({', '.join(CLICK_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('{p}' for _ in CLICK_COLUMNS)})"
+    f"INSERT INTO click ({', '.join(CLICK_COLUMNS)}, reason) "  # noqa: S608
+    f"VALUES ({', '.join('{p}' for _ in CLICK_COLUMNS)}, {{reason}})"
+)
+# The visitor (same daily hash) asked for this link within links.repeat_seconds: one range
+# read of ix_click_link_time. Parameters: link id, visitor hash, since.
+_REPEAT = (
+    "WHEN EXISTS (SELECT 1 FROM click WHERE link_id = {p} AND clicked_at >= {p}"
+    " AND visitor_hash = {p}) THEN 'repeat' "
+)
+# The post was marked posted within links.early_seconds (asked only for a request without a
+# referrer): two primary-key reads. Parameters: link id, since.
+_EARLY = (
+    "WHEN EXISTS (SELECT 1 FROM tracked_link JOIN suggestion"
+    " ON suggestion.id = tracked_link.suggestion_id"
+    " WHERE tracked_link.id = {p} AND suggestion.posted_at >= {p}) THEN 'early' "
 )
 _KNOWN_LINKS: OrderedDict[str, tuple[int, str]] = OrderedDict()
 _KNOWN_LINKS_MAX = 100_000
@@ -244,7 +250,9 @@ def hot_connections(app: Flask) -> HotConnections:
     return found
 
 
-def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str | None:
+def follow_link(
+    connections: HotConnections, visit: Visit, secret: str, rules: LinkSettings | None = None
+) -> str | None:
     """Record a click and return the redirect target, or None for an unknown code.
 
     One indexed read (skipped for links this process has seen) and one insert, committed at
@@ -252,7 +260,8 @@ def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str |
     database restarted) is dropped and the click tried once more on a fresh one.
     """
     now = datetime.now(UTC)
-    values = _click_values(visit, secret, now)
+    values, reason = _click_values(visit, secret, now)
+    rules = rules or LinkSettings()
     is_pg = connections.engine.dialect.name == "postgresql"
     dbapi = connections.engine.dialect.loaded_dbapi
     for attempt in (1, 2):
@@ -261,7 +270,7 @@ def follow_link(connections: HotConnections, visit: Visit, secret: str) -> str |
         except (dbapi.OperationalError, dbapi.InterfaceError, sa.exc.DBAPIError):
             raise Unavailable(DATABASE_DOWN) from None
         try:
-            target = _follow(connection, is_pg, visit.code, values, now)
+            target = _follow(connection, is_pg, visit.code, values, reason, rules)
         except dbapi.IntegrityError:
             _KNOWN_LINKS.pop(visit.code, None)  # the link was deleted since we saw it
             connection.rollback()
@@ -295,8 +304,46 @@ def _sqlite_value(value: object) -> object:
     return value
 
 
+@lru_cache(maxsize=8)
+def _record_sql(is_pg: bool, repeat: bool, early: bool) -> str:
+    """The click INSERT for one dialect and the look-ups its reason needs (built once)."""
+    p = "%s" if is_pg else "?"
+    if not (repeat or early):
+        return _RECORD.format(p=p, reason=p)
+    cases = (_REPEAT.format(p=p) if repeat else "") + (_EARLY.format(p=p) if early else "")
+    return _RECORD.format(p=p, reason=f"CASE {cases}ELSE 'human' END")
+
+
+def _record(
+    is_pg: bool, link_id: int, values: dict[str, object], reason: Reason, rules: LinkSettings
+) -> tuple[str, tuple[object, ...]]:
+    """The click INSERT and its parameters: the reason, or what deciding it needs."""
+    row = {**values, "link_id": link_id}
+    params = [row[name] for name in CLICK_COLUMNS]
+    repeat = early = False
+    if reason is not Reason.HUMAN:
+        params.append(reason.value)
+    else:
+        now: datetime = values["clicked_at"]  # type: ignore[assignment]
+        repeat = rules.repeat_seconds > 0
+        early = rules.early_seconds > 0 and not values["referrer_host"]
+        if repeat:
+            since = now - timedelta(seconds=rules.repeat_seconds)
+            params += [link_id, since, values["visitor_hash"]]
+        if early:
+            params += [link_id, now - timedelta(seconds=rules.early_seconds)]
+    if not is_pg:
+        params = [_sqlite_value(value) for value in params]
+    return _record_sql(is_pg, repeat, early), tuple(params)
+
+
 def _follow(
-    connection: Any, is_pg: bool, code: str, values: dict[str, object], now: datetime
+    connection: Any,
+    is_pg: bool,
+    code: str,
+    values: dict[str, object],
+    reason: Reason,
+    rules: LinkSettings,
 ) -> str | None:
     placeholder = "%s" if is_pg else "?"
     cursor = connection.cursor()
@@ -308,11 +355,7 @@ def _follow(
             return None
         link = (int(row[0]), str(row[1]))
         _remember(code, link)
-    row = {**values, "link_id": link[0]}
-    cursor.execute(
-        _RECORD.format(p=placeholder),
-        tuple(row[name] if is_pg else _sqlite_value(row[name]) for name in CLICK_COLUMNS),
-    )
+    cursor.execute(*_record(is_pg, link[0], values, reason, rules))
     if not is_pg:
         connection.commit()  # PostgreSQL connections here are in autocommit mode
     return link[1]
@@ -350,7 +393,7 @@ def answer_visit(connections: HotConnections, visit: Visit, settings: Settings) 
     if CODE_PATTERN.fullmatch(visit.code) is None:
         return Page.UNKNOWN
     try:
-        target = follow_link(connections, visit, settings.secret_key)
+        target = follow_link(connections, visit, settings.secret_key, settings.links)
     except Unavailable:
         return Page.UNAVAILABLE
     if target is None:

@@ -29,6 +29,7 @@ def follow(code: str) -> ResponseReturnValue:
             user_agent=request.headers.get("User-Agent", ""),
             referrer=request.referrer,
             address=request.remote_addr or "",
+            method=request.method,
         )
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         answer = service.answer_visit(service.hot_connections(app), visit, config.settings_of(app))

@@ -28,6 +28,7 @@ from contentfeed.db import Id
 from contentfeed.errors import Invalid, NotFound
 from contentfeed.i18n import _, _l
 from contentfeed.leads.models import Lead, LeadStatus, Touch
+from contentfeed.links import ledger
 from contentfeed.links.models import Click
 from contentfeed.reports import rollups
 from contentfeed.reports.funnel import (
@@ -104,6 +105,8 @@ class ContentReport(Compared):
     total: Figures
     previous_total: Figures
     daily: list[DayPoint]
+    # Every recorded request of the period by reason: human clicks and the filtered ones.
+    requests: ledger.Breakdown
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -252,7 +255,7 @@ def period_totals(
         clicks = (
             sa.select(sa.func.count())
             .select_from(Click)
-            .where(_in(Click.clicked_at, period), Click.is_bot.is_(False))
+            .where(_in(Click.clicked_at, period), Click.counted)
         )
     else:
         per_item = _clicks_per_item(s, period).subquery()
@@ -449,6 +452,7 @@ def content_report(
         total=sum_figures(now.values(), est),
         previous_total=before,
         daily=days,
+        requests=ledger.breakdown(s, start=period.start, end=period.end),
     )
 
 

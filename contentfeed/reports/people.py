@@ -88,7 +88,7 @@ def _clicks_by_link(period: Period, seller_id: int) -> sa.Subquery:
         sa.select(Click.link_id, sa.func.count().label("clicks"))
         .where(
             between(Click.clicked_at, period),
-            Click.is_bot.is_(False),
+            Click.counted,
             Click.link_id.in_(links),
         )
         .group_by(Click.link_id)

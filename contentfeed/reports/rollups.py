@@ -85,7 +85,7 @@ def _refresh(s: Session, first: date, last: date) -> int:
         .where(
             Click.clicked_at >= _midnight(first),
             Click.clicked_at < _midnight(last + timedelta(days=1)),
-            Click.is_bot.is_(False),
+            Click.counted,
         )
         .group_by(day, Suggestion.content_id, Suggestion.seller_id)
     )
@@ -121,7 +121,7 @@ def _refresh_hours(s: Session, first: date, last: date) -> None:
         .select_from(Click)
         .join(TrackedLink, TrackedLink.id == Click.link_id)
         .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
-        .where(Click.clicked_at >= begin, Click.clicked_at < end, Click.is_bot.is_(False))
+        .where(Click.clicked_at >= begin, Click.clicked_at < end, Click.counted)
         .group_by(hour, Suggestion.content_id)
     )
     is_pg = s.get_bind().dialect.name == "postgresql"
@@ -212,7 +212,7 @@ def human_clicks(s: Session, period: Period) -> sa.Subquery:
             *(sa.and_(Click.clicked_at >= lo, Click.clicked_at < hi) for lo, hi in edges)
         )
         per_link = sa.select(Click.link_id, sa.func.count().label("n")).where(
-            in_edges, Click.is_bot.is_(False)
+            in_edges, Click.counted
         )
         # Count per link first: the join then sees one row per link instead of one per click.
         counted = per_link.group_by(Click.link_id).subquery()
@@ -285,7 +285,7 @@ def clicks_by_day(s: Session, period: Period, content_ids: Any = None) -> dict[d
         minute, read = _minute_bucket(s)
         raw = sa.select(minute, sa.func.count()).where(
             sa.or_(*(sa.and_(Click.clicked_at >= lo, Click.clicked_at < hi) for lo, hi in ranges)),
-            Click.is_bot.is_(False),
+            Click.counted,
         )
         if content_ids is not None:
             links = (

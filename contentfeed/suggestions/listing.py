@@ -95,7 +95,7 @@ def clicks_by_suggestion(s: Session, suggestion_ids: Sequence[int]) -> dict[int,
     rows = s.execute(
         sa.select(TrackedLink.suggestion_id, sa.func.count(Click.id))
         .join(Click, Click.link_id == TrackedLink.id)
-        .where(TrackedLink.suggestion_id.in_(suggestion_ids), ~Click.is_bot)
+        .where(TrackedLink.suggestion_id.in_(suggestion_ids), Click.counted)
         .group_by(TrackedLink.suggestion_id)
     )
     return {suggestion_id: n for suggestion_id, n in rows}
@@ -124,7 +124,7 @@ HISTORY_SORTS: dict[str, sa.ColumnElement[Any]] = {
     "when": sa.func.coalesce(Suggestion.posted_at, Suggestion.skipped_at, Suggestion.expires_at),
     "clicks": sa.select(sa.func.count(Click.id))
     .join(TrackedLink, Click.link_id == TrackedLink.id)
-    .where(TrackedLink.suggestion_id == Suggestion.id, ~Click.is_bot)
+    .where(TrackedLink.suggestion_id == Suggestion.id, Click.counted)
     .correlate(Suggestion)
     .scalar_subquery(),
     "post": sa.select(sa.func.lower(Content.title))
@@ -195,7 +195,7 @@ def seller_totals(s: Session, seller: User, since: datetime) -> SellerTotals:
             sa.select(sa.func.count(Click.id))
             .join(TrackedLink, Click.link_id == TrackedLink.id)
             .join(Suggestion, Suggestion.id == TrackedLink.suggestion_id)
-            .where(Suggestion.seller_id == seller.id, ~Click.is_bot, Click.clicked_at >= since)
+            .where(Suggestion.seller_id == seller.id, Click.counted, Click.clicked_at >= since)
         )
         or 0
     )

@@ -243,7 +243,7 @@ def live_content_facts(
             sa.select(Suggestion.content_id, sa.func.count(sa.distinct(Suggestion.id)))
             .join(TrackedLink, TrackedLink.suggestion_id == Suggestion.id)
             .join(Click, Click.link_id == TrackedLink.id)
-            .where(among(s, Suggestion.content_id, chunk), ~Click.is_bot)
+            .where(among(s, Suggestion.content_id, chunk), Click.counted)
             .group_by(Suggestion.content_id)
         )
         for content_id, n in s.execute(clicked):

@@ -1,7 +1,7 @@
 """content preflight: the facts the LinkedIn pre-flight found about an item's page and image
 
 Revision ID: 0030
-Revises: 0026
+Revises: 0028
 Create Date: 2026-12-03 14:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030"
-down_revision: str | Sequence[str] | None = "0026"
+down_revision: str | Sequence[str] | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -48,6 +48,7 @@ from contentfeed.content.views.common import (
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Invalid, NotFound
 from contentfeed.i18n import _, _l
+from contentfeed.links import ledger
 from contentfeed.suggestions import service as suggestions
 from contentfeed.ui import localtime
 
@@ -333,6 +334,7 @@ def _render_detail(
         preflight=service.preflight(content, rules),
         unreached=unreached_sellers(s, content),
         activity=suggestions.content_activity(s, content.id),
+        click_ledger=ledger.content_ledger(s, user, content.id),
         skip_reasons=suggestions.SKIP_REASONS,
     ), status
 

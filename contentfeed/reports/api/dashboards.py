@@ -11,6 +11,7 @@ from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.api import Timestamp, json_response, operation, parse_query
 from contentfeed.db import Id
+from contentfeed.links.api import RequestsOut, requests_out
 from contentfeed.reports import campaigns, content, funnel
 from contentfeed.reports.api.common import (
     STAFF,
@@ -58,7 +59,7 @@ class FiguresOut(BaseModel):
     verified: int = Field(
         description="Of the posted, those verified: the seller named the LinkedIn post"
     )
-    clicks: int = Field(description="Human clicks (bots left out)")
+    clicks: int = Field(description="Human clicks (requests with reason human only)")
     leads: float
     qualified: float = Field(description="Credit of leads that reached qualified or converted")
     converted: float
@@ -134,6 +135,9 @@ class ContentReportOut(BaseModel):
     total: FiguresOut = Field(description="Every item once (a topic row repeats multi-topic items)")
     previous_total: FiguresOut
     daily: list[DayOut]
+    requests: RequestsOut = Field(
+        description="Every recorded request of the period: human clicks and the filtered ones"
+    )
 
 
 @bp.get("/content")
@@ -155,6 +159,7 @@ def content_dashboard() -> Response:
         total=_figures(report.total),
         previous_total=_figures(report.previous_total),
         daily=_days(report.daily),
+        requests=requests_out(report.requests),
     )
     return json_response(body)
 
