@@ -341,7 +341,7 @@ def test_the_daily_screens_read_german_on_a_phone_and_a_laptop(
     screens = {
         "lena": ["/feed", "/history", "/profile"],
         "rep": ["/queue", f"/leads/{lead_id}"],
-        "marketer": ["/library", "/library/1"],
+        "marketer": ["/library", "/library/1", "/library/2"],  # 2: topics of two words
     }
     for width, height in ((390, 844), (1280, 900)):
         for who, paths in screens.items():
