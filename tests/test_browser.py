@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from werkzeug.serving import make_server
 
 from contentfeed import config, db, demo
 from contentfeed.accounts.models import User
@@ -25,6 +23,7 @@ from contentfeed.routing import work
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 from tests.conftest import PASSWORD
+from tests.live import serving
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +32,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,13 +25,13 @@ import requests
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from contentfeed import config, db
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import Role, User
 from contentfeed.config import ConfigError, build_settings, read_env
 from tests.conftest import PASSWORD
+from tests.live import serving
 
 OIDC_DIR = Path(__file__).parent / "oidc"
 CLIENT_ID = "contentfeed-tests"
@@ -162,12 +161,8 @@ def sso_site(app: Flask, oidc_provider: dict[str, Any]) -> Iterator[str]:
         company={"name": "Acme"},
         sso=sso_settings(oidc_provider["issuer"]),
     )
-    server = make_server("127.0.0.1", oidc_provider["app_port"], app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield oidc_provider["app_base"]
-    server.shutdown()
-    server.server_close()
+    with serving(app, oidc_provider["app_port"]):
+        yield oidc_provider["app_base"]
 
 
 def through_provider(
