@@ -829,3 +829,49 @@ def test_routing_admin_pages_are_for_admins_only(
         assert rep.get(path).status_code == 403, path
     admin = client_as("admin")
     assert 'href="/admin/routing"' in _text(admin.get("/admin/queues"))  # in the navigation
+
+
+def test_the_rule_and_queue_pages_keep_the_limits_the_api_keeps(
+    app: Flask,
+    admin: FlaskClient,
+    client: FlaskClient,
+    defaults: dict[str, int],
+    make_user: Callable[..., User],
+    make_token: Callable[..., str],
+) -> None:
+    """One input model per shape: a rule name of 121 characters and a queue description of
+    5,000 are judged alike on the page and through the API (the page once refused any
+    description over 2,000 that the API took)."""
+    queue_id = defaults["Digital sales"]
+    token = make_token(make_user("admin", name="Api Admin"), "read", "routing:write")
+    headers = {"Authorization": f"Bearer {token}"}
+    long_name = "R" * 121
+    page = admin.post(
+        "/admin/routing/rules/new",
+        data={"name": long_name, "queue_id": str(queue_id), "strategy": "", "enabled": "y"},
+    )
+    assert page.status_code == 422
+    assert "at most 120 characters" in _text(page, 422)
+    api = client.post(
+        "/api/v1/routing/rules",
+        json={"name": long_name, "queue_id": queue_id},
+        headers=headers,
+    )
+    assert api.status_code == 422 and "name" in api.get_json()["fields"]
+
+    description = "Leads from the website. " * 200  # 4,800 characters
+    saved = admin.post(
+        f"/admin/queues/{queue_id}",
+        data={
+            "name": "Digital sales",
+            "strategy": "claim",
+            "sla_minutes": "60",
+            "timezone": "UTC",
+            "description": description,
+            "lead_user_id": "0",
+        },
+    )
+    assert saved.status_code in (302, 303)
+    api = client.get("/api/v1/routing/queues", headers=headers)
+    queue = next(q for q in api.get_json()["items"] if q["id"] == queue_id)
+    assert queue["description"] == description.strip()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session, selectinload
 
+from contentfeed.db import Id
 from contentfeed.errors import Invalid, NotFound
 from contentfeed.i18n import N_, _
 from contentfeed.routing.lead_facts import Facts
@@ -22,7 +24,7 @@ from contentfeed.routing.rule_conditions import (
     check_conditions,
     condition_holds,
 )
-from contentfeed.text import checked_text
+from contentfeed.text import Input
 
 
 def list_rules(s: Session) -> list[RoutingRule]:
@@ -49,33 +51,32 @@ def get_rule(s: Session, rule_id: int) -> RoutingRule:
     return rule
 
 
-@dataclass(frozen=True)
-class RuleIn:
-    """A rule as an admin writes it."""
+class RuleIn(Input):
+    """A routing rule as an admin writes it on the page or through the API; the conditions are
+    checked by ``rule_conditions.check_conditions`` when the rule is saved."""
 
-    name: str
-    queue_id: int
-    conditions: dict[str, Any] = field(default_factory=dict)
-    strategy: Strategy | None = None
-    enabled: bool = True
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=120)
+    queue_id: Id = Field(description="Where matching leads go")
+    conditions: dict[str, Any] = Field(default_factory=dict)
+    strategy: Strategy | None = Field(
+        default=None, description="How a matching lead reaches a rep; null: the queue's own"
+    )
+    enabled: bool = Field(default=True, description="A switched-off rule is skipped")
 
 
 def save_rule(s: Session, data: RuleIn, rule: RoutingRule | None = None) -> RoutingRule:
     """Create a rule (tried last) or update one."""
-    problems: dict[str, str] = {}
-    checked_text("name", data.name)
-    if not data.name.strip() or len(data.name.strip()) > 120:
-        problems["name"] = _("required, at most 120 characters")
     if s.get(Queue, data.queue_id) is None:
-        problems["queue_id"] = _("no queue has this id")
-    if problems:
-        raise Invalid(_("Some fields need attention."), problems)
+        message = _("no queue has this id")
+        raise Invalid(_("Some fields need attention."), {"queue_id": message})
     conditions = check_conditions(data.conditions)
     if rule is None:
         last = s.scalar(sa.select(sa.func.max(RoutingRule.position))) or 0
         rule = RoutingRule(position=last + 1)
         s.add(rule)
-    rule.name = data.name.strip()
+    rule.name = data.name
     rule.queue_id = data.queue_id
     rule.conditions = conditions
     rule.strategy = data.strategy

@@ -60,7 +60,7 @@ class RuleForm(Form):
 
     name = StringField(
         _l("Name"),
-        validators=[DataRequired(message=_l("Give the rule a name.")), Length(max=120)],
+        validators=[DataRequired(message=_l("Give the rule a name."))],
         description=_l("Say whom it is for, e.g. “DACH enterprise”."),
     )
     queue_id = SelectField(_l("Queue"), coerce=int, choices=[], validate_choice=True)
@@ -262,13 +262,15 @@ def _rule_in(form: RuleForm) -> rulebook.RuleIn:
     conditions = {
         c.key: _read_condition(c, getattr(form, c.key).data) for c in rule_conditions.CONDITIONS
     }
-    strategy = form.strategy.data or ""
-    return rulebook.RuleIn(
-        name=form.name.data or "",
-        queue_id=form.queue_id.data or 0,
-        conditions=conditions,
-        strategy=Strategy(strategy) if strategy else None,
-        enabled=bool(form.enabled.data),
+    return validate(
+        rulebook.RuleIn,
+        {
+            "name": form.name.data or "",
+            "queue_id": form.queue_id.data or 0,
+            "conditions": conditions,
+            "strategy": form.strategy.data or None,
+            "enabled": bool(form.enabled.data),
+        },
     )
 
 

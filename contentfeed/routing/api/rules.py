@@ -76,18 +76,11 @@ else:
     )
 
 
-class RuleIn(Input):
-    """A routing rule as an admin writes it."""
+class RuleIn(rulebook.RuleIn):
+    """A routing rule as an admin writes it (the use case's model, with each condition a
+    field of its own in the API's document)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=120)
-    queue_id: Id = Field(description="Where matching leads go")
-    conditions: Conditions = Field(default_factory=Conditions)
-    strategy: Strategy | None = Field(
-        default=None, description="How a matching lead reaches a rep; null: the queue's own"
-    )
-    enabled: bool = Field(default=True, description="A switched-off rule is skipped")
+    conditions: Conditions = Field(default_factory=Conditions)  # type: ignore[assignment]
 
 
 class RuleOut(BaseModel):
@@ -140,17 +133,8 @@ def _save_rule(data: RuleIn, rule: RoutingRule | None = None) -> RoutingRule:
     except Invalid as exc:  # name the fields as the body has them: conditions.<key>
         fields = {f"conditions.{key}": text for key, text in exc.fields.items()}
         raise Invalid(exc.message, fields) from None
-    return rulebook.save_rule(
-        db.session(),
-        rulebook.RuleIn(
-            name=data.name,
-            queue_id=data.queue_id,
-            conditions=conditions,
-            strategy=data.strategy,
-            enabled=data.enabled,
-        ),
-        rule,
-    )
+    chosen = rulebook.RuleIn.model_validate({**dict(data), "conditions": conditions})
+    return rulebook.save_rule(db.session(), chosen, rule)
 
 
 @bp.get("/routing/rules")
