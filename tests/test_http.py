@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import socket
-import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from flask import Flask
 
 from contentfeed import config, http
 from tests.conftest import make_test_app
+from tests.live import QuietHTTPServer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -46,18 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """A client that stops reading (the size cap, the timeout) leaves the handler writing to a
-    closed socket: expected here, so no traceback in the test output."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 @pytest.fixture
 def local_server() -> Iterator[str]:
-    server = _QuietServer(("127.0.0.1", 0), _Handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

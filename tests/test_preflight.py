@@ -15,7 +15,7 @@ import threading
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,6 +30,7 @@ from contentfeed.content import linkedin, preflight
 from contentfeed.content.models import Content
 from tests.apiclient import Api
 from tests.conftest import make_test_app, sign_in
+from tests.live import QuietHTTPServer
 
 X = "\u00d7"  # the multiplication sign the notes put between width and height
 LINK = "http://127.0.0.1:5000/r/preview"  # the sample seller's link in checks and previews
@@ -248,7 +249,7 @@ def site() -> Iterator[dict[str, tuple[str, bytes]]]:
         "/img/logo.svg": ("image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg'/>"),
     }
     handler = type("Site", (_Site,), {"routes": routes})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     routes["base"] = ("", f"http://127.0.0.1:{server.server_address[1]}".encode())
