@@ -9,7 +9,7 @@ import tomllib
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -303,8 +303,8 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
     """Give the demo two months of history (HISTORY_DAYS): sellers who joined then, their past
     suggestions (most shared, some skipped with a reason, the rest expired), the clicks they
     brought and the leads that followed."""
+    from contentfeed import demo_clicks
     from contentfeed.content.service import Compliance
-    from contentfeed.links import service as links
     from contentfeed.links.models import Click, TrackedLink
     from contentfeed.suggestions import service as suggestions
     from contentfeed.suggestions.models import Suggestion, SuggestionStatus
@@ -351,13 +351,13 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
             link_id = codes[suggestion.id]
             for _ in range(rng.choice([0, 1, 2, 3, 5, 8, 13, 21])):
                 agent = rng.choice(agents)
-                clicks.append(_demo_click(rng, link_id, suggestion.posted_at, now, agent, links))
+                clicks.append(demo_clicks.click(rng, link_id, suggestion.posted_at, now, agent))
             if rng.random() < 0.7:  # LinkedIn's preview fetcher looks at every shared link
                 clicks.append(
-                    _demo_click(rng, link_id, suggestion.posted_at, now, "LinkedInBot/1.0", links)
+                    demo_clicks.click(rng, link_id, suggestion.posted_at, now, "LinkedInBot/1.0")
                 )
             # Their own generator: the demo's other figures stay as they were.
-            clicks += _demo_ledger(ledger_rng, link_id, suggestion.posted_at, now)
+            clicks += demo_clicks.ledger(ledger_rng, link_id, suggestion.posted_at, now)
         elif roll < 0.8:
             suggestion.status = SuggestionStatus.SKIPPED
             suggestion.skipped_at = suggestion.created_at + timedelta(hours=rng.randint(1, 48))
@@ -572,81 +572,3 @@ def _post_demo_lead(
     received = min(submitted + timedelta(seconds=3), now)
     event.received_at = received
     leads.process_event(s, event, lookback_days=90, now=received)
-
-
-def _demo_click(
-    rng: random.Random, link_id: int, after: datetime, now: datetime, agent: str, links: Any
-) -> dict[str, Any]:
-    span = max(60.0, (now - after).total_seconds())
-    when = after + timedelta(seconds=min(span - 1, rng.expovariate(1 / (span / 6))))
-    reason, family = links.reasons.classify_agent(agent)
-    referrer = rng.choice(["www.linkedin.com", "www.linkedin.com", "lnkd.in", ""])
-    return {
-        "link_id": link_id,
-        "clicked_at": when,
-        "is_bot": links.reasons.is_bot(reason),
-        "reason": reason.value,
-        "referrer_host": referrer,
-        "agent_family": family,
-        "visitor_hash": f"{rng.getrandbits(128):032x}",
-    }
-
-
-def _demo_ledger(
-    rng: random.Random, link_id: int, posted_at: datetime, now: datetime
-) -> list[dict[str, Any]]:
-    """Requests a shared link gets besides people's clicks (kept, not counted): a mail
-    scanner opening it, a HEAD request, a reader's double click, a fetch on posting."""
-    extra: list[dict[str, Any]] = []
-    latest = max(posted_at, now - timedelta(minutes=1))
-    base = {"link_id": link_id, "is_bot": False, "agent_family": "Chrome"}
-    if rng.random() < 0.2:
-        at = min(posted_at + timedelta(minutes=rng.randint(5, 600)), latest)
-        extra.append(
-            {
-                **base,
-                "clicked_at": at,
-                "is_bot": True,
-                "reason": "scanner",
-                "referrer_host": "eur02.safelinks.protection.outlook.com",
-                "agent_family": "Microsoft SafeLinks",
-                "visitor_hash": f"{rng.getrandbits(128):032x}",
-            }
-        )
-    if rng.random() < 0.15:
-        at = min(posted_at + timedelta(minutes=rng.randint(5, 600)), latest)
-        hashed = f"{rng.getrandbits(128):032x}"
-        extra.append(
-            {
-                **base,
-                "clicked_at": at,
-                "reason": "head",
-                "referrer_host": "",
-                "agent_family": "curl",
-                "visitor_hash": hashed,
-            }
-        )
-    if rng.random() < 0.15:
-        at = min(posted_at + timedelta(minutes=rng.randint(5, 600)), latest)
-        hashed = f"{rng.getrandbits(128):032x}"
-        for seconds, reason in ((0, "human"), (4, "repeat")):
-            extra.append(
-                {
-                    **base,
-                    "clicked_at": at + timedelta(seconds=seconds),
-                    "reason": reason,
-                    "referrer_host": "www.linkedin.com",
-                    "visitor_hash": hashed,
-                }
-            )
-    if rng.random() < 0.1:
-        extra.append(
-            {
-                **base,
-                "clicked_at": posted_at + timedelta(seconds=rng.randint(2, 40)),
-                "reason": "early",
-                "referrer_host": "",
-                "visitor_hash": f"{rng.getrandbits(128):032x}",
-            }
-        )
-    return extra
