@@ -26,6 +26,7 @@ from contentfeed.db import Base
 from contentfeed.links.models import TrackedLink
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion
+from tests.live import serving
 
 PASSWORD = "correct-horse-battery"
 # A cheap hash keeps tests fast; production hashes use werkzeug's default (scrypt).
@@ -337,3 +338,36 @@ def make_tracked_link(
             ).one()
 
     return make
+
+
+# --- a real server and a real browser (browser tests, marker "browser") -------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    with serving(app) as base:
+        yield base
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must have Chromium installed (apt-get install chromium)")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        yield instance
+        instance.close()

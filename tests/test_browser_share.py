@@ -5,8 +5,7 @@ no request leaves the machine), and back on the feed the card asks "Posted it?".
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,40 +21,10 @@ from contentfeed.db import utcnow
 from contentfeed.suggestions import service as suggestions
 from contentfeed.suggestions.models import Suggestion, SuggestionStatus
 from tests.conftest import PASSWORD
-from tests.live import serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = os.environ.get("SCREENSHOTS_DIR", "")  # a folder: screenshots of the card
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    with serving(app) as base:
-        yield base
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must have Chromium installed (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield instance
-        instance.close()
 
 
 def suggest(app: Flask, seller: User) -> Suggestion:
