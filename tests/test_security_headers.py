@@ -192,9 +192,7 @@ def test_templates_carry_no_inline_script_or_style() -> None:
 
 # --- in a real browser -------------------------------------------------------------------
 
-# The browser tests' fixtures: the test app served on a port, and headless Chromium.
-live_server = test_browser.live_server
-browser = test_browser.browser
+# The browser fixtures (live_server, browser) come from tests/conftest.py.
 
 # The daily screens, and the ones whose styles moved out of the templates for the policy.
 SCREENS = {
