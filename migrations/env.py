@@ -31,9 +31,10 @@ def database_url() -> str:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if url:
         return str(url)
+    from contentfeed import config as settings
     from contentfeed import create_app
 
-    return str(create_app().config["DATABASE_URL"])
+    return settings.settings_of(create_app()).database_url
 
 
 def configure(connection: sa.Connection | None = None, url: str | None = None) -> None:

@@ -185,3 +185,32 @@ def test_variants_take_their_items_language_and_profiles_a_list(empty_database: 
         language = conn.execute(sa.text("SELECT language FROM seller_profile")).scalar_one()
     engine.dispose()
     assert language == "de"
+
+
+def test_the_documented_alembic_command_migrates_the_configured_database(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """`alembic upgrade head` in a checkout (the deploy step the README names) migrates the
+    database the settings point at: it once stopped with KeyError 'DATABASE_URL'."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "CONTENTFEED_DATABASE_URL": empty_database}
+    env["CONTENTFEED_INSTANCE_PATH"] = str(tmp_path / "instance")
+    done = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
+    engine.dispose()
+    assert (
+        revision == ScriptDirectory.from_config(alembic_config(empty_database)).get_current_head()
+    )
