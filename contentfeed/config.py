@@ -39,6 +39,9 @@ from contentfeed.settings_schema import (
     CrmSettings as CrmSettings,
 )
 from contentfeed.settings_schema import (
+    CustomerSettings as CustomerSettings,
+)
+from contentfeed.settings_schema import (
     EmailSettings as EmailSettings,
 )
 from contentfeed.settings_schema import (

@@ -7,6 +7,7 @@ def import_all() -> None:
     """Import every models module (for migrations, create_all in tests, the shell)."""
     import contentfeed.accounts.models
     import contentfeed.content.models
+    import contentfeed.customers.models
     import contentfeed.leads.models
     import contentfeed.links.models
     import contentfeed.reports.models

@@ -213,14 +213,23 @@ class RoutingSettings(Section):
     dedupe_days: int = Field(default=30, ge=0, le=365)
 
 
+class CustomerSettings(Section):
+    """Customer development after the signature: the handover's SLA and the renewal window."""
+
+    handover_sla_hours: int = Field(default=24, ge=1, le=24 * 90)
+    renewal_window_days: int = Field(default=90, ge=1, le=730)
+
+
 class CrmSettings(Section):
-    """Where routed leads and their changes are sent, signed, and how hard to try."""
+    """Where routed leads and their changes are sent, signed, and how hard to try; and the
+    secret the CRM signs its own events with."""
 
     webhook_url: str = ""
     webhook_secret: str = ""
     max_attempts: int = Field(default=8, ge=1, le=50)
+    events_secret: str = ""
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "events_secret")
     @classmethod
     def _whsec(cls, value: str) -> str:
         if value.strip():
@@ -350,6 +359,7 @@ class Settings(BaseModel):
     company: CompanySettings = CompanySettings()
     consent: ConsentSettings = ConsentSettings()
     routing: RoutingSettings = RoutingSettings()
+    customers: CustomerSettings = CustomerSettings()
     crm: CrmSettings = CrmSettings()
     reports: ReportSettings = ReportSettings()
     sso: SsoSettings = SsoSettings()

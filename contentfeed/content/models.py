@@ -100,6 +100,26 @@ class Asset(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Audience(enum.StrEnum):
+    """Whom an item is for: people who are not customers yet, customers, or both."""
+
+    PROSPECTS = "prospects"
+    CUSTOMERS = "customers"
+    BOTH = "both"
+
+    @property
+    def label(self) -> str:
+        """Return the name people see, in the request's language."""
+        return str(AUDIENCE_LABELS[self])
+
+
+AUDIENCE_LABELS = {
+    Audience.PROSPECTS: _l("Prospects"),
+    Audience.CUSTOMERS: _l("Customers"),
+    Audience.BOTH: _l("Prospects and customers"),
+}
+
+
 class Content(Base):
     __tablename__ = "content"
 
@@ -125,6 +145,11 @@ class Content(Base):
     topics: Mapped[list[str]] = mapped_column(default=list)
     target_team_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     target_regions: Mapped[list[str]] = mapped_column(default=list)
+    # Customer development sellers are suggested items for customers, everyone else items for
+    # prospects; "both" reaches every seller.
+    audience: Mapped[Audience] = mapped_column(
+        str_enum(Audience), default=Audience.BOTH, server_default=Audience.BOTH.value
+    )
     priority: Mapped[int] = mapped_column(default=3)
     starts_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -55,6 +55,9 @@ class Account(Base):
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
     )
+    # When the company became a customer through contentfeed (a lead converted, the CRM
+    # reported a won deal); None for accounts imported as customers already.
+    customer_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
