@@ -18,7 +18,7 @@ from contentfeed.customers import cards, jobs
 from contentfeed.customers.models import CardKind, CardStatus, Contract, CustomerCard
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead
-from contentfeed.routing import work
+from contentfeed.routing import customer_accounts, work
 from contentfeed.routing.models import Account, Queue, SellerNotice
 from tests.conftest import sign_in
 from tests.test_queue_ui import _text, rep_in, route, seller_lead
@@ -210,6 +210,11 @@ def test_a_conversion_is_handed_over_once_and_free_mail_keeps_the_company_name(
         assert second is not None and second.account_id == account.id
         s.commit()
         assert s.scalar(sa.select(sa.func.count()).select_from(Account)) == 1
+        # An admin can still rename it without inventing a domain for it.
+        renamed = customer_accounts.AccountIn(name="Kleinbetrieb Huber GmbH", domains=[])
+        customer_accounts.save_account(s, renamed, account)
+        s.commit()
+        assert account.name == "Kleinbetrieb Huber GmbH" and account.domain_names == []
 
 
 def test_a_contract_ending_within_the_window_raises_one_renewal_card(
