@@ -92,6 +92,8 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.content import api as content_api
     from contentfeed.content import imports_views as content_import
     from contentfeed.content import views as content_views
+    from contentfeed.customers import api as customers_api
+    from contentfeed.customers import views as customers_views
     from contentfeed.leads import api as leads_api
     from contentfeed.leads import gated_views
     from contentfeed.leads import views as leads_views
@@ -115,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
         gated_views.bp,
         routing_views.bp,
         routing_admin.bp,
+        customers_views.bp,
         reports_views.bp,
         reports_people.bp,
     ):
@@ -127,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
         suggestions_api.bp,
         leads_api.bp,
         routing_api.bp,
+        customers_api.bp,
         reports_api.bp,
     ):
         app.register_blueprint(blueprint)

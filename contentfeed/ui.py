@@ -60,6 +60,7 @@ NAVIGATION: list[NavEntry] = [
     NavEntry(_l("History"), "suggestions.history", (Role.SELLER,)),
     NavEntry(_l("Profile"), "accounts.profile", (Role.SELLER,)),
     NavEntry(_l("Queue"), "routing.queue", (Role.REP, Role.ADMIN), ("routing.",)),
+    NavEntry(_l("Customers"), "customers.index", (Role.REP, Role.ADMIN), ("customers.",)),
     NavEntry(
         _l("Leads"),
         "leads.index",
