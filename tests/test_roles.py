@@ -208,6 +208,7 @@ def url_args(
         "contract_id": 1,  # no such plan item: the customer pages answer 404, not 403
         "goal_id": 1,
         "step_id": 1,
+        "card_id": 1,  # no such card: a worker is answered 404, anyone else 403
         "message_id": message_id,
         "member_user_id": target.id,
         "email_id": email_id,
