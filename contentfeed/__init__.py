@@ -99,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.leads import views as leads_views
     from contentfeed.links import views as links_views
     from contentfeed.reports import api as reports_api
+    from contentfeed.reports import customers_views as reports_customers
     from contentfeed.reports import people_views as reports_people
     from contentfeed.reports import views as reports_views
     from contentfeed.routing import admin_views as routing_admin
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
         customers_views.bp,
         reports_views.bp,
         reports_people.bp,
+        reports_customers.bp,
     ):
         app.register_blueprint(blueprint)
     for blueprint in (

@@ -40,6 +40,7 @@ from contentfeed.content.api.variants import VariantOut, variant_out
 from contentfeed.content.models import (
     REVIEWED_FIELDS,
     Asset,
+    Audience,
     Campaign,
     Content,
     ContentKind,
@@ -126,6 +127,10 @@ class ContentOut(BaseModel):
     )
     topics: list[str]
     targeting: Targeting
+    audience: Audience = Field(
+        description="Whom it is for: prospects (suggested to sellers outside customer "
+        "development), customers (suggested to customer development's sellers) or both"
+    )
     priority: int
     starts_at: Timestamp | None
     expires_at: Timestamp | None
@@ -172,6 +177,7 @@ class ContentQuery(Input):
     topic: str = ""
     language: str = Field(default="", description="Items with a variant in this language")
     kind: ContentKind | None = None
+    audience: Audience | None = Field(default=None, description="Items for exactly this audience")
     sort: str = Field(default=service.LibraryQuery.sort, json_schema_extra={"enum": SORT_CHOICES})
     order: Literal["asc", "desc"] = "desc"
     page: PageNumber = 1
@@ -265,6 +271,7 @@ def content_out(
         languages=content.variant_languages,
         topics=content.topics,
         targeting=Targeting(team_ids=content.target_team_ids, regions=content.target_regions),
+        audience=content.audience,
         priority=content.priority,
         starts_at=content.starts_at,
         expires_at=content.expires_at,
@@ -316,6 +323,7 @@ def list_content() -> Response:
             topic=query.topic,
             language=query.language,
             kind=query.kind.value if query.kind else "",
+            audience=query.audience.value if query.audience else "",
             sort=query.sort,
             descending=query.order == "desc",
             offset=(query.page - 1) * query.per_page,

@@ -79,6 +79,7 @@ def _content_data(form: ContentForm, url: str, model: type[Data]) -> Data | None
                 "topics": form.topics.data or "",
                 "target_team_ids": form.target_team_ids.data or [],
                 "target_regions": form.target_regions.data or "",
+                "audience": form.audience.data or "both",
                 "priority": form.priority.data or 3,
                 "starts_at": to_utc(form.starts_at.data),
                 "expires_at": to_utc(form.expires_at.data),
