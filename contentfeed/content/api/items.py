@@ -84,10 +84,11 @@ class PendingChange(BaseModel):
 
     url: str
     targeting: Targeting
+    audience: Audience
     variants: list[VariantOut]
     changed: list[str] = Field(
-        description="What it changes: url, target_team_ids, target_regions, variant:<n>, "
-        "variant_language:<n>"
+        description="What it changes: url, target_team_ids, target_regions, audience, "
+        "variant:<n>, variant_language:<n>"
     )
     author_ids: list[int] = Field(description="Who made it: they cannot approve it")
     updated_at: Timestamp
@@ -295,6 +296,7 @@ def _pending_change(content: Content) -> PendingChange | None:
     return PendingChange(
         url=revision.url,
         targeting=Targeting(team_ids=revision.target_team_ids, regions=revision.target_regions),
+        audience=revision.audience,
         variants=[
             variant_out(service.proposed_variant(e))
             for e in sorted(revision.variants, key=lambda e: e["position"])

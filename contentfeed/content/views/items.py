@@ -61,6 +61,7 @@ def _content_form(content: Content | None) -> ContentForm:
             form.url.data = content.revision.url
             form.target_team_ids.data = list(content.revision.target_team_ids)
             form.target_regions.data = ", ".join(content.revision.target_regions)
+            form.audience.data = content.revision.audience.value
     return form
 
 
