@@ -221,9 +221,9 @@ def test_the_page_shows_handovers_renewals_engagement_and_the_funnel(
     assert list(teams)[:3] == ["Hunters after", "Not assigned to a team", "Nobody assigned yet"]
 
     steps = _rows(funnel)
-    assert [steps[k][0] for k in steps] == ["3", "4", "5", "1", "2"]
-    assert list(steps) == ["Posts", "Clicks", "Leads", "Converted leads", "New customers"]
-    assert steps["Clicks"][1] == "133%" and steps["New customers"][1] == "200%"
+    assert [steps[k][0] for k in steps] == ["3", "4", "5", "1", "1"]
+    assert list(steps) == ["Posts", "Clicks", "Leads", "Converted leads", "Customers from posts"]
+    assert steps["Clicks"][1] == "133%" and steps["Customers from posts"][1] == "100%"
 
     items = _rows(engagement)
     assert items["Onboarding guide"] == ["2", "3", "4"]  # Acme and Beta; 3 people; 4 visits
@@ -271,13 +271,8 @@ def test_the_api_answers_the_same_figures_and_the_sla_setting_counts(
     ]
     assert body["engaged_accounts"] == 2
     steps = {step["key"]: step for step in body["funnel"]["steps"]}
-    assert [steps[k]["count"] for k in ("posts", "clicks", "leads", "converted", "customers")] == [
-        3,
-        4,
-        5,
-        1,
-        2,
-    ]
+    keys = ("posts", "clicks", "leads", "converted", "customers_from_posts")
+    assert [steps[k]["count"] for k in keys] == [3, 4, 5, 1, 1]
     assert steps["posts"]["rate"] is None and steps["converted"]["rate"] == 0.2
     assert body["funnel"]["customers_from_posts"] == 1
 

@@ -108,7 +108,9 @@ CUSTOMER_STEPS = {
     "clicks": _l("Clicks"),
     "leads": _l("Leads"),
     "converted": _l("Converted leads"),
-    "customers": _l("New customers"),
+    # The funnel is from post to customer: its last step counts the new customers a seller's
+    # post started (all new customers are beside it, in the report's figures).
+    "customers_from_posts": _l("Customers from posts"),
 }
 
 
