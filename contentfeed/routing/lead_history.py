@@ -104,6 +104,14 @@ def _worded(s: Session, entry: LeadActivity, detail: dict[str, Any]) -> str | No
         return returned_text(detail["rep"], int(detail.get("claim_minutes") or 0))
     if kind == "overdue":
         return _("Overdue: nobody claimed this lead within the SLA.")
+    if kind == "handover" and "queue" in detail:
+        return _(
+            "Handed over to %(queue)s: %(account)s is a customer now.",
+            queue=detail["queue"],
+            account=detail["account"],
+        )
+    if kind == "status" and detail.get("by") == "crm":
+        return _("Converted: the CRM reported the deal won.")
     if kind == "erased":
         return _("Closed: the person's data was erased.")
     if kind == "crm_lost":

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from contentfeed import i18n
 from contentfeed.accounts.models import Role, User
+from contentfeed.customers import cards
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Forbidden, Invalid, NotFound
 from contentfeed.i18n import _, _l
@@ -305,8 +306,12 @@ def set_status(
     if note.strip():
         record(s, lead, "note", note.strip()[:5000], actor=user, now=now)
     enqueue(s, lead, "lead.status_changed", now)
-    if status in (LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED):
+    if status in (LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED):
         tell_seller_outcome(s, lead, status, now)
+    if status is LeadStatus.CONVERTED:
+        # After the signature no hole may open: the company becomes a customer and customer
+        # development gets the handover card at once (the seller hears it from there).
+        cards.hand_over_lead(s, lead, won_by=user, now=now)
     s.flush()
     return lead
 
