@@ -66,12 +66,17 @@ def won(s: Session, settings: Settings, data: CrmEventData, *, key: str, now: da
         key=key,
         now=now,
     )
-    account = _account_of(s, data.domain)
-    applied = Applied(
-        account_id=card.account_id if card is not None else account.id if account else None,
-        lead_id=card.lead_id if card is not None and card.lead_id else data.lead_id,
-        facts={"handover_card": card.id if card is not None else None},
-    )
+    if card is not None:
+        applied = Applied(card.account_id, card.lead_id, {"handover_card": card.id})
+    else:  # this lead was handed over before: the account it went to
+        lead = s.get(Lead, data.lead_id) if data.lead_id is not None else None
+        account = _account_of(s, data.domain) if data.domain else None
+        account_id = lead.account_id if lead is not None and lead.account_id else None
+        applied = Applied(
+            account_id or (account.id if account else None),
+            data.lead_id,
+            {"handover_card": None},
+        )
     if data.contract is not None and applied.account_id is not None:
         target = s.get(Account, applied.account_id)
         if target is not None:
@@ -87,12 +92,13 @@ def lost(s: Session, data: CrmEventData, *, now: datetime) -> Applied:
     """Close our lead as disqualified, "lost in the CRM", and tell its seller as a rep's
     disqualification would; the CRM is not told back (it told us)."""
     lead = _lead_of(s, data)
-    account = _account_of(s, data.domain)
+    account = _account_of(s, data.domain) if data.domain else None
     applied = Applied(account_id=account.id if account else None)
     if lead is None:
         applied.facts["closed"] = False
         return applied
     applied.lead_id = lead.id
+    applied.account_id = applied.account_id or lead.account_id
     if lead.status not in OPEN_STATUSES:
         applied.facts["closed"] = False  # already closed: it keeps how it ended
         return applied
@@ -148,14 +154,8 @@ def _customer_account(s: Session, data: CrmEventData, now: datetime) -> Account:
     Locked, so that two events about the same customer's contracts take turns (the contract
     is looked up by the CRM's id before it is added).
     """
-    account = _account_of(s, data.domain)
-    if account is None:
-        name = data.company.strip() or data.domain
-        account = customer_accounts.save_account(
-            s, customer_accounts.AccountIn(name=name, domains=[data.domain])
-        )
-        account.customer_since = now
-        s.flush()
+    account = cards.customer_account(s, domain=data.domain, company=data.company, fallback="")
+    account.customer_since = account.customer_since or now
     s.execute(sa.select(Account.id).where(Account.id == account.id).with_for_update())
     return account
 

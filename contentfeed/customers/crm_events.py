@@ -185,7 +185,8 @@ def process_safely(
             )
     except DomainError as exc:
         # The event is at fault: the same body cannot do better, so it is not retried.
-        problem = {"message": str(exc.message), "fields": {k: str(v) for k, v in exc.fields.items()}}
+        fields = {name: str(problem) for name, problem in exc.fields.items()}
+        problem = {"message": str(exc.message), "fields": fields}
         _finish(row, CrmEventStatus.FAILED, now, error=_describe(exc))
         row.result = {"attempts": attempts, "problem": problem}
         return Outcome(accepted(row), exc)
@@ -245,9 +246,7 @@ def retry_due(s: Session, settings: Settings, now: datetime | None = None) -> Re
         sa.select(CrmEvent)
         .where(
             sa.or_(
-                sa.and_(
-                    CrmEvent.status == CrmEventStatus.FAILED, CrmEvent.processed_at.is_(None)
-                ),
+                sa.and_(CrmEvent.status == CrmEventStatus.FAILED, CrmEvent.processed_at.is_(None)),
                 sa.and_(
                     CrmEvent.status == CrmEventStatus.RECEIVED, CrmEvent.received_at < abandoned
                 ),

@@ -34,9 +34,11 @@ _DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*
 
 
 def company_domain(value: str) -> str:
-    """Return the company's domain as routing compares it, or refuse a free-mail or
-    malformed one (a customer account needs the company's own domain)."""
+    """Return the company's domain as routing compares it ("" for none), or refuse a
+    free-mail or malformed one (a customer account needs the company's own domain)."""
     domain = domains.normalise_domain(value)
+    if not value.strip():
+        return ""
     if not domain or len(domain) > 253 or not _DOMAIN.fullmatch(domain):
         raise ValueError("must be the company's domain, e.g. acme.com")
     if domains.is_freemail(domain):
@@ -44,7 +46,7 @@ def company_domain(value: str) -> str:
     return domain
 
 
-Domain = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(company_domain)]
+Domain = Annotated[str, Field(max_length=253), AfterValidator(company_domain)]
 
 
 class ContractIn(Input):
@@ -76,8 +78,9 @@ class CrmEventData(Input):
     model_config = ConfigDict(extra="ignore")
 
     domain: Domain = Field(
+        default="",
         description="The company's own domain (acme.com; an address or URL is read for it); "
-        "free-mail domains are refused"
+        "free-mail domains are refused. Required, except for a deal event naming our lead_id",
     )
     company: str = Field(
         default="", max_length=200, description="The company's name, for a new account"
@@ -104,9 +107,11 @@ class CrmEventIn(Input):
     data: CrmEventData
 
     @model_validator(mode="after")
-    def _contract_events_name_the_contract(self) -> Self:
+    def _what_each_type_needs(self) -> Self:
         if self.type in CONTRACT_EVENTS and self.data.contract is None:
             raise ValueError(f"{self.type.value} needs data.contract (id and ends_on)")
+        if not self.data.domain and (self.type in CONTRACT_EVENTS or self.data.lead_id is None):
+            raise ValueError(f"{self.type.value} needs data.domain (the company's domain)")
         return self
 
 

@@ -35,7 +35,7 @@ def events() -> str:
     """List the CRM's recent events, newest first, optionally only one status."""
     s = db.session()
     wanted = request.args.get("status", "")
-    status = CrmEventStatus(wanted) if wanted in CrmEventStatus else None
+    status = next((known for known in CrmEventStatus if known.value == wanted), None)
     per_page = int(config.current().page_size)
     number = page_number()
     items, total = crm_events.list_events(
@@ -67,5 +67,6 @@ def event_reprocess(event_id: int) -> Response:
         flash(_("CRM event %(event)s is processed.", event=event_id), "success")
     else:
         error = outcome.problem.message if outcome.problem else crm_events.failure_of(s, event_id)
-        flash(_("CRM event %(event)s failed again: %(error)s", event=event_id, error=error), "error")
+        message = _("CRM event %(event)s failed again: %(error)s", event=event_id, error=error)
+        flash(message, "error")
     return redirect(url_for("crm.events", status=CrmEventStatus.FAILED.value))
