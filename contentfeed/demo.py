@@ -59,10 +59,30 @@ class DemoSeller(_Record):
     connections: int
 
 
+class DemoContract(_Record):
+    name: str
+    ends_in_days: int
+    crm_id: str = ""
+
+
+class DemoGoal(_Record):
+    product: str
+    target_in_days: int
+
+
+class DemoStep(_Record):
+    text: str
+    owner: str  # a staff login
+    due_in_days: int
+
+
 class DemoCustomer(_Record):
     name: str
     domains: list[str]
     crm_id: str
+    contracts: list[DemoContract] = Field(default_factory=list)
+    goals: list[DemoGoal] = Field(default_factory=list)
+    steps: list[DemoStep] = Field(default_factory=list)
 
 
 class DemoCampaign(_Record):
@@ -303,7 +323,7 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
     """Give the demo two months of history (HISTORY_DAYS): sellers who joined then, their past
     suggestions (most shared, some skipped with a reason, the rest expired), the clicks they
     brought and the leads that followed."""
-    from contentfeed import demo_clicks
+    from contentfeed import demo_clicks, demo_customers
     from contentfeed.content.service import Compliance
     from contentfeed.links.models import Click, TrackedLink
     from contentfeed.suggestions import service as suggestions
@@ -379,6 +399,7 @@ def seed_activity(s: Session, base_url: str, now: datetime) -> None:
         suggestions.fill_feeds(s, settings, now=now, seed=0, only=idle, ignore_cadence=True)
     seed_leads(s, rng, now)
     seed_routing(s, now)
+    demo_customers.seed_customers(s, now)
 
 
 RECENT_DAYS = 20  # recent_people came in within this many days; earlier_people before

@@ -45,7 +45,7 @@ class Job:
 def all_jobs() -> list[Job]:
     """Collect every domain's jobs."""
     from contentfeed.accounts import jobs as accounts_jobs
-    from contentfeed.customers import crm_jobs
+    from contentfeed.customers import jobs as customers_jobs
     from contentfeed.leads import jobs as leads_jobs
     from contentfeed.reports import jobs as reports_jobs
     from contentfeed.routing import jobs as routing_jobs
@@ -56,7 +56,7 @@ def all_jobs() -> list[Job]:
         *suggestions_jobs.JOBS,
         *leads_jobs.JOBS,
         *routing_jobs.JOBS,
-        *crm_jobs.JOBS,
+        *customers_jobs.JOBS,
         *reports_jobs.JOBS,
     ]
 

@@ -22,7 +22,8 @@ from werkzeug.test import TestResponse
 from contentfeed import config, db
 from contentfeed.accounts.models import Role, User
 from contentfeed.content.models import Content
-from contentfeed.customers import crm_actions, crm_events, crm_jobs
+from contentfeed.customers import crm_actions, crm_events
+from contentfeed.customers import jobs as customers_jobs
 from contentfeed.customers.models import (
     CardKind,
     CardStatus,
@@ -415,7 +416,7 @@ def test_a_failure_while_processing_is_kept_and_retried_by_the_job(
 def test_the_retry_job_is_scheduled_and_picks_up_an_abandoned_event(
     app: Flask, crm: FlaskClient
 ) -> None:
-    job = next(j for j in crm_jobs.JOBS if j.id == "customers.retry_crm_events")
+    job = next(j for j in customers_jobs.JOBS if j.id == "customers.retry_crm_events")
     from contentfeed.scheduler import all_jobs
 
     assert job.id in {j.id for j in all_jobs()}

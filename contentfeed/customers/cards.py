@@ -17,29 +17,44 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Literal, TypeAlias
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from contentfeed import config, i18n
 from contentfeed.accounts.models import Role, Team, TeamKind, User
-from contentfeed.customers.models import CardKind, CardStatus, Contract, CustomerCard
+
+# Pages and API handlers name cards through this module (they import no domain's models).
+from contentfeed.customers.models import CardKind as CardKind
+from contentfeed.customers.models import CardStatus as CardStatus
+from contentfeed.customers.models import Contract
+from contentfeed.customers.models import CustomerCard as CustomerCard
 from contentfeed.db import utcnow
 from contentfeed.errors import Conflict, Invalid, NotFound
-from contentfeed.i18n import _
+from contentfeed.i18n import _, _l
 from contentfeed.leads.models import CLOSED_STATUSES, Lead, LeadStatus
 from contentfeed.routing import domains
 from contentfeed.routing.customer_accounts import account_for_domain
 from contentfeed.routing.lead_history import record
 from contentfeed.routing.models import Account, AccountDomain, Queue, QueueMember, SellerNotice
 from contentfeed.routing.queue_setup import new_queue, queue_by_name
+from contentfeed.text import Input, MultiLineText
 
-# Outcomes a card is done with, by kind.
+# The session a job is handed (jobs import no sqlalchemy of their own).
+JobSession: TypeAlias = Session
+
+# Outcomes a card is done with, by kind, and their names.
 OUTCOMES: dict[CardKind, tuple[str, ...]] = {
     CardKind.HANDOVER: ("onboarded",),
     CardKind.RENEWAL: ("renewed", "ended"),
+}
+OUTCOME_LABELS = {
+    "onboarded": _l("Onboarded"),
+    "renewed": _l("Renewed"),
+    "ended": _l("Ended, not renewed"),
 }
 
 
@@ -491,21 +506,22 @@ def accept(s: Session, user: User, card_id: int, now: datetime | None = None) ->
     return card
 
 
-@dataclass(frozen=True)
-class Finish:
+class FinishIn(Input):
     """How a card was handled: its outcome and a note."""
 
-    outcome: str
-    note: str = ""
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["onboarded", "renewed", "ended"] = Field(
+        description="onboarded (a handover); renewed or ended (a renewal)"
+    )
+    note: MultiLineText = Field(default="", max_length=5000)
 
 
 def finish(
-    s: Session, user: User, card_id: int, done: Finish, now: datetime | None = None
+    s: Session, user: User, card_id: int, done: FinishIn, now: datetime | None = None
 ) -> CustomerCard:
-    """Mark an accepted card done: the customer onboarded, the contract renewed or ended."""
-    from contentfeed.text import checked_text
-
-    checked_text("note", done.note, multiline=True)
+    """Mark a card done: the customer onboarded, the contract renewed or ended (a card still
+    waiting is accepted on the way)."""
     now = now or utcnow()
     card = _workable(s, user, card_id)
     if done.outcome not in OUTCOMES[card.kind]:

@@ -58,7 +58,7 @@ def check_account(s: Session, data: AccountIn, account_id: int | None = None) ->
             break
         if domain not in names:
             names.append(domain)
-    if not names and "domains" not in problems:
+    if not names and "domains" not in problems and not _domainless(s, account_id):
         problems["domains"] = _("give at least one domain, e.g. acme.com")
     if names:
         taken = s.execute(
@@ -77,6 +77,15 @@ def check_account(s: Session, data: AccountIn, account_id: int | None = None) ->
     if problems:
         raise Invalid(_("Some fields need attention."), problems)
     return names
+
+
+def _domainless(s: Session, account_id: int | None) -> bool:
+    """Tell whether an existing account has no domain: a customer won through a free-mail
+    lead (customers.cards), which may keep having none."""
+    if account_id is None:
+        return False
+    has_one = sa.select(AccountDomain.id).where(AccountDomain.account_id == account_id)
+    return s.scalar(has_one.limit(1)) is None
 
 
 def save_account(s: Session, data: AccountIn, account: Account | None = None) -> Account:

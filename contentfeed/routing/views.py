@@ -11,6 +11,8 @@ from werkzeug.wrappers import Response
 from contentfeed import db
 from contentfeed.accounts import access
 from contentfeed.accounts.access import Role
+from contentfeed.api import validate
+from contentfeed.customers import board, cards
 from contentfeed.db import MAX_ID, utcnow
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.i18n import _
@@ -35,6 +37,9 @@ def queue() -> str:
         "routing/queue.html",
         views=views,
         mine=mine,
+        customer_cards=board.open_cards(s, current_user, now),
+        outcomes=cards.OUTCOMES,
+        outcome_labels=cards.OUTCOME_LABELS,
         now=now,
         due_cell=due_cell,
         company_text=company_text,
@@ -156,3 +161,51 @@ def lead_note(lead_id: int) -> Response:
         return _("Note added.")
 
     return _act(lead_id, note)
+
+
+# --- customer development's cards ------------------------------------------------------------
+
+
+def _card_act(card_id: int, do: Callable[[], str]) -> Response:
+    """Run one card action from the queue page: commit and flash what was done, or roll back
+    and flash why not (a card outside the rep's queues stays a 404)."""
+    s = db.session()
+    try:
+        message = do()
+    except DomainError as exc:
+        s.rollback()
+        if exc.status in (401, 403, 404):
+            raise
+        detail = "; ".join(exc.fields.values())
+        flash(exc.message + (f" ({detail})" if detail and detail != exc.message else ""), "error")
+    else:
+        flash(message, "success")
+    return redirect(url_for("routing.queue") + f"#card-{card_id}")
+
+
+@bp.post("/cards/<int:card_id>/accept")
+@access.require_role(*WORKERS)
+def card_accept(card_id: int) -> Response:
+    """Accept a handover or renewal card: the customer is yours to take by the hand."""
+
+    def accept() -> str:
+        card = cards.accept(db.session(), current_user, card_id)
+        name = card.account.name
+        if card.kind is cards.CardKind.HANDOVER:
+            return _("%(name)s is your customer now.", name=name)
+        return _("The renewal of %(name)s is yours.", name=name)
+
+    return _card_act(card_id, accept)
+
+
+@bp.post("/cards/<int:card_id>/done")
+@access.require_role(*WORKERS)
+def card_done(card_id: int) -> Response:
+    """Mark a card handled: onboarded, renewed or ended, with a note."""
+
+    def finish() -> str:
+        data = validate(cards.FinishIn, request.form.to_dict())
+        card = cards.finish(db.session(), current_user, card_id, data)
+        return _("Done: %(name)s.", name=card.account.name)
+
+    return _card_act(card_id, finish)

@@ -18,6 +18,7 @@ from contentfeed.routing.api import rules  # noqa: E402
 from contentfeed.routing.api import accounts  # noqa: E402
 from contentfeed.routing.api import queue_settings  # noqa: E402
 from contentfeed.routing.api import outbox  # noqa: E402
+from contentfeed.routing.api import cards  # noqa: E402
 # isort: on
 
-__all__ = ["accounts", "bp", "leads", "outbox", "queue_settings", "queues", "rules"]
+__all__ = ["accounts", "bp", "cards", "leads", "outbox", "queue_settings", "queues", "rules"]
