@@ -149,19 +149,20 @@ def _account_of(s: Session, domain: str) -> Account | None:
 
 
 def _customer_account(s: Session, data: CrmEventData, now: datetime) -> Account:
-    """Return the domain's customer account, made when the CRM knows a customer we don't.
-
-    Locked, so that two events about the same customer's contracts take turns (the contract
-    is looked up by the CRM's id before it is added).
-    """
+    """Return the domain's customer account, made when the CRM knows a customer we don't."""
     account = cards.customer_account(s, domain=data.domain, company=data.company, fallback="")
     account.customer_since = account.customer_since or now
-    s.execute(sa.select(Account.id).where(Account.id == account.id).with_for_update())
     return account
 
 
 def _upsert_contract(s: Session, account: Account, data: ContractIn) -> Contract:
-    """Add the contract by its CRM id, or bring the one we have up to date."""
+    """Add the contract by its CRM id, or bring the one we have up to date.
+
+    The account's row is locked first, so that two events about the same customer's
+    contracts take turns: the second finds the contract the first added (the table has no
+    unique constraint on the CRM id to lean on).
+    """
+    s.execute(sa.select(Account.id).where(Account.id == account.id).with_for_update())
     contract = s.scalars(
         sa.select(Contract)
         .where(Contract.crm_id == data.id)
@@ -185,6 +186,11 @@ def _lead_of(s: Session, data: CrmEventData) -> Lead | None:
         lead = s.get(Lead, data.lead_id, with_for_update=True)
         if lead is None:
             raise Invalid("No lead has this id.", {"data.lead_id": "no lead has this id"})
+        while lead.merged_into_id is not None:  # the person's open lead carries the deal
+            merged = s.get(Lead, lead.merged_into_id, with_for_update=True)
+            if merged is None:
+                break
+            lead = merged
         return lead
     domain = data.domain
     return s.scalars(
