@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -22,7 +23,7 @@ from werkzeug.test import TestResponse
 from contentfeed import config, db
 from contentfeed.accounts.models import Role, User
 from contentfeed.content.models import Content
-from contentfeed.customers import crm_actions, crm_events
+from contentfeed.customers import cards, crm_actions, crm_events
 from contentfeed.customers import jobs as customers_jobs
 from contentfeed.customers.models import (
     CardKind,
@@ -34,7 +35,7 @@ from contentfeed.customers.models import (
 )
 from contentfeed.db import utcnow
 from contentfeed.leads.models import Lead, LeadStatus
-from contentfeed.routing import lead_history
+from contentfeed.routing import customer_accounts, lead_history
 from contentfeed.routing.models import Account, AccountDomain, OutboxMessage, SellerNotice
 from contentfeed.scheduler import run_job
 from tests.conftest import make_test_app, sign_in
@@ -303,6 +304,47 @@ def test_a_renewed_contract_closes_its_card_and_moves_the_end_date(
     with app.app_context():
         kept = db.session().scalars(sa.select(Contract)).one()
         assert kept.ends_on == new_end and not kept.ended
+
+
+def test_the_same_event_and_the_same_contract_arriving_at_once_make_one_of_each(
+    pg_app: Flask,
+) -> None:
+    """Ten copies of one event (one webhook-id) and ten events about the same contract (ten
+    webhook-ids), all at the same moment: one stored event per id, one contract, one card."""
+    config.override(pg_app, crm={"events_secret": SECRET})
+    with pg_app.app_context():  # a customer we know already
+        s = db.session()
+        umbrella = customer_accounts.save_account(
+            s, customer_accounts.AccountIn(name="Umbrella", domains=["umbrella.example"])
+        )
+        umbrella.customer_since = utcnow() - timedelta(days=400)
+        cards.customer_queue(s, config.current())
+        s.commit()
+    ending = json.dumps(event("contract.ending", domain="umbrella.example", contract=contract()))
+    copies = [signed(ending, msg_id="evt_storm")] * 10
+    fresh = [signed(ending) for _ in range(10)]
+    barrier = threading.Barrier(20)
+    answers: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+
+    def deliver(headers: dict[str, str]) -> None:
+        client = pg_app.test_client()
+        barrier.wait()
+        response = client.post(URL, data=ending.encode(), headers=headers)
+        with lock:
+            answers.append((response.status_code, response.json))
+
+    threads = [threading.Thread(target=deliver, args=(h,)) for h in copies + fresh]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 20 and {status for status, _ in answers} == {202}, answers
+    assert len(stored_events(pg_app)) == 11
+    with pg_app.app_context():
+        assert db.session().scalar(sa.select(sa.func.count()).select_from(Contract)) == 1
+        assert db.session().scalar(sa.select(sa.func.count()).select_from(Account)) == 1
+    assert len(cards_of(pg_app, CardKind.RENEWAL)) == 1
 
 
 # --- refusals -------------------------------------------------------------------------------
