@@ -35,6 +35,9 @@ TOPICS = [
 REGIONS = ["DACH", "Nordics", "UK&I", "Southern Europe", "North America", "APAC"]
 LANGUAGES = ["en", "en", "en", "de", "fr", "es"]
 ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "Asia/Tokyo", "Europe/Madrid"]
+# Whom items are for: most reach everyone, some only prospects, a few only customers.
+AUDIENCES = ["both", "prospects", "customers"]
+AUDIENCE_WEIGHTS = [6, 3, 1]
 VARIANTS = (
     "{{ seller.first_name }} here: {{ content.title }} — {{ content.summary }} {{ link }}",
     "Worth ten minutes of your week: {{ content.title }} {{ link }} #cloud",
@@ -96,7 +99,8 @@ def build_world(app: Flask, sellers: int, items: int, seed: int = 7) -> None:
             [
                 {
                     "name": f"Team {n}",
-                    "kind": "business_development",
+                    # One team in five works customers: they get items for customers.
+                    "kind": "customer_development" if n % 5 == 4 else "business_development",
                     "description": "",
                     "created_at": now,
                 }
@@ -175,6 +179,7 @@ def build_world(app: Flask, sellers: int, items: int, seed: int = 7) -> None:
                     "topics": rng.sample(TOPICS, 2),
                     "target_team_ids": [],
                     "target_regions": [] if rng.random() < 0.8 else [rng.choice(REGIONS)],
+                    "audience": rng.choices(AUDIENCES, weights=AUDIENCE_WEIGHTS)[0],
                     "priority": rng.randint(1, 5),
                     "starts_at": now - timedelta(days=5),
                     "expires_at": now + timedelta(days=30),

@@ -92,12 +92,15 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.content import api as content_api
     from contentfeed.content import imports_views as content_import
     from contentfeed.content import views as content_views
+    from contentfeed.customers import api as customers_api
     from contentfeed.customers import crm_api, crm_views
+    from contentfeed.customers import views as customers_views
     from contentfeed.leads import api as leads_api
     from contentfeed.leads import gated_views
     from contentfeed.leads import views as leads_views
     from contentfeed.links import views as links_views
     from contentfeed.reports import api as reports_api
+    from contentfeed.reports import customers_views as reports_customers
     from contentfeed.reports import people_views as reports_people
     from contentfeed.reports import views as reports_views
     from contentfeed.routing import admin_views as routing_admin
@@ -117,8 +120,10 @@ def register_blueprints(app: Flask) -> None:
         crm_views.bp,
         routing_views.bp,
         routing_admin.bp,
+        customers_views.bp,
         reports_views.bp,
         reports_people.bp,
+        reports_customers.bp,
     ):
         app.register_blueprint(blueprint)
     for blueprint in (
@@ -130,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
         leads_api.bp,
         crm_api.bp,
         routing_api.bp,
+        customers_api.bp,
         reports_api.bp,
     ):
         app.register_blueprint(blueprint)

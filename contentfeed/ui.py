@@ -60,6 +60,7 @@ NAVIGATION: list[NavEntry] = [
     NavEntry(_l("History"), "suggestions.history", (Role.SELLER,)),
     NavEntry(_l("Profile"), "accounts.profile", (Role.SELLER,)),
     NavEntry(_l("Queue"), "routing.queue", (Role.REP, Role.ADMIN), ("routing.",)),
+    NavEntry(_l("Customers"), "customers.index", (Role.REP, Role.ADMIN), ("customers.",)),
     NavEntry(
         _l("Leads"),
         "leads.index",
@@ -70,10 +71,15 @@ NAVIGATION: list[NavEntry] = [
         _l("Reports"),
         "reports.dashboard",
         (Role.ADMIN, Role.MARKETER),
-        ("reports.", "reports_people."),
+        ("reports.", "reports_people.", "reports_customers."),
     ),
     NavEntry(_l("Leaderboard"), "reports_people.leaderboard", (Role.SELLER,), ("reports_people.",)),
-    NavEntry(_l("Reports"), "reports_people.sales", (Role.REP,), ("reports_people.",)),
+    NavEntry(
+        _l("Reports"),
+        "reports_people.sales",
+        (Role.REP,),
+        ("reports_people.", "reports_customers."),
+    ),
     NavEntry(_l("Routing"), "routing_admin.rules", (Role.ADMIN,), ("routing_admin.",), ADMIN_GROUP),
     NavEntry(
         _l("Users"),

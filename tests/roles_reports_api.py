@@ -1,8 +1,8 @@
 """Who may use the reports API (merged into MATRIX in test_roles.py).
 
-Marketers and admins see every report; reps the sales view too. Sellers may read one seller
-report, their own: another seller's answers 404 (tested in test_reports_api.py), which the
-matrix counts as let through.
+Marketers and admins see every report; reps the sales view and the customer report too.
+Sellers may read one seller report, their own: another seller's answers 404 (tested in
+test_reports_api.py), which the matrix counts as let through.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ REPORTS_API: dict[str, frozenset[Role] | str] = {
     "reports_api.leaderboard": STAFF,
     "reports_api.seller_report": SELLER_REPORT,
     "reports_api.sales": SALES,
+    "reports_api.customers": SALES,
     "reports_api.campaign_attribution": STAFF,
 }
 

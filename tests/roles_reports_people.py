@@ -17,6 +17,8 @@ REPORTS_PEOPLE: dict[str, frozenset[Role] | str] = {
     "reports_people.settings": ADMIN,
     "reports_people.sales": SALES,
     "reports_people.sales_csv": SALES,
+    # The customer development report: reps work the handovers and renewals it counts.
+    "reports_customers.report": SALES,
 }
 
 __all__ = ["ADMIN", "ALL", "PUBLIC", "STAFF"]

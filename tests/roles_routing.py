@@ -16,6 +16,8 @@ ROUTING: dict[str, frozenset[Role] | str] = {
     "routing.lead_status": WORKERS,
     "routing.lead_reassign": WORKERS,
     "routing.lead_note": WORKERS,
+    "routing.card_accept": WORKERS,
+    "routing.card_done": WORKERS,
 }
 
 __all__ = ["ADMIN", "ALL", "PUBLIC", "STAFF"]

@@ -171,15 +171,22 @@ def test_an_edit_of_an_approved_item_waits_and_suggestions_keep_the_live_text(
         "PATCH",
         ITEM,
         editor_token,
-        json={"url": "https://example.com/moved", "target_regions": ["DACH"], "title": "Renamed"},
+        json={
+            "url": "https://example.com/moved",
+            "target_regions": ["DACH"],
+            "audience": "customers",
+            "title": "Renamed",
+        },
         content_id=item.id,
     )
     assert patched.status_code == 200, patched.json
     assert patched.json["url"] == item.url and patched.json["targeting"]["regions"] == []
+    assert patched.json["audience"] == "both"  # who gets it is targeting: it waits too
     assert patched.json["title"] == "Renamed"
     pending = patched.json["pending_change"]
     assert pending["url"] == "https://example.com/moved"
-    assert pending["targeting"]["regions"] == ["DACH"]
+    assert pending["targeting"]["regions"] == ["DACH"] and pending["audience"] == "customers"
+    assert "audience" in pending["changed"]
     assert [v["body"] for v in pending["variants"]] == [NEW_TEXT]
     assert pending["author_ids"] == [editor.id]
     seen = api("GET", ITEM, make_token(make_user("seller")), content_id=item.id).json
@@ -200,7 +207,11 @@ def test_an_edit_of_an_approved_item_waits_and_suggestions_keep_the_live_text(
     assert reviewed.json["pending_change"] is None
     assert reviewed.json["url"] == "https://example.com/moved"
     assert reviewed.json["targeting"]["regions"] == ["DACH"]
+    assert reviewed.json["audience"] == "customers"
     assert _live(app, item.id) == ("https://example.com/moved", [NEW_TEXT])
+    # Back to everyone, reviewed as well, so that any seller in DACH is suggested it below.
+    api("PATCH", ITEM, editor_token, json={"audience": "both"}, content_id=item.id)
+    api("POST", ITEM + "/change/approve", approver_token, content_id=item.id)
 
     second_seller = make_user("seller", posts_per_week=0, region="DACH")
     fill(app, only=[second_seller.id], ignore_cadence=True)

@@ -602,5 +602,6 @@ def test_each_role_sees_its_reports_tabs(
     assert 'aria-label="Reports"' in marketer
     assert "/reports/sellers" in marketer and 'href="/reports"' in marketer
     rep = client_as("rep").get("/reports/sales").get_data(as_text=True)
-    assert 'aria-label="Reports"' not in rep  # one report only: no tabs
-    assert "/reports/sellers" not in rep
+    assert 'aria-label="Reports"' in rep  # the sales view and the customer report
+    assert 'href="/reports/customers"' in rep
+    assert "/reports/sellers" not in rep and 'href="/reports"' not in rep

@@ -31,6 +31,7 @@ from tests.roles_content_api import CONTENT_API
 from tests.roles_content_import import CONTENT_IMPORT
 from tests.roles_content_ui import CONTENT_UI
 from tests.roles_crm import CRM
+from tests.roles_customers import CUSTOMERS
 from tests.roles_gated import GATED
 from tests.roles_leads import LEADS
 from tests.roles_reports import REPORTS
@@ -92,6 +93,7 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     **ROUTING,
     **ROUTING_ADMIN,
     **ROUTING_API,
+    **CUSTOMERS,
     **REPORTS,
     **REPORTS_API,
     **REPORTS_PEOPLE,
@@ -205,6 +207,10 @@ def url_args(
         "queue_id": queue_id,
         "rule_id": rule_id,
         "account_id": account_id,
+        "contract_id": 1,  # no such plan item: the customer pages answer 404, not 403
+        "goal_id": 1,
+        "step_id": 1,
+        "card_id": 1,  # no such card: a worker is answered 404, anyone else 403
         "message_id": message_id,
         "member_user_id": target.id,
         "email_id": email_id,

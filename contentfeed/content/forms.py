@@ -16,13 +16,19 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from contentfeed.accounts.forms import LANGUAGE_LABELS
 from contentfeed.content.assets import ALLOWED_TEXT
-from contentfeed.content.models import KIND_LABELS, ContentKind
+from contentfeed.content.models import KIND_LABELS, Audience, ContentKind
 from contentfeed.forms import Form, MultiCheckboxField, options
 from contentfeed.i18n import _l
 from contentfeed.ui import viewer_zone
 
 # What a browser's datetime-local input sends (seconds only when the page asked for them).
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+# Whom an item is for, as the form offers it (the library and the item page say it shorter).
+AUDIENCE_CHOICES = [
+    (Audience.PROSPECTS.value, _l("For prospects")),
+    (Audience.CUSTOMERS.value, _l("For customers")),
+    (Audience.BOTH.value, _l("For prospects and customers")),
+]
 PRIORITIES = [
     (5, _l("5 · highest")),
     (4, _l("4 · high")),
@@ -81,6 +87,15 @@ class ContentForm(Form):
         _l("Regions"),
         validators=[Optional(), Length(max=500)],
         description=_l("Comma-separated, e.g. DACH, Nordics. Empty means every region."),
+    )
+    audience = SelectField(
+        _l("Audience"),
+        choices=options(AUDIENCE_CHOICES),
+        default=Audience.BOTH.value,
+        description=_l(
+            "Customer development's sellers are suggested items for customers; every other "
+            "seller items for prospects."
+        ),
     )
     starts_at = DateTimeLocalField(
         _l("Publish from"), format=LOCAL_FORMATS, tz=viewer_zone, validators=[Optional()]

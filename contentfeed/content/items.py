@@ -21,6 +21,7 @@ from contentfeed.content.history import record_event
 from contentfeed.content.models import (
     REVIEWED_FIELDS,
     Asset,
+    Audience,
     Campaign,
     Content,
     ContentKind,
@@ -58,6 +59,11 @@ class ContentData(Input):
     topics: list[str] = Field(default_factory=list, max_length=20)
     target_team_ids: list[Id] = Field(default_factory=list)
     target_regions: list[str] = Field(default_factory=list)
+    audience: Audience = Field(
+        default=Audience.BOTH,
+        description="Whom it is for: prospects (sellers outside customer development), "
+        "customers (customer development's sellers) or both",
+    )
     priority: int = Field(default=3, ge=1, le=5)
     starts_at: datetime | None = None
     expires_at: datetime | None = None

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from contentfeed.accounts.models import User
-from contentfeed.content.models import Content, ContentKind, ContentStatus, PostVariant
+from contentfeed.content.models import Audience, Content, ContentKind, ContentStatus, PostVariant
 from contentfeed.content.visibility import can_see_everything
 from contentfeed.db import utcnow
 from contentfeed.i18n import _l
@@ -43,6 +43,7 @@ class LibraryQuery:
     topic: str = ""
     language: str = ""
     kind: str = ""
+    audience: str = ""  # "prospects", "customers" or "both": items marked for exactly it
     sort: str = "created"
     descending: bool = True
     offset: int = 0
@@ -111,6 +112,8 @@ def library_query(viewer: User, query: LibraryQuery, now: datetime) -> sa.Select
         )
     if query.kind and query.kind in {k.value for k in ContentKind}:
         stmt = stmt.where(Content.kind == ContentKind(query.kind))
+    if query.audience and query.audience in {a.value for a in Audience}:
+        stmt = stmt.where(Content.audience == Audience(query.audience))
     return stmt
 
 

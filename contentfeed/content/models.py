@@ -247,11 +247,12 @@ class ContentEvent(Base):
 
 
 # The fields of an approved item whose change waits for review (four-eyes), with its variants.
-REVIEWED_FIELDS = ("url", "target_team_ids", "target_regions")
+REVIEWED_FIELDS = ("url", "target_team_ids", "target_regions", "audience")
 
 
 class ContentRevision(Base):
-    """A change to an approved item's variants, web address or targeting, waiting for review.
+    """A change to an approved item's variants, web address or targeting (teams, regions,
+    audience), waiting for review.
 
     The approved version stays live meanwhile; approving the revision (by someone who did not
     write it) puts it in place, rejecting it discards it. At most one per item: later edits
@@ -268,6 +269,9 @@ class ContentRevision(Base):
     url: Mapped[str] = mapped_column(sa.String(2000))
     target_team_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     target_regions: Mapped[list[str]] = mapped_column(default=list)
+    audience: Mapped[Audience] = mapped_column(
+        str_enum(Audience), default=Audience.BOTH, server_default=Audience.BOTH.value
+    )
     variants: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     author_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     created_by_id: Mapped[int | None] = mapped_column(

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from contentfeed.accounts.models import Role, SellerProfile, User
-from contentfeed.content.models import Content
+from contentfeed.accounts.models import Role, SellerProfile, Team, TeamKind, User
+from contentfeed.content.models import Audience, Content
 
 SHOWN_BY_NAME = 10  # the item page names this many; the rest are counted
 
@@ -36,8 +36,8 @@ class Reach:
 
 
 def unreached_sellers(s: Session, content: Content) -> Reach:
-    """Find the active sellers the item's teams and regions target who get none of its
-    variants, because no variant is in one of their languages (none when it has no variant)."""
+    """Find the active sellers the item's teams, regions and audience target who get none of
+    its variants, because no variant is in one of their languages (none when it has no variant)."""
     covered = set(content.variant_languages)
     if not covered:
         return Reach([], 0)
@@ -49,6 +49,15 @@ def unreached_sellers(s: Session, content: Content) -> Reach:
     )
     if content.target_team_ids:
         query = query.where(User.team_id.in_(content.target_team_ids))
+    if content.audience is not Audience.BOTH:  # customer development gets customers' items
+        in_customer_development = sa.exists().where(
+            Team.id == User.team_id, Team.kind == TeamKind.CUSTOMER_DEVELOPMENT
+        )
+        query = query.where(
+            in_customer_development
+            if content.audience is Audience.CUSTOMERS
+            else ~in_customer_development
+        )
     if content.target_regions:
         regions = [r.lower() for r in content.target_regions]
         query = query.where(sa.func.lower(SellerProfile.region).in_(regions))

@@ -94,6 +94,7 @@ def open_revision(s: Session, content: Content, actor: User) -> ContentRevision:
             url=content.url,
             target_team_ids=list(content.target_team_ids),
             target_regions=list(content.target_regions),
+            audience=content.audience,
             variants=[_variant_entry(v) for v in content.variants],
             author_ids=[],
             created_by_id=actor.id,

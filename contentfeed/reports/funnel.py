@@ -92,6 +92,55 @@ class Figures:
         return self
 
 
+@dataclass(frozen=True)
+class FunnelStep:
+    """One step of the funnel from post to customer, and how many of the step before made it."""
+
+    key: str  # posts, clicks, leads, converted, customers (stable: the API's names)
+    label: str
+    count: int
+    rate: float | None  # this step per the one before (None for the first, or after a 0)
+
+
+# Lazy: the steps are named in the request's language.
+CUSTOMER_STEPS = {
+    "posts": _l("Posts"),
+    "clicks": _l("Clicks"),
+    "leads": _l("Leads"),
+    "converted": _l("Converted leads"),
+    "customers": _l("New customers"),
+}
+
+
+@dataclass(frozen=True)
+class CustomerFunnel:
+    """The revenue-free funnel after the content one: sellers' posts → human clicks → the
+    leads they brought → those converted → accounts that became customers in the period
+    (``customers_from_posts``: of them, those whose handover names the post that started it).
+
+    Each count is of its own period (a lead of the period may come from an older post), so
+    a rate over 100 % is possible and honest."""
+
+    posts: int
+    clicks: int
+    leads: int
+    converted: int
+    customers: int
+    customers_from_posts: int
+
+    @property
+    def steps(self) -> list[FunnelStep]:
+        """Return the steps in order, each with its rate from the step before."""
+        steps: list[FunnelStep] = []
+        before: int | None = None
+        for key, label in CUSTOMER_STEPS.items():
+            count = int(getattr(self, key))
+            rate = None if before is None else _ratio(count, before)
+            steps.append(FunnelStep(key, str(label), count, rate))
+            before = count
+        return steps
+
+
 @dataclass
 class Row:
     """One line of a report table."""

@@ -56,7 +56,7 @@ def suggest_now(
         raise Conflict(
             _(
                 "No live content fits %(name)s: every live item aimed at their team, "
-                "region and language has already been suggested to them.",
+                "region, audience and language has already been suggested to them.",
                 name=seller.name,
             )
         )

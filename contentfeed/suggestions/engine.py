@@ -34,6 +34,8 @@ class SellerFacts:
     region: str
     languages: tuple[str, ...]  # the seller's languages, the preferred first
     topics: frozenset[str]
+    # In a customer development team: gets items for customers (or both), not for prospects.
+    serves_customers: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class ContentFacts:
     suggested: int = 0
     engaged: int = 0  # suggestions that brought at least one click
     leads: int = 0
+    audience: str = "both"  # "prospects", "customers" or "both" (content.models.Audience)
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,13 @@ class RunState:
 def is_targeted(content: ContentFacts, seller: SellerFacts, *, ignore_team: bool = False) -> bool:
     """Tell whether the content's targeting includes this seller (empty targeting: everyone).
 
-    Teams and regions narrow who is meant; languages decide who can be reached: only a seller
-    with a variant in one of their languages gets the item. No language stands in for another
-    (an English-only item does not reach a German-only seller).
+    Teams, regions and the audience narrow who is meant (items for customers go to customer
+    development's sellers, items for prospects to everyone else); languages decide who can be
+    reached: only a seller with a variant in one of their languages gets the item. No
+    language stands in for another (an English-only item does not reach a German-only seller).
     """
+    if not is_for(content, seller):
+        return False
     if (
         not ignore_team
         and content.target_team_ids
@@ -87,6 +93,13 @@ def is_targeted(content: ContentFacts, seller: SellerFacts, *, ignore_team: bool
     if content.target_regions and seller.region.lower() not in content.target_regions:
         return False
     return reaches(content, seller.languages)
+
+
+def is_for(content: ContentFacts, seller: SellerFacts) -> bool:
+    """Tell whether the item's audience includes the seller's side of the signature."""
+    if content.audience == "both":
+        return True
+    return (content.audience == "customers") == seller.serves_customers
 
 
 def reaches(content: ContentFacts, languages: Sequence[str]) -> bool:
@@ -197,7 +210,7 @@ def choose(
             topic_matrix[i, topic_index[t]] = 1.0
     topic_counts = np.maximum(topic_matrix.sum(axis=1), 1.0)
     bonus_cache: dict[frozenset[str], np.ndarray] = {}
-    segment_cache: dict[tuple[int | None, str, tuple[str, ...]], np.ndarray] = {}
+    segment_cache: dict[tuple[int | None, str, tuple[str, ...], bool], np.ndarray] = {}
     team_penalty: dict[int, np.ndarray] = {}
     for (team, content_id), n in (team_counts or {}).items():
         if team is not None and content_id in position:
@@ -208,14 +221,21 @@ def choose(
     random.Random(seed + 1).shuffle(order)  # noqa: S311 - no seller is always served first
     choices: list[Choice] = []
     for seller, slots in order:
-        key = (seller.team_id, seller.region.lower(), seller.languages)
+        key = (seller.team_id, seller.region.lower(), seller.languages, seller.serves_customers)
         segment = segment_cache.get(key)
         if segment is None:
-            # Region and language first (few combinations), then only team-targeted items
-            # are checked per team.
-            area = (None, key[1], key[2])
+            # Region, language and audience first (few combinations), then only team-targeted
+            # items are checked per team.
+            area = (None, key[1], key[2], key[3])
             if area not in segment_cache:
-                anyone = SellerFacts(0, None, seller.region, seller.languages, frozenset())
+                anyone = SellerFacts(
+                    0,
+                    None,
+                    seller.region,
+                    seller.languages,
+                    frozenset(),
+                    serves_customers=seller.serves_customers,
+                )
                 segment_cache[area] = np.array(
                     [0.0 if is_targeted(c, anyone, ignore_team=True) else -np.inf for c in facts]
                 )

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from contentfeed.accounts.models import Role, SellerProfile, User
+from contentfeed.accounts.models import Role, SellerProfile, Team, TeamKind, User
 from contentfeed.config import Settings
 from contentfeed.content.models import Campaign, Content, ContentStatus, PostVariant, shared_url
 from contentfeed.content.service import Compliance
@@ -104,8 +104,10 @@ def due_sellers(
             SellerProfile.topics,
             SellerProfile.weekdays,
             SellerProfile.posts_per_week,
+            (Team.kind == TeamKind.CUSTOMER_DEVELOPMENT).label("serves_customers"),
         )
         .join(SellerProfile, SellerProfile.user_id == User.id)
+        .outerjoin(Team, Team.id == User.team_id)
         .where(User.is_active, User.role == Role.SELLER)
     )
     if only is not None:
@@ -152,6 +154,7 @@ def due_sellers(
                 region=row.region,
                 languages=tuple(row.languages or ()),
                 topics=frozenset(row.topics),
+                serves_customers=bool(row.serves_customers),
             )
             first_name = row.name.split()[0] if row.name.strip() else ""
             due.append(DueSeller(facts, first_name, row.name, row.title, slots))
@@ -200,6 +203,7 @@ def live_content_facts(
             Content.topics,
             Content.target_team_ids,
             Content.target_regions,
+            Content.audience,
             Content.approved_at,
             Campaign.slug,
         )
@@ -258,6 +262,7 @@ def live_content_facts(
             approved_at=row.approved_at,
             variant_ids=tuple(variants[row.id]),
             variant_languages=languages[row.id],
+            audience=row.audience.value,
             suggested=suggested[row.id],
             engaged=engaged[row.id],
         )

@@ -40,6 +40,7 @@ from contentfeed.content.api.variants import VariantOut, variant_out
 from contentfeed.content.models import (
     REVIEWED_FIELDS,
     Asset,
+    Audience,
     Campaign,
     Content,
     ContentKind,
@@ -83,10 +84,11 @@ class PendingChange(BaseModel):
 
     url: str
     targeting: Targeting
+    audience: Audience
     variants: list[VariantOut]
     changed: list[str] = Field(
-        description="What it changes: url, target_team_ids, target_regions, variant:<n>, "
-        "variant_language:<n>"
+        description="What it changes: url, target_team_ids, target_regions, audience, "
+        "variant:<n>, variant_language:<n>"
     )
     author_ids: list[int] = Field(description="Who made it: they cannot approve it")
     updated_at: Timestamp
@@ -126,6 +128,10 @@ class ContentOut(BaseModel):
     )
     topics: list[str]
     targeting: Targeting
+    audience: Audience = Field(
+        description="Whom it is for: prospects (suggested to sellers outside customer "
+        "development), customers (suggested to customer development's sellers) or both"
+    )
     priority: int
     starts_at: Timestamp | None
     expires_at: Timestamp | None
@@ -172,6 +178,7 @@ class ContentQuery(Input):
     topic: str = ""
     language: str = Field(default="", description="Items with a variant in this language")
     kind: ContentKind | None = None
+    audience: Audience | None = Field(default=None, description="Items for exactly this audience")
     sort: str = Field(default=service.LibraryQuery.sort, json_schema_extra={"enum": SORT_CHOICES})
     order: Literal["asc", "desc"] = "desc"
     page: PageNumber = 1
@@ -265,6 +272,7 @@ def content_out(
         languages=content.variant_languages,
         topics=content.topics,
         targeting=Targeting(team_ids=content.target_team_ids, regions=content.target_regions),
+        audience=content.audience,
         priority=content.priority,
         starts_at=content.starts_at,
         expires_at=content.expires_at,
@@ -288,6 +296,7 @@ def _pending_change(content: Content) -> PendingChange | None:
     return PendingChange(
         url=revision.url,
         targeting=Targeting(team_ids=revision.target_team_ids, regions=revision.target_regions),
+        audience=revision.audience,
         variants=[
             variant_out(service.proposed_variant(e))
             for e in sorted(revision.variants, key=lambda e: e["position"])
@@ -316,6 +325,7 @@ def list_content() -> Response:
             topic=query.topic,
             language=query.language,
             kind=query.kind.value if query.kind else "",
+            audience=query.audience.value if query.audience else "",
             sort=query.sort,
             descending=query.order == "desc",
             offset=(query.page - 1) * query.per_page,

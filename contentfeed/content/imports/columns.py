@@ -28,6 +28,7 @@ FIELD_COLUMNS: tuple[str, ...] = (
     "topics",
     "target_teams",
     "target_regions",
+    "audience",
     "priority",
     "starts_at",
     "expires_at",
@@ -59,6 +60,7 @@ GERMAN_HEADERS: dict[str, tuple[str, ...]] = {
     "topics": ("Themen",),
     "target_teams": ("Teams", "Zielteams"),
     "target_regions": ("Regionen", "Zielregionen"),
+    "audience": ("Zielgruppe", "Publikum"),
     "priority": ("Priorität", "Prioritaet"),
     "starts_at": ("Start", "Beginn", "Veröffentlichen ab"),
     "expires_at": ("Ablauf", "Ablaufdatum", "Ende", "Läuft ab"),
@@ -131,6 +133,15 @@ COLUMN_HELP: tuple[ColumnHelp, ...] = (
     ColumnHelp("topics", False, _l("Separated by ; or , — “cloud; security”.")),
     ColumnHelp("target_teams", False, _l("Team names, separated by ; — each must exist.")),
     ColumnHelp("target_regions", False, _l("Seller regions, separated by ; — empty means all.")),
+    ColumnHelp(
+        "audience",
+        False,
+        _l(
+            "prospects, customers or both (the default when empty): customer development's "
+            "sellers are suggested items for customers, every other seller items for "
+            "prospects. “For customers”, “Kunden” and the like work too."
+        ),
+    ),
     ColumnHelp("priority", False, _l("1 (low) to 5 (high); 3 when empty.")),
     ColumnHelp(
         "starts_at",

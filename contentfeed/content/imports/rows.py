@@ -22,7 +22,7 @@ from contentfeed.content.imports.columns import (
     VARIANT_COMMENT_COLUMNS,
     VARIANT_LANGUAGE_COLUMNS,
 )
-from contentfeed.content.models import Content, ContentKind
+from contentfeed.content.models import Audience, Content, ContentKind
 from contentfeed.content.templating import TemplateRefused, blocked_word_in
 from contentfeed.i18n import _, number_text
 
@@ -107,6 +107,21 @@ def read_row(
         else:
             fields[column] = values
     fields["target_team_ids"] = _team_ids(chunk, row.get("target_teams"), reasons)
+    audience_text = text("audience")
+    if audience_text:
+        audience = _audience(audience_text)
+        if audience is None:
+            reasons.append(
+                about(
+                    "audience",
+                    _(
+                        "“%(value)s” isn't an audience; use prospects, customers or both",
+                        value=audience_text,
+                    ),
+                )
+            )
+        else:
+            fields["audience"] = audience
     priority = _priority(row.get("priority"))
     if priority is None:
         reasons.append(
@@ -235,6 +250,32 @@ def _kind(value: str) -> ContentKind | None:
     for kind in ContentKind:
         if key in (kind.value, _kind_key(kind.label)):
             return kind
+    return None
+
+
+# What an audience cell may say, in English or German, besides the labels the pages use.
+_AUDIENCE_WORDS = {
+    Audience.PROSPECTS: ("prospects", "prospect", "interessenten", "interessent", "neukunden"),
+    Audience.CUSTOMERS: ("customers", "customer", "kunden", "kunde", "bestandskunden"),
+    Audience.BOTH: (
+        "both",
+        "beide",
+        "alle",
+        "prospects and customers",
+        "prospects_and_customers",
+        "interessenten und kunden",
+    ),
+}
+
+
+def _audience(value: str) -> Audience | None:
+    """Read an audience as typed: "customers", "For customers", "Kunden", "Für Kunden"."""
+    key = _kind_key(value)
+    for prefix in ("for_", "für_", "fuer_"):
+        key = key.removeprefix(prefix)
+    for audience, words in _AUDIENCE_WORDS.items():
+        if key in {_kind_key(w) for w in (*words, audience.label)}:
+            return audience
     return None
 
 

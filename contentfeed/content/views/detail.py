@@ -25,6 +25,7 @@ from contentfeed.accounts.forms import LANGUAGES
 from contentfeed.content import service
 from contentfeed.content.forms import language_choices
 from contentfeed.content.models import (
+    Audience,
     Content,
     ContentEvent,
     ContentKind,
@@ -64,6 +65,7 @@ FIELD_LABELS = {
     "topics": _l("Topics"),
     "target_team_ids": _l("Teams"),
     "target_regions": _l("Regions"),
+    "audience": _l("Audience"),
     "target_languages": _l("Seller languages"),
     "priority": _l("Priority"),
     "starts_at": _l("Publish from"),
@@ -178,6 +180,8 @@ def _shown_value(key: str, value: Any, names: dict[str, dict[int, str]]) -> str:
         return ", ".join(names["teams"].get(i) or _("a deleted team") for i in value)
     if key == "kind":
         return ContentKind(value).label
+    if key == "audience" and value in {a.value for a in Audience}:
+        return Audience(value).label
     if key == "language":
         return LANGUAGES.get(str(value), str(value))
     if key == "target_languages":

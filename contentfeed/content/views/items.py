@@ -61,6 +61,7 @@ def _content_form(content: Content | None) -> ContentForm:
             form.url.data = content.revision.url
             form.target_team_ids.data = list(content.revision.target_team_ids)
             form.target_regions.data = ", ".join(content.revision.target_regions)
+            form.audience.data = content.revision.audience.value
     return form
 
 
@@ -79,6 +80,7 @@ def _content_data(form: ContentForm, url: str, model: type[Data]) -> Data | None
                 "topics": form.topics.data or "",
                 "target_team_ids": form.target_team_ids.data or [],
                 "target_regions": form.target_regions.data or "",
+                "audience": form.audience.data or "both",
                 "priority": form.priority.data or 3,
                 "starts_at": to_utc(form.starts_at.data),
                 "expires_at": to_utc(form.expires_at.data),

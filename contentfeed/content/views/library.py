@@ -15,6 +15,7 @@ from flask import (
 from contentfeed import config, db
 from contentfeed.accounts import access
 from contentfeed.content import service
+from contentfeed.content.forms import AUDIENCE_CHOICES
 from contentfeed.content.models import (
     Content,
     ContentKind,
@@ -28,7 +29,7 @@ from contentfeed.ui import Page, page_number, query_id, url_with
 
 # Sorting by these starts with the largest (newest, most important) first.
 DESCENDING_FIRST = {"created", "priority"}
-FILTER_ARGS = ("q", "status", "campaign", "topic", "language", "kind")
+FILTER_ARGS = ("q", "status", "campaign", "topic", "language", "kind", "audience")
 
 
 @bp.get("/library")
@@ -54,6 +55,7 @@ def library() -> str:
         topic=args.get("topic", "").strip(),
         language=args.get("language", "").strip(),
         kind=args.get("kind", ""),
+        audience=args.get("audience", ""),
         sort=sort,
         descending=direction == "desc",
         offset=(number - 1) * per_page,
@@ -85,6 +87,7 @@ def library() -> str:
         topics=service.known_topics(s),
         languages=service.known_languages(s),
         kinds=list(ContentKind),
+        audiences=AUDIENCE_CHOICES,
         is_filtered=status != "active" or any(k != "status" for k in filters),
         is_library_empty=is_library_empty,
         awaiting_approval=awaiting_approval,
