@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from contentfeed import config
 from contentfeed.accounts import service as accounts
 from contentfeed.accounts.models import NotificationChannel, Role, Team, TeamKind, User
-from contentfeed.content.models import Content, ContentKind, ContentStatus, PostVariant
+from contentfeed.content.models import Audience, Content, ContentKind, ContentStatus, PostVariant
 from contentfeed.db import utcnow
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ class DemoItem(_Record):
     expires_in_days: int | None = None
     teams: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
+    audience: Audience = Audience.BOTH
     author: str = "marketer"
     file: str = ""  # an uploaded file from demo_files/ instead of a web address
     gated: bool = False  # the file offered behind the lead form
@@ -201,6 +202,7 @@ def seed_library(s: Session, base_url: str, now: datetime) -> None:
             topics=list(item.topics),
             target_team_ids=[teams[name] for name in item.teams],
             target_regions=list(item.regions),
+            audience=item.audience,
             priority=item.priority,
             starts_at=day + timedelta(days=start) if start is not None else None,
             expires_at=day + timedelta(days=end) if end is not None else None,
