@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from contentfeed.content import imports_views as content_import
     from contentfeed.content import views as content_views
     from contentfeed.customers import api as customers_api
+    from contentfeed.customers import crm_api, crm_views
     from contentfeed.customers import views as customers_views
     from contentfeed.leads import api as leads_api
     from contentfeed.leads import gated_views
@@ -116,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
         suggestions_views.bp,
         leads_views.bp,
         gated_views.bp,
+        crm_views.bp,
         routing_views.bp,
         routing_admin.bp,
         customers_views.bp,
@@ -131,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
         content_api.bp,
         suggestions_api.bp,
         leads_api.bp,
+        crm_api.bp,
         routing_api.bp,
         customers_api.bp,
         reports_api.bp,

@@ -92,7 +92,13 @@ NAVIGATION: list[NavEntry] = [
     NavEntry(
         _l("Webhook secrets"), "leads.secrets", (Role.ADMIN,), ("leads.secret_",), ADMIN_GROUP
     ),
-    NavEntry(_l("Failed events"), "leads.events", (Role.ADMIN,), ("leads.event_",), ADMIN_GROUP),
+    NavEntry(
+        _l("Failed events"),
+        "leads.events",
+        (Role.ADMIN,),
+        ("leads.event_", "crm.events", "crm.event_"),
+        ADMIN_GROUP,
+    ),
     NavEntry(_l("API tokens"), "accounts.tokens", (Role.ADMIN,), ("accounts.token_",), ADMIN_GROUP),
     NavEntry(
         _l("Sent email"),

@@ -30,6 +30,7 @@ from tests.roles import ADMIN, ALL, PUBLIC, SELLER
 from tests.roles_content_api import CONTENT_API
 from tests.roles_content_import import CONTENT_IMPORT
 from tests.roles_content_ui import CONTENT_UI
+from tests.roles_crm import CRM
 from tests.roles_customers import CUSTOMERS
 from tests.roles_gated import GATED
 from tests.roles_leads import LEADS
@@ -84,6 +85,7 @@ MATRIX: dict[str, frozenset[Role] | str] = {
     **SELLERS,
     **SCIM,
     **LEADS,
+    **CRM,
     **CONTENT_UI,
     **CONTENT_IMPORT,
     **CONTENT_API,

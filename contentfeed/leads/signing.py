@@ -237,29 +237,44 @@ def _signatures(header: str) -> list[bytes]:
     return found
 
 
-def verify_signature(
-    conn: sa.Connection,
+UNSIGNED = (
+    "Sign the request with the Standard Webhooks headers webhook-id, webhook-timestamp "
+    "and webhook-signature, or send 'Authorization: Bearer <token>'."
+)
+
+
+@dataclass(frozen=True)
+class SignedDelivery:
+    """A delivery's Standard Webhooks headers, checked, and its body as the text signed."""
+
+    msg_id: str
+    sent_at: datetime
+    text: str
+    # The v1 signatures the webhook-signature header offers (a sender rotating its secret
+    # sends several).
+    signatures: list[bytes]
+
+
+def signed_delivery(
     body: bytes,
     headers: Mapping[str, str],
     *,
     clock_skew_seconds: int,
     now: datetime | None = None,
-) -> Signer:
-    """Return the active secret whose Standard Webhooks signature matches, or raise Unauthorized.
+    unsigned: str = UNSIGNED,
+) -> SignedDelivery:
+    """Check a delivery's Standard Webhooks headers and its timestamp against our clock, or
+    raise Unauthorized (BadRequest for a body that is not UTF-8; Invalid for a webhook-id
+    that cannot be a stored key). ``unsigned`` is what a delivery without the headers is told.
 
-    The HMAC comes from ``standardwebhooks.Webhook.sign``. Its ``verify`` is not used because
-    its timestamp tolerance is fixed at five minutes and ours is a setting; it would also
-    raise ValueError (a 500) on a malformed signature header instead of refusing it.
+    Which secret made the signature is the caller's question: see ``signs``.
     """
     now = now or utcnow()
     msg_id = headers.get("webhook-id", "").strip()
     raw_timestamp = headers.get("webhook-timestamp", "").strip()
     header = headers.get("webhook-signature", "").strip()
     if not (msg_id and raw_timestamp and header):
-        raise Unauthorized(
-            "Sign the request with the Standard Webhooks headers webhook-id, webhook-timestamp "
-            "and webhook-signature, or send 'Authorization: Bearer <token>'."
-        )
+        raise Unauthorized(unsigned)
     if len(msg_id) > 200:
         raise Unauthorized("The webhook-id header is longer than 200 characters.")
     if (problem := intake.control_character(msg_id)) is not None:
@@ -286,24 +301,44 @@ def verify_signature(
         text = body.decode("utf-8")  # the library signs text
     except UnicodeDecodeError:
         raise BadRequest("The body is not valid UTF-8.") from None
+    return SignedDelivery(msg_id, sent_at, text, offered)
+
+
+def signs(webhook: Webhook, delivery: SignedDelivery) -> bool:
+    """Tell whether one of the delivery's signatures was made with this secret.
+
+    The HMAC comes from ``standardwebhooks.Webhook.sign``. Its ``verify`` is not used because
+    its timestamp tolerance is fixed at five minutes and ours is a setting; it would also
+    raise ValueError (a 500) on a malformed signature header instead of refusing it.
+    """
+    signed = webhook.sign(delivery.msg_id, delivery.sent_at, delivery.text)
+    expected = base64.b64decode(signed.partition(",")[2])
+    return any(hmac.compare_digest(expected, signature) for signature in delivery.signatures)
+
+
+def verify_signature(
+    conn: sa.Connection,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    clock_skew_seconds: int,
+    now: datetime | None = None,
+) -> Signer:
+    """Return the active secret whose Standard Webhooks signature matches, or raise Unauthorized."""
+    now = now or utcnow()
+    delivery = signed_delivery(body, headers, clock_skew_seconds=clock_skew_seconds, now=now)
     signers, fresh = _signers(conn)
-    matched = _matching(signers, msg_id, sent_at, text, offered)
+    matched = _matching(signers, delivery)
     if matched is None and not fresh:  # perhaps signed with a secret made since we looked
-        matched = _matching(_signers(conn, fresh=True)[0], msg_id, sent_at, text, offered)
+        matched = _matching(_signers(conn, fresh=True)[0], delivery)
     if matched is None:
         raise Unauthorized("The webhook signature matches none of the active secrets.")
     _record_use(conn, matched, now)
     return matched
 
 
-def _matching(
-    signers: Iterable[Signer], msg_id: str, sent_at: datetime, text: str, offered: list[bytes]
-) -> Signer | None:
-    for signer in signers:
-        expected = base64.b64decode(signer.webhook.sign(msg_id, sent_at, text).partition(",")[2])
-        if any(hmac.compare_digest(expected, signature) for signature in offered):
-            return signer
-    return None
+def _matching(signers: Iterable[Signer], delivery: SignedDelivery) -> Signer | None:
+    return next((signer for signer in signers if signs(signer.webhook, delivery)), None)
 
 
 def _record_use(conn: sa.Connection, signer: Signer, now: datetime) -> None:

@@ -118,7 +118,7 @@ def receive_delivery(
     once more: a delivery is idempotent by its key, so a second try never stores it twice.
     """
     try:
-        raw = _body(delivery, max_body_bytes)
+        raw = limited_body(delivery, max_body_bytes)
         for attempt in (1, 2):
             try:
                 with engine.connect() as conn:
@@ -136,7 +136,7 @@ def receive_delivery(
     return accepted(outcome)
 
 
-def _body(delivery: Delivery, max_bytes: int) -> bytes:
+def limited_body(delivery: Delivery, max_bytes: int) -> bytes:
     """Return the raw body, refusing it (413) before reading when it says it is too large."""
     message = f"The body is larger than {max_bytes // 1024} KB."
     if delivery.length is not None and delivery.length > max_bytes:

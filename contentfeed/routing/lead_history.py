@@ -114,6 +114,8 @@ def _worded(s: Session, entry: LeadActivity, detail: dict[str, Any]) -> str | No
         return _("Converted: the CRM reported the deal won.")
     if kind == "erased":
         return _("Closed: the person's data was erased.")
+    if kind == "crm_lost":
+        return _("Disqualified: the deal was lost in the CRM.")
     if kind == "merged":
         return _("Added to open lead #%(id)s.", id=int(detail["into"]))
     if kind == "routed" and "queue" in detail:
