@@ -201,7 +201,7 @@ def test_a_won_deal_for_a_company_we_never_met_makes_the_customer_account(
 
 def test_a_free_mail_domain_is_refused_naming_the_field(app: Flask, crm: FlaskClient) -> None:
     response = send(crm, event("deal.won", domain="gmail.com", company="Jane Doe"))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json is not None
     assert "free-mail" in response.json["fields"]["data.domain"]
     assert stored_events(app) == [] and cards_of(app, CardKind.HANDOVER) == []
@@ -212,9 +212,10 @@ def test_an_unknown_lead_id_is_refused_and_the_refusal_answers_its_redelivery(
 ) -> None:
     won = event("deal.won", domain="acme.example", lead_id=424242)
     first = send(crm, won, msg_id="evt_unknown_lead")
-    assert first.status_code == 400, first.get_data(as_text=True)
+    assert first.status_code == 422, first.get_data(as_text=True)
+    assert first.json is not None and "data.lead_id" in first.json["fields"]
     again = send(crm, won, msg_id="evt_unknown_lead")
-    assert (again.status_code, again.json) == (400, first.json)
+    assert (again.status_code, again.json) == (422, first.json)
     [kept] = stored_events(app)  # kept as failed for the admins, and not retried
     assert kept.status is CrmEventStatus.FAILED and kept.processed_at is not None
     assert crm_events.next_attempt(kept) is None
@@ -401,17 +402,23 @@ def test_signatures_timestamps_and_set_up_are_checked(
     ],
     ids=lambda body: body[:40],
 )
-def test_bad_bodies_are_refused_with_400_never_500(app: Flask, crm: FlaskClient, body: str) -> None:
+def test_bad_bodies_are_refused_with_4xx_never_500(app: Flask, crm: FlaskClient, body: str) -> None:
+    """A body that is no JSON object is a 400; one whose fields are at fault a 422 naming
+    them, as the lead webhook answers. Neither is stored."""
     response = crm.post(URL, data=body.encode(), headers=signed(body))
-    assert response.status_code == 400, response.get_data(as_text=True)
-    assert response.json is not None and response.json["error"] == "bad_request"
+    assert response.status_code in (400, 422), response.get_data(as_text=True)
+    assert response.json is not None
+    expected = "bad_request" if response.status_code == 400 else "validation_failed"
+    assert response.json["error"] == expected
+    if response.status_code == 422:
+        assert response.json["fields"]
     assert stored_events(app) == []
 
 
 def test_field_errors_name_each_field(crm: FlaskClient) -> None:
     bad = event("contract.ending", domain="gmx.de", lead_id=0, contract={"ends_on": "soon"})
     response = send(crm, bad)
-    assert response.status_code == 400 and response.json is not None
+    assert response.status_code == 422 and response.json is not None
     fields = response.json["fields"]
     assert {"data.domain", "data.lead_id", "data.contract.id", "data.contract.ends_on"} <= set(
         fields
@@ -505,7 +512,7 @@ def test_the_api_document_describes_the_endpoint_and_its_answer(crm: FlaskClient
     spec = crm.get("/api/v1/openapi.json").json
     assert spec is not None
     operation = spec["paths"][URL]["post"]
-    assert {"202", "400", "401", "403", "413", "503"} <= set(operation["responses"])
+    assert {"202", "400", "401", "403", "413", "422", "503"} <= set(operation["responses"])
     response = send(crm, event("contract.ending", domain="umbrella.example", contract=contract()))
     check_against_spec(spec, URL, "post", 202, response.json)
 

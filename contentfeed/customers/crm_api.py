@@ -24,7 +24,7 @@ TAG = "customers"
     response=CrmEventAccepted,
     status=202,
     body=CrmEventIn,
-    errors=(400, 401, 403, 413, 503),
+    errors=(400, 401, 403, 413, 422, 503),
 )
 def receive() -> Response:
     """Take in one event from the CRM: `deal.won`, `deal.lost`, `contract.ending` or
@@ -36,10 +36,10 @@ def receive() -> Response:
     `webhook-signature` (`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`).
 
     The event is stored before it is processed, so nothing is lost; a redelivery changes
-    nothing and is answered what the first copy was. 400 names the fields at fault (the
-    event is not retried), 401 a signature that does not match or a stale timestamp, 403
-    that no `events_secret` is set here, 413 a body over `[leads] max_body_kb`, and 503 (with
-    Retry-After) a database briefly unavailable: deliver again.
+    nothing and is answered what the first copy was. 400 is a body that is no JSON object,
+    422 names the fields at fault (neither is retried), 401 a signature that does not match
+    or a stale timestamp, 403 that no `events_secret` is set here, 413 a body over `[leads]
+    max_body_kb`, and 503 (with Retry-After) a database briefly unavailable: deliver again.
     """
     settings = config.current()
     delivery = Delivery(

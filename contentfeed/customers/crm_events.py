@@ -32,7 +32,6 @@ from contentfeed.customers.crm_schema import CrmEventAccepted, CrmEventIn, parse
 from contentfeed.customers.models import CrmEvent, CrmEventStatus
 from contentfeed.db import utcnow
 from contentfeed.errors import (
-    BadRequest,
     Conflict,
     DomainError,
     Forbidden,
@@ -80,12 +79,12 @@ def receive(units: Units, delivery: Delivery, settings: Settings) -> Reply:
         event, msg_id, text = _checked(delivery, settings)
         outcome = _take_in(units, settings, event, msg_id, text, utcnow())
     except DomainError as exc:
-        return refusal(_as_bad_request(exc))
+        return refusal(_as_refusal(exc))
     except db.DATABASE_DOWN:
         log.warning("CRM webhook: database unavailable", exc_info=True)
         return refusal(Unavailable(UNAVAILABLE))
     if outcome.problem is not None:
-        return refusal(_as_bad_request(outcome.problem))
+        return refusal(_as_refusal(outcome.problem))
     return Reply(202, outcome.event.model_dump(mode="json"))
 
 
@@ -106,10 +105,13 @@ def _checked(delivery: Delivery, settings: Settings) -> tuple[CrmEventIn, str, s
     return parse_event(signed.text), signed.msg_id, signed.text
 
 
-def _as_bad_request(exc: DomainError) -> DomainError:
-    """The CRM's answer for an event at fault is a 400 with the fields, whatever decided it."""
-    if isinstance(exc, Invalid | NotFound | Conflict):
-        return BadRequest(exc.message, exc.fields)
+def _as_refusal(exc: DomainError) -> DomainError:
+    """The CRM's answer for an event whose fields are at fault is a 422 naming them, as the
+    lead webhook's, whatever decided it (an unknown lead id included)."""
+    if isinstance(exc, NotFound):
+        return Invalid(exc.message, exc.fields or {"data.lead_id": _("no lead has this id")})
+    if isinstance(exc, Conflict):
+        return Invalid(exc.message, exc.fields)
     return exc
 
 
@@ -153,7 +155,7 @@ def _store(s: Session, msg_id: str, event: CrmEventIn, text: str, now: datetime)
 def _earlier(s: Session, msg_id: str) -> Outcome:
     row = s.scalars(sa.select(CrmEvent).where(CrmEvent.event_id == msg_id)).one()
     problem = (row.result or {}).get("problem")
-    refused = BadRequest(problem["message"], problem.get("fields") or {}) if problem else None
+    refused = Invalid(problem["message"], problem.get("fields") or {}) if problem else None
     return Outcome(accepted(row), refused)
 
 
@@ -185,6 +187,7 @@ def process_safely(
             )
     except DomainError as exc:
         # The event is at fault: the same body cannot do better, so it is not retried.
+        exc = _as_refusal(exc)
         fields = {name: str(problem) for name, problem in exc.fields.items()}
         problem = {"message": str(exc.message), "fields": fields}
         _finish(row, CrmEventStatus.FAILED, now, error=_describe(exc))

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contentfeed.db import Id
-from contentfeed.errors import BadRequest
+from contentfeed.errors import BadRequest, Invalid
 from contentfeed.routing import domains
 from contentfeed.text import Input, input_problem
 
@@ -128,7 +128,8 @@ class CrmEventAccepted(BaseModel):
 
 
 def parse_event(text: str) -> CrmEventIn:
-    """Read an event's body, or refuse it (400) naming each field at fault."""
+    """Read an event's body, or refuse it: 400 when it is no JSON object, 422 naming each
+    field at fault (as the lead webhook answers)."""
     if not text.strip():
         raise BadRequest("The body is empty; send the event as JSON.")
     try:
@@ -145,4 +146,4 @@ def parse_event(text: str) -> CrmEventIn:
             ".".join(str(part) for part in error["loc"]) or "body": input_problem(error)
             for error in exc.errors()
         }
-        raise BadRequest("Some fields need attention.", fields) from None
+        raise Invalid("Some fields need attention.", fields) from None
