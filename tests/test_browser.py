@@ -108,6 +108,8 @@ DAILY_SCREENS = {
     "seller": ["/feed", "/history"],
     # Demo lead 2 is in Riley's queue (lead 1 is a customer's, for customer development).
     "rep": ["/queue", "/leads", "/leads/2", "/reports/sales"],
+    # Customer development: the handover and renewal cards, the customers and their plans.
+    "rep3": ["/queue", "/customers", "/customers/1", "/reports/customers"],
 }
 
 
