@@ -15,8 +15,8 @@ JOBS = [
         id="leads.retry_events",
         run=lambda s: service.retry_due(s, config.current().leads, after=gated.confirm_after_retry),
         trigger="interval",
-        trigger_args={"minutes": 2},
-        description="Retry failed lead deliveries with backoff",
+        trigger_args={"seconds": 30},
+        description="Retry failed lead deliveries with backoff, and take over abandoned ones",
     ),
     Job(
         id="leads.purge_raw_events",

@@ -34,8 +34,12 @@ log = logging.getLogger("contentfeed.leads")
 WEBHOOK_SOURCE = "webhook"
 # Minutes to wait before each retry of a failed event: 1, 5, 15, 60 minutes, then longer.
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720, 1440)
-# An event still "received" this long after arrival lost its worker (a crash, a restart).
-ABANDONED_AFTER = timedelta(minutes=10)
+# An event still "received" this long after arrival lost its worker (a crash, a restart, the
+# database going away between the event's commit and the lead's). A request lives 30 s at
+# most (gunicorn's worker timeout), so the retry job may take it over after 90 s: a lead the
+# sender will not send again (its redelivery was answered 202 "received") waits minutes, not
+# ten (the rehearsal on several hosts found one left so after a PostgreSQL restart).
+ABANDONED_AFTER = timedelta(seconds=90)
 # What a sender is told when the database is down (with 503 and Retry-After).
 UNAVAILABLE = "The database is unavailable; deliver the lead again in 30 seconds."
 RETRY_BATCH = 100
