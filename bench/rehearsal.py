@@ -1,0 +1,689 @@
+"""Rehearse failures on several hosts: network namespaces on this one machine.
+
+    sudo .venv/bin/python -m bench.rehearsal [--quick] [--logs DIR]
+    sudo .venv/bin/python -m bench.rehearsal --clean   # remove what a killed run left
+
+Builds seven hosts as Linux network namespaces joined by veth pairs on a bridge (itself in
+a namespace of its own, so nothing touches the machine's network): ``pg`` (a PostgreSQL
+cluster of its own, listening on its namespace address), ``web1`` and ``web2`` (``contentfeed
+serve``), ``sched1`` and ``sched2`` (``contentfeed scheduler``), ``lb`` (HAProxy in front of
+the web hosts) and ``client`` (bench/rehearsal_load.py: signed leads and tracked-link visits
+through the balancer). The script itself reaches the database through the cluster's Unix
+socket, as an administrator on the database host would.
+
+During a steady load it injects, one after another with time to recover: (a) kill -9 the
+leading scheduler, (b) kill one web host, (c) cut one web host off the database for 10 s,
+(d) restart PostgreSQL. Then it waits for routing to settle and prints, per fault window,
+what was sent, retried, stored, routed (once or twice), clicks answered and recorded, and
+the longest time no scheduler held the leader lock. docs/rehearsal.md says more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.rehearsal_tally import Sample, Stored, Window, first_new_holder, table, tally
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PREFIX = "cfr-"
+SUBNET = "10.77.0"
+HOSTS = {"pg": 10, "web1": 21, "web2": 22, "sched1": 31, "sched2": 32, "lb": 40, "client": 50}
+PG_PORT, WEB_PORT = 5499, 8000
+# contentfeed.scheduler.ADVISORY_LOCK_KEY, "contentfeed" as a 64-bit number
+LOCK_KEY = 0x636F6E74656E7466
+HAPROXY = """global
+    maxconn 2000
+    stats socket {workdir}/haproxy.sock mode 600 level admin
+defaults
+    mode http
+    log stdout format raw local0
+    option httplog
+    option forwardfor
+    timeout connect 2s
+    timeout client 30s
+    timeout server 10s
+    timeout check 2s
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
+frontend public
+    bind {lb}:80
+    default_backend web
+backend web
+    balance roundrobin
+    option httpchk GET /login
+    http-check expect status 200
+    default-server inter 1s fall 2 rise 2
+    server web1 {web1}:{port} check
+    server web2 {web2}:{port} check
+"""
+
+
+def address(host: str) -> str:
+    """Return a host's address on the rehearsal network."""
+    return f"{SUBNET}.{HOSTS[host]}"
+
+
+def run(*argv: str, check: bool = True, timeout: float = 60) -> str:
+    """Run a command to completion (bounded) and return its output."""
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and done.returncode:
+        raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip() or done.stdout}")
+    return done.stdout
+
+
+def loadavg() -> str:
+    """Return the machine's load averages (1, 5, 15 minutes): other work skews the figures."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def namespaces() -> list[str]:
+    """Return the rehearsal's network namespaces that exist now."""
+    return [line.split()[0] for line in run("ip", "netns", "list").splitlines() if line.strip()]
+
+
+def pids_in(ns: str) -> list[int]:
+    """Return the processes running in a network namespace."""
+    return [int(p) for p in run("ip", "netns", "pids", ns, check=False).split()]
+
+
+def kill_namespace(ns: str, grace: float) -> None:
+    """End every process in a namespace: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        if signum == signal.SIGTERM and grace <= 0:
+            continue
+        for pid in pids_in(ns):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+        deadline = time.monotonic() + wait
+        while pids_in(ns) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+class Rehearsal:
+    """The hosts, their processes and the faults; ``teardown`` undoes everything."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.workdir = Path(tempfile.mkdtemp(prefix="cfrehearsal-"))
+        self.workdir.chmod(0o755)  # PostgreSQL's user reaches its folders inside
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.events: list[tuple[float, str]] = []
+        self.samples: list[Sample] = []
+        self.balancer: list[tuple[float, dict[str, str]]] = []
+        self.sampling = threading.Event()
+        self.torn_down = False
+        self.secret_key = secrets.token_hex(16)
+        self.pgdata = self.workdir / "pg"
+        self.socket_dir = self.workdir / "pgsock"
+
+    # --- hosts -------------------------------------------------------------------------
+
+    def note(self, text: str) -> None:
+        """Keep a timed line of what happened, and print it."""
+        self.events.append((time.time(), text))
+        print(f"{datetime.now(UTC):%H:%M:%S} {text}", flush=True)
+
+    def build_network(self) -> None:
+        """Make the bridge's namespace and one namespace per host, each on a veth pair."""
+        lan = PREFIX + "lan"
+        run("ip", "netns", "add", lan)
+        run("ip", "-n", lan, "link", "set", "lo", "up")
+        run("ip", "-n", lan, "link", "add", "br0", "type", "bridge")
+        run("ip", "-n", lan, "link", "set", "br0", "up")
+        for host in HOSTS:
+            ns = PREFIX + host
+            run("ip", "netns", "add", ns)
+            run("ip", "-n", lan, "link", "add", host, "type", "veth", "peer", "eth0", "netns", ns)
+            run("ip", "-n", lan, "link", "set", host, "master", "br0", "up")
+            run("ip", "-n", ns, "addr", "add", f"{address(host)}/24", "dev", "eth0")
+            run("ip", "-n", ns, "link", "set", "eth0", "up")
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+        self.note(f"network {SUBNET}.0/24: " + ", ".join(f"{h} {address(h)}" for h in HOSTS))
+
+    def start(self, host: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        """Start a process inside a host's namespace, its output appended to <host>.log."""
+        log = (self.workdir / f"{host}.log").open("ab")
+        self.processes[host] = subprocess.Popen(
+            ["ip", "netns", "exec", PREFIX + host, *argv],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def kill_host(self, host: str) -> None:
+        """Kill -9 every process on a host, as when it loses power."""
+        kill_namespace(PREFIX + host, grace=0)
+        process = self.processes.pop(host, None)
+        if process is not None:
+            process.wait(timeout=10)
+
+    def app_env(self, host: str) -> dict[str, str]:
+        """Return the settings every contentfeed process gets (shared key, balancer's URL)."""
+        (self.workdir / host).mkdir(exist_ok=True)
+        return {
+            "CONTENTFEED_DATABASE_URL": (
+                f"postgresql+psycopg://postgres@{address('pg')}:{PG_PORT}/contentfeed"
+            ),
+            "CONTENTFEED_SECRET_KEY": self.secret_key,
+            "CONTENTFEED_PUBLIC_BASE_URL": f"http://{address('lb')}",
+            "CONTENTFEED_TRUSTED_PROXIES": "1",
+            "CONTENTFEED_CONFIG": str(self.workdir / "none.toml"),
+            "CONTENTFEED_INSTANCE_PATH": str(self.workdir / host),
+        }
+
+    def socket_url(self) -> str:
+        """Return the database's URL through its Unix socket (for this script only)."""
+        return f"postgresql+psycopg://postgres@/contentfeed?host={self.socket_dir}&port={PG_PORT}"
+
+    # --- PostgreSQL --------------------------------------------------------------------
+
+    def pg_ctl(self, *argv: str) -> None:
+        """Run pg_ctl as postgres inside the database host (so the server lives there)."""
+        run(
+            *("ip", "netns", "exec", PREFIX + "pg", "runuser", "-u", "postgres", "--"),
+            *(str(PG_BIN / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60"),
+            # Always a log file: a server started without one keeps our pipe open.
+            *("-l", str(self.workdir / "pg.log")),
+            *argv,
+            timeout=90,
+        )
+
+    def start_database(self) -> None:
+        """Make a cluster of its own (never the shared one), start it, create the database."""
+        for folder in (self.pgdata, self.socket_dir):
+            folder.mkdir()
+            shutil.chown(folder, "postgres", "postgres")
+        run(
+            *("runuser", "-u", "postgres", "--", str(PG_BIN / "initdb")),
+            *("-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8"),
+            timeout=120,
+        )
+        with (self.pgdata / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"listen_addresses = '{address('pg')}'\nport = {PG_PORT}\n"
+                f"unix_socket_directories = '{self.socket_dir}'\nmax_connections = 200\n"
+            )
+        with (self.pgdata / "pg_hba.conf").open("a") as hba:
+            hba.write(f"host all all {SUBNET}.0/24 trust\n")
+        log = self.workdir / "pg.log"
+        log.touch()
+        shutil.chown(log, "postgres", "postgres")
+        self.pg_ctl("start")
+        import psycopg
+
+        with psycopg.connect(
+            host=str(self.socket_dir), port=PG_PORT, user="postgres", autocommit=True
+        ) as conn:
+            conn.execute("CREATE DATABASE contentfeed")
+        self.note(f"PostgreSQL 15 on pg {address('pg')}:{PG_PORT}, data in {self.pgdata}")
+
+    def prepare_data(self, links: int) -> tuple[str, list[str]]:
+        """Migrate, make sellers with one tracked link each, a signing secret; return both."""
+        env = {**os.environ, **self.app_env("setup"), "CONTENTFEED_DATABASE_URL": self.socket_url()}
+        cli = str(BIN / "contentfeed")
+        subprocess.run(
+            [cli, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=300
+        )
+        secret = subprocess.run(
+            [cli, "webhook-secret", "create", "--name", "rehearsal"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout.split()[-1]
+        import sqlalchemy as sa
+
+        from bench.common import bench_app, build_world
+        from contentfeed import config, db
+        from contentfeed.suggestions import service as suggestions
+
+        app = bench_app(self.socket_url(), str(self.workdir / "setup"))
+        build_world(app, sellers=links, items=60)
+        with app.app_context():
+            s = db.session()
+            settings = suggestions.feed_settings(config.settings_of(app))
+            now = datetime.now(UTC) - timedelta(minutes=5)  # links past the "early" window
+            suggestions.fill_feeds(s, settings, ignore_cadence=True, seed=1, now=now)
+            s.execute(sa.text("UPDATE tracked_link SET created_at = :at"), {"at": now})
+            s.commit()
+            codes = list(s.scalars(sa.text("SELECT code FROM tracked_link ORDER BY id")))
+            db.engine().dispose()
+        self.note(f"database migrated; {len(codes)} tracked links; webhook secret created")
+        return secret, codes
+
+    # --- the other hosts ---------------------------------------------------------------
+
+    def start_balancer(self) -> None:
+        """Start HAProxy on lb: health checks on the web hosts, redispatch when one is gone."""
+        cfg = self.workdir / "haproxy.cfg"
+        cfg.write_text(
+            HAPROXY.format(
+                workdir=self.workdir,
+                lb=address("lb"),
+                web1=address("web1"),
+                web2=address("web2"),
+                port=WEB_PORT,
+            )
+        )
+        self.start("lb", ["haproxy", "-f", str(cfg), "-db"])
+        self.wait_for(lambda: (self.workdir / "haproxy.sock").exists(), 20, "HAProxy")
+
+    def start_web(self, host: str) -> None:
+        """Start ``contentfeed serve`` on a web host, bound to its own address."""
+        cli = str(BIN / "contentfeed")
+        argv = [cli, "serve", "--host", address(host), "--port", str(WEB_PORT), "--workers", "2"]
+        self.start(host, argv, self.app_env(host))
+
+    def start_scheduler(self, host: str) -> None:
+        """Start ``contentfeed scheduler`` on a scheduler host."""
+        argv = [str(BIN / "contentfeed"), "scheduler", "--poll", str(self.args.poll)]
+        self.start(host, argv, self.app_env(host))
+
+    def wait_for(self, ready: Any, seconds: float, what: str) -> None:
+        """Wait (bounded) until ``ready()`` is true."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{what} not ready after {seconds:.0f} s (logs in {self.workdir})")
+
+    def logged(self, host: str, text: str) -> bool:
+        """Tell whether a host's log has a line with ``text`` since the host last started."""
+        log = (self.workdir / f"{host}.log").read_text(errors="replace")
+        return text in log.rpartition("Scheduler standing by for leadership")[2]
+
+    def recovered(self) -> bool:
+        """Tell whether both web hosts are in the balancer, a scheduler leads and one stands by."""
+        standby = [
+            h
+            for h in ("sched1", "sched2")
+            if h in self.processes
+            and self.processes[h].poll() is None
+            and self.logged(h, "scheduler standing by")
+        ]
+        return (
+            set(self.servers().values()) == {"UP"}
+            and len(self.servers()) == 2
+            and self.leader() is not None
+            and len(standby) == 2
+        )
+
+    def servers(self) -> dict[str, str]:
+        """Return the balancer's view of the web hosts: UP, DOWN, ..."""
+        import socket
+
+        try:
+            with socket.socket(socket.AF_UNIX) as conn:
+                conn.settimeout(1.0)
+                conn.connect(str(self.workdir / "haproxy.sock"))
+                conn.sendall(b"show stat\n")
+                data = b""
+                while chunk := conn.recv(65536):
+                    data += chunk
+        except OSError:
+            return {}
+        states = {}
+        for line in data.decode().splitlines():
+            cells = line.split(",")
+            if len(cells) > 17 and cells[0] == "web" and cells[1].startswith("web"):
+                states[cells[1]] = cells[17].split()[0]
+        return states
+
+    def leader(self) -> str | None:
+        """Return the host holding the scheduler's advisory lock (None: nobody, or no answer)."""
+        import psycopg
+
+        try:
+            with psycopg.connect(
+                host=str(self.socket_dir),
+                port=PG_PORT,
+                user="postgres",
+                dbname="contentfeed",
+                connect_timeout=1,
+                autocommit=True,
+            ) as conn:
+                row = conn.execute(
+                    "SELECT host(a.client_addr) FROM pg_locks l "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.granted "
+                    "AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+                    (LOCK_KEY,),
+                ).fetchone()
+        except psycopg.Error:
+            return None
+        by_address = {address(h): h for h in HOSTS}
+        return by_address.get(str(row[0]), str(row[0])) if row else None
+
+    def sample(self) -> None:
+        """Every 0.2 s until stopped: who leads, and what the balancer thinks of each web host."""
+        while not self.sampling.wait(0.2):
+            self.samples.append(Sample(time.time(), self.leader()))
+            states = self.servers()
+            if not self.balancer or self.balancer[-1][1] != states:
+                self.balancer.append((time.time(), states))
+
+    # --- faults ------------------------------------------------------------------------
+
+    def cut_off_database(self, host: str, cut: bool) -> None:
+        """Drop (or stop dropping) every packet between a host and the database host."""
+        action = "-A" if cut else "-D"
+        ns = ("ip", "netns", "exec", PREFIX + host, "iptables")
+        run(*ns, action, "OUTPUT", "-d", address("pg"), "-j", "DROP")
+        run(*ns, action, "INPUT", "-s", address("pg"), "-j", "DROP")
+
+    def hold(self, seconds: float, later: list[tuple[float, Any]]) -> None:
+        """Let ``seconds`` pass, running each (delay, action) of ``later`` on time."""
+        started = time.monotonic()
+        pending = sorted(later, key=lambda item: item[0])
+        while time.monotonic() - started < seconds:
+            while pending and time.monotonic() - started >= pending[0][0]:
+                pending.pop(0)[1]()
+            time.sleep(0.05)
+
+    def faults(self) -> tuple[list[Window], dict[str, str]]:
+        """Run the steady window and the four faults; return the windows and what they showed."""
+        args = self.args
+        windows: list[Window] = []
+        facts: dict[str, str] = {}
+        recover = args.window / 2
+
+        def window(name: str) -> None:
+            if windows:  # recovery time between faults: wait until all is well again
+                waited = time.monotonic()
+                self.wait_for(self.recovered, 90, "recovery")
+                self.note(f"recovered ({time.monotonic() - waited:.1f} s more)")
+            now = time.time()
+            if windows:
+                windows[-1] = Window(windows[-1].name, windows[-1].start, now)
+            windows.append(Window(name, now, now + args.window))
+
+        window("steady")
+        self.hold(args.steady, [])
+        leader = None
+        deadline = time.monotonic() + 20
+        while leader is None and time.monotonic() < deadline:
+            leader = self.leader()
+            time.sleep(0.2)
+        if leader is None:
+            raise RuntimeError("no scheduler leads")
+        window(f"a: leading scheduler ({leader}) killed -9")
+        killed_at = time.time()
+        self.kill_host(leader)
+        self.note(f"(a) killed {leader}, the leading scheduler")
+
+        def scheduler_back() -> None:
+            self.start_scheduler(leader)
+            self.note(f"{leader} started again (standby)")
+
+        self.hold(args.window, [(recover, scheduler_back)])
+        took_over = first_new_holder(self.samples, killed_at, leader)
+        facts["a"] = "never" if took_over is None else f"{took_over:.1f} s"
+
+        window("b: web host web1 killed -9")
+        self.kill_host("web1")
+        self.note("(b) killed web1")
+
+        def web_back() -> None:
+            self.start_web("web1")
+            self.note("web1 started again")
+
+        self.hold(args.window, [(recover, web_back)])
+
+        window(f"c: web2 cut off the database for {args.cut:.0f} s")
+        self.cut_off_database("web2", True)
+        self.note(f"(c) web2 cut off the database for {args.cut:.0f} s")
+
+        def cut_over() -> None:
+            self.cut_off_database("web2", False)
+            self.note("web2 reaches the database again")
+
+        self.hold(args.window, [(args.cut, cut_over)])
+
+        window("d: PostgreSQL restarted")
+        self.note("(d) restarting PostgreSQL (pg_ctl restart -m fast)")
+        started = time.monotonic()
+        self.pg_ctl("-m", "fast", "restart")
+        facts["d"] = f"{time.monotonic() - started:.1f} s"
+        self.note(f"PostgreSQL answers again after {facts['d']}")
+        self.hold(args.window - (time.monotonic() - started), [])
+        windows[-1] = Window(windows[-1].name, windows[-1].start, time.time())
+        return windows, facts
+
+    # --- counting ----------------------------------------------------------------------
+
+    def settle(self, seconds: float) -> str:
+        """Wait (bounded) until every stored event is processed and every lead routed."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.socket_url(), poolclass=sa.pool.NullPool)
+        query = sa.text(
+            "SELECT (SELECT count(*) FROM inbound_event WHERE status <> 'processed'), "
+            "(SELECT count(*) FROM lead WHERE routed_at IS NULL AND erased_at IS NULL "
+            "AND merged_into_id IS NULL)"
+        )
+        started = time.monotonic()
+        waiting = (0, 0)
+        while time.monotonic() - started < seconds:
+            with engine.connect() as conn:
+                row = conn.execute(query).one()
+                waiting = (int(row[0]), int(row[1]))
+            if waiting == (0, 0):
+                break
+            time.sleep(1)
+        engine.dispose()
+        took = time.monotonic() - started
+        if waiting != (0, 0):
+            return (
+                f"NOT settled after {took:.0f} s: {waiting[0]} events, {waiting[1]} leads waiting"
+            )
+        return f"settled {took:.0f} s after the load ended"
+
+    def stored(self) -> Stored:
+        """Read what the database kept: events and their leads, routing lines, clicks."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.socket_url(), poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+
+            def pairs(sql: str) -> list[tuple[Any, Any]]:
+                return [(row[0], row[1]) for row in conn.execute(sa.text(sql))]
+
+            events = dict(
+                pairs("SELECT external_id, lead_id FROM inbound_event WHERE source = 'webhook'")
+            )
+            routed = dict(
+                pairs(
+                    "SELECT lead_id, count(*) FROM lead_activity "
+                    "WHERE kind = 'routed' GROUP BY lead_id"
+                )
+            )
+            clicks = dict(
+                pairs(
+                    "SELECT t.code, count(*) FROM click c "
+                    "JOIN tracked_link t ON t.id = c.link_id GROUP BY t.code"
+                )
+            )
+            leads = conn.scalar(sa.text("SELECT count(*) FROM lead"))
+            people = conn.scalar(sa.text("SELECT count(DISTINCT email) FROM lead"))
+        engine.dispose()
+        if leads != people:
+            self.note(f"PROBLEM: {leads} lead rows for {people} people (a lead stored twice)")
+        return Stored(events, routed, clicks)
+
+    def log_findings(self) -> list[str]:
+        """Return the 5xx answers and tracebacks each host's log shows."""
+        found = []
+        for log in sorted(self.workdir.glob("*.log")):
+            text = log.read_text(errors="replace")
+            fives = sum(1 for line in text.splitlines() if '" 50' in line and "HTTP/" in line)
+            tracebacks = text.count("Traceback")
+            if fives or tracebacks:
+                found.append(f"{log.stem}: {fives} answers 5xx, {tracebacks} tracebacks")
+        return found
+
+    # --- the whole run -----------------------------------------------------------------
+
+    def rehearse(self) -> int:
+        """Build everything, load it, inject the faults, count and print; 0 when clean."""
+        args = self.args
+        load_seconds = args.steady + 4 * args.window
+        self.build_network()
+        self.start_database()
+        secret, codes = self.prepare_data(int(args.clicks * (load_seconds + 120)))
+        codes_file = self.workdir / "codes.txt"
+        codes_file.write_text("\n".join(codes) + "\n")
+        self.start_balancer()
+        for host in ("web1", "web2"):
+            self.start_web(host)
+        self.wait_for(lambda: set(self.servers().values()) == {"UP"}, 60, "web hosts")
+        self.start_scheduler("sched1")
+        self.wait_for(lambda: self.leader() == "sched1", 30, "sched1's leadership")
+        # The first leader fills the sellers' feeds at once; let that pass before the load.
+        self.wait_for(lambda: self.logged("sched1", "suggestions.fill_feeds done"), 120, "feeds")
+        self.start_scheduler("sched2")
+        self.wait_for(lambda: self.logged("sched2", "scheduler standing by"), 60, "sched2")
+        self.note("balancer sees web1 and web2 UP; sched1 leads, sched2 stands by")
+        sampler = threading.Thread(target=self.sample, daemon=True)
+        sampler.start()
+        out = self.workdir / "load.json"
+        load = [
+            *(str(sys.executable), "-m", "bench.rehearsal_load"),
+            *("--base", f"http://{address('lb')}", "--secret", secret),
+            *("--codes", str(codes_file), "--out", str(out)),
+            *("--leads", str(args.leads), "--clicks", str(args.clicks)),
+            *("--seconds", str(load_seconds + 600)),  # stopped by SIGTERM long before
+        ]
+        self.start("client", load)
+        self.note(f"load: {args.leads:g} leads/s and {args.clicks:g} visits/s through lb")
+        self.note(f"machine load average {loadavg()}")
+        windows, facts = self.faults()
+        self.processes["client"].send_signal(signal.SIGTERM)
+        self.note("load stopped; the sender finishes its retries")
+        self.processes["client"].wait(timeout=120)
+        settled = self.settle(args.settle)
+        self.note(settled)
+        self.sampling.set()
+        sampler.join(timeout=5)
+        results = json.loads(out.read_text())
+        rows = tally(windows, results["leads"], results["clicks"], self.stored(), self.samples)
+        print()
+        print(table(rows))
+        print()
+        print(f"- standby led {facts['a']} after the leader was killed (goal: within 5 s)")
+        print(f"- PostgreSQL restart took {facts['d']} (pg_ctl restart -m fast)")
+        print(f"- routing {settled}")
+        print(f"- machine load average at the end: {loadavg()}")
+        for at, states in self.balancer:
+            view = ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
+            print(f"- {datetime.fromtimestamp(at, UTC):%H:%M:%S.%f}"[:-4] + f" balancer: {view}")
+        for line in self.log_findings():
+            print(f"- log {line}")
+        clean = all(r.is_clean for r in rows) and facts["a"] != "never"
+        print("\nOK: nothing lost, nothing twice" if clean else "\nPROBLEMS: see the table")
+        return 0 if clean else 1
+
+    def teardown(self) -> None:
+        """Stop every process, delete the namespaces and the folder; safe to call twice."""
+        if self.torn_down:
+            return
+        self.torn_down = True
+        self.sampling.set()
+        if self.args.logs:
+            target = Path(self.args.logs)
+            target.mkdir(parents=True, exist_ok=True)
+            for log in [*self.workdir.glob("*.log"), *self.workdir.glob("*.json")]:
+                shutil.copy(log, target / log.name)
+        # Not started, or already gone: its namespace is emptied below anyway.
+        with contextlib.suppress(RuntimeError, subprocess.SubprocessError, OSError):
+            self.pg_ctl("-m", "immediate", "stop")
+        clean_up()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def clean_up() -> None:
+    """Remove every rehearsal namespace (and what runs in it) and leftover folders."""
+    ours = [ns for ns in namespaces() if ns.startswith(PREFIX)]
+    for ns in ours:
+        kill_namespace(ns, grace=3.0)
+    for ns in ours:
+        run("ip", "netns", "del", ns, check=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="short windows (about 90 s of load)")
+    parser.add_argument("--leads", type=float, default=10.0, help="leads per second")
+    parser.add_argument("--clicks", type=float, default=20.0, help="visits per second")
+    parser.add_argument("--steady", type=float, default=20.0, help="seconds before the first fault")
+    parser.add_argument("--window", type=float, default=30.0, help="seconds per fault window")
+    parser.add_argument("--cut", type=float, default=10.0, help="seconds web2 is cut off")
+    parser.add_argument("--poll", type=float, default=5.0, help="the schedulers' --poll")
+    parser.add_argument("--settle", type=float, default=180.0, help="longest wait for routing")
+    parser.add_argument("--logs", help="copy every host's log and the client's results here")
+    parser.add_argument("--clean", action="store_true", help="remove a killed run's leftovers")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("needs root (network namespaces, a PostgreSQL cluster of its own)")
+        return 2
+    if args.clean:
+        clean_up()
+        for folder in Path(tempfile.gettempdir()).glob("cfrehearsal-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+        return 0
+    if any(ns.startswith(PREFIX) for ns in namespaces()):
+        print(f"{PREFIX}* namespaces exist (another run, or a killed one): --clean removes them")
+        return 2
+    if args.quick:
+        args.steady, args.window, args.settle = 8.0, 18.0, 120.0
+    missing = [t for t in ("haproxy", "iptables", "runuser") if shutil.which(t) is None]
+    if missing or not (PG_BIN / "initdb").exists():
+        print(f"missing: {', '.join(missing) or PG_BIN / 'initdb'} (apt-get install ...)")
+        return 2
+    rehearsal = Rehearsal(args)
+    atexit.register(rehearsal.teardown)
+
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
+    try:
+        return rehearsal.rehearse()
+    except KeyboardInterrupt:
+        print("interrupted: tearing down")
+        return 130
+    finally:
+        rehearsal.teardown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
