@@ -58,6 +58,7 @@ class Row:
     clicks_sent: int = 0
     clicks_answered: int = 0
     clicks_recorded: int = 0
+    clicks_twice: int = 0
     answered_unrecorded: int = 0
     click_answers: Counter[str] = field(default_factory=Counter)
     leaderless: float = 0.0
@@ -65,13 +66,14 @@ class Row:
 
     @property
     def is_clean(self) -> bool:
-        """Nothing lost, nothing twice, every answered click recorded, a leader within 5 s."""
+        """Nothing lost, nothing twice, every answered click recorded once, a leader within 5 s."""
         return (
             self.lost == 0
             and self.routed_twice == 0
             and self.gave_up == 0
             and self.stored == self.routed == self.leads_sent
             and self.answered_unrecorded == 0
+            and self.clicks_twice == 0
             and not self.leaderless_open
             and self.leaderless <= 5.0
         )
@@ -161,6 +163,7 @@ def tally(
         recorded = stored.clicks.get(str(click["code"]), 0)
         row.clicks_sent += 1
         row.clicks_recorded += min(recorded, 1)
+        row.clicks_twice += recorded > 1
         if answer == "302":
             row.clicks_answered += 1
             row.answered_unrecorded += recorded == 0
@@ -182,7 +185,8 @@ def table(rows: Sequence[Row]) -> str:
     """Return the rows as a Markdown table."""
     head = (
         "| window | leads sent | retried | gave up | stored | routed | routed twice | lost "
-        "| other lead answers | clicks sent | answered 302 | recorded | 302 not recorded "
+        "| other lead answers | clicks sent | answered 302 | recorded | recorded twice "
+        "| 302 not recorded "
         "| other click answers | longest without leader |"
     )
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
@@ -192,7 +196,8 @@ def table(rows: Sequence[Row]) -> str:
             f"| {r.window} | {r.leads_sent} | {r.retried} | {r.gave_up} | {r.stored} "
             f"| {r.routed} | {r.routed_twice} | {r.lost} | {answers_text(r.lead_answers)} "
             f"| {r.clicks_sent} | {r.clicks_answered} | {r.clicks_recorded} "
-            f"| {r.answered_unrecorded} | {answers_text(r.click_answers)} | {leader} |"
+            f"| {r.clicks_twice} | {r.answered_unrecorded} "
+            f"| {answers_text(r.click_answers)} | {leader} |"
         )
     total = Row("**all**")
     for r in rows:
@@ -207,6 +212,7 @@ def table(rows: Sequence[Row]) -> str:
             "clicks_sent",
             "clicks_answered",
             "clicks_recorded",
+            "clicks_twice",
             "answered_unrecorded",
         ):
             setattr(total, name, getattr(total, name) + getattr(r, name))
@@ -217,7 +223,7 @@ def table(rows: Sequence[Row]) -> str:
         f"| {total.window} | {total.leads_sent} | {total.retried} | {total.gave_up} "
         f"| {total.stored} | {total.routed} | {total.routed_twice} | {total.lost} "
         f"| {answers_text(total.lead_answers)} | {total.clicks_sent} | {total.clicks_answered} "
-        f"| {total.clicks_recorded} | {total.answered_unrecorded} "
+        f"| {total.clicks_recorded} | {total.clicks_twice} | {total.answered_unrecorded} "
         f"| {answers_text(total.click_answers)} | {longest:.1f} s |"
     )
     return "\n".join(lines)

@@ -36,11 +36,12 @@ def test_each_lead_and_click_is_counted_in_the_window_it_was_sent_in() -> None:
         {"n": 0, "code": "aaa", "at": 2.0, "answer": "302"},
         {"n": 1, "code": "bbb", "at": 13.0, "answer": "302"},  # answered, never recorded
         {"n": 2, "code": "ccc", "at": 14.0, "answer": "503"},
+        {"n": 3, "code": "ddd", "at": 15.0, "answer": "302"},  # recorded twice
     ]
     stored = Stored(
         events={"msg_0": 100, "msg_1": 101, "msg_3": 103},
         routed_lines={100: 1, 101: 2, 103: 1},
-        clicks={"aaa": 1},
+        clicks={"aaa": 1, "ddd": 2},
     )
     samples = [Sample(9.9, "sched1"), Sample(10.1, None), Sample(13.0, None), Sample(14.1, "s2")]
 
@@ -52,7 +53,8 @@ def test_each_lead_and_click_is_counted_in_the_window_it_was_sent_in() -> None:
     assert (killed.leads_sent, killed.retried, killed.gave_up) == (3, 3, 1)
     assert (killed.stored, killed.routed, killed.routed_twice, killed.lost) == (2, 2, 1, 1)
     assert killed.lead_answers["ConnectionError"] == 2 and killed.lead_answers["502"] == 1
-    assert (killed.clicks_sent, killed.clicks_answered, killed.answered_unrecorded) == (2, 1, 1)
+    assert (killed.clicks_sent, killed.clicks_answered, killed.answered_unrecorded) == (3, 2, 1)
+    assert (killed.clicks_recorded, killed.clicks_twice) == (1, 1)
     assert killed.click_answers == {"503": 1}
     assert round(killed.leaderless, 1) == 4.2  # from the last sight of sched1 to s2's
     assert not killed.is_clean
