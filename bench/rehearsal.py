@@ -150,7 +150,10 @@ class Rehearsal(Hosts):
         self.pg_ctl("-m", "fast", "restart")
         facts["d"] = f"{time.monotonic() - started:.1f} s"
         self.note(f"PostgreSQL answers again after {facts['d']}")
+        answering = time.time()
         self.hold(args.window - (time.monotonic() - started), [])
+        leading = first_new_holder(self.samples, answering, "")  # "": anyone leading
+        facts["d_leader"] = "never" if leading is None else f"{leading:.1f} s"
         windows[-1] = Window(windows[-1].name, windows[-1].start, time.time())
         return windows, facts
 
@@ -278,7 +281,10 @@ class Rehearsal(Hosts):
         print(table(rows))
         print()
         print(f"- standby led {facts['a']} after the leader was killed (goal: within 5 s)")
-        print(f"- PostgreSQL restart took {facts['d']} (pg_ctl restart -m fast)")
+        print(
+            f"- PostgreSQL restart took {facts['d']} (pg_ctl restart -m fast); a scheduler "
+            f"led again {facts['d_leader']} after it answered"
+        )
         print(f"- routing {settled}")
         print(f"- machine load average at the end: {loadavg()}")
         for at, states in self.balancer:
