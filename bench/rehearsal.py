@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ class Rehearsal(Hosts):
 
     # --- faults ------------------------------------------------------------------------
 
-    def hold(self, seconds: float, later: list[tuple[float, Any]]) -> None:
+    def hold(self, seconds: float, later: list[tuple[float, Callable[[], None]]]) -> None:
         """Let ``seconds`` pass, running each (delay, action) of ``later`` on time."""
         started = time.monotonic()
         pending = sorted(later, key=lambda item: item[0])

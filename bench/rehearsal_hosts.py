@@ -30,6 +30,8 @@ HOSTS = {"pg": 10, "web1": 21, "web2": 22, "sched1": 31, "sched2": 32, "lb": 40,
 PG_PORT, WEB_PORT = 5499, 8000
 # contentfeed.scheduler.ADVISORY_LOCK_KEY, "contentfeed" as a 64-bit number
 LOCK_KEY = 0x636F6E74656E7466
+# Only a failed connection is retried elsewhere: a request the dead host may have served
+# (an empty answer, a time-out) is not sent twice, or a click would be recorded twice.
 HAPROXY = """global
     maxconn 2000
     stats socket {workdir}/haproxy.sock mode 600 level admin
@@ -44,7 +46,7 @@ defaults
     timeout check 2s
     retries 3
     option redispatch 1
-    retry-on conn-failure empty-response
+    retry-on conn-failure
 frontend public
     bind {lb}:80
     default_backend web
