@@ -214,9 +214,20 @@ class Rehearsal(Hosts):
             )
             leads = conn.scalar(sa.text("SELECT count(*) FROM lead"))
             people = conn.scalar(sa.text("SELECT count(DISTINCT email) FROM lead"))
+            waiting = conn.execute(
+                sa.text(
+                    "SELECT external_id, status, attempts, received_at, error FROM inbound_event "
+                    "WHERE status <> 'processed' ORDER BY id"
+                )
+            ).all()
         engine.dispose()
         if leads != people:
             self.note(f"PROBLEM: {leads} lead rows for {people} people (a lead stored twice)")
+        for external_id, status, attempts, received_at, error in waiting:
+            self.note(
+                f"PROBLEM: event {external_id} is {status} (attempts {attempts}, received "
+                f"{received_at:%H:%M:%S.%f}, error {error[:200]!r}): no lead yet"
+            )
         return Stored(events, routed, clicks)
 
     def log_findings(self) -> list[str]:
