@@ -35,8 +35,9 @@ def shown(page: str) -> str:
 
 
 def assert_no_english(page: str, phrases: list[str]) -> None:
+    # Whole words: "Mon" is English, "Montag" (the next posting day, on a Friday) German.
     text = shown(page)
-    left = [phrase for phrase in phrases if phrase in text]
+    left = [phrase for phrase in phrases if re.search(rf"\b{re.escape(phrase)}\b", text)]
     assert not left, f"English left on the page: {left}"
 
 
