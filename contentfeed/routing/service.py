@@ -2,8 +2,9 @@
 
 A new lead is routed by the ``routing.route_leads`` job, woken by the intake the moment the
 lead is committed (wakeup.py; its 5-second interval is the safety net), so the lead webhook
-stays a two-statement affair that does not wait for routing. Routing a lead, in one transaction: if the same person
-has an open lead, the new one is folded into it (the rep sees the person came back);
+stays a two-statement affair that does not wait for routing. Routing a lead, in one
+transaction: if the same person has an open lead, the new one is folded into it (the rep sees
+the person came back);
 otherwise the rules are tried in order (rulebook.py), the first match names a queue and a
 strategy, a rep is picked where the strategy says so, the SLA clock starts (queue_setup.py), the
 trace of every decision is kept on the lead, a message for the CRM goes to the outbox and the
