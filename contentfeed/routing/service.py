@@ -237,6 +237,7 @@ def route_pending(
 ) -> RouteResult:
     """Route every lead not routed yet (oldest first), each in its own savepoint."""
     now = now or utcnow()
+    _write_lock(s)
     ensure_defaults(s, settings)
     query = (
         sa.select(Lead)
@@ -255,6 +256,22 @@ def route_pending(
             else:
                 merged += 1
     return RouteResult(routed, merged)
+
+
+def _write_lock(s: Session) -> None:
+    """On SQLite, take the database's write lock before reading the leads to route.
+
+    A transaction that reads first and writes later fails at once ("database is locked")
+    when another connection (the webhook, taking a lead in) committed in between: SQLite
+    cannot upgrade a read snapshot grown stale, and its busy timeout does not apply. Taken
+    first, the lock waits its turn instead. PostgreSQL locks the leads' rows (SKIP LOCKED).
+    """
+    connection = s.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver: Any = connection.connection.dbapi_connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def route_lead(
