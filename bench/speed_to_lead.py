@@ -332,9 +332,10 @@ def run(kind: str, rate: float, seconds: float, burst_size: int) -> None:
                     raise SystemExit("the warm-up leads were not routed")
                 calm = steady(sender, rate, seconds, start=1000)
                 print(figures(engine, watcher, calm).line(f"{kind} steady {rate:g}/s"))
-                time.sleep(1)
-                rush = burst(sender, burst_size, start=100_000)
-                print(figures(engine, watcher, rush).line(f"{kind} burst of {burst_size}"))
+                if burst_size:
+                    time.sleep(1)
+                    rush = burst(sender, burst_size, start=100_000)
+                    print(figures(engine, watcher, rush).line(f"{kind} burst of {burst_size}"))
         finally:
             watcher.stopping.set()
             watch.join()
@@ -349,7 +350,7 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=float, default=20.0, help="steady leads a second")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the steady load")
-    parser.add_argument("--burst", type=int, default=2000, help="leads in the burst")
+    parser.add_argument("--burst", type=int, default=2000, help="leads in the burst (0: none)")
     parser.add_argument("--only", choices=("sqlite", "postgresql"), default=None)
     parser.add_argument("--role", choices=("quickstart", "scheduler"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)

@@ -13,7 +13,7 @@ __all__ = ["JOBS", "NoticeResult", "deliver_outbox", "route_leads", "send_notice
 
 def route_leads(s: service.JobSession) -> service.RouteResult:
     """Route the leads that came in since the last run (woken by each new lead)."""
-    return service.route_pending(s, config.current().routing)
+    return service.route_pending(s, config.current().routing, limit=service.JOB_BATCH)
 
 
 def sla_sweep(s: service.JobSession) -> work.SlaResult:
@@ -43,7 +43,7 @@ JOBS = [
         # Woken by the intake the moment a lead is committed (wakeup.py); the interval is
         # the safety net for a lost wake-up. A full batch is followed by another run at once.
         wake=True,
-        more=lambda result: result.routed + result.merged >= service.ROUTE_BATCH,
+        more=lambda result: result.routed + result.merged >= service.JOB_BATCH,
     ),
     Job(
         id="routing.sla_sweep",

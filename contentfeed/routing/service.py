@@ -13,7 +13,8 @@ attributed seller is told (seller_notices.py). Working a routed lead is work.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
@@ -51,6 +52,10 @@ from contentfeed.routing.seller_notices import tell_seller
 from contentfeed.text import Input
 
 ROUTE_BATCH = 200
+# Leads the routing job routes per run, in one transaction: few, so that under a burst each
+# lead's commit comes soon after its routing (a run of 200 took 3.4 s on a busy machine:
+# BENCHMARKS.md, speed to lead); a full batch is followed by another run at once (jobs.py).
+JOB_BATCH = 25
 # The session a scheduled job is handed, named here for the jobs module (which imports no
 # sqlalchemy of its own).
 JobSession: TypeAlias = Session
@@ -233,9 +238,13 @@ def open_lead_of(s: Session, lead: Lead, *, window_days: int) -> Lead | None:
 
 
 def route_pending(
-    s: Session, settings: RoutingSettings, now: datetime | None = None
+    s: Session,
+    settings: RoutingSettings,
+    now: datetime | None = None,
+    *,
+    limit: int = ROUTE_BATCH,
 ) -> RouteResult:
-    """Route every lead not routed yet (oldest first), each in its own savepoint."""
+    """Route the leads not routed yet (the oldest ``limit``), each in its own savepoint."""
     now = now or utcnow()
     _write_lock(s)
     ensure_defaults(s, settings)
@@ -244,18 +253,40 @@ def route_pending(
         .options(selectinload(Lead.touches))  # the facts and the seller notice read them
         .where(Lead.routed_at.is_(None), Lead.erased_at.is_(None))
         .order_by(Lead.id)
-        .limit(ROUTE_BATCH)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     )
     routed = merged = 0
     rules = list_rules(s)
-    for lead in s.scalars(query).all():
-        with s.begin_nested():
-            if route_lead(s, lead, settings, rules, now):
-                routed += 1
-            else:
-                merged += 1
+    with _holding_what_is_loaded(s):
+        for lead in s.scalars(query).all():
+            with s.begin_nested():
+                if route_lead(s, lead, settings, rules, now):
+                    routed += 1
+                else:
+                    merged += 1
     return RouteResult(routed, merged)
+
+
+@contextmanager
+def _holding_what_is_loaded(s: Session) -> Iterator[None]:
+    """Keep every object the run loads in the session's identity map until it ends.
+
+    The identity map holds objects only while something else does, so each lead of the same
+    seller loaded the seller, their team, profile and the content again (5 of 13 statements
+    a lead). Held, ``s.get`` and the many-to-one loads find them without a query.
+    """
+    held: list[object] = []
+
+    def hold(_session: Session, instance: object) -> None:
+        held.append(instance)
+
+    sa.event.listen(s, "loaded_as_persistent", hold)
+    try:
+        yield
+    finally:
+        sa.event.remove(s, "loaded_as_persistent", hold)
+        held.clear()
 
 
 def _write_lock(s: Session) -> None:
