@@ -32,9 +32,9 @@ from flask import Flask, current_app, has_app_context
 log = logging.getLogger("contentfeed.wakeup")
 
 CHANNEL = "contentfeed_leads"
-# The least time between two notifications of one web process (a burst of leads sends ~100
-# a second per process, not one per lead).
-MIN_GAP_SECONDS = 0.01
+# The least time between two notifications of one web process: a burst of leads sends at
+# most 20 a second per process, not one per lead; a lead after a quiet spell goes at once.
+MIN_GAP_SECONDS = 0.05
 ANNOUNCER_KEY = "contentfeed.announcer"
 
 # --- in this process ------------------------------------------------------------------------
