@@ -92,6 +92,9 @@ def announcer(app: Flask, engine: sa.Engine) -> Announcer:
     return found
 
 
+NOTIFY_SQL = "SELECT pg_notify(%s, current_schema())"
+
+
 def notify(conn: sa.Connection) -> None:
     """Send one wake-up notification on ``conn`` (delivered when its transaction commits)."""
     conn.execute(sa.select(sa.func.pg_notify(CHANNEL, sa.func.current_schema())))
@@ -106,8 +109,25 @@ class Announcer:
         self.wanted = threading.Event()
         self.closing = threading.Event()
         self.sent = 0
+        self.driver: psycopg.Connection[Any] | None = None
         self.thread = threading.Thread(target=self._run, name="contentfeed-announcer", daemon=True)
         self.thread.start()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        pooled = self.engine.raw_connection()
+        pooled.detach()  # ours alone: it never goes back to the pool
+        driver: psycopg.Connection[Any] = pooled.dbapi_connection  # type: ignore[assignment]
+        driver.rollback()
+        driver.autocommit = True
+        return driver
+
+    def _drop(self) -> None:
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            try:
+                driver.close()
+            except Exception:  # it is being thrown away
+                log.debug("closing the announcer's connection raised", exc_info=True)
 
     def poke(self) -> None:
         """Ask for a notification soon (never blocks)."""
@@ -118,6 +138,7 @@ class Announcer:
         self.closing.set()
         self.wanted.set()
         self.thread.join(timeout=5)
+        self._drop()
 
     def _run(self) -> None:
         failures = 0
@@ -127,14 +148,16 @@ class Announcer:
                 return
             self.wanted.clear()
             try:
-                # The hot engine's connections are in autocommit mode: the NOTIFY is its own
-                # transaction, sent after the lead's commit.
-                with self.engine.connect() as conn:
-                    notify(conn)
-                    conn.commit()
+                # A connection of its own in autocommit mode, straight on the driver (little
+                # Python per send, none of it under the request's pool): the NOTIFY is its
+                # own transaction, sent after the lead's commit.
+                if self.driver is None:
+                    self.driver = self._connect()
+                self.driver.execute(NOTIFY_SQL, (CHANNEL,))
                 self.sent += 1
                 failures = 0
             except Exception as exc:  # the router still polls; never let the thread die
+                self._drop()
                 failures += 1
                 log.log(
                     logging.WARNING if failures == 1 else logging.DEBUG,
