@@ -10,6 +10,7 @@ takes over on its next attempt. On SQLite (one machine) the leader holds an excl
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from contentfeed import config, db
+from contentfeed import config, db, wakeup
 
 log = logging.getLogger("contentfeed.scheduler")
 
@@ -40,6 +41,10 @@ class Job:
     trigger_args: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     run_at_start: bool = False  # also run once as soon as this scheduler becomes leader
+    # Also run at once whenever the intake announces a new lead (wakeup.py), between the
+    # trigger's runs; ``more(result)`` tells that a run left work for another right away.
+    wake: bool = False
+    more: Callable[[Any], bool] | None = None
 
 
 def all_jobs() -> list[Job]:
@@ -61,8 +66,9 @@ def all_jobs() -> list[Job]:
     ]
 
 
-def run_job(app: Flask, job: Job) -> None:
-    """Run one job in a fresh app context, committing once; failures are logged, not raised."""
+def run_job(app: Flask, job: Job) -> Any:
+    """Run one job in a fresh app context, committing once, and return its result; failures
+    are logged, not raised (the result is then None)."""
     with app.app_context():
         s = db.session()
         try:
@@ -71,6 +77,7 @@ def run_job(app: Flask, job: Job) -> None:
             # Frequent jobs mostly find nothing to do; only work done is worth a log line.
             level = logging.INFO if _did_work(result) else logging.DEBUG
             log.log(level, "job %s done: %s", job.id, result)
+            return result
         except Exception as exc:
             # A job failing on a dead connection must not poison the next run: the session
             # is rolled back (a dead connection is invalidated by SQLAlchemy, and the pool's
@@ -83,6 +90,74 @@ def run_job(app: Flask, job: Job) -> None:
                 log.warning("job %s: database unavailable (%s)", job.id, _short(exc))
             else:
                 log.exception("job %s failed", job.id)
+            return None
+
+
+class Runner:
+    """One job's runs, never two at once, from any thread (the trigger's, a wake-up's).
+
+    A run asked for while one is going is not skipped (as APScheduler skips a job at its
+    ``max_instances``) but made right after it, once however many asked: a lead committed
+    just after a routing run read its batch is routed by the next run, not the next poll.
+    """
+
+    def __init__(self, app: Flask, job: Job) -> None:
+        self.app = app
+        self.job = job
+        self._state = threading.Lock()
+        self._running = False
+        self._pending = False
+        self.runs = 0
+
+    def run(self) -> None:
+        """Run the job now, or right after the run going on in another thread."""
+        with self._state:
+            self._pending = True
+            if self._running:
+                return
+            self._running = True
+        try:
+            while True:
+                with self._state:
+                    if not self._pending:
+                        self._running = False
+                        return
+                    self._pending = False
+                result = run_job(self.app, self.job)
+                self.runs += 1
+                if self.job.more is not None and result is not None and self.job.more(result):
+                    with self._state:
+                        self._pending = True
+        except BaseException:
+            with self._state:
+                self._running = False
+            raise
+
+
+class Waker:
+    """A thread that runs a job whenever a new lead is announced in this process (on
+    PostgreSQL the Listener passes each NOTIFY on as such an announcement)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.event = wakeup.subscribe()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"wake-{runner.job.id}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            if self.event.wait(timeout=1.0) and not self.stopping.is_set():
+                self.event.clear()  # wake-ups during the run set it again: one more run
+                self.runner.run()
+
+    def stop(self) -> None:
+        """Stop waking (a run going on is finished first)."""
+        wakeup.unsubscribe(self.event)
+        self.stopping.set()
+        self.event.set()
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout=60)
 
 
 def _short(exc: BaseException) -> str:
@@ -230,6 +305,8 @@ class SchedulerProcess:
         self.stopping = threading.Event()
         self.is_leader = threading.Event()
         self.scheduler: BackgroundScheduler | None = None
+        self.wakers: list[Waker] = []
+        self.listener: wakeup.Listener | None = None
 
     def _start_jobs(self) -> None:
         scheduler = BackgroundScheduler(
@@ -237,26 +314,35 @@ class SchedulerProcess:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         )
         for job in self.jobs:
+            run: Callable[[], None] = functools.partial(run_job, self.app, job)
+            if job.wake:
+                runner = Runner(self.app, job)
+                run = runner.run
+                self.wakers.append(Waker(runner))
             if job.run_at_start:
                 scheduler.add_job(
-                    run_job,
+                    run,
                     "date",
-                    args=(self.app, job),
                     id=f"{job.id}.at_start",
                     name=f"{job.description or job.id} (at start)",
                 )
             scheduler.add_job(
-                run_job,
-                job.trigger,
-                args=(self.app, job),
-                id=job.id,
-                name=job.description or job.id,
-                **job.trigger_args,
+                run, job.trigger, id=job.id, name=job.description or job.id, **job.trigger_args
             )
         scheduler.start()
         self.scheduler = scheduler
+        if self.wakers and isinstance(self.lock, PostgresLeaderLock):
+            # The web processes announce leads by NOTIFY: the leader listens for them.
+            self.listener = wakeup.Listener(self.lock.engine, wakeup.wake_local)
+            self.listener.start()
 
     def _stop_jobs(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            listener.stop()
+        wakers, self.wakers = self.wakers, []
+        for waker in wakers:
+            waker.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None

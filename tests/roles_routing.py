@@ -10,6 +10,7 @@ WORKERS = frozenset({Role.REP, Role.ADMIN})
 
 ROUTING: dict[str, frozenset[Role] | str] = {
     "routing.queue": WORKERS,
+    "routing.queue_changes": WORKERS,
     "routing.claim_next": WORKERS,
     "routing.lead_claim": WORKERS,
     "routing.lead_release": WORKERS,

@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
-from contentfeed import db
+from contentfeed import db, wakeup
 from contentfeed.db import utcnow
 from contentfeed.errors import DomainError, Forbidden, Invalid, PayloadTooLarge, Unavailable
 from contentfeed.leads import attribution, intake, service, signing, store
@@ -268,6 +268,9 @@ def take_in(
                 next_attempt_at=retry_at,
             )
         return Outcome(event_id, None, EventStatus.FAILED)
+    # Committed: the router is woken now (it routes the lead at once), not on its next poll;
+    # the answer does not wait for it.
+    wakeup.lead_taken_in(conn.engine)
     return Outcome(event_id, lead_id, EventStatus.PROCESSED, len(touches))
 
 

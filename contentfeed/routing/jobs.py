@@ -12,8 +12,8 @@ __all__ = ["JOBS", "NoticeResult", "deliver_outbox", "route_leads", "send_notice
 
 
 def route_leads(s: service.JobSession) -> service.RouteResult:
-    """Route the leads that came in since the last run."""
-    return service.route_pending(s, config.current().routing)
+    """Route the leads that came in since the last run (woken by each new lead)."""
+    return service.route_pending(s, config.current().routing, limit=service.JOB_BATCH)
 
 
 def sla_sweep(s: service.JobSession) -> work.SlaResult:
@@ -40,6 +40,10 @@ JOBS = [
         trigger_args={"seconds": 5},
         description="Route new leads to their queues",
         run_at_start=True,
+        # Woken by the intake the moment a lead is committed (wakeup.py); the interval is
+        # the safety net for a lost wake-up. A full batch is followed by another run at once.
+        wake=True,
+        more=lambda result: result.routed + result.merged >= service.JOB_BATCH,
     ),
     Job(
         id="routing.sla_sweep",

@@ -1,8 +1,10 @@
 """Routing a lead: where each new lead goes and which rep gets it, and the dry run.
 
-A new lead is routed by the ``routing.route_leads`` job (every few seconds), so the lead
-webhook stays a two-statement affair. Routing a lead, in one transaction: if the same person
-has an open lead, the new one is folded into it (the rep sees the person came back);
+A new lead is routed by the ``routing.route_leads`` job, woken by the intake the moment the
+lead is committed (wakeup.py; its 5-second interval is the safety net), so the lead webhook
+stays a two-statement affair that does not wait for routing. Routing a lead, in one
+transaction: if the same person has an open lead, the new one is folded into it (the rep sees
+the person came back);
 otherwise the rules are tried in order (rulebook.py), the first match names a queue and a
 strategy, a rep is picked where the strategy says so, the SLA clock starts (queue_setup.py), the
 trace of every decision is kept on the lead, a message for the CRM goes to the outbox and the
@@ -11,7 +13,8 @@ attributed seller is told (seller_notices.py). Working a routed lead is work.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
@@ -49,6 +52,10 @@ from contentfeed.routing.seller_notices import tell_seller
 from contentfeed.text import Input
 
 ROUTE_BATCH = 200
+# Leads the routing job routes per run, in one transaction: few, so that under a burst each
+# lead's commit comes soon after its routing (a run of 200 took 3.4 s on a busy machine:
+# BENCHMARKS.md, speed to lead); a full batch is followed by another run at once (jobs.py).
+JOB_BATCH = 25
 # The session a scheduled job is handed, named here for the jobs module (which imports no
 # sqlalchemy of its own).
 JobSession: TypeAlias = Session
@@ -231,28 +238,71 @@ def open_lead_of(s: Session, lead: Lead, *, window_days: int) -> Lead | None:
 
 
 def route_pending(
-    s: Session, settings: RoutingSettings, now: datetime | None = None
+    s: Session,
+    settings: RoutingSettings,
+    now: datetime | None = None,
+    *,
+    limit: int = ROUTE_BATCH,
 ) -> RouteResult:
-    """Route every lead not routed yet (oldest first), each in its own savepoint."""
+    """Route the leads not routed yet (the oldest ``limit``), each in its own savepoint."""
     now = now or utcnow()
+    _write_lock(s)
     ensure_defaults(s, settings)
     query = (
         sa.select(Lead)
         .options(selectinload(Lead.touches))  # the facts and the seller notice read them
         .where(Lead.routed_at.is_(None), Lead.erased_at.is_(None))
         .order_by(Lead.id)
-        .limit(ROUTE_BATCH)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     )
     routed = merged = 0
     rules = list_rules(s)
-    for lead in s.scalars(query).all():
-        with s.begin_nested():
-            if route_lead(s, lead, settings, rules, now):
-                routed += 1
-            else:
-                merged += 1
+    with _holding_what_is_loaded(s):
+        for lead in s.scalars(query).all():
+            with s.begin_nested():
+                if route_lead(s, lead, settings, rules, now):
+                    routed += 1
+                else:
+                    merged += 1
     return RouteResult(routed, merged)
+
+
+@contextmanager
+def _holding_what_is_loaded(s: Session) -> Iterator[None]:
+    """Keep every object the run loads in the session's identity map until it ends.
+
+    The identity map holds objects only while something else does, so each lead of the same
+    seller loaded the seller, their team, profile and the content again (5 of 13 statements
+    a lead). Held, ``s.get`` and the many-to-one loads find them without a query.
+    """
+    held: list[object] = []
+
+    def hold(_session: Session, instance: object) -> None:
+        held.append(instance)
+
+    sa.event.listen(s, "loaded_as_persistent", hold)
+    try:
+        yield
+    finally:
+        sa.event.remove(s, "loaded_as_persistent", hold)
+        held.clear()
+
+
+def _write_lock(s: Session) -> None:
+    """On SQLite, take the database's write lock before reading the leads to route.
+
+    A transaction that reads first and writes later fails at once ("database is locked")
+    when another connection (the webhook, taking a lead in) committed in between: SQLite
+    cannot upgrade a read snapshot grown stale, and its busy timeout does not apply. Taken
+    first, the lock waits its turn instead. PostgreSQL locks the leads' rows (SKIP LOCKED).
+    """
+    connection = s.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver: Any = connection.connection.dbapi_connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def route_lead(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -16,7 +16,7 @@ from contentfeed.customers import board, cards
 from contentfeed.db import MAX_ID, utcnow
 from contentfeed.errors import DomainError, Invalid
 from contentfeed.i18n import _
-from contentfeed.routing import people, work
+from contentfeed.routing import live, people, work
 from contentfeed.routing.panel import company_text, due_cell, due_text
 from contentfeed.routing.work import LeadStatus
 
@@ -43,7 +43,33 @@ def queue() -> str:
         now=now,
         due_cell=due_cell,
         company_text=company_text,
+        queue_version=live.queue_version(s, current_user),
     )
+
+
+@bp.get("/queue/changes")
+@access.require_role(*WORKERS)
+def queue_changes() -> Response:
+    """Anything new on the rep's queue page? 204 when not; else the page's new version and
+    the leads routed to the rep's queues since ``since`` (the open page asks every second)."""
+    changes = live.queue_changes(db.session(), current_user, request.args.get("since", ""))
+    if not changes.changed:
+        answer = Response(status=204)
+    else:
+        answer = jsonify(
+            version=changes.version,
+            arrived=[
+                {
+                    "id": lead.id,
+                    "name": lead.name,
+                    "company": lead.company,
+                    "url": url_for("leads.detail", lead_id=lead.id),
+                }
+                for lead in changes.arrived
+            ],
+        )
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
 
 
 @bp.post("/queue/<int:queue_id>/claim-next")

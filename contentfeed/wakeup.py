@@ -1,0 +1,282 @@
+"""Waking the router the moment a lead is taken in, instead of on its next poll.
+
+The intake calls ``lead_taken_in`` once a lead is committed; it never waits and never raises.
+
+- On SQLite (one machine: the quickstart runs the web server and the scheduler in one
+  process) it sets this process's wake events directly (``subscribe``).
+- On PostgreSQL each web process has an ``Announcer``: a thread of its own that sends
+  ``NOTIFY contentfeed_leads`` after the request has answered. It sends at most one
+  notification per ``MIN_GAP_SECONDS``, however many leads came in meanwhile: PostgreSQL
+  serialises the commits of every transaction that notifies, so one NOTIFY per lead on the
+  webhook's own statement would cost the intake its concurrency (measured: BENCHMARKS.md).
+  The scheduler's leader LISTENs on a connection of its own (``Listener``) and sets its
+  wake events. A notification carries the sender's schema, so installations sharing a
+  database in several schemas wake only their own router.
+
+A lost notification (the listener reconnecting, a web process dying before it sent) costs
+only speed: the routing job still runs on its interval, which stays the safety net.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from flask import Flask, current_app, has_app_context
+
+log = logging.getLogger("contentfeed.wakeup")
+
+CHANNEL = "contentfeed_leads"
+# The least time between two notifications of one web process: a burst of leads sends at
+# most 20 a second per process, not one per lead; a lead after a quiet spell goes at once.
+MIN_GAP_SECONDS = 0.05
+ANNOUNCER_KEY = "contentfeed.announcer"
+
+# --- in this process ------------------------------------------------------------------------
+
+_subscribers_lock = threading.Lock()
+_subscribers: set[threading.Event] = set()
+_announcer_lock = threading.Lock()
+
+
+def subscribe() -> threading.Event:
+    """Return an event set each time a lead is taken in (in this process, or announced by
+    NOTIFY to a Listener that wakes it); ``unsubscribe`` it when done."""
+    event = threading.Event()
+    with _subscribers_lock:
+        _subscribers.add(event)
+    return event
+
+
+def unsubscribe(event: threading.Event) -> None:
+    """Stop waking an event returned by ``subscribe``."""
+    with _subscribers_lock:
+        _subscribers.discard(event)
+
+
+def wake_local() -> None:
+    """Set every subscribed event of this process."""
+    with _subscribers_lock:
+        events = list(_subscribers)
+    for event in events:
+        event.set()
+
+
+# --- the intake's side ----------------------------------------------------------------------
+
+
+def lead_taken_in(engine: sa.Engine) -> None:
+    """Tell the router a lead was just committed on ``engine``'s database; returns at once."""
+    if engine.dialect.name != "postgresql":
+        wake_local()
+        return
+    if not has_app_context():  # pragma: no cover - the intake runs in a request
+        return
+    announcer(current_app._get_current_object(), engine).poke()  # type: ignore[attr-defined]
+
+
+def announcer(app: Flask, engine: sa.Engine) -> Announcer:
+    """Return the app's announcer, started on first use (in the web worker, after any fork);
+    ``db.dispose`` closes it."""
+    found: Announcer | None = app.extensions.get(ANNOUNCER_KEY)
+    if found is None:
+        with _announcer_lock:
+            found = app.extensions.get(ANNOUNCER_KEY)
+            if found is None:
+                found = app.extensions[ANNOUNCER_KEY] = Announcer(engine)
+    return found
+
+
+NOTIFY_SQL = "SELECT pg_notify(%s, current_schema())"
+
+
+def notify(conn: sa.Connection) -> None:
+    """Send one wake-up notification on ``conn`` (delivered when its transaction commits)."""
+    conn.execute(sa.select(sa.func.pg_notify(CHANNEL, sa.func.current_schema())))
+
+
+class Announcer:
+    """A web process's notifier: ``poke`` asks for a NOTIFY, a daemon thread sends it."""
+
+    def __init__(self, engine: sa.Engine, min_gap_seconds: float = MIN_GAP_SECONDS) -> None:
+        self.engine = engine
+        self.min_gap_seconds = min_gap_seconds
+        self.wanted = threading.Event()
+        self.closing = threading.Event()
+        self.sent = 0
+        self.driver: psycopg.Connection[Any] | None = None
+        self.thread = threading.Thread(target=self._run, name="contentfeed-announcer", daemon=True)
+        self.thread.start()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        pooled = self.engine.raw_connection()
+        pooled.detach()  # ours alone: it never goes back to the pool
+        driver: psycopg.Connection[Any] = pooled.dbapi_connection  # type: ignore[assignment]
+        driver.rollback()
+        driver.autocommit = True
+        return driver
+
+    def _drop(self) -> None:
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            try:
+                driver.close()
+            except Exception:  # it is being thrown away
+                log.debug("closing the announcer's connection raised", exc_info=True)
+
+    def poke(self) -> None:
+        """Ask for a notification soon (never blocks)."""
+        self.wanted.set()
+
+    def close(self) -> None:
+        """Stop the thread (the router's interval catches up with a notification not sent)."""
+        self.closing.set()
+        self.wanted.set()
+        self.thread.join(timeout=5)
+        self._drop()
+
+    def _run(self) -> None:
+        failures = 0
+        while True:
+            self.wanted.wait()
+            if self.closing.is_set():
+                return
+            self.wanted.clear()
+            try:
+                # A connection of its own in autocommit mode, straight on the driver (little
+                # Python per send, none of it under the request's pool): the NOTIFY is its
+                # own transaction, sent after the lead's commit.
+                if self.driver is None:
+                    self.driver = self._connect()
+                self.driver.execute(NOTIFY_SQL, (CHANNEL,))
+                self.sent += 1
+                failures = 0
+            except Exception as exc:  # the router still polls; never let the thread die
+                self._drop()
+                failures += 1
+                log.log(
+                    logging.WARNING if failures == 1 else logging.DEBUG,
+                    "could not wake the router (%s); the routing job's interval catches up",
+                    type(exc).__name__,
+                    exc_info=failures == 1,
+                )
+            if self.closing.is_set():
+                return
+            time.sleep(self.min_gap_seconds)
+
+
+# --- the router's side (PostgreSQL) ---------------------------------------------------------
+
+
+class Listener:
+    """LISTEN on a dedicated connection and call ``wake`` for each notification of this
+    database schema; reconnect (with growing pauses, logged) when the connection dies.
+
+    After a reconnect it wakes once: a notification sent while it was gone is lost. A
+    connection that dies silently (a network cut) is found by a ``SELECT 1`` every
+    ``check_seconds``.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        wake: Callable[[], None],
+        *,
+        timeout_seconds: float = 1.0,
+        check_seconds: float = 30.0,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.wake = wake
+        self.timeout_seconds = timeout_seconds
+        self.check_seconds = check_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.stopping = threading.Event()
+        self.listening = threading.Event()  # set while a LISTEN is in place
+        self.connection: psycopg.Connection[Any] | None = None
+        self.received = 0
+        self.reconnects = 0
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> threading.Thread:
+        """Listen in a daemon thread."""
+        self.thread = threading.Thread(target=self.run, name="contentfeed-listener", daemon=True)
+        self.thread.start()
+        return self.thread
+
+    def stop(self) -> None:
+        """End the loop (within ``timeout_seconds``) and close the connection."""
+        self.stopping.set()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout=self.timeout_seconds + 5)
+
+    def backoff_seconds(self, failures: int) -> float:
+        """The pause after ``failures`` failed connections in a row: 0.5 s, doubling, capped."""
+        return float(min(0.5 * 2 ** min(failures - 1, 16), self.max_backoff_seconds))
+
+    def run(self) -> None:
+        """Listen until stopped; every failure is logged and followed by a reconnect."""
+        failures = 0
+        while not self.stopping.is_set():
+            try:
+                schema = self._connect()
+                if failures:
+                    self.reconnects += 1
+                    log.info("listening for new leads again after %d failed attempts", failures)
+                    self.wake()  # what was announced while we were gone
+                failures = 0
+                self._listen(schema)
+            except (psycopg.Error, sa.exc.DBAPIError, OSError) as exc:
+                failures += 1
+                delay = self.backoff_seconds(failures)
+                log.warning(
+                    "the new-lead listener lost its connection (%s); reconnecting in %.1f s",
+                    str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc),
+                    delay,
+                    exc_info=failures == 1,
+                )
+                self.stopping.wait(delay)
+            finally:
+                self._close()
+
+    def _connect(self) -> str:
+        """Open the dedicated connection (outside the pool), LISTEN, and return the schema."""
+        pooled = self.engine.raw_connection()
+        pooled.detach()  # ours alone: it never goes back to the pool
+        driver: psycopg.Connection[Any] = pooled.dbapi_connection  # type: ignore[assignment]
+        self.connection = driver
+        driver.rollback()
+        driver.autocommit = True
+        row = driver.execute("SELECT current_schema()").fetchone()
+        driver.execute(f"LISTEN {CHANNEL}")
+        self.listening.set()
+        return str(row[0]) if row else ""
+
+    def _listen(self, schema: str) -> None:
+        driver = self.connection
+        assert driver is not None
+        checked = time.monotonic()
+        while not self.stopping.is_set():
+            for note in driver.notifies(timeout=self.timeout_seconds):
+                if note.payload == schema:
+                    self.received += 1
+                    self.wake()
+                if self.stopping.is_set():
+                    return
+            if time.monotonic() - checked >= self.check_seconds:
+                driver.execute("SELECT 1")
+                checked = time.monotonic()
+
+    def _close(self) -> None:
+        self.listening.clear()
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # it is being thrown away
+                log.debug("closing the listener's connection raised", exc_info=True)
