@@ -342,7 +342,7 @@ def main() -> int:
     parser.add_argument("--steady", type=float, default=20.0, help="seconds before the first fault")
     parser.add_argument("--window", type=float, default=30.0, help="seconds per fault window")
     parser.add_argument("--cut", type=float, default=10.0, help="seconds web2 is cut off")
-    parser.add_argument("--poll", type=float, default=5.0, help="the schedulers' --poll")
+    parser.add_argument("--poll", type=float, default=2.0, help="the schedulers' --poll")
     parser.add_argument("--settle", type=float, default=180.0, help="longest wait for routing")
     parser.add_argument("--logs", help="copy every host's log and the client's results here")
     parser.add_argument("--clean", action="store_true", help="remove a killed run's leftovers")

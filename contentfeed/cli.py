@@ -288,7 +288,12 @@ def quickstart(host: str, port: int, no_demo: bool, threads: int) -> None:
 
 
 @main.command("scheduler")
-@click.option("--poll", default=5.0, show_default=True, help="Seconds between leadership checks.")
+@click.option(
+    "--poll",
+    default=2.0,
+    show_default=True,
+    help="Seconds between leadership checks (a standby takes over within about this long).",
+)
 @with_appcontext
 def scheduler(poll: float) -> None:
     """Run the scheduler process; several may run, exactly one is active at a time."""

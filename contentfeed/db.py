@@ -127,12 +127,37 @@ def _is_memory(connection: sqlite3.Connection) -> bool:
     return not row or not row[2]
 
 
+# libpq's limits for a database that stops answering (a host cut off the network, a cluster
+# stalled): without them a new connection waits for the kernel's TCP timeout (minutes) and
+# a request hangs until the load balancer gives up, instead of answering 503 (the rehearsal on
+# several hosts saw 10 s hangs and 504s). A connection is given 5 s; an idle one is probed
+# after 10 s; data unacknowledged for 15 s drops the connection.
+PG_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
+
+
+def pg_timeouts(url: sa.URL) -> dict[str, int]:
+    """Return the PG_TIMEOUTS a database URL does not set itself (?connect_timeout=2 wins)."""
+    return {name: value for name, value in PG_TIMEOUTS.items() if name not in url.query}
+
+
 def init_app(app: Flask) -> None:
     """Give the app its engine; sessions open lazily and close with the app context."""
     url = sa.make_url(config.settings_of(app).database_url)
     options: dict[str, Any] = {}
     if url.get_backend_name() == "postgresql":
-        options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+        options = {
+            "pool_pre_ping": True,
+            "pool_size": 10,
+            "max_overflow": 10,
+            "connect_args": pg_timeouts(url),
+        }
     app.config["SQLALCHEMY_ENGINES"] = {"default": {"url": url, **options}}
     extension.init_app(app)
     # We use no async engines, so drop the extension's async teardown: Flask would run it
@@ -197,7 +222,11 @@ def hot_engine() -> sa.Engine:
             # No pre-ping here: it would cost a round trip per click. A connection found
             # dead is replaced and the statement retried once (links.service).
             hot = sa.create_engine(
-                base.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=8
+                base.url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=4,
+                max_overflow=8,
+                connect_args=pg_timeouts(base.url),
             )
         app.extensions["contentfeed.hot_engine"] = hot
     return hot

@@ -406,8 +406,11 @@ class SchedulerProcess:
         self.is_leader.clear()
 
     def backoff_seconds(self, failures: int) -> float:
-        """Return how long to wait after ``failures`` failed attempts in a row (doubling)."""
-        return float(min(self.poll_seconds * 2 ** min(failures - 1, 16), self.max_backoff_seconds))
+        """Return how long to wait after ``failures`` failed attempts in a row: at most a
+        second the first time (a restarted database is usually back by then, and a standby
+        should lead again within seconds), then doubling up to the longest pause."""
+        first = min(self.poll_seconds, 1.0)
+        return float(min(first * 2 ** min(failures - 1, 16), self.max_backoff_seconds))
 
     def start_in_thread(self) -> threading.Thread:
         """Run the loop in a daemon thread (quickstart: web server and scheduler in one process)."""

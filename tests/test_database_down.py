@@ -50,3 +50,26 @@ def test_signed_lead_answers_503_so_the_sender_retries(down_app) -> None:  # typ
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     assert response.json is not None and response.json["error"] == "unavailable"
+
+
+def test_a_database_that_accepts_but_never_answers_is_a_503_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL host that stopped answering (cut off, stalled) takes a connection and says
+    nothing: the request gives up after the connect timeout and asks the sender to come back,
+    instead of hanging until the load balancer answers 504."""
+    import socket
+    import time
+
+    monkeypatch.setenv("CONTENTFEED_CONFIG", str(tmp_path / "no-config.toml"))
+    silent = socket.create_server(("127.0.0.1", 0))  # listens, never speaks
+    port = silent.getsockname()[1]
+    try:
+        app = make_test_app(f"postgresql+psycopg://postgres@127.0.0.1:{port}/contentfeed", tmp_path)
+        started = time.monotonic()
+        response = app.test_client().get("/r/abcdEFGH")
+        waited = time.monotonic() - started
+    finally:
+        silent.close()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert waited < 30, waited  # libpq's connect_timeout (5 s), not the kernel's minutes
