@@ -96,8 +96,13 @@ def _back(lead_id: int) -> Response:
 
 
 def _act(lead_id: int, do: Callable[[], str]) -> Response:
-    """Run one lead action from the lead page: commit and flash what was done, or roll back
-    and flash why not (a lead outside the rep's queues stays a 404)."""
+    """Run one lead action from the lead page (see _flashed)."""
+    return _flashed(do, _back(lead_id))
+
+
+def _flashed(do: Callable[[], str], back: Response) -> Response:
+    """Run one action of a rep's page: commit and flash what was done, or roll back and flash
+    why not; then go ``back``. What is outside the rep's queues stays a 404."""
     s = db.session()
     try:
         message = do()
@@ -107,9 +112,9 @@ def _act(lead_id: int, do: Callable[[], str]) -> Response:
             raise
         detail = "; ".join(exc.fields.values())
         flash(exc.message + (f" ({detail})" if detail and detail != exc.message else ""), "error")
-        return _back(lead_id)
-    flash(message, "success")
-    return _back(lead_id)
+    else:
+        flash(message, "success")
+    return back
 
 
 @bp.post("/leads/<int:lead_id>/claim")
@@ -193,20 +198,8 @@ def lead_note(lead_id: int) -> Response:
 
 
 def _card_act(card_id: int, do: Callable[[], str]) -> Response:
-    """Run one card action from the queue page: commit and flash what was done, or roll back
-    and flash why not (a card outside the rep's queues stays a 404)."""
-    s = db.session()
-    try:
-        message = do()
-    except DomainError as exc:
-        s.rollback()
-        if exc.status in (401, 403, 404):
-            raise
-        detail = "; ".join(exc.fields.values())
-        flash(exc.message + (f" ({detail})" if detail and detail != exc.message else ""), "error")
-    else:
-        flash(message, "success")
-    return redirect(url_for("routing.queue") + f"#card-{card_id}")
+    """Run one card action from the queue page (see _flashed), back to the card."""
+    return _flashed(do, redirect(url_for("routing.queue") + f"#card-{card_id}"))
 
 
 @bp.post("/cards/<int:card_id>/accept")
