@@ -14,9 +14,7 @@ two schedulers raising renewals each make one card.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, time, timedelta
 from typing import Literal, TypeAlias
 
@@ -41,6 +39,7 @@ from contentfeed.routing.customer_accounts import account_for_domain
 from contentfeed.routing.lead_history import record
 from contentfeed.routing.models import Account, AccountDomain, Queue, QueueMember, SellerNotice
 from contentfeed.routing.queue_setup import new_queue, queue_by_name
+from contentfeed.routing.seller_notices import speaking_to
 from contentfeed.text import Input, MultiLineText
 
 # The session a job is handed (jobs import no sqlalchemy of their own).
@@ -82,7 +81,7 @@ def company_domain(raw: str) -> str:
     domain = domains.normalise_domain(raw)
     if not domain:
         return ""
-    if "." not in domain or len(domain) > 253 or not re.fullmatch(r"[a-z0-9.-]+", domain):
+    if not domains.is_domain(domain):
         raise Invalid(
             _("Some fields need attention."),
             {"domain": _("%(text)s is not a domain", text=repr(raw.strip()[:80]))},
@@ -353,11 +352,6 @@ def _tell_handover(
         )
 
 
-def _speaking_to(s: Session, user_id: int) -> AbstractContextManager[None]:
-    user = s.get(User, user_id)
-    return i18n.speaking(i18n.locale_of(user) if user is not None else None)
-
-
 def _tell(
     s: Session,
     user_id: int,
@@ -368,7 +362,7 @@ def _tell(
     now: datetime,
 ) -> None:
     """Write one notice in its reader's language (the feed shows it, the channels send it)."""
-    with _speaking_to(s, user_id):
+    with speaking_to(s, user_id):
         subject, text = words()
     s.add(
         SellerNotice(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 from datetime import date
 from typing import Annotated, Any, Self
 
@@ -30,7 +29,6 @@ class CrmEventType(enum.StrEnum):
 
 
 CONTRACT_EVENTS = frozenset({CrmEventType.CONTRACT_ENDING, CrmEventType.CONTRACT_RENEWED})
-_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
 
 
 def company_domain(value: str) -> str:
@@ -39,7 +37,7 @@ def company_domain(value: str) -> str:
     domain = domains.normalise_domain(value)
     if not value.strip():
         return ""
-    if not domain or len(domain) > 253 or not _DOMAIN.fullmatch(domain):
+    if not domains.is_domain(domain):
         raise ValueError("must be the company's domain, e.g. acme.com")
     if domains.is_freemail(domain):
         raise ValueError(f"{domain} is a free-mail provider, not a company's domain")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -48,7 +47,7 @@ def check_account(s: Session, data: AccountIn, account_id: int | None = None) ->
         domain = domains.normalise_domain(raw)
         if not domain:
             continue
-        if "." not in domain or not re.fullmatch(r"[a-z0-9.-]+", domain) or len(domain) > 253:
+        if not domains.is_domain(domain):
             problems["domains"] = _("%(text)s is not a domain", text=repr(raw.strip()))
             break
         if domains.is_freemail(domain):

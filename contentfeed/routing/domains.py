@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -33,6 +34,16 @@ REGIONS: dict[str, frozenset[str]] = {
 def _extractor() -> tldextract.TLDExtract:
     # The public suffix list bundled with tldextract: no download, no cache files written.
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+# A host name: dot-separated labels of letters, digits and inner hyphens.
+_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+
+
+def is_domain(domain: str) -> bool:
+    """Tell whether a normalised domain (``normalise_domain``) is a host name, e.g. acme.com:
+    the one check behind customer accounts, the handover and the CRM's events."""
+    return len(domain) <= 253 and _DOMAIN.fullmatch(domain) is not None
 
 
 def normalise_domain(value: str) -> str:

@@ -35,7 +35,7 @@ from contentfeed.suggestions import notify
 # --- telling the seller --------------------------------------------------------------------
 
 
-def _speaking_to(s: Session, user_id: int | None) -> AbstractContextManager[None]:
+def speaking_to(s: Session, user_id: int | None) -> AbstractContextManager[None]:
     """Speak the language of the user a notice is for (unknown: the default)."""
     user = s.get(User, user_id) if user_id is not None else None
     return i18n.speaking(i18n.locale_of(user) if user is not None else None)
@@ -50,7 +50,7 @@ def tell_seller(s: Session, lead: Lead, facts: Facts, now: datetime) -> None:
 
     content = s.get(Content, last.content_id) if last.content_id else None
     who = lead.company or facts.company_domain
-    with _speaking_to(s, last.seller_id):
+    with speaking_to(s, last.seller_id):
         filled = _form_filled(lead.full_name, who, content.title if content else None)
         s.add(
             SellerNotice(
@@ -105,7 +105,7 @@ def tell_seller_outcome(s: Session, lead: Lead, status: LeadStatus, now: datetim
     last = last_touch(lead)
     if last is None or last.seller_id is None:
         return
-    with _speaking_to(s, last.seller_id):
+    with speaking_to(s, last.seller_id):
         # "the person" only ever follows "from": German needs it in the dative.
         who = lead.company or lead.email_domain or _("the person")
         subject, text = _outcome(status, who)
@@ -178,7 +178,7 @@ def tell_queue_lead(s: Session, lead: Lead, text: str | Any, now: datetime) -> N
     queue = s.get(Queue, lead.queue_id) if lead.queue_id else None
     if queue is None or queue.lead_user_id is None:
         return
-    with _speaking_to(s, queue.lead_user_id):
+    with speaking_to(s, queue.lead_user_id):
         s.add(
             SellerNotice(
                 user_id=queue.lead_user_id,
