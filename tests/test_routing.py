@@ -653,6 +653,32 @@ def test_a_returning_person_is_added_to_their_open_lead(
         assert [row.lead.id for row in work.queue_view(s, queue, utcnow()).rows] == [third.id]
 
 
+def test_a_person_sending_twice_before_routing_gets_one_lead_crediting_both_sellers(
+    app: Flask, make_user: UserFactory, make_content: ContentFactory
+) -> None:
+    # Both forms arrive before the router runs, so one run routes them together: the second
+    # folds into the first as if they had come a minute apart, and each seller is credited.
+    make_content(title="Zero-downtime migrations")
+    sam = make_user(Role.SELLER, name="Sam Seller")
+    sue = make_user(Role.SELLER, name="Sue Seller")
+    sam_code, sue_code = link_code(app, sam), link_code(app, sue)
+    with app.app_context():
+        s = db.session()
+        first = attributed_lead(s, "jane@acme.example", sam_code, first_name="Jane")
+        other = new_lead(s, "max@other.example", first_name="Max")
+        second = attributed_lead(s, "jane@acme.example", sue_code, first_name="Jane")
+        assert route(s, utcnow()) == service.RouteResult(routed=2, merged=1)
+        s.commit()
+        assert second.merged_into_id == first.id
+        assert other.merged_into_id is None and first.merged_into_id is None
+        s.refresh(first)
+        assert {t.code for t in first.touches} == {sam_code, sue_code}
+        assert kinds(s, first.id) == ["routed", "came_back"]
+        assert kinds(s, second.id) == ["merged"]
+        told = s.scalars(sa.select(SellerNotice.user_id).where(SellerNotice.kind == "lead"))
+        assert sorted(told) == [sam.id]  # the lead was new once: its first seller heard
+
+
 def test_a_form_sent_after_the_dedupe_window_is_a_new_lead(app: Flask) -> None:
     start = utcnow() - timedelta(days=SETTINGS.dedupe_days + 1)
     with app.app_context():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -139,15 +140,37 @@ def count_accounts(s: Session) -> int:
 
 def account_for_domain(s: Session, domain: str) -> Account | None:
     """Return the customer account an email domain belongs to (subdomains included)."""
-    if not domain or domains.is_freemail(domain):
-        return None
-    candidates = domains.candidate_domains(domain)
-    rows = s.execute(
-        sa.select(AccountDomain.domain, AccountDomain.account_id).where(
-            AccountDomain.domain.in_(candidates)
+    return accounts_for_domains(s, [domain]).get(domain)
+
+
+def accounts_for_domains(s: Session, names: Iterable[str]) -> dict[str, Account | None]:
+    """Return the customer account of each email domain, in two queries for them all.
+
+    A domain matches an account listing it or one of its parents; the most specific wins.
+    Free-mail domains belong to no account.
+    """
+    names = list(dict.fromkeys(names))
+    candidates = {
+        name: domains.candidate_domains(name)
+        for name in names
+        if name and not domains.is_freemail(name)
+    }
+    wanted = {candidate for found in candidates.values() for candidate in found}
+    listed: dict[str, int] = {}
+    if wanted:
+        listed = dict(
+            s.execute(
+                sa.select(AccountDomain.domain, AccountDomain.account_id).where(
+                    AccountDomain.domain.in_(wanted)
+                )
+            ).all()
         )
-    ).all()
-    if not rows:
-        return None
-    best = min(rows, key=lambda row: candidates.index(row.domain))  # the most specific
-    return s.get(Account, best.account_id)
+    accounts = {}
+    if listed:
+        chosen = sa.select(Account).where(Account.id.in_(set(listed.values())))
+        accounts = {account.id: account for account in s.scalars(chosen)}
+    found: dict[str, Account | None] = {name: None for name in names}
+    for name, candidates_of_name in candidates.items():
+        best = next((listed[c] for c in candidates_of_name if c in listed), None)
+        found[name] = accounts.get(best) if best is not None else None
+    return found

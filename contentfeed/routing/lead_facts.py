@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from contentfeed.leads.models import (
 from contentfeed.leads.service import last_touch
 from contentfeed.routing import domains
 from contentfeed.routing.customer_accounts import account_for_domain
+from contentfeed.routing.models import Account
 
 SENIOR_TITLE = re.compile(
     r"\b(chief|ceo|cto|cio|cfo|coo|cmo|ciso|founder|owner|president|vp|vice president|head|"
@@ -66,11 +68,17 @@ def score_lead(lead: Lead, *, free_mail: bool, customer: bool, attributed: bool)
     return min(score, 100)
 
 
-def facts_of(s: Session, lead: Lead) -> Facts:
-    """Gather what the rules look at: domain, account, region, score, attributed seller."""
+def facts_of(s: Session, lead: Lead, accounts: Mapping[str, Account | None] | None = None) -> Facts:
+    """Gather what the rules look at: domain, account, region, score, attributed seller.
+
+    ``accounts`` holds the accounts of domains already looked up (a routing run's batch).
+    """
     domain = lead.email_domain or lead.email.rpartition("@")[2]
     free_mail = domains.is_freemail(domain)
-    account = account_for_domain(s, domain)
+    if accounts is not None and domain in accounts:
+        account = accounts[domain]
+    else:
+        account = account_for_domain(s, domain)
     last = last_touch(lead)
     seller = s.get(User, last.seller_id) if last and last.seller_id else None
     team = seller.team if seller else None

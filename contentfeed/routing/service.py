@@ -36,6 +36,7 @@ from contentfeed.leads.models import (
     LeadStatus,
     Touch,
 )
+from contentfeed.routing.batch import Batch, prepare
 from contentfeed.routing.lead_facts import facts_of
 from contentfeed.routing.lead_history import record
 from contentfeed.routing.models import (
@@ -138,7 +139,7 @@ def _open_load(s: Session, user_ids: Sequence[int]) -> dict[int, int]:
 
 
 def pick_rep(
-    s: Session, queue: Queue, strategy: Strategy, now: datetime
+    s: Session, queue: Queue, strategy: Strategy, now: datetime, batch: Batch | None = None
 ) -> tuple[QueueMember | None, dict[str, Any]]:
     """Pick the rep a lead goes to (None when reps claim, or nobody can take it).
 
@@ -149,7 +150,8 @@ def pick_rep(
     if strategy is Strategy.CLAIM:
         return None, {"strategy": strategy.value, **reason(N_("reps claim leads from this queue"))}
     members = list(queue.members)
-    load = _open_load(s, [m.user_id for m in members])
+    user_ids = [m.user_id for m in members]
+    load = batch.load_of(s, user_ids) if batch is not None else _open_load(s, user_ids)
     considered = []
     eligible: list[QueueMember] = []
     for member in members:
@@ -244,7 +246,7 @@ def route_pending(
     *,
     limit: int = ROUTE_BATCH,
 ) -> RouteResult:
-    """Route the leads not routed yet (the oldest ``limit``), each in its own savepoint."""
+    """Route the leads not routed yet (the oldest ``limit``) in one transaction."""
     now = now or utcnow()
     _write_lock(s)
     ensure_defaults(s, settings)
@@ -259,12 +261,18 @@ def route_pending(
     routed = merged = 0
     rules = list_rules(s)
     with _holding_what_is_loaded(s):
-        for lead in s.scalars(query).all():
-            with s.begin_nested():
-                if route_lead(s, lead, settings, rules, now):
+        leads = s.scalars(query).all()
+        batch = prepare(s, leads, window_days=settings.dedupe_days)
+        # Nothing routing a lead reads needs this run's earlier writes flushed (the batch
+        # keeps track of them), so they all go out together at the end: one statement a
+        # table instead of one a lead. A failing lead fails the run; it is retried whole.
+        with s.no_autoflush:
+            for lead in leads:
+                if route_lead(s, lead, settings, rules, now, batch):
                     routed += 1
                 else:
                     merged += 1
+        s.flush()
     return RouteResult(routed, merged)
 
 
@@ -311,13 +319,21 @@ def route_lead(
     settings: RoutingSettings,
     rules: Sequence[RoutingRule],
     now: datetime,
+    batch: Batch | None = None,
 ) -> bool:
-    """Route one lead; return False when it was folded into the person's open lead."""
-    earlier = open_lead_of(s, lead, window_days=settings.dedupe_days)
+    """Route one lead; return False when it was folded into the person's open lead.
+
+    ``batch`` is what a run loaded for all its leads (batch.py); without one, the lead's
+    own queries read it.
+    """
+    if batch is not None:
+        earlier = batch.earlier_open(lead)
+    else:
+        earlier = open_lead_of(s, lead, window_days=settings.dedupe_days)
     if earlier is not None:
         fold_into(s, lead, earlier, now)
         return False
-    facts = facts_of(s, lead)
+    facts = facts_of(s, lead, batch.accounts if batch is not None else None)
     rule, tried = evaluate(rules, facts)
     if rule is not None:
         queue, strategy = rule.queue, rule.strategy or rule.queue.strategy
@@ -327,7 +343,7 @@ def route_lead(
             s, settings.default_queue, settings.default_sla_minutes, "digital_sales"
         )
         strategy, why = queue.strategy, reason(N_("no rule matched: the default queue"))
-    member, assignment = pick_rep(s, queue, strategy, now)
+    member, assignment = pick_rep(s, queue, strategy, now, batch)
     lead.score = facts.score
     lead.account_id = facts.account_id
     lead.queue_id = queue.id
@@ -357,6 +373,8 @@ def route_lead(
     record(s, lead, "routed", text, detail={"queue_id": queue.id, **facts_named}, now=now)
     enqueue(s, lead, "lead.routed", now)
     tell_seller(s, lead, facts, now)
+    if batch is not None:
+        batch.routed(lead)
     return True
 
 
