@@ -219,6 +219,7 @@ def test_the_daily_screens_break_no_rule_of_the_policy(
         s = db.session()
         demo.seed(s, base_url=live_server)
         s.commit()
+        screens = test_browser.screens_of(s, SCREENS)
     gated_id = make_gated(app, make_content)
     found: dict[str, list[str]] = {}
 
@@ -241,7 +242,7 @@ def test_the_daily_screens_break_no_rule_of_the_policy(
     visit(page, errors, "anonymous /login", f"{live_server}/login")
     visit(page, errors, f"anonymous /g/{gated_id}", f"{live_server}/g/{gated_id}")
     page.context.close()
-    for who, paths in SCREENS.items():
+    for who, paths in screens.items():
         page, errors = watched_page()
         page.goto(f"{live_server}/login")
         page.get_by_label("Email").fill(demo.demo_email(who))
