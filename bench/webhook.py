@@ -1,13 +1,17 @@
 """Post signed leads to the webhook under gunicorn, beside a bare endpoint that verifies
 nothing and inserts one row; then check every accepted lead is stored and attributed.
 
-    python -m bench.webhook [--seconds 10] [--runs 3]
+    python -m bench.webhook [--seconds 10] [--runs 3] [--control]
 
 PostgreSQL only. Each request is a distinct lead (its own webhook-id, signed with the
 standardwebhooks library as a sender would) carrying a seller's tracked-link code, so the
 real endpoint authenticates, stores the raw event, processes it into a lead and attributes
 it (through the Flask view over leads.webhook, as in production). Both servers run with the
 same gunicorn settings; wrk loads them alternately.
+
+With ``--control`` a third server, the same app with the router's wake-up switched off
+(``bench.wsgi.real_without_wakeup``), is loaded in the same rounds, so what the wake-up costs
+the intake is a ratio of one run rather than of two runs minutes apart.
 """
 
 from __future__ import annotations
@@ -82,6 +86,11 @@ def main() -> None:
     parser.add_argument(
         "--per-run", type=int, default=40_000, help="signed deliveries prepared per run"
     )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="also load the app with the router's wake-up switched off, in the same rounds",
+    )
     args = parser.parse_args()
     with fresh_database("postgresql") as url, tempfile.TemporaryDirectory() as folder:
         app = bench_app(url, folder)
@@ -110,21 +119,43 @@ def main() -> None:
             "BENCH_PSYCOPG_URL": psycopg_url,
             "CONTENTFEED_CONFIG": f"{folder}/none.toml",
         }
-        real_port, bare_port = free_port(), free_port()
+        real_port, bare_port, quiet_port = free_port(), free_port(), free_port()
         servers = [
             serve("real", real_port, env, args.workers),
             serve("bare_intake", bare_port, env, args.workers),
         ]
+        if args.control:
+            servers.append(serve("real_without_wakeup", quiet_port, env, args.workers))
         real_runs: list[Load] = []
         bare_runs: list[Load] = []
+        quiet_runs: list[Load] = []
+        warm_runs: list[Load] = []
         try:
-            for run in range(args.runs):
-                script = Path(folder) / f"run{run}.lua"
-                rows = Path(folder) / f"run{run}.tsv"
-                signed_rows(rows, secret, codes, args.per_run, start=run * args.per_run)
+            # Each server warms up first (imports, caches, statements prepared after five
+            # uses): otherwise the first round measures whichever server started cold.
+            for turn, port in enumerate([real_port, bare_port, quiet_port][: len(servers)]):
+                rows = Path(folder) / f"warm{turn}.tsv"
+                signed_rows(rows, secret, codes, 6_000, start=10**9 + turn * 6_000)
+                script = Path(folder) / f"warm{turn}.lua"
                 script.write_text(LUA % rows)
-                real_runs.append(load(real_port, script, args.seconds, args.connections, threads=1))
-                bare_runs.append(load(bare_port, script, args.seconds, args.connections, threads=1))
+                warm = load(port, script, 2, args.connections, threads=1)
+                if port != bare_port:
+                    warm_runs.append(warm)
+            for run in range(args.runs):
+                plan = [(real_port, real_runs), (bare_port, bare_runs)]
+                if args.control:
+                    plan.append((quiet_port, quiet_runs))
+                # The order turns each round, so no server always runs first.
+                plan = plan[run % len(plan) :] + plan[: run % len(plan)]
+                for turn, (port, runs) in enumerate(plan):
+                    # Every load sends deliveries of its own: a webhook-id already stored
+                    # would be answered as a replay.
+                    first = (run * len(plan) + turn) * args.per_run
+                    rows = Path(folder) / f"run{run}-{turn}.tsv"
+                    signed_rows(rows, secret, codes, args.per_run, start=first)
+                    script = Path(folder) / f"run{run}-{turn}.lua"
+                    script.write_text(LUA % rows)
+                    runs.append(load(port, script, args.seconds, args.connections, threads=1))
         finally:
             for server in servers:
                 server.send_signal(signal.SIGTERM)
@@ -137,7 +168,8 @@ def main() -> None:
                 sa.text("SELECT count(*) FROM inbound_event WHERE status = 'processed'")
             )
             events = s.scalar(sa.text("SELECT count(*) FROM inbound_event"))
-        answered = sum(r.requests for r in real_runs)
+        stored_by = real_runs + quiet_runs + warm_runs
+        answered = sum(r.requests for r in stored_by)
         rps_real = statistics.median(r.rps for r in real_runs)
         rps_bare = statistics.median(r.rps for r in bare_runs)
         p50_real = statistics.median(r.p50_ms for r in real_runs)
@@ -151,13 +183,26 @@ def main() -> None:
             f" | ratio {rps_real / rps_bare:5.1%} | answered {answered:,}, events {events:,},"
             f" processed {processed:,}, leads {stored:,}, attributed {attributed:,}"
         )
+        if quiet_runs:
+            rps_quiet = statistics.median(r.rps for r in quiet_runs)
+            rounds = ", ".join(
+                f"{a.rps / b.rps:.0%}" for a, b in zip(real_runs, quiet_runs, strict=True)
+            )
+            print(
+                f"postgresql webhook without the wake-up {rps_quiet:7.0f} leads/s"
+                f" p50 {statistics.median(r.p50_ms for r in quiet_runs):5.2f} ms"
+                f" p99 {statistics.median(r.p99_ms for r in quiet_runs):6.2f} ms"
+                f" | ratio {rps_quiet / rps_bare:5.1%}"
+                f" | with the wake-up / without {rps_real / rps_quiet:6.1%}"
+                f" (by round: {rounds})"
+            )
         if not (
             answered
             <= events
             == processed
             == stored
             == attributed
-            <= answered + args.connections * args.runs
+            <= answered + args.connections * len(stored_by)
         ):
             raise SystemExit("LEADS DO NOT ADD UP")
 

@@ -24,6 +24,16 @@ def real() -> Flask:
     )
 
 
+def real_without_wakeup() -> Flask:
+    """The contentfeed app with the router's wake-up switched off (the intake announces
+    nothing; the routing job's interval alone would route): the control that tells what the
+    wake-up costs the intake, measured in the same run as ``real``."""
+    from contentfeed import wakeup
+
+    wakeup.lead_taken_in = lambda engine: None  # type: ignore[assignment]
+    return real()
+
+
 def without_fastpath(app: Flask, kind: type[Any]) -> Flask:
     """Take one fast-path middleware (e.g. RedirectFastPath) out of the app's WSGI chain."""
     outer: Any = None
