@@ -273,10 +273,9 @@ def driver_error(
 
 def dispose(app: Flask) -> None:
     """Close every pooled connection of an app (tests, forked workers)."""
-    for key in ("contentfeed.hot_connections", "contentfeed.announcer"):  # wakeup.Announcer
-        owned = app.extensions.pop(key, None)
-        if owned is not None:
-            owned.close()
+    owned = app.extensions.pop("contentfeed.hot_connections", None)
+    if owned is not None:
+        owned.close()
     with app.app_context():
         engine().dispose()
         hot: sa.Engine | None = app.extensions.pop("contentfeed.hot_engine", None)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import fcntl
 import functools
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,22 +111,25 @@ class Runner:
         self._pending = False
         self.runs = 0
 
-    def run(self) -> None:
-        """Run the job now, or right after the run going on in another thread."""
+    def run(self) -> bool:
+        """Run the job now, or right after the run going on in another thread; return
+        whether this call's runs did any work (False when another thread makes them)."""
         with self._state:
             self._pending = True
             if self._running:
-                return
+                return False
             self._running = True
+        worked = False
         try:
             while True:
                 with self._state:
                     if not self._pending:
                         self._running = False
-                        return
+                        return worked
                     self._pending = False
                 result = run_job(self.app, self.job)
                 self.runs += 1
+                worked = worked or _did_work(result)
                 if self.job.more is not None and result is not None and self.job.more(result):
                     with self._state:
                         self._pending = True
@@ -134,22 +139,50 @@ class Runner:
             raise
 
 
+# After a wake-up on PostgreSQL the router looks again every FOLLOW_POLL_SECONDS until
+# FOLLOW_SECONDS after the last lead it saw: a web process announces at most one lead per
+# wakeup.ANNOUNCE_GAP_SECONDS, and the leads it takes in meanwhile are found so.
+FOLLOW_POLL_SECONDS = 0.1
+FOLLOW_SECONDS = 2.0
+
+
 class Waker:
     """A thread that runs a job whenever a new lead is announced in this process (on
-    PostgreSQL the Listener passes each NOTIFY on as such an announcement)."""
+    PostgreSQL the Listener passes each NOTIFY on as such an announcement).
 
-    def __init__(self, runner: Runner) -> None:
+    With ``follow_seconds`` it keeps running the job every ``poll_seconds`` after a wake-up,
+    until that long after the last wake-up or run that found work.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        follow_seconds: float = 0.0,
+        poll_seconds: float = FOLLOW_POLL_SECONDS,
+    ) -> None:
         self.runner = runner
+        self.follow_seconds = follow_seconds
+        self.poll_seconds = poll_seconds
         self.event = wakeup.subscribe()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"wake-{runner.job.id}", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
+        following_until = -math.inf
         while not self.stopping.is_set():
-            if self.event.wait(timeout=1.0) and not self.stopping.is_set():
+            following = time.monotonic() < following_until
+            woken = self.event.wait(timeout=self.poll_seconds if following else 1.0)
+            if self.stopping.is_set():
+                return
+            if woken:
                 self.event.clear()  # wake-ups during the run set it again: one more run
-                self.runner.run()
+            elif not following:
+                continue
+            worked = self.runner.run()
+            if woken or worked:
+                following_until = time.monotonic() + self.follow_seconds
 
     def stop(self) -> None:
         """Stop waking (a run going on is finished first)."""
@@ -313,12 +346,16 @@ class SchedulerProcess:
             timezone="UTC",
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         )
+        # The web processes announce leads by NOTIFY (at most one a second each): the
+        # leader listens for them, and its router follows a wake-up with a closer look.
+        listens = isinstance(self.lock, PostgresLeaderLock)
         for job in self.jobs:
-            run: Callable[[], None] = functools.partial(run_job, self.app, job)
+            run: Callable[[], Any] = functools.partial(run_job, self.app, job)
             if job.wake:
                 runner = Runner(self.app, job)
                 run = runner.run
-                self.wakers.append(Waker(runner))
+                follow = FOLLOW_SECONDS if listens else 0.0
+                self.wakers.append(Waker(runner, follow_seconds=follow))
             if job.run_at_start:
                 scheduler.add_job(
                     run,
@@ -332,7 +369,6 @@ class SchedulerProcess:
         scheduler.start()
         self.scheduler = scheduler
         if self.wakers and isinstance(self.lock, PostgresLeaderLock):
-            # The web processes announce leads by NOTIFY: the leader listens for them.
             self.listener = wakeup.Listener(self.lock.engine, wakeup.wake_local)
             self.listener.start()
 

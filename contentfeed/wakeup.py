@@ -1,17 +1,18 @@
 """Waking the router the moment a lead is taken in, instead of on its next poll.
 
-The intake calls ``lead_taken_in`` once a lead is committed; it never waits and never raises.
+The intake calls ``lead_taken_in`` once a lead is committed; it never raises.
 
 - On SQLite (one machine: the quickstart runs the web server and the scheduler in one
   process) it sets this process's wake events directly (``subscribe``).
-- On PostgreSQL each web process has an ``Announcer``: a thread of its own that sends
-  ``NOTIFY contentfeed_leads`` after the request has answered. It sends at most one
-  notification per ``MIN_GAP_SECONDS``, however many leads came in meanwhile: PostgreSQL
-  serialises the commits of every transaction that notifies, so one NOTIFY per lead on the
-  webhook's own statement would cost the intake its concurrency (measured: BENCHMARKS.md).
-  The scheduler's leader LISTENs on a connection of its own (``Listener``) and sets its
-  wake events. A notification carries the sender's schema, so installations sharing a
-  database in several schemas wake only their own router.
+- On PostgreSQL the request itself sends ``NOTIFY contentfeed_leads`` on its connection,
+  after the lead's commit, but at most once per ``ANNOUNCE_GAP_SECONDS`` in one process:
+  one round trip a second at most, and no thread beside the request's. (An announcer
+  thread in each web process, sending up to 20 a second, cost the sync workers 2-14 % of
+  their leads: BENCHMARKS.md.) The scheduler's leader LISTENs on a connection of its own
+  (``Listener``) and sets its wake events; after a wake-up its router keeps looking every
+  100 ms for longer than the gap (``scheduler.Waker``), so the leads a process took in
+  without announcing them are routed within that, too. A notification carries the sender's
+  schema, so installations sharing a database in several schemas wake only their own router.
 
 A lost notification (the listener reconnecting, a web process dying before it sent) costs
 only speed: the routing job still runs on its interval, which stays the safety net.
@@ -19,7 +20,9 @@ only speed: the routing job still runs on its interval, which stays the safety n
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -27,21 +30,19 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger("contentfeed.wakeup")
 
 CHANNEL = "contentfeed_leads"
-# The least time between two notifications of one web process: a burst of leads sends at
-# most 20 a second per process, not one per lead; a lead after a quiet spell goes at once.
-MIN_GAP_SECONDS = 0.05
-ANNOUNCER_KEY = "contentfeed.announcer"
+# The least time between two notifications sent by one web process: the first lead after a
+# quiet second goes out at once; those after it are found by the router looking again
+# (``scheduler.FOLLOW_SECONDS`` must stay longer than this).
+ANNOUNCE_GAP_SECONDS = 1.0
 
 # --- in this process ------------------------------------------------------------------------
 
 _subscribers_lock = threading.Lock()
 _subscribers: set[threading.Event] = set()
-_announcer_lock = threading.Lock()
 
 
 def subscribe() -> threading.Event:
@@ -70,104 +71,50 @@ def wake_local() -> None:
 # --- the intake's side ----------------------------------------------------------------------
 
 
-def lead_taken_in(engine: sa.Engine) -> None:
-    """Tell the router a lead was just committed on ``engine``'s database; returns at once."""
-    if engine.dialect.name != "postgresql":
+def lead_taken_in(conn: sa.Connection) -> None:
+    """Tell the router a lead was just committed on ``conn`` (outside any transaction)."""
+    if conn.dialect.name != "postgresql":
         wake_local()
         return
-    if not has_app_context():  # pragma: no cover - the intake runs in a request
-        return
-    announcer(current_app._get_current_object(), engine).poke()  # type: ignore[attr-defined]
+    if _announcement.due():
+        try:
+            notify(conn)
+            conn.commit()
+        except Exception as exc:  # the lead is kept; the router's interval catches up
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            log.warning(
+                "could not wake the router (%s); the routing job's interval catches up",
+                type(exc).__name__,
+            )
 
 
-def announcer(app: Flask, engine: sa.Engine) -> Announcer:
-    """Return the app's announcer, started on first use (in the web worker, after any fork);
-    ``db.dispose`` closes it."""
-    found: Announcer | None = app.extensions.get(ANNOUNCER_KEY)
-    if found is None:
-        with _announcer_lock:
-            found = app.extensions.get(ANNOUNCER_KEY)
-            if found is None:
-                found = app.extensions[ANNOUNCER_KEY] = Announcer(engine)
-    return found
+class Announcement:
+    """When this process last announced a lead: ``due`` at most once per gap."""
+
+    def __init__(self, gap_seconds: float = ANNOUNCE_GAP_SECONDS) -> None:
+        self.gap_seconds = gap_seconds
+        self._lock = threading.Lock()
+        self._last = -math.inf
+        self.sent = 0
+
+    def due(self) -> bool:
+        """Tell whether to announce now (and count it as announced)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < self.gap_seconds:
+                return False
+            self._last = now
+            self.sent += 1
+            return True
 
 
-NOTIFY_SQL = "SELECT pg_notify(%s, current_schema())"
+_announcement = Announcement()
 
 
 def notify(conn: sa.Connection) -> None:
     """Send one wake-up notification on ``conn`` (delivered when its transaction commits)."""
     conn.execute(sa.select(sa.func.pg_notify(CHANNEL, sa.func.current_schema())))
-
-
-class Announcer:
-    """A web process's notifier: ``poke`` asks for a NOTIFY, a daemon thread sends it."""
-
-    def __init__(self, engine: sa.Engine, min_gap_seconds: float = MIN_GAP_SECONDS) -> None:
-        self.engine = engine
-        self.min_gap_seconds = min_gap_seconds
-        self.wanted = threading.Event()
-        self.closing = threading.Event()
-        self.sent = 0
-        self.driver: psycopg.Connection[Any] | None = None
-        self.thread = threading.Thread(target=self._run, name="contentfeed-announcer", daemon=True)
-        self.thread.start()
-
-    def _connect(self) -> psycopg.Connection[Any]:
-        pooled = self.engine.raw_connection()
-        pooled.detach()  # ours alone: it never goes back to the pool
-        driver: psycopg.Connection[Any] = pooled.dbapi_connection  # type: ignore[assignment]
-        driver.rollback()
-        driver.autocommit = True
-        return driver
-
-    def _drop(self) -> None:
-        driver, self.driver = self.driver, None
-        if driver is not None:
-            try:
-                driver.close()
-            except Exception:  # it is being thrown away
-                log.debug("closing the announcer's connection raised", exc_info=True)
-
-    def poke(self) -> None:
-        """Ask for a notification soon (never blocks)."""
-        self.wanted.set()
-
-    def close(self) -> None:
-        """Stop the thread (the router's interval catches up with a notification not sent)."""
-        self.closing.set()
-        self.wanted.set()
-        self.thread.join(timeout=5)
-        self._drop()
-
-    def _run(self) -> None:
-        failures = 0
-        while True:
-            self.wanted.wait()
-            if self.closing.is_set():
-                return
-            self.wanted.clear()
-            try:
-                # A connection of its own in autocommit mode, straight on the driver (little
-                # Python per send, none of it under the request's pool): the NOTIFY is its
-                # own transaction, sent after the lead's commit.
-                if self.driver is None:
-                    self.driver = self._connect()
-                self.driver.execute(NOTIFY_SQL, (CHANNEL,))
-                self.sent += 1
-                failures = 0
-            except Exception as exc:  # the router still polls; never let the thread die
-                self._drop()
-                failures += 1
-                log.log(
-                    logging.WARNING if failures == 1 else logging.DEBUG,
-                    "could not wake the router (%s); the routing job's interval catches up",
-                    type(exc).__name__,
-                    exc_info=failures == 1,
-                )
-            if self.closing.is_set():
-                return
-            time.sleep(self.min_gap_seconds)
 
 
 # --- the router's side (PostgreSQL) ---------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The routing job's interval is set to an hour here, so a lead routed within a second was
 routed by the wake-up: on SQLite the in-process scheduler is woken directly, on PostgreSQL
-by NOTIFY from the web process to the leader's LISTEN.
+by NOTIFY from the web process to the leader's LISTEN (at most one a second from a process;
+the router looks again for the leads after it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from contentfeed.routing.models import LeadActivity
 from contentfeed.scheduler import Job, Runner, SchedulerProcess
 from tests.test_scheduler import wait_until
 from tests.test_webhook import make_secret, post_signed
+
+
+@pytest.fixture(autouse=True)
+def fresh_announcement(monkeypatch: pytest.MonkeyPatch) -> wakeup.Announcement:
+    """Each test starts as a web process that has announced nothing yet."""
+    announcement = wakeup.Announcement()
+    monkeypatch.setattr(wakeup, "_announcement", announcement)
+    return announcement
 
 
 def hourly_routing() -> Job:
@@ -161,17 +170,30 @@ def test_a_full_batch_is_followed_by_another_run_at_once(app: Flask) -> None:
 
 def test_the_intake_wakes_this_processes_subscribers_or_announces(app: Flask) -> None:
     event = wakeup.subscribe()
+    heard = threading.Event()
+    listener = None
     try:
         with app.app_context():
-            wakeup.lead_taken_in(db.engine())
             if db.engine().dialect.name == "postgresql":
-                # PostgreSQL announces by NOTIFY from the web process's announcer thread.
-                announcer = app.extensions[wakeup.ANNOUNCER_KEY]
-                assert wait_until(lambda: announcer.sent >= 1)
-            else:
-                assert event.is_set()
+                listener = listener_on(app, heard.set)
+            with db.engine().connect() as conn:
+                wakeup.lead_taken_in(conn)
+        if listener is not None:  # PostgreSQL: by NOTIFY, to the leader's LISTEN
+            assert heard.wait(5), "the lead's NOTIFY did not arrive"
+        else:
+            assert event.is_set()
     finally:
         wakeup.unsubscribe(event)
+        if listener is not None:
+            listener.stop()
+
+
+def test_a_process_announces_at_most_one_lead_a_gap() -> None:
+    announcement = wakeup.Announcement(gap_seconds=0.2)
+    assert [announcement.due() for _ in range(50)].count(True) == 1
+    time.sleep(0.25)
+    assert announcement.due(), "the first lead after a quiet gap was not announced"
+    assert announcement.sent == 2
 
 
 # --- PostgreSQL: NOTIFY and LISTEN -----------------------------------------------------------
@@ -232,28 +254,41 @@ def test_the_listener_reconnects_when_its_connection_is_killed(pg_app: Flask) ->
 
 
 @pytest.mark.postgresql_only
-def test_the_announcer_sends_one_notify_for_many_leads_at_once(pg_app: Flask) -> None:
-    with pg_app.app_context():
-        announcer = wakeup.Announcer(db.engine(), min_gap_seconds=0.2)
+def test_a_lead_taken_in_unannounced_after_another_is_routed_by_the_router_looking_again(
+    pg_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process announces one lead a second: the router, woken by the first, looks again
+    and routes the next one too, though the job polls only hourly."""
+    secret = make_secret(pg_app)
+    process = leading(pg_app, hourly_routing())
     try:
-        for _ in range(50):
-            announcer.poke()
-        assert wait_until(lambda: announcer.sent >= 1)
-        time.sleep(0.5)
-        assert announcer.sent <= 2
+        client = pg_app.test_client()
+        assert post_signed(client, secret, {"email": "announced@example.com"}).status_code == 202
+        assert wait_until(lambda: routed_at(pg_app, "announced@example.com") is not None, 20.0)
+        silent = wakeup.Announcement(gap_seconds=3600)
+        silent.due()  # just announced: nothing more from this process for an hour
+        monkeypatch.setattr(wakeup, "_announcement", silent)
+        assert process.listener is not None
+        received = process.listener.received
+        assert post_signed(client, secret, {"email": "next@example.com"}).status_code == 202
+        assert wait_until(lambda: routed_at(pg_app, "next@example.com") is not None, 20.0), (
+            "a lead taken in without a NOTIFY waited for the poll"
+        )
+        assert silent.sent == 1
+        assert process.listener.received == received, "the second lead was announced after all"
     finally:
-        announcer.close()
+        stop(process)
 
 
 @pytest.mark.postgresql_only
-def test_a_dead_database_does_not_stop_the_announcer(pg_app: Flask) -> None:
-    broken = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    announcer = wakeup.Announcer(broken, min_gap_seconds=0.01)
-    try:
-        announcer.poke()
-        time.sleep(0.3)
-        assert announcer.thread.is_alive()
-        assert announcer.sent == 0
-    finally:
-        announcer.close()
-        broken.dispose()
+def test_a_dead_connection_does_not_fail_the_intake(
+    pg_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The lead is committed before the NOTIFY: a NOTIFY that fails is logged, not raised."""
+    with pg_app.app_context(), db.engine().connect() as conn:
+        pid = conn.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+        with db.engine().connect() as other:
+            other.execute(sa.select(sa.func.pg_terminate_backend(pid)))
+            other.commit()
+        wakeup.lead_taken_in(conn)  # does not raise
+    assert "could not wake the router" in caplog.text

@@ -270,7 +270,7 @@ def take_in(
         return Outcome(event_id, None, EventStatus.FAILED)
     # Committed: the router is woken now (it routes the lead at once), not on its next poll;
     # the answer does not wait for it.
-    wakeup.lead_taken_in(conn.engine)
+    wakeup.lead_taken_in(conn)
     return Outcome(event_id, lead_id, EventStatus.PROCESSED, len(touches))
 
 

@@ -249,7 +249,7 @@ def route_pending(
     """Route the leads not routed yet (the oldest ``limit``) in one transaction."""
     now = now or utcnow()
     _write_lock(s)
-    ensure_defaults(s, settings)
+    ensure_defaults(s, settings)  # a fresh install's queues exist before its first lead
     query = (
         sa.select(Lead)
         .options(selectinload(Lead.touches))  # the facts and the seller notice read them
@@ -259,9 +259,11 @@ def route_pending(
         .with_for_update(skip_locked=True)
     )
     routed = merged = 0
-    rules = list_rules(s)
     with _holding_what_is_loaded(s):
         leads = s.scalars(query).all()
+        if not leads:  # the usual answer to the router looking again
+            return RouteResult(0, 0)
+        rules = list_rules(s)
         batch = prepare(s, leads, window_days=settings.dedupe_days)
         # Nothing routing a lead reads needs this run's earlier writes flushed (the batch
         # keeps track of them), so they all go out together at the end: one statement a
