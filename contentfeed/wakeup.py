@@ -7,8 +7,8 @@ The intake calls ``lead_taken_in`` once a lead is committed; it never raises.
 - On PostgreSQL the request itself sends ``NOTIFY contentfeed_leads`` on its connection,
   after the lead's commit, but at most once per ``ANNOUNCE_GAP_SECONDS`` in one process:
   one round trip a second at most, and no thread beside the request's. (An announcer
-  thread in each web process, sending up to 20 a second, cost the sync workers 2-14 % of
-  their leads: BENCHMARKS.md.) The scheduler's leader LISTENs on a connection of its own
+  thread in each web process, sending up to 20 a second, cost the sync workers up to 14 %
+  of their leads: BENCHMARKS.md.) The scheduler's leader LISTENs on a connection of its own
   (``Listener``) and sets its wake events; after a wake-up its router keeps looking every
   100 ms for longer than the gap (``scheduler.Waker``), so the leads a process took in
   without announcing them are routed within that, too. A notification carries the sender's
@@ -36,7 +36,7 @@ log = logging.getLogger("contentfeed.wakeup")
 CHANNEL = "contentfeed_leads"
 # The least time between two notifications sent by one web process: the first lead after a
 # quiet second goes out at once; those after it are found by the router looking again
-# (``scheduler.FOLLOW_SECONDS`` must stay longer than this).
+# (for ``scheduler.FOLLOW_SECONDS``, twice this).
 ANNOUNCE_GAP_SECONDS = 1.0
 
 # --- in this process ------------------------------------------------------------------------
@@ -96,7 +96,7 @@ class Announcement:
         self.gap_seconds = gap_seconds
         self._lock = threading.Lock()
         self._last = -math.inf
-        self.sent = 0
+        self.announced = 0  # leads announced (a NOTIFY that then fails counts too)
 
     def due(self) -> bool:
         """Tell whether to announce now (and count it as announced)."""
@@ -105,7 +105,7 @@ class Announcement:
             if now - self._last < self.gap_seconds:
                 return False
             self._last = now
-            self.sent += 1
+            self.announced += 1
             return True
 
 

@@ -193,7 +193,7 @@ def test_a_process_announces_at_most_one_lead_a_gap() -> None:
     assert [announcement.due() for _ in range(50)].count(True) == 1
     time.sleep(0.25)
     assert announcement.due(), "the first lead after a quiet gap was not announced"
-    assert announcement.sent == 2
+    assert announcement.announced == 2
 
 
 # --- PostgreSQL: NOTIFY and LISTEN -----------------------------------------------------------
@@ -274,7 +274,7 @@ def test_a_lead_taken_in_unannounced_after_another_is_routed_by_the_router_looki
         assert wait_until(lambda: routed_at(pg_app, "next@example.com") is not None, 20.0), (
             "a lead taken in without a NOTIFY waited for the poll"
         )
-        assert silent.sent == 1
+        assert silent.announced == 1
         assert process.listener.received == received, "the second lead was announced after all"
     finally:
         stop(process)
