@@ -28,7 +28,7 @@ PREFIX = "cfr-"
 SUBNET = "10.77.0"
 HOSTS = {"pg": 10, "web1": 21, "web2": 22, "sched1": 31, "sched2": 32, "lb": 40, "client": 50}
 PG_PORT, WEB_PORT = 5499, 8000
-# contentfeed.scheduler.ADVISORY_LOCK_KEY, "contentfeed" as a 64-bit number
+# contentfeed.scheduler.leader_lock_key("public"): the rehearsal's tables are in "public"
 LOCK_KEY = 0x636F6E74656E7466
 # Only a failed connection is retried elsewhere: a request the dead host may have served
 # (an empty answer, a time-out) is not sent twice, or a click would be recorded twice.

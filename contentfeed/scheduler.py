@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
 import logging
 import math
 import threading
@@ -29,8 +30,24 @@ from contentfeed import config, db, wakeup
 
 log = logging.getLogger("contentfeed.scheduler")
 
-# A fixed 64-bit key for pg_try_advisory_lock: "contentfeed scheduler".
+# The 64-bit key for pg_try_advisory_lock of an installation in the "public" schema:
+# "contentfeed" as a number. Installations in other schemas get keys of their own.
 ADVISORY_LOCK_KEY = 0x636F6E74656E7466
+
+
+def leader_lock_key(schema: str) -> int:
+    """Return the advisory lock key of the installation in ``schema``.
+
+    Advisory locks are the whole database's, not a schema's, so installations sharing a
+    database in several schemas (as the wake-up's NOTIFY allows) would otherwise elect one
+    leader among all of them, and the others' leads would never be routed. "public" keeps
+    the historical key, so schedulers of the version before this one and of this one never
+    lead side by side during an upgrade.
+    """
+    if schema == "public":
+        return ADVISORY_LOCK_KEY
+    digest = hashlib.blake2b(f"contentfeed scheduler {schema}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest()) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 @dataclass(frozen=True)
@@ -141,9 +158,10 @@ class Runner:
 
 # After a wake-up on PostgreSQL the router looks again every FOLLOW_POLL_SECONDS until
 # FOLLOW_SECONDS after the last lead it saw: a web process announces at most one lead per
-# wakeup.ANNOUNCE_GAP_SECONDS, and the leads it takes in meanwhile are found so.
+# wakeup.ANNOUNCE_GAP_SECONDS, and the leads it takes in meanwhile are found so. Longer than
+# the gap by construction: a lead taken in unannounced comes within the gap after one that was.
 FOLLOW_POLL_SECONDS = 0.1
-FOLLOW_SECONDS = 2.0
+FOLLOW_SECONDS = 2 * wakeup.ANNOUNCE_GAP_SECONDS
 
 
 class Waker:
@@ -231,11 +249,16 @@ class PostgresLeaderLock:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.connection: sa.Connection | None = None
+        self.key: int | None = None  # leader_lock_key of the connection's schema, once read
 
     def try_acquire(self) -> bool:
         connection = self.engine.connect()
         try:
-            got = connection.scalar(sa.select(sa.func.pg_try_advisory_lock(ADVISORY_LOCK_KEY)))
+            if self.key is None:
+                self.key = leader_lock_key(
+                    str(connection.scalar(sa.select(sa.func.current_schema())))
+                )
+            got = connection.scalar(sa.select(sa.func.pg_try_advisory_lock(self.key)))
             connection.commit()
         except BaseException:
             _discard(connection)
@@ -255,7 +278,7 @@ class PostgresLeaderLock:
                 "AND pid = pg_backend_pid() AND granted "
                 "AND ((classid::bigint << 32) | objid::bigint) = :key"
             ),
-            {"key": ADVISORY_LOCK_KEY},
+            {"key": self.key},
         )
         self.connection.commit()
         return bool(held)
@@ -265,7 +288,7 @@ class PostgresLeaderLock:
         if connection is None:
             return
         try:
-            connection.scalar(sa.select(sa.func.pg_advisory_unlock(ADVISORY_LOCK_KEY)))
+            connection.scalar(sa.select(sa.func.pg_advisory_unlock(self.key)))
             connection.commit()
         except Exception:
             # The connection is gone or in a failed transaction; the server drops the lock

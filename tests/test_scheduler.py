@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,11 +11,11 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from contentfeed import db
+from contentfeed import db, scheduler
 from contentfeed.accounts.jobs import purge_login_failures
 from contentfeed.accounts.models import LoginFailure
 from contentfeed.db import utcnow
-from contentfeed.scheduler import Job, SchedulerProcess, run_job
+from contentfeed.scheduler import Job, PostgresLeaderLock, SchedulerProcess, run_job
 
 
 def wait_until(condition: object, timeout: float = 5.0) -> bool:
@@ -84,6 +85,35 @@ def test_purge_forgets_old_failures_only(app: Flask) -> None:
         s.commit()
         keys = set(s.scalars(sa.select(LoginFailure.key)))
     assert keys == {"fresh", "old-but-locked"}
+
+
+@pytest.mark.postgresql_only
+def test_installations_in_two_schemas_of_one_database_each_have_a_leader(pg_app: Flask) -> None:
+    """Advisory locks are the database's: each schema's installation needs a key of its own,
+    or one installation's scheduler would lead for all and the others' leads wait forever."""
+    other = f"cfother_{uuid.uuid4().hex[:8]}"
+    with pg_app.app_context():
+        url = db.engine().url
+    admin = sa.create_engine(url.update_query_dict({"options": "-csearch_path=public"}))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{other}"'))
+    there = sa.create_engine(url.update_query_dict({"options": f"-csearch_path={other}"}))
+    here = SchedulerProcess(pg_app, jobs=[], poll_seconds=0.05).lock
+    neighbour = PostgresLeaderLock(there)
+    rival = SchedulerProcess(pg_app, jobs=[], poll_seconds=0.05).lock
+    try:
+        assert here.try_acquire()
+        assert neighbour.try_acquire(), "another schema's installation could not lead"
+        assert here.still_held() and neighbour.still_held()
+        assert not rival.try_acquire(), "two schedulers of one installation led at once"
+    finally:
+        here.release()
+        neighbour.release()
+        there.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{other}" CASCADE'))
+        admin.dispose()
+    assert scheduler.leader_lock_key("public") == scheduler.ADVISORY_LOCK_KEY
 
 
 @pytest.mark.postgresql_only
